@@ -1,0 +1,177 @@
+//! Adapters from the typed plugin traits to the FFI [`Plugin`] object.
+
+use super::guard::{guard, Guarded};
+use super::{log_bridge, Batch, Cloud, Event, PluginType, Records, Sink};
+use crate::{
+    ErrorKind, HostContext, Outcome, Plugin, PluginBox, PluginError, PluginInfo, PluginKinds,
+    Plugin_TO, API_VERSION,
+};
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RResult, RSlice, RStr, RString},
+};
+
+/// Describes plugin `T` for [`PluginMod::info`](crate::PluginMod).
+pub fn info<T: PluginType>(kinds: PluginKinds, version: &str) -> PluginInfo {
+    let params = guard(T::NAME, "info", || {
+        serde_json::to_string(&T::Params::default())
+            .map_err(|e| PluginError::failed(format!("cannot describe params: {e}")))
+    });
+    let (params, description) = match params {
+        RResult::ROk(params) => (params, T::DESCRIPTION.to_string()),
+        RResult::RErr(e) => ("{}".to_string(), e.message.into_string()),
+    };
+    PluginInfo {
+        name: T::NAME.into(),
+        version: version.into(),
+        description: description.into(),
+        kinds,
+        params: params.into(),
+        api_version: API_VERSION.into(),
+    }
+}
+
+/// Constructs plugin `T` from JSON `params` and wraps it in adapter `A`.
+pub fn new_plugin<T, A>(
+    params: RStr<'_>,
+    host: HostContext,
+    wrap: fn(T) -> A,
+) -> RResult<PluginBox, PluginError>
+where
+    T: PluginType,
+    A: Plugin + Send + 'static,
+{
+    log_bridge::install(&host);
+    guard(T::NAME, "new", || {
+        let params: T::Params = serde_json::from_str(params.as_str()).map_err(|e| {
+            PluginError::config(format!("invalid params for plugin {}: {e}", T::NAME))
+        })?;
+        let plugin = T::new(params)?;
+        Ok(Plugin_TO::from_value(wrap(plugin), TD_Opaque))
+    })
+}
+
+fn unsupported<T: PluginType>(method: &str) -> RResult<Outcome, PluginError> {
+    RResult::RErr(PluginError::new(
+        ErrorKind::UNSUPPORTED,
+        format!("plugin {} does not support {method}", T::NAME),
+    ))
+}
+
+/// A [`Cloud`] plugin behind the FFI object.
+pub struct CloudAdapter<T>(Guarded<T>);
+
+impl<T: Cloud> CloudAdapter<T> {
+    /// Wraps `plugin`.
+    pub fn new(plugin: T) -> Self {
+        Self(Guarded::new(T::NAME, plugin))
+    }
+}
+
+impl<T: Cloud> Plugin for CloudAdapter<T> {
+    fn read(&mut self, max: usize) -> RResult<Outcome, PluginError> {
+        self.0.call("read", |p| {
+            let mut out = Batch::with_capacity(max);
+            p.read(&mut out)?;
+            Ok(out.into_outcome())
+        })
+    }
+
+    fn eval(&mut self, _: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
+        unsupported::<T>("eval")
+    }
+
+    fn write(&mut self, _: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
+        unsupported::<T>("write")
+    }
+
+    fn done(&mut self) -> RResult<Outcome, PluginError> {
+        self.0.call("done", |p| p.done().map(|()| Outcome::default()))
+    }
+}
+
+/// An [`Event`] plugin behind the FFI object.
+pub struct EventAdapter<T>(Guarded<T>);
+
+impl<T: Event> EventAdapter<T> {
+    /// Wraps `plugin`.
+    pub fn new(plugin: T) -> Self {
+        Self(Guarded::new(T::NAME, plugin))
+    }
+}
+
+impl<T: Event> Plugin for EventAdapter<T> {
+    fn read(&mut self, _: usize) -> RResult<Outcome, PluginError> {
+        unsupported::<T>("read")
+    }
+
+    fn eval(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
+        self.0.call("eval", |p| {
+            let mut out = Batch::with_capacity(usize::MAX);
+            for record in Records::new(records) {
+                if let Err(mut problem) = p.eval(record, &mut out) {
+                    problem.records_failed = problem.records_failed.max(1);
+                    out.problem(problem);
+                }
+            }
+            Ok(out.into_outcome())
+        })
+    }
+
+    fn write(&mut self, _: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
+        unsupported::<T>("write")
+    }
+
+    fn done(&mut self) -> RResult<Outcome, PluginError> {
+        self.0.call("done", |p| {
+            let mut out = Batch::with_capacity(usize::MAX);
+            p.done(&mut out)?;
+            Ok(out.into_outcome())
+        })
+    }
+}
+
+/// A [`Sink`] plugin (store and alert) behind the FFI object.
+pub struct SinkAdapter<T>(Guarded<T>);
+
+impl<T: Sink> SinkAdapter<T> {
+    /// Wraps `plugin`.
+    pub fn new(plugin: T) -> Self {
+        Self(Guarded::new(T::NAME, plugin))
+    }
+}
+
+/// A partial failure is a problem the sink survived; anything else stops it.
+fn sink_outcome(result: Result<(), PluginError>) -> Result<Outcome, PluginError> {
+    match result {
+        Ok(()) => Ok(Outcome::default()),
+        Err(e) if e.kind.is_recoverable() => Ok(Outcome {
+            records: Default::default(),
+            problems: vec![e].into(),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+impl<T: Sink> Plugin for SinkAdapter<T> {
+    fn read(&mut self, _: usize) -> RResult<Outcome, PluginError> {
+        unsupported::<T>("read")
+    }
+
+    fn eval(&mut self, _: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
+        unsupported::<T>("eval")
+    }
+
+    fn write(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
+        self.0
+            .call("write", |p| sink_outcome(p.write(Records::new(records))))
+    }
+
+    fn done(&mut self) -> RResult<Outcome, PluginError> {
+        self.0.call("done", |p| sink_outcome(p.done()))
+    }
+}
+
+/// Keeps `RString` in the public signature list used by the export macro.
+#[doc(hidden)]
+pub type __RString = RString;

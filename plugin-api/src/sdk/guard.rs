@@ -1,0 +1,107 @@
+//! The panic guard: no panic in plugin code ever unwinds into the host.
+
+use crate::{ErrorKind, PluginError};
+use abi_stable::std_types::RResult;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs `f`, turning a panic into a [`ErrorKind::PANIC`] error that names
+/// the plugin, the method and the panic message.
+pub(crate) fn guard<R>(
+    plugin: &str,
+    method: &str,
+    f: impl FnOnce() -> Result<R, PluginError>,
+) -> RResult<R, PluginError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.into(),
+        Err(payload) => RResult::RErr(PluginError::new(
+            ErrorKind::PANIC,
+            format!(
+                "plugin {plugin} panicked in {method}: {}",
+                panic_message(payload.as_ref())
+            ),
+        )),
+    }
+}
+
+/// Owns a plugin value; refuses calls after a panic, and drops the value
+/// inside `catch_unwind`.
+pub(crate) struct Guarded<T> {
+    name: &'static str,
+    value: Option<T>,
+    poisoned: bool,
+}
+
+impl<T> Guarded<T> {
+    pub(crate) fn new(name: &'static str, value: T) -> Self {
+        Self {
+            name,
+            value: Some(value),
+            poisoned: false,
+        }
+    }
+
+    /// Calls `f` on the value under the panic guard.
+    pub(crate) fn call<R>(
+        &mut self,
+        method: &str,
+        f: impl FnOnce(&mut T) -> Result<R, PluginError>,
+    ) -> RResult<R, PluginError> {
+        let name = self.name;
+        let Some(value) = self.value.as_mut().filter(|_| !self.poisoned) else {
+            return RResult::RErr(PluginError::new(
+                ErrorKind::PANIC,
+                format!("plugin {name} cannot run {method}: it panicked earlier"),
+            ));
+        };
+        let result = guard(name, method, || f(value));
+        if matches!(&result, RResult::RErr(e) if e.kind == ErrorKind::PANIC) {
+            self.poisoned = true;
+        }
+        result
+    }
+}
+
+impl<T> Drop for Guarded<T> {
+    fn drop(&mut self) {
+        let value = self.value.take();
+        let name = self.name;
+        if catch_unwind(AssertUnwindSafe(move || drop(value))).is_err() {
+            log::error!("Plugin {name} panicked while it was dropped.");
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_becomes_error_and_poisons() {
+        let mut g = Guarded::new("demo", 0_u32);
+        let r: RResult<(), _> = g.call("read", |_| panic!("boom"));
+        let err = r.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::PANIC);
+        assert_eq!(err.message.as_str(), "plugin demo panicked in read: boom");
+        let again = g.call("done", |v| Ok(*v)).unwrap_err();
+        assert!(again.message.contains("panicked earlier"), "{again}");
+    }
+
+    #[test]
+    fn panic_in_drop_is_contained() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("drop bomb");
+            }
+        }
+        drop(Guarded::new("demo", Bomb));
+    }
+}

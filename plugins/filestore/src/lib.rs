@@ -1,0 +1,7 @@
+//! The `filestore` plugin library: see [`FileStore`].
+
+mod filestore;
+
+pub use filestore::{FileStore, FileStoreParams, MARKERS_DIR};
+
+cloudmarker_plugin_api::export_plugin!(sink: FileStore);

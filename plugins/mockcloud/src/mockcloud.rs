@@ -1,0 +1,130 @@
+//! A cloud that generates numbered mock records.
+
+use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::PluginError;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Parameters of [`MockCloud`].
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MockCloudParams {
+    /// How many records to generate.
+    pub record_count: u64,
+    /// The `ext.record_type` values, used in turn.
+    pub record_types: Vec<String>,
+    /// Milliseconds to sleep before each batch, to simulate a slow cloud.
+    pub delay_ms: u64,
+}
+
+impl Default for MockCloudParams {
+    fn default() -> Self {
+        Self {
+            record_count: 10,
+            record_types: vec!["foo".into(), "bar".into()],
+            delay_ms: 0,
+        }
+    }
+}
+
+/// Generates `record_count` records; record `i` is
+/// `{"raw":{"data":i},"ext":{"cloud_type":"mock","record_type":T},"com":{"cloud_type":"mock","record_type":"mock"}}`
+/// where `T` is `record_types[i % record_types.len()]`.
+#[derive(Debug)]
+pub struct MockCloud {
+    /// Each record type already as a JSON string literal.
+    record_types: Vec<String>,
+    next: u64,
+    end: u64,
+    delay: Duration,
+}
+
+impl PluginType for MockCloud {
+    type Params = MockCloudParams;
+    const NAME: &'static str = "mockcloud";
+    const DESCRIPTION: &'static str = "Generates numbered mock records for trying out cloudmarker.";
+
+    fn new(params: MockCloudParams) -> sdk::Result<Self> {
+        if params.record_types.is_empty() {
+            return Err(PluginError::config(
+                "mockcloud: record_types must name at least one record type",
+            ));
+        }
+        let record_types = params
+            .record_types
+            .iter()
+            .map(|t| serde_json::to_string(t).expect("a string always serializes"))
+            .collect();
+        Ok(Self {
+            record_types,
+            next: 0,
+            end: params.record_count,
+            delay: Duration::from_millis(params.delay_ms),
+        })
+    }
+}
+
+impl Cloud for MockCloud {
+    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
+        if self.next < self.end && !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
+        }
+        while self.next < self.end && out.remaining() > 0 {
+            let i = self.next;
+            let record_type = &self.record_types[(i % self.record_types.len() as u64) as usize];
+            // Formatted directly: the shape is fixed and both values are valid JSON.
+            out.push_json(format!(
+                r#"{{"raw":{{"data":{i}}},"ext":{{"cloud_type":"mock","record_type":{record_type}}},"com":{{"cloud_type":"mock","record_type":"mock"}}}}"#
+            ));
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn read_all(cloud: &mut MockCloud, batch_size: usize) -> Vec<Value> {
+        let mut records = Vec::new();
+        loop {
+            let mut out = Batch::with_capacity(batch_size);
+            cloud.read(&mut out).unwrap();
+            if out.is_empty() {
+                return records;
+            }
+            records.extend(out.records().map(|r| serde_json::from_str::<Value>(r).unwrap()));
+        }
+    }
+
+    #[test]
+    fn generates_the_documented_records() {
+        let mut cloud = MockCloud::new(MockCloudParams {
+            record_count: 5,
+            record_types: vec!["apple".into(), "ball".into(), "cat".into()],
+            delay_ms: 0,
+        })
+        .unwrap();
+        let records = read_all(&mut cloud, 2);
+        assert_eq!(records.len(), 5);
+        assert_eq!(
+            records[4],
+            json!({"raw": {"data": 4}, "ext": {"cloud_type": "mock", "record_type": "ball"},
+                   "com": {"cloud_type": "mock", "record_type": "mock"}})
+        );
+        let types: Vec<_> = records.iter().map(|r| r["ext"]["record_type"].clone()).collect();
+        assert_eq!(types, ["apple", "ball", "cat", "apple", "ball"]);
+    }
+
+    #[test]
+    fn empty_record_types_is_a_config_error() {
+        let params = MockCloudParams {
+            record_types: vec![],
+            ..Default::default()
+        };
+        let err = MockCloud::new(params).unwrap_err();
+        assert!(err.message.contains("record_types"), "{err}");
+    }
+}
