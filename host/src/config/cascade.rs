@@ -92,7 +92,10 @@ pub fn default_files(home: Option<&Path>) -> Vec<PathBuf> {
 
 /// Loads the base config, then merges each of `files` that exists, in order.
 /// Missing files are skipped; `on_missing` is told about each.
-pub fn load(files: &[PathBuf], mut on_missing: impl FnMut(&Path)) -> Result<LoadedConfig, ConfigError> {
+pub fn load(
+    files: &[PathBuf],
+    mut on_missing: impl FnMut(&Path),
+) -> Result<LoadedConfig, ConfigError> {
     let mut config = LoadedConfig {
         value: Value::Object(Map::new()),
         provenance: Provenance::default(),
@@ -121,7 +124,13 @@ pub fn load(files: &[PathBuf], mut on_missing: impl FnMut(&Path)) -> Result<Load
 
 fn merge_source(config: &mut LoadedConfig, text: &str, source: Source) -> Result<(), ConfigError> {
     let overlay = parse(text, &source)?;
-    merge(&mut config.value, overlay, &mut Vec::new(), &source, &mut config.provenance);
+    merge(
+        &mut config.value,
+        overlay,
+        &mut Vec::new(),
+        &source,
+        &mut config.provenance,
+    );
     Ok(())
 }
 
@@ -146,7 +155,13 @@ fn parse(text: &str, source: &Source) -> Result<Value, ConfigError> {
 }
 
 /// Merges `overlay` into `base`: mappings key by key, everything else replaced.
-fn merge(base: &mut Value, overlay: Value, path: &mut Vec<String>, source: &Source, provenance: &mut Provenance) {
+fn merge(
+    base: &mut Value,
+    overlay: Value,
+    path: &mut Vec<String>,
+    source: &Source,
+    provenance: &mut Provenance,
+) {
     match (base, overlay) {
         (Value::Object(base), Value::Object(overlay)) => {
             for (key, value) in overlay {
@@ -199,7 +214,10 @@ mod tests {
 
     #[test]
     fn later_scalars_and_lists_replace_earlier_ones() {
-        let v = merged(&["run: [mockaudit, fooaudit]\nschedule: '00:00'", "run: [baraudit]"]);
+        let v = merged(&[
+            "run: [mockaudit, fooaudit]\nschedule: '00:00'",
+            "run: [baraudit]",
+        ]);
         assert_eq!(v, json!({"run": ["baraudit"], "schedule": "00:00"}));
     }
 
@@ -235,14 +253,27 @@ mod tests {
             files: vec![],
         };
         merge_source(&mut config, "plugins: {a: {plugin: x}}", Source::Base).unwrap();
-        merge_source(&mut config, "plugins: {a: {params: {n: 1}}}", Source::File("u.yaml".into())).unwrap();
+        merge_source(
+            &mut config,
+            "plugins: {a: {params: {n: 1}}}",
+            Source::File("u.yaml".into()),
+        )
+        .unwrap();
         let p = &config.provenance;
-        assert_eq!(p.source_of(&["plugins", "a", "plugin"]), Some(&Source::Base));
+        assert_eq!(
+            p.source_of(&["plugins", "a", "plugin"]),
+            Some(&Source::Base)
+        );
         assert_eq!(
             p.source_of(&["plugins", "a", "params", "n"]),
             Some(&Source::File("u.yaml".into()))
         );
-        merge_source(&mut config, "plugins: {a: 7}", Source::File("v.yaml".into())).unwrap();
+        merge_source(
+            &mut config,
+            "plugins: {a: 7}",
+            Source::File("v.yaml".into()),
+        )
+        .unwrap();
         assert_eq!(
             p_of(&config, &["plugins", "a", "plugin"]),
             Some(Source::File("v.yaml".into())),
@@ -280,10 +311,17 @@ mod tests {
         std::fs::write(&one, "run: [one]\nschedule: '01:00'").unwrap();
         std::fs::write(&two, "run: [two]").unwrap();
         let mut missed = vec![];
-        let config = load(&[one.clone(), missing.clone(), two.clone()], |p| missed.push(p.to_path_buf())).unwrap();
+        let config = load(&[one.clone(), missing.clone(), two.clone()], |p| {
+            missed.push(p.to_path_buf())
+        })
+        .unwrap();
         assert_eq!(config.value["run"], json!(["two"]));
         assert_eq!(config.value["schedule"], json!("01:00"));
-        assert_eq!(config.value["audits"]["mockaudit"]["clouds"], json!(["mockcloud"]), "base is loaded first");
+        assert_eq!(
+            config.value["audits"]["mockaudit"]["clouds"],
+            json!(["mockcloud"]),
+            "base is loaded first"
+        );
         assert_eq!(config.files, [one, two]);
         assert_eq!(missed, [missing]);
     }
@@ -291,7 +329,12 @@ mod tests {
     #[test]
     fn default_cascade_order() {
         let files = default_files(Some(Path::new("/home/u")));
-        let expected = ["/etc/cloudmarker.yaml", "/home/u/.cloudmarker.yaml", "/home/u/cloudmarker.yaml", "cloudmarker.yaml"];
+        let expected = [
+            "/etc/cloudmarker.yaml",
+            "/home/u/.cloudmarker.yaml",
+            "/home/u/cloudmarker.yaml",
+            "cloudmarker.yaml",
+        ];
         assert_eq!(files, expected.map(PathBuf::from));
     }
 }

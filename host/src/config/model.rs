@@ -134,7 +134,8 @@ impl Config {
     /// problem is reported at once, each naming its key and the file that set it.
     pub fn from_loaded(loaded: &LoadedConfig) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
-        let mut config = typed(loaded, &mut problems).ok_or_else(|| ConfigError::Invalid(problems.clone()))?;
+        let mut config =
+            typed(loaded, &mut problems).ok_or_else(|| ConfigError::Invalid(problems.clone()))?;
         for (key, plugin) in &mut config.plugins {
             plugin.config_dir = loaded
                 .provenance
@@ -162,7 +163,10 @@ impl Config {
                 )),
             }
             if plugin.plugin.trim().is_empty() {
-                problems.push(format!("{}: plugins.{key}.plugin is empty", at(&["plugins", key, "plugin"])));
+                problems.push(format!(
+                    "{}: plugins.{key}.plugin is empty",
+                    at(&["plugins", key, "plugin"])
+                ));
             }
         }
         for audit_key in &self.run {
@@ -186,7 +190,9 @@ impl Config {
                         ));
                     }
                     if !seen.insert(key) {
-                        problems.push(format!("{where_}: audits.{audit_key}.{list} lists plugin {key:?} twice"));
+                        problems.push(format!(
+                            "{where_}: audits.{audit_key}.{list} lists plugin {key:?} twice"
+                        ));
                     }
                 }
             }
@@ -194,7 +200,10 @@ impl Config {
         let mut seen = HashSet::new();
         for audit_key in &self.run {
             if !seen.insert(audit_key) {
-                problems.push(format!("{}: run lists audit {audit_key:?} twice", at(&["run"])));
+                problems.push(format!(
+                    "{}: run lists audit {audit_key:?} twice",
+                    at(&["run"])
+                ));
             }
         }
     }
@@ -207,7 +216,10 @@ fn typed(loaded: &LoadedConfig, problems: &mut Vec<String>) -> Option<Config> {
         Ok(config) => Some(config),
         Err(e) => {
             let path = e.path().to_string();
-            let segments: Vec<&str> = path.split('.').filter(|s| !s.is_empty() && *s != "?").collect();
+            let segments: Vec<&str> = path
+                .split('.')
+                .filter(|s| !s.is_empty() && *s != "?")
+                .collect();
             let message = e.into_inner().to_string();
             problems.push(format!("{}: {path}: {message}", located(loaded, &segments)));
             None
@@ -231,8 +243,6 @@ fn names<'a>(keys: impl Iterator<Item = &'a String>) -> String {
         keys.join(", ")
     }
 }
-
-
 
 #[cfg(test)]
 mod tests {
@@ -265,26 +275,46 @@ mod tests {
         let (dir, result) = config_with("audits:\n  mockaudit:\n    clouds: mockcloud\n");
         let msg = result.unwrap_err().to_string();
         let file = dir.path().join("user.yaml");
-        assert!(msg.starts_with(&format!("{}: audits.mockaudit.clouds: invalid type", file.display())), "{msg}");
+        assert!(
+            msg.starts_with(&format!(
+                "{}: audits.mockaudit.clouds: invalid type",
+                file.display()
+            )),
+            "{msg}"
+        );
     }
 
     #[test]
     fn unknown_references_are_all_reported() {
         let (_dir, result) = config_with("run: [mockaudit, nosuch]\naudits:\n  mockaudit:\n    stores: [filestore, nostore, filestore]\n");
-        let ConfigError::Invalid(problems) = result.unwrap_err() else { panic!("not Invalid") };
+        let ConfigError::Invalid(problems) = result.unwrap_err() else {
+            panic!("not Invalid")
+        };
         assert_eq!(problems.len(), 3, "{problems:#?}");
-        assert!(problems.iter().any(|p| p.contains("run lists audit \"nosuch\"")));
-        assert!(problems.iter().any(|p| p.contains("lists plugin \"nostore\", which is not defined")));
-        assert!(problems.iter().any(|p| p.contains("lists plugin \"filestore\" twice")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("run lists audit \"nosuch\"")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("lists plugin \"nostore\", which is not defined")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("lists plugin \"filestore\" twice")));
     }
 
     #[test]
     fn plugin_dir_is_the_dir_of_the_file_that_set_plugin() {
         let (dir, result) = config_with("plugins:\n  mine:\n    plugin: ./libmine.so\n  mockcloud:\n    params: {record_count: 3}\n");
         let config = result.unwrap();
-        assert_eq!(config.plugins["mine"].config_dir.as_deref(), Some(dir.path()));
+        assert_eq!(
+            config.plugins["mine"].config_dir.as_deref(),
+            Some(dir.path())
+        );
         assert_eq!(config.plugins["mockcloud"].config_dir, None::<PathBuf>);
-        assert_eq!(config.plugins["mockcloud"].params_json(), r#"{"record_count":3}"#);
+        assert_eq!(
+            config.plugins["mockcloud"].params_json(),
+            r#"{"record_count":3}"#
+        );
         let _ = Path::new("");
     }
 
@@ -292,13 +322,21 @@ mod tests {
     fn params_must_be_a_mapping() {
         let (_dir, result) = config_with("plugins:\n  mockcloud:\n    params: [1, 2]\n");
         let msg = result.unwrap_err().to_string();
-        assert!(msg.contains("plugins.mockcloud.params must be a mapping, not a list"), "{msg}");
+        assert!(
+            msg.contains("plugins.mockcloud.params must be a mapping, not a list"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn unknown_plugin_config_keys_are_errors() {
         let (_dir, result) = config_with("plugins:\n  mockcloud:\n    parms: {}\n");
         let msg = result.unwrap_err().to_string();
-        assert!(msg.contains("plugins.mockcloud.parms: unknown field `parms`, expected `plugin` or `params`"), "{msg}");
+        assert!(
+            msg.contains(
+                "plugins.mockcloud.parms: unknown field `parms`, expected `plugin` or `params`"
+            ),
+            "{msg}"
+        );
     }
 }

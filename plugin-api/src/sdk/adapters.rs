@@ -86,7 +86,8 @@ impl<T: Cloud> Plugin for CloudAdapter<T> {
     }
 
     fn done(&mut self) -> RResult<Outcome, PluginError> {
-        self.0.call("done", |p| p.done().map(|()| Outcome::default()))
+        self.0
+            .call("done", |p| p.done().map(|()| Outcome::default()))
     }
 }
 

@@ -223,12 +223,12 @@ impl OutputFile {
 
 /// Refuses names that would leave the output directory.
 fn checked_name(name: &str) -> Result<&str, String> {
-    let bad = name.is_empty()
-        || name == "."
-        || name.contains("..")
-        || name.contains(['/', '\\', '\0']);
+    let bad =
+        name.is_empty() || name == "." || name.contains("..") || name.contains(['/', '\\', '\0']);
     if bad {
-        Err(format!("unsafe worker name {name:?} (empty, or with a path separator or '..')"))
+        Err(format!(
+            "unsafe worker name {name:?} (empty, or with a path separator or '..')"
+        ))
     } else {
         Ok(name)
     }
@@ -273,7 +273,10 @@ mod tests {
         let a = |i| json!({"raw": {"i": i}, "com": {"origin_worker": "audit_a"}});
         let b = json!({"raw": {}, "com": {"origin_worker": "audit_b"}});
         write(&mut fs_store, &[a(0), b.clone(), a(1)]).unwrap();
-        assert!(!dir.path().join("audit_a.json").exists(), "renamed only in done");
+        assert!(
+            !dir.path().join("audit_a.json").exists(),
+            "renamed only in done"
+        );
         fs_store.done().unwrap();
         assert_eq!(read(dir.path().join("audit_a.json")), json!([a(0), a(1)]));
         assert_eq!(read(dir.path().join("audit_b.json")), json!([b]));
@@ -290,8 +293,14 @@ mod tests {
         as_store.done().unwrap();
         as_alert.done().unwrap();
         let markers = dir.path().join(MARKERS_DIR);
-        assert_eq!(read(markers.join("audit_fs_store.json")), json!([marker("store")]));
-        assert_eq!(read(markers.join("audit_fs_alert.json")), json!([marker("alert")]));
+        assert_eq!(
+            read(markers.join("audit_fs_store.json")),
+            json!([marker("store")])
+        );
+        assert_eq!(
+            read(markers.join("audit_fs_alert.json")),
+            json!([marker("alert")])
+        );
     }
 
     #[test]

@@ -95,7 +95,10 @@ mod tests {
             if out.is_empty() {
                 return records;
             }
-            records.extend(out.records().map(|r| serde_json::from_str::<Value>(r).unwrap()));
+            records.extend(
+                out.records()
+                    .map(|r| serde_json::from_str::<Value>(r).unwrap()),
+            );
         }
     }
 
@@ -114,7 +117,10 @@ mod tests {
             json!({"raw": {"data": 4}, "ext": {"cloud_type": "mock", "record_type": "ball"},
                    "com": {"cloud_type": "mock", "record_type": "mock"}})
         );
-        let types: Vec<_> = records.iter().map(|r| r["ext"]["record_type"].clone()).collect();
+        let types: Vec<_> = records
+            .iter()
+            .map(|r| r["ext"]["record_type"].clone())
+            .collect();
         assert_eq!(types, ["apple", "ball", "cat", "apple", "ball"]);
     }
 

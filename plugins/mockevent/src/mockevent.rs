@@ -86,12 +86,16 @@ mod tests {
         let mut plugin = MockEvent::new(MockEventParams::default()).unwrap();
         let mut out = Batch::with_capacity(usize::MAX);
         plugin.eval(record, &mut out).unwrap();
-        out.records().map(|r| serde_json::from_str(r).unwrap()).collect()
+        out.records()
+            .map(|r| serde_json::from_str(r).unwrap())
+            .collect()
     }
 
     #[test]
     fn multiple_of_n_raises_one_event() {
-        let got = events(r#"{"raw":{"data":6},"ext":{"cloud_type":"mock","record_type":"foo"},"com":{}}"#);
+        let got = events(
+            r#"{"raw":{"data":6},"ext":{"cloud_type":"mock","record_type":"foo"},"com":{}}"#,
+        );
         assert_eq!(
             got,
             [json!({
@@ -114,7 +118,11 @@ mod tests {
         let mut out = Batch::with_capacity(usize::MAX);
         plugin.eval("{}", &mut out).unwrap();
         assert_eq!(out.len(), 1);
-        assert!(out.records().next().unwrap().contains("1 is a multiple of 1."));
+        assert!(out
+            .records()
+            .next()
+            .unwrap()
+            .contains("1 is a multiple of 1."));
     }
 
     #[test]

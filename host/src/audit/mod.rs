@@ -1,0 +1,314 @@
+//! The audit engine: runs every audit in `run` concurrently.
+//!
+//! Within an audit, each plugin instance runs on its own thread. Records flow
+//! clouds -> (stores, events) and events -> alerts over bounded channels that
+//! block when full, so memory stays flat whatever the record count and the
+//! slowest consumer sets the pace (it is never allowed to drop records).
+//!
+//! Order of an audit:
+//! 1. load every plugin library and check its kinds against its role;
+//! 2. send `begin_audit` to stores and alerts, start all workers;
+//! 3. when all clouds are done, send `end_audit` to stores and close the
+//!    store and event inputs;
+//! 4. when stores and events are done, send `end_audit` to alerts and close
+//!    their inputs.
+
+mod report;
+mod workers;
+
+pub use report::{AuditReport, RunReport, WorkerReport};
+
+use crate::config::{AuditConfig, Config, Role};
+use crate::plugins::{LoadedPlugin, Registry};
+use crate::record::{marker, Stamp};
+use cloudmarker_plugin_api::PluginKinds;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::{self, ScopedJoinHandle};
+use std::time::Instant;
+use workers::{Message, Worker};
+
+/// Tuning of the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Records per batch read from a cloud (the unit that crosses the FFI).
+    pub batch_size: usize,
+    /// Batches a channel holds before its sender blocks.
+    pub channel_capacity: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 256,
+            channel_capacity: 8,
+        }
+    }
+}
+
+/// The audit version for a run starting now (UTC, `%Y%m%d_%H%M%S`).
+pub fn new_audit_version() -> String {
+    chrono::Utc::now().format("%Y%m%d_%H%M%S").to_string()
+}
+
+/// Runs all audits listed in `config.run` concurrently, sharing one audit version.
+pub fn run_audits(config: &Config, registry: &Registry, options: EngineOptions) -> RunReport {
+    let audit_version = new_audit_version();
+    log::info!(
+        "Starting audits {} with audit version {audit_version}.",
+        config.run.join(", ")
+    );
+    let audits = thread::scope(|scope| {
+        let handles: Vec<_> = config
+            .run
+            .iter()
+            .map(|key| {
+                let audit = Audit {
+                    key,
+                    version: &audit_version,
+                    config,
+                    audit: config.audits.get(key.as_str()).cloned().unwrap_or_default(),
+                    registry,
+                    options,
+                };
+                thread::Builder::new()
+                    .name(key.clone())
+                    .spawn_scoped(scope, move || audit.run())
+                    .expect("spawning an audit thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&config.run)
+            .map(|(handle, key)| {
+                handle.join().unwrap_or_else(|_| {
+                    log::error!("Audit {key} crashed; this is a bug in cloudmarker.");
+                    let mut crashed = WorkerReport::new(key, Role::Cloud);
+                    crashed.failures = 1;
+                    crashed.fatal = true;
+                    AuditReport {
+                        audit_key: key.clone(),
+                        workers: vec![crashed],
+                        duration: Default::default(),
+                    }
+                })
+            })
+            .collect()
+    });
+    let report = RunReport {
+        audit_version,
+        audits,
+    };
+    for audit in &report.audits {
+        log::info!("{audit}");
+    }
+    report
+}
+
+struct Audit<'a> {
+    key: &'a str,
+    version: &'a str,
+    config: &'a Config,
+    audit: AuditConfig,
+    registry: &'a Registry,
+    options: EngineOptions,
+}
+
+/// A worker ready to start, with the channel it reads (if any).
+struct Planned {
+    worker: Worker,
+    key: String,
+    input: Option<(Sender<Message>, Receiver<Message>)>,
+}
+
+impl Audit<'_> {
+    fn run(self) -> AuditReport {
+        let started = Instant::now();
+        log::info!("Audit started.");
+        let mut failed = Vec::new();
+        let mut plan = |role| self.plan(role, &mut failed);
+        let clouds = plan(Role::Cloud);
+        let stores = plan(Role::Store);
+        let events = plan(Role::Event);
+        let alerts = plan(Role::Alert);
+
+        let sink_inputs = |planned: &[Planned]| -> Vec<Sender<Message>> {
+            planned
+                .iter()
+                .filter_map(|p| p.input.as_ref().map(|(tx, _)| tx.clone()))
+                .collect()
+        };
+        let store_txs = sink_inputs(&stores);
+        let event_txs = sink_inputs(&events);
+        let alert_txs = sink_inputs(&alerts);
+
+        let begin = Message::Marker(Arc::new(marker("begin_audit", self.key, self.version)));
+        let end = Message::Marker(Arc::new(marker("end_audit", self.key, self.version)));
+        for tx in store_txs.iter().chain(&alert_txs) {
+            let _ = tx.send(begin.clone());
+        }
+
+        let mut reports = failed;
+        let batch_size = self.options.batch_size;
+        thread::scope(|scope| {
+            let alert_handles: Vec<_> = self
+                .prepare(alerts)
+                .map(|(w, stamp, rx)| spawn(scope, w, move |w| workers::run_sink(w, stamp, rx)))
+                .collect();
+            let store_handles: Vec<_> = self
+                .prepare(stores)
+                .map(|(w, stamp, rx)| spawn(scope, w, move |w| workers::run_sink(w, stamp, rx)))
+                .collect();
+            let event_handles: Vec<_> = self
+                .prepare(events)
+                .map(|(w, stamp, rx)| {
+                    let outputs = alert_txs.clone();
+                    spawn(scope, w, move |w| workers::run_event(w, stamp, rx, outputs))
+                })
+                .collect();
+            let cloud_handles: Vec<_> = self
+                .prepare(clouds)
+                .map(|(w, stamp, _)| {
+                    let outputs = store_txs.iter().chain(&event_txs).cloned().collect();
+                    spawn(scope, w, move |w| {
+                        workers::run_cloud(w, stamp, outputs, batch_size)
+                    })
+                })
+                .collect();
+
+            reports.extend(join_all(cloud_handles));
+            for tx in &store_txs {
+                let _ = tx.send(end.clone());
+            }
+            drop(store_txs);
+            drop(event_txs);
+            reports.extend(join_all(store_handles));
+            reports.extend(join_all(event_handles));
+            for tx in &alert_txs {
+                let _ = tx.send(end.clone());
+            }
+            drop(alert_txs);
+            reports.extend(join_all(alert_handles));
+        });
+        AuditReport {
+            audit_key: self.key.to_string(),
+            workers: reports,
+            duration: started.elapsed(),
+        }
+    }
+
+    /// Loads the plugins of `role`; failures go to `failed` as reports.
+    fn plan(&self, role: Role, failed: &mut Vec<WorkerReport>) -> Vec<Planned> {
+        let mut planned = Vec::new();
+        for key in self.audit.keys(role) {
+            let name = format!("{}_{key}", self.key);
+            let mut report = WorkerReport::new(&name, role);
+            match self.load(key, role) {
+                Ok(plugin) => {
+                    let params = self.config.plugins[key].params_json();
+                    let input =
+                        (role != Role::Cloud).then(|| bounded(self.options.channel_capacity));
+                    let worker = Worker {
+                        name,
+                        role,
+                        plugin,
+                        params,
+                        report,
+                    };
+                    planned.push(Planned {
+                        worker,
+                        key: key.clone(),
+                        input,
+                    });
+                }
+                Err(reason) => {
+                    log::error!("Cannot start {role} worker {name}, error: {reason}");
+                    report.failures = 1;
+                    report.fatal = true;
+                    failed.push(report);
+                }
+            }
+        }
+        planned
+    }
+
+    /// Loads plugin `key` and checks that it can play `role`.
+    fn load(&self, key: &str, role: Role) -> Result<Arc<LoadedPlugin>, String> {
+        let plugin_config = &self.config.plugins[key];
+        let plugin = self
+            .registry
+            .load(key, plugin_config)
+            .map_err(|e| e.to_string())?;
+        let needed = match role {
+            Role::Cloud => PluginKinds::CLOUD,
+            Role::Event => PluginKinds::EVENT,
+            Role::Store => PluginKinds::STORE,
+            Role::Alert => PluginKinds::ALERT,
+        };
+        if plugin.info.kinds.contains(needed) {
+            Ok(plugin)
+        } else {
+            Err(format!(
+                "plugin {key:?} ({}) is a {} plugin, but audits.{}.{} needs a {role} plugin",
+                plugin.info.name,
+                plugin.info.kinds,
+                self.key,
+                role.list_key()
+            ))
+        }
+    }
+
+    /// Gives each planned worker its stamp and input channel (a closed one
+    /// for clouds, which have no input).
+    fn prepare(
+        &self,
+        planned: Vec<Planned>,
+    ) -> impl Iterator<Item = (Worker, Stamp, Receiver<Message>)> + '_ {
+        planned.into_iter().map(|Planned { worker, key, input }| {
+            let class = worker.plugin.info.name.to_string();
+            let role = worker.role.name();
+            let stamp = match worker.role {
+                Role::Cloud | Role::Event => {
+                    Stamp::origin(self.key, self.version, &key, &class, &worker.name, role)
+                }
+                Role::Store | Role::Alert => Stamp::target(&key, &class, &worker.name, role),
+            };
+            let rx = input.map_or_else(|| bounded(0).1, |(_, rx)| rx);
+            (worker, stamp, rx)
+        })
+    }
+}
+
+type Handle<'scope> = (String, Role, ScopedJoinHandle<'scope, WorkerReport>);
+
+/// Starts `run` on a thread named after the worker, so log lines carry it.
+fn spawn<'scope, F>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    worker: Worker,
+    run: F,
+) -> Handle<'scope>
+where
+    F: FnOnce(Worker) -> WorkerReport + Send + 'scope,
+{
+    let (name, role) = (worker.name.clone(), worker.role);
+    let handle = thread::Builder::new()
+        .name(name.clone())
+        .spawn_scoped(scope, move || run(worker))
+        .expect("spawning a worker thread");
+    (name, role, handle)
+}
+
+fn join_all(handles: Vec<Handle<'_>>) -> Vec<WorkerReport> {
+    handles
+        .into_iter()
+        .map(|(name, role, handle)| {
+            handle.join().unwrap_or_else(|_| {
+                log::error!("The {role} worker {name} crashed; this is a bug in cloudmarker.");
+                let mut report = WorkerReport::new(&name, role);
+                report.failures = 1;
+                report.fatal = true;
+                report
+            })
+        })
+        .collect()
+}

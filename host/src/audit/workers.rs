@@ -1,0 +1,254 @@
+//! The worker threads: one per plugin instance, joined by bounded channels.
+//!
+//! A worker constructs its plugin, feeds it or drains it, and calls `done`
+//! exactly once. When a plugin fails for good, its worker calls `done`, drops
+//! its input channel (so senders stop waiting on it at once) and returns.
+
+use super::report::WorkerReport;
+use crate::config::Role;
+use crate::logging;
+use crate::plugins::LoadedPlugin;
+use crate::record::Stamp;
+use abi_stable::std_types::{RResult, RSlice, RStr};
+use cloudmarker_plugin_api::{Outcome, PluginBox, PluginError};
+use crossbeam_channel::{Receiver, Sender};
+use std::sync::Arc;
+
+/// How many problems of one worker are logged one by one; the rest are counted.
+const LOGGED_PROBLEMS: u64 = 10;
+
+/// What travels on a channel to a store, event or alert worker.
+#[derive(Debug, Clone)]
+pub(crate) enum Message {
+    /// Records stamped with their origin, shared by all receivers.
+    Records(Arc<Vec<String>>),
+    /// A `begin_audit`/`end_audit` marker (stores and alerts only).
+    Marker(Arc<String>),
+}
+
+/// One plugin instance in one role of one audit.
+pub(crate) struct Worker {
+    /// `<audit_key>_<plugin_key>`.
+    pub name: String,
+    pub role: Role,
+    pub plugin: Arc<LoadedPlugin>,
+    pub params: String,
+    pub report: WorkerReport,
+}
+
+impl Worker {
+    /// Constructs the plugin, or logs why not and marks the report.
+    fn construct(&mut self) -> Option<PluginBox> {
+        let new = self.plugin.module.new();
+        match new(RStr::from_str(&self.params), logging::host_context()) {
+            RResult::ROk(plugin) => {
+                log::info!(
+                    "Started {} worker for plugin {}.",
+                    self.role,
+                    self.plugin.info.name
+                );
+                Some(plugin)
+            }
+            RResult::RErr(e) => {
+                self.fatal("construct", &e);
+                None
+            }
+        }
+    }
+
+    fn fatal(&mut self, method: &str, error: &PluginError) {
+        log::error!(
+            "{} plugin failed in {method}, error: {}",
+            self.role_title(),
+            error.message
+        );
+        self.report.fatal = true;
+        self.report.failures += 1;
+        self.report.records_lost += error.records_failed;
+    }
+
+    /// Counts and logs what an outcome says; returns its records.
+    fn outcome(&mut self, outcome: Outcome) -> Vec<String> {
+        for problem in outcome.problems {
+            self.report.failures += 1;
+            self.report.records_lost += problem.records_failed;
+            if self.report.failures <= LOGGED_PROBLEMS {
+                log::error!(
+                    "{} plugin reported a problem, error: {}",
+                    self.role_title(),
+                    problem.message
+                );
+            }
+        }
+        outcome
+            .records
+            .into_iter()
+            .map(|r| r.into_string())
+            .collect()
+    }
+
+    /// Calls `done` once; returns the final records it produced.
+    fn done(&mut self, plugin: &mut PluginBox) -> Vec<String> {
+        match plugin.done() {
+            RResult::ROk(outcome) => self.outcome(outcome),
+            RResult::RErr(e) => {
+                self.fatal("done", &e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Logs the worker's end and returns its report.
+    fn into_report(self) -> WorkerReport {
+        let r = &self.report;
+        if r.failures > LOGGED_PROBLEMS {
+            log::error!(
+                "{} plugin had {} problems in all; the first {LOGGED_PROBLEMS} are logged above.",
+                self.role_title(),
+                r.failures
+            );
+        }
+        log::info!(
+            "Stopped {} worker: {} produced, {} written, {} failures.",
+            self.role,
+            r.produced,
+            r.written,
+            r.failures
+        );
+        self.report
+    }
+
+    fn role_title(&self) -> String {
+        let role = self.role.name();
+        let mut chars = role.chars();
+        chars
+            .next()
+            .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+            .unwrap_or_default()
+    }
+}
+
+/// Sends `message` to every output, forgetting outputs whose worker is gone.
+fn broadcast(outputs: &mut Vec<Sender<Message>>, message: &Message) {
+    outputs.retain(|tx| tx.send(message.clone()).is_ok());
+}
+
+/// Stamps produced records with their origin; a record that is not a JSON
+/// object is counted as a problem of the producer.
+fn stamp_all(worker: &mut Worker, stamp: &Stamp, records: Vec<String>) -> Vec<String> {
+    let mut stamped = Vec::with_capacity(records.len());
+    for record in records {
+        match stamp.apply(&record) {
+            Ok(record) => stamped.push(record),
+            Err(e) => {
+                let problem = PluginError::partial(1, format!("plugin produced a bad record: {e}"));
+                worker.outcome(Outcome {
+                    records: Default::default(),
+                    problems: vec![problem].into(),
+                });
+            }
+        }
+    }
+    stamped
+}
+
+/// Reads all records from a cloud plugin and sends them to `outputs`.
+pub(crate) fn run_cloud(
+    mut worker: Worker,
+    stamp: Stamp,
+    mut outputs: Vec<Sender<Message>>,
+    batch_size: usize,
+) -> WorkerReport {
+    let Some(mut plugin) = worker.construct() else {
+        return worker.report;
+    };
+    loop {
+        match plugin.read(batch_size) {
+            RResult::ROk(outcome) => {
+                let records = worker.outcome(outcome);
+                if records.is_empty() {
+                    break;
+                }
+                worker.report.produced += records.len() as u64;
+                let stamped = stamp_all(&mut worker, &stamp, records);
+                broadcast(&mut outputs, &Message::Records(Arc::new(stamped)));
+            }
+            RResult::RErr(e) => {
+                worker.fatal("read", &e);
+                break;
+            }
+        }
+    }
+    worker.done(&mut plugin);
+    worker.into_report()
+}
+
+/// Evaluates records with an event plugin and sends the events to `outputs`.
+pub(crate) fn run_event(
+    mut worker: Worker,
+    stamp: Stamp,
+    input: Receiver<Message>,
+    mut outputs: Vec<Sender<Message>>,
+) -> WorkerReport {
+    let Some(mut plugin) = worker.construct() else {
+        return worker.report;
+    };
+    let mut emit = |worker: &mut Worker, events: Vec<String>| {
+        if !events.is_empty() {
+            worker.report.produced += events.len() as u64;
+            let stamped = stamp_all(worker, &stamp, events);
+            broadcast(&mut outputs, &Message::Records(Arc::new(stamped)));
+        }
+    };
+    for message in &input {
+        let Message::Records(batch) = message else {
+            continue;
+        };
+        let records: Vec<RStr<'_>> = batch.iter().map(|r| RStr::from_str(r)).collect();
+        match plugin.eval(RSlice::from_slice(&records)) {
+            RResult::ROk(outcome) => {
+                let events = worker.outcome(outcome);
+                emit(&mut worker, events);
+            }
+            RResult::RErr(e) => {
+                worker.fatal("eval", &e);
+                break;
+            }
+        }
+    }
+    drop(input);
+    let events = worker.done(&mut plugin);
+    emit(&mut worker, events);
+    worker.into_report()
+}
+
+/// Writes records to a store or alert plugin, stamped with the target.
+pub(crate) fn run_sink(mut worker: Worker, stamp: Stamp, input: Receiver<Message>) -> WorkerReport {
+    let Some(mut plugin) = worker.construct() else {
+        return worker.report;
+    };
+    for message in &input {
+        let (stamped, counted): (Vec<String>, bool) = match &message {
+            Message::Records(batch) => (batch.iter().map(|r| stamp.splice(r)).collect(), true),
+            Message::Marker(marker) => (vec![stamp.splice(marker)], false),
+        };
+        let records: Vec<RStr<'_>> = stamped.iter().map(|r| RStr::from_str(r)).collect();
+        match plugin.write(RSlice::from_slice(&records)) {
+            RResult::ROk(outcome) => {
+                let lost_before = worker.report.records_lost;
+                worker.outcome(outcome);
+                if counted {
+                    let lost = worker.report.records_lost - lost_before;
+                    worker.report.written += (records.len() as u64).saturating_sub(lost);
+                }
+            }
+            RResult::RErr(e) => {
+                worker.fatal("write", &e);
+                break;
+            }
+        }
+    }
+    drop(input);
+    worker.done(&mut plugin);
+    worker.into_report()
+}
