@@ -48,18 +48,35 @@ pub use abi_stable;
 /// Exports a plugin type as this library's root module.
 ///
 /// `export_plugin!(cloud: T)`, `export_plugin!(event: T)` or
-/// `export_plugin!(sink: T)`. It also defines `pub fn plugin_module()`, which
-/// returns the same module for in-process use (tests, benchmarks).
+/// `export_plugin!(sink: T)`. Call it once, in the plugin crate's `lib.rs`.
+/// It also defines `pub fn plugin_module()` (see [`plugin_module!`]).
 #[macro_export]
 macro_rules! export_plugin {
+    ($kind:ident: $ty:ty) => {
+        $crate::plugin_module!($kind: $ty);
+
+        #[$crate::abi_stable::export_root_module]
+        fn __cloudmarker_plugin_root() -> $crate::PluginModRef {
+            plugin_module()
+        }
+    };
+}
+
+/// Defines `pub fn plugin_module() -> PluginModRef` for a plugin type without
+/// exporting it, for running the plugin in-process (benchmarks, tests). Every
+/// exported root module has the same symbol name, so two plugin libraries
+/// cannot be linked into one binary; compile the plugin's module into the
+/// binary and use this instead.
+#[macro_export]
+macro_rules! plugin_module {
     (cloud: $ty:ty) => {
-        $crate::export_plugin!(@module $ty, $crate::sdk::CloudAdapter::<$ty>::new, $crate::PluginKinds::CLOUD);
+        $crate::plugin_module!(@module $ty, $crate::sdk::CloudAdapter::<$ty>::new, $crate::PluginKinds::CLOUD);
     };
     (event: $ty:ty) => {
-        $crate::export_plugin!(@module $ty, $crate::sdk::EventAdapter::<$ty>::new, $crate::PluginKinds::EVENT);
+        $crate::plugin_module!(@module $ty, $crate::sdk::EventAdapter::<$ty>::new, $crate::PluginKinds::EVENT);
     };
     (sink: $ty:ty) => {
-        $crate::export_plugin!(@module $ty, $crate::sdk::SinkAdapter::<$ty>::new, $crate::PluginKinds::SINK);
+        $crate::plugin_module!(@module $ty, $crate::sdk::SinkAdapter::<$ty>::new, $crate::PluginKinds::SINK);
     };
     (@module $ty:ty, $wrap:expr, $kinds:expr) => {
         extern "C" fn __cloudmarker_plugin_info() -> $crate::PluginInfo {
@@ -73,7 +90,7 @@ macro_rules! export_plugin {
             $crate::sdk::new_plugin::<$ty, _>(params, host, $wrap)
         }
 
-        /// This plugin's root module, for in-process use.
+        /// This plugin's root module.
         pub fn plugin_module() -> $crate::PluginModRef {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
             $crate::PluginMod {
@@ -81,11 +98,6 @@ macro_rules! export_plugin {
                 new: __cloudmarker_plugin_new,
             }
             .leak_into_prefix()
-        }
-
-        #[$crate::abi_stable::export_root_module]
-        fn __cloudmarker_plugin_root() -> $crate::PluginModRef {
-            plugin_module()
         }
     };
 }

@@ -57,6 +57,15 @@ impl Worker {
     }
 
     fn fatal(&mut self, method: &str, error: &PluginError) {
+        if self.report.fatal {
+            // Already counted: a consequence of the first failure.
+            log::warn!(
+                "{} plugin could not run {method} after its failure, error: {}",
+                self.role_title(),
+                error.message
+            );
+            return;
+        }
         log::error!(
             "{} plugin failed in {method}, error: {}",
             self.role_title(),

@@ -42,6 +42,7 @@ where
     A: Plugin + Send + 'static,
 {
     log_bridge::install(&host);
+    super::guard::install_panic_hook();
     guard(T::NAME, "new", || {
         let params: T::Params = serde_json::from_str(params.as_str()).map_err(|e| {
             PluginError::config(format!("invalid params for plugin {}: {e}", T::NAME))

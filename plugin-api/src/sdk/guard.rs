@@ -2,7 +2,29 @@
 
 use crate::{ErrorKind, PluginError};
 use abi_stable::std_types::RResult;
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
+
+thread_local! {
+    /// Where the last panic on this thread happened, for the error message.
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Replaces this library's panic hook (each plugin library has its own copy
+/// of std, so this does not touch the host's): the panic's location goes into
+/// the returned error instead of onto stderr.
+pub(crate) fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
+            PANIC_LOCATION.with(|cell| *cell.borrow_mut() = location);
+        }));
+    });
+}
 
 /// Runs `f`, turning a panic into a [`ErrorKind::PANIC`] error that names
 /// the plugin, the method and the panic message.
@@ -13,13 +35,17 @@ pub(crate) fn guard<R>(
 ) -> RResult<R, PluginError> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result.into(),
-        Err(payload) => RResult::RErr(PluginError::new(
-            ErrorKind::PANIC,
-            format!(
-                "plugin {plugin} panicked in {method}: {}",
-                panic_message(payload.as_ref())
-            ),
-        )),
+        Err(payload) => {
+            let location = PANIC_LOCATION.with(|cell| cell.borrow_mut().take());
+            let at = location.map(|l| format!(" (at {l})")).unwrap_or_default();
+            RResult::RErr(PluginError::new(
+                ErrorKind::PANIC,
+                format!(
+                    "plugin {plugin} panicked in {method}: {}{at}",
+                    panic_message(payload.as_ref())
+                ),
+            ))
+        }
     }
 }
 
@@ -89,7 +115,11 @@ mod tests {
         let r: RResult<(), _> = g.call("read", |_| panic!("boom"));
         let err = r.unwrap_err();
         assert_eq!(err.kind, ErrorKind::PANIC);
-        assert_eq!(err.message.as_str(), "plugin demo panicked in read: boom");
+        assert!(
+            err.message
+                .starts_with("plugin demo panicked in read: boom"),
+            "{err}"
+        );
         let again = g.call("done", |v| Ok(*v)).unwrap_err();
         assert!(again.message.contains("panicked earlier"), "{again}");
     }

@@ -1,0 +1,178 @@
+//! Helpers for the end-to-end tests: run the real `cloudmarker` binary with
+//! the plugins this workspace built, in a temporary directory, with a timeout.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one run may take before the test calls it a hang.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The `cloudmarker` binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_cloudmarker")
+}
+
+/// Where cargo put the plugin libraries this test depends on.
+pub fn plugin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .expect("test executable directory")
+        .to_path_buf()
+}
+
+/// The library file of a plugin built in this workspace.
+pub fn plugin_lib(name: &str) -> PathBuf {
+    let file = format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let path = plugin_dir().join(file);
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// A temporary working directory with an output directory for filestore.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout and stderr together, for assertions on messages.
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Asserts the output contains `text`.
+    pub fn assert_says(&self, text: &str) {
+        assert!(
+            self.output().contains(text),
+            "expected {text:?} in output:\n{}",
+            self.output()
+        );
+    }
+}
+
+impl Sandbox {
+    /// A new sandbox with `sandbox.yaml`: filestore writes to `out/` and the
+    /// log goes to `cloudmarker.log`, both inside the sandbox.
+    pub fn new() -> Self {
+        let sandbox = Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        let settings = format!(
+            "plugins:\n  filestore:\n    params:\n      path: {}\nlogger:\n  handlers:\n    file:\n      filename: {}\n",
+            sandbox.out().display(),
+            sandbox.path().join("cloudmarker.log").display()
+        );
+        sandbox.file("sandbox.yaml", &settings);
+        sandbox
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The filestore output directory.
+    pub fn out(&self) -> PathBuf {
+        self.path().join("out")
+    }
+
+    /// Writes `name` with exactly `text`; returns its path.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+
+    /// Runs `cloudmarker -n -c sandbox.yaml <configs...>`.
+    pub fn run_now(&self, configs: &[&str]) -> Run {
+        let mut args = vec!["-n", "-c", "sandbox.yaml"];
+        args.extend_from_slice(configs);
+        self.run(&args)
+    }
+
+    /// Runs `cloudmarker` with `args` (plus `--plugin-dir` for the built
+    /// plugins) in the sandbox directory.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Like [`Sandbox::run`] with extra environment variables.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        wait(self.command(args, env).spawn().expect("spawn cloudmarker"))
+    }
+
+    /// Starts `cloudmarker` with `args` and returns at once.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args, &[]).spawn().expect("spawn cloudmarker")
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(binary());
+        command
+            .args(["--plugin-dir", plugin_dir().to_str().unwrap()])
+            .args(args)
+            .current_dir(self.path())
+            .env("HOME", self.path())
+            .env_remove("RUST_LOG")
+            .env_remove("CLOUDMARKER_PLUGIN_PATH")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command
+    }
+
+    /// Reads a JSON file written by filestore, relative to the output dir.
+    pub fn read_json(&self, name: &str) -> Value {
+        let path = self.out().join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
+/// Waits for `child`, killing it and failing the test if it hangs.
+fn wait(mut child: Child) -> Run {
+    fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    }
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            panic!("cloudmarker did not finish within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        status: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}

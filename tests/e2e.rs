@@ -1,0 +1,326 @@
+//! End-to-end tests: the real `cloudmarker` binary with the real plugin libraries.
+
+mod common;
+
+use common::{plugin_lib, Sandbox};
+use serde_json::{json, Value};
+
+fn com(record: &Value, key: &str) -> Value {
+    record["com"][key].clone()
+}
+
+#[test]
+fn default_mock_audit_writes_records_events_and_markers() {
+    let sb = Sandbox::new();
+    let run = sb.run_now(&[]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 14 writes, 0 failures");
+
+    let records = sb.read_json("mockaudit_mockcloud.json");
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 10);
+    let version = com(&records[0], "audit_version");
+    assert!(
+        version.as_str().unwrap().len() == 15,
+        "audit_version is %Y%m%d_%H%M%S: {version}"
+    );
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r["raw"], json!({"data": i}));
+        let record_type = ["foo", "bar"][i % 2];
+        assert_eq!(
+            r["ext"],
+            json!({"cloud_type": "mock", "record_type": record_type})
+        );
+        assert_eq!(
+            r["com"],
+            json!({
+                "cloud_type": "mock", "record_type": "mock",
+                "audit_key": "mockaudit", "audit_version": version,
+                "origin_key": "mockcloud", "origin_class": "mockcloud",
+                "origin_worker": "mockaudit_mockcloud", "origin_type": "cloud",
+                "target_key": "filestore", "target_class": "filestore",
+                "target_worker": "mockaudit_filestore", "target_type": "store",
+            })
+        );
+    }
+
+    let events = sb.read_json("mockaudit_mockevent.json");
+    let data: Vec<_> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ext"]["data"].clone())
+        .collect();
+    assert_eq!(data, [0, 3, 6, 9]);
+    let event = &events[1];
+    assert_eq!(com(event, "description"), "3 is a multiple of 3.");
+    assert_eq!(com(event, "origin_worker"), "mockaudit_mockevent");
+    assert_eq!(com(event, "origin_type"), "event");
+    assert_eq!(com(event, "target_type"), "alert");
+    assert_eq!(com(event, "audit_version"), version);
+
+    for role in ["store", "alert"] {
+        let markers = sb.read_json(&format!("audit_markers/mockaudit_filestore_{role}.json"));
+        let types: Vec<_> = markers
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| com(m, "record_type"))
+            .collect();
+        assert_eq!(types, ["begin_audit", "end_audit"], "{role} markers");
+        assert_eq!(com(&markers[0], "target_type"), role);
+    }
+    let log = std::fs::read_to_string(sb.path().join("cloudmarker.log")).unwrap();
+    assert!(
+        log.contains("INFO mockaudit_mockcloud"),
+        "log lines carry the worker:\n{log}"
+    );
+}
+
+#[test]
+fn two_audits_run_together_with_one_audit_version() {
+    let sb = Sandbox::new();
+    sb.file(
+        "two.yaml",
+        "plugins:\n  bigcloud:\n    plugin: mockcloud\n    params:\n      record_count: 1000\n\
+         audits:\n  second:\n    clouds: [bigcloud]\n    stores: [filestore]\n    events: [mockevent]\n    alerts: [filestore]\n\
+         run: [mockaudit, second]\n",
+    );
+    let run = sb.run_now(&["two.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says(
+        "Audit second finished: 1000 records read, 334 events, 1334 writes, 0 failures",
+    );
+    run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 14 writes, 0 failures");
+    let first = sb.read_json("mockaudit_mockcloud.json");
+    let second = sb.read_json("second_bigcloud.json");
+    assert_eq!(second.as_array().unwrap().len(), 1000);
+    assert_eq!(
+        com(&first[0], "audit_version"),
+        com(&second[999], "audit_version")
+    );
+    assert_eq!(
+        sb.read_json("second_mockevent.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        334
+    );
+}
+
+#[test]
+fn two_config_files_cascade_in_order() {
+    let sb = Sandbox::new();
+    sb.file("foo.yaml", "plugins:\n  mockcloud:\n    params:\n      record_count: 5\n      record_types: [x]\nrun: [mockaudit, other]\n");
+    sb.file("bar.yaml", "plugins:\n  mockcloud:\n    params:\n      record_types: [apple, ball, cat]\nrun: [mockaudit]\n");
+    let run = sb.run_now(&["foo.yaml", "bar.yaml"]);
+    assert_eq!(
+        run.status,
+        Some(0),
+        "lists are replaced, so `other` is gone: {}",
+        run.output()
+    );
+    let records = sb.read_json("mockaudit_mockcloud.json");
+    let types: Vec<_> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ext"]["record_type"].clone())
+        .collect();
+    assert_eq!(types, ["apple", "ball", "cat", "apple", "ball"]);
+}
+
+#[test]
+fn default_cascade_reads_cloudmarker_yaml_in_the_working_directory() {
+    let sb = Sandbox::new();
+    let settings = std::fs::read_to_string(sb.path().join("sandbox.yaml")).unwrap();
+    sb.file("cloudmarker.yaml", &format!("{settings}run: [mockaudit]\n"));
+    sb.file(
+        ".cloudmarker.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_count: 3\n",
+    );
+    let run = sb.run(&["-n"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("3 records read");
+}
+
+#[test]
+fn plugins_load_from_paths_dirs_env_and_class_names() {
+    let sb = Sandbox::new();
+    let lib_dir = sb.path().join("myplugins");
+    std::fs::create_dir_all(&lib_dir).unwrap();
+    std::fs::copy(plugin_lib("mockcloud"), lib_dir.join("libmycloud.so")).unwrap();
+    std::fs::create_dir_all(sb.path().join("conf")).unwrap();
+    sb.file(
+        "conf/paths.yaml",
+        "plugins:\n  relcloud:\n    plugin: ../myplugins/libmycloud.so\n    params: {record_count: 2}\n\
+         \x20 classcloud:\n    plugin: cloudmarker.clouds.mockcloud.MockCloud\n    params: {record_count: 3}\n\
+         \x20 envcloud:\n    plugin: mycloud\n    params: {record_count: 4}\n\
+         audits:\n  paths:\n    clouds: [relcloud, classcloud, envcloud]\n    stores: [filestore]\nrun: [paths]\n",
+    );
+    let env_path = format!("/nonexistent:{}", lib_dir.display());
+    let run = sb.run_with(
+        &["-n", "-c", "sandbox.yaml", "conf/paths.yaml"],
+        &[("CLOUDMARKER_PLUGIN_PATH", &env_path)],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert_eq!(
+        sb.read_json("paths_relcloud.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        sb.read_json("paths_classcloud.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        sb.read_json("paths_envcloud.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn unknown_plugin_is_reported_and_the_rest_of_the_audit_runs() {
+    let sb = Sandbox::new();
+    sb.file(
+        "cfg.yaml",
+        "audits:\n  mockaudit:\n    stores: [filestore, esstore]\n",
+    );
+    let run = sb.run_now(&["cfg.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("Cannot start store worker mockaudit_esstore, error: plugin \"esstore\": plugin library \"esstore\" not found; looked for ");
+    run.assert_says(&format!("{}/libesstore.so", common::plugin_dir().display()));
+    run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 14 writes, 1 failures");
+    assert_eq!(
+        sb.read_json("mockaudit_mockcloud.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+}
+
+#[test]
+fn a_plugin_in_the_wrong_role_is_refused() {
+    let sb = Sandbox::new();
+    sb.file(
+        "cfg.yaml",
+        "audits:\n  mockaudit:\n    stores: [filestore, mockcloud]\n",
+    );
+    let run = sb.run_now(&["cfg.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("plugin \"mockcloud\" (mockcloud) is a cloud plugin, but audits.mockaudit.stores needs a store plugin");
+}
+
+#[test]
+fn malformed_yaml_names_the_file_and_exits_2() {
+    let sb = Sandbox::new();
+    sb.file(
+        "bad.yaml",
+        "plugins:\n  mockcloud:\n    params: {record_count: 5\nrun: [mockaudit]\n",
+    );
+    let run = sb.run_now(&["bad.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says(
+        "cloudmarker: error: bad.yaml: did not find expected ',' or '}' at line 4 column 4",
+    );
+    assert!(!sb.out().exists(), "nothing ran");
+}
+
+#[test]
+fn bad_params_name_the_plugin_and_the_field() {
+    let sb = Sandbox::new();
+    sb.file(
+        "cfg.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_cont: 5\n",
+    );
+    let run = sb.run_now(&["cfg.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("ERROR mockaudit_mockcloud");
+    run.assert_says("invalid params for plugin mockcloud: unknown field `record_cont`");
+}
+
+#[test]
+fn wrong_types_and_unknown_audits_are_config_errors() {
+    let sb = Sandbox::new();
+    sb.file("cfg.yaml", "run: [mockaudit, nosuch]\n");
+    let run = sb.run_now(&["cfg.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("cloudmarker: error: cfg.yaml: run lists audit \"nosuch\", which is not defined under audits (defined: mockaudit)");
+
+    sb.file("types.yaml", "audits:\n  mockaudit:\n    clouds: 7\n");
+    let run = sb.run_now(&["types.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says(
+        "types.yaml: audits.mockaudit.clouds: invalid type: integer `7`, expected a sequence",
+    );
+}
+
+#[test]
+fn empty_config_file_is_fine_and_missing_c_file_warns() {
+    let sb = Sandbox::new();
+    sb.file("empty.yaml", "");
+    let run = sb.run_now(&["empty.yaml", "missing.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says(
+        "WARN main cloudmarker - Config file missing.yaml does not exist; skipping it.",
+    );
+}
+
+#[test]
+fn print_base_config_and_help() {
+    let sb = Sandbox::new();
+    let run = sb.run(&["-p"]);
+    assert_eq!(run.status, Some(0));
+    assert!(
+        run.stdout
+            .contains("  mockaudit:\n    clouds:\n      - mockcloud"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("schedule: \"00:00\""));
+    let run = sb.run(&["--help"]);
+    assert_eq!(run.status, Some(0));
+    run.assert_says(
+        "/etc/cloudmarker.yaml, ~/.cloudmarker.yaml, ~/cloudmarker.yaml, ./cloudmarker.yaml",
+    );
+    let run = sb.run(&["-V"]);
+    assert_eq!(
+        run.stdout.trim(),
+        format!("cloudmarker {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_killed_run_leaves_the_previous_output_untouched() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run_now(&[]).status, Some(0));
+    let before = std::fs::read_to_string(sb.out().join("mockaudit_mockcloud.json")).unwrap();
+    sb.file(
+        "slow.yaml",
+        "plugins:\n  mockcloud:\n    params: {record_count: 100000, delay_ms: 100}\n",
+    );
+    let mut child = sb.spawn(&["-n", "-c", "sandbox.yaml", "slow.yaml"]);
+    let tmp = sb.out().join("mockaudit_mockcloud.tmp");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !tmp.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after = std::fs::read_to_string(sb.out().join("mockaudit_mockcloud.json")).unwrap();
+    assert_eq!(before, after);
+    assert!(tmp.exists(), "the partial output stays a .tmp file");
+}

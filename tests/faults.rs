@@ -1,0 +1,144 @@
+//! Broken plugins: each gives a clear error, the run still ends, and the
+//! exit status says a plugin failed.
+
+mod common;
+
+use common::{plugin_lib, Sandbox};
+
+/// Runs the mock audit with one extra store or cloud configured by `yaml`.
+fn run_with_plugin(sb: &Sandbox, yaml: &str) -> common::Run {
+    sb.file("faulty.yaml", yaml);
+    let run = sb.run_now(&["faulty.yaml"]);
+    assert_eq!(
+        run.status,
+        Some(1),
+        "a failed plugin makes the exit status 1:\n{}",
+        run.output()
+    );
+    run
+}
+
+fn extra_store(params: &str) -> String {
+    format!("plugins:\n  bad:\n    plugin: faultysink\n    params: {params}\naudits:\n  mockaudit:\n    stores: [filestore, bad]\n")
+}
+
+fn extra_cloud(params: &str) -> String {
+    format!("plugins:\n  bad:\n    plugin: faultycloud\n    params: {params}\naudits:\n  mockaudit:\n    clouds: [mockcloud, bad]\n")
+}
+
+/// The healthy plugins of the mock audit did all their work.
+fn assert_mock_audit_complete(sb: &Sandbox) {
+    assert_eq!(
+        sb.read_json("mockaudit_mockcloud.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(
+        sb.read_json("mockaudit_mockevent.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn panics_in_a_store_are_contained() {
+    for method in ["write", "done", "new"] {
+        let sb = Sandbox::new();
+        let run = run_with_plugin(&sb, &extra_store(&format!("{{panic_in: {method}}}")));
+        run.assert_says(&format!(
+            "ERROR mockaudit_bad cloudmarker::audit::workers - Store plugin failed in {}, error: plugin faultysink panicked in {method}: faultysink was told to panic in {method} (at ",
+            if method == "new" { "construct" } else { method }
+        ));
+        run.assert_says("Audit mockaudit finished: 10 records read, 4 events, ");
+        run.assert_says(" writes, 1 failures in ");
+        assert_mock_audit_complete(&sb);
+    }
+}
+
+#[test]
+fn a_panic_while_dropping_a_plugin_is_contained() {
+    let sb = Sandbox::new();
+    sb.file("faulty.yaml", &extra_store("{panic_in: drop}"));
+    let run = sb.run_now(&["faulty.yaml"]);
+    run.assert_says("Plugin faultysink panicked while it was dropped.");
+    assert_eq!(
+        run.status,
+        Some(0),
+        "the plugin's work was done: {}",
+        run.output()
+    );
+    assert_mock_audit_complete(&sb);
+}
+
+#[test]
+fn panics_in_a_cloud_are_contained() {
+    for method in ["read", "done"] {
+        let sb = Sandbox::new();
+        let run = run_with_plugin(
+            &sb,
+            &extra_cloud(&format!("{{records: 3, panic_in: {method}}}")),
+        );
+        run.assert_says(&format!(
+            "plugin faultycloud panicked in {method}: faultycloud was told to panic in {method}"
+        ));
+        run.assert_says(
+            "Audit mockaudit finished: 13 records read, 5 events, 18 writes, 1 failures",
+        );
+        assert_eq!(
+            sb.read_json("mockaudit_bad.json").as_array().unwrap().len(),
+            3
+        );
+        assert_eq!(
+            sb.read_json("mockaudit_mockcloud.json")
+                .as_array()
+                .unwrap()
+                .len(),
+            10
+        );
+    }
+}
+
+#[test]
+fn errors_in_plugins_are_reported_with_the_worker() {
+    let sb = Sandbox::new();
+    let run = run_with_plugin(&sb, &extra_store("{fail_in: write}"));
+    run.assert_says("ERROR mockaudit_bad cloudmarker::audit::workers - Store plugin failed in write, error: faultysink was told to fail in write");
+    assert_mock_audit_complete(&sb);
+
+    let sb = Sandbox::new();
+    let run = run_with_plugin(&sb, &extra_cloud("{fail_in: new}"));
+    run.assert_says("Cloud plugin failed in construct, error: faultycloud was told to fail in new");
+    assert_mock_audit_complete(&sb);
+}
+
+#[test]
+fn a_file_that_is_not_a_library_is_refused() {
+    let sb = Sandbox::new();
+    sb.file("libtext.so", "this is not a shared library\n");
+    let run = run_with_plugin(
+        &sb,
+        &extra_store("{}").replace("faultysink", "./libtext.so"),
+    );
+    run.assert_says("plugin \"bad\": cannot load ");
+    run.assert_says("libtext.so: not a loadable shared library");
+    assert_mock_audit_complete(&sb);
+}
+
+#[test]
+fn a_library_that_is_not_a_plugin_is_refused() {
+    let sb = Sandbox::new();
+    let lib = plugin_lib("plainlib");
+    let run = run_with_plugin(
+        &sb,
+        &extra_store("{}").replace("faultysink", lib.to_str().unwrap()),
+    );
+    run.assert_says(&format!(
+        "plugin \"bad\": cannot load {}: not a cloudmarker plugin: it exports no abi_stable root module",
+        lib.display()
+    ));
+    assert_mock_audit_complete(&sb);
+}
