@@ -32,13 +32,37 @@ pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
-#[sabi(missing_field(panic))]
 pub struct PluginMod {
     /// Describes the plugin without constructing it.
     pub info: extern "C" fn() -> PluginInfo,
     /// Constructs a plugin instance from its parameters (a JSON object).
     #[sabi(last_prefix_field)]
     pub new: extern "C" fn(params: RStr<'_>, host: HostContext) -> RResult<PluginBox, PluginError>,
+    /// Exists only in the compatibility tests' build of this crate
+    /// (`cfg(cloudmarker_api_next)`): it stands for a function that a later
+    /// plugin-api 0.1.x appends, to test old and new hosts and plugins together.
+    #[cfg(cloudmarker_api_next)]
+    pub next_api_probe: extern "C" fn() -> u32,
+}
+
+impl PluginMod {
+    /// The root module made of a plugin's functions (used by the export macro).
+    pub fn from_fns(
+        info: extern "C" fn() -> PluginInfo,
+        new: extern "C" fn(RStr<'_>, HostContext) -> RResult<PluginBox, PluginError>,
+    ) -> Self {
+        Self {
+            info,
+            new,
+            #[cfg(cloudmarker_api_next)]
+            next_api_probe: next_api_probe,
+        }
+    }
+}
+
+#[cfg(cloudmarker_api_next)]
+extern "C" fn next_api_probe() -> u32 {
+    42
 }
 
 impl RootModule for PluginModRef {
@@ -69,7 +93,15 @@ pub struct PluginInfo {
 /// A set of [`PluginKinds`] flags: which roles a plugin can play.
 #[repr(transparent)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PluginKinds(pub u8);
+pub struct PluginKinds(pub KindBits);
+
+/// The integer behind [`PluginKinds`]. The compatibility tests build a
+/// deliberately incompatible variant of this crate (`cfg(cloudmarker_api_broken)`)
+/// that changes it, to check that the host refuses such a plugin.
+#[cfg(not(cloudmarker_api_broken))]
+pub type KindBits = u8;
+#[cfg(cloudmarker_api_broken)]
+pub type KindBits = u32;
 
 impl PluginKinds {
     /// Produces records (`read`).
@@ -257,3 +289,40 @@ pub trait Plugin: Send {
 
 /// An owned plugin instance behind the FFI-safe trait object.
 pub type PluginBox = Plugin_TO<'static, RBox<()>>;
+
+/// The root module as plugin-api 0.1.0 laid it out, as a later 0.1.x keeps
+/// it: abi_stable refuses a library whose root module has fewer fields than
+/// the host's, so a host built against a later 0.1.x loads older plugins
+/// through this older layout (their later functions are then simply absent).
+/// Only the compatibility tests' "later" build of this crate has it.
+#[cfg(cloudmarker_api_next)]
+pub mod v0_1_0 {
+    use super::{HostContext, PluginBox, PluginError, PluginInfo};
+    use abi_stable::{
+        declare_root_module_statics,
+        library::RootModule,
+        sabi_types::VersionStrings,
+        std_types::{RResult, RStr},
+        StableAbi,
+    };
+
+    /// The 0.1.0 root module.
+    #[repr(C)]
+    #[derive(StableAbi)]
+    #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+    pub struct PluginMod {
+        /// As in the current layout.
+        pub info: extern "C" fn() -> PluginInfo,
+        /// As in the current layout.
+        #[sabi(last_prefix_field)]
+        pub new:
+            extern "C" fn(params: RStr<'_>, host: HostContext) -> RResult<PluginBox, PluginError>,
+    }
+
+    impl RootModule for PluginModRef {
+        declare_root_module_statics! {PluginModRef}
+        const BASE_NAME: &'static str = "cloudmarker_plugin";
+        const NAME: &'static str = "cloudmarker_plugin";
+        const VERSION_STRINGS: VersionStrings = VersionStrings::new("0.1.0");
+    }
+}

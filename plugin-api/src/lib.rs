@@ -93,11 +93,8 @@ macro_rules! plugin_module {
         /// This plugin's root module.
         pub fn plugin_module() -> $crate::PluginModRef {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
-            $crate::PluginMod {
-                info: __cloudmarker_plugin_info,
-                new: __cloudmarker_plugin_new,
-            }
-            .leak_into_prefix()
+            $crate::PluginMod::from_fns(__cloudmarker_plugin_info, __cloudmarker_plugin_new)
+                .leak_into_prefix()
         }
     };
 }

@@ -180,33 +180,20 @@ fn compatible_range(v: &str) -> String {
 }
 
 /// abi_stable explains a layout mismatch in a long dump whose useful part is
-/// near the end; keep the lines that say what differs.
+/// its last `Error:` block, e.g. `Error:mismatched type Expected: u8 Found: u32`.
 fn summarize_abi_error(dump: &str) -> String {
-    let lines: Vec<&str> = dump
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let key_lines: Vec<&str> = lines
+    let lines: Vec<&str> = dump.lines().map(str::trim).collect();
+    let start = lines
         .iter()
-        .filter(|l| {
-            let lower = l.to_ascii_lowercase();
-            lower.starts_with("error")
-                || lower.starts_with("expected")
-                || lower.starts_with("found")
-                || lower.contains("mismatched")
-                || lower.contains("too many")
-                || lower.contains("too few")
-        })
+        .rposition(|l| l.starts_with("Error:"))
+        .unwrap_or(lines.len().saturating_sub(3));
+    let summary = lines[start..]
+        .iter()
+        .filter(|l| !l.is_empty())
         .copied()
-        .collect();
-    let chosen = if key_lines.is_empty() {
-        &lines[lines.len().saturating_sub(3)..]
-    } else {
-        &key_lines[key_lines.len().saturating_sub(4)..]
-    };
-    let summary = chosen.join(" ");
-    let mut end = summary.len().min(400);
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut end = summary.len().min(300);
     while !summary.is_char_boundary(end) {
         end -= 1;
     }

@@ -1,0 +1,118 @@
+//! Plugin-api versioning across separately built libraries.
+//!
+//! The projects under `tests/foreign/` build plugin-api's own source as other
+//! versions (a later 0.1.x with an extra root-module function, an old 0.0.9,
+//! and a 0.1.0 with a changed layout) and a plugin against each, plus a small
+//! host built against the later version. See `tests/foreign/README.md`.
+
+mod common;
+
+use common::{plugin_lib, Sandbox};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// Builds `tests/foreign/<project>` and returns its output directory.
+fn build_foreign(project: &str) -> PathBuf {
+    // One build at a time keeps the output readable; cargo locks anyway.
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let target = root.join("target/foreign");
+    let manifest = root.join("tests/foreign").join(project).join("Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    assert!(
+        output.status.success(),
+        "building {project} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target.join("debug")
+}
+
+fn config_with_foreign_cloud(sb: &Sandbox, lib: &Path) {
+    sb.file(
+        "foreign.yaml",
+        &format!(
+            "plugins:\n  foreign:\n    plugin: {}\n    params: {{record_count: 3}}\naudits:\n  mockaudit:\n    clouds: [mockcloud, foreign]\n",
+            lib.display()
+        ),
+    );
+}
+
+#[test]
+fn a_plugin_built_against_a_later_compatible_api_runs() {
+    let lib = build_foreign("next").join("libnextapi.so");
+    let sb = Sandbox::new();
+    config_with_foreign_cloud(&sb, &lib);
+    let run = sb.run_now(&["foreign.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("Audit mockaudit finished: 13 records read");
+    assert_eq!(
+        sb.read_json("mockaudit_foreign.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn a_host_built_against_a_later_api_runs_current_plugins() {
+    let host = build_foreign("next").join("nexthost");
+    let output = Command::new(host)
+        .arg(plugin_lib("mockcloud"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("current layout refused: Error:too many fields"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("loaded mockcloud built against plugin-api 0.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("later function: absent (0.1.0 layout)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("records read: 5"), "{stdout}");
+}
+
+#[test]
+fn a_plugin_built_against_an_old_api_is_refused_with_both_versions() {
+    let lib = build_foreign("old").join("liboldapi.so");
+    let sb = Sandbox::new();
+    config_with_foreign_cloud(&sb, &lib);
+    let run = sb.run_now(&["foreign.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(&format!(
+        "plugin \"foreign\": cannot load {}: built against cloudmarker-plugin-api 0.0.9, but this cloudmarker expects plugin-api 0.1.x",
+        lib.display()
+    ));
+    run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 14 writes, 1 failures");
+}
+
+#[test]
+fn a_plugin_with_an_incompatible_layout_is_refused_with_the_cause() {
+    let lib = build_foreign("broken").join("libbrokenapi.so");
+    let sb = Sandbox::new();
+    config_with_foreign_cloud(&sb, &lib);
+    let run = sb.run_now(&["foreign.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(&format!(
+        "cannot load {}: built against an incompatible cloudmarker-plugin-api interface",
+        lib.display()
+    ));
+    run.assert_says("Error:mismatched type Expected: u8 Found: u32");
+    assert!(run.output().len() < 20_000, "the layout dump is summarized");
+}
