@@ -12,14 +12,26 @@ extern "C" fn log_line(_: u8, _: RStr<'_>, message: RStr<'_>) {
 }
 
 fn main() -> ExitCode {
-    let path = std::env::args().nth(1).expect("usage: nexthost PLUGIN_LIBRARY");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: nexthost PLUGIN_LIBRARY");
     // Current layout first; a plugin built against 0.1.0 through the 0.1.0 layout.
     let loaded = lib_header_from_path(path.as_ref()).and_then(|header| {
         match header.init_root_module::<PluginModRef>() {
             Ok(module) => Ok(Module::Current(module)),
             Err(current) => {
-                println!("current layout refused: {}", current.to_string().lines().rev().find(|l| l.starts_with("Error:")).unwrap_or(""));
-                header.init_root_module::<v0_1_0::PluginModRef>().map(Module::V0_1_0)
+                println!(
+                    "current layout refused: {}",
+                    current
+                        .to_string()
+                        .lines()
+                        .rev()
+                        .find(|l| l.starts_with("Error:"))
+                        .unwrap_or("")
+                );
+                header
+                    .init_root_module::<v0_1_0::PluginModRef>()
+                    .map(Module::V0_1_0)
             }
         }
     });
@@ -31,7 +43,10 @@ fn main() -> ExitCode {
         }
     };
     let info = module.info();
-    println!("loaded {} built against plugin-api {}", info.name, info.api_version);
+    println!(
+        "loaded {} built against plugin-api {}",
+        info.name, info.api_version
+    );
     match &module {
         Module::Current(m) => match m.next_api_probe() {
             Some(probe) => println!("later function: present ({})", probe()),
@@ -39,7 +54,10 @@ fn main() -> ExitCode {
         },
         Module::V0_1_0(_) => println!("later function: absent (0.1.0 layout)"),
     }
-    let host = HostContext { log: log_line, max_log_level: 3 };
+    let host = HostContext {
+        log: log_line,
+        max_log_level: 3,
+    };
     let RResult::ROk(mut plugin) = module.construct(r#"{"record_count": 5}"#, host) else {
         println!("construct failed");
         return ExitCode::FAILURE;
@@ -73,7 +91,11 @@ impl Module {
         }
     }
 
-    fn construct(&self, params: &str, host: HostContext) -> RResult<cloudmarker_plugin_api::PluginBox, cloudmarker_plugin_api::PluginError> {
+    fn construct(
+        &self,
+        params: &str,
+        host: HostContext,
+    ) -> RResult<cloudmarker_plugin_api::PluginBox, cloudmarker_plugin_api::PluginError> {
         let params = RStr::from_str(params);
         match self {
             Self::Current(m) => m.new()(params, host),

@@ -22,14 +22,19 @@ impl PluginType for ForeignCloud {
     const DESCRIPTION: &'static str = "A cloud built against another plugin-api version.";
 
     fn new(params: Params) -> sdk::Result<Self> {
-        Ok(Self { left: params.record_count })
+        Ok(Self {
+            left: params.record_count,
+        })
     }
 }
 
 impl Cloud for ForeignCloud {
     fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
         while self.left > 0 && out.remaining() > 0 {
-            out.push_json(format!(r#"{{"raw":{{"left":{}}},"ext":{{}},"com":{{}}}}"#, self.left));
+            out.push_json(format!(
+                r#"{{"raw":{{"left":{}}},"ext":{{}},"com":{{}}}}"#,
+                self.left
+            ));
             self.left -= 1;
         }
         Ok(())
