@@ -5,8 +5,9 @@
 //! looked at. The stamped `com` is always written last, so the per-target
 //! stamp on delivery is a splice before the closing `}}`, not a parse.
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 /// Key/value pairs the host writes into `com`, pre-serialized once.
@@ -64,20 +65,26 @@ impl Stamp {
         ])
     }
 
+    /// About how many bytes this stamp adds to a record.
+    pub fn overhead(&self) -> usize {
+        self.fragment.len() + 16
+    }
+
     /// Merges this stamp into the `com` of `record` (the stamp wins) and
-    /// returns the new record text. Any `target_*` fields a producer set are
-    /// dropped: targets are stamped on delivery.
-    pub fn apply(&self, record: &str) -> Result<String, String> {
+    /// appends the new record text to `out`. Any `target_*` fields a producer
+    /// set are dropped: targets are stamped on delivery. On error `out` may
+    /// hold part of a record; [`RecordBatch::push`] discards it.
+    pub fn apply(&self, record: &str, out: &mut String) -> Result<(), String> {
         let buckets = parse_object(record).map_err(|e| format!("not a JSON object record: {e}"))?;
-        let mut out = String::with_capacity(record.len() + self.fragment.len() + 16);
+        out.reserve(record.len() + self.fragment.len() + 16);
         out.push('{');
         let mut com = None;
-        for (key, value) in &buckets.0 {
+        for (Key(key), value) in &buckets.0 {
             if key == "com" {
                 com = Some(*value);
                 continue;
             }
-            push_json_string(&mut out, key);
+            push_json_string(out, key);
             out.push(':');
             out.push_str(value.get());
             out.push(',');
@@ -86,11 +93,11 @@ impl Stamp {
         if let Some(com) = com {
             let entries = parse_object(com.get())
                 .map_err(|_| "its com bucket is not a JSON object".to_string())?;
-            for (key, value) in &entries.0 {
-                if self.keys.contains(&key.as_str()) || key.starts_with("target_") {
+            for (Key(key), value) in &entries.0 {
+                if self.keys.contains(&key.as_ref()) || key.starts_with("target_") {
                     continue;
                 }
-                push_json_string(&mut out, key);
+                push_json_string(out, key);
                 out.push(':');
                 out.push_str(value.get());
                 out.push(',');
@@ -98,35 +105,110 @@ impl Stamp {
         }
         out.push_str(&self.fragment);
         out.push_str("}}");
-        Ok(out)
+        Ok(())
     }
 
-    /// Adds this stamp to a record that [`Stamp::apply`] produced (whose
-    /// `com` is last and not empty) without parsing it again.
-    pub fn splice(&self, stamped: &str) -> String {
+    /// Appends to `out` a record that [`Stamp::apply`] produced (whose `com`
+    /// is last and not empty) with this stamp added, without parsing it again.
+    pub fn splice(&self, stamped: &str, out: &mut String) {
         let body = stamped.strip_suffix("}}").unwrap_or(stamped);
-        let mut out = String::with_capacity(stamped.len() + self.fragment.len() + 2);
+        out.reserve(stamped.len() + self.fragment.len() + 2);
         out.push_str(body);
         out.push(',');
         out.push_str(&self.fragment);
         out.push_str("}}");
-        out
     }
 }
 
 /// A `begin_audit`/`end_audit` marker record, shaped as [`Stamp::apply`] output.
 pub fn marker(record_type: &str, audit_key: &str, audit_version: &str) -> String {
+    let mut out = String::new();
     Stamp::new(&[
         ("record_type", record_type),
         ("audit_key", audit_key),
         ("audit_version", audit_version),
     ])
-    .apply("{}")
-    .expect("an empty object is a valid record")
+    .apply("{}", &mut out)
+    .expect("an empty object is a valid record");
+    out
+}
+
+/// Records stored back to back in one buffer: one allocation per batch
+/// instead of one per record.
+#[derive(Debug, Default, Clone)]
+pub struct RecordBatch {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl RecordBatch {
+    /// An empty batch with room for `records` records of `bytes` bytes in all.
+    pub fn with_capacity(records: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(records),
+        }
+    }
+
+    /// Adds the record that `write` appends to the buffer; if `write` fails,
+    /// whatever it appended is discarded.
+    pub fn push<E>(&mut self, write: impl FnOnce(&mut String) -> Result<(), E>) -> Result<(), E> {
+        let start = self.text.len();
+        match write(&mut self.text) {
+            Ok(()) => {
+                self.ends.push(self.text.len());
+                Ok(())
+            }
+            Err(e) => {
+                self.text.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// The records in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (0..self.ends.len()).map(move |i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            &self.text[start..self.ends[i]]
+        })
+    }
+
+    /// How many records there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
 }
 
 /// The top-level entries of a JSON object, values left as raw text.
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
+struct Entries<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+/// An object key, borrowed from the text unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
 
 fn parse_object(text: &str) -> Result<Entries<'_>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
@@ -146,7 +228,7 @@ impl<'de> Visitor<'de> for EntriesVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(4));
-        while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+        while let Some((key, value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
             entries.push((key, value));
         }
         Ok(Entries(entries))
@@ -174,6 +256,17 @@ mod tests {
         serde_json::from_str(s).unwrap()
     }
 
+    fn apply(stamp: &Stamp, record: &str) -> Result<String, String> {
+        let mut out = String::new();
+        stamp.apply(record, &mut out).map(|()| out)
+    }
+
+    fn splice(stamp: &Stamp, record: &str) -> String {
+        let mut out = String::new();
+        stamp.splice(record, &mut out);
+        out
+    }
+
     fn origin() -> Stamp {
         Stamp::origin(
             "mockaudit",
@@ -188,7 +281,7 @@ mod tests {
     #[test]
     fn origin_stamp_merges_over_the_plugins_com() {
         let record = r#"{"raw":{"data":1,"nested":{"k":[1,2]}},"ext":{"x":"y"},"com":{"cloud_type":"mock","audit_key":"forged","target_key":"forged"}}"#;
-        let stamped = origin().apply(record).unwrap();
+        let stamped = apply(&origin(), record).unwrap();
         assert_eq!(
             parse(&stamped),
             json!({
@@ -207,18 +300,16 @@ mod tests {
 
     #[test]
     fn records_without_com_get_one() {
-        let stamped = origin().apply(r#"{"raw":{}}"#).unwrap();
+        let stamped = apply(&origin(), r#"{"raw":{}}"#).unwrap();
         assert_eq!(parse(&stamped)["com"]["origin_type"], "cloud");
     }
 
     #[test]
     fn target_splice_equals_a_full_merge() {
-        let stamped = origin()
-            .apply(r#"{"raw":{"a":"}}"},"com":{"z":1}}"#)
-            .unwrap();
+        let stamped = apply(&origin(), r#"{"raw":{"a":"}}"},"com":{"z":1}}"#).unwrap();
         let target = Stamp::target("filestore", "filestore", "mockaudit_filestore", "store");
-        let spliced = target.splice(&stamped);
-        let merged = target.apply(&stamped).unwrap();
+        let spliced = splice(&target, &stamped);
+        let merged = apply(&target, &stamped).unwrap();
         assert_eq!(parse(&spliced), parse(&merged));
         assert_eq!(parse(&spliced)["com"]["target_type"], "store");
         assert_eq!(
@@ -230,7 +321,7 @@ mod tests {
     #[test]
     fn markers_take_target_stamps() {
         let m = marker("begin_audit", "a", "v");
-        let target = Stamp::target("fs", "filestore", "a_fs", "alert").splice(&m);
+        let target = splice(&Stamp::target("fs", "filestore", "a_fs", "alert"), &m);
         assert_eq!(
             parse(&target),
             json!({"com": {"record_type": "begin_audit", "audit_key": "a", "audit_version": "v",
@@ -240,13 +331,11 @@ mod tests {
 
     #[test]
     fn non_objects_are_refused() {
-        assert!(origin()
-            .apply("[1,2]")
+        assert!(apply(&origin(), "[1,2]")
             .unwrap_err()
             .contains("not a JSON object record"));
-        assert!(origin().apply("{\"raw\":1} trailing").is_err());
-        assert!(origin()
-            .apply(r#"{"com":5}"#)
+        assert!(apply(&origin(), "{\"raw\":1} trailing").is_err());
+        assert!(apply(&origin(), r#"{"com":5}"#)
             .unwrap_err()
             .contains("com bucket"));
     }
@@ -254,7 +343,47 @@ mod tests {
     #[test]
     fn special_characters_are_escaped() {
         let s = Stamp::new(&[("k", "a\"b\\c\n")]);
-        let v = parse(&s.apply("{}").unwrap());
+        let v = parse(&apply(&s, "{}").unwrap());
         assert_eq!(v["com"]["k"], "a\"b\\c\n");
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    #[test]
+    fn batch_keeps_records_apart_and_drops_failed_ones() {
+        let mut batch = RecordBatch::default();
+        batch
+            .push(|s| {
+                s.push_str("{\"a\":1}");
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        assert!(batch
+            .push(|s| {
+                s.push_str("{\"half");
+                Err(())
+            })
+            .is_err());
+        batch
+            .push(|s| {
+                s.push_str("{}");
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        assert_eq!(batch.iter().collect::<Vec<_>>(), ["{\"a\":1}", "{}"]);
+        assert_eq!(batch.len(), 2);
+    }
+
+    #[test]
+    fn escaped_keys_are_read() {
+        let stamp = Stamp::new(&[("k", "v")]);
+        let mut out = String::new();
+        stamp
+            .apply(r#"{"r\u0061w":1,"com":{"c\u006f":2}}"#, &mut out)
+            .unwrap();
+        assert_eq!(out, r#"{"raw":1,"com":{"co":2,"k":"v"}}"#);
     }
 }

@@ -8,8 +8,8 @@ use super::report::WorkerReport;
 use crate::config::Role;
 use crate::logging;
 use crate::plugins::LoadedPlugin;
-use crate::record::Stamp;
-use abi_stable::std_types::{RResult, RSlice, RStr};
+use crate::record::{RecordBatch, Stamp};
+use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use cloudmarker_plugin_api::{Outcome, PluginBox, PluginError};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ const LOGGED_PROBLEMS: u64 = 10;
 #[derive(Debug, Clone)]
 pub(crate) enum Message {
     /// Records stamped with their origin, shared by all receivers.
-    Records(Arc<Vec<String>>),
+    Records(Arc<RecordBatch>),
     /// A `begin_audit`/`end_audit` marker (stores and alerts only).
     Marker(Arc<String>),
 }
@@ -77,32 +77,33 @@ impl Worker {
     }
 
     /// Counts and logs what an outcome says; returns its records.
-    fn outcome(&mut self, outcome: Outcome) -> Vec<String> {
+    fn outcome(&mut self, outcome: Outcome) -> RVec<RString> {
         for problem in outcome.problems {
-            self.report.failures += 1;
-            self.report.records_lost += problem.records_failed;
-            if self.report.failures <= LOGGED_PROBLEMS {
-                log::error!(
-                    "{} plugin reported a problem, error: {}",
-                    self.role_title(),
-                    problem.message
-                );
-            }
+            self.problem(problem);
         }
-        outcome
-            .records
-            .into_iter()
-            .map(|r| r.into_string())
-            .collect()
+        outcome.records
+    }
+
+    /// Counts and logs a problem the plugin survived.
+    fn problem(&mut self, problem: PluginError) {
+        self.report.failures += 1;
+        self.report.records_lost += problem.records_failed;
+        if self.report.failures <= LOGGED_PROBLEMS {
+            log::error!(
+                "{} plugin reported a problem, error: {}",
+                self.role_title(),
+                problem.message
+            );
+        }
     }
 
     /// Calls `done` once; returns the final records it produced.
-    fn done(&mut self, plugin: &mut PluginBox) -> Vec<String> {
+    fn done(&mut self, plugin: &mut PluginBox) -> RVec<RString> {
         match plugin.done() {
             RResult::ROk(outcome) => self.outcome(outcome),
             RResult::RErr(e) => {
                 self.fatal("done", &e);
-                Vec::new()
+                RVec::new()
             }
         }
     }
@@ -144,18 +145,15 @@ fn broadcast(outputs: &mut Vec<Sender<Message>>, message: &Message) {
 
 /// Stamps produced records with their origin; a record that is not a JSON
 /// object is counted as a problem of the producer.
-fn stamp_all(worker: &mut Worker, stamp: &Stamp, records: Vec<String>) -> Vec<String> {
-    let mut stamped = Vec::with_capacity(records.len());
+fn stamp_all(worker: &mut Worker, stamp: &Stamp, records: &[RString]) -> RecordBatch {
+    let bytes = records.iter().map(|r| r.len() + stamp.overhead()).sum();
+    let mut stamped = RecordBatch::with_capacity(records.len(), bytes);
     for record in records {
-        match stamp.apply(&record) {
-            Ok(record) => stamped.push(record),
-            Err(e) => {
-                let problem = PluginError::partial(1, format!("plugin produced a bad record: {e}"));
-                worker.outcome(Outcome {
-                    records: Default::default(),
-                    problems: vec![problem].into(),
-                });
-            }
+        if let Err(e) = stamped.push(|out| stamp.apply(record, out)) {
+            worker.problem(PluginError::partial(
+                1,
+                format!("plugin produced a bad record: {e}"),
+            ));
         }
     }
     stamped
@@ -179,7 +177,7 @@ pub(crate) fn run_cloud(
                     break;
                 }
                 worker.report.produced += records.len() as u64;
-                let stamped = stamp_all(&mut worker, &stamp, records);
+                let stamped = stamp_all(&mut worker, &stamp, &records);
                 broadcast(&mut outputs, &Message::Records(Arc::new(stamped)));
             }
             RResult::RErr(e) => {
@@ -202,10 +200,10 @@ pub(crate) fn run_event(
     let Some(mut plugin) = worker.construct() else {
         return worker.report;
     };
-    let mut emit = |worker: &mut Worker, events: Vec<String>| {
+    let mut emit = |worker: &mut Worker, events: RVec<RString>| {
         if !events.is_empty() {
             worker.report.produced += events.len() as u64;
-            let stamped = stamp_all(worker, &stamp, events);
+            let stamped = stamp_all(worker, &stamp, &events);
             broadcast(&mut outputs, &Message::Records(Arc::new(stamped)));
         }
     };
@@ -213,7 +211,7 @@ pub(crate) fn run_event(
         let Message::Records(batch) = message else {
             continue;
         };
-        let records: Vec<RStr<'_>> = batch.iter().map(|r| RStr::from_str(r)).collect();
+        let records: Vec<RStr<'_>> = batch.iter().map(RStr::from_str).collect();
         match plugin.eval(RSlice::from_slice(&records)) {
             RResult::ROk(outcome) => {
                 let events = worker.outcome(outcome);
@@ -237,11 +235,14 @@ pub(crate) fn run_sink(mut worker: Worker, stamp: Stamp, input: Receiver<Message
         return worker.report;
     };
     for message in &input {
-        let (stamped, counted): (Vec<String>, bool) = match &message {
-            Message::Records(batch) => (batch.iter().map(|r| stamp.splice(r)).collect(), true),
-            Message::Marker(marker) => (vec![stamp.splice(marker)], false),
+        let (batch, counted) = match &message {
+            Message::Records(batch) => (target_stamped(&stamp, batch.iter()), true),
+            Message::Marker(marker) => (
+                target_stamped(&stamp, std::iter::once(marker.as_str())),
+                false,
+            ),
         };
-        let records: Vec<RStr<'_>> = stamped.iter().map(|r| RStr::from_str(r)).collect();
+        let records: Vec<RStr<'_>> = batch.iter().map(RStr::from_str).collect();
         match plugin.write(RSlice::from_slice(&records)) {
             RResult::ROk(outcome) => {
                 let lost_before = worker.report.records_lost;
@@ -260,4 +261,19 @@ pub(crate) fn run_sink(mut worker: Worker, stamp: Stamp, input: Receiver<Message
     drop(input);
     worker.done(&mut plugin);
     worker.into_report()
+}
+
+/// The records with the target stamp added, in one buffer.
+fn target_stamped<'a>(
+    stamp: &Stamp,
+    records: impl ExactSizeIterator<Item = &'a str>,
+) -> RecordBatch {
+    let mut batch = RecordBatch::default();
+    for record in records {
+        let _ = batch.push(|out| {
+            stamp.splice(record, out);
+            Ok::<_, ()>(())
+        });
+    }
+    batch
 }

@@ -212,10 +212,10 @@ mod tests {
 
     #[test]
     fn abi_dump_is_summarized() {
-        let dump = "Compatibility errors:\n\n   lots\n   of\n   layout\nError:mismatched type\nExpected:\n    u64\nFound:\n    u32\n";
+        let dump = "Compared\nError:first\n   lots\n   of\n   layout\nError:mismatched type\nExpected:\n    u64\nFound:\n    u32\n\n";
         assert_eq!(
             summarize_abi_error(dump),
-            "Error:mismatched type Expected: Found:"
+            "Error:mismatched type Expected: u64 Found: u32"
         );
     }
 

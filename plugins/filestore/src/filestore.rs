@@ -11,7 +11,6 @@ use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
 use cloudmarker_plugin_api::PluginError;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -39,12 +38,14 @@ impl Default for FileStoreParams {
 #[derive(Debug)]
 pub struct FileStore {
     dir: PathBuf,
-    files: HashMap<String, OutputFile>,
+    files: Vec<OutputFile>,
 }
 
 /// One `.tmp` file being written.
 #[derive(Debug)]
 struct OutputFile {
+    /// The file name without `.json`.
+    name: String,
     tmp: PathBuf,
     writer: BufWriter<File>,
     /// How many records were written.
@@ -82,7 +83,7 @@ impl PluginType for FileStore {
         })?;
         Ok(Self {
             dir,
-            files: HashMap::new(),
+            files: Vec::new(),
         })
     }
 }
@@ -111,8 +112,8 @@ impl Sink for FileStore {
 
     fn done(&mut self) -> sdk::Result<()> {
         let mut failures = Vec::new();
-        for (name, file) in self.files.drain() {
-            let json = self.dir.join(format!("{name}.json"));
+        for file in self.files.drain(..) {
+            let json = self.dir.join(format!("{}.json", file.name));
             if let Err(e) = file.finish(&json) {
                 failures.push(format!("{}: {e}", json.display()));
             }
@@ -131,7 +132,7 @@ impl Sink for FileStore {
 
 impl FileStore {
     /// The file name (without `.json`) that `record` belongs in.
-    fn file_name(&self, record: &str) -> Result<String, String> {
+    fn file_name<'a>(&self, record: &'a str) -> Result<Cow<'a, str>, String> {
         let view: RecordView<'_> =
             serde_json::from_str(record).map_err(|e| format!("not a JSON record: {e}"))?;
         let com = view.com.unwrap_or(ComView {
@@ -140,24 +141,32 @@ impl FileStore {
             target_type: None,
         });
         match com.origin_worker {
-            Some(worker) => checked_name(&worker).map(str::to_string),
+            Some(worker) => {
+                checked_name(&worker)?;
+                Ok(worker)
+            }
             None => {
                 let worker = com.target_worker.unwrap_or(Cow::Borrowed("no_worker"));
                 let kind = com.target_type.unwrap_or(Cow::Borrowed("sink"));
                 let name = format!("{}_{}", checked_name(&worker)?, checked_name(&kind)?);
-                Ok(format!("{MARKERS_DIR}/{name}"))
+                Ok(Cow::Owned(format!("{MARKERS_DIR}/{name}")))
             }
         }
     }
 
-    fn append(&mut self, name: String, record: &str) -> sdk::Result<()> {
-        let file = match self.files.entry(name) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                let file = OutputFile::create(&self.dir, entry.key())?;
-                entry.insert(file)
+    fn append(&mut self, name: Cow<'_, str>, record: &str) -> sdk::Result<()> {
+        // Few files, and records of one file come in runs: a linear search
+        // with the last file first beats hashing every name.
+        let index = match self.files.iter().rposition(|f| f.name == name) {
+            Some(index) => index,
+            None => {
+                self.files.push(OutputFile::create(&self.dir, &name)?);
+                self.files.len() - 1
             }
         };
+        let last = self.files.len() - 1;
+        self.files.swap(index, last);
+        let file = &mut self.files[last];
         file.append(record);
         match &file.error {
             None => Ok(()),
@@ -184,6 +193,7 @@ impl OutputFile {
         let mut writer = BufWriter::with_capacity(256 * 1024, file);
         let error = writer.write_all(b"[\n").err().map(|e| e.to_string());
         Ok(Self {
+            name: name.to_string(),
             tmp,
             writer,
             records: 0,

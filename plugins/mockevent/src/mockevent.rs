@@ -3,6 +3,7 @@
 use cloudmarker_plugin_api::sdk::{self, Batch, Event, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 /// Parameters of [`MockEvent`].
@@ -26,13 +27,28 @@ pub struct MockEvent {
     n: i64,
 }
 
-/// The parts of a record this plugin reads; the rest is skipped unparsed.
+/// The parts of a record this plugin reads; the rest is skipped unparsed,
+/// and `ext` is parsed only for records that raise an event.
 #[derive(Deserialize)]
-struct RecordView {
+struct RecordView<'a> {
     #[serde(default)]
     raw: Option<RawView>,
-    #[serde(default)]
-    ext: Option<Map<String, Value>>,
+    #[serde(borrow, default)]
+    ext: Option<&'a RawValue>,
+}
+
+/// An event as this plugin writes it.
+#[derive(Serialize)]
+struct EventRecord {
+    ext: Map<String, Value>,
+    com: EventCom,
+}
+
+#[derive(Serialize)]
+struct EventCom {
+    record_type: &'static str,
+    description: String,
+    recommendation: String,
 }
 
 #[derive(Deserialize)]
@@ -56,25 +72,28 @@ impl PluginType for MockEvent {
 
 impl Event for MockEvent {
     fn eval(&mut self, record: &str, out: &mut Batch) -> sdk::Result<()> {
-        let view: RecordView = serde_json::from_str(record)
+        let view: RecordView<'_> = serde_json::from_str(record)
             .map_err(|e| PluginError::failed(format!("mockevent: unreadable record: {e}")))?;
         let data = view.raw.and_then(|raw| raw.data).unwrap_or(1);
         if data % self.n != 0 {
             return Ok(());
         }
         let n = self.n;
-        let mut ext = view.ext.unwrap_or_default();
+        let mut ext: Map<String, Value> = match view.ext {
+            Some(ext) => serde_json::from_str(ext.get()).unwrap_or_default(),
+            None => Map::new(),
+        };
         ext.insert("record_type".into(), json!("mock_event"));
         ext.insert("data".into(), json!(data));
         ext.insert("n".into(), json!(n));
-        out.push(&json!({
-            "ext": ext,
-            "com": {
-                "record_type": "mock_event",
-                "description": format!("{data} is a multiple of {n}."),
-                "recommendation": format!("Divide {data} by {n} and confirm that the remainder is 0."),
-            }
-        }))
+        out.push(&EventRecord {
+            ext,
+            com: EventCom {
+                record_type: "mock_event",
+                description: format!("{data} is a multiple of {n}."),
+                recommendation: format!("Divide {data} by {n} and confirm that the remainder is 0."),
+            },
+        })
     }
 }
 
