@@ -91,7 +91,9 @@ impl Event for MockEvent {
             com: EventCom {
                 record_type: "mock_event",
                 description: format!("{data} is a multiple of {n}."),
-                recommendation: format!("Divide {data} by {n} and confirm that the remainder is 0."),
+                recommendation: format!(
+                    "Divide {data} by {n} and confirm that the remainder is 0."
+                ),
             },
         })
     }

@@ -1,0 +1,22 @@
+# Conveniences on top of cargo; the README's commands need only cargo.
+
+# Build the host and every plugin (release).
+build:
+    cargo build --release --workspace
+
+# Run the sanity audit now, with the default config cascade.
+run: build
+    ./target/release/cloudmarker -n
+
+# Run all tests (what CI runs).
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Throughput and memory of the mock audit (10^5, 10^6, 10^7 records).
+bench *sizes:
+    cargo bench -p cloudmarker --bench pipeline -- {{sizes}}
