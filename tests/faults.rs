@@ -88,10 +88,15 @@ fn panics_in_a_cloud_are_contained() {
         run.assert_says(
             "Audit mockaudit finished: 13 records read, 5 events, 18 writes, 1 failures",
         );
+        // The failed cloud's output counts as incomplete: it stays .tmp.
+        assert!(!sb.out().join("mockaudit_bad.json").exists());
+        let tmp = std::fs::read_to_string(sb.out().join("mockaudit_bad.tmp")).unwrap();
         assert_eq!(
-            sb.read_json("mockaudit_bad.json").as_array().unwrap().len(),
-            3
+            tmp.matches("\"origin_worker\":\"mockaudit_bad\"").count(),
+            3,
+            "{tmp}"
         );
+        run.assert_says("this output is incomplete, so it stays in ");
         assert_eq!(
             sb.read_json("mockaudit_mockcloud.json")
                 .as_array()

@@ -9,7 +9,7 @@
 //! to disk (the target directory, fsync'd as filestore always does) and to
 //! tmpfs (`/dev/shm`), to separate the pipeline's own speed from the disk's.
 
-use cloudmarker::audit::{run_audits, EngineOptions};
+use cloudmarker::audit::{run_audits, EngineOptions, StopFlag};
 use cloudmarker::config::{load, Config};
 use cloudmarker::plugins::{Registry, SearchPath};
 use std::path::{Path, PathBuf};
@@ -133,7 +133,12 @@ fn child(mode: &str, records: u64, out: &Path) {
             .with_builtin(in_process::filestore::plugin_module()),
     };
     let started = Instant::now();
-    let report = run_audits(&config, &registry, EngineOptions::default());
+    let report = run_audits(
+        &config,
+        &registry,
+        EngineOptions::default(),
+        &StopFlag::new(),
+    );
     let seconds = started.elapsed().as_secs_f64();
     assert!(report.succeeded(), "{report:?}");
     assert_eq!(report.audits[0].records_read(), records);

@@ -1,10 +1,9 @@
 //! The command line.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-const AFTER_HELP: &str = "\
-Configuration cascade:
+const AFTER_HELP: &str = r#"Configuration cascade:
   The built-in base config (see --print-base-config) is always loaded first.
   Then these files are merged over it in order, skipping missing ones:
     /etc/cloudmarker.yaml, ~/.cloudmarker.yaml, ~/cloudmarker.yaml, ./cloudmarker.yaml
@@ -18,8 +17,17 @@ Plugins:
   <exe dir>/../lib/cloudmarker/plugins, or an original Cloudmarker class name
   such as cloudmarker.clouds.mockcloud.MockCloud.
 
+Schedule:
+  Without -n, cloudmarker runs the audits every time `schedule` comes round:
+  "HH:MM" (every day) or a cron expression ("*/15 * * * *", or six fields
+  with seconds first), in local time or the IANA zone given as `timezone`.
+  Runs never overlap. SIGINT/SIGTERM while idle exits at once; during a run,
+  clouds stop, stores and alerts flush, and cloudmarker exits within
+  `shutdown_grace_period` seconds (30); a second signal exits at once.
+
 Exit status:
-  0 all audits succeeded; 1 a plugin failed; 2 the configuration is invalid.";
+  0 all audits succeeded (or stopped while idle); 1 a plugin failed;
+  2 the configuration is invalid; 128+N a run was interrupted by signal N."#;
 
 /// Cloud monitoring tool and framework.
 #[derive(Debug, Clone, Parser)]
@@ -29,9 +37,13 @@ pub struct Cli {
     #[arg(short = 'n', long)]
     pub now: bool,
 
+    /// Wait for the next scheduled time, run the audits once, and exit.
+    #[arg(long, conflicts_with = "now")]
+    pub once: bool,
+
     /// Config files to merge over the base config, in order (instead of the
     /// default cascade).
-    #[arg(short = 'c', long, value_name = "FILE", num_args = 0..)]
+    #[arg(short = 'c', long, value_name = "FILE", num_args = 0.., global = true)]
     pub config: Option<Vec<PathBuf>>,
 
     /// Print the built-in base config and exit.
@@ -39,6 +51,21 @@ pub struct Cli {
     pub print_base_config: bool,
 
     /// A directory to search for plugin libraries first (repeatable).
-    #[arg(long = "plugin-dir", value_name = "DIR")]
+    #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     pub plugin_dirs: Vec<PathBuf>,
+
+    /// What to do instead of running audits.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Show the most recent runs from the run history.
+    History {
+        /// How many runs to show.
+        #[arg(short = 'l', long, default_value_t = 20)]
+        limit: usize,
+    },
 }

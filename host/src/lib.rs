@@ -5,18 +5,23 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod history;
 pub mod logging;
 pub mod plugins;
 pub mod record;
 pub mod schedule;
+pub mod service;
 
-use audit::EngineOptions;
-use cli::Cli;
+use cli::{Cli, Command};
 use config::{Config, ConfigError};
 use plugins::{Registry, SearchPath};
+use service::{Service, Shutdown};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+/// Exit status when everything succeeded.
+pub const EXIT_SUCCESS: u8 = 0;
 /// Exit status when a plugin failed.
 pub const EXIT_PLUGIN_FAILED: u8 = 1;
 /// Exit status when the configuration is invalid.
@@ -35,18 +40,41 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let (settings, logger_warnings) = logging::LogSettings::from_config(config.logger.as_ref());
+    if let Some(Command::History { limit }) = cli.command {
+        return show_history(&config, limit);
+    }
+    // Checked by Config::from_loaded, so only warnings can come back here.
+    let (settings, logger_warnings) =
+        logging::LogSettings::from_config(config.logger.as_ref()).unwrap_or_default();
     warnings.extend(logger_warnings);
     warnings.extend(logging::init(&settings));
     for warning in &warnings {
         log::warn!("{warning}");
     }
     log::info!("Config files merged over the base config: {files}.");
-    let registry = Registry::new(SearchPath::from_env(&cli.plugin_dirs));
-    if cli.now {
-        return exit_code(run_once(&config, &registry));
+    let shutdown = Arc::new(Shutdown::default());
+    if let Err(e) = service::handle_signals(Arc::clone(&shutdown), config.grace_period()) {
+        log::warn!("Cannot handle SIGINT/SIGTERM, error: {e}");
     }
-    run_on_schedule(&config, &registry)
+    let registry = Registry::new(SearchPath::from_env(&cli.plugin_dirs));
+    let service = Service {
+        config: &config,
+        registry: &registry,
+        shutdown,
+        history: config.history_path(),
+    };
+    let status = if cli.now {
+        service.run_now()
+    } else {
+        match config.schedule() {
+            Ok(schedule) => service.run_scheduled(&schedule, cli.once),
+            Err(e) => {
+                log::error!("Invalid configuration, error: {e}");
+                EXIT_CONFIG
+            }
+        }
+    };
+    ExitCode::from(status)
 }
 
 /// Loads and checks the configuration; returns it, the files merged (for
@@ -80,36 +108,34 @@ fn load_config(cli: &Cli) -> Result<(Config, String, Vec<String>), ConfigError> 
     Ok((config, used, warnings))
 }
 
-/// Runs the audits once; true when everything succeeded.
-pub fn run_once(config: &Config, registry: &Registry) -> bool {
-    if config.run.is_empty() {
-        log::warn!("The run list is empty; there is nothing to do.");
-        return true;
-    }
-    audit::run_audits(config, registry, EngineOptions::default()).succeeded()
-}
-
-fn run_on_schedule(config: &Config, registry: &Registry) -> ExitCode {
-    let value = config.schedule.as_deref().unwrap_or("00:00");
-    let daily = match schedule::Daily::parse(value) {
-        Ok(daily) => daily,
-        Err(e) => {
-            log::error!("Invalid configuration, error: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+/// Prints the recent runs of the history as a table.
+fn show_history(config: &Config, limit: usize) -> ExitCode {
+    let path = config.history_path();
+    match history::read_recent(&path, limit) {
+        Ok((runs, unreadable)) => {
+            if runs.is_empty() {
+                println!("No runs recorded in {} yet.", path.display());
+            } else {
+                print!("{}", history::table(&runs));
+            }
+            if unreadable > 0 {
+                eprintln!(
+                    "cloudmarker: warning: skipped {unreadable} unreadable line(s) in {}",
+                    path.display()
+                );
+            }
+            ExitCode::SUCCESS
         }
-    };
-    loop {
-        let next = daily.next_after(&chrono::Local::now());
-        log::info!("Next run at {}.", next.format("%Y-%m-%d %H:%M:%S %z"));
-        daily.wait_for_next();
-        run_once(config, registry);
-    }
-}
-
-fn exit_code(succeeded: bool) -> ExitCode {
-    if succeeded {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_PLUGIN_FAILED)
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("No runs recorded in {} yet.", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "cloudmarker: error: cannot read the run history {}: {e}",
+                path.display()
+            );
+            ExitCode::from(EXIT_PLUGIN_FAILED)
+        }
     }
 }

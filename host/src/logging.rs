@@ -8,10 +8,13 @@
 
 use abi_stable::std_types::RStr;
 use cloudmarker_plugin_api::HostContext;
+use file_rotate::compression::Compression;
+use file_rotate::suffix::{AppendTimestamp, DateFrom, FileLimit};
+use file_rotate::{ContentLimit, FileRotate, TimeFrequency};
 use serde_json::Value;
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The default log file, as in the original.
 pub const DEFAULT_LOG_FILE: &str = "/tmp/cloudmarker.log";
@@ -27,36 +30,111 @@ pub struct LogSettings {
     pub file: Option<PathBuf>,
 }
 
+/// The `logger:` keys of Python's `dictConfig` that cloudmarker knows; it
+/// reads some of them and accepts the rest silently, so that the original
+/// configs load.
+const KNOWN_KEYS: [&str; 10] = [
+    "version",
+    "disable_existing_loggers",
+    "incremental",
+    "formatters",
+    "filters",
+    "handlers",
+    "loggers",
+    "root",
+    "level",
+    "console",
+];
+
 impl LogSettings {
-    /// Reads the settings from the `logger:` value; returns them and
-    /// warnings about values it could not use.
-    pub fn from_config(logger: Option<&Value>) -> (Self, Vec<String>) {
+    /// Reads the settings from the `logger:` value. Returns them with
+    /// warnings (unknown keys), or an error naming the bad value.
+    pub fn from_config(logger: Option<&Value>) -> Result<(Self, Vec<String>), String> {
         let mut warnings = Vec::new();
-        let get = |path: &[&str]| path.iter().try_fold(logger?, |v, k| v.get(k));
-        let level_value = get(&["level"]).or_else(|| get(&["root", "level"]));
-        let level = match level_value.and_then(Value::as_str) {
+        let Some(logger) = logger.filter(|v| !v.is_null()) else {
+            return Ok((Self::default(), warnings));
+        };
+        let Some(map) = logger.as_object() else {
+            return Err("logger must be a mapping".to_string());
+        };
+        let unknown: Vec<&str> = map
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !KNOWN_KEYS.contains(k))
+            .collect();
+        if !unknown.is_empty() {
+            warnings.push(format!(
+                "Ignoring unknown logger keys: {}.",
+                unknown.join(", ")
+            ));
+        }
+        let get = |path: &[&str]| path.iter().try_fold(logger, |v, k| v.get(k));
+        let (level_key, level_value) = match get(&["level"]) {
+            Some(v) => ("logger.level", Some(v)),
+            None => ("logger.root.level", get(&["root", "level"])),
+        };
+        let level = match level_value {
             None => log::LevelFilter::Info,
-            Some(name) => python_level(name).unwrap_or_else(|| {
-                warnings.push(format!("logger: unknown level {name:?}; using INFO (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"));
-                log::LevelFilter::Info
-            }),
+            Some(Value::String(name)) => python_level(name).ok_or_else(|| {
+                format!("{level_key}: {name:?} is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+            })?,
+            Some(other) => return Err(format!("{level_key}: must be a level name such as INFO, not {other}")),
         };
-        let handlers: Option<Vec<&str>> = get(&["root", "handlers"])
-            .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(Value::as_str).collect());
+        let handlers = match get(&["root", "handlers"]) {
+            None => None,
+            Some(Value::Array(list)) => Some(
+                list.iter()
+                    .map(|h| {
+                        h.as_str().ok_or_else(|| {
+                            format!("logger.root.handlers: {h} is not a handler name")
+                        })
+                    })
+                    .collect::<Result<Vec<&str>, String>>()?,
+            ),
+            Some(other) => {
+                return Err(format!(
+                    "logger.root.handlers: must be a list such as [console, file], not {other}"
+                ))
+            }
+        };
         let enabled = |name: &str| handlers.as_ref().is_none_or(|h| h.contains(&name));
-        let file = enabled("file").then(|| {
-            get(&["handlers", "file", "filename"])
-                .and_then(Value::as_str)
-                .unwrap_or(DEFAULT_LOG_FILE)
-                .into()
-        });
-        let settings = Self {
-            level,
-            console: enabled("console"),
-            file,
+        let console = match get(&["console"]) {
+            None => enabled("console"),
+            Some(Value::Bool(on)) => *on,
+            Some(other) => {
+                return Err(format!(
+                    "logger.console: must be true or false, not {other}"
+                ))
+            }
         };
-        (settings, warnings)
+        let file = match get(&["handlers", "file", "filename"]) {
+            _ if !enabled("file") => None,
+            None => Some(DEFAULT_LOG_FILE.into()),
+            Some(Value::String(path)) if !path.trim().is_empty() => Some(path.into()),
+            Some(other) => {
+                return Err(format!(
+                    "logger.handlers.file.filename: must be a file path, not {other}"
+                ))
+            }
+        };
+        Ok((
+            Self {
+                level,
+                console,
+                file,
+            },
+            warnings,
+        ))
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: log::LevelFilter::Info,
+            console: true,
+            file: Some(DEFAULT_LOG_FILE.into()),
+        }
     }
 }
 
@@ -75,7 +153,7 @@ fn python_level(name: &str) -> Option<log::LevelFilter> {
 /// Writes every line to stdout and the log file.
 struct Tee {
     console: bool,
-    file: Option<File>,
+    file: Option<FileRotate<AppendTimestamp>>,
 }
 
 impl Write for Tee {
@@ -90,8 +168,36 @@ impl Write for Tee {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if let Some(file) = &mut self.file {
+            file.flush()?;
+        }
         io::stdout().flush()
     }
+}
+
+/// How many rotated log files are kept, as the original's `backupCount: 5`.
+pub const KEPT_LOG_FILES: usize = 5;
+
+/// Opens the log file, rotated at midnight into `<file>.<YYYY-MM-DD>` with
+/// the last [`KEPT_LOG_FILES`] kept (the original's TimedRotatingFileHandler).
+fn open_log_file(path: &Path) -> std::io::Result<FileRotate<AppendTimestamp>> {
+    let path = std::path::absolute(path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // Fail here, with a message, rather than inside the rotating writer.
+    OpenOptions::new().create(true).append(true).open(&path)?;
+    Ok(FileRotate::new(
+        &path,
+        AppendTimestamp::with_format(
+            "%Y-%m-%d",
+            FileLimit::MaxFiles(KEPT_LOG_FILES),
+            DateFrom::DateYesterday,
+        ),
+        ContentLimit::Time(TimeFrequency::Daily),
+        Compression::None,
+        None,
+    ))
 }
 
 /// Installs the logger. Returns warnings (e.g. a log file that cannot be
@@ -99,10 +205,7 @@ impl Write for Tee {
 pub fn init(settings: &LogSettings) -> Vec<String> {
     let mut warnings = Vec::new();
     let file = settings.file.as_ref().and_then(|path| {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        open_log_file(path)
             .map_err(|e| {
                 warnings.push(format!(
                     "Cannot open log file {}, error: {e}; logging to stdout only.",
@@ -171,25 +274,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn settings(logger: Value) -> Result<(LogSettings, Vec<String>), String> {
+        LogSettings::from_config(Some(&logger))
+    }
+
     #[test]
     fn base_config_logger_gives_info_console_and_tmp_file() {
         let loaded = crate::config::load(&[], |_| {}).unwrap();
-        let (settings, warnings) = LogSettings::from_config(loaded.value.get("logger"));
-        assert!(warnings.is_empty());
-        assert_eq!(
-            settings,
-            LogSettings {
-                level: log::LevelFilter::Info,
-                console: true,
-                file: Some(DEFAULT_LOG_FILE.into())
-            }
-        );
+        let (s, warnings) = LogSettings::from_config(loaded.value.get("logger")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(s, LogSettings::default());
+        assert_eq!(s.file, Some(PathBuf::from(DEFAULT_LOG_FILE)));
     }
 
     #[test]
     fn file_name_level_and_handlers_are_read() {
-        let logger = json!({"root": {"level": "DEBUG", "handlers": ["file"]}, "handlers": {"file": {"filename": "log/x.log"}}});
-        let (s, _) = LogSettings::from_config(Some(&logger));
+        let (s, _) = settings(json!({"root": {"level": "DEBUG", "handlers": ["file"]}, "handlers": {"file": {"filename": "log/x.log"}}})).unwrap();
         assert_eq!(
             s,
             LogSettings {
@@ -198,9 +298,8 @@ mod tests {
                 file: Some("log/x.log".into())
             }
         );
-        let (s, _) = LogSettings::from_config(Some(
-            &json!({"level": "warning", "root": {"handlers": ["console"]}}),
-        ));
+        let (s, _) =
+            settings(json!({"level": "warning", "root": {"handlers": ["console"]}})).unwrap();
         assert_eq!(
             s,
             LogSettings {
@@ -209,12 +308,42 @@ mod tests {
                 file: None
             }
         );
+        let (s, _) = settings(json!({"console": false})).unwrap();
+        assert!(!s.console);
     }
 
     #[test]
-    fn unknown_level_warns_and_uses_info() {
-        let (s, warnings) = LogSettings::from_config(Some(&json!({"level": "LOUD"})));
-        assert_eq!(s.level, log::LevelFilter::Info);
-        assert!(warnings[0].contains("\"LOUD\""), "{warnings:?}");
+    fn bad_values_are_errors_and_unknown_keys_warnings() {
+        assert_eq!(
+            settings(json!({"level": "LOUD"})).unwrap_err(),
+            "logger.level: \"LOUD\" is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+        );
+        assert!(settings(json!({"root": {"level": 10}}))
+            .unwrap_err()
+            .starts_with("logger.root.level: must be a level name"));
+        assert!(settings(json!({"root": {"handlers": "file"}}))
+            .unwrap_err()
+            .starts_with("logger.root.handlers: must be a list"));
+        assert!(settings(json!({"console": "yes"}))
+            .unwrap_err()
+            .starts_with("logger.console: must be true or false"));
+        assert!(settings(json!("verbose"))
+            .unwrap_err()
+            .starts_with("logger must be a mapping"));
+        let (_, warnings) = settings(json!({"colour": true, "version": 1})).unwrap();
+        assert_eq!(warnings, ["Ignoring unknown logger keys: colour."]);
+    }
+
+    #[test]
+    fn log_file_is_created_with_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/cloudmarker.log");
+        let mut file = open_log_file(&path).unwrap();
+        file.write_all(b"line\n").unwrap();
+        file.flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "line\n");
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, "").unwrap();
+        assert!(open_log_file(&blocked.join("x.log")).is_err());
     }
 }

@@ -133,6 +133,25 @@ pub fn marker(record_type: &str, audit_key: &str, audit_version: &str) -> String
     out
 }
 
+/// The `end_audit` marker: also says whether the run was interrupted and
+/// which producing workers failed, so that stores can tell a complete output
+/// from a partial one.
+pub fn end_marker(
+    audit_key: &str,
+    audit_version: &str,
+    interrupted: bool,
+    failed_workers: &[&str],
+) -> String {
+    serde_json::json!({"com": {
+        "record_type": "end_audit",
+        "audit_key": audit_key,
+        "audit_version": audit_version,
+        "interrupted": interrupted,
+        "failed_workers": failed_workers,
+    }})
+    .to_string()
+}
+
 /// Records stored back to back in one buffer: one allocation per batch
 /// instead of one per record.
 #[derive(Debug, Default, Clone)]

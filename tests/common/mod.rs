@@ -74,9 +74,10 @@ impl Sandbox {
             dir: tempfile::tempdir().expect("temp dir"),
         };
         let settings = format!(
-            "plugins:\n  filestore:\n    params:\n      path: {}\nlogger:\n  handlers:\n    file:\n      filename: {}\n",
+            "plugins:\n  filestore:\n    params:\n      path: {}\nlogger:\n  handlers:\n    file:\n      filename: {}\nhistory:\n  path: {}\n",
             sandbox.out().display(),
-            sandbox.path().join("cloudmarker.log").display()
+            sandbox.log_path().display(),
+            sandbox.history_path().display()
         );
         sandbox.file("sandbox.yaml", &settings);
         sandbox
@@ -84,6 +85,43 @@ impl Sandbox {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The log file of runs in this sandbox.
+    pub fn log_path(&self) -> PathBuf {
+        self.path().join("cloudmarker.log")
+    }
+
+    /// The run history file of runs in this sandbox.
+    pub fn history_path(&self) -> PathBuf {
+        self.path().join("history.jsonl")
+    }
+
+    /// The runs recorded in the history file.
+    pub fn history(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.history_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a history line is JSON"))
+            .collect()
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Waits until `done` holds, failing the test after `seconds`.
+    pub fn wait_for(&self, what: &str, seconds: u64, mut done: impl FnMut(&Self) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The filestore output directory.
@@ -116,9 +154,16 @@ impl Sandbox {
         wait(self.command(args, env).spawn().expect("spawn cloudmarker"))
     }
 
-    /// Starts `cloudmarker` with `args` and returns at once.
+    /// Starts `cloudmarker` with `args` and returns at once; its output
+    /// goes to `stdout.txt` and `stderr.txt` in the sandbox.
     pub fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args, &[]).spawn().expect("spawn cloudmarker")
+        let out = std::fs::File::create(self.path().join("stdout.txt")).expect("stdout file");
+        let err = std::fs::File::create(self.path().join("stderr.txt")).expect("stderr file");
+        self.command(args, &[])
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawn cloudmarker")
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -174,5 +219,30 @@ fn wait(mut child: Child) -> Run {
         status: status.code(),
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Sends `signal` (e.g. "TERM") to `child`.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Waits for `child` to exit within `seconds`; returns its exit code.
+pub fn exit_within(child: &mut Child, seconds: u64) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("cloudmarker did not exit within {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

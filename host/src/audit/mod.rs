@@ -20,9 +20,10 @@ pub use report::{AuditReport, RunReport, WorkerReport};
 
 use crate::config::{AuditConfig, Config, Role};
 use crate::plugins::{LoadedPlugin, Registry};
-use crate::record::{marker, Stamp};
+use crate::record::{end_marker, marker, Stamp};
 use cloudmarker_plugin_api::PluginKinds;
 use crossbeam_channel::{bounded, Receiver, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, ScopedJoinHandle};
 use std::time::Instant;
@@ -46,13 +47,42 @@ impl Default for EngineOptions {
     }
 }
 
+/// Asks a run to stop early (a shutdown signal): clouds stop reading, and
+/// everything already read is still delivered, flushed and `done`.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the flag.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the flag is set.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// The audit version for a run starting now (UTC, `%Y%m%d_%H%M%S`).
 pub fn new_audit_version() -> String {
     chrono::Utc::now().format("%Y%m%d_%H%M%S").to_string()
 }
 
-/// Runs all audits listed in `config.run` concurrently, sharing one audit version.
-pub fn run_audits(config: &Config, registry: &Registry, options: EngineOptions) -> RunReport {
+/// Runs all audits listed in `config.run` concurrently, sharing one audit
+/// version. When `stop` is set, the clouds stop reading and the audits wind
+/// down as if the clouds had finished.
+pub fn run_audits(
+    config: &Config,
+    registry: &Registry,
+    options: EngineOptions,
+    stop: &StopFlag,
+) -> RunReport {
     let audit_version = new_audit_version();
     log::info!(
         "Starting audits {} with audit version {audit_version}.",
@@ -70,6 +100,7 @@ pub fn run_audits(config: &Config, registry: &Registry, options: EngineOptions) 
                     audit: config.audits.get(key.as_str()).cloned().unwrap_or_default(),
                     registry,
                     options,
+                    stop,
                 };
                 thread::Builder::new()
                     .name(key.clone())
@@ -98,6 +129,7 @@ pub fn run_audits(config: &Config, registry: &Registry, options: EngineOptions) 
     let report = RunReport {
         audit_version,
         audits,
+        interrupted: stop.is_stopped(),
     };
     for audit in &report.audits {
         log::info!("{audit}");
@@ -112,6 +144,7 @@ struct Audit<'a> {
     audit: AuditConfig,
     registry: &'a Registry,
     options: EngineOptions,
+    stop: &'a StopFlag,
 }
 
 /// A worker ready to start, with the channel it reads (if any).
@@ -143,7 +176,6 @@ impl Audit<'_> {
         let alert_txs = sink_inputs(&alerts);
 
         let begin = Message::Marker(Arc::new(marker("begin_audit", self.key, self.version)));
-        let end = Message::Marker(Arc::new(marker("end_audit", self.key, self.version)));
         for tx in store_txs.iter().chain(&alert_txs) {
             let _ = tx.send(begin.clone());
         }
@@ -170,13 +202,15 @@ impl Audit<'_> {
                 .prepare(clouds)
                 .map(|(w, stamp, _)| {
                     let outputs = store_txs.iter().chain(&event_txs).cloned().collect();
+                    let stop = self.stop.clone();
                     spawn(scope, w, move |w| {
-                        workers::run_cloud(w, stamp, outputs, batch_size)
+                        workers::run_cloud(w, stamp, outputs, batch_size, &stop)
                     })
                 })
                 .collect();
 
             reports.extend(join_all(cloud_handles));
+            let end = self.end_marker(&reports, Role::Cloud);
             for tx in &store_txs {
                 let _ = tx.send(end.clone());
             }
@@ -184,6 +218,7 @@ impl Audit<'_> {
             drop(event_txs);
             reports.extend(join_all(store_handles));
             reports.extend(join_all(event_handles));
+            let end = self.end_marker(&reports, Role::Event);
             for tx in &alert_txs {
                 let _ = tx.send(end.clone());
             }
@@ -195,6 +230,19 @@ impl Audit<'_> {
             workers: reports,
             duration: started.elapsed(),
         }
+    }
+
+    /// The `end_audit` marker for the consumers of `producers`: it says
+    /// whether the run was interrupted and which producers failed, so that a
+    /// store can keep its previous output for them.
+    fn end_marker(&self, reports: &[WorkerReport], producers: Role) -> Message {
+        let failed: Vec<&str> = reports
+            .iter()
+            .filter(|r| r.role == producers && r.fatal)
+            .map(|r| r.worker.as_str())
+            .collect();
+        let record = end_marker(self.key, self.version, self.stop.is_stopped(), &failed);
+        Message::Marker(Arc::new(record))
     }
 
     /// Loads the plugins of `role`; failures go to `failed` as reports.

@@ -109,12 +109,14 @@ pub struct RunReport {
     pub audit_version: String,
     /// One report per audit.
     pub audits: Vec<AuditReport>,
+    /// Whether the run was asked to stop early.
+    pub interrupted: bool,
 }
 
 impl RunReport {
-    /// Whether every plugin of every audit succeeded.
+    /// Whether every plugin of every audit succeeded and the run was not interrupted.
     pub fn succeeded(&self) -> bool {
-        self.audits.iter().all(|a| a.failures() == 0)
+        !self.interrupted && self.audits.iter().all(|a| a.failures() == 0)
     }
 }
 
@@ -146,6 +148,7 @@ mod tests {
         let run = RunReport {
             audit_version: "v".into(),
             audits: vec![report],
+            interrupted: false,
         };
         assert!(!run.succeeded());
     }

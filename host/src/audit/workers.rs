@@ -5,6 +5,7 @@
 //! its input channel (so senders stop waiting on it at once) and returns.
 
 use super::report::WorkerReport;
+use super::StopFlag;
 use crate::config::Role;
 use crate::logging;
 use crate::plugins::LoadedPlugin;
@@ -165,11 +166,16 @@ pub(crate) fn run_cloud(
     stamp: Stamp,
     mut outputs: Vec<Sender<Message>>,
     batch_size: usize,
+    stop: &StopFlag,
 ) -> WorkerReport {
     let Some(mut plugin) = worker.construct() else {
         return worker.report;
     };
     loop {
+        if stop.is_stopped() {
+            log::warn!("Cloud worker stops reading: cloudmarker is shutting down.");
+            break;
+        }
         match plugin.read(batch_size) {
             RResult::ROk(outcome) => {
                 let records = worker.outcome(outcome);

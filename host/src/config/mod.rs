@@ -4,7 +4,7 @@ mod cascade;
 mod model;
 
 pub use cascade::{default_files, load, LoadedConfig, Provenance, Source, BASE_CONFIG};
-pub use model::{AuditConfig, Config, PluginConfig, Role};
+pub use model::{AuditConfig, Config, HistoryConfig, PluginConfig, Role};
 
 use std::fmt;
 use std::path::PathBuf;

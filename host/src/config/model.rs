@@ -2,11 +2,14 @@
 
 use super::cascade::kind_of;
 use super::{ConfigError, LoadedConfig, Source};
+use crate::logging::LogSettings;
+use crate::schedule::Schedule;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The configuration cloudmarker runs with.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,15 +23,33 @@ pub struct Config {
     /// The audits to run.
     #[serde(default)]
     pub run: Vec<String>,
-    /// When to run without `--now`: `HH:MM` local time, every day.
+    /// When to run without `--now`: `HH:MM` every day, or a cron expression.
     #[serde(default)]
     pub schedule: Option<String>,
+    /// The IANA time zone of `schedule` (default: local time).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Seconds a run may take to wind down after a shutdown signal.
+    #[serde(default)]
+    pub shutdown_grace_period: Option<f64>,
+    /// The run history.
+    #[serde(default)]
+    pub history: Option<HistoryConfig>,
     /// The logging config (the original's Python `dictConfig` mapping).
     #[serde(default)]
     pub logger: Option<Value>,
     /// Audit notification email settings.
     #[serde(default)]
     pub email: Option<Value>,
+}
+
+/// The `history:` mapping.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// The history file (one JSON line per run).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 /// One entry under `plugins:`.
@@ -151,8 +172,52 @@ impl Config {
         }
     }
 
+    /// The parsed schedule (checked by [`Config::from_loaded`]).
+    pub fn schedule(&self) -> Result<Schedule, String> {
+        Schedule::parse(
+            self.schedule.as_deref().unwrap_or("00:00"),
+            self.timezone.as_deref(),
+        )
+    }
+
+    /// The grace period after a shutdown signal.
+    pub fn grace_period(&self) -> Duration {
+        self.shutdown_grace_period.map_or(
+            crate::service::DEFAULT_GRACE_PERIOD,
+            Duration::from_secs_f64,
+        )
+    }
+
+    /// The history file.
+    pub fn history_path(&self) -> PathBuf {
+        let path = self.history.as_ref().and_then(|h| h.path.as_deref());
+        PathBuf::from(path.unwrap_or(crate::history::DEFAULT_PATH))
+    }
+
     fn check(&self, loaded: &LoadedConfig, problems: &mut Vec<String>) {
         let at = |path: &[&str]| located(loaded, path);
+        if let Err(e) = self.schedule() {
+            let key = if e.starts_with("timezone") {
+                "timezone"
+            } else {
+                "schedule"
+            };
+            problems.push(format!("{}: {e}", at(&[key])));
+        }
+        if let Some(grace) = self.shutdown_grace_period {
+            if !(grace.is_finite() && grace >= 0.0) {
+                problems.push(format!(
+                    "{}: shutdown_grace_period must be a number of seconds, 0 or more, not {grace}",
+                    at(&["shutdown_grace_period"])
+                ));
+            }
+        }
+        if let Err(e) = LogSettings::from_config(self.logger.as_ref()) {
+            // The message starts with the key path, e.g. `logger.root.level: ...`.
+            let key = e.split(':').next().unwrap_or("logger");
+            let path: Vec<&str> = key.split('.').collect();
+            problems.push(format!("{}: {e}", at(&path)));
+        }
         for (key, plugin) in &self.plugins {
             match &plugin.params {
                 None | Some(Value::Object(_)) | Some(Value::Null) => {}
@@ -264,6 +329,12 @@ mod tests {
         let config = Config::from_loaded(&loaded).unwrap();
         assert_eq!(config.run, ["mockaudit"]);
         assert_eq!(config.schedule.as_deref(), Some("00:00"));
+        assert!(config.schedule().is_ok());
+        assert_eq!(config.grace_period(), Duration::from_secs(30));
+        assert_eq!(
+            config.history_path(),
+            PathBuf::from("/tmp/cloudmarker-history.jsonl")
+        );
         let audit = &config.audits["mockaudit"];
         assert_eq!(audit.keys(Role::Alert), ["filestore"]);
         assert_eq!(config.plugins.len(), 8);
@@ -326,6 +397,32 @@ mod tests {
             msg.contains("plugins.mockcloud.params must be a mapping, not a list"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn bad_schedule_timezone_and_logger_values_are_errors() {
+        let (_dir, result) = config_with(
+            "schedule: \"every day\"\ntimezone: Nowhere/Land\nlogger:\n  level: LOUD\n",
+        );
+        let ConfigError::Invalid(problems) = result.unwrap_err() else {
+            panic!("not Invalid")
+        };
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].contains("timezone: \"Nowhere/Land\" is not an IANA time zone"),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[1].contains("logger.level: \"LOUD\" is not a log level"),
+            "{}",
+            problems[1]
+        );
+        let (_dir, result) = config_with("schedule: \"every day\"\n");
+        assert!(result
+            .unwrap_err()
+            .to_string()
+            .contains("schedule: \"every day\" is neither"));
     }
 
     #[test]

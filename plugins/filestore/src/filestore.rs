@@ -1,6 +1,9 @@
 //! A store that writes records to one JSON array file per worker.
 //!
 //! Records from worker `W` (their `com.origin_worker`) go to `<path>/W.json`.
+//! The host's `end_audit` marker says whether the run was interrupted and
+//! which producing workers failed: their files (all files, if interrupted)
+//! stay `.tmp` and the previous `.json` is kept.
 //! Records without an origin worker (the host's `begin_audit`/`end_audit`
 //! markers) go to `<path>/audit_markers/<target_worker>_<target_type>.json`,
 //! so the store and alert instances of one plugin never share a file. Each
@@ -39,6 +42,15 @@ impl Default for FileStoreParams {
 pub struct FileStore {
     dir: PathBuf,
     files: Vec<OutputFile>,
+    /// What the `end_audit` marker said, once it arrived.
+    end: Option<EndOfAudit>,
+}
+
+/// The parts of the `end_audit` marker that decide which files are complete.
+#[derive(Debug, Default)]
+struct EndOfAudit {
+    interrupted: bool,
+    failed_workers: Vec<String>,
 }
 
 /// One `.tmp` file being written.
@@ -61,8 +73,14 @@ struct RecordView<'a> {
     com: Option<ComView<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct ComView<'a> {
+    #[serde(borrow, default)]
+    record_type: Option<Cow<'a, str>>,
+    #[serde(default)]
+    interrupted: Option<bool>,
+    #[serde(borrow, default)]
+    failed_workers: Option<Vec<Cow<'a, str>>>,
     #[serde(borrow, default)]
     origin_worker: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -84,6 +102,7 @@ impl PluginType for FileStore {
         Ok(Self {
             dir,
             files: Vec::new(),
+            end: None,
         })
     }
 }
@@ -112,10 +131,23 @@ impl Sink for FileStore {
 
     fn done(&mut self) -> sdk::Result<()> {
         let mut failures = Vec::new();
+        let end = self.end.take().unwrap_or_default();
         for file in self.files.drain(..) {
             let json = self.dir.join(format!("{}.json", file.name));
-            if let Err(e) = file.finish(&json) {
-                failures.push(format!("{}: {e}", json.display()));
+            let incomplete = end.interrupted || end.failed_workers.contains(&file.name);
+            let result = if incomplete {
+                file.keep_as_tmp()
+            } else {
+                file.finish(&json)
+            };
+            match result {
+                Err(e) => failures.push(format!("{}: {e}", json.display())),
+                Ok(()) if incomplete => log::warn!(
+                    "Kept the previous {} (if any): this output is incomplete, so it stays in {}.tmp.",
+                    json.display(),
+                    file_stem_path(&json).display()
+                ),
+                Ok(()) => {}
             }
         }
         if failures.is_empty() {
@@ -132,14 +164,21 @@ impl Sink for FileStore {
 
 impl FileStore {
     /// The file name (without `.json`) that `record` belongs in.
-    fn file_name<'a>(&self, record: &'a str) -> Result<Cow<'a, str>, String> {
+    fn file_name<'a>(&mut self, record: &'a str) -> Result<Cow<'a, str>, String> {
         let view: RecordView<'_> =
             serde_json::from_str(record).map_err(|e| format!("not a JSON record: {e}"))?;
-        let com = view.com.unwrap_or(ComView {
-            origin_worker: None,
-            target_worker: None,
-            target_type: None,
-        });
+        let com = view.com.unwrap_or_default();
+        if com.record_type.as_deref() == Some("end_audit") && com.origin_worker.is_none() {
+            self.end = Some(EndOfAudit {
+                interrupted: com.interrupted.unwrap_or(false),
+                failed_workers: com
+                    .failed_workers
+                    .iter()
+                    .flatten()
+                    .map(|w| w.to_string())
+                    .collect(),
+            });
+        }
         match com.origin_worker {
             Some(worker) => {
                 checked_name(&worker)?;
@@ -216,6 +255,14 @@ impl OutputFile {
         self.error = result.err().map(|e| e.to_string());
     }
 
+    /// Flushes what was written and leaves the file as `.tmp`.
+    fn keep_as_tmp(mut self) -> Result<(), String> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.writer.flush().map_err(|e| e.to_string())
+    }
+
     /// Closes the array, syncs and renames `.tmp` to `json`.
     fn finish(mut self, json: &Path) -> Result<(), String> {
         if let Some(e) = self.error {
@@ -229,6 +276,11 @@ impl OutputFile {
         };
         close().map_err(|e| e.to_string())
     }
+}
+
+/// `dir/name.json` -> `dir/name`.
+fn file_stem_path(json: &Path) -> PathBuf {
+    json.with_extension("")
 }
 
 /// Refuses names that would leave the output directory.
@@ -339,6 +391,35 @@ mod tests {
         drop(fs_store);
         assert_eq!(read(dir.path().join("w.json")), json!(["old"]));
         assert!(dir.path().join("w.tmp").exists());
+    }
+
+    #[test]
+    fn interrupted_or_failed_outputs_stay_tmp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        fs::write(path("audit_bad.json"), "[\"old\"]").unwrap();
+        let mut fs_store = store(dir.path());
+        let end = json!({"com": {"record_type": "end_audit", "interrupted": false, "failed_workers": ["audit_bad"], "target_worker": "audit_fs", "target_type": "store"}});
+        let rec = |w: &str| json!({"com": {"origin_worker": w}});
+        write(&mut fs_store, &[rec("audit_good"), rec("audit_bad"), end]).unwrap();
+        fs_store.done().unwrap();
+        assert!(path("audit_good.json").exists());
+        assert_eq!(
+            read(path("audit_bad.json")),
+            json!(["old"]),
+            "a failed worker's previous output is kept"
+        );
+        assert!(path("audit_bad.tmp").exists());
+
+        let mut fs_store = store(dir.path());
+        let end = json!({"com": {"record_type": "end_audit", "interrupted": true, "failed_workers": [], "target_worker": "audit_fs", "target_type": "store"}});
+        write(&mut fs_store, &[rec("audit_other"), end]).unwrap();
+        fs_store.done().unwrap();
+        assert!(
+            !path("audit_other.json").exists(),
+            "nothing is renamed after an interruption"
+        );
+        assert!(path("audit_other.tmp").exists());
     }
 
     #[test]

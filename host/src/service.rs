@@ -1,0 +1,230 @@
+//! Running unattended: the schedule loop, shutdown signals with a grace
+//! period, and the run history.
+//!
+//! - Runs never overlap: the loop runs one run at a time, and run times that
+//!   come due while a run is going are skipped with a warning.
+//! - SIGINT/SIGTERM while idle: exit 0 at once. During a run: clouds stop
+//!   reading, stores and alerts flush what they have (`done` is still called
+//!   once on each), and the process exits with 128 + the signal number; if the
+//!   run has not wound down within the grace period, or a second signal comes,
+//!   it exits at once.
+
+use crate::audit::{self, EngineOptions, StopFlag};
+use crate::config::Config;
+use crate::history::{self, RunRecord};
+use crate::plugins::Registry;
+use crate::schedule::Schedule;
+use crate::{EXIT_PLUGIN_FAILED, EXIT_SUCCESS};
+use chrono::{Local, Utc};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// The default grace period for a run to wind down after a signal.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(30);
+
+/// Shutdown state shared by the signal thread and the run loop.
+#[derive(Debug, Default)]
+pub struct Shutdown {
+    /// The first signal received (0: none).
+    signal: AtomicI32,
+    /// Tells the engine to stop the clouds.
+    stop: StopFlag,
+    /// Whether a run is going; the condvar is notified when it changes and
+    /// when a signal arrives.
+    running: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Shutdown {
+    /// The signal that asked for shutdown, if any.
+    pub fn signal(&self) -> Option<i32> {
+        Some(self.signal.load(Ordering::SeqCst)).filter(|s| *s != 0)
+    }
+
+    /// Records a shutdown request (as the first signal would).
+    pub fn request(&self, signal: i32) {
+        self.signal.store(signal, Ordering::SeqCst);
+        self.stop.stop();
+        let _guard = self.lock();
+        self.changed.notify_all();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until `deadline` or a shutdown request; true if shutdown was requested.
+    fn wait_until(&self, deadline: chrono::DateTime<Utc>) -> bool {
+        let mut guard = self.lock();
+        loop {
+            if self.signal().is_some() {
+                return true;
+            }
+            let Ok(left) = (deadline - Utc::now()).to_std() else {
+                return false;
+            };
+            if left.is_zero() {
+                return false;
+            }
+            guard = self
+                .changed
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Marks a run as started; false if shutdown was already requested.
+    fn begin_run(&self) -> bool {
+        let mut running = self.lock();
+        if self.signal().is_some() {
+            return false;
+        }
+        *running = true;
+        true
+    }
+
+    fn end_run(&self) {
+        *self.lock() = false;
+        self.changed.notify_all();
+    }
+
+    /// Waits up to `grace` for the current run to end; true if it ended.
+    fn wait_for_run_end(&self, grace: Duration) -> bool {
+        let guard = self.lock();
+        let (guard, _) = self
+            .changed
+            .wait_timeout_while(guard, grace, |running| *running)
+            .unwrap_or_else(|e| e.into_inner());
+        !*guard
+    }
+}
+
+/// Starts the thread that turns SIGINT/SIGTERM into shutdown requests.
+pub fn handle_signals(shutdown: Arc<Shutdown>, grace: Duration) -> std::io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new().name("signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            let name = signal_name(signal);
+            if shutdown.signal().is_some() {
+                log::error!("Received {name} again; exiting now.");
+                std::process::exit(128 + signal);
+            }
+            let running = *shutdown.lock();
+            shutdown.request(signal);
+            if !running {
+                log::info!("Received {name} while idle; exiting.");
+                continue;
+            }
+            log::warn!(
+                "Received {name} during a run: stopping the clouds and letting stores and alerts flush; exiting within {} s (send it again to exit now).",
+                grace.as_secs_f64()
+            );
+            let watchdog = Arc::clone(&shutdown);
+            std::thread::spawn(move || {
+                if !watchdog.wait_for_run_end(grace) {
+                    log::error!("The run did not wind down within the grace period of {} s; exiting.", grace.as_secs_f64());
+                    std::process::exit(128 + signal);
+                }
+            });
+        }
+    })?;
+    Ok(())
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// Runs audits once or on a schedule, recording each run in the history.
+pub struct Service<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// Where plugins come from.
+    pub registry: &'a Registry,
+    /// Shutdown state.
+    pub shutdown: Arc<Shutdown>,
+    /// The history file.
+    pub history: PathBuf,
+}
+
+impl Service<'_> {
+    /// Runs the audits now; returns the exit status.
+    pub fn run_now(&self) -> u8 {
+        if self.config.run.is_empty() {
+            log::warn!("The run list is empty; there is nothing to do.");
+            return EXIT_SUCCESS;
+        }
+        if !self.shutdown.begin_run() {
+            return self.signal_status();
+        }
+        let started = Utc::now();
+        let report = audit::run_audits(
+            self.config,
+            self.registry,
+            EngineOptions::default(),
+            &self.shutdown.stop,
+        );
+        let status = if report.interrupted {
+            self.signal_status()
+        } else if report.succeeded() {
+            EXIT_SUCCESS
+        } else {
+            EXIT_PLUGIN_FAILED
+        };
+        let record = RunRecord::new(&report, started, Utc::now(), status);
+        if let Err(e) = history::append(&self.history, &record) {
+            log::error!(
+                "Cannot append to the run history {}, error: {e}",
+                self.history.display()
+            );
+        }
+        self.shutdown.end_run();
+        status
+    }
+
+    /// Waits for each run time of `schedule` and runs the audits; with
+    /// `once`, only for the next one. Returns the exit status.
+    pub fn run_scheduled(&self, schedule: &Schedule, once: bool) -> u8 {
+        log::info!("Running on schedule {schedule}.");
+        let mut status = EXIT_SUCCESS;
+        loop {
+            let Some(next) = schedule.next_after(Utc::now()) else {
+                log::warn!("Schedule {schedule} has no more run times; exiting.");
+                return status;
+            };
+            log::info!(
+                "Next run at {}.",
+                next.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %z")
+            );
+            if self.shutdown.wait_until(next) {
+                return EXIT_SUCCESS;
+            }
+            status = self.run_now();
+            if self.shutdown.signal().is_some() {
+                return status;
+            }
+            let skipped = schedule.count_between(next, Utc::now());
+            if skipped > 0 {
+                log::warn!("Skipped {skipped} scheduled run(s) that came due while this run was going; runs never overlap.");
+            }
+            if once {
+                return status;
+            }
+        }
+    }
+
+    fn signal_status(&self) -> u8 {
+        self.shutdown
+            .signal()
+            .map_or(EXIT_PLUGIN_FAILED, |s| (128 + s) as u8)
+    }
+}
