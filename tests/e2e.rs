@@ -324,3 +324,18 @@ fn a_killed_run_leaves_the_previous_output_untouched() {
     assert_eq!(before, after);
     assert!(tmp.exists(), "the partial output stays a .tmp file");
 }
+
+#[test]
+fn c_without_files_means_the_base_config_only() {
+    let sb = Sandbox::new();
+    // A cloudmarker.yaml that would break the run if it were read.
+    sb.file("cloudmarker.yaml", "run: [nosuchaudit]\n");
+    let run = sb.run(&["-p"]);
+    assert_eq!(run.status, Some(0));
+    let run = sb.run_with(&["-n", "-c"], &[]);
+    // The base config writes to /tmp/cloudmarker; only check that the
+    // cascade skipped ./cloudmarker.yaml and the audit ran.
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("Config files merged over the base config: none.");
+    run.assert_says("Audit mockaudit finished: 10 records read");
+}

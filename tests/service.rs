@@ -278,3 +278,19 @@ fn history_shows_recent_runs() {
     let run = sb.run(&["history", "--limit", "1", "-c", "sandbox.yaml"]);
     assert_eq!(run.stdout.lines().count(), 2);
 }
+
+#[test]
+fn a_failing_audit_does_not_stop_the_service() {
+    let sb = Sandbox::new();
+    schedule_config(
+        &sb,
+        "schedule: \"* * * * * *\"\nplugins:\n  broken:\n    plugin: nosuchplugin\naudits:\n  mockaudit:\n    stores: [filestore, broken]\n",
+    );
+    let mut child = sb.spawn(&["-c", "sandbox.yaml", "sched.yaml"]);
+    sb.wait_for("two failed runs", 20, |sb| run_count(sb) >= 2);
+    signal(&child, "TERM");
+    exit_within(&mut child, 10);
+    let runs = sb.history();
+    assert!(runs.iter().take(2).all(|r| r["status"] == 1), "{runs:?}");
+    assert_eq!(runs[1]["audits"][0]["failures"], 1);
+}
