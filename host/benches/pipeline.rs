@@ -9,7 +9,7 @@
 //! to disk (the target directory, fsync'd as filestore always does) and to
 //! tmpfs (`/dev/shm`), to separate the pipeline's own speed from the disk's.
 
-use cloudmarker::audit::{run_audits, EngineOptions, StopFlag};
+use cloudmarker::audit::{run_audits, EngineOptions, NoHooks, StopFlag};
 use cloudmarker::config::{load, Config};
 use cloudmarker::plugins::{Registry, SearchPath};
 use std::path::{Path, PathBuf};
@@ -138,6 +138,7 @@ fn child(mode: &str, records: u64, out: &Path) {
         &registry,
         EngineOptions::default(),
         &StopFlag::new(),
+        &NoHooks,
     );
     let seconds = started.elapsed().as_secs_f64();
     assert!(report.succeeded(), "{report:?}");

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod history;
 pub mod logging;
+pub mod notify;
 pub mod plugins;
 pub mod record;
 pub mod schedule;
@@ -57,11 +58,18 @@ pub fn run(cli: Cli) -> ExitCode {
         log::warn!("Cannot handle SIGINT/SIGTERM, error: {e}");
     }
     let registry = Registry::new(SearchPath::from_env(&cli.plugin_dirs));
+    // Checked by Config::from_loaded.
+    let notifier = notify::Notifier::from_config(config.email.as_ref()).unwrap_or_else(|e| {
+        log::error!("{e}");
+        notify::Notifier::disabled()
+    });
+    notifier.log_if_disabled();
     let service = Service {
         config: &config,
         registry: &registry,
         shutdown,
         history: config.history_path(),
+        notifier,
     };
     let status = if cli.now {
         service.run_now()

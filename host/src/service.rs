@@ -12,6 +12,7 @@
 use crate::audit::{self, EngineOptions, StopFlag};
 use crate::config::Config;
 use crate::history::{self, RunRecord};
+use crate::notify::Notifier;
 use crate::plugins::Registry;
 use crate::schedule::Schedule;
 use crate::{EXIT_PLUGIN_FAILED, EXIT_SUCCESS};
@@ -45,12 +46,19 @@ impl Shutdown {
         Some(self.signal.load(Ordering::SeqCst)).filter(|s| *s != 0)
     }
 
-    /// Records a shutdown request (as the first signal would).
-    pub fn request(&self, signal: i32) {
+    /// Records a shutdown request (as the first signal would) and returns
+    /// whether a run was going. `on_idle` runs first when none was: the main
+    /// thread exits as soon as it sees the request. Holding the lock makes
+    /// the check and the request one step, so a run cannot start in between.
+    pub fn request(&self, signal: i32, on_idle: impl FnOnce()) -> bool {
+        let running = self.lock();
+        if !*running {
+            on_idle();
+        }
         self.signal.store(signal, Ordering::SeqCst);
         self.stop.stop();
-        let _guard = self.lock();
         self.changed.notify_all();
+        *running
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, bool> {
@@ -114,10 +122,8 @@ pub fn handle_signals(shutdown: Arc<Shutdown>, grace: Duration) -> std::io::Resu
                 log::error!("Received {name} again; exiting now.");
                 std::process::exit(128 + signal);
             }
-            let running = *shutdown.lock();
-            shutdown.request(signal);
+            let running = shutdown.request(signal, || log::info!("Received {name} while idle; exiting."));
             if !running {
-                log::info!("Received {name} while idle; exiting.");
                 continue;
             }
             log::warn!(
@@ -154,6 +160,8 @@ pub struct Service<'a> {
     pub shutdown: Arc<Shutdown>,
     /// The history file.
     pub history: PathBuf,
+    /// The audit notification emails.
+    pub notifier: Notifier,
 }
 
 impl Service<'_> {
@@ -167,12 +175,15 @@ impl Service<'_> {
             return self.signal_status();
         }
         let started = Utc::now();
+        self.notifier.audits_started(started);
         let report = audit::run_audits(
             self.config,
             self.registry,
             EngineOptions::default(),
             &self.shutdown.stop,
+            &self.notifier,
         );
+        self.notifier.audits_ended(started, Utc::now());
         let status = if report.interrupted {
             self.signal_status()
         } else if report.succeeded() {

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod python;
+pub mod tls;
+
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -69,6 +69,29 @@ impl StopFlag {
     }
 }
 
+/// Called as each audit begins and ends (the audit notifications).
+pub trait AuditHooks: Sync {
+    /// Audit `audit_key` is starting.
+    fn audit_started(&self, audit_key: &str, at: chrono::DateTime<chrono::Utc>) {
+        let _ = (audit_key, at);
+    }
+
+    /// Audit `audit_key` has ended.
+    fn audit_ended(
+        &self,
+        audit_key: &str,
+        started: chrono::DateTime<chrono::Utc>,
+        ended: chrono::DateTime<chrono::Utc>,
+    ) {
+        let _ = (audit_key, started, ended);
+    }
+}
+
+/// Hooks that do nothing.
+pub struct NoHooks;
+
+impl AuditHooks for NoHooks {}
+
 /// The audit version for a run starting now (UTC, `%Y%m%d_%H%M%S`).
 pub fn new_audit_version() -> String {
     chrono::Utc::now().format("%Y%m%d_%H%M%S").to_string()
@@ -82,6 +105,7 @@ pub fn run_audits(
     registry: &Registry,
     options: EngineOptions,
     stop: &StopFlag,
+    hooks: &dyn AuditHooks,
 ) -> RunReport {
     let audit_version = new_audit_version();
     log::info!(
@@ -101,6 +125,7 @@ pub fn run_audits(
                     registry,
                     options,
                     stop,
+                    hooks,
                 };
                 thread::Builder::new()
                     .name(key.clone())
@@ -145,6 +170,7 @@ struct Audit<'a> {
     registry: &'a Registry,
     options: EngineOptions,
     stop: &'a StopFlag,
+    hooks: &'a dyn AuditHooks,
 }
 
 /// A worker ready to start, with the channel it reads (if any).
@@ -157,7 +183,9 @@ struct Planned {
 impl Audit<'_> {
     fn run(self) -> AuditReport {
         let started = Instant::now();
+        let started_at = chrono::Utc::now();
         log::info!("Audit started.");
+        self.hooks.audit_started(self.key, started_at);
         let mut failed = Vec::new();
         let mut plan = |role| self.plan(role, &mut failed);
         let clouds = plan(Role::Cloud);
@@ -225,6 +253,8 @@ impl Audit<'_> {
             drop(alert_txs);
             reports.extend(join_all(alert_handles));
         });
+        self.hooks
+            .audit_ended(self.key, started_at, chrono::Utc::now());
         AuditReport {
             audit_key: self.key.to_string(),
             workers: reports,

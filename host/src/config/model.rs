@@ -212,6 +212,9 @@ impl Config {
                 ));
             }
         }
+        if let Err(e) = crate::notify::Notifier::from_config(self.email.as_ref()) {
+            problems.push(format!("{}: {e}", at(&["email"])));
+        }
         if let Err(e) = LogSettings::from_config(self.logger.as_ref()) {
             // The message starts with the key path, e.g. `logger.root.level: ...`.
             let key = e.split(':').next().unwrap_or("logger");

@@ -1,0 +1,152 @@
+//! An alert plugin that sends the events of an audit run in one email.
+
+use crate::smtp::{EmailParams, Mailer};
+use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
+use cloudmarker_plugin_api::PluginError;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Buffers event records and, in `done`, sends one email: a plain-text
+/// summary grouped by audit, with the full events attached as JSON. No email
+/// when there were no events.
+pub struct EmailAlert {
+    params: EmailParams,
+    mailer: Mailer,
+    events: Vec<Value>,
+}
+
+impl PluginType for EmailAlert {
+    type Params = EmailParams;
+    const NAME: &'static str = "emailalert";
+    const DESCRIPTION: &'static str = "Sends the events of an audit in one email over SMTP.";
+
+    fn new(params: EmailParams) -> sdk::Result<Self> {
+        let mailer =
+            Mailer::new(&params).map_err(|e| PluginError::config(format!("emailalert: {e}")))?;
+        Ok(Self {
+            params,
+            mailer,
+            events: Vec::new(),
+        })
+    }
+}
+
+impl Sink for EmailAlert {
+    fn write(&mut self, records: Records<'_>) -> sdk::Result<()> {
+        let mut unreadable = 0;
+        for record in records {
+            match serde_json::from_str::<Value>(record) {
+                Ok(event) if !is_marker(&event) => self.events.push(event),
+                Ok(_) => {}
+                Err(_) => unreadable += 1,
+            }
+        }
+        if unreadable > 0 {
+            return Err(PluginError::partial(
+                unreadable,
+                format!("emailalert: {unreadable} record(s) were not JSON"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn done(&mut self) -> sdk::Result<()> {
+        if self.events.is_empty() {
+            log::info!("No events; no email sent.");
+            return Ok(());
+        }
+        let body = summary(&self.events);
+        let json = serde_json::to_string_pretty(&self.events).unwrap_or_default();
+        match self
+            .mailer
+            .send(&self.params.subject, &body, Some(("events.json", json)))
+        {
+            Ok(()) => {
+                log::info!(
+                    "Sent {} event(s) by email to {}.",
+                    self.events.len(),
+                    self.params.to_addrs.join(", ")
+                );
+                Ok(())
+            }
+            Err(e) => Err(PluginError {
+                records_failed: self.events.len() as u64,
+                ..PluginError::unavailable(format!("emailalert: {e}"))
+            }),
+        }
+    }
+}
+
+/// The host's `begin_audit`/`end_audit` markers are not events.
+fn is_marker(record: &Value) -> bool {
+    let record_type = record.pointer("/com/record_type").and_then(Value::as_str);
+    matches!(record_type, Some("begin_audit" | "end_audit"))
+}
+
+/// The plain-text body: a count, then per audit one entry per event with its
+/// description and recommendation.
+pub fn summary(events: &[Value]) -> String {
+    let mut by_audit: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for event in events {
+        let audit = event
+            .pointer("/com/audit_key")
+            .and_then(Value::as_str)
+            .unwrap_or("(unknown audit)");
+        by_audit.entry(audit).or_default().push(event);
+    }
+    let mut body = format!("Cloudmarker found {} event(s).\n", events.len());
+    for (audit, events) in by_audit {
+        let _ = write!(body, "\nAudit {audit} ({} event(s)):\n", events.len());
+        for event in events {
+            let text = |key: &str| {
+                event
+                    .pointer(&format!("/com/{key}"))
+                    .and_then(Value::as_str)
+            };
+            let description = text("description").map(str::to_string).unwrap_or_else(|| {
+                format!("A {} event.", text("record_type").unwrap_or("cloudmarker"))
+            });
+            let _ = writeln!(body, "- {description}");
+            if let Some(recommendation) = text("recommendation") {
+                let _ = writeln!(body, "  Recommendation: {recommendation}");
+            }
+        }
+    }
+    body.push_str("\nThe full events are attached as events.json.\n");
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn summary_groups_events_by_audit() {
+        let event = |audit: &str, n: u32| {
+            json!({"com": {"audit_key": audit, "description": format!("{n} is a multiple of 3."),
+                           "recommendation": format!("Divide {n} by 3.")}})
+        };
+        let body = summary(&[
+            event("b", 0),
+            event("a", 3),
+            event("b", 6),
+            json!({"com": {"record_type": "odd"}}),
+        ]);
+        assert_eq!(
+            body,
+            "Cloudmarker found 4 event(s).\n\
+             \nAudit (unknown audit) (1 event(s)):\n- A odd event.\n\
+             \nAudit a (1 event(s)):\n- 3 is a multiple of 3.\n  Recommendation: Divide 3 by 3.\n\
+             \nAudit b (2 event(s)):\n- 0 is a multiple of 3.\n  Recommendation: Divide 0 by 3.\n- 6 is a multiple of 3.\n  Recommendation: Divide 6 by 3.\n\
+             \nThe full events are attached as events.json.\n"
+        );
+    }
+
+    #[test]
+    fn markers_are_not_events() {
+        assert!(is_marker(&json!({"com": {"record_type": "end_audit"}})));
+        assert!(!is_marker(&json!({"com": {"record_type": "mock_event"}})));
+    }
+}

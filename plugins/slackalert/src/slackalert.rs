@@ -1,0 +1,242 @@
+//! An alert plugin that sends the events of an audit run to Slack.
+
+use crate::slack_api::{post_webhook, SlackApi};
+use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
+use cloudmarker_plugin_api::PluginError;
+use reqwest::blocking::Client;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::time::Duration;
+
+/// Parameters of [`SlackAlert`].
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackParams {
+    /// The bot user's OAuth token (`xoxb-...`; never logged).
+    pub bot_user_token: Option<String>,
+    /// Email addresses of the Slack users to send the events to.
+    pub to: Vec<String>,
+    /// The message text.
+    pub text: String,
+    /// Accepted for compatibility; the file is built in memory.
+    pub temp_file: String,
+    /// The Web API base URL.
+    pub api_url: String,
+    /// An incoming webhook URL: post the events as text there instead.
+    pub webhook_url: Option<String>,
+    /// Seconds to wait for Slack per request.
+    pub timeout: f64,
+    /// Retries of a rate-limited (429) or failed (5xx) request.
+    pub max_retries: u32,
+}
+
+impl Default for SlackParams {
+    fn default() -> Self {
+        Self {
+            bot_user_token: None,
+            to: Vec::new(),
+            text: "Cloudmarker Alert".into(),
+            temp_file: "/tmp/cloudmarker/slackalert.json".into(),
+            api_url: "https://slack.com/api".into(),
+            webhook_url: None,
+            timeout: 30.0,
+            max_retries: 3,
+        }
+    }
+}
+
+impl fmt::Debug for SlackParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackParams")
+            .field("to", &self.to)
+            .field("text", &self.text)
+            .field("api_url", &self.api_url)
+            .field(
+                "bot_user_token",
+                &self.bot_user_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "webhook_url",
+                &self.webhook_url.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the events go.
+enum Target {
+    /// Each user in `to` gets a direct message with the events as a JSON file.
+    Users { api: SlackApi, to: Vec<String> },
+    /// One text message to an incoming webhook.
+    Webhook { client: Client, url: String },
+}
+
+/// Buffers event records and, in `done`, sends them to Slack when there is
+/// at least one.
+pub struct SlackAlert {
+    text: String,
+    target: Target,
+    events: Vec<Value>,
+}
+
+impl PluginType for SlackAlert {
+    type Params = SlackParams;
+    const NAME: &'static str = "slackalert";
+    const DESCRIPTION: &'static str =
+        "Sends the events of an audit to Slack users or an incoming webhook.";
+
+    fn new(params: SlackParams) -> sdk::Result<Self> {
+        let config = |message: String| PluginError::config(format!("slackalert: {message}"));
+        if !(params.timeout.is_finite() && params.timeout > 0.0) {
+            return Err(config(format!(
+                "timeout must be a positive number of seconds, not {}",
+                params.timeout
+            )));
+        }
+        let client = Client::builder()
+            .timeout(Duration::from_secs_f64(params.timeout))
+            .build()
+            .map_err(|e| config(format!("cannot set up HTTP: {e}")))?;
+        let target = match (&params.webhook_url, &params.bot_user_token) {
+            (Some(url), _) => Target::Webhook {
+                client,
+                url: url.clone(),
+            },
+            (None, Some(token)) if !token.is_empty() => {
+                if params.to.is_empty() {
+                    return Err(config("to must list at least one user email".into()));
+                }
+                Target::Users {
+                    api: SlackApi::new(client, &params.api_url, token, params.max_retries),
+                    to: params.to.clone(),
+                }
+            }
+            (None, _) => return Err(config("set bot_user_token (with to) or webhook_url".into())),
+        };
+        Ok(Self {
+            text: params.text,
+            target,
+            events: Vec::new(),
+        })
+    }
+}
+
+impl Sink for SlackAlert {
+    fn write(&mut self, records: Records<'_>) -> sdk::Result<()> {
+        for record in records {
+            let event: Value = serde_json::from_str(record).map_err(|e| {
+                PluginError::partial(1, format!("slackalert: a record is not JSON: {e}"))
+            })?;
+            let record_type = event.pointer("/com/record_type").and_then(Value::as_str);
+            if !matches!(record_type, Some("begin_audit" | "end_audit")) {
+                self.events.push(event);
+            }
+        }
+        Ok(())
+    }
+
+    fn done(&mut self) -> sdk::Result<()> {
+        if self.events.is_empty() {
+            log::info!("No events; nothing sent to Slack.");
+            return Ok(());
+        }
+        let failed = |message: String| PluginError {
+            records_failed: self.events.len() as u64,
+            ..PluginError::unavailable(format!("slackalert: {message}"))
+        };
+        match &self.target {
+            Target::Webhook { client, url } => {
+                let text = format!("{}\n{}", self.text, event_lines(&self.events));
+                post_webhook(client, url, &text).map_err(failed)?;
+                log::info!(
+                    "Posted {} event(s) to the Slack webhook.",
+                    self.events.len()
+                );
+            }
+            Target::Users { api, to } => {
+                let json = serde_json::to_vec_pretty(&self.events).unwrap_or_default();
+                let mut errors = Vec::new();
+                for email in to {
+                    let sent = api
+                        .user_id(email)
+                        .and_then(|user| api.open_dm(&user))
+                        .and_then(|channel| {
+                            api.upload(&channel, "cloudmarker-events.json", &json, &self.text)
+                        });
+                    match sent {
+                        Ok(()) => {
+                            log::info!("Sent {} event(s) to Slack user {email}.", self.events.len())
+                        }
+                        Err(e) => errors.push(format!("{email}: {e}")),
+                    }
+                }
+                if !errors.is_empty() {
+                    return Err(failed(errors.join("; ")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One line per event for a text message.
+fn event_lines(events: &[Value]) -> String {
+    events
+        .iter()
+        .map(|e| {
+            let text = |key: &str| e.pointer(&format!("/com/{key}")).and_then(Value::as_str);
+            let description = text("description")
+                .or(text("record_type"))
+                .unwrap_or("event");
+            format!("• {description}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn needs_a_token_and_users_or_a_webhook() {
+        let err = SlackAlert::new(SlackParams::default()).err().unwrap();
+        assert_eq!(
+            err.message.as_str(),
+            "slackalert: set bot_user_token (with to) or webhook_url"
+        );
+        let params = SlackParams {
+            bot_user_token: Some("xoxb-1".into()),
+            ..Default::default()
+        };
+        let err = SlackAlert::new(params).err().unwrap();
+        assert!(err.message.contains("to must list"), "{err}");
+        let params = SlackParams {
+            webhook_url: Some("http://127.0.0.1:1/x".into()),
+            ..Default::default()
+        };
+        assert!(SlackAlert::new(params).is_ok());
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let params = SlackParams {
+            bot_user_token: Some("xoxb-secret".into()),
+            webhook_url: Some("https://hooks.example/T/B/secret".into()),
+            ..Default::default()
+        };
+        let shown = format!("{params:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn event_lines_use_descriptions() {
+        let lines = event_lines(&[
+            json!({"com": {"description": "d1"}}),
+            json!({"com": {"record_type": "t"}}),
+        ]);
+        assert_eq!(lines, "• d1\n• t");
+    }
+}

@@ -1,0 +1,138 @@
+//! Test servers from PyPI, run with a venv that the tests create themselves
+//! (`target/test-venv`, from `tests/support/requirements.txt`).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The venv's Python, with the requirements installed (once per machine and
+/// requirements file; a file lock keeps test processes from racing).
+pub fn python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let target = root().join("target");
+            std::fs::create_dir_all(&target).unwrap();
+            let lock = File::create(target.join("test-venv.lock")).expect("venv lock file");
+            lock.lock().expect("lock the venv");
+            let venv = target.join("test-venv");
+            let python = venv.join("bin/python");
+            let requirements = root().join("tests/support/requirements.txt");
+            let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
+            let marker = venv.join("installed-requirements.txt");
+            if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+                let system =
+                    std::env::var("CLOUDMARKER_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+                run(
+                    Command::new(&system)
+                        .args(["-m", "venv", "--clear"])
+                        .arg(&venv),
+                    "create the test venv",
+                );
+                run(
+                    Command::new(&python)
+                        .args([
+                            "-m",
+                            "pip",
+                            "install",
+                            "--quiet",
+                            "--disable-pip-version-check",
+                            "-r",
+                        ])
+                        .arg(&requirements),
+                    "install the test servers (pip install -r tests/support/requirements.txt)",
+                );
+                std::fs::write(&marker, &wanted).unwrap();
+            }
+            python
+        })
+        .clone()
+}
+
+fn run(command: &mut Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "cannot {what}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process that stops when dropped (its stdin closes, then kill).
+pub struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts `tests/support/<script>` with `args` and waits for its `READY` line.
+    pub fn start(script: &str, port: u16, args: &[&str]) -> Self {
+        let mut child = Command::new(python())
+            .args(["-W", "ignore"])
+            .arg(root().join("tests/support").join(script))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {script}: {e}"));
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        match rx.recv_timeout(deadline - Instant::now()) {
+            Ok(line) if line.trim() == "READY" => {}
+            other => {
+                let _ = child.kill();
+                panic!("{script} did not start: {other:?}");
+            }
+        }
+        Self { child, stdin, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
