@@ -1,0 +1,310 @@
+//! End-to-end tests of the event plugins: the real `cloudmarker` binary runs
+//! an audit whose cloud (the `jsoncloud` fixture) emits firewall rules of
+//! Azure and GCP and Azure VM records, and filestore keeps the events.
+
+mod common;
+
+use common::Sandbox;
+use serde_json::{json, Value};
+
+/// The Azure VM record derived from two published Azure REST API examples;
+/// see `tests/data/README.md`.
+const DERIVED_VM: &str = include_str!("data/azure/vm_instance_view.derived.json");
+
+const VM_ID: &str = "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM";
+const NSG: &str =
+    "/subscriptions/subid/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/testnsg";
+const GCP_FIREWALLS: &str =
+    "https://www.googleapis.com/compute/beta/projects/project1/global/firewalls";
+
+/// An Azure network security rule, normalised as the azcloud plugin writes
+/// it (the source prefixes `*` and `Internet` become `0.0.0.0/0`). `raw` follows `rule1` of the published NetworkSecurityGroups_Get
+/// example (api-version 2024-03-01), edited per rule.
+fn azure_rule(name: &str, access: &str, protocol: &str, sources: &str, ports: &[&str]) -> Value {
+    let id = format!("{NSG}/securityRules/{name}");
+    json!({
+        "raw": {
+            "name": name,
+            "id": id,
+            "properties": {
+                "provisioningState": "Succeeded",
+                "protocol": if protocol == "all" { "*" } else { "Tcp" },
+                "sourcePortRange": "*",
+                "destinationPortRanges": ports,
+                "sourceAddressPrefix": sources,
+                "destinationAddressPrefix": "*",
+                "access": if access == "allow" { "Allow" } else { "Deny" },
+                "priority": 130,
+                "direction": "Inbound"
+            }
+        },
+        "ext": {"cloud_type": "azure", "record_type": "security_rule", "subscription_id": "subid"},
+        "com": {
+            "cloud_type": "azure",
+            "record_type": "firewall_rule",
+            "reference": id,
+            "enabled": true,
+            "direction": "in",
+            "access": access,
+            "protocol": protocol,
+            "source_addresses": [if sources == "*" || sources == "Internet" { "0.0.0.0/0" } else { sources }],
+            "destination_ports": ports
+        }
+    })
+}
+
+/// A GCP firewall rule, normalised as the gcpcloud plugin writes it. `raw`
+/// follows the published Forseti firewalls.list test data, edited per rule.
+fn gcp_rule(name: &str, protocol: &str, source: &str, ports: &[&str]) -> Value {
+    let link = format!("{GCP_FIREWALLS}/{name}");
+    json!({
+        "raw": {
+            "kind": "compute#firewall",
+            "name": name,
+            "network": "https://www.googleapis.com/compute/beta/projects/project1/global/networks/default1",
+            "priority": 1000,
+            "sourceRanges": [source],
+            "allowed": [{"IPProtocol": protocol, "ports": ports}],
+            "direction": "INGRESS",
+            "selfLink": link
+        },
+        "ext": {"cloud_type": "gcp", "record_type": "firewall_rule", "project_id": "project1"},
+        "com": {
+            "cloud_type": "gcp",
+            "record_type": "firewall_rule",
+            "reference": link,
+            "enabled": true,
+            "direction": "in",
+            "access": "allow",
+            "protocol": protocol,
+            "source_addresses": [source],
+            "destination_ports": ports
+        }
+    })
+}
+
+/// The derived VM record (OS disk and data disk `myDataDisk0`, both
+/// unencrypted).
+fn derived_vm() -> Value {
+    let mut doc: Value = serde_json::from_str(DERIVED_VM).unwrap();
+    doc["record"].take()
+}
+
+/// The derived VM as `myVM2`, with an encrypted OS disk, an encrypted data
+/// disk `dataA` and an unencrypted data disk `dataB`.
+fn partly_encrypted_vm() -> Value {
+    let mut vm = derived_vm();
+    let id = VM_ID.replace("myVM", "myVM2");
+    vm["raw"]["id"] = json!(id);
+    vm["raw"]["name"] = json!("myVM2");
+    vm["com"]["reference"] = json!(id);
+    vm["ext"]["os_disk_encrypted"] = json!(true);
+    vm["raw"]["properties"]["instanceView"]["disks"] = json!([
+        {"name": "myOsDisk", "encryptionSettings": [{"enabled": true}]},
+        {"name": "dataA", "encryptionSettings": [{"enabled": true}]},
+        {"name": "dataB"}
+    ]);
+    vm
+}
+
+/// The records the cloud emits, and the audit that evaluates them.
+fn sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    let mut malformed = gcp_rule("bad-rule", "tcp", "0.0.0.0/0", &["22"]);
+    malformed["com"]["enabled"] = json!("yes");
+    let records = json!([
+        azure_rule("allow-admin", "allow", "tcp", "Internet", &["22", "3389"]),
+        azure_rule("deny-admin", "deny", "tcp", "*", &["22", "3389"]),
+        azure_rule("rule1", "allow", "all", "*", &["80"]),
+        gcp_rule("default-allow-ssh", "tcp", "0.0.0.0/0", &["22"]),
+        gcp_rule("default-allow-internal", "tcp", "10.0.0.0/8", &["1-65535"]),
+        gcp_rule("allow-udp", "udp", "0.0.0.0/0", &["0-65535"]),
+        gcp_rule("allow-everything", "all", "0.0.0.0/0", &["0-65535"]),
+        derived_vm(),
+        partly_encrypted_vm(),
+        {"raw": {"data": 1}, "ext": {"cloud_type": "mock", "record_type": "foo"},
+         "com": {"cloud_type": "mock", "record_type": "mock"}},
+        malformed,
+    ]);
+    let path = sb.file(
+        "records.json",
+        &serde_json::to_string_pretty(&records).unwrap(),
+    );
+    sb.file(
+        "events.yaml",
+        &format!(
+            "plugins:
+  jsoncloud:
+    plugin: jsoncloud
+    params:
+      path: {path}
+  classfw:
+    plugin: cloudmarker.events.firewallruleevent.FirewallRuleEvent
+    params:
+      ports: [\"3389\", \"5432-5433\"]
+audits:
+  eventaudit:
+    clouds: [jsoncloud]
+    stores: [filestore]
+    events: [firewallruleevent, classfw, azvmosdiskencryptionevent, azvmdatadiskencryptionevent]
+    alerts: [filestore]
+run: [eventaudit]
+",
+            path = path.display()
+        ),
+    );
+    sb
+}
+
+/// `event` as filestore keeps it: with the host's stamps in `com`.
+fn stamped(mut event: Value, key: &str, class: &str, version: &Value) -> Value {
+    let com = event["com"].as_object_mut().unwrap();
+    for (field, value) in [
+        ("audit_key", json!("eventaudit")),
+        ("audit_version", version.clone()),
+        ("origin_key", json!(key)),
+        ("origin_class", json!(class)),
+        ("origin_worker", json!(format!("eventaudit_{key}"))),
+        ("origin_type", json!("event")),
+        ("target_key", json!("filestore")),
+        ("target_class", json!("filestore")),
+        ("target_worker", json!("eventaudit_filestore")),
+        ("target_type", json!("alert")),
+    ] {
+        com.insert(field.into(), value);
+    }
+    event
+}
+
+fn firewall_event(cloud_type: &str, cloud: &str, reference: &str, ports: &[u16]) -> Value {
+    let phrase = match ports {
+        [one] => format!("port {one}"),
+        [a, b] => format!("ports {a} and {b}"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(u16::to_string).collect();
+            format!("ports {}, and {last}", init.join(", "))
+        }
+        [] => unreachable!("an event has ports"),
+    };
+    let ext = if cloud_type == "azure" {
+        json!({"cloud_type": "azure", "record_type": "firewall_rule_event", "subscription_id": "subid"})
+    } else {
+        json!({"cloud_type": "gcp", "record_type": "firewall_rule_event", "project_id": "project1"})
+    };
+    json!({
+        "ext": ext,
+        "com": {
+            "cloud_type": cloud_type,
+            "record_type": "firewall_rule_event",
+            "exposed_ports": ports,
+            "reference": reference,
+            "description": format!("{cloud} firewall rule {reference} exposes {phrase} to the entire Internet."),
+            "recommendation": format!("Check {cloud} firewall rule {reference} and update rules to restrict access to {phrase}.")
+        }
+    })
+}
+
+fn disk_event(kind: &str, vm: &Value, disk: &str) -> Value {
+    let reference = vm["com"]["reference"].as_str().unwrap();
+    let mut ext = vm["ext"].clone();
+    ext["record_type"] = json!(format!("vm_{kind}_disk_encryption_event"));
+    ext["disk_name"] = json!(disk);
+    let label = if kind == "os" { "OS" } else { "data" };
+    json!({
+        "ext": ext,
+        "com": {
+            "cloud_type": "azure",
+            "record_type": format!("vm_{kind}_disk_encryption_event"),
+            "reference": reference,
+            "description": format!("Azure virtual machine {reference} has unencrypted {label} disk {disk}"),
+            "recommendation": format!("Check Azure virtual machine {reference} and encrypt its {label} disk {disk}")
+        }
+    })
+}
+
+#[test]
+fn event_plugins_flag_open_rules_and_unencrypted_disks() {
+    let sb = sandbox();
+    let run = sb.run_now(&["events.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("Audit eventaudit finished: 11 records read, 8 events, 19 writes, 0 failures");
+    run.assert_says(&format!(
+        "WARN eventaudit_firewallruleevent firewallruleevent::firewallruleevent - Skipped a malformed firewall_rule record (reference \"{GCP_FIREWALLS}/bad-rule\"), error: invalid type: string \"yes\", expected a boolean"
+    ));
+
+    let stored = sb.read_json("eventaudit_jsoncloud.json");
+    assert_eq!(stored.as_array().unwrap().len(), 11);
+    let version = stored[0]["com"]["audit_version"].clone();
+    assert_eq!(version.as_str().map(str::len), Some(15), "{version}");
+
+    let azure_admin = format!("{NSG}/securityRules/allow-admin");
+    let gcp_ssh = format!("{GCP_FIREWALLS}/default-allow-ssh");
+    let gcp_all = format!("{GCP_FIREWALLS}/allow-everything");
+    let gcp = "Google Cloud Platform (GCP)";
+    let fw = |event: Value| stamped(event, "firewallruleevent", "firewallruleevent", &version);
+    assert_eq!(
+        sb.read_json("eventaudit_firewallruleevent.json"),
+        json!([
+            fw(firewall_event("azure", "Azure", &azure_admin, &[22, 3389])),
+            fw(firewall_event("gcp", gcp, &gcp_ssh, &[22])),
+            fw(firewall_event(
+                "gcp",
+                gcp,
+                &gcp_all,
+                &[22, 1433, 1521, 3306, 3389, 5432]
+            )),
+        ])
+    );
+
+    let by_class = |event: Value| stamped(event, "classfw", "firewallruleevent", &version);
+    assert_eq!(
+        sb.read_json("eventaudit_classfw.json"),
+        json!([
+            by_class(firewall_event("azure", "Azure", &azure_admin, &[3389])),
+            by_class(firewall_event("gcp", gcp, &gcp_all, &[3389, 5432, 5433])),
+        ]),
+        "the original class name loads the plugin, with string and range ports"
+    );
+
+    let (vm, vm2) = (derived_vm(), partly_encrypted_vm());
+    let os = |event: Value| {
+        stamped(
+            event,
+            "azvmosdiskencryptionevent",
+            "azvmosdiskencryptionevent",
+            &version,
+        )
+    };
+    assert_eq!(
+        sb.read_json("eventaudit_azvmosdiskencryptionevent.json"),
+        json!([os(disk_event("os", &vm, "myOsDisk"))])
+    );
+    let data = |event: Value| {
+        stamped(
+            event,
+            "azvmdatadiskencryptionevent",
+            "azvmdatadiskencryptionevent",
+            &version,
+        )
+    };
+    assert_eq!(
+        sb.read_json("eventaudit_azvmdatadiskencryptionevent.json"),
+        json!([
+            data(disk_event("data", &vm, "myDataDisk0")),
+            data(disk_event("data", &vm2, "dataB")),
+        ])
+    );
+}
+
+#[test]
+fn jsoncloud_names_a_file_it_cannot_read() {
+    let sb = Sandbox::new();
+    sb.file(
+        "missing.yaml",
+        "plugins:\n  jsoncloud:\n    plugin: jsoncloud\n    params: {path: nosuch.json}\n\
+         audits:\n  a:\n    clouds: [jsoncloud]\n    events: [firewallruleevent]\nrun: [a]\n",
+    );
+    let run = sb.run_now(&["missing.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("jsoncloud: cannot read records from \"nosuch.json\": ");
+}
