@@ -1,6 +1,10 @@
 //! An event plugin that flags unencrypted data disks of Azure virtual
 //! machines, from the `vm_instance_view` records of the `azvm` cloud plugin.
 
+// The record reading shared with azvmosdiskencryptionevent: one source file,
+// compiled into both plugins (a plugin crate cannot link another's library).
+#[allow(dead_code)]
+#[path = "../../azvmosdiskencryptionevent/src/azvmosdiskencryptionevent/view.rs"]
 mod view;
 
 use cloudmarker_plugin_api::sdk::{self, Batch, Event, PluginType};

@@ -1,6 +1,8 @@
 //! An event plugin that flags Azure virtual machines whose OS disk is not
 //! encrypted, from the `vm_instance_view` records of the `azvm` cloud plugin.
 
+// Also compiled into azvmdatadiskencryptionevent, which uses other parts.
+#[allow(dead_code)]
 mod view;
 
 use cloudmarker_plugin_api::sdk::{self, Batch, Event, PluginType};

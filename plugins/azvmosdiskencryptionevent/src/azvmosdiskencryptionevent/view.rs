@@ -1,4 +1,6 @@
-//! The parts of an Azure `vm_instance_view` record this plugin reads.
+//! The parts of an Azure `vm_instance_view` record the two disk-encryption
+//! plugins read (shared by azvmosdiskencryptionevent and
+//! azvmdatadiskencryptionevent).
 //!
 //! Telling whether a record is one costs one pass over the record plus one
 //! over its small `ext`; `raw`, the large VM object, stays unparsed text
@@ -35,7 +37,7 @@ struct VmCom<'a> {
     reference: MaybeText<'a>,
 }
 
-/// The `ext` fields of a VM record this plugin reads.
+/// The `ext` fields of a VM record the two disk plugins read.
 #[derive(Deserialize)]
 pub struct VmExt<'a> {
     #[serde(borrow, default)]
@@ -43,6 +45,9 @@ pub struct VmExt<'a> {
     /// The azvm plugin's verdict on the OS disk; see [`is_true`].
     #[serde(borrow, default)]
     pub os_disk_encrypted: Option<&'a RawValue>,
+    /// The azvm plugin's verdict on the data disks; see [`is_true`].
+    #[serde(borrow, default)]
+    pub all_data_disks_encrypted: Option<&'a RawValue>,
 }
 
 /// An Azure `vm_instance_view` record.
@@ -140,6 +145,8 @@ pub struct RawVm<'a> {
 struct VmProperties<'a> {
     #[serde(borrow, default)]
     storage_profile: Option<StorageProfile<'a>>,
+    #[serde(borrow, default)]
+    instance_view: Option<InstanceView<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,12 +162,58 @@ struct OsDisk<'a> {
     name: MaybeText<'a>,
 }
 
+#[derive(Debug, Deserialize)]
+struct InstanceView<'a> {
+    #[serde(borrow, default)]
+    disks: Option<Vec<DiskView<'a>>>,
+}
+
+/// A disk of the instance view.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiskView<'a> {
+    #[serde(borrow, default)]
+    name: MaybeText<'a>,
+    #[serde(default)]
+    encryption_settings: Option<Vec<Option<EncryptionSetting>>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EncryptionSetting {
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
 impl RawVm<'_> {
     /// `properties.storageProfile.osDisk.name`.
     pub fn os_disk_name(&self) -> Option<&str> {
         let properties = self.properties.as_ref()?;
         let os_disk = properties.storage_profile.as_ref()?.os_disk.as_ref()?;
         os_disk.name.as_str()
+    }
+
+    /// `properties.instanceView.disks`, or `None` when the record has no
+    /// instance view or the view no disk list.
+    pub fn disks(&self) -> Option<&[DiskView<'_>]> {
+        let properties = self.properties.as_ref()?;
+        properties.instance_view.as_ref()?.disks.as_deref()
+    }
+}
+
+impl DiskView<'_> {
+    /// The disk's name.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_str()
+    }
+
+    /// Whether some entry of the disk's `encryptionSettings` is enabled. No
+    /// settings, `null` settings or only disabled ones mean unencrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.encryption_settings
+            .iter()
+            .flatten()
+            .flatten()
+            .any(|setting| setting.enabled == Some(true))
     }
 }
 
