@@ -1,0 +1,288 @@
+//! A cloud plugin that reads every Azure virtual machine with its instance
+//! view: power state, disk encryption and extensions.
+
+use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::PluginError;
+use cloudrest::azure::{self, subscription_ext, AzureParams, Session};
+use cloudrest::{run_bounded, Emitter, RecordStream};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
+
+const API_VERSION: &str = "2024-07-01";
+
+/// Reads Azure VMs with their instance views; see the crate README.
+pub struct AzVm {
+    session: Arc<Session>,
+    stream: Option<RecordStream>,
+}
+
+impl PluginType for AzVm {
+    type Params = AzureParams;
+    const NAME: &'static str = "azvm";
+    const DESCRIPTION: &'static str = "Reads every Azure virtual machine with its instance view.";
+
+    fn new(params: AzureParams) -> sdk::Result<Self> {
+        let session =
+            Session::new(params).map_err(|e| PluginError::config(format!("azvm: {e}")))?;
+        Ok(Self {
+            session: Arc::new(session),
+            stream: None,
+        })
+    }
+}
+
+impl Cloud for AzVm {
+    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
+        if self.stream.is_none() {
+            let session = Arc::clone(&self.session);
+            self.stream = Some(RecordStream::start("azvm-reader", 256, move |emit| {
+                collect(&session, &emit)
+            })?);
+        }
+        if let Some(stream) = &mut self.stream {
+            stream.fill(out);
+        }
+        Ok(())
+    }
+
+    fn done(&mut self) -> sdk::Result<()> {
+        if let Some(mut stream) = self.stream.take() {
+            stream.close();
+        }
+        Ok(())
+    }
+}
+
+/// Per subscription: VMs read, and what failed.
+#[derive(Default)]
+struct Collected {
+    vms: usize,
+    failures: Vec<String>,
+}
+
+fn collect(session: &Session, emit: &Emitter) {
+    let subscriptions = match session.subscriptions() {
+        Ok(subscriptions) => subscriptions,
+        Err(e) => {
+            let message = format!("azvm: cannot list subscriptions: {e}");
+            log::error!("{message}");
+            emit.problem(PluginError::unavailable(message));
+            return;
+        }
+    };
+    let collected: Vec<Mutex<Collected>> = subscriptions.iter().map(|_| Mutex::default()).collect();
+    let vms: Mutex<Vec<(usize, Value)>> = Mutex::default();
+    let fail = |index: usize, message: String| {
+        emit.problem(PluginError::partial(0, message.clone()));
+        collected[index]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failures
+            .push(message);
+    };
+    let max = session.params.max_recs;
+    run_bounded(
+        subscriptions.iter().enumerate().collect(),
+        session.params.max_concurrency,
+        |(index, subscription)| {
+            let sub_id = subscription
+                .get("subscriptionId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let url = format!("{}/subscriptions/{sub_id}/providers/Microsoft.Compute/virtualMachines?api-version={API_VERSION}", session.resource_manager);
+            let mut found = Vec::new();
+            let result = azure::list(
+                &session.http,
+                &format!("subscription {sub_id}: listing virtual machines"),
+                &url,
+                &session.token,
+                |items| {
+                    found.extend(items.into_iter().map(|vm| (index, vm)));
+                },
+            );
+            if max > 0 {
+                found.truncate(max);
+            }
+            match result {
+                Ok(_) => vms.lock().unwrap_or_else(|e| e.into_inner()).extend(found),
+                Err(e) => fail(index, format!("azvm: {e}")),
+            }
+        },
+    );
+    let vms = vms.into_inner().unwrap_or_else(|e| e.into_inner());
+    run_bounded(vms, session.params.max_concurrency, |(index, mut vm)| {
+        let id = vm
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let url = format!(
+            "{}{id}/instanceView?api-version={API_VERSION}",
+            session.resource_manager
+        );
+        let token = match session.token.get() {
+            Ok(token) => token,
+            Err(e) => return fail(index, format!("azvm: {e}")),
+        };
+        match session
+            .http
+            .get_json(&format!("instance view of {id}"), &url, &token)
+        {
+            Ok(view) => {
+                if let Some(props) = vm.get_mut("properties").and_then(Value::as_object_mut) {
+                    props.insert("instanceView".into(), view);
+                } else if let Some(object) = vm.as_object_mut() {
+                    object.insert("properties".into(), json!({"instanceView": view}));
+                }
+                collected[index]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .vms += 1;
+                let mut ext = subscription_ext(&subscriptions[index]);
+                ext.extend(vm_ext(&vm));
+                emit.record(json!({"raw": vm, "ext": ext, "com": {"cloud_type": "azure", "record_type": "compute", "reference": id}}).to_string());
+            }
+            Err(e) => fail(index, format!("azvm: {e}")),
+        }
+    });
+    for (subscription, collected) in subscriptions.iter().zip(collected) {
+        let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+        let sub_id = subscription
+            .get("subscriptionId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let complete = collected.failures.is_empty();
+        if complete {
+            log::info!(
+                "Subscription {sub_id}: read {} virtual machine(s).",
+                collected.vms
+            );
+        } else {
+            log::warn!(
+                "Subscription {sub_id}: read {} virtual machine(s); could NOT read: {}.",
+                collected.vms,
+                collected.failures.join("; ")
+            );
+        }
+        let mut ext = subscription_ext(subscription);
+        ext.insert("cloud_type".into(), "azure".into());
+        ext.insert("record_type".into(), "collection_summary".into());
+        ext.insert(
+            "collected".into(),
+            json!({"vm_instance_view": collected.vms}),
+        );
+        ext.insert("failed".into(), json!(collected.failures));
+        ext.insert("complete".into(), complete.into());
+        let summary = json!({"raw": subscription, "ext": ext, "com": {"cloud_type": "azure", "record_type": "collection_summary", "reference": subscription.get("id")}});
+        if !emit.record(summary.to_string()) {
+            return;
+        }
+    }
+}
+
+/// The `ext` fields derived from a VM with its instance view:
+/// `record_type`, `power_state`, `os_disk_encrypted`,
+/// `all_data_disks_encrypted` and `extensions`.
+pub fn vm_ext(vm: &Value) -> Map<String, Value> {
+    let view = vm
+        .pointer("/properties/instanceView")
+        .unwrap_or(&Value::Null);
+    let power_state = view
+        .get("statuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("code").and_then(Value::as_str))
+        .find_map(|code| code.strip_prefix("PowerState/"))
+        .map(str::to_ascii_lowercase);
+    let os_disk = vm
+        .pointer("/properties/storageProfile/osDisk/name")
+        .and_then(Value::as_str);
+    let disks: Vec<&Value> = view
+        .get("disks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    let is_os = |d: &Value| os_disk.is_some() && d.get("name").and_then(Value::as_str) == os_disk;
+    let os_disk_encrypted = disks
+        .iter()
+        .find(|d| is_os(d))
+        .is_some_and(|d| encrypted(d));
+    let all_data_disks_encrypted = disks.iter().filter(|d| !is_os(d)).all(|d| encrypted(d));
+    let extensions: Vec<Value> = view
+        .get("extensions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("name").cloned())
+        .collect();
+    let mut ext = Map::new();
+    ext.insert("cloud_type".into(), "azure".into());
+    ext.insert("record_type".into(), "vm_instance_view".into());
+    ext.insert(
+        "power_state".into(),
+        power_state.map_or(Value::Null, Value::from),
+    );
+    ext.insert("os_disk_encrypted".into(), os_disk_encrypted.into());
+    ext.insert(
+        "all_data_disks_encrypted".into(),
+        all_data_disks_encrypted.into(),
+    );
+    ext.insert("extensions".into(), extensions.into());
+    ext
+}
+
+/// A disk is encrypted when one of its encryption settings is enabled; no
+/// settings count as unencrypted.
+fn encrypted(disk: &Value) -> bool {
+    disk.get("encryptionSettings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|s| s.get("enabled") == Some(&Value::Bool(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vm(disks: Value) -> Value {
+        json!({"id": "/vm/1", "properties": {
+            "storageProfile": {"osDisk": {"name": "osdisk"}},
+            "instanceView": {
+                "statuses": [{"code": "ProvisioningState/succeeded"}, {"code": "PowerState/Running"}],
+                "disks": disks,
+                "extensions": [{"name": "IaaSAntimalware"}, {"name": "MMA"}]
+            }
+        }})
+    }
+
+    #[test]
+    fn derives_power_state_encryption_and_extensions() {
+        let ext = vm_ext(&vm(json!([
+            {"name": "osdisk", "encryptionSettings": [{"enabled": true}]},
+            {"name": "data0", "encryptionSettings": [{"enabled": false}, {"enabled": true}]}
+        ])));
+        assert_eq!(ext["power_state"], "running");
+        assert_eq!(ext["os_disk_encrypted"], true);
+        assert_eq!(ext["all_data_disks_encrypted"], true);
+        assert_eq!(ext["extensions"], json!(["IaaSAntimalware", "MMA"]));
+        assert_eq!(ext["record_type"], "vm_instance_view");
+    }
+
+    #[test]
+    fn missing_or_disabled_settings_are_unencrypted() {
+        // The disks of Microsoft's published instance view have no settings.
+        let ext = vm_ext(&vm(
+            json!([{"name": "osdisk", "statuses": []}, {"name": "data0", "encryptionSettings": [{"enabled": false}]}]),
+        ));
+        assert_eq!(ext["os_disk_encrypted"], false);
+        assert_eq!(ext["all_data_disks_encrypted"], false);
+        let ext = vm_ext(&vm(
+            json!([{"name": "osdisk", "encryptionSettings": [{"enabled": true}]}]),
+        ));
+        assert_eq!(ext["all_data_disks_encrypted"], true, "no data disks");
+        assert_eq!(vm_ext(&json!({"id": "x"}))["power_state"], Value::Null);
+    }
+}

@@ -1,0 +1,260 @@
+//! Azure: client-credentials tokens from Microsoft Entra ID and ARM list paging.
+
+use crate::{Http, HttpError, TokenCache};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The pages a list may have at most (a guard against a server that loops).
+const MAX_PAGES: usize = 100_000;
+
+/// A service principal's credentials.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The authority, e.g. `https://login.microsoftonline.com`.
+    pub authority_host: String,
+    /// The tenant (directory) id.
+    pub tenant: String,
+    /// The application (client) id.
+    pub client: String,
+    /// The client secret (never logged).
+    pub secret: String,
+}
+
+/// Tokens for `scope` (e.g. `https://management.azure.com/.default`) from
+/// the v2.0 token endpoint.
+pub fn token_cache(http: Http, credentials: Credentials, scope: String) -> TokenCache {
+    TokenCache::new(move || {
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            credentials.authority_host.trim_end_matches('/'),
+            credentials.tenant
+        );
+        let form = [
+            ("client_id", credentials.client.as_str()),
+            ("client_secret", credentials.secret.as_str()),
+            ("scope", scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        let body = http
+            .post_form("Azure token request", &url, &form)
+            .map_err(|e| e.to_string())?;
+        parse_token(&body)
+    })
+}
+
+/// The access token and lifetime of a token answer; `expires_in` is a
+/// number in v2.0 answers and a string in v1 ones.
+pub fn parse_token(body: &Value) -> Result<(String, Duration), String> {
+    let token = body
+        .get("access_token")
+        .and_then(Value::as_str)
+        .ok_or("the token answer has no access_token")?;
+    let expires_in = match body.get("expires_in") {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    }
+    .unwrap_or(3600.0);
+    Ok((
+        token.to_string(),
+        Duration::from_secs_f64(expires_in.max(0.0)),
+    ))
+}
+
+/// GETs `url` and every `nextLink` after it, handing each page's `value`
+/// items to `page`. Returns how many items there were.
+pub fn list(
+    http: &Http,
+    what: &str,
+    url: &str,
+    token: &TokenCache,
+    mut page: impl FnMut(Vec<Value>),
+) -> Result<usize, HttpError> {
+    let mut url = url.to_string();
+    let mut count = 0;
+    for _ in 0..MAX_PAGES {
+        let token = token.get().map_err(HttpError::Transport)?;
+        let mut body = http.get_json(what, &url, &token)?;
+        let items = match body.get_mut("value").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            Some(Value::Null) | None => Vec::new(),
+            Some(_) => {
+                return Err(HttpError::Transport(format!(
+                    "{what}: `value` is not a list"
+                )))
+            }
+        };
+        count += items.len();
+        page(items);
+        match body.get("nextLink").and_then(Value::as_str) {
+            Some(next) if !next.is_empty() && next != url => url = next.to_string(),
+            _ => return Ok(count),
+        }
+    }
+    Err(HttpError::Transport(format!(
+        "{what}: more than {MAX_PAGES} pages"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn token_answers_of_both_endpoint_versions() {
+        let v2 = json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "a"});
+        assert_eq!(
+            parse_token(&v2).unwrap(),
+            ("a".into(), Duration::from_secs(3599))
+        );
+        let v1 = json!({"access_token": "b", "expires_in": "3599", "expires_on": "1388452167"});
+        assert_eq!(
+            parse_token(&v1).unwrap(),
+            ("b".into(), Duration::from_secs(3599))
+        );
+        assert!(parse_token(&json!({"error": "invalid_scope"})).is_err());
+    }
+}
+
+/// The parameters of the Azure cloud plugins (`azcloud`, `azvm`).
+#[derive(Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AzureParams {
+    /// The tenant (directory) id.
+    pub tenant: String,
+    /// The application (client) id.
+    pub client: String,
+    /// The client secret (never logged).
+    pub secret: String,
+    /// Read at most this many subscriptions (0: all), for trials.
+    #[serde(rename = "_max_subs")]
+    pub max_subs: usize,
+    /// Read at most this many records per subscription and type (0: all).
+    #[serde(rename = "_max_recs")]
+    pub max_recs: usize,
+    /// The Entra ID authority (sovereign clouds have their own).
+    pub authority_host: String,
+    /// The Resource Manager endpoint.
+    pub resource_manager: String,
+    /// Requests in flight at most.
+    pub max_concurrency: usize,
+    /// Seconds per request.
+    pub timeout: f64,
+    /// Retries of a throttled (429) or failed (5xx) request.
+    pub max_retries: u32,
+}
+
+impl Default for AzureParams {
+    fn default() -> Self {
+        Self {
+            tenant: String::new(),
+            client: String::new(),
+            secret: String::new(),
+            max_subs: 0,
+            max_recs: 0,
+            authority_host: "https://login.microsoftonline.com".into(),
+            resource_manager: "https://management.azure.com".into(),
+            max_concurrency: 8,
+            timeout: 30.0,
+            max_retries: 5,
+        }
+    }
+}
+
+impl std::fmt::Debug for AzureParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureParams")
+            .field("tenant", &self.tenant)
+            .field("client", &self.client)
+            .field("secret", &"<redacted>")
+            .field("resource_manager", &self.resource_manager)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ready Azure session: HTTP client, token cache and endpoints.
+pub struct Session {
+    /// The HTTP client.
+    pub http: Http,
+    /// The Resource Manager token.
+    pub token: TokenCache,
+    /// The Resource Manager base URL, without a trailing slash.
+    pub resource_manager: String,
+    /// The parameters.
+    pub params: AzureParams,
+}
+
+impl Session {
+    /// Checks the parameters and prepares the session (no request yet).
+    pub fn new(params: AzureParams) -> Result<Self, String> {
+        for (name, value) in [
+            ("tenant", &params.tenant),
+            ("client", &params.client),
+            ("secret", &params.secret),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{name} must be set"));
+            }
+        }
+        let http = Http::new(
+            params.timeout,
+            params.max_retries,
+            Duration::from_millis(500),
+        )?;
+        let resource_manager = params.resource_manager.trim_end_matches('/').to_string();
+        let credentials = Credentials {
+            authority_host: params.authority_host.clone(),
+            tenant: params.tenant.clone(),
+            client: params.client.clone(),
+            secret: params.secret.clone(),
+        };
+        let token = token_cache(
+            http.clone(),
+            credentials,
+            format!("{resource_manager}/.default"),
+        );
+        Ok(Self {
+            http,
+            token,
+            resource_manager,
+            params,
+        })
+    }
+
+    /// The subscriptions the principal can read (at most `_max_subs`).
+    pub fn subscriptions(&self) -> Result<Vec<Value>, HttpError> {
+        let url = format!(
+            "{}/subscriptions?api-version=2022-12-01",
+            self.resource_manager
+        );
+        let mut subscriptions = Vec::new();
+        list(
+            &self.http,
+            "listing subscriptions",
+            &url,
+            &self.token,
+            |items| subscriptions.extend(items),
+        )?;
+        if self.params.max_subs > 0 {
+            subscriptions.truncate(self.params.max_subs);
+        }
+        Ok(subscriptions)
+    }
+}
+
+/// The `ext` identity fields of a subscription.
+pub fn subscription_ext(subscription: &Value) -> serde_json::Map<String, Value> {
+    let mut ext = serde_json::Map::new();
+    for (key, field) in [
+        ("subscription_id", "subscriptionId"),
+        ("subscription_name", "displayName"),
+        ("subscription_state", "state"),
+    ] {
+        ext.insert(
+            key.into(),
+            subscription.get(field).cloned().unwrap_or(Value::Null),
+        );
+    }
+    ext
+}

@@ -1,0 +1,235 @@
+//! A blocking HTTP client with bounded, polite retries.
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Why a request failed for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// No answer: connection refused, timeout, TLS.
+    Transport(String),
+    /// An error answer, with the service's own code and message where it gave them.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The service's error text.
+        message: String,
+    },
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transport(message) => f.write_str(message),
+            Self::Status { status, message } => write!(f, "HTTP {status}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// A client that retries rate-limited and failing requests a bounded number of times.
+#[derive(Clone)]
+pub struct Http {
+    client: Client,
+    max_retries: u32,
+    base_delay: Duration,
+}
+
+/// The longest `Retry-After` honoured; a longer one fails the request.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+impl Http {
+    /// A client with a per-request `timeout` (seconds) that retries
+    /// `max_retries` times, first after about `base_delay`.
+    pub fn new(timeout: f64, max_retries: u32, base_delay: Duration) -> Result<Self, String> {
+        if !(timeout.is_finite() && timeout > 0.0) {
+            return Err(format!(
+                "timeout must be a positive number of seconds, not {timeout}"
+            ));
+        }
+        let client = Client::builder()
+            .timeout(Duration::from_secs_f64(timeout))
+            .build()
+            .map_err(|e| format!("cannot set up HTTP: {e}"))?;
+        Ok(Self {
+            client,
+            max_retries,
+            base_delay,
+        })
+    }
+
+    /// Sends the request `build` makes (again for each retry) and returns a
+    /// successful response. `what` names the request in messages.
+    pub fn send(
+        &self,
+        what: &str,
+        build: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<Response, HttpError> {
+        let mut attempt = 0;
+        loop {
+            let response = build(&self.client)
+                .send()
+                .map_err(|e| HttpError::Transport(format!("{what}: {}", describe(&e))))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            if !retryable || attempt >= self.max_retries {
+                let message = error_message(response);
+                let tries = if retryable {
+                    format!(" (after {} attempts)", attempt + 1)
+                } else {
+                    String::new()
+                };
+                return Err(HttpError::Status {
+                    status: status.as_u16(),
+                    message: format!("{what}: {message}{tries}"),
+                });
+            }
+            let wait = match retry_after(&response) {
+                Some(wait) if wait > MAX_RETRY_AFTER => {
+                    return Err(HttpError::Status {
+                        status: status.as_u16(),
+                        message: format!("{what}: throttled; asked to wait {} s", wait.as_secs()),
+                    })
+                }
+                Some(wait) => wait,
+                None => jittered(self.base_delay * 2u32.saturating_pow(attempt)),
+            };
+            log::warn!(
+                "{what}: HTTP {status}; retrying in {:.2} s.",
+                wait.as_secs_f64()
+            );
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
+    /// GETs `url` with a bearer token and parses the JSON body.
+    pub fn get_json(&self, what: &str, url: &str, token: &str) -> Result<Value, HttpError> {
+        let response = self.send(what, |c| c.get(url).bearer_auth(token))?;
+        response
+            .json()
+            .map_err(|e| HttpError::Transport(format!("{what}: the answer is not JSON: {e}")))
+    }
+
+    /// POSTs a form and parses the JSON body (token endpoints).
+    pub fn post_form(
+        &self,
+        what: &str,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Value, HttpError> {
+        let response = self.send(what, |c| c.post(url).form(form))?;
+        response
+            .json()
+            .map_err(|e| HttpError::Transport(format!("{what}: the answer is not JSON: {e}")))
+    }
+}
+
+/// The `Retry-After` header as a duration (seconds form).
+fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// `base` plus up to 50% random jitter, so that parallel requests do not
+/// retry in lockstep.
+fn jittered(base: Duration) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let thread = std::thread::current().id();
+    let seed =
+        u64::from(nanos) ^ (format!("{thread:?}").len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let fraction = (seed % 1000) as f64 / 2000.0;
+    base.mul_f64(1.0 + fraction)
+}
+
+/// The service's error text: Azure's `error.code: error.message`, Google's
+/// `error.status: error.message`, OAuth's `error: error_description`, or
+/// the start of the body.
+fn error_message(response: Response) -> String {
+    let status = response.status();
+    let text = response.text().unwrap_or_default();
+    let Ok(body) = serde_json::from_str::<Value>(&text) else {
+        let excerpt: String = text.chars().take(200).collect();
+        return format!("{status} {}", excerpt.trim());
+    };
+    let at = |p: &str| body.pointer(p).and_then(Value::as_str);
+    let code = at("/error/code").or(at("/error/status")).or(at("/error"));
+    let message = at("/error/message")
+        .or(at("/error_description"))
+        .unwrap_or("");
+    match code {
+        Some(code) => format!("{code}: {}", message.lines().next().unwrap_or("")),
+        None => format!("{status}"),
+    }
+}
+
+/// reqwest's error with its causes; names scheme, host and port, never the
+/// path or query (they may carry tokens).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    let mut message = match error.url() {
+        Some(url) => {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{kind} to {}://{}{port}",
+                url.scheme(),
+                url.host_str().unwrap_or("")
+            )
+        }
+        None => kind.to_string(),
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_half_again() {
+        for _ in 0..100 {
+            let d = jittered(Duration::from_millis(100));
+            assert!(
+                d >= Duration::from_millis(100) && d <= Duration::from_millis(150),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_timeouts_are_refused() {
+        assert!(Http::new(0.0, 1, Duration::from_millis(1)).is_err());
+        assert!(Http::new(f64::NAN, 1, Duration::from_millis(1)).is_err());
+    }
+}

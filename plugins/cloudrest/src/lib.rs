@@ -1,0 +1,21 @@
+//! REST plumbing shared by the cloud plugins (`azcloud`, `azvm`,
+//! `gcpcloud`). This is an ordinary library, not a plugin.
+//!
+//! - [`Http`]: a blocking client that retries 429 and 503 (and other 5xx)
+//!   answers, honouring `Retry-After` and backing off with jitter otherwise.
+//! - [`TokenCache`]: an OAuth2 access token, fetched on first use and again
+//!   before it expires.
+//! - [`run_bounded`]: runs tasks on at most N threads.
+//! - [`azure`] and [`gcp`]: their token endpoints and list paging.
+
+pub mod azure;
+pub mod gcp;
+mod http;
+mod parallel;
+mod stream;
+mod token;
+
+pub use http::{Http, HttpError};
+pub use parallel::run_bounded;
+pub use stream::{Emitter, RecordStream};
+pub use token::TokenCache;
