@@ -1,0 +1,104 @@
+//! Google Cloud firewalls in the common `firewall_rule` model, as the
+//! original GCPCloud normalises them: one rule per `allowed` and `denied` entry.
+
+use serde_json::{json, Map, Value};
+
+/// The `firewall_rule` records of one firewall; `ext` is the project identity.
+pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec<Value> {
+    let direction = match firewall.get("direction").and_then(Value::as_str) {
+        Some("INGRESS") | None => "in",
+        Some("EGRESS") => "out",
+        Some(_) => "unknown",
+    };
+    let enabled = firewall.get("disabled") != Some(&Value::Bool(true));
+    let sources = firewall
+        .get("sourceRanges")
+        .cloned()
+        .unwrap_or_else(|| json!([]));
+    let reference = firewall.get("selfLink").cloned().unwrap_or(Value::Null);
+    let mut ext = project_ext.clone();
+    ext.insert("cloud_type".into(), "gcp".into());
+    ext.insert("record_type".into(), "firewall_rule".into());
+    ext.insert(
+        "firewall_name".into(),
+        firewall.get("name").cloned().unwrap_or(Value::Null),
+    );
+    [("allowed", "allow"), ("denied", "deny")]
+        .into_iter()
+        .flat_map(|(key, access)| {
+            let entries = firewall
+                .get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            entries.into_iter().map(move |entry| (access, entry))
+        })
+        .map(|(access, entry)| {
+            let protocol = entry
+                .get("IPProtocol")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase);
+            let ports = entry
+                .get("ports")
+                .cloned()
+                .unwrap_or_else(|| json!(["0-65535"]));
+            json!({
+                "raw": firewall,
+                "ext": ext,
+                "com": {
+                    "cloud_type": "gcp",
+                    "record_type": "firewall_rule",
+                    "reference": reference,
+                    "enabled": enabled,
+                    "direction": direction,
+                    "access": access,
+                    "protocol": protocol,
+                    "source_addresses": sources,
+                    "destination_ports": ports,
+                }
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_rule_per_allowed_and_denied_entry() {
+        // default-allow-internal of Forseti's firewalls_list page 2, plus a denied entry.
+        let firewall = json!({"name": "default-allow-internal", "direction": "INGRESS", "sourceRanges": ["10.0.0.0/8"],
+            "allowed": [{"IPProtocol": "udp", "ports": ["1-65535"]}, {"IPProtocol": "tcp", "ports": ["1-65535"]}, {"IPProtocol": "icmp"}],
+            "denied": [{"IPProtocol": "TCP", "ports": ["22"]}],
+            "selfLink": "https://x/global/firewalls/default-allow-internal"});
+        let rules = firewall_rules(&firewall, &Map::new());
+        let coms: Vec<Value> = rules.iter().map(|r| r["com"].clone()).collect();
+        assert_eq!(coms.len(), 4);
+        assert_eq!(coms[0]["access"], "allow");
+        assert_eq!(coms[0]["protocol"], "udp");
+        assert_eq!(
+            coms[2]["destination_ports"],
+            json!(["0-65535"]),
+            "no ports means all"
+        );
+        assert_eq!(coms[3]["access"], "deny");
+        assert_eq!(coms[3]["protocol"], "tcp");
+        assert!(coms
+            .iter()
+            .all(|c| c["enabled"] == true && c["direction"] == "in"));
+        assert_eq!(coms[0]["source_addresses"], json!(["10.0.0.0/8"]));
+        assert_eq!(rules[0]["ext"]["record_type"], "firewall_rule");
+    }
+
+    #[test]
+    fn disabled_and_egress() {
+        let firewall =
+            json!({"direction": "EGRESS", "disabled": true, "allowed": [{"IPProtocol": "all"}]});
+        let com = &firewall_rules(&firewall, &Map::new())[0]["com"];
+        assert_eq!(com["enabled"], false);
+        assert_eq!(com["direction"], "out");
+        assert_eq!(com["protocol"], "all");
+        assert_eq!(com["source_addresses"], json!([]));
+    }
+}

@@ -1,0 +1,250 @@
+//! A cloud plugin that reads a Google Cloud project's firewalls and
+//! instances (of one zone, or of all zones).
+
+use crate::firewall::firewall_rules;
+use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::PluginError;
+use cloudrest::gcp::{self, ServiceAccountKey};
+use cloudrest::{run_bounded, Emitter, Http, RecordStream, TokenCache};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SCOPE: &str = "https://www.googleapis.com/auth/compute.readonly";
+
+/// Parameters of [`GcpCloud`].
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GcpParams {
+    /// The service-account key file (JSON).
+    pub key_file_path: String,
+    /// The zone whose instances to read; empty: all zones.
+    pub zone: Option<String>,
+    /// The Compute Engine API base URL.
+    pub compute_url: String,
+    /// Requests in flight at most.
+    pub max_concurrency: usize,
+    /// Seconds per request.
+    pub timeout: f64,
+    /// Retries of a throttled (429) or failed (5xx) request.
+    pub max_retries: u32,
+}
+
+impl Default for GcpParams {
+    fn default() -> Self {
+        Self {
+            key_file_path: String::new(),
+            zone: None,
+            compute_url: "https://compute.googleapis.com/compute/v1".into(),
+            max_concurrency: 4,
+            timeout: 30.0,
+            max_retries: 5,
+        }
+    }
+}
+
+struct Session {
+    http: Http,
+    token: TokenCache,
+    project: String,
+    params: GcpParams,
+}
+
+/// Reads a GCP project; see the crate README.
+pub struct GcpCloud {
+    session: Arc<Session>,
+    stream: Option<RecordStream>,
+}
+
+impl PluginType for GcpCloud {
+    type Params = GcpParams;
+    const NAME: &'static str = "gcpcloud";
+    const DESCRIPTION: &'static str = "Reads a Google Cloud project's firewalls and instances.";
+
+    fn new(params: GcpParams) -> sdk::Result<Self> {
+        let config = |e: String| PluginError::config(format!("gcpcloud: {e}"));
+        if params.key_file_path.is_empty() {
+            return Err(config("key_file_path must be set".into()));
+        }
+        let key = ServiceAccountKey::read(&params.key_file_path).map_err(config)?;
+        let http = Http::new(
+            params.timeout,
+            params.max_retries,
+            Duration::from_millis(500),
+        )
+        .map_err(config)?;
+        let project = key.project_id.clone();
+        let token = gcp::token_cache(http.clone(), key, SCOPE.into()).map_err(config)?;
+        Ok(Self {
+            session: Arc::new(Session {
+                http,
+                token,
+                project,
+                params,
+            }),
+            stream: None,
+        })
+    }
+}
+
+impl Cloud for GcpCloud {
+    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
+        if self.stream.is_none() {
+            let session = Arc::clone(&self.session);
+            self.stream = Some(RecordStream::start("gcpcloud-reader", 1024, move |emit| {
+                collect(&session, &emit)
+            })?);
+        }
+        if let Some(stream) = &mut self.stream {
+            stream.fill(out);
+        }
+        Ok(())
+    }
+
+    fn done(&mut self) -> sdk::Result<()> {
+        if let Some(mut stream) = self.stream.take() {
+            stream.close();
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Firewalls,
+    Instances,
+}
+
+fn collect(session: &Session, emit: &Emitter) {
+    let project = &session.project;
+    let base = session.params.compute_url.trim_end_matches('/');
+    let mut project_ext = Map::new();
+    project_ext.insert("project_id".into(), project.as_str().into());
+    let counts: Mutex<BTreeMap<&str, usize>> = Mutex::default();
+    let failures: Mutex<BTreeMap<&str, String>> = Mutex::default();
+    run_bounded(
+        vec![Kind::Firewalls, Kind::Instances],
+        session.params.max_concurrency,
+        |kind| {
+            let (name, result) = match kind {
+                Kind::Firewalls => (
+                    "firewall",
+                    read_firewalls(
+                        session,
+                        &format!("{base}/projects/{project}/global/firewalls"),
+                        &project_ext,
+                        emit,
+                    ),
+                ),
+                Kind::Instances => ("compute", read_instances(session, base, &project_ext, emit)),
+            };
+            match result {
+                Ok(count) => {
+                    counts
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(name, count);
+                }
+                Err(message) => {
+                    emit.problem(PluginError::partial(0, message.clone()));
+                    failures
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(name, message);
+                }
+            }
+        },
+    );
+    let counts = counts.into_inner().unwrap_or_else(|e| e.into_inner());
+    let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    let complete = failures.is_empty();
+    let read: Vec<String> = counts.iter().map(|(t, n)| format!("{n} {t}")).collect();
+    if complete {
+        log::info!("Project {project}: read {}.", read.join(", "));
+    } else {
+        let failed: Vec<&str> = failures.keys().copied().collect();
+        log::warn!(
+            "Project {project}: read {}; could NOT read {}.",
+            read.join(", "),
+            failed.join(", ")
+        );
+    }
+    let mut ext = project_ext.clone();
+    ext.insert("cloud_type".into(), "gcp".into());
+    ext.insert("record_type".into(), "collection_summary".into());
+    ext.insert("collected".into(), json!(counts));
+    ext.insert("failed".into(), json!(failures));
+    ext.insert("complete".into(), complete.into());
+    emit.record(json!({"raw": {"project_id": project}, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "collection_summary", "reference": project}}).to_string());
+}
+
+fn read_firewalls(
+    session: &Session,
+    url: &str,
+    project_ext: &Map<String, Value>,
+    emit: &Emitter,
+) -> Result<usize, String> {
+    let mut count = 0;
+    gcp::list(&session.http, "listing firewalls", url, &session.token, |page| {
+        for firewall in page.get("items").and_then(Value::as_array).into_iter().flatten() {
+            count += 1;
+            let mut ext = project_ext.clone();
+            ext.insert("cloud_type".into(), "gcp".into());
+            ext.insert("record_type".into(), "firewall".into());
+            emit.record(json!({"raw": firewall, "ext": ext, "com": {"cloud_type": "gcp", "record_type": null, "reference": firewall.get("selfLink")}}).to_string());
+            for rule in firewall_rules(firewall, project_ext) {
+                emit.record(rule.to_string());
+            }
+        }
+    })
+    .map_err(|e| format!("gcpcloud: project {}: {e}", session.project))?;
+    Ok(count)
+}
+
+/// The instances of `zone`, or of every zone through `aggregated/instances`.
+fn read_instances(
+    session: &Session,
+    base: &str,
+    project_ext: &Map<String, Value>,
+    emit: &Emitter,
+) -> Result<usize, String> {
+    let project = &session.project;
+    let zone = session.params.zone.as_deref().filter(|z| !z.is_empty());
+    let url = match zone {
+        Some(zone) => format!("{base}/projects/{project}/zones/{zone}/instances"),
+        None => format!("{base}/projects/{project}/aggregated/instances"),
+    };
+    let mut count = 0;
+    let mut emit_instance = |instance: &Value| {
+        count += 1;
+        let mut ext = project_ext.clone();
+        ext.insert("cloud_type".into(), "gcp".into());
+        ext.insert("record_type".into(), "compute".into());
+        let zone = instance
+            .get("zone")
+            .and_then(Value::as_str)
+            .and_then(|z| z.rsplit('/').next());
+        ext.insert("zone".into(), zone.map_or(Value::Null, Value::from));
+        emit.record(json!({"raw": instance, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "compute", "reference": instance.get("selfLink")}}).to_string());
+    };
+    gcp::list(
+        &session.http,
+        "listing instances",
+        &url,
+        &session.token,
+        |page| match page.get("items") {
+            Some(Value::Array(items)) => items.iter().for_each(&mut emit_instance),
+            // aggregatedList: {"zones/<zone>": {"instances": [...]} or {"warning": ...}}
+            Some(Value::Object(zones)) => zones
+                .values()
+                .filter_map(|scope| scope.get("instances").and_then(Value::as_array))
+                .flatten()
+                .for_each(&mut emit_instance),
+            _ => {}
+        },
+    )
+    .map_err(|e| format!("gcpcloud: project {project}: {e}"))?;
+    Ok(count)
+}

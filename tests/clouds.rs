@@ -1,0 +1,331 @@
+//! The cloud plugins against a local server that replays Microsoft's and
+//! Google's published API examples (tests/support/cloud_server.py), with the
+//! event plugins: the exact events a real audit would raise.
+
+mod common;
+
+use common::python::{free_port, root, Server};
+use common::Sandbox;
+use serde_json::{json, Value};
+use std::time::Instant;
+
+const SECRET: &str = "client-secret";
+
+struct Clouds {
+    server: Server,
+    log: std::path::PathBuf,
+}
+
+impl Clouds {
+    fn start(sb: &Sandbox, extra: &[&str]) -> Self {
+        let port = free_port();
+        let log = sb.path().join("requests.jsonl");
+        let (port_text, data, log_text) = (
+            port.to_string(),
+            root().join("tests/data").display().to_string(),
+            log.display().to_string(),
+        );
+        let mut args = vec!["--port", &port_text, "--data", &data, "--log", &log_text];
+        args.extend_from_slice(extra);
+        Self {
+            server: Server::start("cloud_server.py", port, &args),
+            log,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.port)
+    }
+
+    /// The requests the server answered: (path, start, end).
+    fn requests(&self) -> Vec<(String, f64, f64)> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (
+                    v["path"].as_str().unwrap().to_string(),
+                    v["start"].as_f64().unwrap(),
+                    v["end"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A config for an audit `cloudaudit` with `clouds`, the three event
+/// plugins and filestore; Azure plugins use `azure_extra` params.
+fn audit_config(sb: &Sandbox, clouds: &Clouds, cloud_keys: &str, azure_extra: &str) {
+    let key: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("tests/data/gcp/service_account_key.google-auth-library-python.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut key = key;
+    key["token_uri"] = json!(format!("{}/token", clouds.url()));
+    let key_path = sb.file("gcp-key.json", &key.to_string());
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10{azure_extra}}}");
+    sb.file(
+        "clouds.yaml",
+        &format!(
+            "plugins:\n  azcloud:\n    plugin: cloudmarker.clouds.azcloud.AzCloud\n    params: {azure}\n  azvm:\n    plugin: cloudmarker.clouds.azvm.AzVM\n    params: {azure}\n  gcpcloud:\n    plugin: cloudmarker.clouds.gcpcloud.GCPCloud\n    params: {{key_file_path: \"{}\", compute_url: \"{url}/compute/v1\", timeout: 10}}\naudits:\n  cloudaudit:\n    clouds: {cloud_keys}\n    stores: [filestore]\n    events: [firewallruleevent, azvmosdiskencryptionevent, azvmdatadiskencryptionevent]\n    alerts: [filestore]\nrun: [cloudaudit]\n",
+            key_path.display()
+        ),
+    );
+}
+
+fn records(sb: &Sandbox, name: &str) -> Vec<Value> {
+    sb.read_json(name).as_array().unwrap().clone()
+}
+
+fn of_type<'a>(records: &'a [Value], record_type: &str) -> Vec<&'a Value> {
+    records
+        .iter()
+        .filter(|r| r["ext"]["record_type"] == record_type)
+        .collect()
+}
+
+#[test]
+fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    audit_config(&sb, &clouds, "[azcloud, azvm, gcpcloud]", "");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+
+    let mut firewall_events: Vec<(String, Value)> =
+        records(&sb, "cloudaudit_firewallruleevent.json")
+            .iter()
+            .map(|e| {
+                (
+                    e["com"]["description"].as_str().unwrap().to_string(),
+                    e["com"]["exposed_ports"].clone(),
+                )
+            })
+            .collect();
+    firewall_events.sort_by(|a, b| a.0.cmp(&b.0));
+    let nsg = "/subscriptions/subid/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/nsg-open/securityRules";
+    let gcp = "https://www.googleapis.com/compute/beta/projects/project1/global/firewalls";
+    assert_eq!(
+        firewall_events,
+        [
+            (format!("Azure firewall rule {nsg}/allow-db-range exposes port 1433 to the entire Internet."), json!([1433])),
+            (format!("Azure firewall rule {nsg}/allow-ssh-rdp exposes ports 22 and 3389 to the entire Internet."), json!([22, 3389])),
+            (format!("Google Cloud Platform (GCP) firewall rule {gcp}/default-allow-rdp exposes port 3389 to the entire Internet."), json!([3389])),
+            (format!("Google Cloud Platform (GCP) firewall rule {gcp}/default-allow-ssh exposes port 22 to the entire Internet."), json!([22])),
+        ]
+    );
+
+    let vm = "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM";
+    let os_events = records(&sb, "cloudaudit_azvmosdiskencryptionevent.json");
+    let descriptions: Vec<&str> = os_events
+        .iter()
+        .map(|e| e["com"]["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        descriptions,
+        [format!(
+            "Azure virtual machine {vm} has unencrypted OS disk myOsDisk"
+        )]
+    );
+    let data_events = records(&sb, "cloudaudit_azvmdatadiskencryptionevent.json");
+    let descriptions: Vec<&str> = data_events
+        .iter()
+        .map(|e| e["com"]["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        descriptions,
+        [format!(
+            "Azure virtual machine {vm} has unencrypted data disk myDataDisk0"
+        )]
+    );
+
+    // What azcloud read: every type of the first subscription, nothing in the second.
+    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let summaries = of_type(&azcloud, "collection_summary");
+    assert_eq!(summaries.len(), 2);
+    assert_eq!(
+        summaries[0]["ext"]["collected"],
+        json!({"app_gateway": 1, "lb": 2, "nic": 2, "nsg": 3, "public_ip": 3, "resource_group": 1, "storage_account": 6, "virtual_machine": 2})
+    );
+    assert_eq!(summaries[0]["ext"]["complete"], true);
+    assert_eq!(summaries[1]["ext"]["collected"]["nsg"], 0);
+    assert_eq!(
+        of_type(&azcloud, "security_rule").len(),
+        6 + 6 + 5 + 6,
+        "every rule and default rule of the 3 NSGs"
+    );
+    let vm_record = of_type(&azcloud, "virtual_machine")[0];
+    assert_eq!(vm_record["com"]["record_type"], "compute");
+    assert_eq!(
+        vm_record["ext"]["subscription_id"],
+        "291bba3f-e0a5-47bc-a099-3bdcb2a50a05"
+    );
+    assert_eq!(vm_record["com"]["origin_worker"], "cloudaudit_azcloud");
+
+    let azvm = records(&sb, "cloudaudit_azvm.json");
+    let views = of_type(&azvm, "vm_instance_view");
+    assert_eq!(views.len(), 2);
+    let encrypted: Vec<(&Value, &Value)> = views
+        .iter()
+        .map(|v| (&v["raw"]["name"], &v["ext"]["os_disk_encrypted"]))
+        .collect();
+    assert!(
+        encrypted.contains(&(&json!("myVM"), &json!(false)))
+            && encrypted.contains(&(&json!("myEncryptedVM"), &json!(true)))
+    );
+    assert_eq!(views[0]["ext"]["power_state"], "running");
+
+    let gcp_records = records(&sb, "cloudaudit_gcpcloud.json");
+    assert_eq!(
+        of_type(&gcp_records, "firewall").len(),
+        4,
+        "both pages of firewalls"
+    );
+    assert_eq!(of_type(&gcp_records, "firewall_rule").len(), 1 + 1 + 1 + 3);
+    assert_eq!(
+        of_type(&gcp_records, "collection_summary")[0]["ext"]["complete"],
+        true
+    );
+    assert!(
+        !run.output().contains(SECRET) && !sb.log().contains(SECRET),
+        "the secret is never logged"
+    );
+}
+
+#[test]
+fn a_denied_type_is_reported_and_everything_else_is_read() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &["--fail", "storageAccounts=403"]);
+    audit_config(&sb, &clouds, "[azcloud]", "");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(
+        run.status,
+        Some(1),
+        "a partial read is a failure: {}",
+        run.output()
+    );
+    run.assert_says("could NOT read storage_account");
+    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let summary = of_type(&azcloud, "collection_summary")[0];
+    assert_eq!(summary["ext"]["complete"], false);
+    assert!(summary["ext"]["failed"]["storage_account"].as_str().unwrap().contains("HTTP 403: subscription 291bba3f-e0a5-47bc-a099-3bdcb2a50a05: listing storage_account: AuthorizationFailed"), "{summary}");
+    assert_eq!(summary["ext"]["collected"]["nsg"], 3);
+    assert_eq!(
+        of_type(
+            &records(&sb, "cloudaudit_firewallruleevent.json"),
+            "firewall_rule_event"
+        )
+        .len(),
+        2
+    );
+}
+
+#[test]
+fn throttling_is_retried_after_the_retry_after_delay() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(
+        &sb,
+        &[
+            "--fail",
+            "networkInterfaces=429x2",
+            "--fail",
+            "loadBalancers=503x1",
+        ],
+    );
+    audit_config(&sb, &clouds, "[azcloud]", "");
+    let started = Instant::now();
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("listing nic: HTTP 429 Too Many Requests; retrying in 1.00 s.");
+    run.assert_says("listing lb: HTTP 503 Service Unavailable; retrying in 1.00 s.");
+    assert!(started.elapsed().as_secs_f64() >= 1.0);
+    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let summary = &of_type(&azcloud, "collection_summary")[0]["ext"];
+    assert_eq!(
+        (
+            summary["collected"]["nic"].clone(),
+            summary["complete"].clone()
+        ),
+        (json!(2), json!(true))
+    );
+}
+
+#[test]
+fn a_storm_beyond_the_retries_fails_that_type_only() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &["--fail", "loadBalancers=503", "--retry-after", "0"]);
+    audit_config(&sb, &clouds, "[azcloud]", ", max_retries: 2");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("listing lb: InternalServerError: Injected 503");
+    run.assert_says("(after 3 attempts)");
+    let lb_requests = clouds
+        .requests()
+        .iter()
+        .filter(|r| r.0.contains("loadBalancers"))
+        .count();
+    assert_eq!(lb_requests, 2 * 3, "3 attempts in each of 2 subscriptions");
+}
+
+#[test]
+fn bad_credentials_fail_clearly_and_keep_the_secret() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &["--secret", "the-real-secret"]);
+    audit_config(&sb, &clouds, "[azcloud, gcpcloud]", "");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("azcloud: cannot list subscriptions: HTTP 401: Azure token request: invalid_client: AADSTS7000215: Invalid client secret provided.");
+    assert!(!run.output().contains(SECRET) && !run.output().contains("the-real-secret"));
+    run.assert_says("Project example-project: read 1 compute, 4 firewall.");
+}
+
+#[test]
+fn requests_stay_within_max_concurrency() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);
+    audit_config(&sb, &clouds, "[azcloud]", ", max_concurrency: 3");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let requests: Vec<(String, f64, f64)> = clouds
+        .requests()
+        .into_iter()
+        .filter(|r| r.0.contains("/providers/") || r.0.ends_with("resourcegroups"))
+        .collect();
+    assert_eq!(
+        requests.len(),
+        2 * 8 + 2,
+        "8 types in 2 subscriptions, two of them with 2 pages"
+    );
+    let peak = requests
+        .iter()
+        .map(|(_, start, _)| {
+            requests
+                .iter()
+                .filter(|(_, s, e)| s <= start && start < e)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(peak <= 3, "at most 3 requests at once, saw {peak}");
+    assert!(peak >= 2, "requests do run in parallel, saw {peak}");
+}
+
+#[test]
+fn an_unreachable_cloud_fails_without_hanging() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    audit_config(&sb, &clouds, "[azvm]", "");
+    let text = std::fs::read_to_string(sb.path().join("clouds.yaml")).unwrap();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    sb.file("clouds.yaml", &text.replace(&clouds.url(), &dead));
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(
+        "azvm: cannot list subscriptions: Azure token request: cannot connect to http://127.0.0.1:",
+    );
+}

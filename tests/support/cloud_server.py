@@ -1,0 +1,233 @@
+"""A local server that speaks the Azure (Entra ID token, Resource Manager)
+and Google (OAuth2 token, Compute Engine) REST APIs the cloud plugins use,
+replaying the published examples in tests/data.
+
+- Tokens: client credentials checked (Azure), a signed JWT assertion required
+  (Google); every API call must carry the issued bearer token.
+- Paging: Azure `nextLink` and Google `nextPageToken` point back here.
+- Faults on demand: `--fail SUBSTRING=STATUS[xCOUNT]` answers requests whose
+  path contains SUBSTRING with STATUS (COUNT times, default always), with a
+  `Retry-After` header for 429/503 (`--retry-after`), and the service's error
+  body. `--latency-ms` delays every answer; `--subscriptions N` serves N
+  subscriptions. Each request is logged to --log as a JSON line (path, start,
+  end) so tests can check concurrency.
+Prints READY; stops when its standard input closes.
+"""
+
+import argparse
+import copy
+import json
+import pathlib
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int, required=True)
+parser.add_argument("--data", required=True)
+parser.add_argument("--log", required=True)
+parser.add_argument("--client", default="client-id")
+parser.add_argument("--secret", default="client-secret")
+parser.add_argument("--fail", action="append", default=[])
+parser.add_argument("--retry-after", default="1")
+parser.add_argument("--latency-ms", type=int, default=0)
+parser.add_argument("--subscriptions", type=int, default=2)
+args = parser.parse_args()
+
+DATA = pathlib.Path(args.data)
+BASE = f"http://127.0.0.1:{args.port}"
+AZURE_TOKEN = "azure-token-123"
+GOOGLE_TOKEN = "google-token-456"
+LOCK = threading.Lock()
+FAILS = []
+for spec in args.fail:
+    pattern, _, rest = spec.partition("=")
+    status, _, count = rest.partition("x")
+    FAILS.append({"pattern": pattern, "status": int(status), "left": int(count) if count else None})
+
+
+def azure(name):
+    return json.loads((DATA / "azure" / name).read_text())["responses"]["200"]["body"]
+
+
+def derived(name):
+    return json.loads((DATA / "azure" / name).read_text())["body"]
+
+
+def gcp(name):
+    return json.loads((DATA / "gcp" / name).read_text())
+
+
+SUBS = azure("Subscriptions_List.2022-12-01.GetSubscriptions.json")["value"]
+SUBSCRIPTIONS = []
+for i in range(args.subscriptions):
+    sub = copy.deepcopy(SUBS[i % len(SUBS)])
+    if i >= len(SUBS):
+        sub["subscriptionId"] = f"00000000-0000-0000-0000-{i:012d}"
+        sub["id"] = "/subscriptions/" + sub["subscriptionId"]
+        sub["displayName"] = f"Generated subscription {i}"
+    SUBSCRIPTIONS.append(sub)
+FIRST_SUB = SUBSCRIPTIONS[0]["subscriptionId"]
+
+VM = azure("VirtualMachines_Get.2024-07-01.VirtualMachine_Get.json")
+ENCRYPTED_VM = copy.deepcopy(VM)
+ENCRYPTED_VM["name"] = "myEncryptedVM"
+ENCRYPTED_VM["id"] = VM["id"].replace("/myVM", "/myEncryptedVM")
+RESOURCE_GROUPS = [{"id": f"/subscriptions/{FIRST_SUB}/resourceGroups/myResourceGroup", "name": "myResourceGroup",
+                    "type": "Microsoft.Resources/resourceGroups", "location": "westus",
+                    "properties": {"provisioningState": "Succeeded"}}]
+
+# Resources of the first subscription; the others have none. Each list is
+# served in pages: a list of pages, each a list of items.
+RESOURCES = {
+    "providers/Microsoft.Compute/virtualMachines": [[VM], [ENCRYPTED_VM]],
+    "providers/Microsoft.Network/applicationGateways": [azure("ApplicationGateways_ListAll.2024-03-01.ApplicationGatewayListAll.json")["value"]],
+    "providers/Microsoft.Network/loadBalancers": [azure("LoadBalancers_ListAll.2024-03-01.LoadBalancerListAll.json")["value"]],
+    "providers/Microsoft.Network/networkInterfaces": [azure("NetworkInterfaces_ListAll.2024-03-01.NetworkInterfaceListAll.json")["value"]],
+    "providers/Microsoft.Network/networkSecurityGroups": [
+        azure("NetworkSecurityGroups_ListAll.2024-03-01.NetworkSecurityGroupListAll.json")["value"],
+        [derived("nsg_open.derived.json")],
+    ],
+    "providers/Microsoft.Network/publicIPAddresses": [azure("PublicIPAddresses_ListAll.2024-03-01.PublicIpAddressListAll.json")["value"]],
+    "providers/Microsoft.Storage/storageAccounts": [azure("StorageAccounts_List.2024-01-01.StorageAccountList.json")["value"]],
+    "resourcegroups": [RESOURCE_GROUPS],
+}
+INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
+ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
+
+FIREWALL_PAGES = [gcp("firewalls_list.page1.forseti.json"), gcp("firewalls_list.page2.forseti.json")]
+
+
+def log(entry):
+    with LOCK, open(args.log, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, body, headers=()):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.handle_request("GET")
+
+    def do_POST(self):
+        self.handle_request("POST")
+
+    def handle_request(self, verb):
+        start = time.time()
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        url = urllib.parse.urlparse(self.path)
+        if args.latency_ms:
+            time.sleep(args.latency_ms / 1000)
+        try:
+            if not self.injected_fault(url.path):
+                self.route(verb, url, raw)
+        finally:
+            log({"verb": verb, "path": url.path, "start": start, "end": time.time()})
+
+    def injected_fault(self, path):
+        with LOCK:
+            rule = next((f for f in FAILS if f["pattern"] in path and (f["left"] is None or f["left"] > 0)), None)
+            if rule is None:
+                return False
+            if rule["left"] is not None:
+                rule["left"] -= 1
+        status = rule["status"]
+        headers = [("Retry-After", args.retry_after)] if status in (429, 503) else []
+        if "/compute/v1/" in path:
+            body = gcp("error_403_access_denied.forseti.json") if status == 403 else {
+                "error": {"code": status, "message": "Injected failure", "status": "UNAVAILABLE" if status >= 500 else "RESOURCE_EXHAUSTED"}}
+        else:
+            code = {403: "AuthorizationFailed", 429: "TooManyRequests"}.get(status, "InternalServerError")
+            body = {"error": {"code": code, "message": f"Injected {status} for {path}"}}
+        self.reply(status, body, headers)
+        return True
+
+    def route(self, verb, url, raw):
+        path = url.path
+        if verb == "POST" and path.endswith("/oauth2/v2.0/token"):
+            return self.azure_token(raw)
+        if verb == "POST" and path == "/token":
+            return self.google_token(raw)
+        auth = self.headers.get("Authorization")
+        if path.startswith("/compute/v1/"):
+            if auth != f"Bearer {GOOGLE_TOKEN}":
+                return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
+            return self.compute(path, urllib.parse.parse_qs(url.query))
+        if auth != f"Bearer {AZURE_TOKEN}":
+            return self.reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "The access token is invalid."}})
+        query = urllib.parse.parse_qs(url.query)
+        page = int((query.get("$skiptoken") or ["0"])[0])
+        if path == "/subscriptions":
+            return self.page(path, query, [SUBSCRIPTIONS[i:i + 1] for i in range(len(SUBSCRIPTIONS))], page)
+        if path.endswith("/instanceView"):
+            view = ENCRYPTED_VIEW if "/myEncryptedVM/" in path else INSTANCE_VIEW
+            return self.reply(200, view)
+        parts = path.split("/", 3)
+        if len(parts) == 4 and parts[1] == "subscriptions":
+            sub, rest = parts[2], parts[3]
+            pages = RESOURCES.get(rest)
+            if pages is None:
+                return self.reply(404, {"error": {"code": "InvalidResourceType", "message": f"no {rest}"}})
+            return self.page(path, query, pages if sub == FIRST_SUB else [[]], page)
+        self.reply(404, {"error": {"code": "NotFound", "message": path}})
+
+    def page(self, path, query, pages, index):
+        body = {"value": pages[index]}
+        if index + 1 < len(pages):
+            api = (query.get("api-version") or [""])[0]
+            body["nextLink"] = f"{BASE}{path}?api-version={api}&$skiptoken={index + 1}"
+        self.reply(200, body)
+
+    def azure_token(self, raw):
+        form = urllib.parse.parse_qs(raw.decode())
+        ok = (form.get("grant_type") == ["client_credentials"] and form.get("client_id") == [args.client]
+              and form.get("client_secret") == [args.secret] and (form.get("scope") or [""])[0].endswith("/.default"))
+        if not ok:
+            return self.reply(401, {"error": "invalid_client",
+                                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                                    "error_codes": [7000215]})
+        body = json.loads((DATA / "azure" / "oauth2_v2.0_token.client_credentials.success.msdocs.json").read_text())
+        body["access_token"] = AZURE_TOKEN
+        self.reply(200, body)
+
+    def google_token(self, raw):
+        form = urllib.parse.parse_qs(raw.decode())
+        assertion = (form.get("assertion") or [""])[0]
+        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or assertion.count(".") != 2:
+            return self.reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT."})
+        self.reply(200, {"access_token": GOOGLE_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+
+    def compute(self, path, query):
+        if path.endswith("/global/firewalls"):
+            token = (query.get("pageToken") or [None])[0]
+            body = copy.deepcopy(FIREWALL_PAGES[1] if token == "123" else FIREWALL_PAGES[0])
+            return self.reply(200, body)
+        if path.endswith("/aggregated/instances"):
+            return self.reply(200, gcp("instances_aggregatedList.forseti.json"))
+        if "/zones/" in path and path.endswith("/instances"):
+            return self.reply(200, gcp("instances_list.forseti.json"))
+        self.reply(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
+
+
+server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+server.daemon_threads = True
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print("READY", flush=True)
+sys.stdin.read()
+server.shutdown()
