@@ -329,3 +329,30 @@ fn an_unreachable_cloud_fails_without_hanging() {
         "azvm: cannot list subscriptions: Azure token request: cannot connect to http://127.0.0.1:",
     );
 }
+
+#[test]
+fn max_subs_and_max_recs_limit_the_read_and_a_zone_reads_one_zone() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    audit_config(
+        &sb,
+        &clouds,
+        "[azcloud, gcpcloud]",
+        ", _max_subs: 1, _max_recs: 1",
+    );
+    let text = std::fs::read_to_string(sb.path().join("clouds.yaml")).unwrap();
+    sb.file(
+        "clouds.yaml",
+        &text.replace("compute_url:", "zone: us-central1-a, compute_url:"),
+    );
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let summaries = of_type(&azcloud, "collection_summary");
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0]["ext"]["collected"]["storage_account"], 1);
+    assert!(clouds
+        .requests()
+        .iter()
+        .any(|r| r.0 == "/compute/v1/projects/example-project/zones/us-central1-a/instances"));
+}

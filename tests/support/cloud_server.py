@@ -34,6 +34,7 @@ parser.add_argument("--fail", action="append", default=[])
 parser.add_argument("--retry-after", default="1")
 parser.add_argument("--latency-ms", type=int, default=0)
 parser.add_argument("--subscriptions", type=int, default=2)
+parser.add_argument("--subscriptions-per-page", type=int, default=1)
 args = parser.parse_args()
 
 DATA = pathlib.Path(args.data)
@@ -79,7 +80,8 @@ RESOURCE_GROUPS = [{"id": f"/subscriptions/{FIRST_SUB}/resourceGroups/myResource
                     "type": "Microsoft.Resources/resourceGroups", "location": "westus",
                     "properties": {"provisioningState": "Succeeded"}}]
 
-# Resources of the first subscription; the others have none. Each list is
+# Resources of the first subscription; the others have none (except with
+# --all-subscriptions-full, for benchmarks). Each list is
 # served in pages: a list of pages, each a list of items.
 RESOURCES = {
     "providers/Microsoft.Compute/virtualMachines": [[VM], [ENCRYPTED_VM]],
@@ -174,7 +176,8 @@ class Handler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(url.query)
         page = int((query.get("$skiptoken") or ["0"])[0])
         if path == "/subscriptions":
-            return self.page(path, query, [SUBSCRIPTIONS[i:i + 1] for i in range(len(SUBSCRIPTIONS))], page)
+            n = args.subscriptions_per_page
+            return self.page(path, query, [SUBSCRIPTIONS[i:i + n] for i in range(0, len(SUBSCRIPTIONS), n)], page)
         if path.endswith("/instanceView"):
             view = ENCRYPTED_VIEW if "/myEncryptedVM/" in path else INSTANCE_VIEW
             return self.reply(200, view)
