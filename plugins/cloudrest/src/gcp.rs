@@ -142,7 +142,7 @@ mod tests {
     fn fixture_key() -> ServiceAccountKey {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/gcp/service_account_key.google-auth-library-python.json"
+            "/../../tests/data/gcp/service_account_key.google-auth-library-python.json"
         );
         ServiceAccountKey::read(path).expect("the published example key file")
     }
