@@ -1,0 +1,446 @@
+//! Store plugins end to end: the real `cloudmarker` binary runs the mock
+//! audit into filestore and a store plugin, and the test reads the records
+//! back from the server and compares them with filestore's output.
+//!
+//! Servers: a local Splunk HTTP Event Collector (`splunk_hec_server.py`)
+//! unless `CLOUDMARKER_TEST_SPLUNK_URI` (and `CLOUDMARKER_TEST_SPLUNK_TOKEN`)
+//! name a real one.
+
+mod common;
+
+use common::python::{free_port, Server};
+use common::{tls, Run, Sandbox};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A run must end within this, failures and retries included.
+const NO_HANG: Duration = Duration::from_secs(30);
+
+/// The records and events filestore wrote, with the audit markers, as one
+/// list per target type (`store`, `alert`), sorted, without the target fields
+/// that differ between two stores.
+fn filestore_output(sb: &Sandbox, target_type: &str) -> Vec<Value> {
+    let mut records = Vec::new();
+    let files: &[&str] = match target_type {
+        "store" => &[
+            "mockaudit_mockcloud.json",
+            "audit_markers/mockaudit_filestore_store.json",
+        ],
+        _ => &[
+            "mockaudit_mockevent.json",
+            "audit_markers/mockaudit_filestore_alert.json",
+        ],
+    };
+    for file in files {
+        records.extend(sb.read_json(file).as_array().unwrap().iter().cloned());
+    }
+    normalized(records)
+}
+
+/// `records` without the `com.target_*` fields that name the store, sorted.
+fn normalized(records: impl IntoIterator<Item = Value>) -> Vec<Value> {
+    let mut records: Vec<Value> = records
+        .into_iter()
+        .map(|mut r| {
+            let com = r["com"].as_object_mut().expect("com is an object");
+            for key in ["target_key", "target_class", "target_worker"] {
+                com.remove(key);
+            }
+            r
+        })
+        .collect();
+    records.sort_by_key(|r| r.to_string());
+    records
+}
+
+/// Records of `records` whose `com.target_type` is `target_type`.
+fn of_type(records: &[Value], target_type: &str) -> Vec<Value> {
+    records
+        .iter()
+        .filter(|r| r["com"]["target_type"] == target_type)
+        .cloned()
+        .collect()
+}
+
+/// Asserts the store got exactly what filestore got, per target type, and
+/// that the store's own target fields name it.
+fn assert_same_as_filestore(sb: &Sandbox, stored: &[Value], store: &str) {
+    for target_type in ["store", "alert"] {
+        let mine = of_type(stored, target_type);
+        for record in &mine {
+            assert_eq!(record["com"]["target_worker"], format!("mockaudit_{store}"));
+            assert_eq!(record["com"]["target_key"], store);
+        }
+        assert_eq!(
+            normalized(mine),
+            filestore_output(sb, target_type),
+            "{target_type} records"
+        );
+    }
+    // 10 records and 4 events, each with a begin and an end marker.
+    assert_eq!(stored.len(), 18);
+}
+
+/// Runs `configs` and checks the run ended in time.
+fn run_timed(sb: &Sandbox, configs: &[&str]) -> Run {
+    let started = Instant::now();
+    let run = sb.run_now(configs);
+    assert!(
+        started.elapsed() < NO_HANG,
+        "the run took {:?}",
+        started.elapsed()
+    );
+    run
+}
+
+/// Asserts a run failed in `worker` with `message`, and the summary counts
+/// `failures` failures and `lost` records lost.
+fn assert_store_failed(run: &Run, worker: &str, message: &str, failures: u32, lost: u64) {
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(&format!("ERROR {worker}"));
+    run.assert_says(message);
+    run.assert_says(&format!("{failures} failures ({lost} records lost)"));
+}
+
+// ---------------------------------------------------------------- Splunk HEC
+
+const HEC_TOKEN: &str = "hec-T0ken-0123";
+
+/// A Splunk HEC for one test: the local server, or a real one.
+struct Hec {
+    server: Option<Server>,
+    log: PathBuf,
+    uri: String,
+    token: String,
+}
+
+impl Hec {
+    /// A real Splunk, when the environment names one.
+    fn real() -> Option<(String, String)> {
+        let uri = std::env::var("CLOUDMARKER_TEST_SPLUNK_URI").ok()?;
+        let token = std::env::var("CLOUDMARKER_TEST_SPLUNK_TOKEN").unwrap_or_default();
+        Some((uri, token))
+    }
+
+    /// The local server with `extra` args (test hooks); `None` when a real
+    /// Splunk is configured, since its behaviour cannot be steered.
+    fn local(sb: &Sandbox, extra: &[&str], pki: Option<&tls::TestPki>) -> Option<Self> {
+        if Hec::real().is_some() {
+            eprintln!("CLOUDMARKER_TEST_SPLUNK_URI is set: skipping a local-server-only test.");
+            return None;
+        }
+        let port = free_port();
+        let log = sb.path().join("hec.jsonl");
+        let mut args: Vec<String> = vec![
+            "--port".into(),
+            port.to_string(),
+            "--log".into(),
+            log.display().to_string(),
+            "--token".into(),
+            HEC_TOKEN.into(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let scheme = match pki {
+            Some(pki) => {
+                args.extend([
+                    "--cert".into(),
+                    pki.server_cert.display().to_string(),
+                    "--key".into(),
+                    pki.server_key.display().to_string(),
+                ]);
+                "https"
+            }
+            None => "http",
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Some(Self {
+            server: Some(Server::start("splunk_hec_server.py", port, &args)),
+            log,
+            uri: format!("{scheme}://127.0.0.1:{port}"),
+            token: HEC_TOKEN.into(),
+        })
+    }
+
+    /// The events the local server indexed: `{"index", "sourcetype", "time", "event"}`.
+    fn indexed(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The records inside the indexed events.
+    fn records(&self) -> Vec<Value> {
+        self.indexed()
+            .into_iter()
+            .map(|e| e["event"].clone())
+            .collect()
+    }
+}
+
+/// `splunkhecstore` with `params` (YAML mapping lines) as a store of the mock
+/// audit, and as an alert when `alert` is set.
+fn hec_config(sb: &Sandbox, uri: &str, token: &str, params: &str, alert: bool) {
+    let alerts = if alert {
+        "[filestore, splunkhecstore]"
+    } else {
+        "[filestore]"
+    };
+    sb.file(
+        "hec.yaml",
+        &format!(
+            "plugins:\n  splunkhecstore:\n    plugin: cloudmarker.stores.splunkhecstore.SplunkHECStore\n    params:\n      uri: {uri}\n      token: {token}\n      timeout: 5\n      retry_delay: 0.1\n{params}audits:\n  mockaudit:\n    stores: [filestore, splunkhecstore]\n    alerts: {alerts}\n"
+        ),
+    );
+}
+
+fn assert_no_token(sb: &Sandbox, run: &Run, token: &str) {
+    assert!(
+        !run.output().contains(token) && !sb.log().contains(token),
+        "the token is never logged"
+    );
+}
+
+#[test]
+fn splunkhecstore_indexes_every_record_event_and_marker() {
+    let sb = Sandbox::new();
+    if let Some((uri, token)) = Hec::real() {
+        hec_config(&sb, &uri, &token, "      index: main\n", true);
+        let run = run_timed(&sb, &["hec.yaml"]);
+        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_says("0 failures");
+        return;
+    }
+    let hec = Hec::local(&sb, &[], None).unwrap();
+    hec_config(
+        &sb,
+        &hec.uri,
+        &hec.token,
+        "      index: cloudmarker\n",
+        true,
+    );
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 28 writes, 0 failures");
+    run.assert_says("Posted 12 event(s) to Splunk HEC at http://127.0.0.1:");
+    run.assert_says("Posted 6 event(s) to Splunk HEC at http://127.0.0.1:");
+    for event in hec.indexed() {
+        assert_eq!(event["index"], "cloudmarker");
+        assert_eq!(event["sourcetype"], "_json");
+        assert!(event["time"].as_f64().unwrap() > 1.7e9, "{event}");
+    }
+    assert_same_as_filestore(&sb, &hec.records(), "splunkhecstore");
+    assert_no_token(&sb, &run, &hec.token);
+}
+
+#[test]
+fn splunkhecstore_posts_full_buffers_and_the_rest_in_done() {
+    let sb = Sandbox::new();
+    let Some(hec) = Hec::local(&sb, &[], None) else {
+        return;
+    };
+    sb.file(
+        "many.yaml",
+        "plugins:\n  mockcloud:\n    params: {record_count: 1000}\n",
+    );
+    hec_config(&sb, &hec.uri, &hec.token, "      buffer_size: 300\n", false);
+    let run = run_timed(&sb, &["hec.yaml", "many.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let records = hec.records();
+    assert_eq!(records.len(), 1002);
+    // Records keep their order: the begin marker, 0..999, the end marker.
+    let data: Vec<u64> = records[1..1001]
+        .iter()
+        .map(|r| r["raw"]["data"].as_u64().unwrap())
+        .collect();
+    assert_eq!(data, (0..1000).collect::<Vec<_>>());
+    assert_eq!(records[0]["com"]["record_type"], "begin_audit");
+    assert_eq!(records[1001]["com"]["record_type"], "end_audit");
+}
+
+#[test]
+fn splunkhecstore_keeps_a_failed_batch_and_posts_it_again_in_done() {
+    let sb = Sandbox::new();
+    // The first flush (11 events, buffer_size 8) meets 2 busy answers and
+    // gives up after 1 retry; done posts all 12.
+    let Some(hec) = Hec::local(&sb, &["--busy", "2"], None) else {
+        return;
+    };
+    let params = "      buffer_size: 8\n      max_retries: 1\n";
+    hec_config(&sb, &hec.uri, &hec.token, params, false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("code 9: Server is busy (HTTP 503 Service Unavailable), after 2 attempt(s); keeping them for the next flush.");
+    run.assert_says("Posted 12 event(s) to Splunk HEC");
+    assert_eq!(hec.records().len(), 12);
+    assert_eq!(
+        normalized(of_type(&hec.records(), "store")),
+        filestore_output(&sb, "store")
+    );
+}
+
+#[test]
+fn splunkhecstore_busy_and_rate_limit_storms_end_with_a_count() {
+    for (hook, reason) in [
+        (
+            "--busy",
+            "code 9: Server is busy (HTTP 503 Service Unavailable), after 3 attempt(s)",
+        ),
+        (
+            "--throttle",
+            "code 429: Too Many Requests (HTTP 429 Too Many Requests), after 3 attempt(s)",
+        ),
+    ] {
+        let sb = Sandbox::new();
+        let Some(hec) = Hec::local(&sb, &[hook, "1000"], None) else {
+            return;
+        };
+        hec_config(&sb, &hec.uri, &hec.token, "      max_retries: 2\n", false);
+        let run = run_timed(&sb, &["hec.yaml"]);
+        assert_store_failed(
+            &run,
+            "mockaudit_splunkhecstore",
+            &format!("splunkhecstore: cannot post 12 event(s) to Splunk HEC at {}/services/collector/event: {reason}", hec.uri),
+            1,
+            12,
+        );
+        assert!(hec.records().is_empty());
+        assert_eq!(
+            sb.read_json("mockaudit_mockcloud.json")
+                .as_array()
+                .unwrap()
+                .len(),
+            10,
+            "filestore still stored everything"
+        );
+    }
+}
+
+#[test]
+fn splunkhecstore_bad_token_or_index_stops_with_the_hec_code() {
+    let sb = Sandbox::new();
+    let Some(hec) = Hec::local(&sb, &[], None) else {
+        return;
+    };
+    let wrong = "wrong-T0ken-999";
+    hec_config(&sb, &hec.uri, wrong, "", false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_store_failed(
+        &run,
+        "mockaudit_splunkhecstore",
+        "refused 12 event(s): code 4: Invalid token (HTTP 403 Forbidden); check the token param",
+        1,
+        12,
+    );
+    assert_no_token(&sb, &run, wrong);
+    assert_no_token(&sb, &run, &hec.token);
+
+    hec_config(&sb, &hec.uri, &hec.token, "      index: secret\n", false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_store_failed(
+        &run,
+        "mockaudit_splunkhecstore",
+        "refused 12 event(s): code 7: Incorrect index (HTTP 400 Bad Request); check the index param",
+        1,
+        12,
+    );
+    assert!(hec.records().is_empty());
+}
+
+#[test]
+fn splunkhecstore_counts_a_refused_event_and_indexes_the_others() {
+    let sb = Sandbox::new();
+    let Some(hec) = Hec::local(&sb, &["--invalid", "\"data\":5}"], None) else {
+        return;
+    };
+    hec_config(&sb, &hec.uri, &hec.token, "", false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_store_failed(
+        &run,
+        "mockaudit_splunkhecstore",
+        "refused 1 event(s), the first with code 6: Invalid data format (HTTP 400 Bad Request)",
+        1,
+        1,
+    );
+    let records = hec.records();
+    assert_eq!(records.len(), 11);
+    assert!(records.iter().all(|r| r["raw"]["data"] != 5));
+}
+
+#[test]
+fn splunkhecstore_server_down_or_gone_mid_run_is_a_clear_failure() {
+    let sb = Sandbox::new();
+    if Hec::real().is_some() {
+        return;
+    }
+    let uri = format!("http://127.0.0.1:{}", free_port());
+    hec_config(&sb, &uri, HEC_TOKEN, "      max_retries: 1\n", false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_store_failed(
+        &run,
+        "mockaudit_splunkhecstore",
+        &format!("splunkhecstore: cannot post 12 event(s) to Splunk HEC at {uri}/services/collector/event: cannot connect"),
+        1,
+        12,
+    );
+
+    // The server goes away after the first batches.
+    let sb = Sandbox::new();
+    let mut hec = Hec::local(&sb, &[], None).unwrap();
+    sb.file(
+        "slow.yaml",
+        "plugins:\n  mockcloud:\n    params: {record_count: 2560, delay_ms: 300}\n",
+    );
+    hec_config(
+        &sb,
+        &hec.uri,
+        &hec.token,
+        "      buffer_size: 256\n      max_retries: 1\n",
+        false,
+    );
+    let started = Instant::now();
+    let mut child = sb.spawn(&["-n", "-c", "sandbox.yaml", "hec.yaml", "slow.yaml"]);
+    while hec.indexed().is_empty() {
+        assert!(started.elapsed() < NO_HANG, "nothing indexed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(hec.server.take());
+    let status = common::exit_within(&mut child, NO_HANG.as_secs());
+    let output = std::fs::read_to_string(sb.path().join("stdout.txt")).unwrap();
+    assert_eq!(status, Some(1), "{output}");
+    assert!(
+        output.contains("ERROR mockaudit_splunkhecstore"),
+        "{output}"
+    );
+    assert!(output.contains("cannot connect"), "{output}");
+    assert!(output.contains("records lost)"), "{output}");
+}
+
+#[test]
+fn splunkhecstore_tls_with_a_private_ca_or_without_verification() {
+    let sb = Sandbox::new();
+    let pki = tls::generate(sb.path());
+    let Some(hec) = Hec::local(&sb, &[], Some(&pki)) else {
+        return;
+    };
+    let ca = format!("      ca_cert: {}\n", pki.ca_cert.display());
+    hec_config(&sb, &hec.uri, &hec.token, &ca, false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert_eq!(hec.records().len(), 12);
+
+    // The original's `ca_cert: false` turns verification off.
+    hec_config(&sb, &hec.uri, &hec.token, "      ca_cert: false\n", false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert_eq!(hec.records().len(), 24);
+
+    // By default the built-in roots do not know the private CA.
+    hec_config(&sb, &hec.uri, &hec.token, "      max_retries: 0\n", false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_store_failed(&run, "mockaudit_splunkhecstore", "cannot connect", 1, 12);
+    run.assert_says("certificate");
+    assert_eq!(hec.records().len(), 24);
+}
