@@ -1087,6 +1087,21 @@ fn esstore_429_storm_server_down_and_bad_credentials_end_with_a_count() {
     let run = run_timed(&sb, &["es.yaml"]);
     assert_eq!(run.status, Some(0), "{}", run.output());
 
+    // An API key goes as `Authorization: ApiKey <key>` and is never logged.
+    let key = "S2V5SWQ6c2VjcmV0LUFwaUtleQ==";
+    let url = es.proxy(&["--api-key", key], None);
+    es_config(
+        &sb,
+        &format!(
+            "      url: {url}\n      index: {}\n      api_key: {key}\n",
+            es.index
+        ),
+        false,
+    );
+    let run = run_timed(&sb, &["es.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert!(!run.output().contains(key) && !sb.log().contains(key));
+
     let port = free_port();
     es_config(
         &sb,
@@ -1168,4 +1183,102 @@ fn esstore_server_gone_mid_run_is_a_clear_failure() {
     assert!(output.contains("ERROR mockaudit_esstore"), "{output}");
     assert!(output.contains("esstore: cannot index "), "{output}");
     assert!(output.contains("records lost)"), "{output}");
+}
+
+// ----------------------------------------------------------------- Benchmark
+
+/// Records per second of the mock audit into filestore alone and into
+/// filestore plus each store, with the release build and the test servers
+/// on loopback. Run with `cargo build --release --workspace` first, then
+/// `cargo test -p cloudmarker --test stores -- --ignored --nocapture store_throughput`
+/// (`CLOUDMARKER_BENCH_RECORDS` sets the record count, 20000 by default).
+#[test]
+#[ignore = "a benchmark; needs the release build"]
+fn store_throughput() {
+    let root = common::python::root();
+    let exe = root.join("target/release/cloudmarker");
+    assert!(
+        exe.is_file(),
+        "build the release first: cargo build --release --workspace"
+    );
+    let records: u64 = std::env::var("CLOUDMARKER_BENCH_RECORDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20000);
+    let sb = Sandbox::new();
+    let hec = Hec::local(&sb, &[], None).unwrap();
+    let mongo = Mongo::local(&sb).unwrap();
+    let es = Es::local(&sb).unwrap();
+    let stores = [
+        ("filestore only", String::new(), ""),
+        (
+            "splunkhecstore",
+            format!("  splunkhecstore:\n    plugin: splunkhecstore\n    params: {{uri: \"{}\", token: {}}}\n", hec.uri, hec.token),
+            "splunkhecstore",
+        ),
+        (
+            "mongodbstore",
+            format!("  mongodbstore:\n    params: {{uri: \"{}\", db: {}}}\n", mongo.uri, mongo.db),
+            "mongodbstore",
+        ),
+        (
+            "esstore",
+            format!("  esstore:\n    params: {{url: \"{}\", index: {}}}\n", es.url, es.index),
+            "esstore",
+        ),
+    ];
+    println!(
+        "| stores | records | seconds | records/s | cloudmarker CPU s |\n|---|---:|---:|---:|---:|"
+    );
+    for (name, plugin, key) in stores {
+        let store_list = if key.is_empty() {
+            "[filestore]".to_string()
+        } else {
+            format!("[filestore, {key}]")
+        };
+        sb.file(
+            "bench.yaml",
+            &format!(
+                "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n{plugin}audits:\n  mockaudit:\n    stores: {store_list}\n    events: []\n    alerts: []\nlogger:\n  console: false\n"
+            ),
+        );
+        // GNU time, when there, tells how much CPU cloudmarker itself used:
+        // the rest of the wall time is spent waiting for the server.
+        let cpu_file = sb.path().join("cpu.txt");
+        let gnu_time = std::path::Path::new("/usr/bin/time");
+        let mut command = if gnu_time.is_file() {
+            let mut c = std::process::Command::new(gnu_time);
+            c.args(["-f", "%U %S", "-o"]).arg(&cpu_file).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        let started = Instant::now();
+        let status = command
+            .args([
+                "--plugin-dir",
+                root.join("target/release").to_str().unwrap(),
+            ])
+            .args(["-n", "-c", "sandbox.yaml", "bench.yaml"])
+            .current_dir(sb.path())
+            .env("HOME", sb.path())
+            .status()
+            .unwrap();
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(status.success(), "{name}: {status}\n{}", sb.log());
+        let cpu: f64 = std::fs::read_to_string(&cpu_file)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|t| t.parse::<f64>().ok())
+            .sum();
+        let stores = if key.is_empty() {
+            "filestore".to_string()
+        } else {
+            format!("filestore + {name}")
+        };
+        println!(
+            "| {stores} | {records} | {seconds:.2} | {:.0} | {cpu:.2} |",
+            records as f64 / seconds
+        );
+    }
 }

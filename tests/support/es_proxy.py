@@ -6,7 +6,7 @@ _bulk requests with HTTP 429 and Elasticsearch's rejection body;
 --reject-items N forwards the first N _bulk requests but answers every item
 with status 429 (es_rejected_execution_exception), as a cluster whose write
 queue overflowed after it indexed them; --user/--password require basic
-authentication (401 security_exception otherwise); --cert/--key serve HTTPS.
+authentication, --api-key an API key (401 security_exception otherwise); --cert/--key serve HTTPS.
 Prints READY; stops when its standard input closes.
 """
 
@@ -27,6 +27,7 @@ parser.add_argument("--throttle", type=int, default=0)
 parser.add_argument("--reject-items", type=int, default=0)
 parser.add_argument("--user")
 parser.add_argument("--password")
+parser.add_argument("--api-key", help="require Authorization: ApiKey <this>")
 parser.add_argument("--cert")
 parser.add_argument("--key")
 args = parser.parse_args()
@@ -55,8 +56,12 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        expected = None
         if args.user:
             expected = "Basic " + base64.b64encode(f"{args.user}:{args.password}".encode()).decode()
+        if args.api_key:
+            expected = f"ApiKey {args.api_key}"
+        if expected:
             if self.headers.get("Authorization") != expected:
                 return self.reply(401, {"error": {"type": "security_exception",
                                                   "reason": "unable to authenticate user"}, "status": 401})
