@@ -1282,3 +1282,57 @@ fn store_throughput() {
         );
     }
 }
+
+#[test]
+fn mongodbstore_tls_with_a_private_ca_and_failing_verification() {
+    let sb = Sandbox::new();
+    let Some(mongo) = Mongo::local(&sb) else {
+        return;
+    };
+    let pki = tls::generate(sb.path());
+    let port = free_port();
+    let upstream = mongo.server.as_ref().unwrap().port.to_string();
+    let _tunnel = Server::start(
+        "tls_tunnel.py",
+        port,
+        &[
+            "--port",
+            &port.to_string(),
+            "--upstream",
+            &upstream,
+            "--cert",
+            pki.server_cert.to_str().unwrap(),
+            "--key",
+            pki.server_key.to_str().unwrap(),
+        ],
+    );
+    let base = format!(
+        "      host: 127.0.0.1\n      port: {port}\n      db: {}\n",
+        mongo.db
+    );
+    mongo_config(
+        &sb,
+        &format!("{base}      tls_ca_file: {}\n", pki.ca_cert.display()),
+        false,
+    );
+    let run = run_timed(&sb, &["mongo.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert_eq!(mongo.count("cloudmarker"), 12);
+
+    // TLS without the private CA: the certificate is refused.
+    mongo_config(
+        &sb,
+        &format!(
+            "{base}      tls: true\n      max_retries: 0\n      server_selection_timeout: 1\n"
+        ),
+        false,
+    );
+    let run = run_timed(&sb, &["mongo.yaml"]);
+    assert_store_failed(&run, "mockaudit_mongodbstore", "no usable server", 1, 12);
+    assert!(
+        run.output().to_lowercase().contains("certificate"),
+        "{}",
+        run.output()
+    );
+    assert_eq!(mongo.count("cloudmarker"), 12);
+}
