@@ -310,6 +310,12 @@ fn splunkhecstore_busy_and_rate_limit_storms_end_with_a_count() {
             12,
         );
         assert!(hec.records().is_empty());
+        if hook == "--throttle" {
+            // The 429 answers carry Retry-After: 1, which wins over retry_delay.
+            run.assert_says("(HTTP 429 Too Many Requests); retrying in 1.0 s.");
+        } else {
+            run.assert_says("(HTTP 503 Service Unavailable); retrying in 0.1 s.");
+        }
         assert_eq!(
             sb.read_json("mockaudit_mockcloud.json")
                 .as_array()

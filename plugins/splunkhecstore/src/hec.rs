@@ -4,6 +4,7 @@
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use serde::Deserialize;
+use std::time::Duration;
 
 /// What the collector did with one post.
 #[derive(Debug, PartialEq)]
@@ -42,8 +43,10 @@ const EVENT_CODES: [i64; 4] = [6, 12, 13, 15];
 /// internal error, server busy, unhealthy (queues full, ack unavailable).
 const BUSY_CODES: [i64; 5] = [8, 9, 18, 19, 20];
 
-/// Posts `body` (concatenated event objects) to `url` with the token.
-pub fn post(client: &Client, url: &str, token: &str, body: String) -> Answer {
+/// Posts `body` (concatenated event objects) to `url` with the token;
+/// returns what the collector did and how long it asked to wait
+/// (`Retry-After`) before the next attempt, if it did.
+pub fn post(client: &Client, url: &str, token: &str, body: String) -> (Answer, Option<Duration>) {
     let response = client
         .post(url)
         .header(reqwest::header::AUTHORIZATION, format!("Splunk {token}"))
@@ -52,14 +55,20 @@ pub fn post(client: &Client, url: &str, token: &str, body: String) -> Answer {
         .send();
     match response {
         Ok(response) => read_answer(response),
-        Err(e) => Answer::Transient(describe(&e)),
+        Err(e) => (Answer::Transient(describe(&e)), None),
     }
 }
 
-fn read_answer(response: Response) -> Answer {
+fn read_answer(response: Response) -> (Answer, Option<Duration>) {
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     let text = response.text().unwrap_or_default();
-    classify(status, &text)
+    (classify(status, &text), retry_after)
 }
 
 /// Decides what an answer with `status` and body `text` means.

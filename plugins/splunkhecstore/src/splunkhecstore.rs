@@ -16,6 +16,9 @@ const EVENT_PATH: &str = "/services/collector/event";
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// The longest `Retry-After` the plugin honours; longer asks wait this long.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 /// How the server's certificate is checked: `ca_cert: /path/ca.pem` trusts
 /// only that CA (bundle), `ca_cert: false` disables verification (as the
 /// original's `ca_cert: False`), `true` (the default) uses the built-in roots.
@@ -248,7 +251,8 @@ impl SplunkHecStore {
         let mut attempt = 0;
         while !self.buffer.is_empty() {
             let body = self.buffer.concat();
-            match hec::post(&self.client, &self.url, &self.token, body) {
+            let (answer, retry_after) = hec::post(&self.client, &self.url, &self.token, body);
+            match answer {
                 Answer::Indexed => {
                     self.sent += self.buffer.len() as u64;
                     log::debug!("Posted {} event(s) to Splunk HEC.", self.buffer.len());
@@ -270,7 +274,10 @@ impl SplunkHecStore {
                             attempt + 1
                         )));
                     }
-                    let wait = backoff(self.retry_delay, attempt);
+                    // The server's Retry-After wins, within reason.
+                    let wait = retry_after
+                        .map(|d| d.min(MAX_RETRY_AFTER))
+                        .unwrap_or_else(|| backoff(self.retry_delay, attempt));
                     log::warn!(
                         "Splunk HEC at {} did not take {} event(s): {reason}; retrying in {:.1} s.",
                         self.shown_url,
