@@ -192,12 +192,15 @@ fn unknown_plugin_is_reported_and_the_rest_of_the_audit_runs() {
     let sb = Sandbox::new();
     sb.file(
         "cfg.yaml",
-        "audits:\n  mockaudit:\n    stores: [filestore, esstore]\n",
+        "plugins:\n  nosuchstore:\n    plugin: nosuchstore\naudits:\n  mockaudit:\n    stores: [filestore, nosuchstore]\n",
     );
     let run = sb.run_now(&["cfg.yaml"]);
     assert_eq!(run.status, Some(1), "{}", run.output());
-    run.assert_says("Cannot start store worker mockaudit_esstore, error: plugin \"esstore\": plugin library \"esstore\" not found; looked for ");
-    run.assert_says(&format!("{}/libesstore.so", common::plugin_dir().display()));
+    run.assert_says("Cannot start store worker mockaudit_nosuchstore, error: plugin \"nosuchstore\": plugin library \"nosuchstore\" not found; looked for ");
+    run.assert_says(&format!(
+        "{}/libnosuchstore.so",
+        common::plugin_dir().display()
+    ));
     run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 14 writes, 1 failures");
     assert_eq!(
         sb.read_json("mockaudit_mockcloud.json")

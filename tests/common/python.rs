@@ -93,6 +93,14 @@ pub struct Server {
 impl Server {
     /// Starts `tests/support/<script>` with `args` and waits for its `READY` line.
     pub fn start(script: &str, port: u16, args: &[&str]) -> Self {
+        let (server, rest) = Self::start_announced(script, port, args);
+        assert!(rest.is_empty(), "{script}: unexpected READY line: {rest}");
+        server
+    }
+
+    /// Like [`Server::start`] for a script that prints `READY <text>` (such
+    /// as the URL it chose); returns the server and the text.
+    pub fn start_announced(script: &str, port: u16, args: &[&str]) -> (Self, String) {
         let mut child = Command::new(python())
             .args(["-W", "ignore"])
             .arg(root().join("tests/support").join(script))
@@ -111,14 +119,16 @@ impl Server {
             let _ = tx.send(line);
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        match rx.recv_timeout(deadline - Instant::now()) {
-            Ok(line) if line.trim() == "READY" => {}
+        let rest = match rx.recv_timeout(deadline - Instant::now()) {
+            Ok(line) if line.trim() == "READY" || line.starts_with("READY ") => {
+                line.trim()["READY".len()..].trim().to_string()
+            }
             other => {
                 let _ = child.kill();
                 panic!("{script} did not start: {other:?}");
             }
-        }
-        Self { child, stdin, port }
+        };
+        (Self { child, stdin, port }, rest)
     }
 }
 

@@ -1,0 +1,7 @@
+//! The `esstore` plugin library: see [`EsStore`].
+
+mod esstore;
+
+pub use esstore::{EsParams, EsStore};
+
+cloudmarker_plugin_api::export_plugin!(sink: EsStore);

@@ -1,0 +1,7 @@
+//! The `mongodbstore` plugin library: see [`MongoDbStore`].
+
+mod mongodbstore;
+
+pub use mongodbstore::{MongoDbParams, MongoDbStore};
+
+cloudmarker_plugin_api::export_plugin!(sink: MongoDbStore);

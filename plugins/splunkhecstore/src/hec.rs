@@ -1,0 +1,223 @@
+//! A small client for the Splunk HTTP Event Collector: posts a batch of
+//! events and classifies the answer by HTTP status and HEC `code`.
+
+use reqwest::blocking::{Client, Response};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// What the collector did with one post.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    /// Every event was indexed (code 0).
+    Indexed,
+    /// The events before `index` were indexed; the event at `index` was
+    /// refused (`invalid-event-number`) and the ones after it were not read.
+    EventRefused {
+        /// The position of the refused event in the batch.
+        index: usize,
+        /// Why, as `code N: text (HTTP status)`.
+        reason: String,
+    },
+    /// A failure worth trying again later: transport errors, 429, 5xx, busy.
+    Transient(String),
+    /// A failure that another attempt cannot fix: bad token, bad index, ...
+    Permanent(String),
+}
+
+/// The JSON body of a HEC answer.
+#[derive(Debug, Default, Deserialize)]
+struct Body {
+    text: Option<String>,
+    code: Option<i64>,
+    #[serde(rename = "invalid-event-number")]
+    invalid_event_number: Option<i64>,
+}
+
+/// HEC codes that refer to one event of the batch (with
+/// `invalid-event-number`): invalid data format, event field required,
+/// event field blank, error in handling indexed fields.
+const EVENT_CODES: [i64; 4] = [6, 12, 13, 15];
+
+/// HEC codes that say the server is overloaded or failed internally:
+/// internal error, server busy, unhealthy (queues full, ack unavailable).
+const BUSY_CODES: [i64; 5] = [8, 9, 18, 19, 20];
+
+/// Posts `body` (concatenated event objects) to `url` with the token;
+/// returns what the collector did and how long it asked to wait
+/// (`Retry-After`) before the next attempt, if it did.
+pub fn post(client: &Client, url: &str, token: &str, body: String) -> (Answer, Option<Duration>) {
+    let response = client
+        .post(url)
+        .header(reqwest::header::AUTHORIZATION, format!("Splunk {token}"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send();
+    match response {
+        Ok(response) => read_answer(response),
+        Err(e) => (Answer::Transient(describe(&e)), None),
+    }
+}
+
+fn read_answer(response: Response) -> (Answer, Option<Duration>) {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().unwrap_or_default();
+    (classify(status, &text), retry_after)
+}
+
+/// Decides what an answer with `status` and body `text` means.
+pub fn classify(status: StatusCode, text: &str) -> Answer {
+    let body: Option<Body> = serde_json::from_str(text).ok();
+    let reason = match &body {
+        Some(Body {
+            code: Some(code),
+            text,
+            ..
+        }) => format!(
+            "code {code}: {} (HTTP {status})",
+            text.as_deref().unwrap_or("no text")
+        ),
+        _ => format!("HTTP {status}: {}", excerpt(text)),
+    };
+    let code = body.as_ref().and_then(|b| b.code);
+    if status.is_success() && code.unwrap_or(0) == 0 {
+        return Answer::Indexed;
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+        || code.is_some_and(|c| BUSY_CODES.contains(&c))
+    {
+        return Answer::Transient(reason);
+    }
+    if let (Some(code), Some(n)) = (code, body.as_ref().and_then(|b| b.invalid_event_number)) {
+        if EVENT_CODES.contains(&code) {
+            if let Ok(index) = usize::try_from(n) {
+                return Answer::EventRefused { index, reason };
+            }
+        }
+    }
+    Answer::Permanent(reason)
+}
+
+/// The start of a body that is not a HEC answer (an HTML error page), on one line.
+fn excerpt(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &line[..i]),
+        None if line.is_empty() => "empty body".into(),
+        None => line,
+    }
+}
+
+/// reqwest's error with its causes (connection refused, timeout, TLS),
+/// naming the scheme, host and port only.
+pub fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    let mut message = kind.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_is_code_zero() {
+        assert_eq!(
+            classify(StatusCode::OK, r#"{"text":"Success","code":0}"#),
+            Answer::Indexed
+        );
+    }
+
+    #[test]
+    fn a_bad_token_is_permanent_and_named() {
+        assert_eq!(
+            classify(
+                StatusCode::FORBIDDEN,
+                r#"{"text":"Invalid token","code":4}"#
+            ),
+            Answer::Permanent("code 4: Invalid token (HTTP 403 Forbidden)".into())
+        );
+        assert!(matches!(
+            classify(
+                StatusCode::UNAUTHORIZED,
+                r#"{"text":"Token is required","code":2}"#
+            ),
+            Answer::Permanent(_)
+        ));
+    }
+
+    #[test]
+    fn an_incorrect_index_is_permanent_even_with_an_event_number() {
+        let answer = classify(
+            StatusCode::BAD_REQUEST,
+            r#"{"text":"Incorrect index","code":7,"invalid-event-number":0}"#,
+        );
+        assert_eq!(
+            answer,
+            Answer::Permanent("code 7: Incorrect index (HTTP 400 Bad Request)".into())
+        );
+    }
+
+    #[test]
+    fn busy_and_rate_limits_are_transient() {
+        for (status, body) in [
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"text":"Server is busy","code":9}"#,
+            ),
+            (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
+            (StatusCode::BAD_GATEWAY, "<html>Bad gateway</html>"),
+        ] {
+            assert!(
+                matches!(classify(status, body), Answer::Transient(_)),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_event_is_located() {
+        assert_eq!(
+            classify(
+                StatusCode::BAD_REQUEST,
+                r#"{"text":"Invalid data format","code":6,"invalid-event-number":3}"#
+            ),
+            Answer::EventRefused {
+                index: 3,
+                reason: "code 6: Invalid data format (HTTP 400 Bad Request)".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_quoted_briefly() {
+        let page = format!("<html>\n  {}</html>", "x".repeat(500));
+        let Answer::Permanent(reason) = classify(StatusCode::NOT_FOUND, &page) else {
+            panic!("404 is permanent");
+        };
+        assert!(
+            reason.starts_with("HTTP 404 Not Found: <html> xxx"),
+            "{reason}"
+        );
+        assert!(reason.len() < 260, "{reason}");
+    }
+}
