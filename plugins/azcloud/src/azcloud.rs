@@ -5,7 +5,7 @@ use crate::nsg::firewall_rule;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, subscription_ext, AzureParams, Session};
-use cloudrest::{run_bounded, Emitter, RecordStream};
+use cloudrest::{run_bounded, Emitter, LazyStream};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -57,7 +57,7 @@ const IN_FLIGHT: usize = 1024;
 /// Reads Azure subscriptions; see the crate README.
 pub struct AzCloud {
     session: Arc<Session>,
-    stream: Option<RecordStream>,
+    stream: LazyStream,
 }
 
 impl PluginType for AzCloud {
@@ -71,31 +71,22 @@ impl PluginType for AzCloud {
             Session::new(params).map_err(|e| PluginError::config(format!("azcloud: {e}")))?;
         Ok(Self {
             session: Arc::new(session),
-            stream: None,
+            stream: LazyStream::default(),
         })
     }
 }
 
 impl Cloud for AzCloud {
     fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        if self.stream.is_none() {
-            let session = Arc::clone(&self.session);
-            self.stream = Some(RecordStream::start(
-                "azcloud-reader",
-                IN_FLIGHT,
-                move |emit| collect(&session, &emit),
-            )?);
-        }
-        if let Some(stream) = &mut self.stream {
-            stream.fill(out);
-        }
-        Ok(())
+        let session = Arc::clone(&self.session);
+        self.stream
+            .read(out, "azcloud-reader", IN_FLIGHT, move |emit| {
+                collect(&session, &emit)
+            })
     }
 
     fn done(&mut self) -> sdk::Result<()> {
-        if let Some(mut stream) = self.stream.take() {
-            stream.close();
-        }
+        self.stream.close();
         Ok(())
     }
 }

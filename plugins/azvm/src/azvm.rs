@@ -4,7 +4,7 @@
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, subscription_ext, AzureParams, Session};
-use cloudrest::{run_bounded, Emitter, RecordStream};
+use cloudrest::{run_bounded, Emitter, LazyStream};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +13,7 @@ const API_VERSION: &str = "2024-07-01";
 /// Reads Azure VMs with their instance views; see the crate README.
 pub struct AzVm {
     session: Arc<Session>,
-    stream: Option<RecordStream>,
+    stream: LazyStream,
 }
 
 impl PluginType for AzVm {
@@ -26,29 +26,21 @@ impl PluginType for AzVm {
             Session::new(params).map_err(|e| PluginError::config(format!("azvm: {e}")))?;
         Ok(Self {
             session: Arc::new(session),
-            stream: None,
+            stream: LazyStream::default(),
         })
     }
 }
 
 impl Cloud for AzVm {
     fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        if self.stream.is_none() {
-            let session = Arc::clone(&self.session);
-            self.stream = Some(RecordStream::start("azvm-reader", 256, move |emit| {
-                collect(&session, &emit)
-            })?);
-        }
-        if let Some(stream) = &mut self.stream {
-            stream.fill(out);
-        }
-        Ok(())
+        let session = Arc::clone(&self.session);
+        self.stream.read(out, "azvm-reader", 256, move |emit| {
+            collect(&session, &emit)
+        })
     }
 
     fn done(&mut self) -> sdk::Result<()> {
-        if let Some(mut stream) = self.stream.take() {
-            stream.close();
-        }
+        self.stream.close();
         Ok(())
     }
 }

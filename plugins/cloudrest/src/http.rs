@@ -133,7 +133,7 @@ impl Http {
 }
 
 /// The `Retry-After` header as a duration (seconds form).
-fn retry_after(response: &Response) -> Option<Duration> {
+pub fn retry_after(response: &Response) -> Option<Duration> {
     let value = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
@@ -184,7 +184,7 @@ fn error_message(response: Response) -> String {
 
 /// reqwest's error with its causes; names scheme, host and port, never the
 /// path or query (they may carry tokens).
-fn describe(error: &reqwest::Error) -> String {
+pub fn describe(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {

@@ -15,7 +15,7 @@ mod parallel;
 mod stream;
 mod token;
 
-pub use http::{Http, HttpError};
+pub use http::{describe, retry_after, Http, HttpError};
 pub use parallel::run_bounded;
-pub use stream::{Emitter, RecordStream};
+pub use stream::{Emitter, LazyStream, RecordStream};
 pub use token::TokenCache;

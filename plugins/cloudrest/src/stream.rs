@@ -98,3 +98,33 @@ impl Drop for RecordStream {
         self.close();
     }
 }
+
+/// A [`RecordStream`] started by the first `read` of a cloud plugin.
+#[derive(Default)]
+pub struct LazyStream(Option<RecordStream>);
+
+impl LazyStream {
+    /// Starts `produce` on the first call (thread `name`, `capacity` items in
+    /// flight), then fills `out` from it; see [`RecordStream::fill`].
+    pub fn read(
+        &mut self,
+        out: &mut Batch,
+        name: &str,
+        capacity: usize,
+        produce: impl FnOnce(Emitter) + Send + 'static,
+    ) -> Result<(), PluginError> {
+        let stream = match &mut self.0 {
+            Some(stream) => stream,
+            empty => empty.insert(RecordStream::start(name, capacity, produce)?),
+        };
+        stream.fill(out);
+        Ok(())
+    }
+
+    /// Stops the producer (if it was started) and waits for it.
+    pub fn close(&mut self) {
+        if let Some(mut stream) = self.0.take() {
+            stream.close();
+        }
+    }
+}

@@ -5,7 +5,7 @@ use crate::firewall::firewall_rules;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::gcp::{self, ServiceAccountKey};
-use cloudrest::{run_bounded, Emitter, Http, RecordStream, TokenCache};
+use cloudrest::{run_bounded, Emitter, Http, LazyStream, TokenCache};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -55,7 +55,7 @@ struct Session {
 /// Reads a GCP project; see the crate README.
 pub struct GcpCloud {
     session: Arc<Session>,
-    stream: Option<RecordStream>,
+    stream: LazyStream,
 }
 
 impl PluginType for GcpCloud {
@@ -84,29 +84,21 @@ impl PluginType for GcpCloud {
                 project,
                 params,
             }),
-            stream: None,
+            stream: LazyStream::default(),
         })
     }
 }
 
 impl Cloud for GcpCloud {
     fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        if self.stream.is_none() {
-            let session = Arc::clone(&self.session);
-            self.stream = Some(RecordStream::start("gcpcloud-reader", 1024, move |emit| {
-                collect(&session, &emit)
-            })?);
-        }
-        if let Some(stream) = &mut self.stream {
-            stream.fill(out);
-        }
-        Ok(())
+        let session = Arc::clone(&self.session);
+        self.stream.read(out, "gcpcloud-reader", 1024, move |emit| {
+            collect(&session, &emit)
+        })
     }
 
     fn done(&mut self) -> sdk::Result<()> {
-        if let Some(mut stream) = self.stream.take() {
-            stream.close();
-        }
+        self.stream.close();
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! read from the `ok`/`error` fields, and HTTP 429 is retried after the
 //! `Retry-After` the server asks for.
 
+use cloudrest::{describe, retry_after};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -160,49 +161,9 @@ pub fn post_webhook(client: &Client, url: &str, text: &str) -> Result<(), String
     Err(format!("webhook failed: HTTP {status}: {}", body.trim()))
 }
 
-fn retry_after(response: &Response) -> Option<Duration> {
-    let value = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
 fn string_at(body: &Value, pointer: &str, method: &str) -> Result<String, String> {
     body.pointer(pointer)
         .and_then(Value::as_str)
         .map(str::to_string)
         .ok_or_else(|| format!("{method}: the answer has no {pointer}"))
-}
-
-/// reqwest's error with its causes (connection refused, timeout, TLS). It
-/// names the scheme, host and port but never the path or query: a webhook
-/// URL's path is its secret.
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    let mut message = match error.url() {
-        Some(url) => {
-            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!(
-                "{kind} to {}://{}{port}",
-                url.scheme(),
-                url.host_str().unwrap_or("")
-            )
-        }
-        None => kind.to_string(),
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
