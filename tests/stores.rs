@@ -20,6 +20,37 @@ use std::time::{Duration, Instant};
 /// A run must end within this, failures and retries included.
 const NO_HANG: Duration = Duration::from_secs(30);
 
+/// Starts a slow mock audit (`slow.yaml`) into a store configured by
+/// `config`, stops the store's server once `started_writing`, and expects
+/// the run to end with the store's error naming `message` and the records
+/// lost, within [`NO_HANG`].
+fn assert_store_fails_when_its_server_goes_away<S>(
+    sb: &Sandbox,
+    config: &str,
+    server: &mut S,
+    started_writing: impl Fn(&S) -> bool,
+    stop_server: impl FnOnce(&mut S),
+    plugin: &str,
+    message: &str,
+) {
+    let started = Instant::now();
+    let mut child = sb.spawn(&["-n", "-c", "sandbox.yaml", config, "slow.yaml"]);
+    while !started_writing(server) {
+        assert!(started.elapsed() < NO_HANG, "{plugin} wrote nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop_server(server);
+    let status = common::exit_within(&mut child, NO_HANG.as_secs());
+    let output = std::fs::read_to_string(sb.path().join("stdout.txt")).unwrap();
+    assert_eq!(status, Some(1), "{output}");
+    assert!(
+        output.contains(&format!("ERROR mockaudit_{plugin}")),
+        "{output}"
+    );
+    assert!(output.contains(message), "{output}");
+    assert!(output.contains("records lost)"), "{output}");
+}
+
 /// The records and events filestore wrote, with the audit markers, as one
 /// list per target type (`store`, `alert`), sorted, without the target fields
 /// that differ between two stores.
@@ -409,22 +440,15 @@ fn splunkhecstore_server_down_or_gone_mid_run_is_a_clear_failure() {
         "      buffer_size: 256\n      max_retries: 1\n",
         false,
     );
-    let started = Instant::now();
-    let mut child = sb.spawn(&["-n", "-c", "sandbox.yaml", "hec.yaml", "slow.yaml"]);
-    while hec.indexed().is_empty() {
-        assert!(started.elapsed() < NO_HANG, "nothing indexed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    drop(hec.server.take());
-    let status = common::exit_within(&mut child, NO_HANG.as_secs());
-    let output = std::fs::read_to_string(sb.path().join("stdout.txt")).unwrap();
-    assert_eq!(status, Some(1), "{output}");
-    assert!(
-        output.contains("ERROR mockaudit_splunkhecstore"),
-        "{output}"
+    assert_store_fails_when_its_server_goes_away(
+        &sb,
+        "hec.yaml",
+        &mut hec,
+        |s| !s.indexed().is_empty(),
+        |s| drop(s.server.take()),
+        "splunkhecstore",
+        "cannot connect",
     );
-    assert!(output.contains("cannot connect"), "{output}");
-    assert!(output.contains("records lost)"), "{output}");
 }
 
 #[test]
@@ -716,19 +740,15 @@ fn mongodbstore_server_gone_mid_run_is_a_clear_failure() {
         ),
         false,
     );
-    let started = Instant::now();
-    let mut child = sb.spawn(&["-n", "-c", "sandbox.yaml", "mongo.yaml", "slow.yaml"]);
-    while mongo.count("cloudmarker") == 0 {
-        assert!(started.elapsed() < NO_HANG, "nothing inserted");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    drop(mongo.server.take());
-    let status = common::exit_within(&mut child, NO_HANG.as_secs());
-    let output = std::fs::read_to_string(sb.path().join("stdout.txt")).unwrap();
-    assert_eq!(status, Some(1), "{output}");
-    assert!(output.contains("ERROR mockaudit_mongodbstore"), "{output}");
-    assert!(output.contains("cannot insert"), "{output}");
-    assert!(output.contains("records lost)"), "{output}");
+    assert_store_fails_when_its_server_goes_away(
+        &sb,
+        "mongo.yaml",
+        &mut mongo,
+        |s| s.count("cloudmarker") > 0,
+        |s| drop(s.server.take()),
+        "mongodbstore",
+        "cannot insert",
+    );
 }
 
 /// nx-27017 has no users and answers SCRAM with nonsense; a real MongoDB
@@ -1176,19 +1196,15 @@ fn esstore_server_gone_mid_run_is_a_clear_failure() {
         ),
         false,
     );
-    let started = Instant::now();
-    let mut child = sb.spawn(&["-n", "-c", "sandbox.yaml", "es.yaml", "slow.yaml"]);
-    while es.documents().is_empty() {
-        assert!(started.elapsed() < NO_HANG, "nothing indexed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    drop(es.server.take());
-    let status = common::exit_within(&mut child, NO_HANG.as_secs());
-    let output = std::fs::read_to_string(sb.path().join("stdout.txt")).unwrap();
-    assert_eq!(status, Some(1), "{output}");
-    assert!(output.contains("ERROR mockaudit_esstore"), "{output}");
-    assert!(output.contains("esstore: cannot index "), "{output}");
-    assert!(output.contains("records lost)"), "{output}");
+    assert_store_fails_when_its_server_goes_away(
+        &sb,
+        "es.yaml",
+        &mut es,
+        |s| !s.documents().is_empty(),
+        |s| drop(s.server.take()),
+        "esstore",
+        "esstore: cannot index ",
+    );
 }
 
 // ----------------------------------------------------------------- Benchmark
