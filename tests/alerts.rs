@@ -29,8 +29,7 @@ impl Smtp {
         ];
         args.extend(["--mode".into(), mode.into()]);
         if let Some(pki) = pki {
-            args.extend(["--cert".into(), pki.server_cert.display().to_string()]);
-            args.extend(["--key".into(), pki.server_key.display().to_string()]);
+            args.extend(pki.server_args());
         }
         if auth {
             args.extend([

@@ -177,12 +177,7 @@ impl Hec {
         args.extend(extra.iter().map(|a| a.to_string()));
         let scheme = match pki {
             Some(pki) => {
-                args.extend([
-                    "--cert".into(),
-                    pki.server_cert.display().to_string(),
-                    "--key".into(),
-                    pki.server_key.display().to_string(),
-                ]);
+                args.extend(pki.server_args());
                 "https"
             }
             None => "http",
@@ -855,12 +850,7 @@ impl Es {
         args.extend(extra.iter().map(|a| a.to_string()));
         let scheme = match pki {
             Some(pki) => {
-                args.extend([
-                    "--cert".into(),
-                    pki.server_cert.display().to_string(),
-                    "--key".into(),
-                    pki.server_key.display().to_string(),
-                ]);
+                args.extend(pki.server_args());
                 "https"
             }
             None => "http",
@@ -1314,20 +1304,15 @@ fn mongodbstore_tls_with_a_private_ca_and_failing_verification() {
     let pki = tls::generate(sb.path());
     let port = free_port();
     let upstream = mongo.server.as_ref().unwrap().port.to_string();
-    let _tunnel = Server::start(
-        "tls_tunnel.py",
-        port,
-        &[
-            "--port",
-            &port.to_string(),
-            "--upstream",
-            &upstream,
-            "--cert",
-            pki.server_cert.to_str().unwrap(),
-            "--key",
-            pki.server_key.to_str().unwrap(),
-        ],
-    );
+    let mut args = vec![
+        "--port".to_string(),
+        port.to_string(),
+        "--upstream".into(),
+        upstream,
+    ];
+    args.extend(pki.server_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let _tunnel = Server::start("tls_tunnel.py", port, &args);
     let base = format!(
         "      host: 127.0.0.1\n      port: {port}\n      db: {}\n",
         mongo.db

@@ -12,6 +12,18 @@ pub struct TestPki {
     pub server_key: PathBuf,
 }
 
+impl TestPki {
+    /// The `--cert PEM --key PEM` arguments of the TLS test servers.
+    pub fn server_args(&self) -> [String; 4] {
+        [
+            "--cert".into(),
+            self.server_cert.display().to_string(),
+            "--key".into(),
+            self.server_key.display().to_string(),
+        ]
+    }
+}
+
 /// Generates a CA and a server certificate under `dir`.
 pub fn generate(dir: &Path) -> TestPki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
