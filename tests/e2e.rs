@@ -312,20 +312,29 @@ fn a_killed_run_leaves_the_previous_output_untouched() {
         "plugins:\n  mockcloud:\n    params: {record_count: 100000, delay_ms: 100}\n",
     );
     let mut child = sb.spawn(&["-n", "-c", "sandbox.yaml", "slow.yaml"]);
-    let tmp = sb.out().join("mockaudit_mockcloud.tmp");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !tmp.exists() {
+    let tmp = loop {
+        if let Some(tmp) = sb.temporary("mockaudit_mockcloud") {
+            break tmp;
+        }
         assert!(
             std::time::Instant::now() < deadline,
             "the run never started writing"
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    };
     child.kill().unwrap();
     child.wait().unwrap();
     let after = std::fs::read_to_string(sb.out().join("mockaudit_mockcloud.json")).unwrap();
     assert_eq!(before, after);
     assert!(tmp.exists(), "the partial output stays a .tmp file");
+
+    // The next run clears the killed run's leftovers.
+    let run = sb.run_now(&[]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert!(!tmp.exists(), "the stale temporary file was removed");
+    assert_eq!(sb.temporary("mockaudit_mockcloud"), None);
+    run.assert_says("temporary file(s) of earlier runs from");
 }
 
 #[test]

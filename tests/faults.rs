@@ -90,7 +90,10 @@ fn panics_in_a_cloud_are_contained() {
         );
         // The failed cloud's output counts as incomplete: it stays .tmp.
         assert!(!sb.out().join("mockaudit_bad.json").exists());
-        let tmp = std::fs::read_to_string(sb.out().join("mockaudit_bad.tmp")).unwrap();
+        let tmp = sb
+            .temporary("mockaudit_bad")
+            .expect("the failed cloud's temporary file");
+        let tmp = std::fs::read_to_string(tmp).unwrap();
         assert_eq!(
             tmp.matches("\"origin_worker\":\"mockaudit_bad\"").count(),
             3,

@@ -124,8 +124,10 @@ fn sigterm_during_a_run_flushes_keeps_the_previous_json_and_exits_143() {
         "plugins:\n  mockcloud:\n    params: {record_count: 1000000, delay_ms: 100}\n",
     );
     let mut child = sb.spawn(&["-n", "-c", "sandbox.yaml", "sched.yaml"]);
-    let tmp = sb.out().join("mockaudit_mockcloud.tmp");
-    sb.wait_for("the run to start writing", 30, |_| tmp.exists());
+    sb.wait_for("the run to start writing", 30, |sb| {
+        sb.temporary("mockaudit_mockcloud").is_some()
+    });
+    let tmp = sb.temporary("mockaudit_mockcloud").unwrap();
     signal(&child, "TERM");
     assert_eq!(exit_within(&mut child, 30), Some(143));
 

@@ -20,12 +20,15 @@ use std::time::Instant;
 #[allow(dead_code, unused_imports)]
 #[path = "../../plugins/filestore/src/filestore.rs"]
 mod filestore_impl;
+
 #[allow(dead_code, unused_imports)]
 #[path = "../../plugins/mockcloud/src/mockcloud.rs"]
 mod mockcloud_impl;
 #[allow(dead_code, unused_imports)]
 #[path = "../../plugins/mockevent/src/mockevent.rs"]
 mod mockevent_impl;
+#[path = "../../plugins/filestore/src/outdir.rs"]
+mod outdir;
 
 /// The bundled plugins' code, compiled into this binary, with root modules
 /// that are not exported (see `plugin_module!`).

@@ -3,9 +3,9 @@
 
 use crate::audit::{AuditReport, RunReport, WorkerReport};
 use chrono::{DateTime, Local, Utc};
+use cloudmarker_plugin_api::sdk::files;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
@@ -130,25 +130,25 @@ impl WorkerRecord {
 /// concurrent writers never interleave within a line).
 pub fn append(path: &Path, record: &RunRecord) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        files::create_private_dir_all(dir)?;
     }
     let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
     line.push('\n');
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?
-        .write_all(line.as_bytes())
+    files::open_private_append(path)?.write_all(line.as_bytes())
 }
 
 /// The last `limit` runs in the history file, oldest first, and how many
-/// lines could not be read.
+/// lines could not be read (not JSON, not a run, not UTF-8: skipped).
 pub fn read_recent(path: &Path, limit: usize) -> std::io::Result<(Vec<RunRecord>, usize)> {
     let file = std::fs::File::open(path)?;
     let mut runs = std::collections::VecDeque::with_capacity(limit);
     let mut unreadable = 0;
-    for line in BufReader::new(file).lines() {
-        match serde_json::from_str::<RunRecord>(&line?) {
+    for line in BufReader::new(file).split(b'\n') {
+        let line = line?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<RunRecord>(&line) {
             Ok(run) => {
                 if runs.len() == limit {
                     runs.pop_front();
@@ -267,13 +267,17 @@ mod tests {
             .append(true)
             .open(&path)
             .unwrap()
-            .write_all(b"not json\n")
+            .write_all(b"not json\n\xff\xfe binary, not UTF-8\n{\"audit_version\": 7}\n\n")
             .unwrap();
+        append(&path, &run("v5", 0, 0)).unwrap();
         let (runs, unreadable) = read_recent(&path, 3).unwrap();
         let versions: Vec<_> = runs.iter().map(|r| r.audit_version.as_str()).collect();
-        assert_eq!(versions, ["v2", "v3", "v4"]);
-        assert_eq!(unreadable, 1);
-        assert_eq!(runs[0], run("v2", 0, 0));
+        assert_eq!(versions, ["v3", "v4", "v5"]);
+        assert_eq!(unreadable, 3, "bad lines are skipped and counted");
+        assert_eq!(runs[0], run("v3", 0, 0));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the history is private");
     }
 
     #[test]

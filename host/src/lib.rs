@@ -57,7 +57,11 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Err(e) = service::handle_signals(Arc::clone(&shutdown), config.grace_period()) {
         log::warn!("Cannot handle SIGINT/SIGTERM, error: {e}");
     }
-    let registry = Registry::new(SearchPath::from_env(&cli.plugin_dirs));
+    let search_path = SearchPath::from_env(&cli.plugin_dirs);
+    for warning in search_path.ignored() {
+        log::warn!("{warning}");
+    }
+    let registry = Registry::new(search_path);
     // Checked by Config::from_loaded.
     let notifier = notify::Notifier::from_config(config.email.as_ref()).unwrap_or_else(|e| {
         log::error!("{e}");

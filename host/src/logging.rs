@@ -7,6 +7,8 @@
 //! in `logger.root.handlers`. `RUST_LOG` overrides the level.
 
 use abi_stable::std_types::RStr;
+use cloudmarker_plugin_api::sdk::files;
+use cloudmarker_plugin_api::sdk::secret::redact;
 use cloudmarker_plugin_api::HostContext;
 use file_rotate::compression::Compression;
 use file_rotate::suffix::{AppendTimestamp, DateFrom, FileLimit};
@@ -183,10 +185,10 @@ pub const KEPT_LOG_FILES: usize = 5;
 fn open_log_file(path: &Path) -> std::io::Result<FileRotate<AppendTimestamp>> {
     let path = std::path::absolute(path)?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        files::create_private_dir_all(dir)?;
     }
     // Fail here, with a message, rather than inside the rotating writer.
-    OpenOptions::new().create(true).append(true).open(&path)?;
+    files::open_private_append(&path)?;
     Ok(FileRotate::new(
         &path,
         AppendTimestamp::with_format(
@@ -196,8 +198,23 @@ fn open_log_file(path: &Path) -> std::io::Result<FileRotate<AppendTimestamp>> {
         ),
         ContentLimit::Time(TimeFrequency::Daily),
         Compression::None,
-        None,
+        Some(private_append_options()),
     ))
+}
+
+/// How the rotating writer opens each new log file (it asks for read,
+/// create and append): appending, `0600`,
+/// never through a symbolic link.
+fn private_append_options() -> OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .create(true)
+        .append(true)
+        .mode(files::PRIVATE_FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW);
+    options
 }
 
 /// Installs the logger. Returns warnings (e.g. a log file that cannot be
@@ -229,7 +246,9 @@ pub fn init(settings: &LogSettings) -> Vec<String> {
                 record.level(),
                 thread.name().unwrap_or("-"),
                 record.target(),
-                record.args()
+                // The host's own secrets (the `email:` password); plugins
+                // redact theirs before their lines get here.
+                redact(&record.args().to_string())
             )
         })
         .target(env_logger::Target::Pipe(Box::new(Tee { console, file })));
@@ -342,6 +361,17 @@ mod tests {
         file.write_all(b"line\n").unwrap();
         file.flush().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "line\n");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600, "the log is private");
+        assert_eq!(mode(&dir.path().join("logs")), 0o700);
+        let planted = dir.path().join("planted.log");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), &planted).unwrap();
+        assert!(
+            open_log_file(&planted).is_err(),
+            "a planted link is not followed"
+        );
+        assert!(!dir.path().join("elsewhere").exists());
         let blocked = dir.path().join("file");
         std::fs::write(&blocked, "").unwrap();
         assert!(open_log_file(&blocked.join("x.log")).is_err());

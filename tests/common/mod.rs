@@ -132,6 +132,12 @@ impl Sandbox {
         self.path().join("out")
     }
 
+    /// The temporary file filestore is writing (or kept) for `worker` in
+    /// the output directory: `<worker>.<audit_version>-<random>.tmp`.
+    pub fn temporary(&self, worker: &str) -> Option<PathBuf> {
+        temporaries(&self.out(), worker).into_iter().next()
+    }
+
     /// Writes `name` with exactly `text`; returns its path.
     pub fn file(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path().join(name);
@@ -157,6 +163,20 @@ impl Sandbox {
         wait(self.command(args, env).spawn().expect("spawn cloudmarker"))
     }
 
+    /// Like [`Sandbox::run`] under file-creation mask `umask`.
+    pub fn run_with_umask(&self, umask: u32, args: &[&str]) -> Run {
+        use std::os::unix::process::CommandExt;
+        let mut command = self.command(args, &[]);
+        // SAFETY: umask is async-signal-safe and touches only the child.
+        unsafe {
+            command.pre_exec(move || {
+                libc::umask(umask as libc::mode_t);
+                Ok(())
+            });
+        }
+        wait(command.spawn().expect("spawn cloudmarker"))
+    }
+
     /// Starts `cloudmarker` with `args` and returns at once; its output
     /// goes to `stdout.txt` and `stderr.txt` in the sandbox.
     pub fn spawn(&self, args: &[&str]) -> Child {
@@ -178,6 +198,7 @@ impl Sandbox {
             .env("HOME", self.path())
             .env_remove("RUST_LOG")
             .env_remove("CLOUDMARKER_PLUGIN_PATH")
+            .env_remove("XDG_STATE_HOME")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -194,6 +215,23 @@ impl Sandbox {
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
+}
+
+/// The temporary files of `worker` in `dir`.
+pub fn temporaries(dir: &Path, worker: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(&format!("{worker}.")) && name.ends_with(".tmp")
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// Waits for `child`, killing it and failing the test if it hangs.

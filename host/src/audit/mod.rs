@@ -14,9 +14,11 @@
 //!    their inputs.
 
 mod report;
+mod version;
 mod workers;
 
 pub use report::{AuditReport, RunReport, WorkerReport};
+pub use version::new_audit_version;
 
 use crate::config::{AuditConfig, Config, Role};
 use crate::plugins::{LoadedPlugin, Registry};
@@ -91,11 +93,6 @@ pub trait AuditHooks: Sync {
 pub struct NoHooks;
 
 impl AuditHooks for NoHooks {}
-
-/// The audit version for a run starting now (UTC, `%Y%m%d_%H%M%S`).
-pub fn new_audit_version() -> String {
-    chrono::Utc::now().format("%Y%m%d_%H%M%S").to_string()
-}
 
 /// Runs all audits listed in `config.run` concurrently, sharing one audit
 /// version. When `stop` is set, the clouds stop reading and the audits wind

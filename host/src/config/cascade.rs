@@ -103,7 +103,7 @@ pub fn load(
     };
     merge_source(&mut config, BASE_CONFIG, Source::Base)?;
     for path in files {
-        let text = match std::fs::read_to_string(path) {
+        let text = match super::limits::read_config_file(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 on_missing(path);
@@ -142,6 +142,13 @@ fn parse(text: &str, source: &Source) -> Result<Value, ConfigError> {
     };
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
+    }
+    let depth = super::limits::nesting_depth(text);
+    if depth > super::limits::MAX_CONFIG_DEPTH {
+        return Err(parse_error(format!(
+            "mappings and lists nest {depth} levels deep; at most {} are allowed",
+            super::limits::MAX_CONFIG_DEPTH
+        )));
     }
     let value: Value = serde_norway::from_str(text).map_err(|e| parse_error(e.to_string()))?;
     match value {
@@ -291,6 +298,16 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with("bad.yaml: "), "{msg}");
         assert!(msg.contains("line"), "{msg}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!("a: {}1{}", "[".repeat(5000), "]".repeat(5000));
+        let err = parse(&deep, &Source::File("deep.yaml".into())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "deep.yaml: mappings and lists nest 5001 levels deep; at most 64 are allowed"
+        );
     }
 
     #[test]

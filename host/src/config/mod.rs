@@ -1,6 +1,7 @@
 //! Configuration: the YAML cascade, the typed model and its validation.
 
 mod cascade;
+pub mod limits;
 mod model;
 
 pub use cascade::{default_files, load, LoadedConfig, Provenance, Source, BASE_CONFIG};

@@ -154,7 +154,10 @@ impl Config {
     /// Builds the typed config from the merged cascade and checks it. Every
     /// problem is reported at once, each naming its key and the file that set it.
     pub fn from_loaded(loaded: &LoadedConfig) -> Result<Self, ConfigError> {
-        let mut problems = Vec::new();
+        let mut problems = unknown_keys(loaded);
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
         let mut config =
             typed(loaded, &mut problems).ok_or_else(|| ConfigError::Invalid(problems.clone()))?;
         for (key, plugin) in &mut config.plugins {
@@ -275,6 +278,68 @@ impl Config {
             }
         }
     }
+}
+
+/// The keys cloudmarker reads at the top level of a config.
+pub const TOP_LEVEL_KEYS: [&str; 9] = [
+    "plugins",
+    "audits",
+    "run",
+    "schedule",
+    "timezone",
+    "shutdown_grace_period",
+    "history",
+    "logger",
+    "email",
+];
+const PLUGIN_KEYS: [&str; 2] = ["plugin", "params"];
+const AUDIT_KEYS: [&str; 4] = ["clouds", "stores", "events", "alerts"];
+
+/// Keys that cloudmarker does not know, at the top level, in a plugin entry
+/// or in an audit, each with the file that set it and a suggestion when the
+/// key looks like a misspelt known one. A typo must never silently fall
+/// back to a default (`audit:` instead of `audits:` would run the built-in
+/// mock audit).
+fn unknown_keys(loaded: &LoadedConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Value::Object(top) = &loaded.value else {
+        return problems;
+    };
+    let mut check = |map: &serde_json::Map<String, Value>, path: &[&str], known: &[&str]| {
+        for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+            let mut key_path = path.to_vec();
+            key_path.push(key);
+            problems.push(format!(
+                "{}: {}: unknown key{}; the keys here are {}",
+                located(loaded, &key_path),
+                key_path.join("."),
+                did_you_mean(key, known),
+                known.join(", ")
+            ));
+        }
+    };
+    check(top, &[], &TOP_LEVEL_KEYS);
+    for (section, known) in [("plugins", &PLUGIN_KEYS[..]), ("audits", &AUDIT_KEYS[..])] {
+        if let Some(Value::Object(entries)) = top.get(section) {
+            for (name, entry) in entries {
+                if let Value::Object(entry) = entry {
+                    check(entry, &[section, name], known);
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// ` (did you mean `x`?)` when `key` is close to one of `known`.
+pub fn did_you_mean(key: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(key, k), k))
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(1))
+        .min()
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
 }
 
 /// Deserializes the merged value, turning a type error into a problem that
@@ -429,14 +494,29 @@ mod tests {
     }
 
     #[test]
-    fn unknown_plugin_config_keys_are_errors() {
-        let (_dir, result) = config_with("plugins:\n  mockcloud:\n    parms: {}\n");
-        let msg = result.unwrap_err().to_string();
-        assert!(
-            msg.contains(
-                "plugins.mockcloud.parms: unknown field `parms`, expected `plugin` or `params`"
-            ),
-            "{msg}"
+    fn unknown_keys_are_errors_with_a_suggestion() {
+        let (dir, result) = config_with(
+            "audit:\n  mine: {clouds: [mockcloud]}\nshedule: '03:00'\nplugins:\n  mockcloud:\n    parms: {}\naudits:\n  mockaudit:\n    cloud: [mockcloud]\nzzz: 1\n",
         );
+        let ConfigError::Invalid(problems) = result.unwrap_err() else {
+            panic!("not Invalid")
+        };
+        let file = dir.path().join("user.yaml").display().to_string();
+        let expected = [
+            "audit: unknown key (did you mean `audits`?); the keys here are plugins, audits, run, schedule, timezone, shutdown_grace_period, history, logger, email",
+            "shedule: unknown key (did you mean `schedule`?)",
+            "zzz: unknown key; the keys here are",
+            "plugins.mockcloud.parms: unknown key (did you mean `params`?); the keys here are plugin, params",
+            "audits.mockaudit.cloud: unknown key (did you mean `clouds`?); the keys here are clouds, stores, events, alerts",
+        ];
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+        for want in expected {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with(&format!("{file}: {want}"))),
+                "missing {want:?} in {problems:#?}"
+            );
+        }
     }
 }

@@ -17,27 +17,48 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct SearchPath {
     dirs: Vec<PathBuf>,
+    ignored: Vec<String>,
 }
 
 impl SearchPath {
     /// `--plugin-dir` directories, then `CLOUDMARKER_PLUGIN_PATH`
     /// (colon-separated), then the executable's directory, then
     /// `<exe dir>/../lib/cloudmarker/plugins`.
+    ///
+    /// Empty and relative entries of `CLOUDMARKER_PLUGIN_PATH` are ignored
+    /// (see [`SearchPath::ignored`]): they would make the current directory,
+    /// wherever cloudmarker happens to start, a source of code to run.
     pub fn new(plugin_dirs: &[PathBuf], env_path: Option<&str>, exe_dir: Option<&Path>) -> Self {
         let mut dirs: Vec<PathBuf> = plugin_dirs.to_vec();
-        if let Some(env_path) = env_path {
-            dirs.extend(
-                env_path
-                    .split(':')
-                    .filter(|d| !d.is_empty())
-                    .map(PathBuf::from),
-            );
+        let mut ignored = Vec::new();
+        for entry in env_path.into_iter().flat_map(|p| p.split(':')) {
+            if Path::new(entry).is_absolute() {
+                dirs.push(PathBuf::from(entry));
+            } else {
+                ignored.push(entry.to_string());
+            }
         }
         if let Some(exe_dir) = exe_dir {
             dirs.push(exe_dir.to_path_buf());
             dirs.push(exe_dir.join("../lib/cloudmarker/plugins"));
         }
-        Self { dirs }
+        Self { dirs, ignored }
+    }
+
+    /// The entries of `CLOUDMARKER_PLUGIN_PATH` that were ignored because
+    /// they are empty or relative, as warnings for the log.
+    pub fn ignored(&self) -> Vec<String> {
+        self.ignored
+            .iter()
+            .map(|entry| {
+                let what = if entry.is_empty() {
+                    "an empty entry".to_string()
+                } else {
+                    format!("the relative entry {entry:?}")
+                };
+                format!("CLOUDMARKER_PLUGIN_PATH: ignoring {what}; only absolute directories are searched for plugins.")
+            })
+            .collect()
     }
 
     /// The search path of this process: `plugin_dirs`, the environment and
@@ -183,6 +204,18 @@ mod tests {
             dirs,
             ["/a", "/b", "/c", "/exe", "/exe/../lib/cloudmarker/plugins"]
         );
+    }
+
+    #[test]
+    fn empty_and_relative_env_entries_are_ignored_with_a_warning() {
+        let sp = SearchPath::new(&[], Some("/b::plugins:./x:/c:"), None);
+        let dirs: Vec<_> = sp.dirs().iter().map(|d| d.to_str().unwrap()).collect();
+        assert_eq!(dirs, ["/b", "/c"]);
+        let warnings = sp.ignored();
+        assert_eq!(warnings.len(), 4, "{warnings:#?}");
+        assert!(warnings[0].contains("ignoring an empty entry"));
+        assert!(warnings[1].contains("ignoring the relative entry \"plugins\""));
+        assert!(warnings[2].contains("\"./x\""));
     }
 
     #[test]

@@ -64,7 +64,9 @@ impl Batch {
         &self.outcome.problems
     }
 
-    pub(crate) fn into_outcome(self) -> Outcome {
+    /// The records and problems, with secrets removed from the problems.
+    pub(crate) fn into_outcome(mut self) -> Outcome {
+        super::secret::redact_all(&mut self.outcome.problems);
         self.outcome
     }
 }

@@ -34,17 +34,18 @@ pub(crate) fn guard<R>(
     f: impl FnOnce() -> Result<R, PluginError>,
 ) -> RResult<R, PluginError> {
     match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result.into(),
+        Ok(Err(error)) => RResult::RErr(super::secret::redact_error(error)),
+        Ok(Ok(value)) => RResult::ROk(value),
         Err(payload) => {
             let location = PANIC_LOCATION.with(|cell| cell.borrow_mut().take());
             let at = location.map(|l| format!(" (at {l})")).unwrap_or_default();
-            RResult::RErr(PluginError::new(
+            RResult::RErr(super::secret::redact_error(PluginError::new(
                 ErrorKind::PANIC,
                 format!(
                     "plugin {plugin} panicked in {method}: {}{at}",
                     panic_message(payload.as_ref())
                 ),
-            ))
+            )))
         }
     }
 }

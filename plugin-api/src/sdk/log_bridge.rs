@@ -19,6 +19,7 @@ impl log::Log for HostLogger {
     fn log(&self, record: &log::Record<'_>) {
         if let (true, Some(host_log)) = (self.enabled(record.metadata()), HOST_LOG.get()) {
             let message = record.args().to_string();
+            let message = super::secret::redact(&message);
             host_log(
                 record.level() as u8,
                 RStr::from_str(record.target()),

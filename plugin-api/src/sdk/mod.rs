@@ -8,11 +8,14 @@
 
 mod adapters;
 mod batch;
+pub mod files;
 mod guard;
 mod log_bridge;
+pub mod secret;
 
 pub use adapters::{info, new_plugin, CloudAdapter, EventAdapter, SinkAdapter};
 pub use batch::{Batch, Records};
+pub use secret::Secret;
 
 use crate::PluginError;
 use serde::{de::DeserializeOwned, Serialize};

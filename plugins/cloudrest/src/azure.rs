@@ -1,6 +1,7 @@
 //! Azure: client-credentials tokens from Microsoft Entra ID and ARM list paging.
 
 use crate::{Http, HttpError, TokenCache};
+use cloudmarker_plugin_api::sdk::Secret;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ pub struct Credentials {
     /// The application (client) id.
     pub client: String,
     /// The client secret (never logged).
-    pub secret: String,
+    pub secret: Secret,
 }
 
 /// Tokens for `scope` (e.g. `https://management.azure.com/.default`) from
@@ -31,7 +32,7 @@ pub fn token_cache(http: Http, credentials: Credentials, scope: String) -> Token
         );
         let form = [
             ("client_id", credentials.client.as_str()),
-            ("client_secret", credentials.secret.as_str()),
+            ("client_secret", credentials.secret.expose()),
             ("scope", scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
@@ -118,7 +119,7 @@ mod tests {
 }
 
 /// The parameters of the Azure cloud plugins (`azcloud`, `azvm`).
-#[derive(Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AzureParams {
     /// The tenant (directory) id.
@@ -126,7 +127,7 @@ pub struct AzureParams {
     /// The application (client) id.
     pub client: String,
     /// The client secret (never logged).
-    pub secret: String,
+    pub secret: Secret,
     /// Read at most this many subscriptions (0: all), for trials.
     #[serde(rename = "_max_subs")]
     pub max_subs: usize,
@@ -150,7 +151,7 @@ impl Default for AzureParams {
         Self {
             tenant: String::new(),
             client: String::new(),
-            secret: String::new(),
+            secret: Secret::default(),
             max_subs: 0,
             max_recs: 0,
             authority_host: "https://login.microsoftonline.com".into(),
@@ -159,17 +160,6 @@ impl Default for AzureParams {
             timeout: 30.0,
             max_retries: 5,
         }
-    }
-}
-
-impl std::fmt::Debug for AzureParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureParams")
-            .field("tenant", &self.tenant)
-            .field("client", &self.client)
-            .field("secret", &"<redacted>")
-            .field("resource_manager", &self.resource_manager)
-            .finish_non_exhaustive()
     }
 }
 
@@ -189,9 +179,9 @@ impl Session {
     /// Checks the parameters and prepares the session (no request yet).
     pub fn new(params: AzureParams) -> Result<Self, String> {
         for (name, value) in [
-            ("tenant", &params.tenant),
-            ("client", &params.client),
-            ("secret", &params.secret),
+            ("tenant", params.tenant.as_str()),
+            ("client", params.client.as_str()),
+            ("secret", params.secret.expose()),
         ] {
             if value.trim().is_empty() {
                 return Err(format!("{name} must be set"));

@@ -28,8 +28,10 @@ impl ServiceAccountKey {
     pub fn read(path: &str) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read key_file_path {path}: {e}"))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("key_file_path {path} is not a service-account key file: {e}"))
+        let key: Self = serde_json::from_str(&text)
+            .map_err(|e| format!("key_file_path {path} is not a service-account key file: {e}"))?;
+        cloudmarker_plugin_api::sdk::secret::register(&key.private_key);
+        Ok(key)
     }
 }
 
@@ -42,6 +44,7 @@ pub fn token_cache(
     let signer = signer(&key.private_key)?;
     Ok(TokenCache::new(move || {
         let assertion = jwt(&key, &scope, &signer)?;
+        cloudmarker_plugin_api::sdk::secret::register(&assertion);
         let form = [
             ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
             ("assertion", assertion.as_str()),

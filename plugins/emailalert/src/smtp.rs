@@ -1,12 +1,12 @@
 //! Sending one email over SMTP with the original's `send_email` parameters.
 
+use cloudmarker_plugin_api::sdk::Secret;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::time::Duration;
 
 /// How the connection is encrypted.
@@ -24,7 +24,7 @@ pub enum SslMode {
 
 /// The parameters of the original `send_email` (and of `emailalert` and the
 /// top-level `email:` key), plus TLS and timeout settings.
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmailParams {
     /// The sender, e.g. `Cloudmarker <cloudmarker@example.com>`.
@@ -44,7 +44,7 @@ pub struct EmailParams {
     /// Log in with this user when not empty.
     pub username: String,
     /// The password (never logged).
-    pub password: String,
+    pub password: Secret,
     /// Accepted for compatibility; above 0, sending is logged at debug level.
     pub debug: u8,
     /// A PEM file of extra CA certificates to trust (e.g. a private CA).
@@ -66,26 +66,12 @@ impl Default for EmailParams {
             port: 0,
             ssl_mode: SslMode::Ssl,
             username: String::new(),
-            password: String::new(),
+            password: Secret::default(),
             debug: 0,
             ca_cert: None,
             accept_invalid_certs: false,
             timeout: 30.0,
         }
-    }
-}
-
-impl fmt::Debug for EmailParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmailParams")
-            .field("from_addr", &self.from_addr)
-            .field("to_addrs", &self.to_addrs)
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("ssl_mode", &self.ssl_mode)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish_non_exhaustive()
     }
 }
 
@@ -170,7 +156,7 @@ impl Mailer {
         if !params.username.is_empty() {
             builder = builder.credentials(Credentials::new(
                 params.username.clone(),
-                params.password.clone(),
+                params.password.expose().to_string(),
             ));
         }
         Ok(Self {

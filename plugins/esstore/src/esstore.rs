@@ -1,7 +1,7 @@
 //! A store and alert plugin that bulk-indexes records into an Elasticsearch
 //! (or OpenSearch) index.
 
-use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
+use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::{ErrorKind, PluginError};
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -10,7 +10,6 @@ use elasticsearch::http::{StatusCode, Url};
 use elasticsearch::{BulkParts, Elasticsearch};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
@@ -21,7 +20,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const MAX_ID_BYTES: usize = 512;
 
 /// Parameters of [`EsStore`].
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EsParams {
     /// The server's host name.
@@ -40,9 +39,9 @@ pub struct EsParams {
     /// Basic authentication user.
     pub username: Option<String>,
     /// Basic authentication password (never logged).
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// An encoded API key (the base64 `id:key`; never logged).
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// A PEM file of CA certificates to trust besides the built-in roots.
     pub ca_cert: Option<String>,
     /// Whether to verify the server's certificate.
@@ -74,19 +73,6 @@ impl Default for EsParams {
             max_retries: 3,
             retry_delay: 0.5,
         }
-    }
-}
-
-impl fmt::Debug for EsParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EsParams")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("index", &self.index)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .finish_non_exhaustive()
     }
 }
 
@@ -217,7 +203,7 @@ impl PluginType for EsStore {
             let decode = percent_decode;
             username.get_or_insert_with(|| decode(url.username()));
             if password.is_none() {
-                password = url.password().map(decode);
+                password = url.password().map(|p| Secret::new(decode(p)));
             }
             let _ = url.set_username("");
             let _ = url.set_password(None);
@@ -242,11 +228,14 @@ impl PluginType for EsStore {
             .timeout(Duration::from_secs_f64(params.timeout))
             .disable_proxy();
         if let Some(key) = &params.api_key {
-            transport = transport.auth(Credentials::EncodedApiKey(key.clone()));
+            transport = transport.auth(Credentials::EncodedApiKey(key.expose().to_string()));
         } else if let Some(user) = &username {
             transport = transport.auth(Credentials::Basic(
                 user.clone(),
-                password.clone().unwrap_or_default(),
+                password
+                    .as_ref()
+                    .map(|p| p.expose().to_string())
+                    .unwrap_or_default(),
             ));
         }
         let validation = match (&params.ca_cert, params.verify_certs) {

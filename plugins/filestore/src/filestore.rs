@@ -7,10 +7,14 @@
 //! Records without an origin worker (the host's `begin_audit`/`end_audit`
 //! markers) go to `<path>/audit_markers/<target_worker>_<target_type>.json`,
 //! so the store and alert instances of one plugin never share a file. Each
-//! file is written as `<name>.tmp` and renamed to `<name>.json` in `done`,
-//! so a good file from an earlier run is never replaced by a partial one.
+//! file is written as a private temporary file of its run (see [`outdir`])
+//! and renamed to `<name>.json` in `done`, so a good file from an earlier
+//! run is never replaced by a partial one.
+//!
+//! [`outdir`]: crate::outdir
 
-use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
+use crate::outdir::{OutputDir, RANDOM_CHARS};
+use cloudmarker_plugin_api::sdk::{self, files, PluginType, Records, Sink};
 use cloudmarker_plugin_api::PluginError;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -18,8 +22,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// The subdirectory for records that have no origin worker.
-pub const MARKERS_DIR: &str = "audit_markers";
+pub use crate::outdir::MARKERS_DIR;
 
 /// Parameters of [`FileStore`].
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -40,7 +43,9 @@ impl Default for FileStoreParams {
 /// Writes records to JSON array files, one per worker.
 #[derive(Debug)]
 pub struct FileStore {
-    dir: PathBuf,
+    dir: OutputDir,
+    /// The audit version of the run, from the first record that has one.
+    version: Option<String>,
     files: Vec<OutputFile>,
     /// What the `end_audit` marker said, once it arrived.
     end: Option<EndOfAudit>,
@@ -77,6 +82,8 @@ struct RecordView<'a> {
 struct ComView<'a> {
     #[serde(borrow, default)]
     record_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    audit_version: Option<Cow<'a, str>>,
     #[serde(default)]
     interrupted: Option<bool>,
     #[serde(borrow, default)]
@@ -95,12 +102,11 @@ impl PluginType for FileStore {
     const DESCRIPTION: &'static str = "Writes records to one JSON array file per worker.";
 
     fn new(params: FileStoreParams) -> sdk::Result<Self> {
-        let dir = expand_tilde(&params.path);
-        fs::create_dir_all(&dir).map_err(|e| {
-            PluginError::config(format!("filestore: cannot create {}: {e}", dir.display()))
-        })?;
+        let dir = OutputDir::open(&expand_tilde(&params.path))
+            .map_err(|e| PluginError::config(format!("filestore: {e}")))?;
         Ok(Self {
             dir,
+            version: None,
             files: Vec::new(),
             end: None,
         })
@@ -133,7 +139,7 @@ impl Sink for FileStore {
         let mut failures = Vec::new();
         let end = self.end.take().unwrap_or_default();
         for file in self.files.drain(..) {
-            let json = self.dir.join(format!("{}.json", file.name));
+            let json = self.dir.path().join(format!("{}.json", file.name));
             let incomplete = end.interrupted || end.failed_workers.contains(&file.name);
             let result = if incomplete {
                 file.keep_as_tmp()
@@ -142,12 +148,12 @@ impl Sink for FileStore {
             };
             match result {
                 Err(e) => failures.push(format!("{}: {e}", json.display())),
-                Ok(()) if incomplete => log::warn!(
-                    "Kept the previous {} (if any): this output is incomplete, so it stays in {}.tmp.",
+                Ok(tmp) if incomplete => log::warn!(
+                    "Kept the previous {} (if any): this output is incomplete, so it stays in {} until the next run.",
                     json.display(),
-                    file_stem_path(&json).display()
+                    tmp.display()
                 ),
-                Ok(()) => {}
+                Ok(_) => {}
             }
         }
         if failures.is_empty() {
@@ -168,6 +174,13 @@ impl FileStore {
         let view: RecordView<'_> =
             serde_json::from_str(record).map_err(|e| format!("not a JSON record: {e}"))?;
         let com = view.com.unwrap_or_default();
+        if self.version.is_none() {
+            if let Some(version) = com.audit_version.as_deref() {
+                let version = checked_name(version)?.to_string();
+                self.dir.clean_other_runs(&version);
+                self.version = Some(version);
+            }
+        }
         if com.record_type.as_deref() == Some("end_audit") && com.origin_worker.is_none() {
             self.end = Some(EndOfAudit {
                 interrupted: com.interrupted.unwrap_or(false),
@@ -199,7 +212,9 @@ impl FileStore {
         let index = match self.files.iter().rposition(|f| f.name == name) {
             Some(index) => index,
             None => {
-                self.files.push(OutputFile::create(&self.dir, &name)?);
+                let version = self.version.as_deref().unwrap_or("unversioned");
+                let file = OutputFile::create(self.dir.path(), &name, version)?;
+                self.files.push(file);
                 self.files.len() - 1
             }
         };
@@ -218,16 +233,26 @@ impl FileStore {
 }
 
 impl OutputFile {
-    fn create(dir: &Path, name: &str) -> sdk::Result<Self> {
-        let tmp = dir.join(format!("{name}.tmp"));
-        let create = || -> std::io::Result<File> {
-            if let Some(parent) = tmp.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            File::create(&tmp)
+    /// Creates `<dir>/<name>.<version>-<random>.tmp`, mode `0600`, with
+    /// `O_EXCL` (a planted file or link at that name is never opened).
+    fn create(dir: &Path, name: &str, version: &str) -> sdk::Result<Self> {
+        let path = dir.join(name);
+        let parent = path.parent().unwrap_or(dir);
+        let base = path.file_name().and_then(|n| n.to_str()).unwrap_or(name);
+        let create = || -> std::io::Result<(File, PathBuf)> {
+            files::create_private_dir_all(parent)?;
+            let temporary = tempfile::Builder::new()
+                .prefix(&format!("{base}.{version}-"))
+                .suffix(".tmp")
+                .rand_bytes(RANDOM_CHARS)
+                .tempfile_in(parent)?;
+            temporary.keep().map_err(|e| e.error)
         };
-        let file = create().map_err(|e| {
-            PluginError::failed(format!("filestore: cannot create {}: {e}", tmp.display()))
+        let (file, tmp) = create().map_err(|e| {
+            PluginError::failed(format!(
+                "filestore: cannot create a temporary file for {}: {e}",
+                path.display()
+            ))
         })?;
         let mut writer = BufWriter::with_capacity(256 * 1024, file);
         let error = writer.write_all(b"[\n").err().map(|e| e.to_string());
@@ -255,16 +280,19 @@ impl OutputFile {
         self.error = result.err().map(|e| e.to_string());
     }
 
-    /// Flushes what was written and leaves the file as `.tmp`.
-    fn keep_as_tmp(mut self) -> Result<(), String> {
+    /// Flushes what was written and leaves the temporary file; returns it.
+    fn keep_as_tmp(mut self) -> Result<PathBuf, String> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        self.writer.flush().map_err(|e| e.to_string())
+        self.writer.flush().map_err(|e| e.to_string())?;
+        Ok(self.tmp)
     }
 
-    /// Closes the array, syncs and renames `.tmp` to `json`.
-    fn finish(mut self, json: &Path) -> Result<(), String> {
+    /// Closes the array, syncs, renames the temporary file to `json` (an
+    /// existing file or link there is replaced, never followed) and syncs
+    /// the directory so the rename survives a crash.
+    fn finish(mut self, json: &Path) -> Result<PathBuf, String> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -272,15 +300,15 @@ impl OutputFile {
             self.writer.write_all(b"\n]\n")?;
             let file = self.writer.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
-            fs::rename(&self.tmp, json)
+            fs::rename(&self.tmp, json)?;
+            match json.parent() {
+                Some(dir) => File::open(dir)?.sync_all(),
+                None => Ok(()),
+            }
         };
-        close().map_err(|e| e.to_string())
+        close().map_err(|e| e.to_string())?;
+        Ok(json.to_path_buf())
     }
-}
-
-/// `dir/name.json` -> `dir/name`.
-fn file_stem_path(json: &Path) -> PathBuf {
-    json.with_extension("")
 }
 
 /// Refuses names that would leave the output directory.
@@ -379,7 +407,11 @@ mod tests {
         assert_eq!(err.records_failed, 3);
         fs_store.done().unwrap();
         assert!(!dir.path().join("escape.json").exists());
-        assert_eq!(fs::read_dir(dir.path().join("out")).unwrap().count(), 0);
+        let names: Vec<_> = fs::read_dir(dir.path().join("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [crate::outdir::LOCK_FILE], "nothing but the lock");
     }
 
     #[test]
@@ -390,7 +422,127 @@ mod tests {
         write(&mut fs_store, &[json!({"com": {"origin_worker": "w"}})]).unwrap();
         drop(fs_store);
         assert_eq!(read(dir.path().join("w.json")), json!(["old"]));
-        assert!(dir.path().join("w.tmp").exists());
+        assert_eq!(temporaries(dir.path(), "w"), 1);
+    }
+
+    /// How many temporary files of worker file `name` are in `dir`.
+    fn temporaries(dir: &Path, name: &str) -> usize {
+        fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                let file = e.file_name().into_string().unwrap();
+                crate::outdir::temporary_of(&file).is_some()
+                    && file.starts_with(&format!("{name}."))
+            })
+            .count()
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn planted_links_are_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        // Today's and yesterday's fixed names, and the final name.
+        for name in ["w.tmp", "w.json", "w.unversioned-abcdef.tmp"] {
+            std::os::unix::fs::symlink(&victim, out.join(name)).unwrap();
+        }
+        let mut fs_store = store(&out);
+        let record = json!({"raw": 1, "com": {"origin_worker": "w"}});
+        write(&mut fs_store, std::slice::from_ref(&record)).unwrap();
+        fs_store.done().unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(read(out.join("w.json")), json!([record]));
+        assert!(!out.join("w.json").is_symlink(), "the link was replaced");
+        assert_eq!(mode(&out.join("w.json")), 0o600);
+    }
+
+    #[test]
+    fn new_directories_and_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a/b");
+        let mut fs_store = store(&out);
+        let marker = json!({"com": {"record_type": "begin_audit", "audit_version": "v1", "target_worker": "audit_fs", "target_type": "store"}});
+        write(
+            &mut fs_store,
+            &[marker, json!({"com": {"origin_worker": "w"}})],
+        )
+        .unwrap();
+        fs_store.done().unwrap();
+        assert_eq!(mode(&dir.path().join("a")), 0o700);
+        assert_eq!(mode(&out), 0o700);
+        assert_eq!(mode(&out.join(MARKERS_DIR)), 0o700);
+        assert_eq!(mode(&out.join("w.json")), 0o600);
+        assert_eq!(
+            mode(&out.join(MARKERS_DIR).join("audit_fs_store.json")),
+            0o600
+        );
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let err = FileStore::new(FileStoreParams {
+            path: dir.path().to_str().unwrap().into(),
+        })
+        .unwrap_err();
+        assert!(err.message.contains("writable by others"), "{err}");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+
+    #[test]
+    fn temporaries_of_earlier_runs_are_removed_at_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let marker = |v: &str| json!({"com": {"record_type": "begin_audit", "audit_version": v, "target_worker": "audit_fs", "target_type": "store"}});
+        let end = json!({"com": {"record_type": "end_audit", "interrupted": true, "target_worker": "audit_fs", "target_type": "store"}});
+        let mut first = store(out);
+        write(
+            &mut first,
+            &[marker("v1"), json!({"com": {"origin_worker": "w"}}), end],
+        )
+        .unwrap();
+        first.done().unwrap();
+        drop(first);
+        assert_eq!(temporaries(out, "w"), 1, "an interrupted output is kept");
+        fs::write(out.join("notes.tmp"), "not ours").unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, out.join("x.v0-abcdef.tmp")).unwrap();
+
+        let mut second = store(out);
+        let mut alert = store(out);
+        write(
+            &mut second,
+            &[marker("v2"), json!({"com": {"origin_worker": "w"}})],
+        )
+        .unwrap();
+        assert_eq!(temporaries(out, "w"), 1, "v1's is gone, v2's is there");
+        write(&mut alert, &[marker("v2")]).unwrap();
+        assert_eq!(
+            temporaries(out, "w"),
+            1,
+            "a second instance of the run keeps it"
+        );
+        assert!(out.join("notes.tmp").exists());
+        assert!(
+            out.join("x.v0-abcdef.tmp").is_symlink(),
+            "links are left alone"
+        );
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
     }
 
     #[test]
@@ -409,7 +561,7 @@ mod tests {
             json!(["old"]),
             "a failed worker's previous output is kept"
         );
-        assert!(path("audit_bad.tmp").exists());
+        assert_eq!(temporaries(dir.path(), "audit_bad"), 1);
 
         let mut fs_store = store(dir.path());
         let end = json!({"com": {"record_type": "end_audit", "interrupted": true, "failed_workers": [], "target_worker": "audit_fs", "target_type": "store"}});
@@ -419,7 +571,7 @@ mod tests {
             !path("audit_other.json").exists(),
             "nothing is renamed after an interruption"
         );
-        assert!(path("audit_other.tmp").exists());
+        assert_eq!(temporaries(dir.path(), "audit_other"), 1);
     }
 
     #[test]
@@ -440,5 +592,49 @@ mod tests {
         assert_eq!(expand_tilde("~/x/y"), home.join("x/y"));
         assert_eq!(expand_tilde("~"), home);
         assert_eq!(expand_tilde("/a/~b"), PathBuf::from("/a/~b"));
+    }
+
+    #[test]
+    fn temporary_names_are_recognised() {
+        assert_eq!(
+            crate::outdir::temporary_of("audit_cloud.20261203_081500-aZ09bc.tmp"),
+            Some("20261203_081500")
+        );
+        assert_eq!(
+            crate::outdir::temporary_of("a.b.20261203_081500_2-aZ09bc.tmp"),
+            Some("20261203_081500_2")
+        );
+        for other in [
+            "audit_cloud.tmp",
+            "audit_cloud.json",
+            "x.v-toolong1.tmp",
+            "x.v-sh.tmp",
+            "x.-abcdef.tmp",
+            "notes-abcdef.tmp",
+        ] {
+            assert_eq!(crate::outdir::temporary_of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_second_process_is_refused_and_instances_of_one_share() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = crate::outdir::OutputDir::open(dir.path()).unwrap();
+        let second = crate::outdir::OutputDir::open(dir.path()).unwrap();
+        // Another process: an independent open file description.
+        let other = File::open(dir.path().join(crate::outdir::LOCK_FILE)).unwrap();
+        assert!(!sdk::files::try_lock_exclusive(&other).unwrap());
+        drop(first);
+        assert!(
+            !sdk::files::try_lock_exclusive(&other).unwrap(),
+            "still shared"
+        );
+        drop(second);
+        assert!(sdk::files::try_lock_exclusive(&other).unwrap(), "released");
+        let err = crate::outdir::OutputDir::open(dir.path()).unwrap_err();
+        assert!(
+            err.contains("is in use by another cloudmarker run"),
+            "{err}"
+        );
     }
 }

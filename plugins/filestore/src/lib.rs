@@ -1,6 +1,7 @@
 //! The `filestore` plugin library: see [`FileStore`].
 
 mod filestore;
+pub mod outdir;
 
 pub use filestore::{FileStore, FileStoreParams, MARKERS_DIR};
 

@@ -1,20 +1,19 @@
 //! An alert plugin that sends the events of an audit run to Slack.
 
 use crate::slack_api::{post_webhook, SlackApi};
-use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
+use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::PluginError;
 use reqwest::blocking::Client;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::fmt;
 use std::time::Duration;
 
 /// Parameters of [`SlackAlert`].
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackParams {
     /// The bot user's OAuth token (`xoxb-...`; never logged).
-    pub bot_user_token: Option<String>,
+    pub bot_user_token: Option<Secret>,
     /// Email addresses of the Slack users to send the events to.
     pub to: Vec<String>,
     /// The message text.
@@ -23,8 +22,9 @@ pub struct SlackParams {
     pub temp_file: String,
     /// The Web API base URL.
     pub api_url: String,
-    /// An incoming webhook URL: post the events as text there instead.
-    pub webhook_url: Option<String>,
+    /// An incoming webhook URL: post the events as text there instead
+    /// (secret: the URL is the credential).
+    pub webhook_url: Option<Secret>,
     /// Seconds to wait for Slack per request.
     pub timeout: f64,
     /// Retries of a rate-limited (429) or failed (5xx) request.
@@ -43,24 +43,6 @@ impl Default for SlackParams {
             timeout: 30.0,
             max_retries: 3,
         }
-    }
-}
-
-impl fmt::Debug for SlackParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SlackParams")
-            .field("to", &self.to)
-            .field("text", &self.text)
-            .field("api_url", &self.api_url)
-            .field(
-                "bot_user_token",
-                &self.bot_user_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "webhook_url",
-                &self.webhook_url.as_ref().map(|_| "<redacted>"),
-            )
-            .finish_non_exhaustive()
     }
 }
 
@@ -101,14 +83,14 @@ impl PluginType for SlackAlert {
         let target = match (&params.webhook_url, &params.bot_user_token) {
             (Some(url), _) => Target::Webhook {
                 client,
-                url: url.clone(),
+                url: url.expose().to_string(),
             },
             (None, Some(token)) if !token.is_empty() => {
                 if params.to.is_empty() {
                     return Err(config("to must list at least one user email".into()));
                 }
                 Target::Users {
-                    api: SlackApi::new(client, &params.api_url, token, params.max_retries),
+                    api: SlackApi::new(client, &params.api_url, token.expose(), params.max_retries),
                     to: params.to.clone(),
                 }
             }
@@ -208,13 +190,13 @@ mod tests {
             "slackalert: set bot_user_token (with to) or webhook_url"
         );
         let params = SlackParams {
-            bot_user_token: Some("xoxb-1".into()),
+            bot_user_token: Some(Secret::new("xoxb-1")),
             ..Default::default()
         };
         let err = SlackAlert::new(params).err().unwrap();
         assert!(err.message.contains("to must list"), "{err}");
         let params = SlackParams {
-            webhook_url: Some("http://127.0.0.1:1/x".into()),
+            webhook_url: Some(Secret::new("http://127.0.0.1:1/x")),
             ..Default::default()
         };
         assert!(SlackAlert::new(params).is_ok());
@@ -223,8 +205,8 @@ mod tests {
     #[test]
     fn secrets_are_redacted() {
         let params = SlackParams {
-            bot_user_token: Some("xoxb-secret".into()),
-            webhook_url: Some("https://hooks.example/T/B/secret".into()),
+            bot_user_token: Some(Secret::new("xoxb-secret")),
+            webhook_url: Some(Secret::new("https://hooks.example/T/B/secret")),
             ..Default::default()
         };
         let shown = format!("{params:?}");

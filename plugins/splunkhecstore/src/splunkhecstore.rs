@@ -2,12 +2,11 @@
 //! Collector (HEC), in batches.
 
 use crate::hec::{self, Answer};
-use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
+use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::{ErrorKind, PluginError};
 use reqwest::blocking::Client;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The collector path used when `uri` names only the server.
@@ -32,7 +31,7 @@ pub enum CaCert {
 }
 
 /// Parameters of [`SplunkHecStore`].
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SplunkHecParams {
     /// The collector: `https://host:8088` (the event endpoint
@@ -40,7 +39,7 @@ pub struct SplunkHecParams {
     /// the original's `https://host:8088/services/collector`.
     pub uri: Option<String>,
     /// The HEC token (never logged).
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// The index for the events; none means the token's default index.
     pub index: Option<String>,
     /// Certificate verification, see [`CaCert`].
@@ -74,18 +73,6 @@ impl Default for SplunkHecParams {
     }
 }
 
-impl fmt::Debug for SplunkHecParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SplunkHecParams")
-            .field("uri", &self.uri)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("index", &self.index)
-            .field("ca_cert", &self.ca_cert)
-            .field("buffer_size", &self.buffer_size)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Why a flush did not post every buffered event.
 #[derive(Debug, PartialEq)]
 enum FlushError {
@@ -109,7 +96,7 @@ pub struct SplunkHecStore {
     url: String,
     /// The endpoint for messages: no credentials, no query.
     shown_url: String,
-    token: String,
+    token: Secret,
     index: Option<String>,
     sourcetype: String,
     buffer_size: usize,
@@ -251,7 +238,8 @@ impl SplunkHecStore {
         let mut attempt = 0;
         while !self.buffer.is_empty() {
             let body = self.buffer.concat();
-            let (answer, retry_after) = hec::post(&self.client, &self.url, &self.token, body);
+            let (answer, retry_after) =
+                hec::post(&self.client, &self.url, self.token.expose(), body);
             match answer {
                 Answer::Indexed => {
                     self.sent += self.buffer.len() as u64;

@@ -1,0 +1,277 @@
+//! Secret parameters and the redaction of their values.
+//!
+//! A param of type [`Secret`] deserialises from a string only; a value of
+//! another type is refused without echoing it (an unquoted `password:
+//! 5331337` would otherwise appear in the type error). Its `Debug` and
+//! `Display` print `***`. Every secret this library reads, and every value
+//! passed to [`register`] (access tokens, passwords inside URIs), is
+//! remembered: the SDK removes them from every log line and error message
+//! the plugin sends to the host, in plain, URL-encoded and JSON-escaped form,
+//! so a server that echoes a request cannot leak one.
+
+use serde::de::{self, Deserializer, Unexpected, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::RwLock;
+
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "***";
+
+/// Shorter values are not redacted from text (they would redact ordinary
+/// words); they are still never printed by [`Secret`]'s `Debug`/`Display`.
+pub const MIN_REDACTED_LEN: usize = 4;
+
+/// The longest server text quoted in a message, in characters.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// Values to remove from text, longest first (so a secret that contains
+/// another is removed whole).
+static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// A secret parameter value: a password, a client secret, a token.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value` and remembers it for redaction.
+    pub fn new(value: impl Into<String>) -> Self {
+        let value = value.into();
+        register(&value);
+        Self(value)
+    }
+
+    /// The value, for the one place that sends it to a server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the value is empty (not set).
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { REDACTED })
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "" } else { REDACTED })
+    }
+}
+
+/// Serialises as `***` (or `""` when not set): params are serialised only
+/// to describe them.
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(if self.0.is_empty() { "" } else { REDACTED })
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+struct SecretVisitor;
+
+impl SecretVisitor {
+    fn refuse<E: de::Error>(kind: &str) -> E {
+        E::invalid_type(
+            Unexpected::Other(&format!("{kind} (value not shown: it is a secret)")),
+            &"a string; quote the value in YAML",
+        )
+    }
+}
+
+impl<'de> Visitor<'de> for SecretVisitor {
+    type Value = Secret;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string; quote the value in YAML")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Secret, E> {
+        Ok(Secret::new(value))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Secret, E> {
+        Ok(Secret::new(value))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Secret, E> {
+        Ok(Secret::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Secret, E> {
+        Ok(Secret::default())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
+        Err(Self::refuse("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
+        Err(Self::refuse("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
+        Err(Self::refuse("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
+        Err(Self::refuse("a number"))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+        Err(Self::refuse("a list"))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+        Err(Self::refuse("a mapping"))
+    }
+}
+
+/// Remembers `value` so that it is redacted from every message and log line
+/// this library sends (tokens fetched at run time, a password inside a URI).
+pub fn register(value: &str) {
+    if value.chars().count() < MIN_REDACTED_LEN {
+        return;
+    }
+    let mut forms = vec![value.to_string(), url_encoded(value)];
+    if let Ok(json) = serde_json::to_string(value) {
+        forms.push(json[1..json.len() - 1].to_string());
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    for form in forms {
+        if !known.contains(&form) {
+            known.push(form);
+        }
+    }
+    known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+}
+
+/// `text` with every registered secret replaced by `***`.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    let mut text = Cow::Borrowed(text);
+    for secret in known.iter() {
+        if text.contains(secret.as_str()) {
+            text = Cow::Owned(text.replace(secret.as_str(), REDACTED));
+        }
+    }
+    text
+}
+
+/// `error` with registered secrets removed from its message.
+pub fn redact_error(mut error: crate::PluginError) -> crate::PluginError {
+    redact_message(&mut error);
+    error
+}
+
+fn redact_message(error: &mut crate::PluginError) {
+    if let Cow::Owned(clean) = redact(&error.message) {
+        error.message = clean.into();
+    }
+}
+
+/// Removes registered secrets from the messages of `problems`.
+pub(crate) fn redact_all(problems: &mut [crate::PluginError]) {
+    problems.iter_mut().for_each(redact_message);
+}
+
+/// A short, single-line, redacted excerpt of text a server sent, for
+/// messages: at most [`EXCERPT_CHARS`] characters, control characters and
+/// line breaks turned into spaces.
+pub fn excerpt(text: &str) -> String {
+    let one_line: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let redacted = redact(&one_line);
+    let mut chars = redacted.chars();
+    let mut short: String = chars.by_ref().take(EXCERPT_CHARS).collect();
+    if chars.next().is_some() {
+        short.push_str("...");
+    }
+    short
+}
+
+/// `application/x-www-form-urlencoded` form of `value`, as a form body
+/// carries it.
+fn url_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Params {
+        #[allow(dead_code)]
+        password: Secret,
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_refused_without_its_value() {
+        for value in [
+            "5331337",
+            "true",
+            "[\"s3cr3tlist\"]",
+            "{\"a\": 987654}",
+            "3.14159",
+        ] {
+            let err = serde_json::from_str::<Params>(&format!("{{\"password\": {value}}}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("value not shown: it is a secret"), "{err}");
+            for digit_run in ["5331337", "s3cr3tlist", "987654", "14159"] {
+                assert!(!err.contains(digit_run), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_print_as_stars_and_are_redacted_from_text() {
+        let params: Params = serde_json::from_str(r#"{"password": "hunter2+/x"}"#).unwrap();
+        assert_eq!(format!("{params:?}"), "Params { password: *** }");
+        assert_eq!(params.password.to_string(), "***");
+        assert_eq!(
+            redact("echo: hunter2+/x, form: client_secret=hunter2%2B%2Fx, json: \"hunter2+/x\""),
+            "echo: ***, form: client_secret=***, json: \"***\""
+        );
+        assert_eq!(serde_json::to_string(&params.password).unwrap(), "\"***\"");
+    }
+
+    #[test]
+    fn very_short_values_are_not_redacted_from_words() {
+        register("ab");
+        assert_eq!(redact("abc abd"), "abc abd");
+    }
+
+    #[test]
+    fn excerpts_are_short_single_lines() {
+        register("tok-123456");
+        let long = format!("line one\nline two tok-123456\r\n{}", "x".repeat(500));
+        let short = excerpt(&long);
+        assert!(short.starts_with("line one line two *** "), "{short}");
+        assert!(!short.contains('\n'));
+        assert_eq!(short.chars().count(), EXCERPT_CHARS + 3);
+    }
+}

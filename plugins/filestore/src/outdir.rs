@@ -1,0 +1,199 @@
+//! The output directory: checked, locked against other cloudmarker
+//! processes, and cleared of the temporary files of earlier runs.
+//!
+//! The lock is an `flock` on `<dir>/.cloudmarker.lock`, taken without
+//! waiting: a second process that wants the same directory fails with a
+//! message naming the process that holds it. Instances in one process (the
+//! store and the alert instance, several audits) share the lock.
+//!
+//! Temporary files are named `<name>.<audit_version>-<random>.tmp` and
+//! created with `O_EXCL` (never through a planted link). When the first
+//! record of a run arrives, the temporary files of other runs in the
+//! directory and its marker subdirectory are removed: a crashed run's
+//! leftovers, or an interrupted run's partial outputs, live until the next
+//! run in the same directory.
+
+use cloudmarker_plugin_api::sdk::files;
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The subdirectory for records that have no origin worker.
+pub const MARKERS_DIR: &str = "audit_markers";
+
+/// The lock file in the output directory.
+pub const LOCK_FILE: &str = ".cloudmarker.lock";
+
+/// The length of the random part of a temporary file name.
+pub const RANDOM_CHARS: usize = 6;
+
+/// The locks this process holds: directory -> (lock file, users, the audit
+/// version whose leftovers were already cleared).
+static HELD: Mutex<Option<HashMap<PathBuf, Held>>> = Mutex::new(None);
+
+struct Held {
+    _file: File,
+    users: usize,
+    cleaned_for: Option<String>,
+}
+
+/// A share of this process's lock on an output directory.
+#[derive(Debug)]
+pub struct OutputDir {
+    dir: PathBuf,
+}
+
+impl OutputDir {
+    /// Creates `dir` (mode `0700`) if missing, checks that it is private,
+    /// and takes (or shares) the lock.
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        files::create_private_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        files::check_private_dir(dir)?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        let held = held.get_or_insert_with(HashMap::new);
+        if let Some(entry) = held.get_mut(&dir) {
+            entry.users += 1;
+        } else {
+            let file = lock(&dir)?;
+            held.insert(
+                dir.clone(),
+                Held {
+                    _file: file,
+                    users: 1,
+                    cleaned_for: None,
+                },
+            );
+        }
+        Ok(Self { dir })
+    }
+
+    /// The directory (canonical).
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Removes the temporary files of runs other than `audit_version`, once
+    /// per run and directory. Returns how many were removed.
+    pub fn clean_other_runs(&self, audit_version: &str) -> usize {
+        {
+            let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = held.as_mut().and_then(|h| h.get_mut(&self.dir));
+            match entry {
+                Some(entry) if entry.cleaned_for.as_deref() != Some(audit_version) => {
+                    entry.cleaned_for = Some(audit_version.to_string());
+                }
+                _ => return 0,
+            }
+        }
+        let mut removed = 0;
+        for dir in [self.dir.clone(), self.dir.join(MARKERS_DIR)] {
+            removed += remove_stale(&dir, audit_version);
+        }
+        if removed > 0 {
+            log::info!(
+                "Removed {removed} temporary file(s) of earlier runs from {}.",
+                self.dir.display()
+            );
+        }
+        removed
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(held) = held.as_mut() {
+            if let Some(entry) = held.get_mut(&self.dir) {
+                entry.users -= 1;
+                if entry.users == 0 {
+                    // Closing the file releases the lock.
+                    held.remove(&self.dir);
+                }
+            }
+        }
+    }
+}
+
+/// Takes the lock on `dir` and writes this process's id into the lock file.
+fn lock(dir: &Path) -> Result<File, String> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(files::PRIVATE_FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+    let locked = files::try_lock_exclusive(&file)
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    if !locked {
+        let mut holder = String::new();
+        let _ = Read::by_ref(&mut file).take(32).read_to_string(&mut holder);
+        let holder = holder.trim();
+        let by = if holder.is_empty() {
+            "another process".to_string()
+        } else {
+            format!("process {holder}")
+        };
+        return Err(format!(
+            "the output directory {} is in use by another cloudmarker run ({by} holds {}); let it finish, or give this run its own `path`",
+            dir.display(),
+            path.display()
+        ));
+    }
+    let pid = std::process::id().to_string();
+    let write = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(pid.as_bytes()));
+    if let Err(e) = write {
+        log::warn!("Cannot note this process in {}: {e}", path.display());
+    }
+    Ok(file)
+}
+
+/// Whether `file_name` is a temporary file of this plugin, and of which
+/// audit version: `<name>.<audit_version>-<random>.tmp`.
+pub fn temporary_of(file_name: &str) -> Option<&str> {
+    let stem = file_name.strip_suffix(".tmp")?;
+    let (_, tag) = stem.rsplit_once('.')?;
+    let (version, random) = tag.rsplit_once('-')?;
+    let random_ok =
+        random.len() == RANDOM_CHARS && random.bytes().all(|b| b.is_ascii_alphanumeric());
+    (random_ok && !version.is_empty()).then_some(version)
+}
+
+/// Removes the regular files in `dir` (links are never followed or
+/// removed) owned by this user that are temporaries of another run.
+fn remove_stale(dir: &Path, audit_version: &str) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let euid = files::effective_uid();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(version) = name.to_str().and_then(temporary_of) else {
+            continue;
+        };
+        let ours = entry
+            .metadata()
+            .is_ok_and(|m| m.file_type().is_file() && m.uid() == euid);
+        if ours && version != audit_version {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) => log::warn!("Cannot remove {}: {e}", entry.path().display()),
+            }
+        }
+    }
+    removed
+}

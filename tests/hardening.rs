@@ -1,0 +1,205 @@
+//! Hostile and careless inputs: planted files, concurrent runs, file modes,
+//! oversized configs, typos, secrets in messages, unsafe plugin paths.
+
+mod common;
+
+use common::{plugin_lib, Sandbox};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn an_unknown_top_level_key_is_a_config_error_and_nothing_runs() {
+    let sb = Sandbox::new();
+    sb.file("typo.yaml", "audit:\n  mine:\n    clouds: [mockcloud]\n");
+    let run = sb.run(&["-n", "-c", "sandbox.yaml", "typo.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("typo.yaml: audit: unknown key (did you mean `audits`?)");
+    assert!(!sb.out().exists(), "no audit ran");
+}
+
+#[test]
+fn oversized_and_deeply_nested_configs_are_refused_before_parsing() {
+    let sb = Sandbox::new();
+    let depth = 100_000;
+    sb.file(
+        "deep.yaml",
+        &format!("run: {}{}\n", "[".repeat(depth), "]".repeat(depth)),
+    );
+    let run = sb.run(&["-n", "-c", "sandbox.yaml", "deep.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says(&format!(
+        "deep.yaml: mappings and lists nest {} levels deep; at most 64 are allowed",
+        depth + 1
+    ));
+
+    let big = sb.path().join("big.yaml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(17 * 1024 * 1024)
+        .unwrap();
+    let run = sb.run(&["-n", "-c", "sandbox.yaml", "big.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("big.yaml: the file is larger than 16 MiB");
+    assert!(!sb.out().exists(), "no audit ran");
+}
+
+#[test]
+fn numeric_secrets_are_never_echoed() {
+    let sb = Sandbox::new();
+    sb.file(
+        "email.yaml",
+        "email:\n  host: localhost\n  from_addr: a@example.com\n  to_addrs: [b@example.com]\n  username: u\n  password: 5331337\n",
+    );
+    let run = sb.run(&["-n", "-c", "sandbox.yaml", "email.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("value not shown: it is a secret");
+    assert!(!run.output().contains("5331337"), "{}", run.output());
+
+    sb.file(
+        "slack.yaml",
+        "plugins:\n  slack:\n    plugin: slackalert\n    params:\n      webhook_url: http://127.0.0.1:9/hook\n      bot_user_token: 5331337\naudits:\n  mockaudit:\n    alerts: [slack]\n",
+    );
+    let run = sb.run(&["-n", "-c", "sandbox.yaml", "slack.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("value not shown: it is a secret");
+    assert!(!run.output().contains("5331337"), "{}", run.output());
+    assert!(!sb.log().contains("5331337"), "{}", sb.log());
+}
+
+#[test]
+fn two_runs_on_one_output_directory_do_not_mix() {
+    let sb = Sandbox::new();
+    sb.file(
+        "slow.yaml",
+        "plugins:\n  mockcloud:\n    params: {record_count: 1000, delay_ms: 600}\n",
+    );
+    let mut first = sb.spawn(&["-n", "-c", "sandbox.yaml", "slow.yaml"]);
+    sb.wait_for("the first run to start writing", 60, |sb| {
+        sb.temporary("mockaudit_mockcloud").is_some()
+    });
+    let second = sb.run(&["-n", "-c", "sandbox.yaml"]);
+    assert_eq!(second.status, Some(1), "{}", second.output());
+    second.assert_says(&format!(
+        "the output directory {} is in use by another cloudmarker run (process {}",
+        sb.out().display(),
+        first.id()
+    ));
+    assert_eq!(common::exit_within(&mut first, 60), Some(0));
+
+    let records = sb.read_json("mockaudit_mockcloud.json");
+    assert_eq!(records.as_array().unwrap().len(), 1000, "one run's records");
+    let history = sb.history();
+    assert_eq!(history.len(), 2);
+    assert_ne!(
+        history[0]["audit_version"], history[1]["audit_version"],
+        "each run has its own audit version"
+    );
+    let statuses: Vec<_> = history.iter().map(|h| h["status"].clone()).collect();
+    assert!(statuses.contains(&1.into()) && statuses.contains(&0.into()));
+}
+
+#[test]
+fn runs_in_the_same_second_get_distinct_audit_versions() {
+    let sb = Sandbox::new();
+    let versions: Vec<String> = (0..3)
+        .map(|_| {
+            let run = sb.run_now(&[]);
+            assert_eq!(run.status, Some(0), "{}", run.output());
+            let records = sb.read_json("mockaudit_mockcloud.json");
+            records[0]["com"]["audit_version"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let unique: std::collections::HashSet<_> = versions.iter().collect();
+    assert_eq!(unique.len(), 3, "{versions:?}");
+    for version in &versions {
+        assert!(
+            version.starts_with("20") && version.len() >= 15,
+            "{version}"
+        );
+    }
+}
+
+#[test]
+fn outputs_log_and_history_are_private_whatever_the_umask() {
+    let sb = Sandbox::new();
+    let run = sb.run_with_umask(0, &["-n", "-c", "sandbox.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert_eq!(mode(&sb.out()), 0o700);
+    assert_eq!(mode(&sb.out().join("audit_markers")), 0o700);
+    for file in [
+        sb.out().join("mockaudit_mockcloud.json"),
+        sb.out().join("mockaudit_mockevent.json"),
+        sb.out()
+            .join("audit_markers/mockaudit_filestore_store.json"),
+        sb.log_path(),
+        sb.history_path(),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
+
+#[test]
+fn an_output_directory_others_can_write_is_refused() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.out()).unwrap();
+    std::fs::set_permissions(sb.out(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let victim = sb.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, sb.out().join("mockaudit_mockcloud.tmp")).unwrap();
+    let run = sb.run_now(&[]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(&format!(
+        "{} is writable by others (mode 777); run `chmod go-w {}`",
+        sb.out().display(),
+        sb.out().display()
+    ));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+#[test]
+fn relative_and_empty_plugin_path_entries_are_ignored() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path().join("planted")).unwrap();
+    std::fs::copy(
+        plugin_lib("mockcloud"),
+        sb.path().join("planted/libplanted.so"),
+    )
+    .unwrap();
+    sb.file(
+        "planted.yaml",
+        "plugins:\n  planted:\n    plugin: planted\naudits:\n  mockaudit:\n    clouds: [planted]\n",
+    );
+    let run = sb.run_with(
+        &["-n", "-c", "sandbox.yaml", "planted.yaml"],
+        &[("CLOUDMARKER_PLUGIN_PATH", "planted::/nonexistent")],
+    );
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("CLOUDMARKER_PLUGIN_PATH: ignoring the relative entry \"planted\"");
+    run.assert_says("CLOUDMARKER_PLUGIN_PATH: ignoring an empty entry");
+    run.assert_says("plugin \"planted\": plugin library \"planted\" not found");
+}
+
+#[test]
+fn a_corrupt_history_line_never_stops_history_or_a_run() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run_now(&[]).status, Some(0));
+    let mut history = std::fs::read(sb.history_path()).unwrap();
+    history.extend_from_slice(b"\xff\xfe not UTF-8\n{\"half\": \n");
+    std::fs::write(sb.history_path(), history).unwrap();
+    assert_eq!(sb.run_now(&[]).status, Some(0));
+    let run = sb.run(&["history", "-c", "sandbox.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+    run.assert_says("skipped 2 unreadable line(s)");
+}
