@@ -356,3 +356,112 @@ fn max_subs_and_max_recs_limit_the_read_and_a_zone_reads_one_zone() {
         .iter()
         .any(|r| r.0 == "/compute/v1/projects/example-project/zones/us-central1-a/instances"));
 }
+
+/// The `ext.failed` map of the first collection summary in `file`.
+fn failed_in(sb: &Sandbox, file: &str) -> Value {
+    let all = records(sb, file);
+    of_type(&all, "collection_summary")[0]["ext"]["failed"].clone()
+}
+
+fn count_requests(clouds: &Clouds, part: &str) -> usize {
+    clouds
+        .requests()
+        .iter()
+        .filter(|r| r.0.contains(part))
+        .count()
+}
+
+#[test]
+fn a_paging_loop_is_cut_and_reported_in_the_summary() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(
+        &sb,
+        &["--cycle", "networkSecurityGroups", "--stuck-page-token"],
+    );
+    audit_config(&sb, &clouds, "[azcloud, gcpcloud]", "");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let loop_text = "the server sent a page link or token it had sent before (a paging loop)";
+    let azure = failed_in(&sb, "cloudaudit_azcloud.json");
+    let nsg = azure["nsg"].as_str().unwrap_or_default();
+    assert!(
+        nsg.contains(&format!("stopped after 3 page(s): {loop_text}")),
+        "{azure}"
+    );
+    assert_eq!(
+        count_requests(&clouds, "networkSecurityGroups"),
+        3 + 1,
+        "pages 0, 1 and 0 again in the looping subscription, one in the other"
+    );
+    let google = failed_in(&sb, "cloudaudit_gcpcloud.json");
+    assert!(
+        google["firewall"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(loop_text),
+        "{google}"
+    );
+    assert_eq!(
+        count_requests(&clouds, "/global/firewalls"),
+        2,
+        "the repeat is never fetched"
+    );
+}
+
+#[test]
+fn max_pages_cuts_a_long_listing_and_says_so() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &["--subscriptions-per-page", "2"]);
+    audit_config(&sb, &clouds, "[azcloud]", ", max_pages: 1");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let failed = failed_in(&sb, "cloudaudit_azcloud.json");
+    for record_type in ["nsg", "virtual_machine"] {
+        assert!(
+            failed[record_type]
+                .as_str()
+                .unwrap_or_default()
+                .contains("stopped after 1 page(s), the limit (max_pages); the list is longer"),
+            "{failed}"
+        );
+    }
+    assert!(
+        failed.get("storage_account").is_none(),
+        "one-page lists are whole"
+    );
+}
+
+#[test]
+fn an_oversized_answer_is_refused_and_reported() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &["--huge", "virtualMachines"]);
+    audit_config(&sb, &clouds, "[azcloud]", ", max_response_bytes: 1048576");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let failed = failed_in(&sb, "cloudaudit_azcloud.json");
+    assert!(
+        failed["virtual_machine"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(
+                "the answer is larger than 1048576 bytes (max_response_bytes); it was not read"
+            ),
+        "{failed}"
+    );
+    assert!(failed.get("nsg").is_none(), "{failed}");
+}
+
+#[test]
+fn a_token_endpoint_that_echoes_the_request_never_leaks_the_secret() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &["--secret", "the-real-secret", "--echo-token-errors"]);
+    audit_config(&sb, &clouds, "[azcloud]", "");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(
+        "AADSTS900144: Malformed request: client_id=client-id&client_secret=***&scope=",
+    );
+    for text in [run.output(), sb.log()] {
+        assert!(!text.contains(SECRET), "{text}");
+    }
+}

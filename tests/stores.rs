@@ -354,6 +354,35 @@ fn splunkhecstore_busy_and_rate_limit_storms_end_with_a_count() {
 }
 
 #[test]
+fn splunkhecstore_a_200_that_is_not_the_collectors_answer_is_not_success() {
+    let sb = Sandbox::new();
+    // A proxy answers 200 with its own page: nothing was indexed.
+    let Some(hec) = Hec::local(&sb, &["--not-hec", "1000"], None) else {
+        return;
+    };
+    hec_config(&sb, &hec.uri, &hec.token, "      max_retries: 1\n", false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_store_failed(
+        &run,
+        "mockaudit_splunkhecstore",
+        "HTTP 200 OK without the collector's answer ({\"code\": 0}); is uri the HEC endpoint? The answer was: <html><body>Please sign in to the proxy</body></html>, after 2 attempt(s)",
+        1,
+        12,
+    );
+    assert!(hec.records().is_empty());
+
+    // Once the collector answers, the kept events go through, once each.
+    let sb = Sandbox::new();
+    let Some(hec) = Hec::local(&sb, &["--not-hec", "1"], None) else {
+        return;
+    };
+    hec_config(&sb, &hec.uri, &hec.token, "      max_retries: 1\n", false);
+    let run = run_timed(&sb, &["hec.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert_eq!(hec.records().len(), 12);
+}
+
+#[test]
 fn splunkhecstore_bad_token_or_index_stops_with_the_hec_code() {
     let sb = Sandbox::new();
     let Some(hec) = Hec::local(&sb, &[], None) else {
@@ -959,6 +988,24 @@ fn esstore_indexes_every_record_event_and_marker() {
         .map(|(id, _)| id.clone())
         .unwrap();
     assert!(data_id.ends_with(":mockaudit_mockcloud:7"), "{data_id}");
+}
+
+#[test]
+fn esstore_refuses_an_answer_larger_than_max_response_bytes() {
+    let sb = Sandbox::new();
+    let es = Es::start(&sb);
+    es_config(
+        &sb,
+        &format!(
+            "      url: {}\n      index: {}\n      max_retries: 0\n      max_response_bytes: 16\n",
+            es.url, es.index
+        ),
+        false,
+    );
+    let run = run_timed(&sb, &["es.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("the answer is larger than 16 bytes (");
+    run.assert_says("max_response_bytes); it was not read");
 }
 
 #[test]

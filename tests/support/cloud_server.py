@@ -9,7 +9,13 @@ replaying the published examples in tests/data.
   path contains SUBSTRING with STATUS (COUNT times, default always), with a
   `Retry-After` header for 429/503 (`--retry-after`), and the service's error
   body. `--latency-ms` delays every answer; `--subscriptions N` serves N
-  subscriptions. Each request is logged to --log as a JSON line (path, start,
+  subscriptions. Misbehaving servers: `--cycle SUBSTRING` makes the last
+  page of matching Azure lists link back to the first, `--stuck-page-token`
+  makes Google's last firewall page repeat the previous `nextPageToken`,
+  `--huge SUBSTRING` answers matching requests with a 4 MiB JSON body sent
+  chunked (no Content-Length), and `--echo-token-errors` refuses Azure token
+  requests with an error that quotes the request body, secret included.
+  Each request is logged to --log as a JSON line (path, start,
   end) so tests can check concurrency.
 Prints READY; stops when its standard input closes.
 """
@@ -35,6 +41,10 @@ parser.add_argument("--retry-after", default="1")
 parser.add_argument("--latency-ms", type=int, default=0)
 parser.add_argument("--subscriptions", type=int, default=2)
 parser.add_argument("--subscriptions-per-page", type=int, default=1)
+parser.add_argument("--cycle", default=None)
+parser.add_argument("--stuck-page-token", action="store_true")
+parser.add_argument("--huge", default=None)
+parser.add_argument("--echo-token-errors", action="store_true")
 args = parser.parse_args()
 
 DATA = pathlib.Path(args.data)
@@ -137,7 +147,9 @@ class Handler(BaseHTTPRequestHandler):
         if args.latency_ms:
             time.sleep(args.latency_ms / 1000)
         try:
-            if not self.injected_fault(url.path):
+            if args.huge and args.huge in url.path:
+                self.huge()
+            elif not self.injected_fault(url.path):
                 self.route(verb, url, raw)
         finally:
             log({"verb": verb, "path": url.path, "start": start, "end": time.time()})
@@ -192,15 +204,35 @@ class Handler(BaseHTTPRequestHandler):
 
     def page(self, path, query, pages, index):
         body = {"value": pages[index]}
+        api = (query.get("api-version") or [""])[0]
         if index + 1 < len(pages):
-            api = (query.get("api-version") or [""])[0]
             body["nextLink"] = f"{BASE}{path}?api-version={api}&$skiptoken={index + 1}"
+        elif args.cycle and args.cycle in path and len(pages) > 1:
+            body["nextLink"] = f"{BASE}{path}?api-version={api}&$skiptoken=0"
         self.reply(200, body)
+
+    def huge(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b'"' + b"x" * 65536 + b'",'
+        parts = [b'{"value": [', *([chunk] * 64), b'"end"]}']
+        try:
+            for part in parts:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
 
     def azure_token(self, raw):
         form = urllib.parse.parse_qs(raw.decode())
         ok = (form.get("grant_type") == ["client_credentials"] and form.get("client_id") == [args.client]
               and form.get("client_secret") == [args.secret] and (form.get("scope") or [""])[0].endswith("/.default"))
+        if not ok and args.echo_token_errors:
+            return self.reply(400, {"error": "invalid_request",
+                                    "error_description": "AADSTS900144: Malformed request: " + raw.decode()})
         if not ok:
             return self.reply(401, {"error": "invalid_client",
                                     "error_description": "AADSTS7000215: Invalid client secret provided.",
@@ -220,6 +252,8 @@ class Handler(BaseHTTPRequestHandler):
         if path.endswith("/global/firewalls"):
             token = (query.get("pageToken") or [None])[0]
             body = copy.deepcopy(FIREWALL_PAGES[1] if token == "123" else FIREWALL_PAGES[0])
+            if args.stuck_page_token:
+                body["nextPageToken"] = "123"
             return self.reply(200, body)
         if path.endswith("/aggregated/instances"):
             return self.reply(200, gcp("instances_aggregatedList.forseti.json"))

@@ -41,6 +41,8 @@ parser.add_argument("--default-index", default="main")
 parser.add_argument("--busy", type=int, default=0)
 parser.add_argument("--throttle", type=int, default=0)
 parser.add_argument("--invalid", action="append", default=[])
+parser.add_argument("--not-hec", type=int, default=0,
+                    help="answer the first N posts with 200 and a proxy's HTML page, indexing nothing")
 parser.add_argument("--cert")
 parser.add_argument("--key")
 args = parser.parse_args()
@@ -90,6 +92,14 @@ class Handler(BaseHTTPRequestHandler):
             if STATE["busy"] < args.busy:
                 STATE["busy"] += 1
                 return self.reply(503, "Server is busy", 9)
+            if STATE.setdefault("not_hec", 0) < args.not_hec:
+                STATE["not_hec"] += 1
+                page = b"<html><body>Please sign in to the proxy</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                return self.wfile.write(page)
         auth = self.headers.get("Authorization")
         if not auth:
             return self.reply(401, "Token is required", 2)

@@ -187,13 +187,13 @@ pub(crate) fn redact_all(problems: &mut [crate::PluginError]) {
 
 /// A short, single-line, redacted excerpt of text a server sent, for
 /// messages: at most [`EXCERPT_CHARS`] characters, control characters and
-/// line breaks turned into spaces.
+/// runs of white space (line breaks included) turned into one space.
 pub fn excerpt(text: &str) -> String {
-    let one_line: String = text
-        .trim()
+    let printable: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
+    let one_line = printable.split_whitespace().collect::<Vec<_>>().join(" ");
     let redacted = redact(&one_line);
     let mut chars = redacted.chars();
     let mut short: String = chars.by_ref().take(EXCERPT_CHARS).collect();

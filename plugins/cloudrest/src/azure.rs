@@ -1,12 +1,9 @@
 //! Azure: client-credentials tokens from Microsoft Entra ID and ARM list paging.
 
-use crate::{Http, HttpError, TokenCache};
+use crate::{Http, HttpError, Limits, Pager, TokenCache};
 use cloudmarker_plugin_api::sdk::Secret;
 use serde_json::Value;
 use std::time::Duration;
-
-/// The pages a list may have at most (a guard against a server that loops).
-const MAX_PAGES: usize = 100_000;
 
 /// A service principal's credentials.
 #[derive(Clone)]
@@ -63,7 +60,9 @@ pub fn parse_token(body: &Value) -> Result<(String, Duration), String> {
 }
 
 /// GETs `url` and every `nextLink` after it, handing each page's `value`
-/// items to `page`. Returns how many items there were.
+/// items to `page`. Returns how many items there were. A `nextLink` seen
+/// before, or more than `max_pages` pages, ends the listing with an error
+/// (the items already handed over stay handed over).
 pub fn list(
     http: &Http,
     what: &str,
@@ -73,7 +72,8 @@ pub fn list(
 ) -> Result<usize, HttpError> {
     let mut url = url.to_string();
     let mut count = 0;
-    for _ in 0..MAX_PAGES {
+    let mut pager = Pager::new(what, http.limits().max_pages, &url);
+    loop {
         let token = token.get().map_err(HttpError::Transport)?;
         let mut body = http.get_json(what, &url, &token)?;
         let items = match body.get_mut("value").map(Value::take) {
@@ -88,13 +88,13 @@ pub fn list(
         count += items.len();
         page(items);
         match body.get("nextLink").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() && next != url => url = next.to_string(),
+            Some(next) if !next.is_empty() => {
+                pager.next(next)?;
+                url = next.to_string();
+            }
             _ => return Ok(count),
         }
     }
-    Err(HttpError::Transport(format!(
-        "{what}: more than {MAX_PAGES} pages"
-    )))
 }
 
 #[cfg(test)]
@@ -144,6 +144,10 @@ pub struct AzureParams {
     pub timeout: f64,
     /// Retries of a throttled (429) or failed (5xx) request.
     pub max_retries: u32,
+    /// Pages one listing may have; a longer one is cut and reported.
+    pub max_pages: usize,
+    /// Bytes one API answer may have; a larger one is refused and reported.
+    pub max_response_bytes: u64,
 }
 
 impl Default for AzureParams {
@@ -159,6 +163,8 @@ impl Default for AzureParams {
             max_concurrency: 8,
             timeout: 30.0,
             max_retries: 5,
+            max_pages: crate::DEFAULT_MAX_PAGES,
+            max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -191,7 +197,11 @@ impl Session {
             params.timeout,
             params.max_retries,
             Duration::from_millis(500),
-        )?;
+        )?
+        .with_limits(Limits {
+            max_pages: params.max_pages,
+            max_response_bytes: params.max_response_bytes,
+        });
         let resource_manager = params.resource_manager.trim_end_matches('/').to_string();
         let credentials = Credentials {
             authority_host: params.authority_host.clone(),

@@ -1,7 +1,7 @@
 //! Google Cloud: service-account tokens (a JWT signed with RS256, exchanged
 //! at the key file's `token_uri`) and Compute Engine list paging.
 
-use crate::{Http, HttpError, TokenCache};
+use crate::{Http, HttpError, Pager, TokenCache};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use ring::rand::SystemRandom;
@@ -95,7 +95,8 @@ fn jwt(key: &ServiceAccountKey, scope: &str, signer: &RsaKeyPair) -> Result<Stri
 }
 
 /// GETs `url` and the pages after it (`nextPageToken`), handing each page's
-/// body to `page`. Returns how many pages there were.
+/// body to `page`. Returns how many pages there were. A token seen before,
+/// or more than `max_pages` pages, ends the listing with an error.
 pub fn list(
     http: &Http,
     what: &str,
@@ -104,7 +105,8 @@ pub fn list(
     mut page: impl FnMut(Value),
 ) -> Result<usize, HttpError> {
     let mut page_token: Option<String> = None;
-    for pages in 1..=100_000 {
+    let mut pager = Pager::new(what, http.limits().max_pages, "");
+    for pages in 1.. {
         let token = token.get().map_err(HttpError::Transport)?;
         let page_url = match &page_token {
             None => url.to_string(),
@@ -120,11 +122,12 @@ pub fn list(
             .filter(|t| !t.is_empty())
             .map(str::to_string);
         page(body);
-        if page_token.is_none() {
-            return Ok(pages);
+        match &page_token {
+            None => return Ok(pages),
+            Some(next) => pager.next(next)?,
         }
     }
-    Err(HttpError::Transport(format!("{what}: too many pages")))
+    unreachable!("the page loop ends by returning")
 }
 
 fn percent_encode(text: &str) -> String {

@@ -1,9 +1,12 @@
 //! A blocking HTTP client with bounded, polite retries.
 
+use crate::limits::{read_limited, Limits, MAX_ERROR_BODY_BYTES};
+use cloudmarker_plugin_api::sdk::secret::excerpt;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::fmt;
+use std::io::Read;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Why a request failed for good.
@@ -37,6 +40,7 @@ pub struct Http {
     client: Client,
     max_retries: u32,
     base_delay: Duration,
+    limits: Limits,
 }
 
 /// The longest `Retry-After` honoured; a longer one fails the request.
@@ -59,7 +63,19 @@ impl Http {
             client,
             max_retries,
             base_delay,
+            limits: Limits::default(),
         })
+    }
+
+    /// The same client with other page and answer size limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The page and answer size limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Sends the request `build` makes (again for each retry) and returns a
@@ -113,8 +129,14 @@ impl Http {
     /// GETs `url` with a bearer token and parses the JSON body.
     pub fn get_json(&self, what: &str, url: &str, token: &str) -> Result<Value, HttpError> {
         let response = self.send(what, |c| c.get(url).bearer_auth(token))?;
-        response
-            .json()
+        self.json(what, response)
+    }
+
+    /// The JSON body of `response`, at most `max_response_bytes` long.
+    fn json(&self, what: &str, response: Response) -> Result<Value, HttpError> {
+        let body = read_limited(response, what, self.limits.max_response_bytes)
+            .map_err(HttpError::Transport)?;
+        serde_json::from_slice(&body)
             .map_err(|e| HttpError::Transport(format!("{what}: the answer is not JSON: {e}")))
     }
 
@@ -126,9 +148,7 @@ impl Http {
         form: &[(&str, &str)],
     ) -> Result<Value, HttpError> {
         let response = self.send(what, |c| c.post(url).form(form))?;
-        response
-            .json()
-            .map_err(|e| HttpError::Transport(format!("{what}: the answer is not JSON: {e}")))
+        self.json(what, response)
     }
 }
 
@@ -164,12 +184,16 @@ fn jittered(base: Duration) -> Duration {
 /// The service's error text: Azure's `error.code: error.message`, Google's
 /// `error.status: error.message`, OAuth's `error: error_description`, or
 /// the start of the body.
-fn error_message(response: Response) -> String {
+/// Only the first [`MAX_ERROR_BODY_BYTES`] are read, and what is quoted is a
+/// short, single-line excerpt with every known secret removed (a server may
+/// echo the request).
+pub fn error_message(response: Response) -> String {
     let status = response.status();
-    let text = response.text().unwrap_or_default();
+    let mut raw = Vec::new();
+    let _ = response.take(MAX_ERROR_BODY_BYTES).read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
     let Ok(body) = serde_json::from_str::<Value>(&text) else {
-        let excerpt: String = text.chars().take(200).collect();
-        return format!("{status} {}", excerpt.trim());
+        return format!("{status} {}", excerpt(&text));
     };
     let at = |p: &str| body.pointer(p).and_then(Value::as_str);
     let code = at("/error/code").or(at("/error/status")).or(at("/error"));
@@ -177,7 +201,7 @@ fn error_message(response: Response) -> String {
         .or(at("/error_description"))
         .unwrap_or("");
     match code {
-        Some(code) => format!("{code}: {}", message.lines().next().unwrap_or("")),
+        Some(code) => excerpt(&format!("{code}: {message}")),
         None => format!("{status}"),
     }
 }

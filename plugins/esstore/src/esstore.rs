@@ -53,6 +53,8 @@ pub struct EsParams {
     pub max_retries: u32,
     /// Seconds before the first retry; each retry waits twice as long.
     pub retry_delay: f64,
+    /// Bytes of one answer read at most (by its `Content-Length`).
+    pub max_response_bytes: u64,
 }
 
 impl Default for EsParams {
@@ -72,6 +74,7 @@ impl Default for EsParams {
             timeout: 30.0,
             max_retries: 3,
             retry_delay: 0.5,
+            max_response_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -154,6 +157,7 @@ pub struct EsStore {
     buffer_size: usize,
     max_retries: u32,
     retry_delay: Duration,
+    max_answer: u64,
     /// The next position in each stream (origin worker or marker kind).
     positions: HashMap<String, u64>,
     kept: bool,
@@ -272,6 +276,7 @@ impl PluginType for EsStore {
             buffer_size: params.buffer_size,
             max_retries: params.max_retries,
             retry_delay: Duration::from_secs_f64(params.retry_delay),
+            max_answer: params.max_response_bytes,
             positions: HashMap::new(),
             kept: false,
             refused: BTreeMap::new(),
@@ -415,6 +420,14 @@ impl EsStore {
                 .await
                 .map_err(|e| describe(&e))?;
             let status = response.status_code();
+            // The client offers no streaming read: an answer that announces
+            // more than the limit is refused before it is read.
+            if let Some(length) = response.content_length().filter(|n| *n > self.max_answer) {
+                return Err(format!(
+                    "the answer is larger than {} bytes ({length}; max_response_bytes); it was not read",
+                    self.max_answer
+                ));
+            }
             let text = response.text().await.map_err(|e| describe(&e))?;
             Ok((status, text))
         })

@@ -5,7 +5,7 @@ use crate::firewall::firewall_rules;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::gcp::{self, ServiceAccountKey};
-use cloudrest::{run_bounded, Emitter, Http, LazyStream, TokenCache};
+use cloudrest::{run_bounded, Emitter, Http, LazyStream, Limits, TokenCache};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -30,6 +30,10 @@ pub struct GcpParams {
     pub timeout: f64,
     /// Retries of a throttled (429) or failed (5xx) request.
     pub max_retries: u32,
+    /// Pages one listing may have; a longer one is cut and reported.
+    pub max_pages: usize,
+    /// Bytes one API answer may have; a larger one is refused and reported.
+    pub max_response_bytes: u64,
 }
 
 impl Default for GcpParams {
@@ -41,6 +45,8 @@ impl Default for GcpParams {
             max_concurrency: 4,
             timeout: 30.0,
             max_retries: 5,
+            max_pages: cloudrest::DEFAULT_MAX_PAGES,
+            max_response_bytes: cloudrest::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -74,7 +80,11 @@ impl PluginType for GcpCloud {
             params.max_retries,
             Duration::from_millis(500),
         )
-        .map_err(config)?;
+        .map_err(config)?
+        .with_limits(Limits {
+            max_pages: params.max_pages,
+            max_response_bytes: params.max_response_bytes,
+        });
         let project = key.project_id.clone();
         let token = gcp::token_cache(http.clone(), key, SCOPE.into()).map_err(config)?;
         Ok(Self {

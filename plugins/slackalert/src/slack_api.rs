@@ -2,7 +2,8 @@
 //! read from the `ok`/`error` fields, and HTTP 429 is retried after the
 //! `Retry-After` the server asks for.
 
-use cloudrest::{describe, retry_after};
+use cloudmarker_plugin_api::sdk::secret::excerpt;
+use cloudrest::{describe, read_limited, retry_after, MAX_ERROR_BODY_BYTES};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -17,16 +18,19 @@ pub struct SlackApi {
     base: String,
     token: String,
     max_retries: u32,
+    max_answer: u64,
 }
 
 impl SlackApi {
-    /// A client for the API at `base` (e.g. `https://slack.com/api`).
-    pub fn new(client: Client, base: &str, token: &str, max_retries: u32) -> Self {
+    /// A client for the API at `base` (e.g. `https://slack.com/api`) that
+    /// reads answers of at most `max_answer` bytes.
+    pub fn new(client: Client, base: &str, token: &str, max_retries: u32, max_answer: u64) -> Self {
         Self {
             client,
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),
             max_retries,
+            max_answer,
         }
     }
 
@@ -92,8 +96,8 @@ impl SlackApi {
     fn call(&self, method: &str, request: impl Fn() -> RequestBuilder) -> Result<Value, String> {
         let response = self.send_with_retries(method, || request().bearer_auth(&self.token))?;
         let status = response.status();
-        let body: Value = response
-            .json()
+        let body = read_limited(response, method, self.max_answer)?;
+        let body: Value = serde_json::from_slice(&body)
             .map_err(|e| format!("{method}: HTTP {status} with a body that is not JSON: {e}"))?;
         if body.get("ok") == Some(&Value::Bool(true)) {
             return Ok(body);
@@ -128,8 +132,8 @@ impl SlackApi {
                     attempt + 1
                 ));
             }
-            let wait =
-                retry_after(&response).unwrap_or_else(|| Duration::from_millis(500 << attempt));
+            let wait = retry_after(&response)
+                .unwrap_or_else(|| Duration::from_millis(500 << attempt.min(6)));
             if wait > MAX_RETRY_AFTER {
                 return Err(format!(
                     "{what}: rate limited; Slack asks to wait {} s",
@@ -157,8 +161,11 @@ pub fn post_webhook(client: &Client, url: &str, text: &str) -> Result<(), String
     if status.is_success() {
         return Ok(());
     }
-    let body = response.text().unwrap_or_default();
-    Err(format!("webhook failed: HTTP {status}: {}", body.trim()))
+    let body = read_limited(response, "webhook", MAX_ERROR_BODY_BYTES).unwrap_or_default();
+    Err(format!(
+        "webhook failed: HTTP {status}: {}",
+        excerpt(&String::from_utf8_lossy(&body))
+    ))
 }
 
 fn string_at(body: &Value, pointer: &str, method: &str) -> Result<String, String> {

@@ -29,6 +29,8 @@ pub struct SlackParams {
     pub timeout: f64,
     /// Retries of a rate-limited (429) or failed (5xx) request.
     pub max_retries: u32,
+    /// Bytes of one Slack answer read at most; a longer one is a failure.
+    pub max_response_bytes: u64,
 }
 
 impl Default for SlackParams {
@@ -42,6 +44,7 @@ impl Default for SlackParams {
             webhook_url: None,
             timeout: 30.0,
             max_retries: 3,
+            max_response_bytes: cloudrest::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -90,7 +93,13 @@ impl PluginType for SlackAlert {
                     return Err(config("to must list at least one user email".into()));
                 }
                 Target::Users {
-                    api: SlackApi::new(client, &params.api_url, token.expose(), params.max_retries),
+                    api: SlackApi::new(
+                        client,
+                        &params.api_url,
+                        token.expose(),
+                        params.max_retries,
+                        params.max_response_bytes,
+                    ),
                     to: params.to.clone(),
                 }
             }

@@ -1,6 +1,8 @@
 //! A small client for the Splunk HTTP Event Collector: posts a batch of
 //! events and classifies the answer by HTTP status and HEC `code`.
 
+use cloudmarker_plugin_api::sdk::secret::excerpt;
+use cloudrest::{describe, read_limited, retry_after};
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -45,8 +47,15 @@ const BUSY_CODES: [i64; 5] = [8, 9, 18, 19, 20];
 
 /// Posts `body` (concatenated event objects) to `url` with the token;
 /// returns what the collector did and how long it asked to wait
-/// (`Retry-After`) before the next attempt, if it did.
-pub fn post(client: &Client, url: &str, token: &str, body: String) -> (Answer, Option<Duration>) {
+/// (`Retry-After`) before the next attempt, if it did. An answer longer
+/// than `max_answer` bytes is not read (and not success).
+pub fn post(
+    client: &Client,
+    url: &str,
+    token: &str,
+    body: String,
+    max_answer: u64,
+) -> (Answer, Option<Duration>) {
     let response = client
         .post(url)
         .header(reqwest::header::AUTHORIZATION, format!("Splunk {token}"))
@@ -54,21 +63,18 @@ pub fn post(client: &Client, url: &str, token: &str, body: String) -> (Answer, O
         .body(body)
         .send();
     match response {
-        Ok(response) => read_answer(response),
+        Ok(response) => read_answer(response, max_answer),
         Err(e) => (Answer::Transient(describe(&e)), None),
     }
 }
 
-fn read_answer(response: Response) -> (Answer, Option<Duration>) {
+fn read_answer(response: Response, max_answer: u64) -> (Answer, Option<Duration>) {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let text = response.text().unwrap_or_default();
-    (classify(status, &text), retry_after)
+    let wait = retry_after(&response);
+    match read_limited(response, "the collector's answer", max_answer) {
+        Ok(body) => (classify(status, &String::from_utf8_lossy(&body)), wait),
+        Err(e) => (Answer::Transient(format!("HTTP {status}: {e}")), wait),
+    }
 }
 
 /// Decides what an answer with `status` and body `text` means.
@@ -83,11 +89,21 @@ pub fn classify(status: StatusCode, text: &str) -> Answer {
             "code {code}: {} (HTTP {status})",
             text.as_deref().unwrap_or("no text")
         ),
-        _ => format!("HTTP {status}: {}", excerpt(text)),
+        _ => format!("HTTP {status}: {}", excerpt_or_empty(text)),
     };
     let code = body.as_ref().and_then(|b| b.code);
-    if status.is_success() && code.unwrap_or(0) == 0 {
-        return Answer::Indexed;
+    if status.is_success() {
+        return match code {
+            Some(0) => Answer::Indexed,
+            // A proxy's page, a load balancer's `{}`: nothing says the
+            // events were indexed, so they are kept and sent again.
+            None => Answer::Transient(format!(
+                "HTTP {status} without the collector's answer ({{\"code\": 0}}); is uri the HEC endpoint? The answer was: {}",
+                excerpt_or_empty(text)
+            )),
+            Some(_) if code.is_some_and(|c| BUSY_CODES.contains(&c)) => Answer::Transient(reason),
+            Some(_) => Answer::Permanent(reason),
+        };
     }
     if status == StatusCode::TOO_MANY_REQUESTS
         || status.is_server_error()
@@ -105,34 +121,13 @@ pub fn classify(status: StatusCode, text: &str) -> Answer {
     Answer::Permanent(reason)
 }
 
-/// The start of a body that is not a HEC answer (an HTML error page), on one line.
-fn excerpt(text: &str) -> String {
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(200) {
-        Some((i, _)) => format!("{}...", &line[..i]),
-        None if line.is_empty() => "empty body".into(),
-        None => line,
+/// The start of a body that is not a HEC answer (an HTML error page), on
+/// one line, or `empty body`.
+fn excerpt_or_empty(text: &str) -> String {
+    match excerpt(text) {
+        line if line.is_empty() => "empty body".into(),
+        line => line,
     }
-}
-
-/// reqwest's error with its causes (connection refused, timeout, TLS),
-/// naming the scheme, host and port only.
-pub fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    let mut message = kind.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]
@@ -145,6 +140,24 @@ mod tests {
             classify(StatusCode::OK, r#"{"text":"Success","code":0}"#),
             Answer::Indexed
         );
+    }
+
+    #[test]
+    fn a_200_that_is_not_the_collectors_answer_is_not_success() {
+        for body in ["<html>Sign in</html>", "{}", "", r#"{"text": "Success"}"#] {
+            let answer = classify(StatusCode::OK, body);
+            let Answer::Transient(reason) = &answer else {
+                panic!("{body:?} gave {answer:?}")
+            };
+            assert!(
+                reason.contains("without the collector's answer"),
+                "{reason}"
+            );
+        }
+        assert!(matches!(
+            classify(StatusCode::OK, r#"{"text":"Invalid token","code":4}"#),
+            Answer::Permanent(_)
+        ));
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct SplunkHecParams {
     pub max_retries: u32,
     /// Seconds before the first retry; each retry waits twice as long.
     pub retry_delay: f64,
+    /// Bytes of the collector's answer read at most; a longer answer is a
+    /// failure (HEC answers are a few bytes).
+    pub max_response_bytes: u64,
 }
 
 impl Default for SplunkHecParams {
@@ -69,6 +72,7 @@ impl Default for SplunkHecParams {
             timeout: 30.0,
             max_retries: 3,
             retry_delay: 0.5,
+            max_response_bytes: cloudrest::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -100,6 +104,7 @@ pub struct SplunkHecStore {
     index: Option<String>,
     sourcetype: String,
     buffer_size: usize,
+    max_response_bytes: u64,
     max_retries: u32,
     retry_delay: Duration,
     /// Serialized event objects, not yet indexed.
@@ -155,6 +160,7 @@ impl PluginType for SplunkHecStore {
             buffer_size: params.buffer_size,
             max_retries: params.max_retries,
             retry_delay: Duration::from_secs_f64(params.retry_delay),
+            max_response_bytes: params.max_response_bytes,
             buffer: Vec::new(),
             kept: false,
             refused: 0,
@@ -238,8 +244,13 @@ impl SplunkHecStore {
         let mut attempt = 0;
         while !self.buffer.is_empty() {
             let body = self.buffer.concat();
-            let (answer, retry_after) =
-                hec::post(&self.client, &self.url, self.token.expose(), body);
+            let (answer, retry_after) = hec::post(
+                &self.client,
+                &self.url,
+                self.token.expose(),
+                body,
+                self.max_response_bytes,
+            );
             match answer {
                 Answer::Indexed => {
                     self.sent += self.buffer.len() as u64;
