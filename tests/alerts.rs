@@ -195,9 +195,45 @@ fn assert_email_fails(sb: &Sandbox, message: &str) {
 fn smtp_server_down_is_a_clear_failure() {
     let sb = Sandbox::new();
     email_config(&sb, free_port(), "      ssl_mode: disable\n");
-    assert_email_fails(&sb, "cannot send email via 127.0.0.1:");
+    assert_email_fails(&sb, "cannot send email: 127.0.0.1:");
     let run = sb.run_now(&["email.yaml"]);
-    run.assert_says("(ssl_mode disable)");
+    run.assert_says(
+        "(ssl_mode disable) refused the connection (is the server running on that port?)",
+    );
+}
+
+#[test]
+fn an_smtp_server_that_never_answers_times_out_with_a_sentence() {
+    let sb = Sandbox::new();
+    // The kernel accepts the connection; nobody ever says hello.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    email_config(&sb, port, "      ssl_mode: disable\n");
+    assert_email_fails(
+        &sb,
+        &format!("cannot send email: timed out waiting for 127.0.0.1:{port} (ssl_mode disable)"),
+    );
+    drop(silent);
+}
+
+#[test]
+fn tls_to_a_plain_text_smtp_port_says_so() {
+    let sb = Sandbox::new();
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = plain.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in plain.incoming().flatten() {
+            use std::io::Write;
+            let mut stream = stream;
+            let _ = stream.write_all(b"220 plain.example ESMTP ready\r\n");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
+    email_config(&sb, port, "      ssl_mode: ssl\n");
+    assert_email_fails(
+        &sb,
+        &format!("the TLS handshake with 127.0.0.1:{port} (ssl_mode ssl) failed: the server did not answer with TLS (a plain-text port? check the scheme, tls or ssl_mode)"),
+    );
 }
 
 #[test]
@@ -430,10 +466,7 @@ fn slack_failures_are_clear() {
             "",
         ),
     );
-    assert_slack_fails(
-        &sb,
-        "users.lookupByEmail: cannot connect to http://127.0.0.1:",
-    );
+    assert_slack_fails(&sb, "users.lookupByEmail: http://127.0.0.1:");
 }
 
 /// The top-level `email:` key with a plain SMTP server on `port`.
@@ -496,7 +529,7 @@ fn a_failing_smtp_server_never_stops_the_audits() {
         "notification failures are logged, not fatal: {}",
         run.output()
     );
-    run.assert_says("Cannot send the notification email for all audits started, error: cannot send email via 127.0.0.1:");
+    run.assert_says("Cannot send the notification email for all audits started, error: cannot send email: 127.0.0.1:");
     run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 14 writes, 0 failures");
 }
 

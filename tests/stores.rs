@@ -445,7 +445,7 @@ fn splunkhecstore_server_down_or_gone_mid_run_is_a_clear_failure() {
     assert_store_failed(
         &run,
         "mockaudit_splunkhecstore",
-        &format!("splunkhecstore: cannot post 12 event(s) to Splunk HEC at {uri}/services/collector/event: cannot connect"),
+        &format!("splunkhecstore: cannot post 12 event(s) to Splunk HEC at {uri}/services/collector/event: {uri} refused the connection (is the server running on that port?)"),
         1,
         12,
     );
@@ -471,7 +471,7 @@ fn splunkhecstore_server_down_or_gone_mid_run_is_a_clear_failure() {
         |s| !s.indexed().is_empty(),
         |s| drop(s.server.take()),
         "splunkhecstore",
-        "cannot connect",
+        "the connection",
     );
 }
 
@@ -497,8 +497,16 @@ fn splunkhecstore_tls_with_a_private_ca_or_without_verification() {
     // By default the built-in roots do not know the private CA.
     hec_config(&sb, &hec.uri, &hec.token, "      max_retries: 0\n", false);
     let run = run_timed(&sb, &["hec.yaml"]);
-    assert_store_failed(&run, "mockaudit_splunkhecstore", "cannot connect", 1, 12);
-    run.assert_says("certificate");
+    assert_store_failed(
+        &run,
+        "mockaudit_splunkhecstore",
+        &format!(
+            "the TLS certificate of {} is not trusted: it is signed by an unknown certificate authority (a private CA needs its certificate in ca_cert)",
+            hec.uri
+        ),
+        1,
+        12,
+    );
     assert_eq!(hec.records().len(), 24);
 }
 

@@ -11,6 +11,7 @@ mod batch;
 pub mod files;
 mod guard;
 mod log_bridge;
+pub mod net;
 pub mod secret;
 
 pub use adapters::{info, new_plugin, CloudAdapter, EventAdapter, SinkAdapter};

@@ -1,6 +1,7 @@
 //! A blocking HTTP client with bounded, polite retries.
 
 use crate::limits::{read_limited, Limits, MAX_ERROR_BODY_BYTES};
+use cloudmarker_plugin_api::sdk::net;
 use cloudmarker_plugin_api::sdk::secret::excerpt;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
@@ -206,34 +207,26 @@ pub fn error_message(response: Response) -> String {
     }
 }
 
-/// reqwest's error with its causes; names scheme, host and port, never the
-/// path or query (they may carry tokens).
+/// reqwest's error as a sentence (timeouts, refused connections, unknown
+/// hosts and TLS problems named as such) about the scheme, host and port
+/// only: never the path or query, which may carry tokens.
 pub fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    let mut message = match error.url() {
+    let endpoint = match error.url() {
         Some(url) => {
-            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!(
-                "{kind} to {}://{}{port}",
-                url.scheme(),
-                url.host_str().unwrap_or("")
-            )
+            let port = url
+                .port_or_known_default()
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
+            format!("{}://{}{port}", url.scheme(), url.host_str().unwrap_or(""))
         }
-        None => kind.to_string(),
+        None => "the server".to_string(),
     };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
+    // reqwest's own words quote the whole URL: use its causes only.
+    match std::error::Error::source(error) {
+        Some(cause) => net::describe(cause, &endpoint),
+        None if error.is_timeout() => format!("timed out waiting for {endpoint}"),
+        None => format!("request to {endpoint} failed"),
     }
-    message
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Sending one email over SMTP with the original's `send_email` parameters.
 
-use cloudmarker_plugin_api::sdk::Secret;
+use cloudmarker_plugin_api::sdk::{net, Secret};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -191,13 +191,10 @@ impl Mailer {
         }
         .map_err(|e| format!("cannot build the email: {e}"))?;
         log::debug!("Sending email {subject:?} via {}.", self.server);
-        self.transport.send(&message).map(|_| ()).map_err(|e| {
-            format!(
-                "cannot send email via {}: {}",
-                self.server,
-                describe_error(&e)
-            )
-        })
+        self.transport
+            .send(&message)
+            .map(|_| ())
+            .map_err(|e| format!("cannot send email: {}", net::describe(&e, &self.server)))
     }
 }
 
@@ -213,22 +210,6 @@ fn tls_parameters(server: &str, params: &EmailParams) -> Result<TlsParameters, S
     builder
         .build_rustls()
         .map_err(|e| format!("cannot set up TLS for {server}: {e}"))
-}
-
-/// lettre's error with its causes, which hold the useful part (refused,
-/// timed out, bad credentials, certificate problems).
-fn describe_error(error: &lettre::transport::smtp::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A store and alert plugin that bulk-indexes records into an Elasticsearch
 //! (or OpenSearch) index.
 
-use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
+use cloudmarker_plugin_api::sdk::{self, net, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::{ErrorKind, PluginError};
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -418,7 +418,7 @@ impl EsStore {
                 .body(vec![body])
                 .send()
                 .await
-                .map_err(|e| describe(&e))?;
+                .map_err(|e| net::describe(&e, &self.target))?;
             let status = response.status_code();
             // The client offers no streaming read: an answer that announces
             // more than the limit is refused before it is read.
@@ -428,7 +428,7 @@ impl EsStore {
                     self.max_answer
                 ));
             }
-            let text = response.text().await.map_err(|e| describe(&e))?;
+            let text = response.text().await.map_err(|e| net::describe(&e, &self.target))?;
             Ok((status, text))
         })
     }
@@ -568,21 +568,6 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The client's error with its causes (connection refused, timeout, TLS).
-fn describe(error: &elasticsearch::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 impl Sink for EsStore {

@@ -1,7 +1,7 @@
 //! A store and alert plugin that inserts records into a MongoDB collection,
 //! in unordered batches.
 
-use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
+use cloudmarker_plugin_api::sdk::{self, net, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::{ErrorKind, PluginError};
 use mongodb::bson::{oid::ObjectId, Bson, Document};
 use mongodb::error::{Error as MongoError, ErrorKind as MongoKind, IndexedWriteError};
@@ -280,7 +280,9 @@ enum Failure {
     Permanent(String),
 }
 
-fn classify(error: &MongoError) -> Failure {
+/// What `error` means for the buffered records; `servers` (`host:port`,
+/// comma-separated) names the server in network messages.
+fn classify(error: &MongoError, servers: &str) -> Failure {
     match error.kind.as_ref() {
         MongoKind::InsertMany(e) if e.write_errors.is_some() => Failure::Items(
             e.write_errors
@@ -296,13 +298,18 @@ fn classify(error: &MongoError) -> Failure {
             )),
             None => Failure::Transient(short(&error.to_string())),
         },
-        MongoKind::ServerSelection { message, .. } => {
-            Failure::Transient(format!("no usable server: {}", short(message)))
-        }
-        MongoKind::Io(e) => Failure::Transient(format!("network error: {e}")),
-        MongoKind::ConnectionPoolCleared { message, .. } => {
-            Failure::Transient(format!("connection lost: {}", short(message)))
-        }
+        MongoKind::ServerSelection { .. } => Failure::Transient(format!(
+            "no usable server: {}",
+            short(&net::describe(error, servers))
+        )),
+        MongoKind::Io(_) => Failure::Transient(format!(
+            "network error: {}",
+            short(&net::describe(error, servers))
+        )),
+        MongoKind::ConnectionPoolCleared { .. } => Failure::Transient(format!(
+            "connection lost: {}",
+            short(&net::describe(error, servers))
+        )),
         MongoKind::Authentication { message, .. } => Failure::Permanent(format!(
             "authentication failed: {}; check username, password and auth_source",
             short(message)
@@ -355,6 +362,11 @@ fn document(record: &str) -> Result<Pending, String> {
 }
 
 impl MongoDbStore {
+    /// The `host:port` list of the target, for network messages.
+    fn servers(&self) -> &str {
+        self.target.split('/').next().unwrap_or(&self.target)
+    }
+
     /// Inserts the buffer until it is empty, counting records refused one by
     /// one and retrying failures that may pass.
     fn flush(&mut self) -> Result<(), FlushError> {
@@ -376,7 +388,7 @@ impl MongoDbStore {
                     self.buffer.clear();
                     continue;
                 }
-                Ok(Err(e)) => classify(&e),
+                Ok(Err(e)) => classify(&e, self.servers()),
                 Err(_) => {
                     Failure::Transient(format!("no answer within {} s", self.timeout.as_secs_f64()))
                 }
@@ -591,12 +603,14 @@ mod tests {
         .unwrap();
         let e = MongoError::from(MongoKind::InsertMany(insert));
         assert_eq!(
-            classify(&e),
+            classify(&e, "h:1"),
             Failure::Items(vec![(2, 11000, "error 11000 DuplicateKey: E11000 duplicate key error collection: db.c index: _id_ dup key: { _id: 1 }".into())])
         );
 
         let e = MongoError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
-        assert!(matches!(classify(&e), Failure::Transient(r) if r.starts_with("network error")));
+        assert!(
+            matches!(classify(&e, "h:1"), Failure::Transient(r) if r.starts_with("network error"))
+        );
         assert_eq!(short(&"x".repeat(1000)).len(), 303);
 
         let cmd = |code: i32| -> CommandError {
@@ -606,9 +620,9 @@ mod tests {
             .unwrap()
         };
         let e = MongoError::from(MongoKind::Command(cmd(91)));
-        assert!(matches!(classify(&e), Failure::Transient(_)));
+        assert!(matches!(classify(&e, "h:1"), Failure::Transient(_)));
         let e = MongoError::from(MongoKind::Command(cmd(13)));
-        assert!(matches!(classify(&e), Failure::Permanent(_)));
+        assert!(matches!(classify(&e, "h:1"), Failure::Permanent(_)));
     }
 
     #[test]

@@ -539,7 +539,7 @@ mod tests {
         // done fails for good and counts every buffered event as lost.
         let err = s.done().unwrap_err();
         assert_eq!((err.kind, err.records_failed), (ErrorKind::UNAVAILABLE, 3));
-        assert!(err.message.contains("cannot post 3 event(s) to Splunk HEC at http://127.0.0.1:9/services/collector/event: cannot connect"), "{}", err.message);
+        assert!(err.message.contains("cannot post 3 event(s) to Splunk HEC at http://127.0.0.1:9/services/collector/event: http://127.0.0.1:9 refused the connection"), "{}", err.message);
         assert!(!err.message.contains("t0k3n"));
     }
 }
