@@ -150,3 +150,55 @@ fn a_library_that_is_not_a_plugin_is_refused() {
     ));
     assert_mock_audit_complete(&sb);
 }
+
+#[test]
+fn a_library_is_probed_in_a_child_process_and_never_loaded_into_the_host_when_refused() {
+    let sb = Sandbox::new();
+    let lib = plugin_lib("plainlib");
+    let record = sb.path().join("loaded-by.txt");
+    sb.file(
+        "faulty.yaml",
+        &extra_store("{}").replace("faultysink", lib.to_str().unwrap()),
+    );
+    let env = format!("record:{}", record.display());
+    let mut host = sb.spawn_with(
+        &["-n", "-c", "sandbox.yaml", "faulty.yaml"],
+        &[("PLAINLIB_ON_LOAD", &env)],
+    );
+    assert_eq!(common::exit_within(&mut host, 60), Some(1));
+    let loaders: Vec<u32> = std::fs::read_to_string(&record)
+        .expect("the probe loaded the library")
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(loaders.len(), 1, "loaded once, by the probe: {loaders:?}");
+    assert_ne!(loaders[0], host.id(), "never inside the host");
+    assert_mock_audit_complete(&sb);
+}
+
+#[test]
+fn a_library_that_crashes_while_loading_cannot_kill_the_host() {
+    for (action, signal) in [
+        ("abort", "signal 6, SIGABRT"),
+        ("segv", "signal 11, SIGSEGV"),
+    ] {
+        let sb = Sandbox::new();
+        let lib = plugin_lib("plainlib");
+        sb.file(
+            "faulty.yaml",
+            &extra_store("{}").replace("faultysink", lib.to_str().unwrap()),
+        );
+        let run = sb.run_with(
+            &["-n", "-c", "sandbox.yaml", "faulty.yaml"],
+            &[("PLAINLIB_ON_LOAD", action)],
+        );
+        assert_eq!(run.status, Some(1), "{}", run.output());
+        run.assert_says(&format!(
+            "plugin \"bad\": cannot load {}: it crashed while being loaded ({signal}",
+            lib.display()
+        ));
+        run.assert_says("in a child process; not loaded");
+        run.assert_says("Audit mockaudit finished: 10 records read, 4 events, ");
+        assert_mock_audit_complete(&sb);
+    }
+}

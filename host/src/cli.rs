@@ -68,4 +68,11 @@ pub enum Command {
         #[arg(short = 'l', long, default_value_t = 20)]
         limit: usize,
     },
+    /// Internal: load one plugin library and report whether it is a good
+    /// plugin (the host runs this in a child process before loading it).
+    #[command(name = "__probe", hide = true)]
+    Probe {
+        /// The library file.
+        path: PathBuf,
+    },
 }

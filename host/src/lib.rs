@@ -34,6 +34,10 @@ pub fn run(cli: Cli) -> ExitCode {
         print!("{}", config::BASE_CONFIG);
         return ExitCode::SUCCESS;
     }
+    if let Some(Command::Probe { path }) = &cli.command {
+        let status = plugins::probe::run_probe(path, |p| plugins::load_library(p).map(|_| ()));
+        return ExitCode::from(status);
+    }
     let (config, files, mut warnings) = match load_config(&cli) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -61,7 +65,13 @@ pub fn run(cli: Cli) -> ExitCode {
     for warning in search_path.ignored() {
         log::warn!("{warning}");
     }
-    let registry = Registry::new(search_path);
+    let mut registry = Registry::new(search_path);
+    match std::env::current_exe() {
+        Ok(exe) => registry = registry.with_prober(exe),
+        Err(e) => log::warn!(
+            "Cannot find the cloudmarker executable to probe plugin libraries in a child process ({e}); loading them directly."
+        ),
+    }
     // Checked by Config::from_loaded.
     let notifier = notify::Notifier::from_config(config.email.as_ref()).unwrap_or_else(|e| {
         log::error!("{e}");

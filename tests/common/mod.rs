@@ -180,9 +180,14 @@ impl Sandbox {
     /// Starts `cloudmarker` with `args` and returns at once; its output
     /// goes to `stdout.txt` and `stderr.txt` in the sandbox.
     pub fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_with(args, &[])
+    }
+
+    /// Like [`Sandbox::spawn`] with extra environment variables.
+    pub fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
         let out = std::fs::File::create(self.path().join("stdout.txt")).expect("stdout file");
         let err = std::fs::File::create(self.path().join("stderr.txt")).expect("stderr file");
-        self.command(args, &[])
+        self.command(args, env)
             .stdout(out)
             .stderr(err)
             .spawn()

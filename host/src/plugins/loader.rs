@@ -67,6 +67,9 @@ impl fmt::Debug for LoadedPlugin {
 pub struct Registry {
     search: SearchPath,
     builtins: HashMap<String, PluginModRef>,
+    /// The `cloudmarker` executable that probes libraries before they are
+    /// loaded (see [`super::probe`]); none: load without probing.
+    prober: Option<PathBuf>,
     loaded: Mutex<HashMap<PathBuf, Result<Arc<LoadedPlugin>, String>>>,
 }
 
@@ -76,8 +79,16 @@ impl Registry {
         Self {
             search,
             builtins: HashMap::new(),
+            prober: None,
             loaded: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Probes every library in a child process (`exe __probe PATH`) before
+    /// loading it into this one.
+    pub fn with_prober(mut self, exe: PathBuf) -> Self {
+        self.prober = Some(exe);
+        self
     }
 
     /// Adds a plugin linked into this process, found by its bare name before
@@ -120,12 +131,19 @@ impl Registry {
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         loaded
             .entry(canonical)
-            .or_insert_with_key(|p| load_library(p).map(Arc::new))
+            .or_insert_with_key(|p| {
+                if let Some(exe) = &self.prober {
+                    super::probe::probe(exe, p)?;
+                }
+                load_library(p).map(Arc::new)
+            })
             .clone()
     }
 }
 
-fn load_library(path: &Path) -> Result<LoadedPlugin, String> {
+/// Loads the library at `path` into this process and checks its
+/// `plugin-api` version and layout.
+pub fn load_library(path: &Path) -> Result<LoadedPlugin, String> {
     let header = lib_header_from_path(path).map_err(|e| describe(e, None))?;
     let built_against = header.version_strings().version.to_string();
     let module = header

@@ -1,7 +1,8 @@
 //! Finding, loading and describing plugin libraries.
 
 mod loader;
+pub mod probe;
 mod resolve;
 
-pub use loader::{LoadError, LoadedPlugin, Registry};
+pub use loader::{load_library, LoadError, LoadedPlugin, Registry};
 pub use resolve::{class_module_name, library_file_name, ResolveError, SearchPath};

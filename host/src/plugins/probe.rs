@@ -1,0 +1,173 @@
+//! Probing a plugin library in a child process before loading it.
+//!
+//! `dlopen` runs a library's constructors before anything can be checked, so
+//! a file that is not a plugin, or one that crashes while loading, would run
+//! code in (or take down) the host. The host therefore first re-executes
+//! itself as `cloudmarker __probe PATH`: the child loads the library, runs
+//! the same version and layout checks, asks the plugin for its info, and
+//! prints one JSON line. Only a library the child found to be a good plugin
+//! is loaded into the host. A child that crashes, exits early or hangs is
+//! reported as such, and the host goes on with the other plugins.
+//!
+//! This protects the host from broken and foreign libraries; it is not a
+//! sandbox: the child runs the library's code with the user's rights. A
+//! plugin directory holds code you trust.
+
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The hidden subcommand that probes a library.
+pub const PROBE_COMMAND: &str = "__probe";
+
+/// How long a probe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the child says about a library.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Verdict {
+    /// A plugin that passed the checks.
+    Ok,
+    /// Not usable, and why.
+    Refused {
+        /// The reason, as the loader says it.
+        reason: String,
+    },
+}
+
+/// The child's side: loads `path` with `load` and prints the verdict.
+pub fn run_probe(path: &Path, load: impl FnOnce(&Path) -> Result<(), String>) -> u8 {
+    let verdict = match load(path) {
+        Ok(()) => Verdict::Ok,
+        Err(reason) => Verdict::Refused { reason },
+    };
+    match serde_json::to_string(&verdict) {
+        Ok(line) => {
+            println!("{line}");
+            0
+        }
+        Err(_) => 1,
+    }
+}
+
+/// The host's side: probes `path` by running `exe __probe path`. `Ok` when
+/// the library is a good plugin; otherwise why it must not be loaded.
+pub fn probe(exe: &Path, path: &Path) -> Result<(), String> {
+    let mut child = Command::new(exe)
+        .arg(PROBE_COMMAND)
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("RUST_LOG", "off")
+        .spawn()
+        .map_err(|e| format!("cannot start {} to probe it: {e}", exe.display()))?;
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let read_all = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.by_ref().take(64 * 1024).read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = read_all(stdout.map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = read_all(stderr.map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + PROBE_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "loading it did not finish within {} s (probed in a child process, which was killed); not loaded",
+                    PROBE_TIMEOUT.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("cannot wait for the probe: {e}")),
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let said = cloudmarker_plugin_api::sdk::secret::excerpt(&stderr);
+    let said = if said.is_empty() {
+        String::new()
+    } else {
+        format!("; it said: {said}")
+    };
+    if let Some(signal) = status.signal() {
+        return Err(format!(
+            "it crashed while being loaded (signal {signal}, {}) in a child process; not loaded{said}",
+            signal_name(signal)
+        ));
+    }
+    let verdict = stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str::<Verdict>(line).ok());
+    match (status.code(), verdict) {
+        (Some(0), Some(Verdict::Ok)) => Ok(()),
+        (Some(0), Some(Verdict::Refused { reason })) => Err(reason),
+        (code, _) => Err(format!(
+            "it ended the process while being loaded (exit status {}) in a child process; not loaded{said}",
+            code.map_or("unknown".to_string(), |c| c.to_string())
+        )),
+    }
+}
+
+/// The name of a common fatal signal.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGSEGV => "SIGSEGV, a segmentation fault",
+        libc::SIGABRT => "SIGABRT, an abort",
+        libc::SIGBUS => "SIGBUS, a bus error",
+        libc::SIGILL => "SIGILL, an illegal instruction",
+        libc::SIGFPE => "SIGFPE, an arithmetic fault",
+        libc::SIGKILL => "SIGKILL",
+        _ => "a fatal signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_are_one_json_line() {
+        let ok = serde_json::to_string(&Verdict::Ok).unwrap();
+        assert_eq!(ok, r#"{"status":"ok"}"#);
+        let refused = Verdict::Refused {
+            reason: "not a plugin".into(),
+        };
+        let line = serde_json::to_string(&refused).unwrap();
+        assert_eq!(serde_json::from_str::<Verdict>(&line).unwrap(), refused);
+    }
+
+    #[test]
+    fn a_crashing_or_silent_child_is_reported() {
+        // `sh -c 'kill -SEGV $$'` stands in for a library that crashes.
+        let dir = tempfile::tempdir().unwrap();
+        let crash = dir.path().join("crash.sh");
+        std::fs::write(&crash, "#!/bin/sh\nkill -SEGV $$\n").unwrap();
+        let silent = dir.path().join("silent.sh");
+        std::fs::write(&silent, "#!/bin/sh\nexit 3\n").unwrap();
+        for script in [&crash, &silent] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let err = probe(&crash, Path::new("/x.so")).unwrap_err();
+        assert!(
+            err.starts_with("it crashed while being loaded (signal 11, SIGSEGV"),
+            "{err}"
+        );
+        let err = probe(&silent, Path::new("/x.so")).unwrap_err();
+        assert!(err.contains("(exit status 3)"), "{err}");
+    }
+}
