@@ -2,7 +2,6 @@
 //! huge or deeply nested file is refused at once instead of taking minutes
 //! and gigabytes in the YAML parser.
 
-use std::io::Read;
 use std::path::Path;
 
 /// The largest config file accepted (16 MiB).
@@ -13,28 +12,15 @@ pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_CONFIG_DEPTH: usize = 64;
 
 /// Reads a config file of at most [`MAX_CONFIG_BYTES`]; a larger one is an
-/// `InvalidData` error that says so. The length is checked before reading
-/// and again while reading (a FIFO or a growing file has no fixed size).
+/// `InvalidData` error that says so.
 pub fn read_config_file(path: &Path) -> std::io::Result<String> {
-    let file = std::fs::File::open(path)?;
-    let too_large = || {
+    let bytes = cloudmarker_plugin_api::sdk::files::read_limited(path, MAX_CONFIG_BYTES)?;
+    String::from_utf8(bytes).map_err(|e| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!(
-                "the file is larger than {} MiB, the most a config file may be",
-                MAX_CONFIG_BYTES / (1024 * 1024)
-            ),
+            format!("the file is not UTF-8 text: {e}"),
         )
-    };
-    if file.metadata()?.len() > MAX_CONFIG_BYTES {
-        return Err(too_large());
-    }
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(too_large());
-    }
-    Ok(text)
+    })
 }
 
 /// An estimate, from the text alone, of how deeply a YAML document nests

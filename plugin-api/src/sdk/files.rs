@@ -77,6 +77,38 @@ pub fn open_private_append(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// The largest PEM file (CA certificates, keys) a plugin reads.
+pub const MAX_PEM_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads at most `max` bytes of `path`; a larger file (by its size, or while
+/// reading one without a fixed size, such as a FIFO) is an `InvalidData`
+/// error saying so, so that a wrong path (`/dev/zero`) cannot exhaust memory.
+pub fn read_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = File::open(path)?;
+    let too_large = || {
+        const MIB: u64 = 1024 * 1024;
+        let size = if max >= MIB && max & (MIB - 1) == 0 {
+            format!("{} MiB", max / MIB)
+        } else {
+            format!("{max} bytes")
+        };
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the file is larger than {size}, the most accepted here"),
+        )
+    };
+    if file.metadata()?.len() > max {
+        return Err(too_large());
+    }
+    let mut data = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(data)
+}
+
 /// Makes a file of this user `0600` if it is open to group or others.
 pub fn tighten(file: &File) -> io::Result<()> {
     let meta = file.metadata()?;
@@ -195,6 +227,22 @@ mod tests {
             let err = check_private_dir(dir.path()).unwrap_err();
             assert!(err.contains("belongs to another user (uid 65534"), "{err}");
         }
+    }
+
+    #[test]
+    fn reads_are_bounded() {
+        let _umask = umask_lock();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "x".repeat(100)).unwrap();
+        assert_eq!(read_limited(&path, 100).unwrap().len(), 100);
+        let err = read_limited(&path, 99).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file is larger than 99 bytes, the most accepted here"
+        );
+        let err = read_limited(Path::new("/dev/zero"), 1024 * 1024).unwrap_err();
+        assert!(err.to_string().contains("larger than 1 MiB"), "{err}");
     }
 
     #[test]

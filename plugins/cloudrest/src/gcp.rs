@@ -4,6 +4,7 @@
 use crate::{Http, HttpError, Pager, TokenCache};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use cloudmarker_plugin_api::sdk::files;
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde::Deserialize;
@@ -26,8 +27,10 @@ pub struct ServiceAccountKey {
 impl ServiceAccountKey {
     /// Reads a key file.
     pub fn read(path: &str) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
+        // Key files are about 2 KB; a wrong path must not fill memory.
+        let bytes = files::read_limited(std::path::Path::new(path), files::MAX_PEM_BYTES)
             .map_err(|e| format!("cannot read key_file_path {path}: {e}"))?;
+        let text = String::from_utf8_lossy(&bytes);
         let key: Self = serde_json::from_str(&text)
             .map_err(|e| format!("key_file_path {path} is not a service-account key file: {e}"))?;
         cloudmarker_plugin_api::sdk::secret::register(&key.private_key);

@@ -202,7 +202,11 @@ fn tls_parameters(server: &str, params: &EmailParams) -> Result<TlsParameters, S
     let mut builder = TlsParameters::builder(server.to_string())
         .dangerous_accept_invalid_certs(params.accept_invalid_certs);
     if let Some(path) = &params.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read ca_cert {path}: {e}"))?;
+        let pem = cloudmarker_plugin_api::sdk::files::read_limited(
+            std::path::Path::new(path),
+            cloudmarker_plugin_api::sdk::files::MAX_PEM_BYTES,
+        )
+        .map_err(|e| format!("cannot read ca_cert {path}: {e}"))?;
         let cert = Certificate::from_pem(&pem)
             .map_err(|e| format!("ca_cert {path} is not a PEM certificate: {e}"))?;
         builder = builder.add_root_certificate(cert);

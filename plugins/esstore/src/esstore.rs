@@ -246,8 +246,11 @@ impl PluginType for EsStore {
             (_, false) => CertificateValidation::None,
             (None, true) => CertificateValidation::Default,
             (Some(path), true) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| config(format!("cannot read ca_cert {path}: {e}")))?;
+                let pem = cloudmarker_plugin_api::sdk::files::read_limited(
+                    std::path::Path::new(path),
+                    cloudmarker_plugin_api::sdk::files::MAX_PEM_BYTES,
+                )
+                .map_err(|e| config(format!("cannot read ca_cert {path}: {e}")))?;
                 let cert = Certificate::from_pem(&pem)
                     .map_err(|e| config(format!("ca_cert {path} is not PEM: {e}")))?;
                 CertificateValidation::Full(cert)

@@ -202,8 +202,11 @@ fn build_client(params: &SplunkHecParams) -> Result<Client, String> {
         CaCert::Verify(true) => {}
         CaCert::Verify(false) => builder = builder.danger_accept_invalid_certs(true),
         CaCert::File(path) => {
-            let pem =
-                std::fs::read(path).map_err(|e| format!("cannot read ca_cert {path}: {e}"))?;
+            let pem = cloudmarker_plugin_api::sdk::files::read_limited(
+                std::path::Path::new(path),
+                cloudmarker_plugin_api::sdk::files::MAX_PEM_BYTES,
+            )
+            .map_err(|e| format!("cannot read ca_cert {path}: {e}"))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("ca_cert {path} is not PEM: {e}"))?;
             if certs.is_empty() {
