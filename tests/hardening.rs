@@ -203,3 +203,27 @@ fn a_corrupt_history_line_never_stops_history_or_a_run() {
     assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
     run.assert_says("skipped 2 unreadable line(s)");
 }
+
+#[test]
+fn a_history_that_cannot_be_written_never_stops_a_run() {
+    let sb = Sandbox::new();
+    let blocked = sb.path().join("not-a-dir");
+    std::fs::write(&blocked, "").unwrap();
+    sb.file(
+        "history.yaml",
+        &format!(
+            "history:\n  path: {}\n",
+            blocked.join("history.jsonl").display()
+        ),
+    );
+    let run = sb.run_now(&["history.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("Cannot append to the run history");
+    assert_eq!(
+        sb.read_json("mockaudit_mockcloud.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+}

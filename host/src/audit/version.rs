@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use cloudmarker_plugin_api::sdk::files;
-use std::io::{Read, Seek, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -53,25 +53,15 @@ pub fn claim(now: DateTime<Utc>, dir: Option<&Path>) -> String {
 /// Reads the last claimed version from `dir`'s claim file and writes the
 /// next one, holding an exclusive lock for the few microseconds it takes.
 fn claim_in(dir: &Path, base: &str) -> std::io::Result<String> {
-    use std::os::unix::fs::OpenOptionsExt;
     files::create_private_dir_all(dir)?;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(files::PRIVATE_FILE_MODE)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(dir.join(CLAIM_FILE))?;
+    let mut file = files::open_private_rw(&dir.join(CLAIM_FILE))?;
     files::lock_exclusive(&file)?;
     let mut last = String::new();
     Read::by_ref(&mut file)
         .take(256)
         .read_to_string(&mut last)?;
     let version = successor(last.trim(), base);
-    file.set_len(0)?;
-    file.rewind()?;
-    file.write_all(version.as_bytes())?;
+    files::rewrite(&mut file, &version)?;
     Ok(version)
 }
 

@@ -109,6 +109,27 @@ pub fn read_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(data)
 }
 
+/// Opens `path` for reading and writing without truncating it, creating it
+/// `0600`; never follows a symbolic link. For small state and lock files.
+pub fn open_private_rw(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(PRIVATE_FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Replaces the whole content of `file` with `text`.
+pub fn rewrite(file: &mut File, text: &str) -> io::Result<()> {
+    use std::io::{Seek, Write};
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(text.as_bytes())
+}
+
 /// Makes a file of this user `0600` if it is open to group or others.
 pub fn tighten(file: &File) -> io::Result<()> {
     let meta = file.metadata()?;

@@ -16,8 +16,8 @@
 use cloudmarker_plugin_api::sdk::files;
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{Read, Seek, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -124,14 +124,7 @@ impl Drop for OutputDir {
 /// Takes the lock on `dir` and writes this process's id into the lock file.
 fn lock(dir: &Path) -> Result<File, String> {
     let path = dir.join(LOCK_FILE);
-    let mut file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(files::PRIVATE_FILE_MODE)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&path)
+    let mut file = files::open_private_rw(&path)
         .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
     let locked = files::try_lock_exclusive(&file)
         .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
@@ -150,12 +143,7 @@ fn lock(dir: &Path) -> Result<File, String> {
             path.display()
         ));
     }
-    let pid = std::process::id().to_string();
-    let write = file
-        .set_len(0)
-        .and_then(|()| file.rewind())
-        .and_then(|()| file.write_all(pid.as_bytes()));
-    if let Err(e) = write {
+    if let Err(e) = files::rewrite(&mut file, &std::process::id().to_string()) {
         log::warn!("Cannot note this process in {}: {e}", path.display());
     }
     Ok(file)
