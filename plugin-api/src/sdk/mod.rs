@@ -12,6 +12,7 @@ pub mod files;
 mod guard;
 mod log_bridge;
 pub mod net;
+pub mod retry;
 pub mod secret;
 
 pub use adapters::{info, new_plugin, CloudAdapter, EventAdapter, SinkAdapter};

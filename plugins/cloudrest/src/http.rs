@@ -2,13 +2,14 @@
 
 use crate::limits::{read_limited, Limits, MAX_ERROR_BODY_BYTES};
 use cloudmarker_plugin_api::sdk::net;
+use cloudmarker_plugin_api::sdk::retry::{parse_retry_after, Backoff};
 use cloudmarker_plugin_api::sdk::secret::excerpt;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::fmt;
 use std::io::Read;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// Why a request failed for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +41,12 @@ impl std::error::Error for HttpError {}
 pub struct Http {
     client: Client,
     max_retries: u32,
-    base_delay: Duration,
+    backoff: Backoff,
     limits: Limits,
 }
 
-/// The longest `Retry-After` honoured; a longer one fails the request.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+/// The longest wait between two retries when the server says nothing.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Http {
     /// A client with a per-request `timeout` (seconds) that retries
@@ -63,7 +64,7 @@ impl Http {
         Ok(Self {
             client,
             max_retries,
-            base_delay,
+            backoff: Backoff::new(base_delay, MAX_BACKOFF),
             limits: Limits::default(),
         })
     }
@@ -108,16 +109,13 @@ impl Http {
                     message: format!("{what}: {message}{tries}"),
                 });
             }
-            let wait = match retry_after(&response) {
-                Some(wait) if wait > MAX_RETRY_AFTER => {
-                    return Err(HttpError::Status {
-                        status: status.as_u16(),
-                        message: format!("{what}: throttled; asked to wait {} s", wait.as_secs()),
-                    })
-                }
-                Some(wait) => wait,
-                None => jittered(self.base_delay * 2u32.saturating_pow(attempt)),
-            };
+            let wait = self
+                .backoff
+                .wait(attempt, retry_after(&response))
+                .map_err(|e| HttpError::Status {
+                    status: status.as_u16(),
+                    message: format!("{what}: throttled; {e}"),
+                })?;
             log::warn!(
                 "{what}: HTTP {status}; retrying in {:.2} s.",
                 wait.as_secs_f64()
@@ -153,33 +151,14 @@ impl Http {
     }
 }
 
-/// The `Retry-After` header as a duration (seconds form).
+/// The `Retry-After` header (seconds or an HTTP date) as a wait from now.
 pub fn retry_after(response: &Response) -> Option<Duration> {
     let value = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?;
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
-}
-
-/// `base` plus up to 50% random jitter, so that parallel requests do not
-/// retry in lockstep.
-fn jittered(base: Duration) -> Duration {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let thread = std::thread::current().id();
-    let seed =
-        u64::from(nanos) ^ (format!("{thread:?}").len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let fraction = (seed % 1000) as f64 / 2000.0;
-    base.mul_f64(1.0 + fraction)
+    parse_retry_after(value, SystemTime::now())
 }
 
 /// The service's error text: Azure's `error.code: error.message`, Google's
@@ -232,17 +211,6 @@ pub fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jitter_stays_within_half_again() {
-        for _ in 0..100 {
-            let d = jittered(Duration::from_millis(100));
-            assert!(
-                d >= Duration::from_millis(100) && d <= Duration::from_millis(150),
-                "{d:?}"
-            );
-        }
-    }
 
     #[test]
     fn bad_timeouts_are_refused() {

@@ -1,5 +1,6 @@
 //! The `esstore` plugin library: see [`EsStore`].
 
+mod bulk;
 mod esstore;
 
 pub use esstore::{EsParams, EsStore};

@@ -1,12 +1,15 @@
 //! A small client for the Splunk HTTP Event Collector: posts a batch of
-//! events and classifies the answer by HTTP status and HEC `code`.
+//! events and classifies the answer by HTTP status and HEC `code` (the
+//! store's retry logic).
 
 use cloudmarker_plugin_api::sdk::secret::excerpt;
+use cloudmarker_plugin_api::sdk::Secret;
 use cloudrest::{describe, read_limited, retry_after};
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use std::time::Duration;
+use storekit::{Sent, StoreClient};
 
 /// What the collector did with one post.
 #[derive(Debug, PartialEq)]
@@ -44,6 +47,67 @@ const EVENT_CODES: [i64; 4] = [6, 12, 13, 15];
 /// HEC codes that say the server is overloaded or failed internally:
 /// internal error, server busy, unhealthy (queues full, ack unavailable).
 const BUSY_CODES: [i64; 5] = [8, 9, 18, 19, 20];
+
+/// The collector, as the store kit sends batches to it.
+pub struct HecClient {
+    /// The HTTP client (timeouts, TLS).
+    pub client: Client,
+    /// The event endpoint.
+    pub url: String,
+    /// The HEC token.
+    pub token: Secret,
+    /// Bytes of an answer read at most.
+    pub max_answer: u64,
+}
+
+impl StoreClient for HecClient {
+    /// One HEC event object.
+    type Item = String;
+
+    fn bytes(event: &String) -> usize {
+        event.len()
+    }
+
+    fn send(&mut self, batch: &[String], _attempt: u32) -> Sent {
+        let body = batch.concat();
+        let (answer, retry_after) = post(
+            &self.client,
+            &self.url,
+            self.token.expose(),
+            body,
+            self.max_answer,
+        );
+        match answer {
+            Answer::Indexed => Sent::All,
+            // The events before it were indexed; the rest were not read.
+            Answer::EventRefused { index, reason } if index < batch.len() => Sent::Items {
+                refused: vec![(index, reason)],
+                retry: (index + 1..batch.len()).collect(),
+                retry_reason: None,
+            },
+            Answer::EventRefused { reason, .. } | Answer::Permanent(reason) => {
+                Sent::Permanent(reason)
+            }
+            Answer::Transient(reason) => Sent::Transient {
+                reason,
+                retry_after,
+            },
+        }
+    }
+
+    /// What to check for the permanent errors people cause.
+    fn hint(&self, reason: &str) -> &'static str {
+        let code = reason
+            .strip_prefix("code ")
+            .and_then(|r| r.split(':').next())
+            .and_then(|c| c.parse::<i64>().ok());
+        match code {
+            Some(1..=4) => "; check the token param",
+            Some(7) => "; check the index param (the token must be allowed to write to it)",
+            _ => "",
+        }
+    }
+}
 
 /// Posts `body` (concatenated event objects) to `url` with the token;
 /// returns what the collector did and how long it asked to wait
@@ -133,6 +197,23 @@ fn excerpt_or_empty(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_name_the_param_to_check() {
+        let client = HecClient {
+            client: Client::new(),
+            url: String::new(),
+            token: Secret::default(),
+            max_answer: 0,
+        };
+        assert!(client
+            .hint("code 4: Invalid token (HTTP 403)")
+            .contains("token"));
+        assert!(client
+            .hint("code 7: Incorrect index (HTTP 400)")
+            .contains("index"));
+        assert_eq!(client.hint("HTTP 404: not found"), "");
+    }
 
     #[test]
     fn success_is_code_zero() {

@@ -1,13 +1,16 @@
 //! A store and alert plugin that sends records to a Splunk HTTP Event
-//! Collector (HEC), in batches.
+//! Collector (HEC), in batches: the params and the encoder; the client is
+//! in [`crate::hec`], the batching in the store kit.
 
-use crate::hec::{self, Answer};
+use crate::hec::HecClient;
+use cloudmarker_plugin_api::sdk::retry::Backoff;
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
-use cloudmarker_plugin_api::{ErrorKind, PluginError};
+use cloudmarker_plugin_api::PluginError;
 use reqwest::blocking::Client;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use storekit::{Batcher, BufferLimits, BufferSizeMeans, RetryPolicy, Wording};
 
 /// The collector path used when `uri` names only the server.
 const EVENT_PATH: &str = "/services/collector/event";
@@ -15,8 +18,11 @@ const EVENT_PATH: &str = "/services/collector/event";
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// The longest `Retry-After` the plugin honours; longer asks wait this long.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Events per post and bytes per post unless the params say otherwise.
+const DEFAULT_LIMITS: BufferLimits = BufferLimits {
+    max_records: 1000,
+    max_bytes: 100 * 1024 * 1024,
+};
 
 /// How the server's certificate is checked: `ca_cert: /path/ca.pem` trusts
 /// only that CA (bundle), `ca_cert: false` disables verification (as the
@@ -44,8 +50,13 @@ pub struct SplunkHecParams {
     pub index: Option<String>,
     /// Certificate verification, see [`CaCert`].
     pub ca_cert: CaCert,
-    /// Events per post.
-    pub buffer_size: usize,
+    /// Upstream's name for `max_records` (events per post); `0` posts
+    /// every event at once.
+    pub buffer_size: Option<usize>,
+    /// Events per post at most.
+    pub max_records: Option<usize>,
+    /// Bytes of events per post at most.
+    pub max_bytes: Option<usize>,
     /// The `sourcetype` of the events.
     pub sourcetype: String,
     /// Seconds to wait for Splunk per request.
@@ -67,7 +78,9 @@ impl Default for SplunkHecParams {
             token: None,
             index: None,
             ca_cert: CaCert::Verify(true),
-            buffer_size: 1000,
+            buffer_size: None,
+            max_records: None,
+            max_bytes: None,
             sourcetype: "_json".into(),
             timeout: 30.0,
             max_retries: 3,
@@ -77,45 +90,12 @@ impl Default for SplunkHecParams {
     }
 }
 
-/// Why a flush did not post every buffered event.
-#[derive(Debug, PartialEq)]
-enum FlushError {
-    /// Still failing after every retry; another flush later may pass.
-    Transient(String),
-    /// Refused in a way no retry can fix.
-    Permanent(String),
-}
-
-/// Buffers records as HEC events and posts them in batches of
-/// `buffer_size`, and in `done`.
-///
-/// A post that fails in a way that may pass is retried with backoff; when it
-/// still fails, its events stay in the buffer and go again with the next
-/// flush (after `buffer_size` more records) and in `done`, so nothing is
-/// lost to a short outage. The second failed flush in a row, or a failed
-/// flush in `done`, stops the plugin and counts every buffered event as lost.
+/// Sends records as HEC events in batches; see the store kit's [`Batcher`]
+/// for buffering, retries and what is lost when.
 pub struct SplunkHecStore {
-    client: Client,
-    /// The event endpoint.
-    url: String,
-    /// The endpoint for messages: no credentials, no query.
-    shown_url: String,
-    token: Secret,
+    batcher: Batcher<HecClient>,
     index: Option<String>,
     sourcetype: String,
-    buffer_size: usize,
-    max_response_bytes: u64,
-    max_retries: u32,
-    retry_delay: Duration,
-    /// Serialized event objects, not yet indexed.
-    buffer: Vec<String>,
-    /// Whether the last flush failed and kept its events.
-    kept: bool,
-    /// Events refused one by one since the last report, and the first reason.
-    refused: u64,
-    refused_reason: String,
-    /// Events indexed so far.
-    sent: u64,
 }
 
 impl PluginType for SplunkHecStore {
@@ -135,9 +115,14 @@ impl PluginType for SplunkHecStore {
             .clone()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| config("token is required".into()))?;
-        if params.buffer_size == 0 {
-            return Err(config("buffer_size must be at least 1".into()));
-        }
+        let limits = BufferLimits::from_params(
+            params.buffer_size,
+            BufferSizeMeans::Records,
+            params.max_records,
+            params.max_bytes,
+            DEFAULT_LIMITS,
+        )
+        .map_err(config)?;
         for (name, value) in [
             ("timeout", params.timeout),
             ("retry_delay", params.retry_delay),
@@ -149,23 +134,28 @@ impl PluginType for SplunkHecStore {
             }
         }
         let (url, shown_url) = endpoint(uri).map_err(config)?;
-        let client = build_client(&params).map_err(config)?;
-        Ok(Self {
-            client,
+        let client = HecClient {
+            client: build_client(&params).map_err(config)?,
             url,
-            shown_url,
             token,
+            max_answer: params.max_response_bytes,
+        };
+        let wording = Wording {
+            plugin: Self::NAME,
+            verb: "post",
+            past: "Posted",
+            noun: "event",
+            preposition: "to",
+            server: format!("Splunk HEC at {shown_url}"),
+        };
+        let retry = RetryPolicy {
+            max_retries: params.max_retries,
+            backoff: Backoff::new(Duration::from_secs_f64(params.retry_delay), MAX_BACKOFF),
+        };
+        Ok(Self {
+            batcher: Batcher::new(client, wording, limits, retry),
             index: params.index,
             sourcetype: params.sourcetype,
-            buffer_size: params.buffer_size,
-            max_retries: params.max_retries,
-            retry_delay: Duration::from_secs_f64(params.retry_delay),
-            max_response_bytes: params.max_response_bytes,
-            buffer: Vec::new(),
-            kept: false,
-            refused: 0,
-            refused_reason: String::new(),
-            sent: 0,
         })
     }
 }
@@ -202,11 +192,9 @@ fn build_client(params: &SplunkHecParams) -> Result<Client, String> {
         CaCert::Verify(true) => {}
         CaCert::Verify(false) => builder = builder.danger_accept_invalid_certs(true),
         CaCert::File(path) => {
-            let pem = cloudmarker_plugin_api::sdk::files::read_limited(
-                std::path::Path::new(path),
-                cloudmarker_plugin_api::sdk::files::MAX_PEM_BYTES,
-            )
-            .map_err(|e| format!("cannot read ca_cert {path}: {e}"))?;
+            let pem =
+                sdk::files::read_limited(std::path::Path::new(path), sdk::files::MAX_PEM_BYTES)
+                    .map_err(|e| format!("cannot read ca_cert {path}: {e}"))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("ca_cert {path} is not PEM: {e}"))?;
             if certs.is_empty() {
@@ -240,131 +228,6 @@ impl SplunkHecStore {
         event.push('}');
         event
     }
-
-    /// Posts the buffer until it is empty, dropping single events that the
-    /// collector refuses and retrying failures that may pass.
-    fn flush(&mut self) -> Result<(), FlushError> {
-        let mut attempt = 0;
-        while !self.buffer.is_empty() {
-            let body = self.buffer.concat();
-            let (answer, retry_after) = hec::post(
-                &self.client,
-                &self.url,
-                self.token.expose(),
-                body,
-                self.max_response_bytes,
-            );
-            match answer {
-                Answer::Indexed => {
-                    self.sent += self.buffer.len() as u64;
-                    log::debug!("Posted {} event(s) to Splunk HEC.", self.buffer.len());
-                    self.buffer.clear();
-                }
-                Answer::EventRefused { index, reason } if index < self.buffer.len() => {
-                    // The events before it were indexed; the rest were not read.
-                    self.sent += index as u64;
-                    self.buffer.drain(..=index);
-                    self.refuse(reason);
-                }
-                Answer::EventRefused { reason, .. } | Answer::Permanent(reason) => {
-                    return Err(FlushError::Permanent(reason));
-                }
-                Answer::Transient(reason) => {
-                    if attempt >= self.max_retries {
-                        return Err(FlushError::Transient(format!(
-                            "{reason}, after {} attempt(s)",
-                            attempt + 1
-                        )));
-                    }
-                    // The server's Retry-After wins, within reason.
-                    let wait = retry_after
-                        .map(|d| d.min(MAX_RETRY_AFTER))
-                        .unwrap_or_else(|| backoff(self.retry_delay, attempt));
-                    log::warn!(
-                        "Splunk HEC at {} did not take {} event(s): {reason}; retrying in {:.1} s.",
-                        self.shown_url,
-                        self.buffer.len(),
-                        wait.as_secs_f64()
-                    );
-                    std::thread::sleep(wait);
-                    attempt += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn refuse(&mut self, reason: String) {
-        if self.refused == 0 {
-            self.refused_reason = reason;
-        }
-        self.refused += 1;
-    }
-
-    /// The error that stops the plugin: every buffered event is lost.
-    fn give_up(&mut self, error: FlushError) -> PluginError {
-        let lost = self.buffer.len() as u64 + self.refused;
-        let (kind, message) = match error {
-            FlushError::Transient(reason) => (
-                ErrorKind::UNAVAILABLE,
-                format!(
-                    "splunkhecstore: cannot post {} event(s) to Splunk HEC at {}: {reason}",
-                    self.buffer.len(),
-                    self.shown_url
-                ),
-            ),
-            FlushError::Permanent(reason) => {
-                let hint = hint(&reason);
-                (
-                    ErrorKind::FAILED,
-                    format!(
-                        "splunkhecstore: Splunk HEC at {} refused {} event(s): {reason}{hint}",
-                        self.shown_url,
-                        self.buffer.len()
-                    ),
-                )
-            }
-        };
-        self.buffer.clear();
-        self.refused = 0;
-        PluginError {
-            records_failed: lost,
-            ..PluginError::new(kind, message)
-        }
-    }
-
-    /// A partial error for the events refused since the last report.
-    fn take_refused(&mut self) -> sdk::Result<()> {
-        if self.refused == 0 {
-            return Ok(());
-        }
-        let n = std::mem::take(&mut self.refused);
-        Err(PluginError::partial(
-            n,
-            format!(
-                "splunkhecstore: Splunk HEC at {} refused {n} event(s), the first with {}",
-                self.shown_url, self.refused_reason
-            ),
-        ))
-    }
-}
-
-/// What to check for the permanent errors people cause.
-fn hint(reason: &str) -> &'static str {
-    let code = reason
-        .strip_prefix("code ")
-        .and_then(|r| r.split(':').next())
-        .and_then(|c| c.parse::<i64>().ok());
-    match code {
-        Some(1..=4) => "; check the token param",
-        Some(7) => "; check the index param (the token must be allowed to write to it)",
-        _ => "",
-    }
-}
-
-/// The wait before retry `attempt` (0-based): `delay`, doubled each time.
-fn backoff(delay: Duration, attempt: u32) -> Duration {
-    delay.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF)
 }
 
 fn quoted(text: &str) -> String {
@@ -381,59 +244,26 @@ fn now() -> f64 {
 impl Sink for SplunkHecStore {
     fn write(&mut self, records: Records<'_>) -> sdk::Result<()> {
         let time = now();
-        let mut invalid = 0;
         for record in records {
             if serde_json::from_str::<serde::de::IgnoredAny>(record).is_err() {
-                invalid += 1;
+                self.batcher.refuse("not JSON".into());
                 continue;
             }
             let event = self.event(record, time);
-            self.buffer.push(event);
+            self.batcher.push(event)?;
         }
-        if invalid > 0 {
-            self.refuse(format!("{invalid} record(s) that are not JSON"));
-            self.refused += invalid - 1;
-        }
-        // After a failed flush the kept events wait for another buffer_size
-        // records, so an outage is retried once more before the plugin stops.
-        let limit = if self.kept {
-            2 * self.buffer_size
-        } else {
-            self.buffer_size
-        };
-        if self.buffer.len() >= limit {
-            match self.flush() {
-                Ok(()) => self.kept = false,
-                Err(FlushError::Transient(reason)) if !self.kept => {
-                    self.kept = true;
-                    log::warn!(
-                        "Splunk HEC at {} did not take {} event(s): {reason}; keeping them for the next flush.",
-                        self.shown_url,
-                        self.buffer.len()
-                    );
-                }
-                Err(e) => return Err(self.give_up(e)),
-            }
-        }
-        self.take_refused()
+        self.batcher.end_write()
     }
 
     fn done(&mut self) -> sdk::Result<()> {
-        if let Err(e) = self.flush() {
-            return Err(self.give_up(e));
-        }
-        log::info!(
-            "Posted {} event(s) to Splunk HEC at {}.",
-            self.sent,
-            self.shown_url
-        );
-        self.take_refused()
+        self.batcher.finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::ErrorKind;
 
     fn store(extra: serde_json::Value) -> SplunkHecStore {
         let mut params = serde_json::json!({"uri": "http://127.0.0.1:9", "token": "t0k3n"});
@@ -506,38 +336,27 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_up_to_a_cap() {
-        let d = Duration::from_millis(500);
-        assert_eq!(backoff(d, 0), d);
-        assert_eq!(backoff(d, 2), Duration::from_secs(2));
-        assert_eq!(backoff(d, 40), MAX_BACKOFF);
-    }
-
-    #[test]
-    fn hints_name_the_param_to_check() {
-        assert!(hint("code 4: Invalid token (HTTP 403)").contains("token"));
-        assert!(hint("code 7: Incorrect index (HTTP 400)").contains("index"));
-        assert_eq!(hint("HTTP 404: not found"), "");
-    }
-
-    #[test]
     fn records_below_buffer_size_wait_for_done_and_a_failure_keeps_them() {
         // Port 9 (discard) on loopback refuses connections at once.
         let mut s = store(serde_json::json!({"buffer_size": 3, "max_retries": 0}));
         let batch = ["{\"a\":1}", "{\"a\":2}"].map(abi_stable::std_types::RStr::from_str);
         s.write(Records::new(batch.as_slice().into())).unwrap();
-        assert_eq!(s.buffer.len(), 2, "below buffer_size: nothing posted yet");
+        assert_eq!(
+            s.batcher.buffered(),
+            2,
+            "below buffer_size: nothing posted yet"
+        );
 
         // Full: the post fails, the events are kept for the next flush.
         s.write(Records::new(batch[..1].into())).unwrap();
-        assert!(s.kept);
-        assert_eq!(s.buffer.len(), 3);
+        assert_eq!(s.batcher.buffered(), 3);
 
         // Not JSON: refused, counted, the others kept.
         let bad = ["not json"].map(abi_stable::std_types::RStr::from_str);
         let err = s.write(Records::new(bad.as_slice().into())).unwrap_err();
         assert_eq!((err.kind, err.records_failed), (ErrorKind::PARTIAL, 1));
-        assert_eq!(s.buffer.len(), 3);
+        assert_eq!(err.message, "splunkhecstore: Splunk HEC at http://127.0.0.1:9/services/collector/event refused 1 event(s): 1 x not JSON");
+        assert_eq!(s.batcher.buffered(), 3);
 
         // done fails for good and counts every buffered event as lost.
         let err = s.done().unwrap_err();

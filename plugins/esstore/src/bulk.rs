@@ -1,0 +1,339 @@
+//! The bulk API: documents with deterministic ids, the client that sends
+//! them, and the reading of bulk answers (the store's retry logic).
+
+use cloudmarker_plugin_api::sdk::net;
+use elasticsearch::http::StatusCode;
+use elasticsearch::{BulkParts, Elasticsearch};
+use serde::Deserialize;
+use std::collections::HashMap;
+use storekit::{PrivateRuntime, Sent, StoreClient};
+
+/// Elasticsearch refuses longer `_id`s.
+const MAX_ID_BYTES: usize = 512;
+
+/// The `com` fields the `_id` is derived from.
+#[derive(Deserialize)]
+struct Head {
+    com: Option<Com>,
+}
+
+#[derive(Deserialize)]
+struct Com {
+    audit_version: Option<String>,
+    origin_worker: Option<String>,
+    target_type: Option<String>,
+    record_type: Option<String>,
+}
+
+/// The parts of a bulk answer the plugin reads.
+#[derive(Debug, Deserialize)]
+struct BulkAnswer {
+    #[serde(default)]
+    errors: bool,
+    #[serde(default)]
+    items: Vec<HashMap<String, ItemAnswer>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ItemAnswer {
+    status: u16,
+    error: Option<serde_json::Value>,
+}
+
+/// What became of the items of one bulk request.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// Positions of the items to send again (429, 5xx), and the positions
+    /// and reasons of the items refused for good.
+    Items {
+        /// To send again.
+        retry: Vec<usize>,
+        /// Refused for good.
+        refused: Vec<(usize, String)>,
+    },
+    /// The whole request may pass later.
+    Transient(String),
+    /// The whole request was refused.
+    Permanent(String),
+}
+
+/// Gives each record its `_id`: the next position in its stream.
+#[derive(Debug, Default)]
+pub struct DocumentIds {
+    positions: HashMap<String, u64>,
+}
+
+impl DocumentIds {
+    /// The bulk lines of `record` with its `_id`.
+    pub fn bulk_lines(&mut self, record: &str) -> String {
+        let key = stream_key(record);
+        let position = self.positions.entry(key.clone()).or_default();
+        let id = document_id(&key, *position);
+        *position += 1;
+        bulk_lines(&id, record)
+    }
+}
+
+/// The cluster's `_bulk` endpoint for one index.
+pub struct BulkClient {
+    /// The async client on its private runtime.
+    pub es: PrivateRuntime<Elasticsearch>,
+    /// The index.
+    pub index: String,
+    /// `scheme://host:port/index`, for messages.
+    pub target: String,
+    /// Bytes of an answer read at most.
+    pub max_answer: u64,
+}
+
+impl BulkClient {
+    /// Sends one bulk request with `body`; returns the HTTP status and body.
+    fn bulk(&self, body: String) -> Result<(StatusCode, String), String> {
+        let (index, target, max_answer) = (&self.index, &self.target, self.max_answer);
+        self.es.block_on(|client| async move {
+            let response = client
+                .bulk(BulkParts::Index(index))
+                .body(vec![body])
+                .send()
+                .await
+                .map_err(|e| net::describe(&e, target))?;
+            let status = response.status_code();
+            // The client offers no streaming read: an answer that announces
+            // more than the limit is refused before it is read.
+            if let Some(length) = response.content_length().filter(|n| *n > max_answer) {
+                return Err(format!(
+                    "the answer is larger than {max_answer} bytes ({length}; max_response_bytes); it was not read"
+                ));
+            }
+            let text = response
+                .text()
+                .await
+                .map_err(|e| net::describe(&e, target))?;
+            Ok((status, text))
+        })?
+    }
+}
+
+impl StoreClient for BulkClient {
+    /// The two bulk lines of one record.
+    type Item = String;
+
+    fn bytes(lines: &String) -> usize {
+        lines.len()
+    }
+
+    fn send(&mut self, batch: &[String], _attempt: u32) -> Sent {
+        let outcome = match self.bulk(batch.concat()) {
+            Ok((status, text)) => read_answer(status, &text, batch.len()),
+            Err(reason) => Outcome::Transient(reason),
+        };
+        match outcome {
+            Outcome::Items { retry, refused } => Sent::Items {
+                retry_reason: (!retry.is_empty())
+                    .then(|| format!("{} item(s) answered 429 or 5xx", retry.len())),
+                retry,
+                refused,
+            },
+            Outcome::Transient(reason) => Sent::Transient {
+                reason,
+                retry_after: None,
+            },
+            Outcome::Permanent(reason) => Sent::Permanent(reason),
+        }
+    }
+}
+
+/// The stream a record belongs to and its `_id` prefix: the audit version and
+/// the origin worker (or, for the host's markers, the marker's target type).
+fn stream_key(record: &str) -> String {
+    let com = serde_json::from_str::<Head>(record)
+        .ok()
+        .and_then(|h| h.com);
+    let Some(com) = com else {
+        return "unknown".into();
+    };
+    let version = com.audit_version.unwrap_or_default();
+    match com.origin_worker {
+        Some(worker) => format!("{version}:{worker}"),
+        None => format!(
+            "{version}:{}:{}",
+            com.target_type.unwrap_or_default(),
+            com.record_type.unwrap_or_default()
+        ),
+    }
+}
+
+/// A deterministic `_id` for the record at `position` of stream `key`.
+fn document_id(key: &str, position: u64) -> String {
+    let id = format!("{key}:{position}");
+    if id.len() <= MAX_ID_BYTES {
+        return id;
+    }
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}:{position}")
+}
+
+/// The bulk lines for `record` with `id`.
+fn bulk_lines(id: &str, record: &str) -> String {
+    let action = serde_json::json!({"index": {"_id": id}}).to_string();
+    let mut lines = String::with_capacity(action.len() + record.len() + 2);
+    lines.push_str(&action);
+    lines.push('\n');
+    lines.push_str(record);
+    lines.push('\n');
+    lines
+}
+
+/// `type: reason` of an Elasticsearch error object (or its text).
+fn error_text(error: &serde_json::Value) -> String {
+    let kind = error.get("type").and_then(|t| t.as_str());
+    let reason = error.get("reason").and_then(|t| t.as_str());
+    match (kind, reason) {
+        (Some(k), Some(r)) => format!("{k}: {r}"),
+        (Some(k), None) => k.to_string(),
+        _ => short(&error.to_string()),
+    }
+}
+
+fn short(text: &str) -> String {
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+fn retryable(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+/// What an answer with `status` and `body` says about `sent` items.
+fn read_answer(status: StatusCode, body: &str, sent: usize) -> Outcome {
+    if !status.is_success() {
+        let value: Option<serde_json::Value> = serde_json::from_str(body).ok();
+        let reason = match value.as_ref().and_then(|v| v.get("error")) {
+            Some(error) => format!("HTTP {status}: {}", error_text(error)),
+            None => format!("HTTP {status}: {}", short(body.trim())),
+        };
+        return if retryable(status.as_u16()) {
+            Outcome::Transient(reason)
+        } else {
+            Outcome::Permanent(reason)
+        };
+    }
+    let answer: BulkAnswer = match serde_json::from_str(body) {
+        Ok(answer) => answer,
+        Err(e) => return Outcome::Permanent(format!("the bulk answer is not readable: {e}")),
+    };
+    let mut retry = Vec::new();
+    let mut refused = Vec::new();
+    if !answer.errors {
+        return Outcome::Items { retry, refused };
+    }
+    if answer.items.len() != sent {
+        return Outcome::Permanent(format!(
+            "the bulk answer has {} items for {sent} sent",
+            answer.items.len()
+        ));
+    }
+    for (position, item) in answer.items.iter().enumerate() {
+        let Some(item) = item.values().next() else {
+            continue;
+        };
+        if (200..300).contains(&item.status) {
+            continue;
+        }
+        if retryable(item.status) {
+            retry.push(position);
+        } else {
+            let reason = item
+                .error
+                .as_ref()
+                .map(error_text)
+                .unwrap_or_else(|| format!("status {}", item.status));
+            refused.push((position, reason));
+        }
+    }
+    Outcome::Items { retry, refused }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(version: &str, worker: Option<&str>, n: u64) -> String {
+        let mut com = serde_json::json!({"audit_version": version, "target_type": "store",
+            "record_type": "mock"});
+        if let Some(w) = worker {
+            com["origin_worker"] = w.into();
+        }
+        serde_json::json!({"raw": {"n": n}, "com": com}).to_string()
+    }
+
+    #[test]
+    fn ids_follow_version_worker_and_position() {
+        let key = stream_key(&record("20261122_093200", Some("a_mockcloud"), 1));
+        assert_eq!(key, "20261122_093200:a_mockcloud");
+        assert_eq!(document_id(&key, 7), "20261122_093200:a_mockcloud:7");
+        let marker = stream_key(&record("v", None, 1));
+        assert_eq!(marker, "v:store:mock");
+        assert_eq!(stream_key("{}"), "unknown");
+        let long = "w".repeat(600);
+        let id = document_id(&long, 3);
+        assert!(id.len() < 40 && id.ends_with(":3"), "{id}");
+        assert_eq!(id, document_id(&long, 3), "stable");
+    }
+
+    #[test]
+    fn bulk_answers_split_into_retries_and_refusals() {
+        let body = r#"{"errors": true, "items": [
+            {"index": {"_id": "a", "status": 201}},
+            {"index": {"_id": "b", "status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "busy"}}},
+            {"index": {"_id": "c", "status": 400, "error": {"type": "mapper_parsing_exception", "reason": "failed to parse field [raw.n]"}}},
+            {"index": {"_id": "d", "status": 503}}
+        ]}"#;
+        assert_eq!(
+            read_answer(StatusCode::OK, body, 4),
+            Outcome::Items {
+                retry: vec![1, 3],
+                refused: vec![(
+                    2,
+                    "mapper_parsing_exception: failed to parse field [raw.n]".into()
+                )]
+            }
+        );
+        assert_eq!(
+            read_answer(StatusCode::OK, r#"{"errors": false, "items": []}"#, 9),
+            Outcome::Items {
+                retry: vec![],
+                refused: vec![]
+            }
+        );
+        assert!(matches!(
+            read_answer(StatusCode::OK, r#"{"errors": true, "items": []}"#, 2),
+            Outcome::Permanent(_)
+        ));
+    }
+
+    #[test]
+    fn whole_request_errors_are_transient_or_permanent() {
+        let unauthorized = r#"{"error": {"type": "security_exception", "reason": "missing authentication credentials"}, "status": 401}"#;
+        assert_eq!(
+            read_answer(StatusCode::UNAUTHORIZED, unauthorized, 1),
+            Outcome::Permanent(
+                "HTTP 401 Unauthorized: security_exception: missing authentication credentials"
+                    .into()
+            )
+        );
+        assert!(matches!(
+            read_answer(StatusCode::TOO_MANY_REQUESTS, "slow down", 1),
+            Outcome::Transient(r) if r == "HTTP 429 Too Many Requests: slow down"
+        ));
+        assert!(matches!(
+            read_answer(StatusCode::BAD_GATEWAY, "", 1),
+            Outcome::Transient(_)
+        ));
+    }
+}
