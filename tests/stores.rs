@@ -803,11 +803,11 @@ fn mongodbstore_refused_login_stops_with_a_clear_error() {
     assert_store_failed(
         &run,
         "mockaudit_mongodbstore",
-        "record(s) into MongoDB at ",
+        "refused 12 record(s): authentication failed: ",
         1,
         12,
     );
-    run.assert_says("authentication failed: ");
+    run.assert_says("mongodbstore: MongoDB at ");
     run.assert_says("; check username, password and auth_source");
     assert!(!run.output().contains("wrong-Pw-123") && !sb.log().contains("wrong-Pw-123"));
 }

@@ -1,5 +1,6 @@
 //! The `mongodbstore` plugin library: see [`MongoDbStore`].
 
+mod insert;
 mod mongodbstore;
 
 pub use mongodbstore::{MongoDbParams, MongoDbStore};
