@@ -386,7 +386,7 @@ fn slackalert_waits_out_rate_limits() {
     let started = std::time::Instant::now();
     let run = sb.run_now(&["slack.yaml"]);
     assert_eq!(run.status, Some(0), "{}", run.output());
-    run.assert_says("users.lookupByEmail: HTTP 429 Too Many Requests; retrying in 1.0 s.");
+    run.assert_says("users.lookupByEmail: HTTP 429 Too Many Requests; retrying in 1.00 s.");
     assert!(
         started.elapsed().as_secs_f64() >= 2.0,
         "Retry-After was honoured"
@@ -419,7 +419,7 @@ fn slack_failures_are_clear() {
     );
     assert_slack_fails(
         &sb,
-        "alice@example.com: users.lookupByEmail: HTTP 429 Too Many Requests after 3 attempts",
+        "alice@example.com: HTTP 429: users.lookupByEmail: ratelimited (after 3 attempts)",
     );
 
     let sb = Sandbox::new();

@@ -132,7 +132,7 @@ impl Http {
     }
 
     /// The JSON body of `response`, at most `max_response_bytes` long.
-    fn json(&self, what: &str, response: Response) -> Result<Value, HttpError> {
+    pub fn json(&self, what: &str, response: Response) -> Result<Value, HttpError> {
         let body = read_limited(response, what, self.limits.max_response_bytes)
             .map_err(HttpError::Transport)?;
         serde_json::from_slice(&body)
@@ -181,6 +181,7 @@ pub fn error_message(response: Response) -> String {
         .or(at("/error_description"))
         .unwrap_or("");
     match code {
+        Some(code) if message.is_empty() => excerpt(code),
         Some(code) => excerpt(&format!("{code}: {message}")),
         None => format!("{status}"),
     }

@@ -3,7 +3,7 @@
 use crate::slack_api::{post_webhook, SlackApi};
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::PluginError;
-use reqwest::blocking::Client;
+use cloudrest::{Http, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -54,7 +54,7 @@ enum Target {
     /// Each user in `to` gets a direct message with the events as a JSON file.
     Users { api: SlackApi, to: Vec<String> },
     /// One text message to an incoming webhook.
-    Webhook { client: Client, url: String },
+    Webhook { http: Http, url: String },
 }
 
 /// Buffers event records and, in `done`, sends them to Slack when there is
@@ -79,13 +79,19 @@ impl PluginType for SlackAlert {
                 params.timeout
             )));
         }
-        let client = Client::builder()
-            .timeout(Duration::from_secs_f64(params.timeout))
-            .build()
-            .map_err(|e| config(format!("cannot set up HTTP: {e}")))?;
+        let http = Http::new(
+            params.timeout,
+            params.max_retries,
+            Duration::from_millis(500),
+        )
+        .map_err(config)?
+        .with_limits(Limits {
+            max_response_bytes: params.max_response_bytes,
+            ..Limits::default()
+        });
         let target = match (&params.webhook_url, &params.bot_user_token) {
             (Some(url), _) => Target::Webhook {
-                client,
+                http,
                 url: url.expose().to_string(),
             },
             (None, Some(token)) if !token.is_empty() => {
@@ -93,13 +99,7 @@ impl PluginType for SlackAlert {
                     return Err(config("to must list at least one user email".into()));
                 }
                 Target::Users {
-                    api: SlackApi::new(
-                        client,
-                        &params.api_url,
-                        token.expose(),
-                        params.max_retries,
-                        params.max_response_bytes,
-                    ),
+                    api: SlackApi::new(http, &params.api_url, token.expose()),
                     to: params.to.clone(),
                 }
             }
@@ -137,9 +137,9 @@ impl Sink for SlackAlert {
             ..PluginError::unavailable(format!("slackalert: {message}"))
         };
         match &self.target {
-            Target::Webhook { client, url } => {
+            Target::Webhook { http, url } => {
                 let text = format!("{}\n{}", self.text, event_lines(&self.events));
-                post_webhook(client, url, &text).map_err(failed)?;
+                post_webhook(http, url, &text).map_err(failed)?;
                 log::info!(
                     "Posted {} event(s) to the Slack webhook.",
                     self.events.len()
