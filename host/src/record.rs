@@ -5,6 +5,7 @@
 //! looked at. The stamped `com` is always written last, so the per-target
 //! stamp on delivery is a splice before the closing `}}`, not a parse.
 
+use cloudmarker_plugin_api::record::{com, COM, END_AUDIT};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -46,22 +47,22 @@ impl Stamp {
         kind: &str,
     ) -> Self {
         Self::new(&[
-            ("audit_key", audit_key),
-            ("audit_version", audit_version),
-            ("origin_key", plugin_key),
-            ("origin_class", class),
-            ("origin_worker", worker),
-            ("origin_type", kind),
+            (com::AUDIT_KEY, audit_key),
+            (com::AUDIT_VERSION, audit_version),
+            (com::ORIGIN_KEY, plugin_key),
+            (com::ORIGIN_CLASS, class),
+            (com::ORIGIN_WORKER, worker),
+            (com::ORIGIN_TYPE, kind),
         ])
     }
 
     /// The `com` fields a consumer (store or alert worker) stamps.
     pub fn target(plugin_key: &str, class: &str, worker: &str, kind: &str) -> Self {
         Self::new(&[
-            ("target_key", plugin_key),
-            ("target_class", class),
-            ("target_worker", worker),
-            ("target_type", kind),
+            (com::TARGET_KEY, plugin_key),
+            (com::TARGET_CLASS, class),
+            (com::TARGET_WORKER, worker),
+            (com::TARGET_TYPE, kind),
         ])
     }
 
@@ -80,7 +81,7 @@ impl Stamp {
         out.push('{');
         let mut com = None;
         for (Key(key), value) in &buckets.0 {
-            if key == "com" {
+            if key == COM {
                 com = Some(*value);
                 continue;
             }
@@ -94,7 +95,7 @@ impl Stamp {
             let entries = parse_object(com.get())
                 .map_err(|_| "its com bucket is not a JSON object".to_string())?;
             for (Key(key), value) in &entries.0 {
-                if self.keys.contains(&key.as_ref()) || key.starts_with("target_") {
+                if self.keys.contains(&key.as_ref()) || key.starts_with(com::TARGET_PREFIX) {
                     continue;
                 }
                 push_json_string(out, key);
@@ -108,9 +109,20 @@ impl Stamp {
         Ok(())
     }
 
-    /// Appends to `out` a record that [`Stamp::apply`] produced (whose `com`
-    /// is last and not empty) with this stamp added, without parsing it again.
+    /// Appends to `out` a record that [`Stamp::apply`] produced with this
+    /// stamp added, without parsing it again.
+    ///
+    /// The rule that makes this a plain splice: `apply` writes `com` last and
+    /// never empty (it holds at least the producer's stamp), and it drops
+    /// every `target_*` key, so adding the target stamp before the closing
+    /// `}}` gives exactly what a full merge would. Debug builds check the
+    /// shape; a property test in this module compares the two on generated
+    /// records.
     pub fn splice(&self, stamped: &str, out: &mut String) {
+        debug_assert!(
+            spliceable(stamped),
+            "splice needs a record shaped by Stamp::apply: {stamped}"
+        );
         let body = stamped.strip_suffix("}}").unwrap_or(stamped);
         out.reserve(stamped.len() + self.fragment.len() + 2);
         out.push_str(body);
@@ -120,13 +132,34 @@ impl Stamp {
     }
 }
 
+/// Whether `stamped` ends with a non-empty `com` object as its last entry,
+/// holding no `target_*` key (what [`Stamp::splice`] relies on).
+fn spliceable(stamped: &str) -> bool {
+    let Ok(Entries(buckets)) = parse_object(stamped) else {
+        return false;
+    };
+    let Some((Key(last), value)) = buckets.last() else {
+        return false;
+    };
+    let com = match parse_object(value.get()) {
+        Ok(Entries(entries)) => entries,
+        Err(_) => return false,
+    };
+    last == COM
+        && !com.is_empty()
+        && com
+            .iter()
+            .all(|(Key(k), _)| !k.starts_with(com::TARGET_PREFIX))
+        && stamped.ends_with("}}")
+}
+
 /// A `begin_audit`/`end_audit` marker record, shaped as [`Stamp::apply`] output.
 pub fn marker(record_type: &str, audit_key: &str, audit_version: &str) -> String {
     let mut out = String::new();
     Stamp::new(&[
-        ("record_type", record_type),
-        ("audit_key", audit_key),
-        ("audit_version", audit_version),
+        (com::RECORD_TYPE, record_type),
+        (com::AUDIT_KEY, audit_key),
+        (com::AUDIT_VERSION, audit_version),
     ])
     .apply("{}", &mut out)
     .expect("an empty object is a valid record");
@@ -142,14 +175,13 @@ pub fn end_marker(
     interrupted: bool,
     failed_workers: &[&str],
 ) -> String {
-    serde_json::json!({"com": {
-        "record_type": "end_audit",
-        "audit_key": audit_key,
-        "audit_version": audit_version,
-        "interrupted": interrupted,
-        "failed_workers": failed_workers,
-    }})
-    .to_string()
+    let mut com = serde_json::Map::new();
+    com.insert(com::RECORD_TYPE.into(), END_AUDIT.into());
+    com.insert(com::AUDIT_KEY.into(), audit_key.into());
+    com.insert(com::AUDIT_VERSION.into(), audit_version.into());
+    com.insert(com::INTERRUPTED.into(), interrupted.into());
+    com.insert(com::FAILED_WORKERS.into(), failed_workers.into());
+    serde_json::json!({ COM: com }).to_string()
 }
 
 /// Records stored back to back in one buffer: one allocation per batch
@@ -335,6 +367,140 @@ mod tests {
             parse(&spliced)["com"]["origin_worker"],
             "mockaudit_mockcloud"
         );
+    }
+
+    /// A small deterministic generator (xorshift) for the property test.
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+
+        fn text(&mut self) -> String {
+            const PIECES: [&str; 10] = [
+                "a",
+                "}}",
+                "\"",
+                "\\",
+                "com",
+                "target_key",
+                "é",
+                "\n",
+                "{",
+                "]",
+            ];
+            (0..self.next(4))
+                .map(|_| PIECES[self.next(PIECES.len() as u64) as usize])
+                .collect()
+        }
+
+        fn value(&mut self, depth: u32) -> Value {
+            match (self.next(if depth > 2 { 4 } else { 6 }), depth) {
+                (0, _) => Value::Null,
+                (1, _) => json!(self.next(1000)),
+                (2, _) => json!(self.text()),
+                (3, _) => json!(self.next(2) == 1),
+                (4, _) => Value::Array((0..self.next(3)).map(|_| self.value(depth + 1)).collect()),
+                _ => {
+                    let mut map = serde_json::Map::new();
+                    for _ in 0..self.next(4) {
+                        let key = self.text();
+                        map.insert(key, self.value(depth + 1));
+                    }
+                    Value::Object(map)
+                }
+            }
+        }
+
+        /// A `com` with some of the keys the host stamps, some `target_*`
+        /// keys a producer may forge, and others.
+        fn com(&mut self) -> Value {
+            const KEYS: [&str; 8] = [
+                "audit_key",
+                "origin_worker",
+                "target_key",
+                "target_other",
+                "cloud_type",
+                "record_type",
+                "reference",
+                "x",
+            ];
+            let mut map = serde_json::Map::new();
+            for _ in 0..self.next(5) {
+                let key = KEYS[self.next(KEYS.len() as u64) as usize];
+                map.insert(key.to_string(), self.value(1));
+            }
+            Value::Object(map)
+        }
+    }
+
+    /// What the two stamps must give: `com` merged key by key, the host's
+    /// stamps winning, a producer's `target_*` keys dropped.
+    fn full_merge(record: &Value, stamps: &[&[(&str, &str)]]) -> Value {
+        let mut merged = record.clone();
+        let object = merged.as_object_mut().unwrap();
+        let mut com = object
+            .remove("com")
+            .and_then(|c| c.as_object().cloned())
+            .unwrap_or_default();
+        com.retain(|k, _| !k.starts_with("target_"));
+        for stamp in stamps {
+            for (k, v) in *stamp {
+                com.insert(k.to_string(), json!(v));
+            }
+        }
+        object.insert("com".into(), Value::Object(com));
+        merged
+    }
+
+    #[test]
+    fn splice_equals_a_full_merge_on_generated_records() {
+        let origin_fields = [
+            ("audit_key", "a\"udit"),
+            ("audit_version", "v"),
+            ("origin_key", "k"),
+            ("origin_class", "C"),
+            ("origin_worker", "a_k"),
+            ("origin_type", "cloud"),
+        ];
+        let target_fields = [
+            ("target_key", "fs"),
+            ("target_class", "filestore"),
+            ("target_worker", "a_fs"),
+            ("target_type", "store"),
+        ];
+        let origin = Stamp::new(&origin_fields);
+        let target = Stamp::new(&target_fields);
+        let mut gen = Gen(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..2000 {
+            let mut record = serde_json::Map::new();
+            for bucket in ["raw", "ext", "com", "extra"] {
+                if gen.next(4) > 0 {
+                    let value = if bucket == "com" {
+                        gen.com()
+                    } else {
+                        gen.value(0)
+                    };
+                    record.insert(bucket.into(), value);
+                }
+            }
+            if record.get("com").is_some_and(|c| !c.is_object()) {
+                record.remove("com");
+            }
+            let record = Value::Object(record);
+            let stamped = apply(&origin, &record.to_string()).unwrap();
+            assert!(spliceable(&stamped), "{stamped}");
+            let spliced = splice(&target, &stamped);
+            assert_eq!(
+                parse(&spliced),
+                full_merge(&record, &[&origin_fields, &target_fields]),
+                "record {record}"
+            );
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@
 //! ```
 
 mod abi;
+pub mod record;
 pub mod sdk;
 
 pub use abi::*;

@@ -23,6 +23,7 @@ pub use version::new_audit_version;
 use crate::config::{AuditConfig, Config, Role};
 use crate::plugins::{LoadedPlugin, Registry};
 use crate::record::{end_marker, marker, Stamp};
+use cloudmarker_plugin_api::record::BEGIN_AUDIT;
 use cloudmarker_plugin_api::PluginKinds;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,7 +201,7 @@ impl Audit<'_> {
         let event_txs = sink_inputs(&events);
         let alert_txs = sink_inputs(&alerts);
 
-        let begin = Message::Marker(Arc::new(marker("begin_audit", self.key, self.version)));
+        let begin = Message::Marker(Arc::new(marker(BEGIN_AUDIT, self.key, self.version)));
         for tx in store_txs.iter().chain(&alert_txs) {
             let _ = tx.send(begin.clone());
         }

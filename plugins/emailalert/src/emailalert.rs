@@ -1,6 +1,7 @@
 //! An alert plugin that sends the events of an audit run in one email.
 
 use crate::smtp::{EmailParams, Mailer};
+use cloudmarker_plugin_api::record::Head;
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
 use cloudmarker_plugin_api::PluginError;
 use serde_json::Value;
@@ -37,7 +38,7 @@ impl Sink for EmailAlert {
         let mut unreadable = 0;
         for record in records {
             match serde_json::from_str::<Value>(record) {
-                Ok(event) if !is_marker(&event) => self.events.push(event),
+                Ok(event) if !is_marker(record) => self.events.push(event),
                 Ok(_) => {}
                 Err(_) => unreadable += 1,
             }
@@ -79,9 +80,8 @@ impl Sink for EmailAlert {
 }
 
 /// The host's `begin_audit`/`end_audit` markers are not events.
-fn is_marker(record: &Value) -> bool {
-    let record_type = record.pointer("/com/record_type").and_then(Value::as_str);
-    matches!(record_type, Some("begin_audit" | "end_audit"))
+fn is_marker(record: &str) -> bool {
+    Head::parse(record).is_ok_and(|head| head.marker().is_some())
 }
 
 /// The plain-text body: a count, then per audit one entry per event with its
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn markers_are_not_events() {
-        assert!(is_marker(&json!({"com": {"record_type": "end_audit"}})));
-        assert!(!is_marker(&json!({"com": {"record_type": "mock_event"}})));
+        assert!(is_marker(r#"{"com": {"record_type": "end_audit"}}"#));
+        assert!(!is_marker(r#"{"com": {"record_type": "mock_event"}}"#));
     }
 }

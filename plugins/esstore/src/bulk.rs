@@ -1,6 +1,7 @@
 //! The bulk API: documents with deterministic ids, the client that sends
 //! them, and the reading of bulk answers (the store's retry logic).
 
+use cloudmarker_plugin_api::record::Head;
 use cloudmarker_plugin_api::sdk::net;
 use elasticsearch::http::StatusCode;
 use elasticsearch::{BulkParts, Elasticsearch};
@@ -10,20 +11,6 @@ use storekit::{PrivateRuntime, Sent, StoreClient};
 
 /// Elasticsearch refuses longer `_id`s.
 const MAX_ID_BYTES: usize = 512;
-
-/// The `com` fields the `_id` is derived from.
-#[derive(Deserialize)]
-struct Head {
-    com: Option<Com>,
-}
-
-#[derive(Deserialize)]
-struct Com {
-    audit_version: Option<String>,
-    origin_worker: Option<String>,
-    target_type: Option<String>,
-    record_type: Option<String>,
-}
 
 /// The parts of a bulk answer the plugin reads.
 #[derive(Debug, Deserialize)]
@@ -146,12 +133,12 @@ impl StoreClient for BulkClient {
 /// The stream a record belongs to and its `_id` prefix: the audit version and
 /// the origin worker (or, for the host's markers, the marker's target type).
 fn stream_key(record: &str) -> String {
-    let com = serde_json::from_str::<Head>(record)
-        .ok()
-        .and_then(|h| h.com);
-    let Some(com) = com else {
+    let Ok(Head { com, .. }) = Head::parse(record) else {
         return "unknown".into();
     };
+    if com.audit_version.is_none() && com.origin_worker.is_none() && com.target_type.is_none() {
+        return "unknown".into();
+    }
     let version = com.audit_version.unwrap_or_default();
     match com.origin_worker {
         Some(worker) => format!("{version}:{worker}"),

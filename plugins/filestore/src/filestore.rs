@@ -14,6 +14,7 @@
 //! [`outdir`]: crate::outdir
 
 use crate::outdir::{OutputDir, RANDOM_CHARS};
+use cloudmarker_plugin_api::record::{Head, Marker};
 use cloudmarker_plugin_api::sdk::{self, files, PluginType, Records, Sink};
 use cloudmarker_plugin_api::PluginError;
 use serde::{Deserialize, Serialize};
@@ -69,31 +70,6 @@ struct OutputFile {
     records: u64,
     /// The first write error, if any: the file is then never renamed.
     error: Option<String>,
-}
-
-/// The `com` fields that name a record's file; everything else is skipped.
-#[derive(Deserialize)]
-struct RecordView<'a> {
-    #[serde(borrow, default)]
-    com: Option<ComView<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-struct ComView<'a> {
-    #[serde(borrow, default)]
-    record_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    audit_version: Option<Cow<'a, str>>,
-    #[serde(default)]
-    interrupted: Option<bool>,
-    #[serde(borrow, default)]
-    failed_workers: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow, default)]
-    origin_worker: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    target_worker: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    target_type: Option<Cow<'a, str>>,
 }
 
 impl PluginType for FileStore {
@@ -171,26 +147,24 @@ impl Sink for FileStore {
 impl FileStore {
     /// The file name (without `.json`) that `record` belongs in.
     fn file_name<'a>(&mut self, record: &'a str) -> Result<Cow<'a, str>, String> {
-        let view: RecordView<'_> =
-            serde_json::from_str(record).map_err(|e| format!("not a JSON record: {e}"))?;
-        let com = view.com.unwrap_or_default();
+        let head = Head::parse(record).map_err(|e| format!("not a JSON record: {e}"))?;
+        if let Some(Marker::End {
+            interrupted,
+            failed_workers,
+        }) = head.marker()
+        {
+            self.end = Some(EndOfAudit {
+                interrupted,
+                failed_workers,
+            });
+        }
+        let com = head.com;
         if self.version.is_none() {
             if let Some(version) = com.audit_version.as_deref() {
                 let version = checked_name(version)?.to_string();
                 self.dir.clean_other_runs(&version);
                 self.version = Some(version);
             }
-        }
-        if com.record_type.as_deref() == Some("end_audit") && com.origin_worker.is_none() {
-            self.end = Some(EndOfAudit {
-                interrupted: com.interrupted.unwrap_or(false),
-                failed_workers: com
-                    .failed_workers
-                    .iter()
-                    .flatten()
-                    .map(|w| w.to_string())
-                    .collect(),
-            });
         }
         match com.origin_worker {
             Some(worker) => {

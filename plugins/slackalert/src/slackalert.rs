@@ -1,6 +1,7 @@
 //! An alert plugin that sends the events of an audit run to Slack.
 
 use crate::slack_api::{post_webhook, SlackApi};
+use cloudmarker_plugin_api::record::Head;
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::{Http, Limits};
@@ -119,8 +120,8 @@ impl Sink for SlackAlert {
             let event: Value = serde_json::from_str(record).map_err(|e| {
                 PluginError::partial(1, format!("slackalert: a record is not JSON: {e}"))
             })?;
-            let record_type = event.pointer("/com/record_type").and_then(Value::as_str);
-            if !matches!(record_type, Some("begin_audit" | "end_audit")) {
+            let marker = Head::parse(record).is_ok_and(|head| head.marker().is_some());
+            if !marker {
                 self.events.push(event);
             }
         }

@@ -1,0 +1,262 @@
+//! The record format, in one place: the three buckets, the `com` keys the
+//! host and plugins agree on, the host's audit markers, and a borrowed view
+//! of the fields plugins route on.
+//!
+//! A record is a JSON object with `raw` (as the cloud returned it), `ext`
+//! (plugin additions) and `com` (the common model). The host stamps `com`
+//! ([`com::AUDIT_KEY`] ... [`com::ORIGIN_TYPE`] when a record is produced,
+//! the `target_*` keys when it is delivered). Before the first record and
+//! after the last, stores and alerts receive a [`Marker`].
+
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+
+/// The bucket with the cloud's own data.
+pub const RAW: &str = "raw";
+/// The bucket with plugin-specific additions.
+pub const EXT: &str = "ext";
+/// The bucket with the common model.
+pub const COM: &str = "com";
+
+/// The keys of the `com` bucket.
+pub mod com {
+    /// What kind of record or event this is (`firewall_rule`,
+    /// `vm_os_disk_encryption_event`, `begin_audit`, ...).
+    pub const RECORD_TYPE: &str = "record_type";
+    /// The cloud it came from (`azure`, `gcp`, `mock`).
+    pub const CLOUD_TYPE: &str = "cloud_type";
+    /// The resource's identifier in its cloud.
+    pub const REFERENCE: &str = "reference";
+    /// An event's one-line description of the problem.
+    pub const DESCRIPTION: &str = "description";
+    /// An event's advice on how to fix it.
+    pub const RECOMMENDATION: &str = "recommendation";
+    /// The audit that produced the record (stamped by the host).
+    pub const AUDIT_KEY: &str = "audit_key";
+    /// The run's audit version (stamped by the host).
+    pub const AUDIT_VERSION: &str = "audit_version";
+    /// The producing plugin's key (stamped by the host).
+    pub const ORIGIN_KEY: &str = "origin_key";
+    /// The producing plugin's class (stamped by the host).
+    pub const ORIGIN_CLASS: &str = "origin_class";
+    /// The producing worker, `<audit>_<plugin>` (stamped by the host).
+    pub const ORIGIN_WORKER: &str = "origin_worker";
+    /// `cloud` or `event` (stamped by the host).
+    pub const ORIGIN_TYPE: &str = "origin_type";
+    /// The receiving plugin's key (stamped on delivery).
+    pub const TARGET_KEY: &str = "target_key";
+    /// The receiving plugin's class (stamped on delivery).
+    pub const TARGET_CLASS: &str = "target_class";
+    /// The receiving worker (stamped on delivery).
+    pub const TARGET_WORKER: &str = "target_worker";
+    /// `store` or `alert` (stamped on delivery).
+    pub const TARGET_TYPE: &str = "target_type";
+    /// Every key the host stamps on delivery starts with this; a producer's
+    /// own `target_*` keys are dropped.
+    pub const TARGET_PREFIX: &str = "target_";
+    /// In the `end_audit` marker: whether a signal cut the run short.
+    pub const INTERRUPTED: &str = "interrupted";
+    /// In the `end_audit` marker: the producing workers that failed.
+    pub const FAILED_WORKERS: &str = "failed_workers";
+}
+
+/// The `record_type` of the marker that opens an audit.
+pub const BEGIN_AUDIT: &str = "begin_audit";
+/// The `record_type` of the marker that closes an audit.
+pub const END_AUDIT: &str = "end_audit";
+
+/// A host marker, as stores and alerts receive it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Marker {
+    /// The audit begins.
+    Begin,
+    /// The audit's producers are done.
+    End {
+        /// Whether a signal cut the run short (outputs are incomplete).
+        interrupted: bool,
+        /// The producing workers that failed (their outputs are incomplete).
+        failed_workers: Vec<String>,
+    },
+}
+
+/// The fields of a record that plugins route on, borrowed from its text
+/// where possible. Fields that are missing, `null` or not strings are
+/// `None`: a view never fails on a record whose other parts it ignores.
+#[derive(Debug, Default, Deserialize)]
+pub struct Head<'a> {
+    /// The `com` fields.
+    #[serde(borrow, default)]
+    pub com: ComHead<'a>,
+    /// The `ext` fields.
+    #[serde(borrow, default)]
+    pub ext: ExtHead<'a>,
+}
+
+/// See [`Head`].
+#[derive(Debug, Default, Deserialize)]
+pub struct ComHead<'a> {
+    /// [`com::RECORD_TYPE`].
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub record_type: Option<Cow<'a, str>>,
+    /// [`com::CLOUD_TYPE`].
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub cloud_type: Option<Cow<'a, str>>,
+    /// [`com::REFERENCE`].
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub reference: Option<Cow<'a, str>>,
+    /// [`com::AUDIT_KEY`].
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub audit_key: Option<Cow<'a, str>>,
+    /// [`com::AUDIT_VERSION`].
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub audit_version: Option<Cow<'a, str>>,
+    /// [`com::ORIGIN_WORKER`].
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub origin_worker: Option<Cow<'a, str>>,
+    /// [`com::TARGET_WORKER`].
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub target_worker: Option<Cow<'a, str>>,
+    /// [`com::TARGET_TYPE`].
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub target_type: Option<Cow<'a, str>>,
+    /// [`com::INTERRUPTED`] (markers only).
+    #[serde(default)]
+    pub interrupted: Option<bool>,
+    /// [`com::FAILED_WORKERS`] (markers only).
+    #[serde(borrow, default)]
+    pub failed_workers: Option<Vec<Cow<'a, str>>>,
+}
+
+/// See [`Head`].
+#[derive(Debug, Default, Deserialize)]
+pub struct ExtHead<'a> {
+    /// The plugin's own record type (`ext.record_type`).
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub record_type: Option<Cow<'a, str>>,
+    /// `ext.cloud_type`.
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub cloud_type: Option<Cow<'a, str>>,
+}
+
+impl<'a> Head<'a> {
+    /// The view of `record` (JSON text); an error when it is not a JSON
+    /// object.
+    pub fn parse(record: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(record)
+    }
+
+    /// The host marker this record is, if it is one (markers have no
+    /// origin worker).
+    pub fn marker(&self) -> Option<Marker> {
+        if self.com.origin_worker.is_some() {
+            return None;
+        }
+        match self.com.record_type.as_deref()? {
+            BEGIN_AUDIT => Some(Marker::Begin),
+            END_AUDIT => Some(Marker::End {
+                interrupted: self.com.interrupted.unwrap_or(false),
+                failed_workers: self
+                    .com
+                    .failed_workers
+                    .iter()
+                    .flatten()
+                    .map(|w| w.to_string())
+                    .collect(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A string field, or `None` for anything else (null, numbers, objects).
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_string())))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_view_borrows_strings_and_tolerates_other_types() {
+        let text =
+            json!({"raw": {"big": [1, 2, 3]}, "ext": {"record_type": "nsg", "cloud_type": 7},
+            "com": {"record_type": null, "reference": {"id": 1}, "origin_worker": "a_b",
+                    "audit_version": "v1", "cloud_type": "azure"}})
+            .to_string();
+        let head = Head::parse(&text).unwrap();
+        assert_eq!(head.ext.record_type.as_deref(), Some("nsg"));
+        assert_eq!(head.ext.cloud_type, None);
+        assert_eq!(head.com.record_type, None);
+        assert_eq!(head.com.reference, None);
+        assert!(matches!(head.com.origin_worker, Some(Cow::Borrowed("a_b"))));
+        assert_eq!(head.marker(), None);
+        assert!(Head::parse("[1]").is_err());
+        assert_eq!(Head::parse("{}").unwrap().com.audit_version, None);
+    }
+
+    #[test]
+    fn markers_are_recognised() {
+        let begin = json!({"com": {"record_type": BEGIN_AUDIT, "audit_key": "a"}}).to_string();
+        assert_eq!(Head::parse(&begin).unwrap().marker(), Some(Marker::Begin));
+        let end = json!({"com": {"record_type": END_AUDIT, "interrupted": true,
+            "failed_workers": ["a_bad"]}})
+        .to_string();
+        assert_eq!(
+            Head::parse(&end).unwrap().marker(),
+            Some(Marker::End {
+                interrupted: true,
+                failed_workers: vec!["a_bad".into()]
+            })
+        );
+        let produced =
+            json!({"com": {"record_type": END_AUDIT, "origin_worker": "a_c"}}).to_string();
+        assert_eq!(
+            Head::parse(&produced).unwrap().marker(),
+            None,
+            "a plugin's record"
+        );
+    }
+}
