@@ -229,7 +229,7 @@ fn event_plugins_flag_open_rules_and_unencrypted_disks() {
     assert_eq!(run.status, Some(0), "{}", run.output());
     run.assert_says("Audit eventaudit finished: 11 records read, 8 events, 19 writes, 0 failures");
     run.assert_says(&format!(
-        "WARN eventaudit_firewallruleevent firewallruleevent::firewallruleevent - Skipped a malformed firewall_rule record (reference \"{GCP_FIREWALLS}/bad-rule\"), error: invalid type: string \"yes\", expected a boolean"
+        "WARN eventaudit_firewallruleevent cloudmarker_plugin_api::sdk::check - Skipped a malformed firewall_rule record (reference {GCP_FIREWALLS}/bad-rule), error: invalid type: string \"yes\", expected a boolean"
     ));
 
     let stored = sb.read_json("eventaudit_jsoncloud.json");

@@ -86,12 +86,53 @@ pub enum Marker {
 /// `None`: a view never fails on a record whose other parts it ignores.
 #[derive(Debug, Default, Deserialize)]
 pub struct Head<'a> {
-    /// The `com` fields.
-    #[serde(borrow, default)]
+    /// The `com` fields (empty when `com` is not an object).
+    #[serde(borrow, default, deserialize_with = "object_or_default")]
     pub com: ComHead<'a>,
-    /// The `ext` fields.
-    #[serde(borrow, default)]
+    /// The `ext` fields (empty when `ext` is not an object).
+    #[serde(borrow, default, deserialize_with = "object_or_default")]
     pub ext: ExtHead<'a>,
+}
+
+/// A bucket read as `T` when it is an object, `T::default()` otherwise.
+fn object_or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    struct Bucket<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for Bucket<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(T::default())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<T, E> {
+            Ok(T::default())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<T, E> {
+            Ok(T::default())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<T, E> {
+            Ok(T::default())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<T, E> {
+            Ok(T::default())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<T, E> {
+            Ok(T::default())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+            Ok(T::default())
+        }
+    }
+    d.deserialize_any(Bucket(std::marker::PhantomData))
 }
 
 /// See [`Head`].
@@ -144,6 +185,9 @@ impl<'a> Head<'a> {
     /// The view of `record` (JSON text); an error when it is not a JSON
     /// object.
     pub fn parse(record: &'a str) -> Result<Self, serde_json::Error> {
+        if !record.trim_start().starts_with('{') {
+            return Err(de::Error::custom("a record must be a JSON object"));
+        }
         serde_json::from_str(record)
     }
 
@@ -170,10 +214,35 @@ impl<'a> Head<'a> {
     }
 }
 
+/// A JSON string, borrowed from the record text unless it has escapes, or
+/// nothing for any other value (null, a number, an object): fields that
+/// decide whether a record is of interest must not fail on other clouds'
+/// records that use the same names for other things.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Text<'a>(pub Option<Cow<'a, str>>);
+
+impl Text<'_> {
+    /// The string, if it was one.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// Whether it is the string `expected`.
+    pub fn is(&self, expected: &str) -> bool {
+        self.as_str() == Some(expected)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        text(d).map(Text)
+    }
+}
+
 /// A string field, or `None` for anything else (null, numbers, objects).
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
-    struct Text;
-    impl<'de> Visitor<'de> for Text {
+    struct TextVisitor;
+    impl<'de> Visitor<'de> for TextVisitor {
         type Value = Option<Cow<'de, str>>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("any JSON value")
@@ -211,7 +280,7 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Err
             Ok(None)
         }
     }
-    d.deserialize_any(Text)
+    d.deserialize_any(TextVisitor)
 }
 
 #[cfg(test)]
@@ -234,6 +303,13 @@ mod tests {
         assert!(matches!(head.com.origin_worker, Some(Cow::Borrowed("a_b"))));
         assert_eq!(head.marker(), None);
         assert!(Head::parse("[1]").is_err());
+        let odd = Head::parse(r#"{"com": 5, "ext": [1]}"#).unwrap();
+        assert_eq!((odd.com.record_type, odd.ext.record_type), (None, None));
+        let text: Vec<Text<'_>> =
+            serde_json::from_str(r#"["a", 1, null, {"b": 2}, "c\/d"]"#).unwrap();
+        let strings: Vec<Option<&str>> = text.iter().map(Text::as_str).collect();
+        assert_eq!(strings, [Some("a"), None, None, None, Some("c/d")]);
+        assert!(text[0].is("a"));
         assert_eq!(Head::parse("{}").unwrap().com.audit_version, None);
     }
 

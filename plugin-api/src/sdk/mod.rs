@@ -8,6 +8,7 @@
 
 mod adapters;
 mod batch;
+pub mod check;
 pub mod files;
 mod guard;
 mod log_bridge;

@@ -1,17 +1,10 @@
 //! An event plugin that flags unencrypted data disks of Azure virtual
 //! machines, from the `vm_instance_view` records of the `azvm` cloud plugin.
 
-// The record reading shared with azvmosdiskencryptionevent: one source file,
-// compiled into both plugins (a plugin crate cannot link another's library).
-#[allow(dead_code)]
-#[path = "../../azvmosdiskencryptionevent/src/azvmosdiskencryptionevent/view.rs"]
-mod view;
-
-use cloudmarker_plugin_api::sdk::{self, Batch, Event, PluginType};
-use cloudmarker_plugin_api::PluginError;
+use azvmrecord::{is_true, VmRecord, AZURE, VM_INSTANCE_VIEW};
+use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
+use cloudmarker_plugin_api::sdk::{self, PluginType};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use view::{is_true, VmRecord, AZURE};
 
 /// The `record_type` of the events this plugin raises.
 const EVENT_TYPE: &str = "vm_data_disk_encryption_event";
@@ -31,22 +24,6 @@ pub struct AzVmDataDiskEncryptionEventParams {}
 #[derive(Debug)]
 pub struct AzVmDataDiskEncryptionEvent;
 
-/// An event as this plugin writes it.
-#[derive(Serialize)]
-struct EventRecord<'a> {
-    ext: Map<String, Value>,
-    com: EventCom<'a>,
-}
-
-#[derive(Serialize)]
-struct EventCom<'a> {
-    cloud_type: &'static str,
-    record_type: &'static str,
-    reference: Option<&'a str>,
-    description: String,
-    recommendation: String,
-}
-
 impl PluginType for AzVmDataDiskEncryptionEvent {
     type Params = AzVmDataDiskEncryptionEventParams;
     const NAME: &'static str = "azvmdatadiskencryptionevent";
@@ -57,16 +34,11 @@ impl PluginType for AzVmDataDiskEncryptionEvent {
     }
 }
 
-impl Event for AzVmDataDiskEncryptionEvent {
-    fn eval(&mut self, record: &str, out: &mut Batch) -> sdk::Result<()> {
-        let vm_record = VmRecord::read(record).map_err(|e| {
-            PluginError::failed(format!(
-                "azvmdatadiskencryptionevent: unreadable record: {e}"
-            ))
-        })?;
-        let Some(vm_record) = vm_record else {
-            return Ok(());
-        };
+impl Check for AzVmDataDiskEncryptionEvent {
+    const SELECT: Select = Select::ext(&[VM_INSTANCE_VIEW]).in_cloud(AZURE);
+    type Record<'a> = VmRecord<'a>;
+
+    fn check(&mut self, vm_record: VmRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
         // Checked before `raw` is parsed: most VMs pass, and `raw` is large.
         if is_true(vm_record.ext.all_data_disks_encrypted) {
             return Ok(());
@@ -99,32 +71,21 @@ impl Event for AzVmDataDiskEncryptionEvent {
         let unencrypted = disks
             .iter()
             .filter(|disk| disk.name() != Some(os_disk) && !disk.is_encrypted());
-        let mut ext = None;
         for disk in unencrypted {
-            // Parsed once per record, only when it has an event to raise.
-            let ext = ext.get_or_insert_with(|| {
-                vm_record.event_ext(&[("record_type", Value::from(EVENT_TYPE))])
-            });
             let name = disk.name().unwrap_or(UNNAMED);
-            let mut event_ext = ext.clone();
-            event_ext.insert(
-                "disk_name".into(),
-                disk.name().map_or(Value::Null, Value::from),
-            );
-            out.push(&EventRecord {
-                ext: event_ext,
-                com: EventCom {
-                    cloud_type: AZURE,
-                    record_type: EVENT_TYPE,
-                    reference,
-                    description: format!(
-                        "Azure virtual machine {vm_name} has unencrypted data disk {name}"
-                    ),
-                    recommendation: format!(
+            findings.push(
+                Finding::new(
+                    EVENT_TYPE,
+                    format!("Azure virtual machine {vm_name} has unencrypted data disk {name}"),
+                    format!(
                         "Check Azure virtual machine {vm_name} and encrypt its data disk {name}"
                     ),
-                },
-            })?;
+                )
+                .cloud_type(Some(AZURE))
+                .reference(reference)
+                .ext_from(Some(vm_record.ext_text))
+                .ext("disk_name", disk.name()),
+            );
         }
         Ok(())
     }

@@ -1,15 +1,10 @@
 //! An event plugin that flags Azure virtual machines whose OS disk is not
 //! encrypted, from the `vm_instance_view` records of the `azvm` cloud plugin.
 
-// Also compiled into azvmdatadiskencryptionevent, which uses other parts.
-#[allow(dead_code)]
-mod view;
-
-use cloudmarker_plugin_api::sdk::{self, Batch, Event, PluginType};
-use cloudmarker_plugin_api::PluginError;
+use azvmrecord::{is_true, VmRecord, AZURE, VM_INSTANCE_VIEW};
+use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
+use cloudmarker_plugin_api::sdk::{self, PluginType};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use view::{is_true, VmRecord, AZURE};
 
 /// The `record_type` of the events this plugin raises.
 const EVENT_TYPE: &str = "vm_os_disk_encryption_event";
@@ -28,22 +23,6 @@ pub struct AzVmOsDiskEncryptionEventParams {}
 #[derive(Debug)]
 pub struct AzVmOsDiskEncryptionEvent;
 
-/// An event as this plugin writes it.
-#[derive(Serialize)]
-struct EventRecord<'a> {
-    ext: Map<String, Value>,
-    com: EventCom<'a>,
-}
-
-#[derive(Serialize)]
-struct EventCom<'a> {
-    cloud_type: &'static str,
-    record_type: &'static str,
-    reference: Option<&'a str>,
-    description: String,
-    recommendation: String,
-}
-
 impl PluginType for AzVmOsDiskEncryptionEvent {
     type Params = AzVmOsDiskEncryptionEventParams;
     const NAME: &'static str = "azvmosdiskencryptionevent";
@@ -55,14 +34,11 @@ impl PluginType for AzVmOsDiskEncryptionEvent {
     }
 }
 
-impl Event for AzVmOsDiskEncryptionEvent {
-    fn eval(&mut self, record: &str, out: &mut Batch) -> sdk::Result<()> {
-        let vm_record = VmRecord::read(record).map_err(|e| {
-            PluginError::failed(format!("azvmosdiskencryptionevent: unreadable record: {e}"))
-        })?;
-        let Some(vm_record) = vm_record else {
-            return Ok(());
-        };
+impl Check for AzVmOsDiskEncryptionEvent {
+    const SELECT: Select = Select::ext(&[VM_INSTANCE_VIEW]).in_cloud(AZURE);
+    type Record<'a> = VmRecord<'a>;
+
+    fn check(&mut self, vm_record: VmRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
         // The azvm plugin has compared the OS disk with the instance view;
         // its verdict is what this check reports on.
         if is_true(vm_record.ext.os_disk_encrypted) {
@@ -81,23 +57,18 @@ impl Event for AzVmOsDiskEncryptionEvent {
         let reference = vm_record.reference(&vm);
         let disk_name = vm.os_disk_name();
         let (vm_name, disk) = (reference.unwrap_or(UNKNOWN), disk_name.unwrap_or(UNNAMED));
-        out.push(&EventRecord {
-            ext: vm_record.event_ext(&[
-                ("record_type", Value::from(EVENT_TYPE)),
-                ("disk_name", disk_name.map_or(Value::Null, Value::from)),
-            ]),
-            com: EventCom {
-                cloud_type: AZURE,
-                record_type: EVENT_TYPE,
-                reference,
-                description: format!(
-                    "Azure virtual machine {vm_name} has unencrypted OS disk {disk}"
-                ),
-                recommendation: format!(
-                    "Check Azure virtual machine {vm_name} and encrypt its OS disk {disk}"
-                ),
-            },
-        })
+        findings.push(
+            Finding::new(
+                EVENT_TYPE,
+                format!("Azure virtual machine {vm_name} has unencrypted OS disk {disk}"),
+                format!("Check Azure virtual machine {vm_name} and encrypt its OS disk {disk}"),
+            )
+            .cloud_type(Some(AZURE))
+            .reference(reference)
+            .ext_from(Some(vm_record.ext_text))
+            .ext("disk_name", disk_name),
+        );
+        Ok(())
     }
 }
 

@@ -10,12 +10,11 @@ pub use ports::PortRange;
 
 use ports::PortSet;
 
-use cloudmarker_plugin_api::sdk::{self, Batch, Event, PluginType};
-use cloudmarker_plugin_api::PluginError;
+use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
+use cloudmarker_plugin_api::sdk::{self, PluginType};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
-use view::{is, LooseCom, LooseRecord, RecordView, RuleCom};
+use view::{is, RecordView, RuleCom};
 
 /// The `com.record_type` of the records this plugin evaluates.
 const FIREWALL_RULE: &str = "firewall_rule";
@@ -50,23 +49,6 @@ pub struct FirewallRuleEvent {
     ports: PortSet,
 }
 
-/// An event as this plugin writes it.
-#[derive(Serialize)]
-struct EventRecord<'a> {
-    ext: Map<String, Value>,
-    com: EventCom<'a>,
-}
-
-#[derive(Serialize)]
-struct EventCom<'a> {
-    cloud_type: Option<&'a str>,
-    record_type: &'static str,
-    exposed_ports: Vec<u16>,
-    reference: Option<&'a str>,
-    description: String,
-    recommendation: String,
-}
-
 impl PluginType for FirewallRuleEvent {
     type Params = FirewallRuleEventParams;
     const NAME: &'static str = "firewallruleevent";
@@ -80,24 +62,19 @@ impl PluginType for FirewallRuleEvent {
     }
 }
 
-impl Event for FirewallRuleEvent {
-    fn eval(&mut self, record: &str, out: &mut Batch) -> sdk::Result<()> {
-        let view: RecordView<'_> = match serde_json::from_str(record) {
-            Ok(view) => view,
-            Err(e) => return skip_unreadable(record, &e),
-        };
+impl Check for FirewallRuleEvent {
+    const SELECT: Select = Select::com(&[FIREWALL_RULE]);
+    type Record<'a> = RecordView<'a>;
+
+    fn check(&mut self, view: RecordView<'_>, findings: &mut Findings) -> sdk::Result<()> {
         let Some(com) = view.com else {
-            log::debug!("Skipped a record without a com bucket.");
             return Ok(());
         };
-        if !is(&com.record_type, FIREWALL_RULE) {
-            return Ok(());
-        }
         let exposed = self.exposed_ports(&com);
-        if exposed.is_empty() {
-            return Ok(());
+        if !exposed.is_empty() {
+            findings.push(event(view.ext, &com, &exposed));
         }
-        out.push(&event(view.ext, &com, &exposed))
+        Ok(())
     }
 }
 
@@ -120,8 +97,9 @@ impl FirewallRuleEvent {
     }
 }
 
-/// The event for `rule`, which exposes the (non-empty) `exposed` ports.
-fn event<'a>(ext: Option<&RawValue>, rule: &'a RuleCom<'a>, exposed: &PortSet) -> EventRecord<'a> {
+/// The event for `rule`, which exposes the (non-empty) `exposed` ports; it
+/// keeps the rule's `ext`, which locates the rule for whoever reads the alert.
+fn event(ext: Option<&RawValue>, rule: &RuleCom<'_>, exposed: &PortSet) -> Finding {
     let ports: Vec<u16> = exposed.ports().collect();
     let cloud_type = rule.cloud_type.as_ref().map(|t| t.as_str());
     let reference = rule.reference.as_ref().map(|t| t.as_str());
@@ -134,65 +112,11 @@ fn event<'a>(ext: Option<&RawValue>, rule: &'a RuleCom<'a>, exposed: &PortSet) -
         "Check {cloud} firewall rule {rule_name} and update rules to restrict access to {phrase}."
     );
     log::debug!("Raising a {EVENT_TYPE}: {description}");
-    EventRecord {
-        ext: event_ext(ext),
-        com: EventCom {
-            cloud_type,
-            record_type: EVENT_TYPE,
-            exposed_ports: ports,
-            reference,
-            description,
-            recommendation,
-        },
-    }
-}
-
-/// The rule's `ext` (which locates the rule for whoever reads the alert)
-/// with this event's `record_type`.
-fn event_ext(ext: Option<&RawValue>) -> Map<String, Value> {
-    let mut map = match ext.map(|raw| serde_json::from_str::<Map<String, Value>>(raw.get())) {
-        Some(Ok(map)) => map,
-        Some(Err(_)) => {
-            log::debug!("The ext bucket of a firewall rule is not an object; not copied.");
-            Map::new()
-        }
-        None => Map::new(),
-    };
-    map.insert("record_type".into(), Value::from(EVENT_TYPE));
-    map
-}
-
-/// Logs and skips a record whose `com` did not read as a firewall rule: a
-/// warning for a malformed `firewall_rule`, a debug line for anything else
-/// (other clouds' records are legal input). Only text that is not a JSON
-/// record at all is an error.
-fn skip_unreadable(record: &str, error: &serde_json::Error) -> sdk::Result<()> {
-    let unreadable =
-        || PluginError::failed(format!("firewallruleevent: unreadable record: {error}"));
-    if !error.is_data() {
-        return Err(unreadable());
-    }
-    let loose: LooseRecord<'_> = serde_json::from_str(record).map_err(|_| unreadable())?;
-    let Some(com) = loose.com else {
-        return Err(unreadable());
-    };
-    if !com.get().starts_with('{') {
-        log::debug!("Skipped a record whose com bucket is not an object.");
-        return Ok(());
-    }
-    match serde_json::from_str::<LooseCom<'_>>(com.get()) {
-        Ok(LooseCom {
-            record_type,
-            reference,
-        }) if is(&record_type, FIREWALL_RULE) => {
-            let reference = reference.map_or("none", RawValue::get);
-            log::warn!(
-                "Skipped a malformed firewall_rule record (reference {reference}), error: {error}."
-            );
-        }
-        _ => log::debug!("Skipped a record whose com bucket is not a firewall rule: {error}."),
-    }
-    Ok(())
+    Finding::new(EVENT_TYPE, description, recommendation)
+        .cloud_type(cloud_type)
+        .reference(reference)
+        .com("exposed_ports", ports)
+        .ext_from(ext)
 }
 
 #[cfg(test)]

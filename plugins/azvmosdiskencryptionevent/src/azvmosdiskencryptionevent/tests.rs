@@ -1,5 +1,6 @@
 use super::*;
-use serde_json::json;
+use cloudmarker_plugin_api::sdk::{Batch, Event};
+use serde_json::{json, Value};
 use std::cell::RefCell;
 
 /// A `vm_instance_view` record derived from two published Azure REST API

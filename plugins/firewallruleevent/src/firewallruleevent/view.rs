@@ -43,24 +43,6 @@ pub struct RuleCom<'a> {
     pub reference: Option<Text<'a>>,
 }
 
-/// What is left to read of a record whose [`RecordView`] failed: enough to
-/// tell a malformed firewall rule (worth a warning) from another cloud's
-/// record that happens to use the same field names differently.
-#[derive(Deserialize)]
-pub struct LooseRecord<'a> {
-    #[serde(borrow, default)]
-    pub com: Option<&'a RawValue>,
-}
-
-/// The `com` of a [`LooseRecord`].
-#[derive(Deserialize)]
-pub struct LooseCom<'a> {
-    #[serde(borrow, default)]
-    pub record_type: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    pub reference: Option<&'a RawValue>,
-}
-
 /// A JSON string, borrowed from the record text unless it has escapes.
 /// (serde borrows a `Cow<str>` only when it is the field's whole type, not
 /// inside an `Option` or a `Vec`.)

@@ -1,0 +1,355 @@
+//! Event plugins as declarative checks.
+//!
+//! A check says which records it reads ([`Select`]), which parts of them
+//! (`Record`, borrowed from the record text), and what it finds in one
+//! ([`Finding`]s). The SDK does the rest: it reads only the head of every
+//! other record, skips a selected record that does not read as `Record` with
+//! a warning that names it, and writes the events. Implementing [`Check`]
+//! makes a type an [`Event`] plugin:
+//!
+//! ```
+//! use cloudmarker_plugin_api::record::Text;
+//! use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
+//! use cloudmarker_plugin_api::sdk::{self, PluginType};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Default, Deserialize, Serialize)]
+//! #[serde(default, deny_unknown_fields)]
+//! pub struct Params {}
+//!
+//! pub struct PublicBucket;
+//!
+//! #[derive(Deserialize)]
+//! pub struct Bucket<'a> {
+//!     #[serde(borrow, default)]
+//!     pub com: Com<'a>,
+//! }
+//!
+//! #[derive(Default, Deserialize)]
+//! pub struct Com<'a> {
+//!     #[serde(borrow, default)]
+//!     pub reference: Text<'a>,
+//!     #[serde(default)]
+//!     pub public: bool,
+//! }
+//!
+//! impl PluginType for PublicBucket {
+//!     type Params = Params;
+//!     const NAME: &'static str = "publicbucketevent";
+//!     const DESCRIPTION: &'static str = "Flags public buckets.";
+//!     fn new(_: Params) -> sdk::Result<Self> { Ok(Self) }
+//! }
+//!
+//! impl Check for PublicBucket {
+//!     const SELECT: Select = Select::ext(&["bucket"]);
+//!     type Record<'a> = Bucket<'a>;
+//!
+//!     fn check(&mut self, bucket: Bucket<'_>, findings: &mut Findings) -> sdk::Result<()> {
+//!         if bucket.com.public {
+//!             let name = bucket.com.reference.as_str().unwrap_or("(unknown)");
+//!             findings.push(
+//!                 Finding::new(
+//!                     "public_bucket_event",
+//!                     format!("Bucket {name} is public."),
+//!                     format!("Make bucket {name} private."),
+//!                 )
+//!                 .reference(bucket.com.reference.as_str()),
+//!             );
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! cloudmarker_plugin_api::export_plugin!(event: PublicBucket);
+//! ```
+
+use super::{Batch, Event, PluginType, Result};
+use crate::record::{com, Head};
+use crate::PluginError;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// Which bucket's `record_type` selects records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    /// `ext.record_type`: the cloud plugin's own record types.
+    Ext,
+    /// `com.record_type`: the common model's types (`firewall_rule`).
+    Com,
+}
+
+/// The records a check reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Select {
+    /// Where the record type is read.
+    pub bucket: Bucket,
+    /// The record types read.
+    pub record_types: &'static [&'static str],
+    /// Only records of this `com.cloud_type`, if set.
+    pub cloud_type: Option<&'static str>,
+}
+
+impl Select {
+    /// Records whose `ext.record_type` is one of `record_types`.
+    pub const fn ext(record_types: &'static [&'static str]) -> Self {
+        Self {
+            bucket: Bucket::Ext,
+            record_types,
+            cloud_type: None,
+        }
+    }
+
+    /// Records whose `com.record_type` is one of `record_types`.
+    pub const fn com(record_types: &'static [&'static str]) -> Self {
+        Self {
+            bucket: Bucket::Com,
+            record_types,
+            cloud_type: None,
+        }
+    }
+
+    /// The same, only for records of `com.cloud_type` `cloud_type`.
+    pub const fn in_cloud(mut self, cloud_type: &'static str) -> Self {
+        self.cloud_type = Some(cloud_type);
+        self
+    }
+
+    /// Whether the record with `head` is one the check reads; its record type.
+    pub fn matches<'h>(&self, head: &'h Head<'_>) -> Option<&'h str> {
+        let record_type = match self.bucket {
+            Bucket::Ext => head.ext.record_type.as_deref(),
+            Bucket::Com => head.com.record_type.as_deref(),
+        }?;
+        let cloud_ok = match self.cloud_type {
+            None => true,
+            Some(cloud) => head.com.cloud_type.as_deref() == Some(cloud),
+        };
+        (cloud_ok && self.record_types.contains(&record_type)).then_some(record_type)
+    }
+}
+
+/// A plugin that evaluates records one at a time and raises events; see
+/// the module documentation.
+pub trait Check: PluginType {
+    /// The records it reads; all others are skipped after reading their head.
+    const SELECT: Select;
+
+    /// The parts of a selected record it reads.
+    type Record<'a>: Deserialize<'a>;
+
+    /// Adds the events `record` raises to `findings`. An `Err` is reported
+    /// for this record; the plugin goes on with the next.
+    fn check(&mut self, record: Self::Record<'_>, findings: &mut Findings) -> Result<()>;
+}
+
+/// The events a check raises for one record.
+pub type Findings = Vec<Finding>;
+
+/// One event: `com.record_type`, `description`, `recommendation`, the
+/// resource's `reference` and `cloud_type`, and whatever else the check
+/// adds to `ext` and `com`. `ext.record_type` is the event's type too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    ext: Map<String, Value>,
+    com: Map<String, Value>,
+}
+
+impl Finding {
+    /// An event of type `record_type` with what is wrong and how to fix it.
+    pub fn new(record_type: &str, description: String, recommendation: String) -> Self {
+        let mut com = Map::new();
+        com.insert(com::RECORD_TYPE.into(), record_type.into());
+        com.insert(com::DESCRIPTION.into(), description.into());
+        com.insert(com::RECOMMENDATION.into(), recommendation.into());
+        com.insert(com::REFERENCE.into(), Value::Null);
+        com.insert(com::CLOUD_TYPE.into(), Value::Null);
+        let mut ext = Map::new();
+        ext.insert(com::RECORD_TYPE.into(), record_type.into());
+        Self { ext, com }
+    }
+
+    /// The resource the event is about (`com.reference`).
+    pub fn reference(mut self, reference: Option<&str>) -> Self {
+        self.com.insert(
+            com::REFERENCE.into(),
+            reference.map_or(Value::Null, Value::from),
+        );
+        self
+    }
+
+    /// The resource's cloud (`com.cloud_type`).
+    pub fn cloud_type(mut self, cloud_type: Option<&str>) -> Self {
+        self.com.insert(
+            com::CLOUD_TYPE.into(),
+            cloud_type.map_or(Value::Null, Value::from),
+        );
+        self
+    }
+
+    /// Starts `ext` from the resource record's `ext` (which locates the
+    /// resource: subscription, project, ...); the event's `record_type` stays.
+    /// An `ext` that is not an object is not copied.
+    pub fn ext_from(mut self, ext: Option<&RawValue>) -> Self {
+        if let Some(Ok(mut copied)) =
+            ext.map(|raw| serde_json::from_str::<Map<String, Value>>(raw.get()))
+        {
+            let record_type = self.ext.remove(com::RECORD_TYPE);
+            copied.extend(std::mem::take(&mut self.ext));
+            if let Some(record_type) = record_type {
+                copied.insert(com::RECORD_TYPE.into(), record_type);
+            }
+            self.ext = copied;
+        }
+        self
+    }
+
+    /// Sets `ext.<key>`.
+    pub fn ext(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.ext.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets `com.<key>` (e.g. `exposed_ports`).
+    pub fn com(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.com.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Event<'a> {
+            ext: &'a Map<String, Value>,
+            com: &'a Map<String, Value>,
+        }
+        Event {
+            ext: &self.ext,
+            com: &self.com,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<T: Check> Event for T {
+    fn eval(&mut self, record: &str, out: &mut Batch) -> Result<()> {
+        let head = Head::parse(record)
+            .map_err(|e| PluginError::failed(format!("{}: unreadable record: {e}", T::NAME)))?;
+        let Some(record_type) = T::SELECT.matches(&head) else {
+            return Ok(());
+        };
+        let selected = match serde_json::from_str::<T::Record<'_>>(record) {
+            Ok(selected) => selected,
+            Err(e) => {
+                let reference = head.com.reference.as_deref().unwrap_or("none");
+                log::warn!(
+                    "Skipped a malformed {record_type} record (reference {reference}), error: {e}."
+                );
+                return Ok(());
+            }
+        };
+        let mut findings = Findings::new();
+        self.check(selected, &mut findings)?;
+        for finding in &findings {
+            out.push(finding)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Text;
+    use serde_json::json;
+
+    struct Open;
+
+    #[derive(Deserialize)]
+    struct Rule<'a> {
+        #[serde(borrow, default)]
+        ext: Option<&'a RawValue>,
+        com: RuleCom<'a>,
+    }
+
+    #[derive(Deserialize)]
+    struct RuleCom<'a> {
+        #[serde(borrow, default)]
+        reference: Text<'a>,
+        open: bool,
+    }
+
+    impl PluginType for Open {
+        type Params = ();
+        const NAME: &'static str = "openevent";
+        const DESCRIPTION: &'static str = "test";
+        fn new(_: ()) -> Result<Self> {
+            Ok(Self)
+        }
+    }
+
+    impl Check for Open {
+        const SELECT: Select = Select::com(&["rule"]).in_cloud("azure");
+        type Record<'a> = Rule<'a>;
+
+        fn check(&mut self, rule: Rule<'_>, findings: &mut Findings) -> Result<()> {
+            if rule.com.open {
+                findings.push(
+                    Finding::new("open_event", "open".into(), "close it".into())
+                        .reference(rule.com.reference.as_str())
+                        .cloud_type(Some("azure"))
+                        .ext_from(rule.ext)
+                        .com("ports", json!([22])),
+                );
+            }
+            Ok(())
+        }
+    }
+
+    fn eval(record: Value) -> Result<Vec<Value>> {
+        let mut out = Batch::with_capacity(10);
+        Open.eval(&record.to_string(), &mut out)?;
+        Ok(out
+            .records()
+            .map(|r| serde_json::from_str(r).unwrap())
+            .collect())
+    }
+
+    #[test]
+    fn a_selected_record_raises_its_finding() {
+        let events = eval(json!({"raw": {}, "ext": {"sub": "s1", "record_type": "rule"},
+            "com": {"record_type": "rule", "cloud_type": "azure", "reference": "r1", "open": true}}))
+        .unwrap();
+        assert_eq!(
+            events,
+            [json!({
+                "ext": {"sub": "s1", "record_type": "open_event"},
+                "com": {"record_type": "open_event", "cloud_type": "azure", "reference": "r1",
+                        "description": "open", "recommendation": "close it", "ports": [22]}
+            })]
+        );
+    }
+
+    #[test]
+    fn other_records_and_malformed_ones_are_skipped() {
+        let closed = json!({"com": {"record_type": "rule", "cloud_type": "azure", "open": false}});
+        let other_cloud =
+            json!({"com": {"record_type": "rule", "cloud_type": "gcp", "open": true}});
+        let other_type =
+            json!({"com": {"record_type": "nsg", "cloud_type": "azure", "open": "??"}});
+        let malformed =
+            json!({"com": {"record_type": "rule", "cloud_type": "azure", "open": "yes"}});
+        for record in [closed, other_cloud, other_type, malformed] {
+            assert_eq!(eval(record).unwrap(), Vec::<Value>::new());
+        }
+        let err = eval(json!([1])).unwrap_err();
+        assert!(
+            err.message.starts_with("openevent: unreadable record"),
+            "{err}"
+        );
+    }
+}
