@@ -351,3 +351,25 @@ fn c_without_files_means_the_base_config_only() {
     run.assert_says("Config files merged over the base config: none.");
     run.assert_says("Audit mockaudit finished: 10 records read");
 }
+
+#[test]
+fn every_test_file_is_registered() {
+    // Integration tests live outside the host crate, so cargo does not find
+    // them by itself: each must have a [[test]] entry, or it never runs.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root.join("../tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            if !manifest.contains(&format!("path = \"../tests/{name}\"")) {
+                missing.push(name.to_string());
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "tests/{missing:?} not registered as [[test]] in host/Cargo.toml"
+    );
+}

@@ -4,8 +4,8 @@
 use crate::audit::AuditHooks;
 use chrono::{DateTime, Local, Utc};
 use chrono_tz::Tz;
-use emailalert::smtp::{EmailParams, Mailer};
 use serde_json::Value;
+use smtp::{EmailParams, Mailer};
 use std::str::FromStr;
 
 /// Sends the notifications, or does nothing without an `email:` config.

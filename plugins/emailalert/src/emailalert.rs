@@ -1,10 +1,10 @@
 //! An alert plugin that sends the events of an audit run in one email.
 
-use crate::smtp::{EmailParams, Mailer};
 use cloudmarker_plugin_api::record::Head;
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
 use cloudmarker_plugin_api::PluginError;
 use serde_json::Value;
+use smtp::{EmailParams, Mailer};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

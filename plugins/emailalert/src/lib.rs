@@ -1,8 +1,7 @@
-//! The `emailalert` plugin library: see [`EmailAlert`]. [`smtp`] is also
-//! used by the host for its audit notifications.
+//! The `emailalert` plugin library: see [`EmailAlert`]. Its SMTP client is
+//! the `smtp` library crate, which the host's notifications use too.
 
 mod emailalert;
-pub mod smtp;
 
 pub use emailalert::EmailAlert;
 
