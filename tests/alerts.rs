@@ -555,6 +555,6 @@ fn a_bad_email_config_is_a_config_error() {
     let run = sb.run_now(&["notify.yaml"]);
     assert_eq!(run.status, Some(2), "{}", run.output());
     run.assert_says(
-        "notify.yaml: email: invalid type: string \"not-an-address\", expected a sequence",
+        "notify.yaml:3: email.to_addrs: invalid type: string \"not-an-address\", expected a sequence",
     );
 }

@@ -257,13 +257,13 @@ fn wrong_types_and_unknown_audits_are_config_errors() {
     sb.file("cfg.yaml", "run: [mockaudit, nosuch]\n");
     let run = sb.run_now(&["cfg.yaml"]);
     assert_eq!(run.status, Some(2), "{}", run.output());
-    run.assert_says("cloudmarker: error: cfg.yaml: run lists audit \"nosuch\", which is not defined under audits (defined: mockaudit)");
+    run.assert_says("cloudmarker: error: cfg.yaml:1: run: lists audit \"nosuch\", which is not defined under audits (defined: mockaudit)");
 
     sb.file("types.yaml", "audits:\n  mockaudit:\n    clouds: 7\n");
     let run = sb.run_now(&["types.yaml"]);
     assert_eq!(run.status, Some(2), "{}", run.output());
     run.assert_says(
-        "types.yaml: audits.mockaudit.clouds: invalid type: integer `7`, expected a sequence",
+        "types.yaml:3: audits.mockaudit.clouds: invalid type: integer `7`, expected a sequence",
     );
 }
 

@@ -21,7 +21,7 @@ fn an_unknown_top_level_key_is_a_config_error_and_nothing_runs() {
     sb.file("typo.yaml", "audit:\n  mine:\n    clouds: [mockcloud]\n");
     let run = sb.run(&["-n", "-c", "sandbox.yaml", "typo.yaml"]);
     assert_eq!(run.status, Some(2), "{}", run.output());
-    run.assert_says("typo.yaml: audit: unknown key (did you mean `audits`?)");
+    run.assert_says("typo.yaml:1: audit: unknown key (did you mean `audits`?)");
     assert!(!sb.out().exists(), "no audit ran");
 }
 

@@ -222,23 +222,23 @@ fn bad_schedules_and_logger_values_are_config_errors() {
     for (yaml, message) in [
         (
             "schedule: \"every day\"\n",
-            "sched.yaml: schedule: \"every day\" is neither a time of day as HH:MM",
+            "sched.yaml:1: schedule: \"every day\" is neither a time of day as HH:MM",
         ),
         (
             "schedule: \"61 * * * *\"\n",
-            "sched.yaml: schedule: \"61 * * * *\" is not a valid cron expression",
+            "sched.yaml:1: schedule: \"61 * * * *\" is not a valid cron expression",
         ),
         (
             "timezone: Mars/Olympus\n",
-            "sched.yaml: timezone: \"Mars/Olympus\" is not an IANA time zone name",
+            "sched.yaml:1: timezone: \"Mars/Olympus\" is not an IANA time zone name",
         ),
         (
             "logger:\n  level: LOUD\n",
-            "sched.yaml: logger.level: \"LOUD\" is not a log level",
+            "sched.yaml:2: logger.level: \"LOUD\" is not a log level",
         ),
         (
             "logger:\n  root:\n    handlers: file\n",
-            "sched.yaml: logger.root.handlers: must be a list",
+            "sched.yaml:3: logger.root.handlers: invalid type: string \"file\", expected a sequence",
         ),
     ] {
         schedule_config(&sb, yaml);

@@ -48,9 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Some(Command::History { limit }) = cli.command {
         return show_history(&config, limit);
     }
-    // Checked by Config::from_loaded, so only warnings can come back here.
-    let (settings, logger_warnings) =
-        logging::LogSettings::from_config(config.logger.as_ref()).unwrap_or_default();
+    let (settings, logger_warnings) = logging::LogSettings::from_config(config.logger.as_ref());
     warnings.extend(logger_warnings);
     warnings.extend(logging::init(&settings));
     for warning in &warnings {

@@ -13,7 +13,9 @@ use cloudmarker_plugin_api::HostContext;
 use file_rotate::compression::Compression;
 use file_rotate::suffix::{AppendTimestamp, DateFrom, FileLimit};
 use file_rotate::{ContentLimit, FileRotate, TimeFrequency};
+use serde::Deserialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -32,37 +34,100 @@ pub struct LogSettings {
     pub file: Option<PathBuf>,
 }
 
-/// The `logger:` keys of Python's `dictConfig` that cloudmarker knows; it
-/// reads some of them and accepts the rest silently, so that the original
-/// configs load.
-const KNOWN_KEYS: [&str; 10] = [
+/// The `logger:` mapping: the original's Python `dictConfig`, of which
+/// cloudmarker reads the parts people change (see the README). The other
+/// `dictConfig` keys are accepted and ignored; any other key is warned about.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LoggerConfig {
+    /// A shortcut for `root.level`, which it wins over.
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// `false` turns stdout logging off.
+    #[serde(default)]
+    pub console: Option<bool>,
+    /// The root logger: its level and handlers.
+    #[serde(default)]
+    pub root: RootLogger,
+    /// The handlers; cloudmarker reads `file.filename`.
+    #[serde(default)]
+    pub handlers: Handlers,
+    /// Everything else.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// `logger.root`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RootLogger {
+    /// The most verbose level to log.
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// Which of `console` and `file` are on.
+    #[serde(default)]
+    pub handlers: Option<Vec<String>>,
+}
+
+/// `logger.handlers`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Handlers {
+    /// The file handler.
+    #[serde(default)]
+    pub file: FileHandler,
+    /// The other handlers (their settings are not read).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// `logger.handlers.file`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FileHandler {
+    /// The log file.
+    #[serde(default)]
+    pub filename: Option<String>,
+    /// The other settings (`class`, `when`, ...; not read).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// A log level by its Python name (`DEBUG`, `INFO`, `WARNING`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level(pub log::LevelFilter);
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        python_level(&name).map(Level).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{name:?} is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+            ))
+        })
+    }
+}
+
+/// The `logger:` keys of Python's `dictConfig` that cloudmarker accepts
+/// without reading them, so that the original configs load.
+const IGNORED_KEYS: [&str; 6] = [
     "version",
     "disable_existing_loggers",
     "incremental",
     "formatters",
     "filters",
-    "handlers",
     "loggers",
-    "root",
-    "level",
-    "console",
 ];
 
 impl LogSettings {
-    /// Reads the settings from the `logger:` value. Returns them with
-    /// warnings (unknown keys), or an error naming the bad value.
-    pub fn from_config(logger: Option<&Value>) -> Result<(Self, Vec<String>), String> {
+    /// The settings from the typed `logger:` mapping, with warnings for
+    /// keys cloudmarker does not know and handler names it does not have.
+    pub fn from_config(logger: Option<&LoggerConfig>) -> (Self, Vec<String>) {
         let mut warnings = Vec::new();
-        let Some(logger) = logger.filter(|v| !v.is_null()) else {
-            return Ok((Self::default(), warnings));
+        let Some(logger) = logger else {
+            return (Self::default(), warnings);
         };
-        let Some(map) = logger.as_object() else {
-            return Err("logger must be a mapping".to_string());
-        };
-        let unknown: Vec<&str> = map
+        let unknown: Vec<&str> = logger
+            .other
             .keys()
             .map(String::as_str)
-            .filter(|k| !KNOWN_KEYS.contains(k))
+            .filter(|k| !IGNORED_KEYS.contains(k))
             .collect();
         if !unknown.is_empty() {
             warnings.push(format!(
@@ -70,63 +135,29 @@ impl LogSettings {
                 unknown.join(", ")
             ));
         }
-        let get = |path: &[&str]| path.iter().try_fold(logger, |v, k| v.get(k));
-        let (level_key, level_value) = match get(&["level"]) {
-            Some(v) => ("logger.level", Some(v)),
-            None => ("logger.root.level", get(&["root", "level"])),
+        let level = logger
+            .level
+            .or(logger.root.level)
+            .map_or(log::LevelFilter::Info, |l| l.0);
+        let handlers = logger.root.handlers.as_ref();
+        let enabled = |name: &str| match handlers {
+            None => true,
+            Some(list) => list.iter().any(|n| n == name),
         };
-        let level = match level_value {
-            None => log::LevelFilter::Info,
-            Some(Value::String(name)) => python_level(name).ok_or_else(|| {
-                format!("{level_key}: {name:?} is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)")
-            })?,
-            Some(other) => return Err(format!("{level_key}: must be a level name such as INFO, not {other}")),
-        };
-        let handlers = match get(&["root", "handlers"]) {
-            None => None,
-            Some(Value::Array(list)) => Some(
-                list.iter()
-                    .map(|h| {
-                        h.as_str().ok_or_else(|| {
-                            format!("logger.root.handlers: {h} is not a handler name")
-                        })
-                    })
-                    .collect::<Result<Vec<&str>, String>>()?,
-            ),
-            Some(other) => {
-                return Err(format!(
-                    "logger.root.handlers: must be a list such as [console, file], not {other}"
-                ))
-            }
-        };
-        let enabled = |name: &str| handlers.as_ref().is_none_or(|h| h.contains(&name));
-        let console = match get(&["console"]) {
-            None => enabled("console"),
-            Some(Value::Bool(on)) => *on,
-            Some(other) => {
-                return Err(format!(
-                    "logger.console: must be true or false, not {other}"
-                ))
-            }
-        };
-        let file = match get(&["handlers", "file", "filename"]) {
+        let console = logger.console.unwrap_or_else(|| enabled("console"));
+        let file = match logger.handlers.file.filename.as_deref() {
             _ if !enabled("file") => None,
-            None => Some(DEFAULT_LOG_FILE.into()),
-            Some(Value::String(path)) if !path.trim().is_empty() => Some(path.into()),
-            Some(other) => {
-                return Err(format!(
-                    "logger.handlers.file.filename: must be a file path, not {other}"
-                ))
-            }
+            Some(path) if !path.trim().is_empty() => Some(path.into()),
+            _ => Some(DEFAULT_LOG_FILE.into()),
         };
-        Ok((
+        (
             Self {
                 level,
                 console,
                 file,
             },
             warnings,
-        ))
+        )
     }
 }
 
@@ -293,14 +324,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn settings(logger: Value) -> Result<(LogSettings, Vec<String>), String> {
-        LogSettings::from_config(Some(&logger))
+    fn settings(value: Value) -> Result<(LogSettings, Vec<String>), String> {
+        let logger: LoggerConfig = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        Ok(LogSettings::from_config(Some(&logger)))
     }
 
     #[test]
     fn base_config_logger_gives_info_console_and_tmp_file() {
         let loaded = crate::config::load(&[], |_| {}).unwrap();
-        let (s, warnings) = LogSettings::from_config(loaded.value.get("logger")).unwrap();
+        let (s, warnings) = settings(loaded.value["logger"].clone()).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(s, LogSettings::default());
         assert_eq!(s.file, Some(PathBuf::from(DEFAULT_LOG_FILE)));
@@ -333,22 +365,22 @@ mod tests {
 
     #[test]
     fn bad_values_are_errors_and_unknown_keys_warnings() {
-        assert_eq!(
-            settings(json!({"level": "LOUD"})).unwrap_err(),
-            "logger.level: \"LOUD\" is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"
-        );
-        assert!(settings(json!({"root": {"level": 10}}))
-            .unwrap_err()
-            .starts_with("logger.root.level: must be a level name"));
-        assert!(settings(json!({"root": {"handlers": "file"}}))
-            .unwrap_err()
-            .starts_with("logger.root.handlers: must be a list"));
-        assert!(settings(json!({"console": "yes"}))
-            .unwrap_err()
-            .starts_with("logger.console: must be true or false"));
-        assert!(settings(json!("verbose"))
-            .unwrap_err()
-            .starts_with("logger must be a mapping"));
+        assert!(settings(json!({"level": "LOUD"})).unwrap_err().starts_with(
+            "\"LOUD\" is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+        ));
+        for bad in [
+            json!({"root": {"level": 10}}),
+            json!({"root": {"handlers": "file"}}),
+            json!({"console": "yes"}),
+            json!("verbose"),
+        ] {
+            assert!(
+                settings(bad.clone())
+                    .unwrap_err()
+                    .starts_with("invalid type"),
+                "{bad}"
+            );
+        }
         let (_, warnings) = settings(json!({"colour": true, "version": 1})).unwrap();
         assert_eq!(warnings, ["Ignoring unknown logger keys: colour."]);
     }

@@ -28,15 +28,33 @@ enum Zone {
     Named(Tz),
 }
 
+/// A `schedule` or `timezone` value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleError {
+    /// The config key: `schedule` or `timezone`.
+    pub key: &'static str,
+    /// What is wrong with its value.
+    pub message: String,
+}
+
+impl std::fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ScheduleError {}
+
 impl Schedule {
     /// Parses `schedule` (`HH:MM`, or a cron expression with 5, 6 or 7
     /// fields: 5 fields mean minute-first with seconds 0) and `timezone`
     /// (an IANA name such as `Europe/Berlin`; None means local time).
-    pub fn parse(schedule: &str, timezone: Option<&str>) -> Result<Self, String> {
+    pub fn parse(schedule: &str, timezone: Option<&str>) -> Result<Self, ScheduleError> {
+        let bad = |key, message| ScheduleError { key, message };
         let zone = match timezone {
             None => Zone::Local,
             Some(name) => Zone::Named(Tz::from_str(name.trim()).map_err(|_| {
-                format!("timezone: {name:?} is not an IANA time zone name such as \"UTC\" or \"Europe/Berlin\"")
+                bad("timezone", format!("{name:?} is not an IANA time zone name such as \"UTC\" or \"Europe/Berlin\""))
             })?),
         };
         let text = schedule.trim();
@@ -48,13 +66,16 @@ impl Schedule {
                 5 => format!("0 {text}"),
                 6 | 7 => text.to_string(),
                 _ => {
-                    return Err(format!(
-                        "schedule: {schedule:?} is neither a time of day as HH:MM (e.g. \"00:00\") nor a cron expression of 5, 6 or 7 fields (e.g. \"*/15 * * * *\")"
-                    ))
+                    return Err(bad("schedule", format!(
+                        "{schedule:?} is neither a time of day as HH:MM (e.g. \"00:00\") nor a cron expression of 5, 6 or 7 fields (e.g. \"*/15 * * * *\")"
+                    )))
                 }
             };
             let cron = cron::Schedule::from_str(&expression).map_err(|e| {
-                format!("schedule: {schedule:?} is not a valid cron expression: {e}")
+                bad(
+                    "schedule",
+                    format!("{schedule:?} is not a valid cron expression: {e}"),
+                )
             })?;
             Kind::Cron(Box::new(cron))
         };
@@ -173,10 +194,12 @@ mod tests {
     #[test]
     fn bad_values_name_themselves() {
         for bad in ["24:00", "noon", "* * *", "61 * * * *", ""] {
-            let err = Schedule::parse(bad, None).unwrap_err();
+            let err = Schedule::parse(bad, None).unwrap_err().to_string();
             assert!(err.starts_with(&format!("schedule: {bad:?}")), "{err}");
         }
-        let err = Schedule::parse("00:00", Some("Mars/Olympus")).unwrap_err();
+        let err = Schedule::parse("00:00", Some("Mars/Olympus"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("timezone: \"Mars/Olympus\" is not an IANA time zone"),
             "{err}"

@@ -3,9 +3,11 @@
 mod cascade;
 pub mod limits;
 mod model;
+mod problem;
 
 pub use cascade::{default_files, load, LoadedConfig, Provenance, Source, BASE_CONFIG};
 pub use model::{AuditConfig, Config, HistoryConfig, PluginConfig, Role};
+pub use problem::{line_of, Problem};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -28,8 +30,8 @@ pub enum ConfigError {
         message: String,
     },
     /// The merged configuration has the wrong shape or refers to things that
-    /// do not exist: every problem found, each naming its key and file.
-    Invalid(Vec<String>),
+    /// do not exist: every problem found, each naming its file, line and key.
+    Invalid(Vec<Problem>),
 }
 
 impl fmt::Display for ConfigError {
@@ -39,7 +41,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "cannot read config file {}: {error}", path.display())
             }
             Self::Parse { source, message } => write!(f, "{source}: {message}"),
-            Self::Invalid(problems) if problems.len() == 1 => f.write_str(&problems[0]),
+            Self::Invalid(problems) if problems.len() == 1 => problems[0].fmt(f),
             Self::Invalid(problems) => {
                 write!(f, "{} problems in the configuration:", problems.len())?;
                 problems.iter().try_for_each(|p| write!(f, "\n  - {p}"))

@@ -1,46 +1,39 @@
 //! The typed configuration and its validation (pure: no files, no plugins).
 
 use super::cascade::kind_of;
-use super::{ConfigError, LoadedConfig, Source};
-use crate::logging::LogSettings;
-use crate::schedule::Schedule;
+use super::{ConfigError, LoadedConfig, Problem, Source};
+use crate::logging::LoggerConfig;
+use crate::schedule::{Schedule, ScheduleError};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
+use smtp::EmailParams;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// The configuration cloudmarker runs with.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     /// Plugin configs by key.
-    #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
     /// Audit configs by key.
-    #[serde(default)]
     pub audits: BTreeMap<String, AuditConfig>,
     /// The audits to run.
-    #[serde(default)]
     pub run: Vec<String>,
     /// When to run without `--now`: `HH:MM` every day, or a cron expression.
-    #[serde(default)]
     pub schedule: Option<String>,
     /// The IANA time zone of `schedule` (default: local time).
-    #[serde(default)]
     pub timezone: Option<String>,
     /// Seconds a run may take to wind down after a shutdown signal.
-    #[serde(default)]
     pub shutdown_grace_period: Option<f64>,
     /// The run history.
-    #[serde(default)]
     pub history: Option<HistoryConfig>,
     /// The logging config (the original's Python `dictConfig` mapping).
-    #[serde(default)]
-    pub logger: Option<Value>,
-    /// Audit notification email settings.
-    #[serde(default)]
-    pub email: Option<Value>,
+    pub logger: Option<LoggerConfig>,
+    /// Audit notification email settings (the `emailalert` params).
+    pub email: Option<EmailParams>,
 }
 
 /// The `history:` mapping.
@@ -158,8 +151,12 @@ impl Config {
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
-        let mut config =
-            typed(loaded, &mut problems).ok_or_else(|| ConfigError::Invalid(problems.clone()))?;
+        let mut config = typed(loaded, &mut problems);
+        if !problems.is_empty() {
+            // Values can still be checked; references need a whole config.
+            config.check_values(loaded, &mut problems);
+            return Err(ConfigError::Invalid(problems));
+        }
         for (key, plugin) in &mut config.plugins {
             plugin.config_dir = loaded
                 .provenance
@@ -167,7 +164,8 @@ impl Config {
                 .and_then(Source::dir)
                 .map(PathBuf::from);
         }
-        config.check(loaded, &mut problems);
+        config.check_values(loaded, &mut problems);
+        config.check_references(loaded, &mut problems);
         if problems.is_empty() {
             Ok(config)
         } else {
@@ -176,7 +174,7 @@ impl Config {
     }
 
     /// The parsed schedule (checked by [`Config::from_loaded`]).
-    pub fn schedule(&self) -> Result<Schedule, String> {
+    pub fn schedule(&self) -> Result<Schedule, ScheduleError> {
         Schedule::parse(
             self.schedule.as_deref().unwrap_or("00:00"),
             self.timezone.as_deref(),
@@ -197,73 +195,73 @@ impl Config {
         PathBuf::from(path.unwrap_or(crate::history::DEFAULT_PATH))
     }
 
-    fn check(&self, loaded: &LoadedConfig, problems: &mut Vec<String>) {
-        let at = |path: &[&str]| located(loaded, path);
+    /// Checks the values that need nothing else: schedule, time zone,
+    /// grace period, email, plugin entries.
+    fn check_values(&self, loaded: &LoadedConfig, problems: &mut Vec<Problem>) {
+        let mut problem = |path: &[&str], message: String| {
+            problems.push(Problem::at(loaded, path, message));
+        };
         if let Err(e) = self.schedule() {
-            let key = if e.starts_with("timezone") {
-                "timezone"
-            } else {
-                "schedule"
-            };
-            problems.push(format!("{}: {e}", at(&[key])));
+            problem(&[e.key], e.message);
         }
         if let Some(grace) = self.shutdown_grace_period {
             if !(grace.is_finite() && grace >= 0.0) {
-                problems.push(format!(
-                    "{}: shutdown_grace_period must be a number of seconds, 0 or more, not {grace}",
-                    at(&["shutdown_grace_period"])
-                ));
+                problem(
+                    &["shutdown_grace_period"],
+                    format!("must be a number of seconds, 0 or more, not {grace}"),
+                );
             }
         }
         if let Err(e) = crate::notify::Notifier::from_config(self.email.as_ref()) {
-            problems.push(format!("{}: {e}", at(&["email"])));
-        }
-        if let Err(e) = LogSettings::from_config(self.logger.as_ref()) {
-            // The message starts with the key path, e.g. `logger.root.level: ...`.
-            let key = e.split(':').next().unwrap_or("logger");
-            let path: Vec<&str> = key.split('.').collect();
-            problems.push(format!("{}: {e}", at(&path)));
+            problem(&["email"], e);
         }
         for (key, plugin) in &self.plugins {
             match &plugin.params {
                 None | Some(Value::Object(_)) | Some(Value::Null) => {}
-                Some(other) => problems.push(format!(
-                    "{}: plugins.{key}.params must be a mapping, not {}",
-                    at(&["plugins", key, "params"]),
-                    kind_of(other)
-                )),
+                Some(other) => problem(
+                    &["plugins", key, "params"],
+                    format!("must be a mapping, not {}", kind_of(other)),
+                ),
             }
             if plugin.plugin.trim().is_empty() {
-                problems.push(format!(
-                    "{}: plugins.{key}.plugin is empty",
-                    at(&["plugins", key, "plugin"])
-                ));
+                problem(&["plugins", key, "plugin"], "is empty".into());
             }
         }
+    }
+
+    /// Checks that `run` names defined audits and audits defined plugins,
+    /// each once.
+    fn check_references(&self, loaded: &LoadedConfig, problems: &mut Vec<Problem>) {
+        let mut problem = |path: &[&str], message: String| {
+            problems.push(Problem::at(loaded, path, message));
+        };
         for audit_key in &self.run {
             let Some(audit) = self.audits.get(audit_key) else {
-                problems.push(format!(
-                    "{}: run lists audit {audit_key:?}, which is not defined under audits (defined: {})",
-                    at(&["run"]),
-                    names(self.audits.keys())
-                ));
+                problem(
+                    &["run"],
+                    format!(
+                        "lists audit {audit_key:?}, which is not defined under audits (defined: {})",
+                        names(self.audits.keys())
+                    ),
+                );
                 continue;
             };
             for role in Role::ALL {
                 let list = role.list_key();
                 let mut seen = HashSet::new();
                 for key in audit.keys(role) {
-                    let where_ = at(&["audits", audit_key, list]);
+                    let path = ["audits", audit_key.as_str(), list];
                     if !self.plugins.contains_key(key) {
-                        problems.push(format!(
-                            "{where_}: audits.{audit_key}.{list} lists plugin {key:?}, which is not defined under plugins (defined: {})",
-                            names(self.plugins.keys())
-                        ));
+                        problem(
+                            &path,
+                            format!(
+                                "lists plugin {key:?}, which is not defined under plugins (defined: {})",
+                                names(self.plugins.keys())
+                            ),
+                        );
                     }
                     if !seen.insert(key) {
-                        problems.push(format!(
-                            "{where_}: audits.{audit_key}.{list} lists plugin {key:?} twice"
-                        ));
+                        problem(&path, format!("lists plugin {key:?} twice"));
                     }
                 }
             }
@@ -271,10 +269,7 @@ impl Config {
         let mut seen = HashSet::new();
         for audit_key in &self.run {
             if !seen.insert(audit_key) {
-                problems.push(format!(
-                    "{}: run lists audit {audit_key:?} twice",
-                    at(&["run"])
-                ));
+                problem(&["run"], format!("lists audit {audit_key:?} twice"));
             }
         }
     }
@@ -300,7 +295,7 @@ const AUDIT_KEYS: [&str; 4] = ["clouds", "stores", "events", "alerts"];
 /// key looks like a misspelt known one. A typo must never silently fall
 /// back to a default (`audit:` instead of `audits:` would run the built-in
 /// mock audit).
-fn unknown_keys(loaded: &LoadedConfig) -> Vec<String> {
+fn unknown_keys(loaded: &LoadedConfig) -> Vec<Problem> {
     let mut problems = Vec::new();
     let Value::Object(top) = &loaded.value else {
         return problems;
@@ -309,12 +304,14 @@ fn unknown_keys(loaded: &LoadedConfig) -> Vec<String> {
         for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
             let mut key_path = path.to_vec();
             key_path.push(key);
-            problems.push(format!(
-                "{}: {}: unknown key{}; the keys here are {}",
-                located(loaded, &key_path),
-                key_path.join("."),
-                did_you_mean(key, known),
-                known.join(", ")
+            problems.push(Problem::at(
+                loaded,
+                &key_path,
+                format!(
+                    "unknown key{}; the keys here are {}",
+                    did_you_mean(key, known),
+                    known.join(", ")
+                ),
             ));
         }
     };
@@ -342,30 +339,47 @@ pub fn did_you_mean(key: &str, known: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-/// Deserializes the merged value, turning a type error into a problem that
-/// names the key path and the file that set it.
-fn typed(loaded: &LoadedConfig, problems: &mut Vec<String>) -> Option<Config> {
-    match serde_path_to_error::deserialize::<_, Config>(&loaded.value) {
-        Ok(config) => Some(config),
-        Err(e) => {
-            let path = e.path().to_string();
-            let segments: Vec<&str> = path
-                .split('.')
-                .filter(|s| !s.is_empty() && *s != "?")
-                .collect();
-            let message = e.into_inner().to_string();
-            problems.push(format!("{}: {path}: {message}", located(loaded, &segments)));
-            None
+/// Deserializes the merged value section by section, so that a type error
+/// in one top-level key does not hide those in the others; each becomes a
+/// problem with its key path.
+fn typed(loaded: &LoadedConfig, problems: &mut Vec<Problem>) -> Config {
+    let read = |key: &str| loaded.value.get(key).filter(|v| !v.is_null()).cloned();
+    fn parse<T: DeserializeOwned + Default>(
+        loaded: &LoadedConfig,
+        key: &str,
+        value: Option<Value>,
+        problems: &mut Vec<Problem>,
+    ) -> T {
+        let Some(value) = value else {
+            return T::default();
+        };
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(typed) => typed,
+            Err(e) => {
+                let inner = e.path().to_string();
+                let mut path = vec![key];
+                path.extend(inner.split('.').filter(|s| !s.is_empty() && *s != "?"));
+                problems.push(Problem::at(loaded, &path, e.into_inner().to_string()));
+                T::default()
+            }
         }
     }
-}
-
-/// The source that set `path`, for messages.
-fn located(loaded: &LoadedConfig, path: &[&str]) -> String {
-    loaded
-        .provenance
-        .source_of(path)
-        .map_or_else(|| "config".to_string(), Source::to_string)
+    Config {
+        plugins: parse(loaded, "plugins", read("plugins"), problems),
+        audits: parse(loaded, "audits", read("audits"), problems),
+        run: parse(loaded, "run", read("run"), problems),
+        schedule: parse(loaded, "schedule", read("schedule"), problems),
+        timezone: parse(loaded, "timezone", read("timezone"), problems),
+        shutdown_grace_period: parse(
+            loaded,
+            "shutdown_grace_period",
+            read("shutdown_grace_period"),
+            problems,
+        ),
+        history: parse(loaded, "history", read("history"), problems),
+        logger: parse(loaded, "logger", read("logger"), problems),
+        email: parse(loaded, "email", read("email"), problems),
+    }
 }
 
 fn names<'a>(keys: impl Iterator<Item = &'a String>) -> String {
@@ -416,7 +430,7 @@ mod tests {
         let file = dir.path().join("user.yaml");
         assert!(
             msg.starts_with(&format!(
-                "{}: audits.mockaudit.clouds: invalid type",
+                "{}:3: audits.mockaudit.clouds: invalid type",
                 file.display()
             )),
             "{msg}"
@@ -429,10 +443,11 @@ mod tests {
         let ConfigError::Invalid(problems) = result.unwrap_err() else {
             panic!("not Invalid")
         };
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(problems.len(), 3, "{problems:#?}");
         assert!(problems
             .iter()
-            .any(|p| p.contains("run lists audit \"nosuch\"")));
+            .any(|p| p.contains("run: lists audit \"nosuch\"")));
         assert!(problems
             .iter()
             .any(|p| p.contains("lists plugin \"nostore\", which is not defined")));
@@ -462,7 +477,7 @@ mod tests {
         let (_dir, result) = config_with("plugins:\n  mockcloud:\n    params: [1, 2]\n");
         let msg = result.unwrap_err().to_string();
         assert!(
-            msg.contains("plugins.mockcloud.params must be a mapping, not a list"),
+            msg.contains("plugins.mockcloud.params: must be a mapping, not a list"),
             "{msg}"
         );
     }
@@ -475,14 +490,15 @@ mod tests {
         let ConfigError::Invalid(problems) = result.unwrap_err() else {
             panic!("not Invalid")
         };
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(problems.len(), 2, "{problems:#?}");
         assert!(
-            problems[0].contains("timezone: \"Nowhere/Land\" is not an IANA time zone"),
+            problems[1].contains("timezone: \"Nowhere/Land\" is not an IANA time zone"),
             "{}",
-            problems[0]
+            problems[1]
         );
         assert!(
-            problems[1].contains("logger.level: \"LOUD\" is not a log level"),
+            problems[0].contains("logger.level: \"LOUD\" is not a log level"),
             "{}",
             problems[1]
         );
@@ -501,20 +517,22 @@ mod tests {
         let ConfigError::Invalid(problems) = result.unwrap_err() else {
             panic!("not Invalid")
         };
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         let file = dir.path().join("user.yaml").display().to_string();
+        // Each with the line the user wrote it on.
         let expected = [
-            "audit: unknown key (did you mean `audits`?); the keys here are plugins, audits, run, schedule, timezone, shutdown_grace_period, history, logger, email",
-            "shedule: unknown key (did you mean `schedule`?)",
-            "zzz: unknown key; the keys here are",
-            "plugins.mockcloud.parms: unknown key (did you mean `params`?); the keys here are plugin, params",
-            "audits.mockaudit.cloud: unknown key (did you mean `clouds`?); the keys here are clouds, stores, events, alerts",
+            "1: audit: unknown key (did you mean `audits`?); the keys here are plugins, audits, run, schedule, timezone, shutdown_grace_period, history, logger, email",
+            "3: shedule: unknown key (did you mean `schedule`?)",
+            "10: zzz: unknown key; the keys here are",
+            "6: plugins.mockcloud.parms: unknown key (did you mean `params`?); the keys here are plugin, params",
+            "9: audits.mockaudit.cloud: unknown key (did you mean `clouds`?); the keys here are clouds, stores, events, alerts",
         ];
         assert_eq!(problems.len(), expected.len(), "{problems:#?}");
         for want in expected {
             assert!(
                 problems
                     .iter()
-                    .any(|p| p.starts_with(&format!("{file}: {want}"))),
+                    .any(|p| p.starts_with(&format!("{file}:{want}"))),
                 "missing {want:?} in {problems:#?}"
             );
         }
