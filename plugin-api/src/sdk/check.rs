@@ -261,6 +261,72 @@ impl<T: Check> Event for T {
     }
 }
 
+/// The compliance test every check should pass (call it from the plugin's
+/// unit tests): it raises events of `event_type` for `misconfigured`, none
+/// for its `compliant` twin, and none for each of `others` (records of other
+/// types or clouds). Panics with what went wrong; returns the events raised
+/// for `misconfigured`, for further assertions.
+pub fn assert_check<T: Check>(
+    plugin: &mut T,
+    event_type: &str,
+    misconfigured: &serde_json::Value,
+    compliant: &serde_json::Value,
+    others: &[serde_json::Value],
+) -> Vec<serde_json::Value> {
+    let mut eval = |record: &serde_json::Value| -> Vec<serde_json::Value> {
+        let mut out = Batch::with_capacity(usize::MAX);
+        if let Err(e) = plugin.eval(&record.to_string(), &mut out) {
+            panic!("{} failed on {record}: {e}", T::NAME);
+        }
+        out.records()
+            .map(|r| serde_json::from_str(r).expect("events are JSON"))
+            .collect()
+    };
+    let events = eval(misconfigured);
+    assert!(
+        !events.is_empty(),
+        "{} raised nothing for the misconfigured {misconfigured}",
+        T::NAME
+    );
+    for event in &events {
+        for key in [com::RECORD_TYPE, com::DESCRIPTION, com::RECOMMENDATION] {
+            let value = event[crate::record::COM][key].as_str().unwrap_or_default();
+            assert!(
+                !value.is_empty(),
+                "{}: event without com.{key}: {event}",
+                T::NAME
+            );
+        }
+        assert_eq!(
+            event[crate::record::COM][com::RECORD_TYPE],
+            event_type,
+            "{}: event type",
+            T::NAME
+        );
+        assert_eq!(
+            event[crate::record::EXT][com::RECORD_TYPE],
+            event_type,
+            "{}: ext.record_type is the event's type",
+            T::NAME
+        );
+    }
+    let twin = eval(compliant);
+    assert!(
+        twin.is_empty(),
+        "{} raised {twin:?} for the compliant {compliant}",
+        T::NAME
+    );
+    for other in others {
+        let raised = eval(other);
+        assert!(
+            raised.is_empty(),
+            "{} raised {raised:?} for {other}",
+            T::NAME
+        );
+    }
+    events
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +397,22 @@ mod tests {
                 "com": {"record_type": "open_event", "cloud_type": "azure", "reference": "r1",
                         "description": "open", "recommendation": "close it", "ports": [22]}
             })]
+        );
+    }
+
+    #[test]
+    fn the_compliance_check_passes_and_catches_a_silent_check() {
+        let open = json!({"com": {"record_type": "rule", "cloud_type": "azure", "open": true}});
+        let closed = json!({"com": {"record_type": "rule", "cloud_type": "azure", "open": false}});
+        let gcp = json!({"com": {"record_type": "rule", "cloud_type": "gcp", "open": true}});
+        let events = assert_check(&mut Open, "open_event", &open, &closed, &[gcp]);
+        assert_eq!(events.len(), 1);
+        let silent = std::panic::catch_unwind(|| {
+            assert_check(&mut Open, "open_event", &closed, &closed, &[])
+        });
+        assert!(
+            silent.is_err(),
+            "a check that raises nothing fails the suite"
         );
     }
 

@@ -310,3 +310,21 @@ fn there_are_no_params() {
     );
     assert!(serde_json::from_str::<AzVmDataDiskEncryptionEventParams>(r#"{"n": 1}"#).is_err());
 }
+
+#[test]
+fn passes_the_event_compliance_check() {
+    let mut plugin = AzVmDataDiskEncryptionEvent::new(Default::default()).unwrap();
+    let mut compliant = vm_record();
+    compliant["ext"]["all_data_disks_encrypted"] = json!(true);
+    let mut gcp = vm_record();
+    gcp["com"]["cloud_type"] = json!("gcp");
+    let mut disk = vm_record();
+    disk["ext"]["record_type"] = json!("disk");
+    cloudmarker_plugin_api::sdk::check::assert_check(
+        &mut plugin,
+        "vm_data_disk_encryption_event",
+        &vm_record(),
+        &compliant,
+        &[gcp, disk],
+    );
+}

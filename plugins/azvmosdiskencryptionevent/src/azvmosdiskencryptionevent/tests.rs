@@ -260,3 +260,19 @@ fn there_are_no_params() {
     );
     assert!(serde_json::from_str::<AzVmOsDiskEncryptionEventParams>(r#"{"n": 1}"#).is_err());
 }
+
+#[test]
+fn passes_the_event_compliance_check() {
+    let mut plugin = AzVmOsDiskEncryptionEvent::new(Default::default()).unwrap();
+    let mut gcp = vm_record();
+    gcp["com"]["cloud_type"] = json!("gcp");
+    let mut disk = vm_record();
+    disk["ext"]["record_type"] = json!("disk");
+    cloudmarker_plugin_api::sdk::check::assert_check(
+        &mut plugin,
+        "vm_os_disk_encryption_event",
+        &with_flag(Some(json!(false))),
+        &with_flag(Some(json!(true))),
+        &[gcp, disk],
+    );
+}

@@ -465,3 +465,20 @@ fn params_default_to_the_original_ports_and_refuse_mistakes() {
         );
     }
 }
+
+#[test]
+fn passes_the_event_compliance_check() {
+    let mut plugin = FirewallRuleEvent::new(FirewallRuleEventParams::default()).unwrap();
+    let restricted = rule(json!({"source_addresses": ["10.0.0.0/8"]}));
+    let others = [
+        json!({"ext": {"record_type": "nsg"}, "com": {"record_type": "nsg", "cloud_type": "azure"}}),
+        json!({"raw": {}, "ext": {"record_type": "firewall_rule"}, "com": {"record_type": null}}),
+    ];
+    cloudmarker_plugin_api::sdk::check::assert_check(
+        &mut plugin,
+        "firewall_rule_event",
+        &rule(json!({})),
+        &restricted,
+        &others,
+    );
+}
