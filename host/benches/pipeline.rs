@@ -8,6 +8,10 @@
 //! (`BENCH_RUNS`, default 3) and the median time is reported. The output goes
 //! to disk (the target directory, fsync'd as filestore always does) and to
 //! tmpfs (`/dev/shm`), to separate the pipeline's own speed from the disk's.
+//! Besides the wall time it reports CPU time per record (user + system of
+//! the child, over the records) and, for the same bytes, the time of
+//! `dd if=/dev/zero conv=fsync` on the same file system, measured in the
+//! same run.
 
 use cloudmarker::audit::{run_audits, EngineOptions, NoHooks, StopFlag};
 use cloudmarker::config::{load, Config};
@@ -71,11 +75,11 @@ fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
     let storages = [("disk", target_dir()), ("tmpfs", PathBuf::from("/dev/shm"))];
-    println!("| records | output on | mode | seconds (median of {runs}) | records/s | peak RSS |");
-    println!("|---:|---|---|---:|---:|---:|");
+    println!("| records | output on | mode | seconds (median of {runs}) | records/s | CPU µs/record | peak RSS | bytes written | dd conv=fsync of those bytes, s |");
+    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|");
     for size in sizes {
         for (storage, dir) in storages.iter().filter(|(_, d)| d.is_dir()) {
-            let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); MODES.len()];
+            let mut results: Vec<Vec<Measured>> = vec![Vec::new(); MODES.len()];
             // Interleave the modes so that both see the same disk state.
             for _ in 0..runs {
                 for (mode, result) in MODES.iter().zip(&mut results) {
@@ -83,20 +87,57 @@ fn main() {
                 }
             }
             for (mode, mut result) in MODES.iter().zip(results) {
-                result.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let seconds = result[result.len() / 2].0;
-                let rss_mb = result.iter().map(|r| r.1).fold(0.0, f64::max);
+                result.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+                let median = &result[result.len() / 2];
+                let rss_mb = result.iter().map(|r| r.rss_mb).fold(0.0, f64::max);
+                let dd = dd_seconds(dir, median.bytes);
                 println!(
-                    "| {size} | {storage} | {mode} | {seconds:.2} | {:.0} | {rss_mb:.1} MB |",
-                    size as f64 / seconds
+                    "| {size} | {storage} | {mode} | {:.2} | {:.0} | {:.2} | {rss_mb:.1} MB | {} | {dd:.2} |",
+                    median.seconds,
+                    size as f64 / median.seconds,
+                    median.cpu_seconds * 1e6 / size as f64,
+                    median.bytes,
                 );
             }
         }
     }
 }
 
-/// Runs one child; returns its seconds and peak RSS in MB.
-fn measure(mode: &str, records: u64, dir: &Path) -> (f64, f64) {
+/// What one child measured.
+#[derive(Debug, Clone)]
+struct Measured {
+    seconds: f64,
+    rss_mb: f64,
+    cpu_seconds: f64,
+    bytes: u64,
+}
+
+/// Seconds `dd` takes to write `bytes` (rounded up to MiB) with an fsync,
+/// in `dir`: what the disk itself costs for the same output.
+fn dd_seconds(dir: &Path, bytes: u64) -> f64 {
+    let file = tempfile::Builder::new()
+        .prefix("dd-")
+        .tempfile_in(dir)
+        .expect("dd file");
+    let mib = bytes.div_ceil(1024 * 1024).max(1);
+    let started = Instant::now();
+    let status = Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", file.path().display()))
+        .args([
+            "bs=1M",
+            &format!("count={mib}"),
+            "conv=fsync",
+            "status=none",
+        ])
+        .status()
+        .expect("run dd");
+    assert!(status.success());
+    started.elapsed().as_secs_f64()
+}
+
+/// Runs one child; returns what it measured.
+fn measure(mode: &str, records: u64, dir: &Path) -> Measured {
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["--child", mode, &records.to_string()])
         .arg(dir)
@@ -111,7 +152,13 @@ fn measure(mode: &str, records: u64, dir: &Path) -> (f64, f64) {
     let mut fields = stdout
         .split_whitespace()
         .map(|f| f.parse::<f64>().expect("child output"));
-    (fields.next().unwrap(), fields.next().unwrap())
+    let mut next = || fields.next().expect("child output");
+    Measured {
+        seconds: next(),
+        rss_mb: next(),
+        cpu_seconds: next(),
+        bytes: next() as u64,
+    }
 }
 
 /// Runs one mock audit of `records` records writing under `out`, and prints
@@ -146,7 +193,40 @@ fn child(mode: &str, records: u64, out: &Path) {
     let seconds = started.elapsed().as_secs_f64();
     assert!(report.succeeded(), "{report:?}");
     assert_eq!(report.audits[0].records_read(), records);
-    println!("{seconds} {}", peak_rss_kb() as f64 / 1024.0);
+    let bytes = dir_bytes(&dir.path().join("out"));
+    println!(
+        "{seconds} {} {} {bytes}",
+        peak_rss_kb() as f64 / 1024.0,
+        cpu_seconds()
+    );
+}
+
+/// User plus system CPU seconds of this process so far.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// The bytes of the files under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Where cargo put the plugin libraries (beside this bench executable).

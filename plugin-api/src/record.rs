@@ -191,6 +191,21 @@ impl<'a> Head<'a> {
         serde_json::from_str(record)
     }
 
+    /// The view of a record the host has stamped, reading only its `com`
+    /// bucket, which the host always writes last: a store that routes on
+    /// `com` skips the rest of the record instead of scanning it. Falls back
+    /// to [`Head::parse`] for any other shape. `ext` is empty in the view
+    /// this returns for a stamped record.
+    pub fn parse_stamped(record: &'a str) -> Result<Self, serde_json::Error> {
+        match stamped_com(record) {
+            Some(com) => Ok(Self {
+                com,
+                ext: ExtHead::default(),
+            }),
+            None => Self::parse(record),
+        }
+    }
+
     /// The host marker this record is, if it is one (markers have no
     /// origin worker).
     pub fn marker(&self) -> Option<Marker> {
@@ -237,6 +252,34 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         text(d).map(Text)
     }
+}
+
+/// The `com` of a record whose last top-level entry is `"com":{...}`, read
+/// without reading what comes before it. Candidates are tried from the end:
+/// only the real bucket is an object that ends right before the record's
+/// closing brace and follows a `,` or the record's opening `{`.
+fn stamped_com(record: &str) -> Option<ComHead<'_>> {
+    const KEY: &str = "\"com\":";
+    let body = record.trim_end().strip_suffix('}')?;
+    let mut search = body.len();
+    while let Some(at) = body[..search].rfind(KEY) {
+        search = at;
+        let before = body[..at].trim_end();
+        if !(before.ends_with(',') || before == "{") {
+            continue;
+        }
+        let value = body[at + KEY.len()..].trim_start();
+        if !value.starts_with('{') {
+            continue;
+        }
+        let mut de = serde_json::Deserializer::from_str(value);
+        if let Ok(com) = ComHead::deserialize(&mut de) {
+            if de.end().is_ok() {
+                return Some(com);
+            }
+        }
+    }
+    None
 }
 
 /// A string field, or `None` for anything else (null, numbers, objects).
@@ -311,6 +354,36 @@ mod tests {
         assert_eq!(strings, [Some("a"), None, None, None, Some("c/d")]);
         assert!(text[0].is("a"));
         assert_eq!(Head::parse("{}").unwrap().com.audit_version, None);
+    }
+
+    #[test]
+    fn the_stamped_view_reads_only_the_last_com() {
+        let stamped = r#"{"raw":{"com":{"origin_worker":"fake"},"s":"\"com\":{"},"ext":{"x":1},"com":{"a":{"com":{"origin_worker":"nested"}},"origin_worker":"real","audit_version":"v"}}"#;
+        let head = Head::parse_stamped(stamped).unwrap();
+        assert_eq!(head.com.origin_worker.as_deref(), Some("real"));
+        assert_eq!(head.com.audit_version.as_deref(), Some("v"));
+        let nested_last =
+            r#"{"raw":{},"com":{"origin_worker":"real","x":{"com":{"origin_worker":"nested"}}}}"#;
+        assert_eq!(
+            Head::parse_stamped(nested_last)
+                .unwrap()
+                .com
+                .origin_worker
+                .as_deref(),
+            Some("real")
+        );
+        // Not shaped by the host: the whole record is read.
+        let com_first = r#"{"com":{"origin_worker":"w"},"raw":{"com":{"origin_worker":"no"}}}"#;
+        assert_eq!(
+            Head::parse_stamped(com_first)
+                .unwrap()
+                .com
+                .origin_worker
+                .as_deref(),
+            Some("w")
+        );
+        assert!(Head::parse_stamped("[1]").is_err());
+        assert!(Head::parse_stamped(r#"{"com":{"a":1}"#).is_err());
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl StoreClient for BulkClient {
 /// The stream a record belongs to and its `_id` prefix: the audit version and
 /// the origin worker (or, for the host's markers, the marker's target type).
 fn stream_key(record: &str) -> String {
-    let Ok(Head { com, .. }) = Head::parse(record) else {
+    let Ok(Head { com, .. }) = Head::parse_stamped(record) else {
         return "unknown".into();
     };
     if com.audit_version.is_none() && com.origin_worker.is_none() && com.target_type.is_none() {

@@ -147,7 +147,7 @@ impl Sink for FileStore {
 impl FileStore {
     /// The file name (without `.json`) that `record` belongs in.
     fn file_name<'a>(&mut self, record: &'a str) -> Result<Cow<'a, str>, String> {
-        let head = Head::parse(record).map_err(|e| format!("not a JSON record: {e}"))?;
+        let head = Head::parse_stamped(record).map_err(|e| format!("not a JSON record: {e}"))?;
         if let Some(Marker::End {
             interrupted,
             failed_workers,
