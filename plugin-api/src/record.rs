@@ -67,6 +67,31 @@ pub const BEGIN_AUDIT: &str = "begin_audit";
 /// The `record_type` of the marker that closes an audit.
 pub const END_AUDIT: &str = "end_audit";
 
+/// A record to emit, borrowing its three buckets: serialising it writes the
+/// cloud's answer as it is, without first copying it into a new JSON tree
+/// (as `json!({"raw": item, ...})` would).
+#[derive(Debug, serde::Serialize)]
+pub struct Record<'a, R: ?Sized, E: ?Sized, C: ?Sized> {
+    /// The cloud's data.
+    pub raw: &'a R,
+    /// Plugin additions.
+    pub ext: &'a E,
+    /// The common model.
+    pub com: &'a C,
+}
+
+impl<R, E, C> Record<'_, R, E, C>
+where
+    R: serde::Serialize + ?Sized,
+    E: serde::Serialize + ?Sized,
+    C: serde::Serialize + ?Sized,
+{
+    /// The record as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("JSON values always serialise")
+    }
+}
+
 /// A host marker, as stores and alerts receive it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Marker {
@@ -384,6 +409,23 @@ mod tests {
         );
         assert!(Head::parse_stamped("[1]").is_err());
         assert!(Head::parse_stamped(r#"{"com":{"a":1}"#).is_err());
+    }
+
+    #[test]
+    fn a_borrowed_record_serialises_its_buckets() {
+        let raw = json!({"id": "/a", "big": [1, 2, 3]});
+        let text = Record {
+            raw: &raw,
+            ext: &json!({"record_type": "x"}),
+            com: &json!({"reference": "/a"}),
+        }
+        .to_json();
+        assert!(text.starts_with(r#"{"raw":{"#), "{text}");
+        assert!(text.ends_with(r#","com":{"reference":"/a"}}"#), "com last: {text}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            json!({"raw": raw, "ext": {"record_type": "x"}, "com": {"reference": "/a"}})
+        );
     }
 
     #[test]

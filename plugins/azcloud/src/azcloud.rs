@@ -2,6 +2,7 @@
 //! service principal can see, and turns NSG rules into `firewall_rule` records.
 
 use crate::nsg::firewall_rule;
+use cloudmarker_plugin_api::record::Record;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, subscription_ext, AzureParams, Session};
@@ -169,7 +170,7 @@ fn read_type(
                 return;
             }
             count += 1;
-            reader_gone |= !emit.record(resource_record(&item, record_type, &sub_ext).to_string());
+            reader_gone |= !emit.record(resource_record(&item, record_type, &sub_ext));
             if record_type == "nsg" {
                 for rule in nsg_rules(&item) {
                     let nsg_id = item.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -182,7 +183,7 @@ fn read_type(
     Ok(count)
 }
 
-fn resource_record(item: &Value, record_type: &str, sub_ext: &Map<String, Value>) -> Value {
+fn resource_record(item: &Value, record_type: &str, sub_ext: &Map<String, Value>) -> String {
     let mut ext = sub_ext.clone();
     ext.insert("cloud_type".into(), "azure".into());
     ext.insert("record_type".into(), record_type.into());
@@ -191,11 +192,14 @@ fn resource_record(item: &Value, record_type: &str, sub_ext: &Map<String, Value>
     } else {
         Value::Null
     };
-    json!({
-        "raw": item,
-        "ext": ext,
-        "com": {"cloud_type": "azure", "record_type": common_type, "reference": item.get("id")},
-    })
+    let com =
+        json!({"cloud_type": "azure", "record_type": common_type, "reference": item.get("id")});
+    Record {
+        raw: item,
+        ext: &ext,
+        com: &com,
+    }
+    .to_json()
 }
 
 /// An NSG's security rules followed by its default rules.

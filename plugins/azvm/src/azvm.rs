@@ -1,6 +1,7 @@
 //! A cloud plugin that reads every Azure virtual machine with its instance
 //! view: power state, disk encryption and extensions.
 
+use cloudmarker_plugin_api::record::Record;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, subscription_ext, AzureParams, Session};
@@ -132,7 +133,15 @@ fn collect(session: &Session, emit: &Emitter) {
                     .vms += 1;
                 let mut ext = subscription_ext(&subscriptions[index]);
                 ext.extend(vm_ext(&vm));
-                emit.record(json!({"raw": vm, "ext": ext, "com": {"cloud_type": "azure", "record_type": "compute", "reference": id}}).to_string());
+                let com = json!({"cloud_type": "azure", "record_type": "compute", "reference": id});
+                emit.record(
+                    Record {
+                        raw: &vm,
+                        ext: &ext,
+                        com: &com,
+                    }
+                    .to_json(),
+                );
             }
             Err(e) => fail(index, format!("azvm: {e}")),
         }
