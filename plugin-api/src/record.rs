@@ -421,7 +421,10 @@ mod tests {
         }
         .to_json();
         assert!(text.starts_with(r#"{"raw":{"#), "{text}");
-        assert!(text.ends_with(r#","com":{"reference":"/a"}}"#), "com last: {text}");
+        assert!(
+            text.ends_with(r#","com":{"reference":"/a"}}"#),
+            "com last: {text}"
+        );
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&text).unwrap(),
             json!({"raw": raw, "ext": {"record_type": "x"}, "com": {"reference": "/a"}})

@@ -247,10 +247,11 @@ fn read_answer(status: StatusCode, body: &str, sent: usize) -> Outcome {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record(version: &str, worker: Option<&str>, n: u64) -> String {
+    /// A record of `version` from `worker` (a marker without one).
+    pub(crate) fn record(version: &str, worker: Option<&str>, n: u64) -> String {
         let mut com = serde_json::json!({"audit_version": version, "target_type": "store",
             "record_type": "mock"});
         if let Some(w) = worker {

@@ -4,7 +4,6 @@
 //! buffering and retries in the store kit.
 
 use crate::bulk::{BulkClient, DocumentIds};
-use cloudmarker_plugin_api::sdk::retry::Backoff;
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::PluginError;
 use elasticsearch::auth::Credentials;
@@ -15,9 +14,6 @@ use elasticsearch::Elasticsearch;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use storekit::{Batcher, BufferLimits, BufferSizeMeans, PrivateRuntime, RetryPolicy, Wording};
-
-/// The longest wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Records and bytes per bulk request unless the params say otherwise
 /// (upstream sent 5,000,000 bytes at a time).
@@ -129,12 +125,6 @@ impl PluginType for EsStore {
                 params.timeout
             )));
         }
-        if !(params.retry_delay.is_finite() && params.retry_delay >= 0.0) {
-            return Err(config(format!(
-                "retry_delay must be a number of seconds, not {}",
-                params.retry_delay
-            )));
-        }
         let url = match &params.url {
             Some(url) => url.clone(),
             None => format!("{}://{}:{}", params.scheme, params.host, params.port),
@@ -218,10 +208,8 @@ impl PluginType for EsStore {
             preposition: "into",
             server: format!("Elasticsearch at {target}"),
         };
-        let retry = RetryPolicy {
-            max_retries: params.max_retries,
-            backoff: Backoff::new(Duration::from_secs_f64(params.retry_delay), MAX_BACKOFF),
-        };
+        let retry =
+            RetryPolicy::from_params(params.max_retries, params.retry_delay).map_err(config)?;
         Ok(Self {
             batcher: Batcher::new(client, wording, limits, retry),
             ids: DocumentIds::default(),
@@ -268,17 +256,9 @@ impl Sink for EsStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bulk::tests::record;
     use abi_stable::std_types::RStr;
     use cloudmarker_plugin_api::ErrorKind;
-
-    fn record(version: &str, worker: Option<&str>, n: u64) -> String {
-        let mut com = serde_json::json!({"audit_version": version, "target_type": "store",
-            "record_type": "mock"});
-        if let Some(w) = worker {
-            com["origin_worker"] = w.into();
-        }
-        serde_json::json!({"raw": {"n": n}, "com": com}).to_string()
-    }
 
     #[test]
     fn credentials_in_the_url_never_reach_messages() {

@@ -4,7 +4,6 @@
 //! the buffering and retries in the store kit.
 
 use crate::insert::{client_options, document, InsertClient};
-use cloudmarker_plugin_api::sdk::retry::Backoff;
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::PluginError;
 use mongodb::bson::Document;
@@ -12,9 +11,6 @@ use mongodb::Client;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use storekit::{Batcher, BufferLimits, BufferSizeMeans, PrivateRuntime, RetryPolicy, Wording};
-
-/// The longest wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Records and bytes per `insert_many` unless the params say otherwise
 /// (the driver splits larger batches into messages of at most 48 MB).
@@ -136,12 +132,6 @@ impl PluginType for MongoDbStore {
                 )));
             }
         }
-        if !(params.retry_delay.is_finite() && params.retry_delay >= 0.0) {
-            return Err(config(format!(
-                "retry_delay must be a number of seconds, not {}",
-                params.retry_delay
-            )));
-        }
         let mut target = String::new();
         // The driver starts its monitoring tasks on the current runtime.
         let collection = PrivateRuntime::start("mongodbstore", || {
@@ -168,10 +158,8 @@ impl PluginType for MongoDbStore {
             preposition: "into",
             server: format!("MongoDB at {target}"),
         };
-        let retry = RetryPolicy {
-            max_retries: params.max_retries,
-            backoff: Backoff::new(Duration::from_secs_f64(params.retry_delay), MAX_BACKOFF),
-        };
+        let retry =
+            RetryPolicy::from_params(params.max_retries, params.retry_delay).map_err(config)?;
         Ok(Self {
             batcher: Batcher::new(client, wording, limits, retry),
         })

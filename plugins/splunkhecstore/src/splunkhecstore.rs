@@ -3,7 +3,6 @@
 //! in [`crate::hec`], the batching in the store kit.
 
 use crate::hec::HecClient;
-use cloudmarker_plugin_api::sdk::retry::Backoff;
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::PluginError;
 use reqwest::blocking::Client;
@@ -14,9 +13,6 @@ use storekit::{Batcher, BufferLimits, BufferSizeMeans, RetryPolicy, Wording};
 
 /// The collector path used when `uri` names only the server.
 const EVENT_PATH: &str = "/services/collector/event";
-
-/// The longest wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Events per post and bytes per post unless the params say otherwise.
 const DEFAULT_LIMITS: BufferLimits = BufferLimits {
@@ -123,15 +119,11 @@ impl PluginType for SplunkHecStore {
             DEFAULT_LIMITS,
         )
         .map_err(config)?;
-        for (name, value) in [
-            ("timeout", params.timeout),
-            ("retry_delay", params.retry_delay),
-        ] {
-            if !(value.is_finite() && value >= 0.0) || (name == "timeout" && value == 0.0) {
-                return Err(config(format!(
-                    "{name} must be a positive number of seconds, not {value}"
-                )));
-            }
+        if !(params.timeout.is_finite() && params.timeout > 0.0) {
+            return Err(config(format!(
+                "timeout must be a positive number of seconds, not {}",
+                params.timeout
+            )));
         }
         let (url, shown_url) = endpoint(uri).map_err(config)?;
         let client = HecClient {
@@ -148,10 +140,8 @@ impl PluginType for SplunkHecStore {
             preposition: "to",
             server: format!("Splunk HEC at {shown_url}"),
         };
-        let retry = RetryPolicy {
-            max_retries: params.max_retries,
-            backoff: Backoff::new(Duration::from_secs_f64(params.retry_delay), MAX_BACKOFF),
-        };
+        let retry =
+            RetryPolicy::from_params(params.max_retries, params.retry_delay).map_err(config)?;
         Ok(Self {
             batcher: Batcher::new(client, wording, limits, retry),
             index: params.index,

@@ -82,6 +82,25 @@ pub struct RetryPolicy {
     pub backoff: Backoff,
 }
 
+/// The longest wait between two retries of a store.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+impl RetryPolicy {
+    /// The stores' `max_retries` and `retry_delay` (seconds before the first
+    /// retry, doubling up to [`MAX_BACKOFF`]); an error names a bad delay.
+    pub fn from_params(max_retries: u32, retry_delay: f64) -> Result<Self, String> {
+        if !(retry_delay.is_finite() && retry_delay >= 0.0) {
+            return Err(format!(
+                "retry_delay must be a number of seconds, 0 or more, not {retry_delay}"
+            ));
+        }
+        Ok(Self {
+            max_retries,
+            backoff: Backoff::new(Duration::from_secs_f64(retry_delay), MAX_BACKOFF),
+        })
+    }
+}
+
 /// Why a flush did not deliver every buffered record.
 #[derive(Debug, PartialEq)]
 enum FlushError {

@@ -18,7 +18,7 @@ mod refusals;
 #[cfg(feature = "runtime")]
 mod runtime;
 
-pub use batcher::{Batcher, RetryPolicy, Sent, StoreClient, Wording};
+pub use batcher::{Batcher, RetryPolicy, Sent, StoreClient, Wording, MAX_BACKOFF};
 pub use limits::{BufferLimits, BufferSizeMeans};
 pub use refusals::Refusals;
 #[cfg(feature = "runtime")]
