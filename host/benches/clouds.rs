@@ -4,6 +4,11 @@
 //! take 100 x 8 x 50 ms = 40 s; with bounded concurrency it should take a
 //! small multiple of 8 x 50 ms = 0.4 s (the pages of one subscription).
 //!
+//! Then the CPU cost per resource: `azcloud` reads one subscription with
+//! 100,000 virtual machines (copies of the published example, 1,000 a page,
+//! no delay) into filestore; the CPU time of the `cloudmarker` process (user
+//! + system) over the records it read.
+//!
 //! `cargo bench -p cloudmarker --bench clouds`
 
 #[allow(dead_code)]
@@ -16,7 +21,108 @@ use std::time::Instant;
 const SUBSCRIPTIONS: usize = 100;
 const LATENCY_MS: u64 = 50;
 
+/// The virtual machines of the CPU measurement.
+const SCALED_VMS: usize = 100_000;
+
 fn main() {
+    concurrency();
+    cpu_per_resource();
+}
+
+/// A config for `azcloud` against the server at `url`, into filestore under `dir`.
+fn config(dir: &std::path::Path, url: &str, concurrency: usize) -> std::path::PathBuf {
+    let config = dir.join("bench.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "plugins:\n  azcloud:\n    plugin: azcloud\n    params: {{tenant: t, client: client-id, secret: client-secret, authority_host: \"{url}\", resource_manager: \"{url}\", max_concurrency: {concurrency}}}\n  filestore:\n    params: {{path: \"{}\"}}\naudits:\n  bench:\n    clouds: [azcloud]\n    stores: [filestore]\nrun: [bench]\nlogger:\n  level: WARNING\n  handlers:\n    file:\n      filename: \"{}\"\nhistory:\n  path: \"{}\"\n",
+            dir.join("out").display(),
+            dir.join("bench.log").display(),
+            dir.join("history.jsonl").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// The plugin libraries beside this bench.
+fn plugins() -> std::path::PathBuf {
+    std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs `cloudmarker -n -c config`; returns its wall and CPU seconds.
+fn run(config: &std::path::Path) -> (f64, f64) {
+    let before = children_cpu();
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_cloudmarker"))
+        .args(["--plugin-dir", &plugins().display().to_string(), "-n", "-c"])
+        .arg(config)
+        .status()
+        .expect("run cloudmarker");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(status.success(), "cloudmarker failed: {status}");
+    (seconds, children_cpu() - before)
+}
+
+/// User plus system CPU seconds of the waited-for children so far.
+fn children_cpu() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// `azcloud` over one subscription with [`SCALED_VMS`] virtual machines.
+fn cpu_per_resource() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = python::free_port();
+    let data = python::root().join("tests/data");
+    let log = dir.path().join("requests.jsonl");
+    let server = python::Server::start(
+        "cloud_server.py",
+        port,
+        &[
+            "--port",
+            &port.to_string(),
+            "--data",
+            &data.display().to_string(),
+            "--log",
+            &log.display().to_string(),
+            "--subscriptions",
+            "1",
+            "--scale-vms",
+            &SCALED_VMS.to_string(),
+        ],
+    );
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let config = config(dir.path(), &url, 8);
+    // The median of 5 runs: the Python server shares the two cores.
+    let mut runs: Vec<(f64, f64)> = (0..5).map(|_| run(&config)).collect();
+    runs.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (seconds, cpu) = runs[runs.len() / 2];
+    let written = std::fs::read_to_string(dir.path().join("out/bench_azcloud.json")).unwrap();
+    let records = written.lines().count().saturating_sub(2);
+    println!();
+    println!(
+        "| resources read | seconds | cloudmarker CPU s (median of 5) | CPU µs per resource |"
+    );
+    println!("|---:|---:|---:|---:|");
+    println!(
+        "| {records} | {seconds:.2} | {cpu:.2} | {:.1} |",
+        cpu * 1e6 / records as f64
+    );
+}
+
+/// `azcloud` over 100 slow subscriptions at several concurrency bounds.
+fn concurrency() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("requests.jsonl");
     let port = python::free_port();
@@ -39,35 +145,13 @@ fn main() {
             &LATENCY_MS.to_string(),
         ],
     );
-    let plugins = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
     println!("| max_concurrency | requests | seconds | sequential would take |");
     println!("|---:|---:|---:|---:|");
     for concurrency in [8, 32, 64] {
         let _ = std::fs::remove_file(&log);
         let url = format!("http://127.0.0.1:{}", server.port);
-        let config = dir.path().join("bench.yaml");
-        std::fs::write(
-            &config,
-            format!(
-                "plugins:\n  azcloud:\n    plugin: azcloud\n    params: {{tenant: t, client: client-id, secret: client-secret, authority_host: \"{url}\", resource_manager: \"{url}\", max_concurrency: {concurrency}}}\n  filestore:\n    params: {{path: \"{}\"}}\naudits:\n  bench:\n    clouds: [azcloud]\n    stores: [filestore]\nrun: [bench]\nlogger:\n  level: WARNING\n  handlers:\n    file:\n      filename: \"{}\"\nhistory:\n  path: \"{}\"\n",
-                dir.path().join("out").display(),
-                dir.path().join("bench.log").display(),
-                dir.path().join("history.jsonl").display()
-            ),
-        )
-        .unwrap();
-        let started = Instant::now();
-        let status = Command::new(env!("CARGO_BIN_EXE_cloudmarker"))
-            .args(["--plugin-dir", &plugins.display().to_string(), "-n", "-c"])
-            .arg(&config)
-            .status()
-            .expect("run cloudmarker");
-        let seconds = started.elapsed().as_secs_f64();
-        assert!(status.success(), "cloudmarker failed: {status}");
+        let config = config(dir.path(), &url, concurrency);
+        let (seconds, _) = run(&config);
         let requests = std::fs::read_to_string(&log)
             .unwrap_or_default()
             .lines()

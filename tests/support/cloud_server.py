@@ -15,6 +15,7 @@ replaying the published examples in tests/data.
   `--huge SUBSTRING` answers matching requests with a 4 MiB JSON body sent
   chunked (no Content-Length), and `--echo-token-errors` refuses Azure token
   requests with an error that quotes the request body, secret included.
+  `--scale-vms N` serves N virtual machines (for the CPU benchmark).
   Each request is logged to --log as a JSON line (path, start,
   end) so tests can check concurrency.
 Prints READY; stops when its standard input closes.
@@ -45,6 +46,8 @@ parser.add_argument("--cycle", default=None)
 parser.add_argument("--stuck-page-token", action="store_true")
 parser.add_argument("--huge", default=None)
 parser.add_argument("--echo-token-errors", action="store_true")
+parser.add_argument("--scale-vms", type=int, default=0,
+                    help="serve this many virtual machines (copies of the published example, derived), 1000 a page")
 args = parser.parse_args()
 
 DATA = pathlib.Path(args.data)
@@ -106,6 +109,15 @@ RESOURCES = {
     "providers/Microsoft.Storage/storageAccounts": [azure("StorageAccounts_List.2024-01-01.StorageAccountList.json")["value"]],
     "resourcegroups": [RESOURCE_GROUPS],
 }
+if args.scale_vms:
+    # Derived for benchmarks: copies of the published VM with their own ids.
+    scaled = []
+    for i in range(args.scale_vms):
+        vm = copy.deepcopy(VM)
+        vm["name"] = f"myVM{i}"
+        vm["id"] = VM["id"].replace("/myVM", f"/myVM{i}")
+        scaled.append(vm)
+    RESOURCES["providers/Microsoft.Compute/virtualMachines"] = [scaled[i:i + 1000] for i in range(0, len(scaled), 1000)]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 

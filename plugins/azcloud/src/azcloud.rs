@@ -2,11 +2,12 @@
 //! service principal can see, and turns NSG rules into `firewall_rule` records.
 
 use crate::nsg::firewall_rule;
-use cloudmarker_plugin_api::record::Record;
+use cloudmarker_plugin_api::record::{Record, Text};
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, subscription_ext, AzureParams, Session};
 use cloudrest::{run_bounded, Emitter, LazyStream};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -164,16 +165,19 @@ fn read_type(
     let max = session.params.max_recs;
     let mut count = 0;
     let mut reader_gone = false;
-    azure::list(&session.http, &what, &url, &session.token, |items| {
+    azure::list_raw(&session.http, &what, &url, &session.token, |items| {
         for item in items {
             if (max > 0 && count >= max) || reader_gone {
                 return;
             }
             count += 1;
-            reader_gone |= !emit.record(resource_record(&item, record_type, &sub_ext));
+            reader_gone |= !emit.record(resource_record(item, record_type, &sub_ext));
             if record_type == "nsg" {
-                for rule in nsg_rules(&item) {
-                    let nsg_id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+                let Ok(nsg) = serde_json::from_str::<Value>(item.get()) else {
+                    continue;
+                };
+                for rule in nsg_rules(&nsg) {
+                    let nsg_id = nsg.get("id").and_then(Value::as_str).unwrap_or_default();
                     reader_gone |= !emit.record(firewall_rule(rule, nsg_id, &sub_ext).to_string());
                 }
             }
@@ -183,7 +187,8 @@ fn read_type(
     Ok(count)
 }
 
-fn resource_record(item: &Value, record_type: &str, sub_ext: &Map<String, Value>) -> String {
+/// The record of one listed resource: its JSON text as `raw`, unchanged.
+fn resource_record(item: &RawValue, record_type: &str, sub_ext: &Map<String, Value>) -> String {
     let mut ext = sub_ext.clone();
     ext.insert("cloud_type".into(), "azure".into());
     ext.insert("record_type".into(), record_type.into());
@@ -192,8 +197,15 @@ fn resource_record(item: &Value, record_type: &str, sub_ext: &Map<String, Value>
     } else {
         Value::Null
     };
-    let com =
-        json!({"cloud_type": "azure", "record_type": common_type, "reference": item.get("id")});
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow, default)]
+        id: Text<'a>,
+    }
+    let reference = serde_json::from_str::<Id<'_>>(item.get())
+        .map(|item| item.id.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let com = json!({"cloud_type": "azure", "record_type": common_type, "reference": reference});
     Record {
         raw: item,
         ext: &ext,

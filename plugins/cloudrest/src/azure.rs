@@ -2,6 +2,8 @@
 
 use crate::{Http, HttpError, Limits, Pager, TokenCache};
 use cloudmarker_plugin_api::sdk::Secret;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -70,29 +72,54 @@ pub fn list(
     token: &TokenCache,
     mut page: impl FnMut(Vec<Value>),
 ) -> Result<usize, HttpError> {
+    list_raw(http, what, url, token, |items| {
+        page(
+            items
+                .iter()
+                .filter_map(|item| serde_json::from_str(item.get()).ok())
+                .collect(),
+        )
+    })
+}
+
+/// One page of an ARM list, its items left as JSON text.
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(borrow, default)]
+    value: Option<Vec<&'a RawValue>>,
+    #[serde(default, rename = "nextLink")]
+    next_link: Option<String>,
+}
+
+/// Like [`list`], handing each page's items as JSON text, for callers that
+/// pass most of an item through and read only a few of its fields (parsing
+/// items into a JSON tree and writing them out again is most of the CPU a
+/// listing costs).
+pub fn list_raw(
+    http: &Http,
+    what: &str,
+    url: &str,
+    token: &TokenCache,
+    mut page: impl FnMut(&[&RawValue]),
+) -> Result<usize, HttpError> {
     let mut url = url.to_string();
     let mut count = 0;
     let mut pager = Pager::new(what, http.limits().max_pages, &url);
     loop {
         let token = token.get().map_err(HttpError::Transport)?;
-        let mut body = http.get_json(what, &url, &token)?;
-        let items = match body.get_mut("value").map(Value::take) {
-            Some(Value::Array(items)) => items,
-            Some(Value::Null) | None => Vec::new(),
-            Some(_) => {
-                return Err(HttpError::Transport(format!(
-                    "{what}: `value` is not a list"
-                )))
-            }
-        };
+        let body = http.get_bytes(what, &url, &token)?;
+        let parsed: Page<'_> = serde_json::from_slice(&body).map_err(|e| {
+            HttpError::Transport(format!("{what}: the answer is not a list page: {e}"))
+        })?;
+        let items = parsed.value.unwrap_or_default();
         count += items.len();
-        page(items);
-        match body.get("nextLink").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() => {
-                pager.next(next)?;
-                url = next.to_string();
+        page(&items);
+        match parsed.next_link.filter(|next| !next.is_empty()) {
+            Some(next) => {
+                pager.next(&next)?;
+                url = next;
             }
-            _ => return Ok(count),
+            None => return Ok(count),
         }
     }
 }

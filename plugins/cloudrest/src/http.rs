@@ -131,6 +131,13 @@ impl Http {
         self.json(what, response)
     }
 
+    /// GETs `url` with a bearer token; returns the body, at most
+    /// `max_response_bytes` long.
+    pub fn get_bytes(&self, what: &str, url: &str, token: &str) -> Result<Vec<u8>, HttpError> {
+        let response = self.send(what, |c| c.get(url).bearer_auth(token))?;
+        read_limited(response, what, self.limits.max_response_bytes).map_err(HttpError::Transport)
+    }
+
     /// The JSON body of `response`, at most `max_response_bytes` long.
     pub fn json(&self, what: &str, response: Response) -> Result<Value, HttpError> {
         let body = read_limited(response, what, self.limits.max_response_bytes)
