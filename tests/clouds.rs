@@ -464,3 +464,41 @@ fn a_token_endpoint_that_echoes_the_request_never_leaks_the_secret() {
         assert!(!text.contains(SECRET), "{text}");
     }
 }
+
+#[test]
+fn configs_written_for_upstream_head_run_unchanged() {
+    // threads is upstream's max_concurrency; processes and _max_projects are
+    // accepted (one notice for processes).
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &["--latency-ms", "50"]);
+    audit_config(
+        &sb,
+        &clouds,
+        "[azcloud, gcpcloud]",
+        ", threads: 1, processes: 4",
+    );
+    let text = std::fs::read_to_string(sb.path().join("clouds.yaml")).unwrap();
+    sb.file(
+        "clouds.yaml",
+        &text.replace(
+            "compute_url:",
+            "threads: 2, processes: 2, _max_projects: 1, compute_url:",
+        ),
+    );
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("The processes param has no effect in cloudmarker");
+    let azure: Vec<(String, f64, f64)> = clouds
+        .requests()
+        .into_iter()
+        .filter(|r| r.0.contains("/providers/") || r.0.ends_with("resourcegroups"))
+        .collect();
+    let overlapping = azure.iter().any(|(_, start, _)| {
+        azure
+            .iter()
+            .filter(|(_, s, e)| s <= start && start < e)
+            .count()
+            > 1
+    });
+    assert!(!overlapping, "threads: 1 means one Azure request at a time");
+}

@@ -295,6 +295,13 @@ fn print_base_config_and_help() {
     run.assert_says(
         "/etc/cloudmarker.yaml, ~/.cloudmarker.yaml, ~/cloudmarker.yaml, ./cloudmarker.yaml",
     );
+    let run = sb.run(&["-v"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert_eq!(
+        run.stdout.trim(),
+        format!("cloudmarker {}", env!("CARGO_PKG_VERSION")),
+        "-v is --version, as in the original"
+    );
     let run = sb.run(&["-V"]);
     assert_eq!(
         run.stdout.trim(),

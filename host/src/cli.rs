@@ -33,6 +33,10 @@ Exit status:
 #[derive(Debug, Clone, Parser)]
 #[command(name = "cloudmarker", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// Print the version and exit (the original's `-v`; `-V` works too).
+    #[arg(short = 'v', action = clap::ArgAction::Version)]
+    pub version_v: (),
+
     /// Run the audits now and exit, instead of waiting for the schedule.
     #[arg(short = 'n', long)]
     pub now: bool,

@@ -193,6 +193,30 @@ pub struct PluginError {
     pub records_failed: u64,
 }
 
+impl From<serde_json::Error> for PluginError {
+    /// A record or value that is not the JSON expected: a failure.
+    fn from(error: serde_json::Error) -> Self {
+        Self::failed(format!("invalid JSON: {error}"))
+    }
+}
+
+impl From<std::io::Error> for PluginError {
+    /// A file or network error: `unavailable` for timeouts and refused or
+    /// dropped connections, a failure otherwise.
+    fn from(error: std::io::Error) -> Self {
+        use std::io::ErrorKind as Io;
+        match error.kind() {
+            Io::TimedOut
+            | Io::ConnectionRefused
+            | Io::ConnectionReset
+            | Io::ConnectionAborted
+            | Io::NotConnected
+            | Io::BrokenPipe => Self::unavailable(error.to_string()),
+            _ => Self::failed(error.to_string()),
+        }
+    }
+}
+
 impl PluginError {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {

@@ -16,11 +16,15 @@ pub mod net;
 pub mod retry;
 pub mod secret;
 
+/// The error and its kinds, as plugins return them.
+pub use crate::{ErrorKind, PluginError};
 pub use adapters::{info, new_plugin, CloudAdapter, EventAdapter, SinkAdapter};
 pub use batch::{Batch, Records};
+/// The `log` crate the SDK forwards to the host, so that plugins log with
+/// the same version without depending on it themselves.
+pub use log;
 pub use secret::Secret;
 
-use crate::PluginError;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// The result type of plugin methods.
@@ -77,4 +81,26 @@ pub trait Sink: PluginType {
 
     /// Flushes and closes; called exactly once.
     fn done(&mut self) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_reachable_from_the_sdk_and_convert() {
+        fn parse(text: &str) -> Result<serde_json::Value> {
+            Ok(serde_json::from_str(text)?)
+        }
+        let err: sdk_error::PluginError = parse("{").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::FAILED);
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(PluginError::from(refused).kind, ErrorKind::UNAVAILABLE);
+        log::info!("the SDK re-exports log");
+    }
+
+    /// The paths a plugin author writes.
+    mod sdk_error {
+        pub use crate::sdk::PluginError;
+    }
 }

@@ -167,6 +167,11 @@ pub struct AzureParams {
     pub resource_manager: String,
     /// Requests in flight at most.
     pub max_concurrency: usize,
+    /// Upstream Cloudmarker's name for `max_concurrency`; wins when given.
+    pub threads: Option<usize>,
+    /// Upstream Cloudmarker's worker processes: accepted so that its configs
+    /// run, with a notice that it has no effect (see `max_concurrency`).
+    pub processes: Option<usize>,
     /// Seconds per request.
     pub timeout: f64,
     /// Retries of a throttled (429) or failed (5xx) request.
@@ -188,6 +193,8 @@ impl Default for AzureParams {
             authority_host: "https://login.microsoftonline.com".into(),
             resource_manager: "https://management.azure.com".into(),
             max_concurrency: 8,
+            threads: None,
+            processes: None,
             timeout: 30.0,
             max_retries: 5,
             max_pages: crate::DEFAULT_MAX_PAGES,
@@ -210,7 +217,9 @@ pub struct Session {
 
 impl Session {
     /// Checks the parameters and prepares the session (no request yet).
-    pub fn new(params: AzureParams) -> Result<Self, String> {
+    pub fn new(mut params: AzureParams) -> Result<Self, String> {
+        params.max_concurrency =
+            crate::upstream_threads(params.max_concurrency, params.threads, params.processes);
         for (name, value) in [
             ("tenant", params.tenant.as_str()),
             ("client", params.client.as_str()),

@@ -22,6 +22,6 @@ pub use limits::{
     read_limited, Limits, Pager, DEFAULT_MAX_PAGES, DEFAULT_MAX_RESPONSE_BYTES,
     MAX_ERROR_BODY_BYTES,
 };
-pub use parallel::run_bounded;
+pub use parallel::{run_bounded, upstream_threads};
 pub use stream::{Emitter, LazyStream, RecordStream};
 pub use token::TokenCache;

@@ -21,6 +21,21 @@ pub fn run_bounded<T: Send>(tasks: Vec<T>, max_threads: usize, work: impl Fn(T) 
     });
 }
 
+/// `max_concurrency` from upstream's `threads` (which wins when given); says
+/// once that upstream's `processes` has no effect here.
+pub fn upstream_threads(
+    max_concurrency: usize,
+    threads: Option<usize>,
+    processes: Option<usize>,
+) -> usize {
+    if processes.is_some() {
+        log::info!(
+            "The processes param has no effect in cloudmarker: one process reads with up to max_concurrency requests in flight."
+        );
+    }
+    threads.filter(|t| *t > 0).unwrap_or(max_concurrency)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,14 @@ pub struct GcpParams {
     pub compute_url: String,
     /// Requests in flight at most.
     pub max_concurrency: usize,
+    /// Upstream Cloudmarker's name for `max_concurrency`; wins when given.
+    pub threads: Option<usize>,
+    /// Upstream's worker processes: accepted, without effect here.
+    pub processes: Option<usize>,
+    /// Upstream's limit on projects read, for trials: this plugin reads the
+    /// key file's project, so any value of 1 or more reads it.
+    #[serde(rename = "_max_projects")]
+    pub max_projects: usize,
     /// Seconds per request.
     pub timeout: f64,
     /// Retries of a throttled (429) or failed (5xx) request.
@@ -43,6 +51,9 @@ impl Default for GcpParams {
             zone: None,
             compute_url: "https://compute.googleapis.com/compute/v1".into(),
             max_concurrency: 4,
+            threads: None,
+            processes: None,
+            max_projects: 0,
             timeout: 30.0,
             max_retries: 5,
             max_pages: cloudrest::DEFAULT_MAX_PAGES,
@@ -69,7 +80,9 @@ impl PluginType for GcpCloud {
     const NAME: &'static str = "gcpcloud";
     const DESCRIPTION: &'static str = "Reads a Google Cloud project's firewalls and instances.";
 
-    fn new(params: GcpParams) -> sdk::Result<Self> {
+    fn new(mut params: GcpParams) -> sdk::Result<Self> {
+        params.max_concurrency =
+            cloudrest::upstream_threads(params.max_concurrency, params.threads, params.processes);
         let config = |e: String| PluginError::config(format!("gcpcloud: {e}"));
         if params.key_file_path.is_empty() {
             return Err(config("key_file_path must be set".into()));
