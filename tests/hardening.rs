@@ -227,3 +227,47 @@ fn a_history_that_cannot_be_written_never_stops_a_run() {
         10
     );
 }
+
+#[test]
+fn environment_variables_fill_config_values_and_secrets_stay_hidden() {
+    let sb = Sandbox::new();
+    sb.file(
+        "env.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_types: [\"${CM_TEST_TYPE}\", \"${CM_TEST_UNSET:-fallback}\", \"cost $$5\"]\n",
+    );
+    let run = sb.run_with(
+        &["-n", "-c", "sandbox.yaml", "env.yaml"],
+        &[("CM_TEST_TYPE", "from_env")],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let records = sb.read_json("mockaudit_mockcloud.json");
+    let types: Vec<&str> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|r| r["ext"]["record_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["from_env", "fallback", "cost $5"]);
+
+    sb.file(
+        "missing.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_types: [\"${CM_TEST_NOPE}\"]\n",
+    );
+    let run = sb.run(&["-n", "-c", "sandbox.yaml", "missing.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("missing.yaml:4: plugins.mockcloud.params.record_types.0: the environment variable CM_TEST_NOPE is not set");
+
+    // A secret from the environment is redacted like one written in the file.
+    sb.file(
+        "slack.yaml",
+        "plugins:\n  slack:\n    plugin: slackalert\n    params:\n      webhook_url: \"http://127.0.0.1:9/${CM_TEST_HOOK}\"\naudits:\n  mockaudit:\n    alerts: [slack]\n",
+    );
+    let run = sb.run_with(
+        &["-n", "-c", "sandbox.yaml", "slack.yaml"],
+        &[("CM_TEST_HOOK", "T000/B000/hook-s3cret")],
+    );
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    assert!(!run.output().contains("hook-s3cret"), "{}", run.output());
+    assert!(!sb.log().contains("hook-s3cret"));
+}

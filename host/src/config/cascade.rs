@@ -123,7 +123,24 @@ pub fn load(
 }
 
 fn merge_source(config: &mut LoadedConfig, text: &str, source: Source) -> Result<(), ConfigError> {
-    let overlay = parse(text, &source)?;
+    let mut overlay = parse(text, &source)?;
+    let lookup = |name: &str| std::env::var(name).ok();
+    let problems = super::interpolate::interpolate(&mut overlay, &lookup);
+    if !problems.is_empty() {
+        let problems = problems
+            .into_iter()
+            .map(|(path, message)| {
+                let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+                super::Problem {
+                    source: Some(source.clone()),
+                    line: super::line_of(text, &keys),
+                    key_path: path,
+                    message,
+                }
+            })
+            .collect();
+        return Err(ConfigError::Invalid(problems));
+    }
     merge(
         &mut config.value,
         overlay,
