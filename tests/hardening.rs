@@ -271,3 +271,44 @@ fn environment_variables_fill_config_values_and_secrets_stay_hidden() {
     assert!(!run.output().contains("hook-s3cret"), "{}", run.output());
     assert!(!sb.log().contains("hook-s3cret"));
 }
+
+#[test]
+fn a_plugin_others_could_change_is_refused_unless_allowed() {
+    let sb = Sandbox::new();
+    let shared = sb.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let lib = shared.join("libsharedcloud.so");
+    std::fs::copy(plugin_lib("mockcloud"), &lib).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sb.file(
+        "shared.yaml",
+        &format!(
+            "plugins:\n  shared:\n    plugin: {}\naudits:\n  mockaudit:\n    clouds: [shared]\n",
+            lib.display()
+        ),
+    );
+    let run = sb.run(&["-n", "-c", "sandbox.yaml", "shared.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(&format!(
+        "plugin \"shared\": cannot load {}: refused: {} is writable by others (mode 777); run `chmod go-w {}`",
+        lib.display(),
+        shared.display(),
+        shared.display()
+    ));
+
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = sb.run(&["-n", "-c", "sandbox.yaml", "shared.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("is writable by others (mode 666)");
+
+    let run = sb.run(&[
+        "-n",
+        "-c",
+        "sandbox.yaml",
+        "shared.yaml",
+        "--allow-insecure-plugins",
+    ]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("Audit mockaudit finished: 10 records read");
+}

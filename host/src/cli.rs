@@ -58,6 +58,12 @@ pub struct Cli {
     #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     pub plugin_dirs: Vec<PathBuf>,
 
+    /// Load plugin libraries even when other users could change them (the
+    /// file or its directory writable by group or others, or owned by
+    /// another user).
+    #[arg(long, global = true)]
+    pub allow_insecure_plugins: bool,
+
     /// What to do instead of running audits.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -63,7 +63,8 @@ pub fn run(cli: Cli) -> ExitCode {
     for warning in search_path.ignored() {
         log::warn!("{warning}");
     }
-    let mut registry = Registry::new(search_path);
+    let mut registry =
+        Registry::new(search_path).allowing_insecure_plugins(cli.allow_insecure_plugins);
     match std::env::current_exe() {
         Ok(exe) => registry = registry.with_prober(exe),
         Err(e) => log::warn!(

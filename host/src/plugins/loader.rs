@@ -4,6 +4,7 @@
 use super::resolve::{class_module_name, ResolveError, SearchPath};
 use crate::config::PluginConfig;
 use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
+use cloudmarker_plugin_api::sdk::files;
 use cloudmarker_plugin_api::{PluginInfo, PluginModRef, API_VERSION};
 use std::collections::HashMap;
 use std::fmt;
@@ -70,6 +71,8 @@ pub struct Registry {
     /// The `cloudmarker` executable that probes libraries before they are
     /// loaded (see [`super::probe`]); none: load without probing.
     prober: Option<PathBuf>,
+    /// Whether libraries that other users could change may be loaded.
+    allow_insecure: bool,
     loaded: Mutex<HashMap<PathBuf, Result<Arc<LoadedPlugin>, String>>>,
 }
 
@@ -80,8 +83,15 @@ impl Registry {
             search,
             builtins: HashMap::new(),
             prober: None,
+            allow_insecure: false,
             loaded: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Loads libraries that other users could change (`--allow-insecure-plugins`).
+    pub fn allowing_insecure_plugins(mut self, allow: bool) -> Self {
+        self.allow_insecure = allow;
+        self
     }
 
     /// Probes every library in a child process (`exe __probe PATH`) before
@@ -132,6 +142,9 @@ impl Registry {
         loaded
             .entry(canonical)
             .or_insert_with_key(|p| {
+                if !self.allow_insecure {
+                    check_library_safety(p)?;
+                }
                 if let Some(exe) = &self.prober {
                     super::probe::probe(exe, p)?;
                 }
@@ -139,6 +152,20 @@ impl Registry {
             })
             .clone()
     }
+}
+
+/// Refuses a library that a user other than this one (or root) could
+/// change: the file or its directory writable by group or others, or owned
+/// by someone else (OpenSSH's StrictModes).
+fn check_library_safety(path: &Path) -> Result<(), String> {
+    let refuse = |problem: String| {
+        format!("refused: {problem}; a plugin is code that runs with your rights (--allow-insecure-plugins loads it anyway)")
+    };
+    files::check_trusted(path).map_err(refuse)?;
+    if let Some(dir) = path.parent() {
+        files::check_trusted(dir).map_err(refuse)?;
+    }
+    Ok(())
 }
 
 /// Loads the library at `path` into this process and checks its

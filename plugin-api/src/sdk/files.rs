@@ -30,33 +30,46 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
 /// to fix it. A symbolic link to a directory is followed, and the link
 /// itself must also be owned by the user or root.
 pub fn check_private_dir(dir: &Path) -> Result<(), String> {
-    let shown = dir.display();
-    let link = dir
+    check_trusted(dir)?;
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    Ok(())
+}
+
+/// Checks that no other user can change `path` (a file or a directory):
+/// it belongs to the effective user or root and is not writable by group
+/// or others (OpenSSH's StrictModes rule). A symbolic link is followed, and
+/// the link itself must also belong to the user or root.
+pub fn check_trusted(path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    let link = path
         .symlink_metadata()
         .map_err(|e| format!("cannot inspect {shown}: {e}"))?;
     let euid = effective_uid();
     if link.file_type().is_symlink() && !owned_by(link.uid(), euid) {
         return Err(format!(
-            "{shown} is a symbolic link owned by another user (uid {}); refusing to write through it",
+            "{shown} is a symbolic link owned by another user (uid {}); refusing to use it",
             link.uid()
         ));
     }
-    let meta = dir
+    let meta = path
         .metadata()
         .map_err(|e| format!("cannot inspect {shown}: {e}"))?;
-    if !meta.is_dir() {
-        return Err(format!("{shown} is not a directory"));
-    }
     if !owned_by(meta.uid(), euid) {
         return Err(format!(
-            "{shown} belongs to another user (uid {}, not {euid}); use a directory of your own",
+            "{shown} belongs to another user (uid {}, not {euid}); use one of your own",
             meta.uid()
         ));
     }
     if meta.mode() & 0o022 != 0 {
         return Err(format!(
-            "{shown} is writable by {} (mode {:o}); run `chmod go-w {shown}` or use a private directory",
-            if meta.mode() & 0o002 != 0 { "others" } else { "its group" },
+            "{shown} is writable by {} (mode {:o}); run `chmod go-w {shown}`",
+            if meta.mode() & 0o002 != 0 {
+                "others"
+            } else {
+                "its group"
+            },
             meta.mode() & 0o7777
         ));
     }
@@ -236,6 +249,14 @@ mod tests {
         let err = check_private_dir(dir.path()).unwrap_err();
         assert!(err.contains("writable by others (mode 777)"), "{err}");
         assert!(err.contains("chmod go-w"), "{err}");
+        let file = dir.path().join("libx.so");
+        std::fs::write(&file, "").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(check_trusted(&file)
+            .unwrap_err()
+            .contains("writable by its group (mode 664)"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        check_trusted(&file).unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o770)).unwrap();
         assert!(check_private_dir(dir.path())
             .unwrap_err()
@@ -247,6 +268,7 @@ mod tests {
             std::os::unix::fs::chown(dir.path(), Some(65534), None).unwrap();
             let err = check_private_dir(dir.path()).unwrap_err();
             assert!(err.contains("belongs to another user (uid 65534"), "{err}");
+            assert!(!dir.path().is_dir() || check_trusted(dir.path()).is_err());
         }
     }
 
