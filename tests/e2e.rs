@@ -380,3 +380,24 @@ fn every_test_file_is_registered() {
         "tests/{missing:?} not registered as [[test]] in host/Cargo.toml"
     );
 }
+
+#[test]
+fn loaded_libraries_and_slow_calls_are_logged() {
+    let sb = Sandbox::new();
+    sb.file(
+        "slow.yaml",
+        "plugins:\n  mockcloud:\n    params: {record_count: 3, delay_ms: 1600}\n",
+    );
+    let run = sb.run_with(
+        &["-n", "-c", "sandbox.yaml", "slow.yaml"],
+        &[("CLOUDMARKER_SLOW_CALL_SECONDS", "0.5")],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says(&format!(
+        "Loaded plugin mockcloud {} (plugin-api {}) from {}",
+        env!("CARGO_PKG_VERSION"),
+        cloudmarker_plugin_api::API_VERSION,
+        plugin_lib("mockcloud").display()
+    ));
+    run.assert_says("WARN watchdog cloudmarker::audit::watchdog - mockaudit_mockcloud: still in read after 1 s.");
+}

@@ -64,13 +64,11 @@ fn a_panic_while_dropping_a_plugin_is_contained() {
     let sb = Sandbox::new();
     sb.file("faulty.yaml", &extra_store("{panic_in: drop}"));
     let run = sb.run_now(&["faulty.yaml"]);
-    run.assert_says("Plugin faultysink panicked while it was dropped.");
-    assert_eq!(
-        run.status,
-        Some(0),
-        "the plugin's work was done: {}",
-        run.output()
+    run.assert_says(
+        "plugin faultysink panicked in drop: faultysink was told to panic in drop (at ",
     );
+    assert_eq!(run.status, Some(1), "a counted failure: {}", run.output());
+    run.assert_says(" writes, 1 failures");
     assert_mock_audit_complete(&sb);
 }
 

@@ -15,6 +15,7 @@
 
 mod report;
 mod version;
+mod watchdog;
 mod workers;
 
 pub use report::{AuditReport, RunReport, WorkerReport};

@@ -41,7 +41,10 @@ impl Worker {
     /// Constructs the plugin, or logs why not and marks the report.
     fn construct(&mut self) -> Option<PluginBox> {
         let new = self.plugin.module.new();
-        match new(RStr::from_str(&self.params), logging::host_context()) {
+        let watched = super::watchdog::watch(&self.name, "new");
+        let constructed = new(RStr::from_str(&self.params), logging::host_context());
+        drop(watched);
+        match constructed {
             RResult::ROk(plugin) => {
                 log::info!(
                     "Started {} worker for plugin {}.",
@@ -100,7 +103,10 @@ impl Worker {
 
     /// Calls `done` once; returns the final records it produced.
     fn done(&mut self, plugin: &mut PluginBox) -> RVec<RString> {
-        match plugin.done() {
+        let watched = super::watchdog::watch(&self.name, "done");
+        let result = plugin.done();
+        drop(watched);
+        match result {
             RResult::ROk(outcome) => self.outcome(outcome),
             RResult::RErr(e) => {
                 self.fatal("done", &e);
@@ -176,7 +182,10 @@ pub(crate) fn run_cloud(
             log::warn!("Cloud worker stops reading: cloudmarker is shutting down.");
             break;
         }
-        match plugin.read(batch_size) {
+        let watched = super::watchdog::watch(&worker.name, "read");
+        let result = plugin.read(batch_size);
+        drop(watched);
+        match result {
             RResult::ROk(outcome) => {
                 let records = worker.outcome(outcome);
                 if records.is_empty() {
@@ -218,7 +227,10 @@ pub(crate) fn run_event(
             continue;
         };
         let records: Vec<RStr<'_>> = batch.iter().map(RStr::from_str).collect();
-        match plugin.eval(RSlice::from_slice(&records)) {
+        let watched = super::watchdog::watch(&worker.name, "eval");
+        let result = plugin.eval(RSlice::from_slice(&records));
+        drop(watched);
+        match result {
             RResult::ROk(outcome) => {
                 let events = worker.outcome(outcome);
                 emit(&mut worker, events);
@@ -249,7 +261,10 @@ pub(crate) fn run_sink(mut worker: Worker, stamp: Stamp, input: Receiver<Message
             ),
         };
         let records: Vec<RStr<'_>> = batch.iter().map(RStr::from_str).collect();
-        match plugin.write(RSlice::from_slice(&records)) {
+        let watched = super::watchdog::watch(&worker.name, "write");
+        let result = plugin.write(RSlice::from_slice(&records));
+        drop(watched);
+        match result {
             RResult::ROk(outcome) => {
                 let lost_before = worker.report.records_lost;
                 worker.outcome(outcome);

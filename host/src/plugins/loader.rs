@@ -148,7 +148,15 @@ impl Registry {
                 if let Some(exe) = &self.prober {
                     super::probe::probe(exe, p)?;
                 }
-                load_library(p).map(Arc::new)
+                let plugin = load_library(p)?;
+                log::info!(
+                    "Loaded plugin {} {} (plugin-api {}) from {}.",
+                    plugin.info.name,
+                    plugin.info.version,
+                    plugin.info.api_version,
+                    p.display()
+                );
+                Ok(Arc::new(plugin))
             })
             .clone()
     }

@@ -88,7 +88,7 @@ impl<T: Cloud> Plugin for CloudAdapter<T> {
 
     fn done(&mut self) -> RResult<Outcome, PluginError> {
         self.0
-            .call("done", |p| p.done().map(|()| Outcome::default()))
+            .call_last("done", |p| p.done().map(|()| Outcome::default()))
     }
 }
 
@@ -125,7 +125,7 @@ impl<T: Event> Plugin for EventAdapter<T> {
     }
 
     fn done(&mut self) -> RResult<Outcome, PluginError> {
-        self.0.call("done", |p| {
+        self.0.call_last("done", |p| {
             let mut out = Batch::with_capacity(usize::MAX);
             p.done(&mut out)?;
             Ok(out.into_outcome())
@@ -170,7 +170,7 @@ impl<T: Sink> Plugin for SinkAdapter<T> {
     }
 
     fn done(&mut self) -> RResult<Outcome, PluginError> {
-        self.0.call("done", |p| sink_outcome(p.done()))
+        self.0.call_last("done", |p| sink_outcome(p.done()))
     }
 }
 

@@ -88,6 +88,36 @@ impl<T> Guarded<T> {
     }
 }
 
+impl<T> Guarded<T> {
+    /// Calls `f` (the plugin's `done`, the last call) and then drops the
+    /// plugin, both under the guard, so that a panic while dropping becomes
+    /// an error of this call, with its message and location, which the host
+    /// counts as a failure.
+    pub(crate) fn call_last<R>(
+        &mut self,
+        method: &str,
+        f: impl FnOnce(&mut T) -> Result<R, PluginError>,
+    ) -> RResult<R, PluginError> {
+        let result = self.call(method, f);
+        let name = self.name;
+        let dropped = match self.value.take() {
+            None => RResult::ROk(()),
+            Some(value) => guard(name, "drop", move || {
+                drop(value);
+                Ok(())
+            }),
+        };
+        match (result, dropped) {
+            (result, RResult::ROk(())) => result,
+            (RResult::ROk(_), RResult::RErr(e)) => RResult::RErr(e),
+            (RResult::RErr(e), RResult::RErr(also)) => {
+                log::error!("{also}");
+                RResult::RErr(e)
+            }
+        }
+    }
+}
+
 impl<T> Drop for Guarded<T> {
     fn drop(&mut self) {
         let value = self.value.take();
@@ -123,6 +153,25 @@ mod tests {
         );
         let again = g.call("done", |v| Ok(*v)).unwrap_err();
         assert!(again.message.contains("panicked earlier"), "{again}");
+    }
+
+    #[test]
+    fn a_panic_while_dropping_after_the_last_call_is_its_error() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("drop bomb");
+            }
+        }
+        install_panic_hook();
+        let mut g = Guarded::new("demo", Bomb);
+        let err = g.call_last("done", |_| Ok(())).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::PANIC);
+        assert!(
+            err.message
+                .starts_with("plugin demo panicked in drop: drop bomb (at "),
+            "{err}"
+        );
     }
 
     #[test]
