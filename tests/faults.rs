@@ -200,3 +200,91 @@ fn a_library_that_crashes_while_loading_cannot_kill_the_host() {
         assert_mock_audit_complete(&sb);
     }
 }
+
+#[test]
+fn plugins_list_shows_every_library_with_its_status() {
+    let sb = Sandbox::new();
+    let first = sb.path().join("first");
+    let shared = sb.path().join("shared");
+    for dir in [&first, &shared] {
+        std::fs::create_dir(dir).unwrap();
+    }
+    // A copy of mockcloud earlier on the path shadows the bundled one (in the
+    // executable's directory, searched after the --plugin-dir ones).
+    std::fs::copy(plugin_lib("mockcloud"), first.join("libmockcloud.so")).unwrap();
+    std::fs::copy(plugin_lib("filestore"), shared.join("libsharedstore.so")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let first_arg = first.display().to_string();
+    let shared_arg = shared.display().to_string();
+    let run = sb.run_with(
+        &[
+            "plugins",
+            "list",
+            "--format",
+            "json",
+            "--plugin-dir",
+            &first_arg,
+            "--plugin-dir",
+            &shared_arg,
+        ],
+        &[("PLAINLIB_ON_LOAD", "abort")],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let status_of = |path: &std::path::Path| {
+        entries
+            .iter()
+            .find(|e| e["path"] == path.display().to_string())
+            .map(|e| (e["name"].clone(), e["status"].clone()))
+            .unwrap_or_else(|| panic!("{} not listed: {entries:#?}", path.display()))
+    };
+    assert_eq!(
+        status_of(&first.join("libmockcloud.so")),
+        ("mockcloud".into(), "ok".into())
+    );
+    let bundled = |file: &str| {
+        entries
+            .iter()
+            .find(|e| {
+                e["path"].as_str().unwrap().ends_with(&format!("/{file}"))
+                    && !e["path"].as_str().unwrap().starts_with(&first_arg)
+            })
+            .unwrap_or_else(|| panic!("{file} not listed: {entries:#?}"))
+            .clone()
+    };
+    assert_eq!(bundled("libmockcloud.so")["status"], "shadowed");
+    assert_eq!(status_of(&shared.join("libsharedstore.so")).1, "insecure");
+    assert_eq!(bundled("libplainlib.so")["status"], "crashed");
+    let filestore = entries.iter().find(|e| e["name"] == "filestore").unwrap();
+    assert_eq!(filestore["kinds"], serde_json::json!(["store", "alert"]));
+    assert_eq!(
+        filestore["api_version"],
+        cloudmarker_plugin_api::API_VERSION
+    );
+    for key in ["name", "kinds", "version", "api_version", "path", "status"] {
+        assert!(filestore.get(key).is_some(), "{key}");
+    }
+}
+
+#[test]
+fn plugins_inspect_describes_params_and_a_config_to_paste() {
+    let sb = Sandbox::new();
+    let run = sb.run(&[
+        "plugins",
+        "inspect",
+        "cloudmarker.clouds.mockcloud.MockCloud",
+    ]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    for text in [
+        "mockcloud 0.1.0: Generates numbered mock records",
+        "kinds:      cloud",
+        "  record_count: 10",
+        "example config:\nplugins:\n  mockcloud:\n    plugin: mockcloud\n    params:\n      record_count: 10",
+    ] {
+        run.assert_says(text);
+    }
+    let run = sb.run(&["plugins", "inspect", "nosuchplugin"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("plugin library \"nosuchplugin\" not found");
+}

@@ -78,11 +78,36 @@ pub enum Command {
         #[arg(short = 'l', long, default_value_t = 20)]
         limit: usize,
     },
+    /// The plugins installed on the search path.
+    Plugins {
+        /// What to do.
+        #[command(subcommand)]
+        action: PluginsCommand,
+    },
     /// Internal: load one plugin library and report whether it is a good
     /// plugin (the host runs this in a child process before loading it).
     #[command(name = "__probe", hide = true)]
     Probe {
         /// The library file.
         path: PathBuf,
+    },
+}
+
+/// `cloudmarker plugins ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum PluginsCommand {
+    /// Every plugin library on the search path (--plugin-dir,
+    /// CLOUDMARKER_PLUGIN_PATH, the executable's directory), each probed in a
+    /// child process: name, kinds, versions, file, status.
+    List {
+        /// `table` or `json`.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// One plugin, by name or library path: what it does, its params with
+    /// their defaults, and a config to paste.
+    Inspect {
+        /// A plugin name (`mockcloud`), an original class name, or a path.
+        plugin: String,
     },
 }

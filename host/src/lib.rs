@@ -13,7 +13,7 @@ pub mod record;
 pub mod schedule;
 pub mod service;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, PluginsCommand};
 use config::{Config, ConfigError};
 use plugins::{Registry, SearchPath};
 use service::{Service, Shutdown};
@@ -35,8 +35,13 @@ pub fn run(cli: Cli) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(Command::Probe { path }) = &cli.command {
-        let status = plugins::probe::run_probe(path, |p| plugins::load_library(p).map(|_| ()));
+        let status = plugins::probe::run_probe(path, |p| {
+            plugins::load_library(p).map(|plugin| plugins::probe::ProbedInfo::of(&plugin.info))
+        });
         return ExitCode::from(status);
+    }
+    if let Some(Command::Plugins { action }) = &cli.command {
+        return plugins_command(&cli, action);
     }
     let (config, files, mut warnings) = match load_config(&cli) {
         Ok(loaded) => loaded,
@@ -96,6 +101,47 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     ExitCode::from(status)
+}
+
+/// `cloudmarker plugins list|inspect`.
+fn plugins_command(cli: &Cli, action: &PluginsCommand) -> ExitCode {
+    let search = SearchPath::from_env(&cli.plugin_dirs);
+    for warning in search.ignored() {
+        eprintln!("cloudmarker: warning: {warning}");
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("cloudmarker: error: cannot find this executable to probe plugins: {e}");
+            return ExitCode::from(EXIT_PLUGIN_FAILED);
+        }
+    };
+    match action {
+        PluginsCommand::List { format } => {
+            let entries = plugins::catalog::list(&search, &exe, cli.allow_insecure_plugins);
+            if format == "json" {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&entries).unwrap_or_default()
+                );
+            } else {
+                print!("{}", plugins::catalog::table(&entries));
+            }
+            ExitCode::SUCCESS
+        }
+        PluginsCommand::Inspect { plugin } => {
+            match plugins::catalog::inspect(&search, &exe, plugin, cli.allow_insecure_plugins) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("cloudmarker: error: {e}");
+                    ExitCode::from(EXIT_PLUGIN_FAILED)
+                }
+            }
+        }
+    }
 }
 
 /// Loads and checks the configuration; returns it, the files merged (for

@@ -148,6 +148,7 @@ impl Registry {
                 if let Some(exe) = &self.prober {
                     super::probe::probe(exe, p)?;
                 }
+
                 let plugin = load_library(p)?;
                 log::info!(
                     "Loaded plugin {} {} (plugin-api {}) from {}.",

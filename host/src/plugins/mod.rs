@@ -1,5 +1,6 @@
 //! Finding, loading and describing plugin libraries.
 
+pub mod catalog;
 mod loader;
 pub mod probe;
 mod resolve;

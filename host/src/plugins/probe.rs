@@ -26,12 +26,47 @@ pub const PROBE_COMMAND: &str = "__probe";
 /// How long a probe may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What a plugin says about itself, as the probe reports it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProbedInfo {
+    /// The plugin's name.
+    pub name: String,
+    /// Its own version.
+    pub version: String,
+    /// The plugin-api version it was built against.
+    pub api_version: String,
+    /// Its roles (`cloud`, `event`, `store`, `alert`).
+    pub kinds: Vec<String>,
+    /// One line saying what it does.
+    pub description: String,
+    /// Its params with their defaults (a JSON object, as text).
+    pub params: String,
+}
+
+impl ProbedInfo {
+    /// The info of a loaded plugin.
+    pub fn of(info: &cloudmarker_plugin_api::PluginInfo) -> Self {
+        Self {
+            name: info.name.to_string(),
+            version: info.version.to_string(),
+            api_version: info.api_version.to_string(),
+            kinds: info.kinds.names().iter().map(|k| k.to_string()).collect(),
+            description: info.description.to_string(),
+            params: info.params.to_string(),
+        }
+    }
+}
+
 /// What the child says about a library.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Verdict {
-    /// A plugin that passed the checks.
-    Ok,
+    /// A plugin that passed the checks, and what it says about itself.
+    Ok {
+        /// The plugin's info.
+        #[serde(default)]
+        info: ProbedInfo,
+    },
     /// Not usable, and why.
     Refused {
         /// The reason, as the loader says it.
@@ -39,10 +74,31 @@ pub enum Verdict {
     },
 }
 
+/// What probing a library found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probed {
+    /// A plugin that passed the checks.
+    Plugin(ProbedInfo),
+    /// Not a plugin, or built against an incompatible plugin-api: why.
+    Refused(String),
+    /// Loading it crashed or hung the child: how.
+    Crashed(String),
+}
+
+impl Probed {
+    /// `Ok` for a plugin; otherwise why it must not be loaded.
+    pub fn into_result(self) -> Result<ProbedInfo, String> {
+        match self {
+            Self::Plugin(info) => Ok(info),
+            Self::Refused(reason) | Self::Crashed(reason) => Err(reason),
+        }
+    }
+}
+
 /// The child's side: loads `path` with `load` and prints the verdict.
-pub fn run_probe(path: &Path, load: impl FnOnce(&Path) -> Result<(), String>) -> u8 {
+pub fn run_probe(path: &Path, load: impl FnOnce(&Path) -> Result<ProbedInfo, String>) -> u8 {
     let verdict = match load(path) {
-        Ok(()) => Verdict::Ok,
+        Ok(info) => Verdict::Ok { info },
         Err(reason) => Verdict::Refused { reason },
     };
     match serde_json::to_string(&verdict) {
@@ -56,16 +112,26 @@ pub fn run_probe(path: &Path, load: impl FnOnce(&Path) -> Result<(), String>) ->
 
 /// The host's side: probes `path` by running `exe __probe path`. `Ok` when
 /// the library is a good plugin; otherwise why it must not be loaded.
-pub fn probe(exe: &Path, path: &Path) -> Result<(), String> {
-    let mut child = Command::new(exe)
+pub fn probe(exe: &Path, path: &Path) -> Result<ProbedInfo, String> {
+    inspect(exe, path).into_result()
+}
+
+/// Probes `path` in a child process and says what it found.
+pub fn inspect(exe: &Path, path: &Path) -> Probed {
+    let child = Command::new(exe)
         .arg(PROBE_COMMAND)
         .arg(path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env("RUST_LOG", "off")
-        .spawn()
-        .map_err(|e| format!("cannot start {} to probe it: {e}", exe.display()))?;
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            return Probed::Crashed(format!("cannot start {} to probe it: {e}", exe.display()))
+        }
+    };
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let read_all = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -86,12 +152,12 @@ pub fn probe(exe: &Path, path: &Path) -> Result<(), String> {
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
+                return Probed::Crashed(format!(
                     "loading it did not finish within {} s (probed in a child process, which was killed); not loaded",
                     PROBE_TIMEOUT.as_secs()
                 ));
             }
-            Err(e) => return Err(format!("cannot wait for the probe: {e}")),
+            Err(e) => return Probed::Crashed(format!("cannot wait for the probe: {e}")),
         }
     };
     let stdout = stdout.join().unwrap_or_default();
@@ -103,7 +169,7 @@ pub fn probe(exe: &Path, path: &Path) -> Result<(), String> {
         format!("; it said: {said}")
     };
     if let Some(signal) = status.signal() {
-        return Err(format!(
+        return Probed::Crashed(format!(
             "it crashed while being loaded (signal {signal}, {}) in a child process; not loaded{said}",
             signal_name(signal)
         ));
@@ -113,9 +179,9 @@ pub fn probe(exe: &Path, path: &Path) -> Result<(), String> {
         .rev()
         .find_map(|line| serde_json::from_str::<Verdict>(line).ok());
     match (status.code(), verdict) {
-        (Some(0), Some(Verdict::Ok)) => Ok(()),
-        (Some(0), Some(Verdict::Refused { reason })) => Err(reason),
-        (code, _) => Err(format!(
+        (Some(0), Some(Verdict::Ok { info })) => Probed::Plugin(info),
+        (Some(0), Some(Verdict::Refused { reason })) => Probed::Refused(reason),
+        (code, _) => Probed::Crashed(format!(
             "it ended the process while being loaded (exit status {}) in a child process; not loaded{said}",
             code.map_or("unknown".to_string(), |c| c.to_string())
         )),
@@ -141,8 +207,18 @@ mod tests {
 
     #[test]
     fn verdicts_are_one_json_line() {
-        let ok = serde_json::to_string(&Verdict::Ok).unwrap();
-        assert_eq!(ok, r#"{"status":"ok"}"#);
+        let ok = serde_json::to_string(&Verdict::Ok {
+            info: ProbedInfo::default(),
+        })
+        .unwrap();
+        assert!(ok.starts_with(r#"{"status":"ok","info":{"#), "{ok}");
+        let old: Verdict = serde_json::from_str(r#"{"status":"ok"}"#).unwrap();
+        assert_eq!(
+            old,
+            Verdict::Ok {
+                info: ProbedInfo::default()
+            }
+        );
         let refused = Verdict::Refused {
             reason: "not a plugin".into(),
         };

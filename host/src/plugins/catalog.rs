@@ -1,0 +1,202 @@
+//! `cloudmarker plugins list` and `cloudmarker plugins inspect`: what is
+//! installed on the search path, each library probed in a child process.
+
+use super::probe::{self, Probed, ProbedInfo};
+use super::resolve::{class_module_name, SearchPath};
+use cloudmarker_plugin_api::sdk::files;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::env::consts::DLL_SUFFIX;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One library on the search path, as `plugins list` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Entry {
+    /// The plugin's name (the file's stem when it is not a plugin).
+    pub name: String,
+    /// Its roles.
+    pub kinds: Vec<String>,
+    /// Its own version.
+    pub version: String,
+    /// The plugin-api version it was built against.
+    pub api_version: String,
+    /// The library file.
+    pub path: PathBuf,
+    /// `ok`, `incompatible`, `not a plugin`, `crashed`, `shadowed` or
+    /// `insecure`.
+    pub status: String,
+    /// Why, for every status but `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Every library in the search path's directories, in search order; the
+/// first plugin of a name wins and later ones are `shadowed`.
+pub fn list(search: &SearchPath, exe: &Path, allow_insecure: bool) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    let mut seen_files = HashSet::new();
+    let mut seen_names = HashSet::new();
+    for dir in search.dirs() {
+        let Ok(read) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut libraries: Vec<PathBuf> = read
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.to_string_lossy().ends_with(DLL_SUFFIX))
+            .collect();
+        libraries.sort();
+        for path in libraries {
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if !seen_files.insert(canonical) {
+                continue;
+            }
+            let mut entry = describe(&path, exe, allow_insecure);
+            if entry.status == "ok" && !seen_names.insert(entry.name.clone()) {
+                entry.status = "shadowed".into();
+                entry.reason = Some(format!(
+                    "a library earlier on the search path provides {}",
+                    entry.name
+                ));
+            }
+            entries.push(entry);
+        }
+    }
+    entries
+}
+
+/// What the library at `path` is.
+pub fn describe(path: &Path, exe: &Path, allow_insecure: bool) -> Entry {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().trim_start_matches("lib").to_string())
+        .unwrap_or_default();
+    let entry = |info: ProbedInfo, status: &str, reason: Option<String>| Entry {
+        name: if info.name.is_empty() {
+            stem.clone()
+        } else {
+            info.name
+        },
+        kinds: info.kinds,
+        version: info.version,
+        api_version: info.api_version,
+        path: path.to_path_buf(),
+        status: status.into(),
+        reason,
+    };
+    if !allow_insecure {
+        let unsafe_file = files::check_trusted(path)
+            .and_then(|()| path.parent().map_or(Ok(()), files::check_trusted));
+        if let Err(problem) = unsafe_file {
+            return entry(ProbedInfo::default(), "insecure", Some(problem));
+        }
+    }
+    match probe::inspect(exe, path) {
+        Probed::Plugin(info) => entry(info, "ok", None),
+        Probed::Refused(reason) if reason.starts_with("built against") => {
+            entry(ProbedInfo::default(), "incompatible", Some(reason))
+        }
+        Probed::Refused(reason) => entry(ProbedInfo::default(), "not a plugin", Some(reason)),
+        Probed::Crashed(reason) => entry(ProbedInfo::default(), "crashed", Some(reason)),
+    }
+}
+
+/// The entries as a table for people.
+pub fn table(entries: &[Entry]) -> String {
+    let header = ["name", "kinds", "version", "api", "status", "path"];
+    let rows: Vec<[String; 6]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.name.clone(),
+                e.kinds.join(","),
+                e.version.clone(),
+                e.api_version.clone(),
+                e.status.clone(),
+                e.path.display().to_string(),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    for entry in entries {
+        if let Some(reason) = &entry.reason {
+            let _ = writeln!(
+                out,
+                "{}: {} ({})",
+                entry.path.display(),
+                entry.status,
+                reason
+            );
+        }
+    }
+    out
+}
+
+/// `plugins inspect`: the plugin named (or the library at) `target`, its
+/// description, kinds, versions, library, params with their defaults, and a
+/// config to paste.
+pub fn inspect(
+    search: &SearchPath,
+    exe: &Path,
+    target: &str,
+    allow_insecure: bool,
+) -> Result<String, String> {
+    let path = search
+        .resolve("inspect", target, std::env::current_dir().ok().as_deref())
+        .map_err(|e| e.to_string())?;
+    let entry = describe(&path, exe, allow_insecure);
+    if entry.status != "ok" {
+        return Err(format!(
+            "{}: {} ({})",
+            path.display(),
+            entry.status,
+            entry.reason.unwrap_or_default()
+        ));
+    }
+    let info = probe::probe(exe, &path)?;
+    let params: serde_json::Value =
+        serde_json::from_str(&info.params).unwrap_or(serde_json::Value::Null);
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {}: {}", info.name, info.version, info.description);
+    let _ = writeln!(out, "kinds:      {}", info.kinds.join(", "));
+    let _ = writeln!(out, "plugin-api: {}", info.api_version);
+    let _ = writeln!(out, "library:    {}", path.display());
+    let _ = writeln!(out, "\nparams (defaults):");
+    match params.as_object() {
+        Some(map) if !map.is_empty() => {
+            for (key, value) in map {
+                let _ = writeln!(out, "  {key}: {value}");
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "  (none)");
+        }
+    }
+    let name = class_module_name(target).unwrap_or(&info.name);
+    let example = serde_json::json!({"plugins": {name: {"plugin": info.name, "params": params}}});
+    let yaml = serde_norway::to_string(&example).unwrap_or_default();
+    let _ = write!(out, "\nexample config:\n{yaml}");
+    Ok(out)
+}
