@@ -116,3 +116,67 @@ fn a_plugin_with_an_incompatible_layout_is_refused_with_the_cause() {
     run.assert_says("Error:mismatched type Expected: u8 Found: u32");
     assert!(run.output().len() < 20_000, "the layout dump is summarized");
 }
+
+#[test]
+fn an_out_of_tree_plugin_built_against_plugin_api_alone_runs() {
+    // examples/wordcount-plugin is its own project, as a third party's is.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let target = root.join("target/examples");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(root.join("examples/wordcount-plugin/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    assert!(
+        output.status.success(),
+        "building the example failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sb = Sandbox::new();
+    let plugins = sb.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(
+        target.join("debug/libwordcount.so"),
+        plugins.join("libwordcount.so"),
+    )
+    .unwrap();
+    let records = sb.file(
+        "records.json",
+        r#"[{"raw": {"text": "short"}, "ext": {"record_type": "text"}, "com": {"reference": "doc-1"}},
+            {"raw": {"text": "far too many words here"}, "ext": {"record_type": "text"}, "com": {"reference": "doc-2"}}]"#,
+    );
+    sb.file(
+        "example.yaml",
+        &format!(
+            "plugins:\n  docs:\n    plugin: jsoncloud\n    params: {{path: \"{}\"}}\n  wordcount:\n    plugin: wordcount\n    params: {{max_words: 3}}\naudits:\n  mockaudit:\n    clouds: [docs]\n    events: [wordcount]\n",
+            records.display()
+        ),
+    );
+    let dir = plugins.display().to_string();
+    for (args, env) in [
+        (vec!["--plugin-dir", dir.as_str()], vec![]),
+        (vec![], vec![("CLOUDMARKER_PLUGIN_PATH", dir.as_str())]),
+    ] {
+        let mut all = vec!["-n", "-c", "sandbox.yaml", "example.yaml"];
+        all.extend(args);
+        let run = sb.run_with(&all, &env);
+        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_says("Loaded plugin wordcount 0.2.0 (plugin-api 0.1.0)");
+        let events = sb.read_json("mockaudit_wordcount.json");
+        let events = events.as_array().unwrap();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["com"]["reference"], "doc-2");
+        assert_eq!(events[0]["com"]["record_type"], "long_text_event");
+    }
+    let run = sb.run(&["plugins", "list", "--format", "json", "--plugin-dir", &dir]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let wordcount = entries.iter().find(|e| e["name"] == "wordcount").unwrap();
+    assert_eq!(wordcount["status"], "ok");
+    assert_eq!(wordcount["version"], "0.2.0");
+    assert_eq!(wordcount["kinds"], serde_json::json!(["event"]));
+}
