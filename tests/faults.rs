@@ -209,14 +209,14 @@ fn plugins_list_shows_every_library_with_its_status() {
     for dir in [&first, &shared] {
         std::fs::create_dir(dir).unwrap();
     }
-    // A copy of mockcloud earlier on the path shadows the bundled one (in the
-    // executable's directory, searched after the --plugin-dir ones).
+    // A copy of mockcloud earlier on the path shadows the bundled one.
     std::fs::copy(plugin_lib("mockcloud"), first.join("libmockcloud.so")).unwrap();
     std::fs::copy(plugin_lib("filestore"), shared.join("libsharedstore.so")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
     let first_arg = first.display().to_string();
     let shared_arg = shared.display().to_string();
+    let bundled_arg = common::plugin_dir().display().to_string();
     let run = sb.run_with(
         &[
             "plugins",
@@ -225,6 +225,8 @@ fn plugins_list_shows_every_library_with_its_status() {
             "json",
             "--plugin-dir",
             &first_arg,
+            "--plugin-dir",
+            &bundled_arg,
             "--plugin-dir",
             &shared_arg,
         ],
@@ -255,7 +257,7 @@ fn plugins_list_shows_every_library_with_its_status() {
     };
     assert_eq!(bundled("libmockcloud.so")["status"], "shadowed");
     assert_eq!(status_of(&shared.join("libsharedstore.so")).1, "insecure");
-    assert_eq!(bundled("libplainlib.so")["status"], "crashed");
+    assert_eq!(status_of(&plugin_lib("plainlib")).1, "crashed");
     let filestore = entries.iter().find(|e| e["name"] == "filestore").unwrap();
     assert_eq!(filestore["kinds"], serde_json::json!(["store", "alert"]));
     assert_eq!(
