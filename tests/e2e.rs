@@ -401,3 +401,66 @@ fn loaded_libraries_and_slow_calls_are_logged() {
     ));
     run.assert_says("WARN watchdog cloudmarker::audit::watchdog - mockaudit_mockcloud: still in read after 1 s.");
 }
+
+#[test]
+fn an_installed_host_finds_its_plugins_under_the_prefix() {
+    // The layout `just install PREFIX` makes (and the Containerfile copies):
+    // PREFIX/bin/cloudmarker and PREFIX/lib/cloudmarker/plugins/.
+    let sb = Sandbox::new();
+    let prefix = sb.path().join("prefix");
+    let bin = prefix.join("bin");
+    let plugins = prefix.join("lib/cloudmarker/plugins");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(common::binary(), bin.join("cloudmarker")).unwrap();
+    for name in ["mockcloud", "mockevent", "filestore"] {
+        let lib = plugin_lib(name);
+        std::fs::copy(&lib, plugins.join(lib.file_name().unwrap())).unwrap();
+    }
+    let output = std::process::Command::new(bin.join("cloudmarker"))
+        .args(["-n", "-c", "sandbox.yaml"])
+        .current_dir(sb.path())
+        .env("HOME", sb.path())
+        .env_remove("CLOUDMARKER_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Loaded plugin mockcloud {} (plugin-api {}) from {}",
+            env!("CARGO_PKG_VERSION"),
+            cloudmarker_plugin_api::API_VERSION,
+            plugins
+                .join("libmockcloud.so")
+                .canonicalize()
+                .unwrap()
+                .display()
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        sb.read_json("mockaudit_mockcloud.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_definition() {
+    let sb = Sandbox::new();
+    let run = sb.run(&["completions", "bash"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert!(
+        run.stdout.contains("_cloudmarker()") && run.stdout.contains("--allow-insecure-plugins")
+    );
+    let run = sb.run(&["man"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert!(
+        run.stdout.contains(".TH cloudmarker 1") && run.stdout.contains("plugin\\-dir"),
+        "{}",
+        run.stdout
+    );
+}

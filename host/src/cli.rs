@@ -78,6 +78,13 @@ pub enum Command {
         #[arg(short = 'l', long, default_value_t = 20)]
         limit: usize,
     },
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `cloudmarker man > cloudmarker.1`.
+    Man,
     /// The plugins installed on the search path.
     Plugins {
         /// What to do.

@@ -40,6 +40,26 @@ pub fn run(cli: Cli) -> ExitCode {
         });
         return ExitCode::from(status);
     }
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "cloudmarker", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            let page = clap_mangen::Man::new(Cli::command());
+            return match page.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cloudmarker: error: cannot write the man page: {e}");
+                    ExitCode::from(EXIT_PLUGIN_FAILED)
+                }
+            };
+        }
+        _ => {}
+    }
     if let Some(Command::Plugins { action }) = &cli.command {
         return plugins_command(&cli, action);
     }
