@@ -113,7 +113,7 @@ fn a_plugin_with_an_incompatible_layout_is_refused_with_the_cause() {
         "cannot load {}: built against an incompatible cloudmarker-plugin-api interface",
         lib.display()
     ));
-    run.assert_says("Error:mismatched type Expected: u8 Found: u32");
+    run.assert_says("in PluginMod.info -> PluginInfo.kinds -> PluginKinds.field_0: Error:mismatched type Expected: u8 Found: u32");
     assert!(run.output().len() < 20_000, "the layout dump is summarized");
 }
 

@@ -233,9 +233,46 @@ fn compatible_range(v: &str) -> String {
     }
 }
 
-/// abi_stable explains a layout mismatch in a long dump whose useful part is
-/// its last `Error:` block, e.g. `Error:mismatched type Expected: u8 Found: u32`.
+/// abi_stable explains a layout mismatch in a long dump whose useful parts
+/// are where it is (the field path of the last `inside:` block, e.g.
+/// `PluginMod.info -> PluginInfo.kinds -> PluginKinds.field_0`) and its last
+/// `Error:` block, e.g. `Error:mismatched type Expected: u8 Found: u32`.
 fn summarize_abi_error(dump: &str) -> String {
+    match field_path(dump) {
+        Some(path) => format!("in {path}: {}", error_block(dump)),
+        None => error_block(dump),
+    }
+}
+
+/// The fields leading to the mismatch, from the dump's last `inside:` block.
+fn field_path(dump: &str) -> Option<String> {
+    let lines: Vec<&str> = dump.lines().map(str::trim).collect();
+    let start = lines.iter().rposition(|l| l.ends_with("inside:"))?;
+    let mut pairs = Vec::new();
+    let mut name = None;
+    for line in &lines[start + 1..] {
+        if line.starts_with("Layout of") {
+            break;
+        }
+        if let Some(field) = line.strip_prefix("field_name:") {
+            name = Some(field);
+        } else if let (Some(ty), Some(field)) = (line.strip_prefix("type:"), name.take()) {
+            pairs.push((field, ty));
+        }
+    }
+    let (_, mut owner) = *pairs.first()?;
+    let mut path = Vec::new();
+    for (field, ty) in pairs.into_iter().skip(1) {
+        if field != "__returns" {
+            path.push(format!("{owner}.{field}"));
+        }
+        owner = ty;
+    }
+    (!path.is_empty()).then(|| path.join(" -> "))
+}
+
+/// The dump's last `Error:` block on one line, at most 300 bytes.
+fn error_block(dump: &str) -> String {
     let lines: Vec<&str> = dump.lines().map(str::trim).collect();
     let start = lines
         .iter()
@@ -270,6 +307,15 @@ mod tests {
         assert_eq!(
             summarize_abi_error(dump),
             "Error:mismatched type Expected: u64 Found: u32"
+        );
+    }
+
+    #[test]
+    fn the_field_that_differs_is_named() {
+        let dump = "1 error(s)inside:\n    <other>\n    field_name:0\n    type:PluginMod\n    size:16\n    field_name:info\n    type:AFunctionPointer\n    fn pointer(s):\n    field_name:__returns\n    type:PluginInfo\n    field_name:kinds\n    type:PluginKinds\n    field_name:field_0\n    type:u32\nLayout of expected type:\n    type:u8\nError:mismatched type\nExpected:\n    u8\nFound:\n    u32\n";
+        assert_eq!(
+            summarize_abi_error(dump),
+            "in PluginMod.info -> PluginInfo.kinds -> PluginKinds.field_0: Error:mismatched type Expected: u8 Found: u32"
         );
     }
 
