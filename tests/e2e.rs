@@ -464,3 +464,43 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
         run.stdout
     );
 }
+
+#[test]
+fn a_run_on_a_terminal_ends_with_a_summary_table() {
+    let sb = Sandbox::new();
+    // `script` gives cloudmarker a terminal as its stdout.
+    let command = |extra: &str| {
+        format!(
+            "{} --plugin-dir {} -n {extra} -c sandbox.yaml",
+            common::binary(),
+            common::plugin_dir().display()
+        )
+    };
+    let on_terminal = |extra: &str| {
+        let output = std::process::Command::new("script")
+            .args(["-qec", &command(extra), "/dev/null"])
+            .current_dir(sb.path())
+            .env("HOME", sb.path())
+            .output()
+            .expect("run script");
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).replace('\r', "")
+    };
+    let text = on_terminal("");
+    assert!(
+        text.contains("audit      plugin     role   records  writes  failures  lost  seconds"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mockaudit  mockcloud  cloud       10       0         0     0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("           filestore  store        0      10         0     0"),
+        "{text}"
+    );
+    assert!(!on_terminal("--quiet").contains("audit      plugin"));
+    // Not on a terminal (as in every other test): no table.
+    let run = sb.run_now(&[]);
+    assert!(!run.stdout.contains("audit      plugin"), "{}", run.stdout);
+}

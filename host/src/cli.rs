@@ -50,6 +50,10 @@ pub struct Cli {
     #[arg(short = 'c', long, value_name = "FILE", num_args = 0.., global = true)]
     pub config: Option<Vec<PathBuf>>,
 
+    /// No summary table after `-n` on a terminal.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
     /// Print the built-in base config and exit.
     #[arg(short = 'p', long)]
     pub print_base_config: bool,

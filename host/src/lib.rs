@@ -108,6 +108,7 @@ pub fn run(cli: Cli) -> ExitCode {
         shutdown,
         history: config.history_path(),
         notifier,
+        summary: cli.now && !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stdout()),
     };
     let status = if cli.now {
         service.run_now()

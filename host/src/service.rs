@@ -162,6 +162,9 @@ pub struct Service<'a> {
     pub history: PathBuf,
     /// The audit notification emails.
     pub notifier: Notifier,
+    /// Whether to print a summary table on stdout after a run (`-n` on a
+    /// terminal, without `--quiet`).
+    pub summary: bool,
 }
 
 impl Service<'_> {
@@ -184,6 +187,9 @@ impl Service<'_> {
             &self.notifier,
         );
         self.notifier.audits_ended(started, Utc::now());
+        if self.summary {
+            print!("\n{}", report.table());
+        }
         let status = if report.interrupted {
             self.signal_status()
         } else if report.succeeded() {

@@ -114,6 +114,77 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// A table for people: per audit and plugin, what it read or raised,
+    /// wrote, its failures and the records lost, and each audit's time.
+    pub fn table(&self) -> String {
+        use std::fmt::Write as _;
+        let header = [
+            "audit", "plugin", "role", "records", "writes", "failures", "lost", "seconds",
+        ];
+        let mut rows: Vec<[String; 8]> = Vec::new();
+        for audit in &self.audits {
+            for (i, worker) in audit.workers.iter().enumerate() {
+                let plugin = worker
+                    .worker
+                    .strip_prefix(&format!("{}_", audit.audit_key))
+                    .unwrap_or(&worker.worker);
+                let failures = if worker.fatal {
+                    format!("{} (stopped)", worker.failures)
+                } else {
+                    worker.failures.to_string()
+                };
+                rows.push([
+                    if i == 0 {
+                        audit.audit_key.clone()
+                    } else {
+                        String::new()
+                    },
+                    plugin.to_string(),
+                    worker.role.name().to_string(),
+                    worker.produced.to_string(),
+                    worker.written.to_string(),
+                    failures,
+                    worker.records_lost.to_string(),
+                    if i == 0 {
+                        format!("{:.2}", audit.duration.as_secs_f64())
+                    } else {
+                        String::new()
+                    },
+                ]);
+            }
+        }
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| {
+                rows.iter()
+                    .map(|r| r[i].len())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        let mut line = |cells: Vec<&str>| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    if i >= 3 {
+                        format!("{c:>w$}")
+                    } else {
+                        format!("{c:<w$}")
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+        };
+        line(header.to_vec());
+        for row in &rows {
+            line(row.iter().map(String::as_str).collect());
+        }
+        out
+    }
+
     /// Whether every plugin of every audit succeeded and the run was not interrupted.
     pub fn succeeded(&self) -> bool {
         !self.interrupted && self.audits.iter().all(|a| a.failures() == 0)
