@@ -281,7 +281,7 @@ fn plugins_inspect_describes_params_and_a_config_to_paste() {
     for text in [
         "mockcloud 0.1.0: Generates numbered mock records",
         "kinds:      cloud",
-        "  record_count: 10",
+        "  record_count  integer  10",
         "example config:\nplugins:\n  mockcloud:\n    plugin: mockcloud\n    params:\n      record_count: 10",
     ] {
         run.assert_says(text);
@@ -289,4 +289,54 @@ fn plugins_inspect_describes_params_and_a_config_to_paste() {
     let run = sb.run(&["plugins", "inspect", "nosuchplugin"]);
     assert_eq!(run.status, Some(1), "{}", run.output());
     run.assert_says("plugin library \"nosuchplugin\" not found");
+}
+
+#[test]
+fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
+    let bundled = [
+        ("mockcloud", vec![]),
+        ("azcloud", vec!["secret"]),
+        ("azvm", vec!["secret"]),
+        ("gcpcloud", vec![]),
+        ("mockevent", vec![]),
+        ("firewallruleevent", vec![]),
+        ("azvmosdiskencryptionevent", vec![]),
+        ("azvmdatadiskencryptionevent", vec![]),
+        ("filestore", vec![]),
+        ("emailalert", vec!["password"]),
+        ("slackalert", vec!["bot_user_token", "webhook_url"]),
+        ("splunkhecstore", vec!["token"]),
+        ("esstore", vec!["password", "api_key"]),
+        ("mongodbstore", vec!["password", "uri"]),
+    ];
+    let sb = Sandbox::new();
+    for (plugin, secrets) in bundled {
+        let run = sb.run(&["plugins", "inspect", plugin]);
+        assert_eq!(run.status, Some(0), "{plugin}: {}", run.output());
+        let table: Vec<&str> = run
+            .stdout
+            .lines()
+            .skip_while(|l| *l != "params:")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        let header = table[0];
+        if header.trim() == "(none)" {
+            continue;
+        }
+        let doc_at = header.find("doc").expect("a doc column");
+        let secret_at = header.find("secret").unwrap();
+        let mut marked = Vec::new();
+        for row in &table[1..] {
+            let name = row.split_whitespace().next().unwrap();
+            assert!(
+                row.len() > doc_at + 3,
+                "{plugin}: param {name} has no doc: {row:?}"
+            );
+            if row[secret_at..].starts_with("yes") {
+                marked.push(name);
+            }
+        }
+        assert_eq!(marked, secrets, "{plugin}: secret params");
+    }
 }

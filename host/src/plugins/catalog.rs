@@ -3,7 +3,7 @@
 
 use super::probe::{self, Probed, ProbedInfo};
 use super::resolve::{class_module_name, SearchPath};
-use cloudmarker_plugin_api::sdk::files;
+use cloudmarker_plugin_api::sdk::{files, schema};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::env::consts::DLL_SUFFIX;
@@ -154,6 +154,103 @@ pub fn table(entries: &[Entry]) -> String {
     out
 }
 
+/// The params as a table: name, type, default, required, secret and doc,
+/// from the plugin's schema (defaults only for a plugin without one).
+fn params_table(defaults: &serde_json::Value, param_schema: Option<&serde_json::Value>) -> String {
+    let properties = param_schema
+        .and_then(|s| s.get("properties"))
+        .and_then(serde_json::Value::as_object);
+    let required: Vec<&str> = param_schema
+        .and_then(|s| s.get("required"))
+        .and_then(serde_json::Value::as_array)
+        .map(|r| r.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    let names: Vec<String> = match (properties, defaults.as_object()) {
+        (Some(props), _) => props.keys().cloned().collect(),
+        (None, Some(map)) => map.keys().cloned().collect(),
+        (None, None) => Vec::new(),
+    };
+    if names.is_empty() {
+        return "  (none)\n".into();
+    }
+    let header = ["name", "type", "default", "required", "secret", "doc"];
+    let rows: Vec<[String; 6]> = names
+        .iter()
+        .map(|name| {
+            let property = properties.and_then(|p| p.get(name));
+            let kind = property.map_or(String::new(), type_name);
+            let secret = property.is_some_and(schema::is_secret);
+            let default = match defaults.get(name) {
+                Some(v) if secret && !v.is_null() && v != "" => "***".to_string(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            let doc = property
+                .and_then(|p| p.get("description"))
+                .and_then(serde_json::Value::as_str)
+                .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            [
+                name.clone(),
+                kind,
+                default,
+                if required.contains(&name.as_str()) {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .into(),
+                if secret { "yes" } else { "no" }.into(),
+                doc,
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len() - 1)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut text = String::from("  ");
+        for (i, cell) in cells.iter().enumerate() {
+            match widths.get(i) {
+                Some(w) => text.push_str(&format!("{cell:<w$}  ")),
+                None => text.push_str(cell),
+            }
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    out
+}
+
+/// A short type name from a property's schema (`integer`, `string|null`, ...).
+fn type_name(property: &serde_json::Value) -> String {
+    match property.get("type") {
+        Some(serde_json::Value::String(t)) => t.clone(),
+        Some(serde_json::Value::Array(ts)) => ts
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect::<Vec<_>>()
+            .join("|"),
+        _ => match property.get("$ref").and_then(serde_json::Value::as_str) {
+            Some(r) => r.rsplit('/').next().unwrap_or(r).to_string(),
+            None if property.get("anyOf").is_some() || property.get("oneOf").is_some() => {
+                "one of several".into()
+            }
+            None => String::new(),
+        },
+    }
+}
+
 /// `plugins inspect`: the plugin named (or the library at) `target`, its
 /// description, kinds, versions, library, params with their defaults, and a
 /// config to paste.
@@ -176,24 +273,16 @@ pub fn inspect(
         ));
     }
     let info = probe::probe(exe, &path)?;
-    let params: serde_json::Value =
+    let described: serde_json::Value =
         serde_json::from_str(&info.params).unwrap_or(serde_json::Value::Null);
+    let (params, param_schema) = schema::parse(&described);
     let mut out = String::new();
     let _ = writeln!(out, "{} {}: {}", info.name, info.version, info.description);
     let _ = writeln!(out, "kinds:      {}", info.kinds.join(", "));
     let _ = writeln!(out, "plugin-api: {}", info.api_version);
     let _ = writeln!(out, "library:    {}", path.display());
-    let _ = writeln!(out, "\nparams (defaults):");
-    match params.as_object() {
-        Some(map) if !map.is_empty() => {
-            for (key, value) in map {
-                let _ = writeln!(out, "  {key}: {value}");
-            }
-        }
-        _ => {
-            let _ = writeln!(out, "  (none)");
-        }
-    }
+    let _ = writeln!(out, "\nparams:");
+    let _ = write!(out, "{}", params_table(&params, param_schema.as_ref()));
     let name = class_module_name(target).unwrap_or(&info.name);
     let example = serde_json::json!({"plugins": {name: {"plugin": info.name, "params": params}}});
     let yaml = serde_norway::to_string(&example).unwrap_or_default();

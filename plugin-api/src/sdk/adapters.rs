@@ -14,8 +14,9 @@ use abi_stable::{
 /// Describes plugin `T` for [`PluginMod::info`](crate::PluginMod).
 pub fn info<T: PluginType>(kinds: PluginKinds, version: &str) -> PluginInfo {
     let params = guard(T::NAME, "info", || {
-        serde_json::to_string(&T::Params::default())
-            .map_err(|e| PluginError::failed(format!("cannot describe params: {e}")))
+        let defaults = serde_json::to_value(T::Params::default())
+            .map_err(|e| PluginError::failed(format!("cannot describe params: {e}")))?;
+        Ok(super::schema::describe(defaults, T::params_schema()).to_string())
     });
     let (params, description) = match params {
         RResult::ROk(params) => (params, T::DESCRIPTION.to_string()),

@@ -14,6 +14,7 @@ mod guard;
 mod log_bridge;
 pub mod net;
 pub mod retry;
+pub mod schema;
 pub mod secret;
 
 /// The error and its kinds, as plugins return them.
@@ -44,6 +45,13 @@ pub trait PluginType: Sized + Send + 'static {
 
     /// Constructs the plugin; connect to servers here, not later.
     fn new(params: Self::Params) -> Result<Self>;
+
+    /// The JSON schema of `Params` ([`schema::of`]), so that `cloudmarker
+    /// plugins inspect` can document every param and the host knows which
+    /// are secret. `None` (the default) gives the defaults only.
+    fn params_schema() -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// A plugin that reads records from a cloud.

@@ -64,6 +64,10 @@ pub struct AzCloud {
 
 impl PluginType for AzCloud {
     type Params = AzureParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<AzureParams>())
+    }
     const NAME: &'static str = "azcloud";
     const DESCRIPTION: &'static str =
         "Reads the resources of every Azure subscription and normalises NSG rules.";

@@ -19,6 +19,10 @@ pub struct AzVm {
 
 impl PluginType for AzVm {
     type Params = AzureParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<AzureParams>())
+    }
     const NAME: &'static str = "azvm";
     const DESCRIPTION: &'static str = "Reads every Azure virtual machine with its instance view.";
 

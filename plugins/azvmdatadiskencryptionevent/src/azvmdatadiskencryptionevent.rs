@@ -14,8 +14,11 @@ const UNNAMED: &str = "(unnamed)";
 const UNKNOWN: &str = "(unknown)";
 
 /// Parameters of [`AzVmDataDiskEncryptionEvent`]: there are none.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Default, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema,
+)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct AzVmDataDiskEncryptionEventParams {}
 
 /// Raises one event for each unencrypted data disk in the instance view of
@@ -26,6 +29,12 @@ pub struct AzVmDataDiskEncryptionEvent;
 
 impl PluginType for AzVmDataDiskEncryptionEvent {
     type Params = AzVmDataDiskEncryptionEventParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<
+            AzVmDataDiskEncryptionEventParams,
+        >())
+    }
     const NAME: &'static str = "azvmdatadiskencryptionevent";
     const DESCRIPTION: &'static str = "Flags unencrypted data disks of Azure virtual machines.";
 

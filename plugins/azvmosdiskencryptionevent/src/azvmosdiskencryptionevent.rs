@@ -14,8 +14,11 @@ const UNNAMED: &str = "(unnamed)";
 const UNKNOWN: &str = "(unknown)";
 
 /// Parameters of [`AzVmOsDiskEncryptionEvent`]: there are none.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Default, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema,
+)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct AzVmOsDiskEncryptionEventParams {}
 
 /// Raises one event for each Azure `vm_instance_view` record whose
@@ -25,6 +28,12 @@ pub struct AzVmOsDiskEncryptionEvent;
 
 impl PluginType for AzVmOsDiskEncryptionEvent {
     type Params = AzVmOsDiskEncryptionEventParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<
+            AzVmOsDiskEncryptionEventParams,
+        >())
+    }
     const NAME: &'static str = "azvmosdiskencryptionevent";
     const DESCRIPTION: &'static str =
         "Flags Azure virtual machines whose OS disk is not encrypted.";

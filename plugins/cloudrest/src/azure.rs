@@ -146,8 +146,15 @@ mod tests {
 }
 
 /// The parameters of the Azure cloud plugins (`azcloud`, `azvm`).
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    serde::Deserialize,
+    serde::Serialize,
+    cloudmarker_plugin_api::sdk::schema::JsonSchema,
+)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct AzureParams {
     /// The tenant (directory) id.
     pub tenant: String,

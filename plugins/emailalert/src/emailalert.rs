@@ -19,6 +19,10 @@ pub struct EmailAlert {
 
 impl PluginType for EmailAlert {
     type Params = EmailParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<EmailParams>())
+    }
     const NAME: &'static str = "emailalert";
     const DESCRIPTION: &'static str = "Sends the events of an audit in one email over SMTP.";
 

@@ -23,8 +23,9 @@ const DEFAULT_LIMITS: BufferLimits = BufferLimits {
 };
 
 /// Parameters of [`EsStore`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct EsParams {
     /// The server's host name.
     pub host: String,
@@ -102,6 +103,10 @@ pub struct EsStore {
 
 impl PluginType for EsStore {
     type Params = EsParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<EsParams>())
+    }
     const NAME: &'static str = "esstore";
     const DESCRIPTION: &'static str =
         "Bulk-indexes records into an Elasticsearch or OpenSearch index.";

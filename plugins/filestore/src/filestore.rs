@@ -26,8 +26,9 @@ use std::path::{Path, PathBuf};
 pub use crate::outdir::MARKERS_DIR;
 
 /// Parameters of [`FileStore`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct FileStoreParams {
     /// The output directory; a leading `~` is the home directory.
     pub path: String,
@@ -74,6 +75,10 @@ struct OutputFile {
 
 impl PluginType for FileStore {
     type Params = FileStoreParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<FileStoreParams>())
+    }
     const NAME: &'static str = "filestore";
     const DESCRIPTION: &'static str = "Writes records to one JSON array file per worker.";
 

@@ -24,8 +24,9 @@ const EVENT_TYPE: &str = "firewall_rule_event";
 const ANYWHERE: &str = "0.0.0.0/0";
 
 /// Parameters of [`FirewallRuleEvent`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct FirewallRuleEventParams {
     /// The ports that must not be open to the Internet: integers, or strings
     /// holding a port (`"22"`) or an inclusive range (`"8080-8085"`).
@@ -51,6 +52,12 @@ pub struct FirewallRuleEvent {
 
 impl PluginType for FirewallRuleEvent {
     type Params = FirewallRuleEventParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<
+            FirewallRuleEventParams,
+        >())
+    }
     const NAME: &'static str = "firewallruleevent";
     const DESCRIPTION: &'static str =
         "Flags firewall rules that expose sensitive ports to the entire Internet.";

@@ -15,8 +15,9 @@ use std::time::Duration;
 const SCOPE: &str = "https://www.googleapis.com/auth/compute.readonly";
 
 /// Parameters of [`GcpCloud`].
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct GcpParams {
     /// The service-account key file (JSON).
     pub key_file_path: String,
@@ -77,6 +78,10 @@ pub struct GcpCloud {
 
 impl PluginType for GcpCloud {
     type Params = GcpParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<GcpParams>())
+    }
     const NAME: &'static str = "gcpcloud";
     const DESCRIPTION: &'static str = "Reads a Google Cloud project's firewalls and instances.";
 

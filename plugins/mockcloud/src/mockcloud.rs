@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Parameters of [`MockCloud`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct MockCloudParams {
     /// How many records to generate.
     pub record_count: u64,
@@ -41,6 +42,10 @@ pub struct MockCloud {
 
 impl PluginType for MockCloud {
     type Params = MockCloudParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<MockCloudParams>())
+    }
     const NAME: &'static str = "mockcloud";
     const DESCRIPTION: &'static str = "Generates numbered mock records for trying out cloudmarker.";
 

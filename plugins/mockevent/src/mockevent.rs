@@ -7,8 +7,9 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 /// Parameters of [`MockEvent`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct MockEventParams {
     /// The divisor.
     pub n: i64,
@@ -58,6 +59,10 @@ struct RawView {
 
 impl PluginType for MockEvent {
     type Params = MockEventParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<MockEventParams>())
+    }
     const NAME: &'static str = "mockevent";
     const DESCRIPTION: &'static str =
         "Raises an event for every record whose raw.data is a multiple of n.";

@@ -20,8 +20,9 @@ const DEFAULT_LIMITS: BufferLimits = BufferLimits {
 };
 
 /// Parameters of [`MongoDbStore`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct MongoDbParams {
     /// The server's host name.
     pub host: String,
@@ -107,6 +108,10 @@ pub struct MongoDbStore {
 
 impl PluginType for MongoDbStore {
     type Params = MongoDbParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<MongoDbParams>())
+    }
     const NAME: &'static str = "mongodbstore";
     const DESCRIPTION: &'static str =
         "Inserts records into a MongoDB collection, in unordered batches.";

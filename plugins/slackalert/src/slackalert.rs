@@ -10,8 +10,9 @@ use serde_json::Value;
 use std::time::Duration;
 
 /// Parameters of [`SlackAlert`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct SlackParams {
     /// The bot user's OAuth token (`xoxb-...`; never logged).
     pub bot_user_token: Option<Secret>,
@@ -68,6 +69,10 @@ pub struct SlackAlert {
 
 impl PluginType for SlackAlert {
     type Params = SlackParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<SlackParams>())
+    }
     const NAME: &'static str = "slackalert";
     const DESCRIPTION: &'static str =
         "Sends the events of an audit to Slack users or an incoming webhook.";

@@ -10,8 +10,19 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// How the connection is encrypted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Deserialize,
+    Serialize,
+    cloudmarker_plugin_api::sdk::schema::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub enum SslMode {
     /// TLS from the first byte (implicit TLS, port 465 by default).
     #[default]
@@ -24,8 +35,9 @@ pub enum SslMode {
 
 /// The parameters of the original `send_email` (and of `emailalert` and the
 /// top-level `email:` key), plus TLS and timeout settings.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct EmailParams {
     /// The sender, e.g. `Cloudmarker <cloudmarker@example.com>`.
     pub from_addr: String,

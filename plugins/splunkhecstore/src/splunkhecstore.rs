@@ -23,8 +23,11 @@ const DEFAULT_LIMITS: BufferLimits = BufferLimits {
 /// How the server's certificate is checked: `ca_cert: /path/ca.pem` trusts
 /// only that CA (bundle), `ca_cert: false` disables verification (as the
 /// original's `ca_cert: False`), `true` (the default) uses the built-in roots.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(
+    Clone, Debug, Deserialize, Serialize, PartialEq, cloudmarker_plugin_api::sdk::schema::JsonSchema,
+)]
 #[serde(untagged)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub enum CaCert {
     /// Verify with the built-in roots (`true`) or not at all (`false`).
     Verify(bool),
@@ -33,8 +36,9 @@ pub enum CaCert {
 }
 
 /// Parameters of [`SplunkHecStore`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct SplunkHecParams {
     /// The collector: `https://host:8088` (the event endpoint
     /// `/services/collector/event` is added), or a full endpoint URL such as
@@ -96,6 +100,10 @@ pub struct SplunkHecStore {
 
 impl PluginType for SplunkHecStore {
     type Params = SplunkHecParams;
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(cloudmarker_plugin_api::sdk::schema::of::<SplunkHecParams>())
+    }
     const NAME: &'static str = "splunkhecstore";
     const DESCRIPTION: &'static str =
         "Sends records as events to a Splunk HTTP Event Collector, in batches.";

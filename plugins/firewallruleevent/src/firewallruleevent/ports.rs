@@ -13,6 +13,26 @@ pub struct PortRange {
     end: u16,
 }
 
+/// A port as an integer, or a port or an inclusive range as a string.
+impl cloudmarker_plugin_api::sdk::schema::JsonSchema for PortRange {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortRange".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(
+        _: &mut cloudmarker_plugin_api::sdk::schema::schemars::SchemaGenerator,
+    ) -> cloudmarker_plugin_api::sdk::schema::schemars::Schema {
+        cloudmarker_plugin_api::sdk::schema::schemars::json_schema!({
+            "type": ["integer", "string"],
+            "description": "a port (22), or a port or inclusive range as a string (\"22\", \"8080-8085\")"
+        })
+    }
+}
+
 impl PortRange {
     /// The range `start-end`, or `None` when `start > end`: the original
     /// expands such a range to no ports at all.

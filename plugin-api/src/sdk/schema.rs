@@ -1,0 +1,74 @@
+//! Param schemas: one source of truth for a plugin's params (their names,
+//! types, defaults, docs and which are secret), derived from the `Params`
+//! type and its doc comments, carried in the plugin's info for
+//! `cloudmarker plugins inspect` and the checks that read it.
+//!
+//! Derive `JsonSchema` on the params type and return [`of`] from
+//! [`PluginType::params_schema`](super::PluginType::params_schema):
+//!
+//! ```
+//! use cloudmarker_plugin_api::sdk::schema::{self, JsonSchema};
+//! use cloudmarker_plugin_api::sdk::Secret;
+//!
+//! #[derive(Default, serde::Deserialize, serde::Serialize, JsonSchema)]
+//! #[serde(default, deny_unknown_fields)]
+//! pub struct Params {
+//!     /// The API token.
+//!     pub token: Secret,
+//! }
+//!
+//! let schema = schema::of::<Params>();
+//! assert!(schema::is_secret(&schema["properties"]["token"]));
+//! ```
+
+/// For `#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]`,
+/// so that a plugin needs no `schemars` dependency of its own.
+pub use schemars;
+pub use schemars::JsonSchema;
+use serde_json::Value;
+
+/// The key that marks a secret param in a schema.
+pub const SECRET: &str = "x-cloudmarker-secret";
+
+/// The key under which a plugin's info carries its defaults and schema
+/// (`{"$cloudmarker_params": 1, "defaults": {...}, "schema": {...}}`); a
+/// plugin without a schema gives its defaults object alone.
+pub const ENVELOPE: &str = "$cloudmarker_params";
+
+/// The JSON schema of `T`.
+pub fn of<T: JsonSchema>() -> Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null)
+}
+
+/// Whether a property's schema marks a secret (anywhere inside it, as
+/// `Option<Secret>` nests it).
+pub fn is_secret(property: &Value) -> bool {
+    match property {
+        Value::Object(map) => {
+            map.get(SECRET) == Some(&Value::Bool(true)) || map.values().any(is_secret)
+        }
+        Value::Array(items) => items.iter().any(is_secret),
+        _ => false,
+    }
+}
+
+/// The params part of a plugin's info: its defaults and, when it has one,
+/// its schema.
+pub fn describe(defaults: Value, schema: Option<Value>) -> Value {
+    match schema {
+        None => defaults,
+        Some(schema) => serde_json::json!({ENVELOPE: 1, "defaults": defaults, "schema": schema}),
+    }
+}
+
+/// The defaults and schema from a plugin's info (`describe`'s inverse; an
+/// older plugin gives defaults only).
+pub fn parse(params: &Value) -> (Value, Option<Value>) {
+    match params.get(ENVELOPE) {
+        Some(_) => (
+            params.get("defaults").cloned().unwrap_or(Value::Null),
+            params.get("schema").cloned(),
+        ),
+        None => (params.clone(), None),
+    }
+}
