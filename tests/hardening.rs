@@ -312,3 +312,59 @@ fn a_plugin_others_could_change_is_refused_unless_allowed() {
     assert_eq!(run.status, Some(0), "{}", run.output());
     run.assert_says("Audit mockaudit finished: 10 records read");
 }
+
+#[test]
+fn config_show_redacts_secrets_and_names_origins() {
+    let sb = Sandbox::new();
+    sb.file(
+        "show.yaml",
+        "email:\n  host: smtp.example.com\n  password: pw-S3cret-1\nplugins:\n  slack:\n    plugin: slackalert\n    params:\n      bot_user_token: ${CM_TEST_SLACK}\n      text: hello\n      to: [a@example.com]\n",
+    );
+    let run = sb.run_with(
+        &["config", "show", "-c", "sandbox.yaml", "show.yaml"],
+        &[("CM_TEST_SLACK", "xoxb-S3cret-2")],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    for secret in ["pw-S3cret-1", "xoxb-S3cret-2"] {
+        assert!(!run.output().contains(secret), "{}", run.output());
+    }
+    assert!(run.stdout.contains("password: '***'"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("bot_user_token: '***'"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("text: hello"), "{}", run.stdout);
+
+    let run = sb.run_with(
+        &[
+            "config",
+            "show",
+            "--origin",
+            "-c",
+            "sandbox.yaml",
+            "show.yaml",
+        ],
+        &[("CM_TEST_SLACK", "xoxb-S3cret-2")],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    assert!(
+        run.stdout
+            .contains("plugins.slack.params.text: \"hello\"  # show.yaml:9"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("plugins.slack.params.bot_user_token: \"***\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("run: [\"mockaudit\"]  # built-in base config"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.output().contains("xoxb-S3cret-2"));
+}

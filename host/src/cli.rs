@@ -89,6 +89,12 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `cloudmarker man > cloudmarker.1`.
     Man,
+    /// The merged configuration.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
     /// The plugins installed on the search path.
     Plugins {
         /// What to do.
@@ -120,5 +126,17 @@ pub enum PluginsCommand {
     Inspect {
         /// A plugin name (`mockcloud`), an original class name, or a path.
         plugin: String,
+    },
+}
+
+/// `cloudmarker config ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the merged configuration (the cascade, or the `-c` files) with
+    /// secret values as `***`.
+    Show {
+        /// One line per value with the file and line that set it.
+        #[arg(long)]
+        origin: bool,
     },
 }

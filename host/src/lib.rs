@@ -13,7 +13,7 @@ pub mod record;
 pub mod schedule;
 pub mod service;
 
-use cli::{Cli, Command, PluginsCommand};
+use cli::{Cli, Command, ConfigCommand, PluginsCommand};
 use config::{Config, ConfigError};
 use plugins::{Registry, SearchPath};
 use service::{Service, Shutdown};
@@ -62,6 +62,12 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     if let Some(Command::Plugins { action }) = &cli.command {
         return plugins_command(&cli, action);
+    }
+    if let Some(Command::Config {
+        action: ConfigCommand::Show { origin },
+    }) = &cli.command
+    {
+        return show_config(&cli, *origin);
     }
     let (config, files, mut warnings) = match load_config(&cli) {
         Ok(loaded) => loaded,
@@ -122,6 +128,37 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     ExitCode::from(status)
+}
+
+/// `cloudmarker config show [--origin]`: the merged config, secrets redacted
+/// (each plugin's secret params from its schema, read by probing its library).
+fn show_config(cli: &Cli, origin: bool) -> ExitCode {
+    let files = match &cli.config {
+        Some(files) => files.clone(),
+        None => config::default_files(std::env::var_os("HOME").map(PathBuf::from).as_deref()),
+    };
+    let loaded = match config::load(&files, |_| {}) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("cloudmarker: error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let search = SearchPath::from_env(&cli.plugin_dirs);
+    let exe = std::env::current_exe().ok();
+    let schema_of = |plugin: &str| -> Option<serde_json::Value> {
+        let path = search.resolve("show", plugin, None).ok()?;
+        let info = plugins::probe::probe(exe.as_deref()?, &path).ok()?;
+        let params: serde_json::Value = serde_json::from_str(&info.params).ok()?;
+        cloudmarker_plugin_api::sdk::schema::parse(&params).1
+    };
+    let shown = config::show::redacted(&loaded, schema_of);
+    if origin {
+        print!("{}", config::show::with_origin(&loaded, &shown));
+    } else {
+        print!("{}", config::show::yaml(&shown));
+    }
+    ExitCode::SUCCESS
 }
 
 /// `cloudmarker plugins list|inspect`.

@@ -5,6 +5,7 @@ pub mod interpolate;
 pub mod limits;
 mod model;
 mod problem;
+pub mod show;
 
 pub use cascade::{default_files, load, LoadedConfig, Provenance, Source, BASE_CONFIG};
 pub use model::{AuditConfig, Config, HistoryConfig, PluginConfig, Role};
