@@ -245,10 +245,17 @@ fn bad_params_name_the_plugin_and_the_field() {
         "cfg.yaml",
         "plugins:\n  mockcloud:\n    params:\n      record_cont: 5\n",
     );
+    // Checked against the plugin's schema before anything runs.
     let run = sb.run_now(&["cfg.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
-    run.assert_says("ERROR mockaudit_mockcloud");
-    run.assert_says("invalid params for plugin mockcloud: unknown field `record_cont`");
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("cfg.yaml:4: plugins.mockcloud.params.record_cont: unknown param (did you mean `record_count`?)");
+    assert!(!sb.out().exists(), "no audit ran");
+    let run = sb.run(&["validate", "-c", "sandbox.yaml", "cfg.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("cfg.yaml:4: plugins.mockcloud.params.record_cont: unknown param");
+    let run = sb.run(&["validate", "-c", "sandbox.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("The configuration is valid");
 }
 
 #[test]

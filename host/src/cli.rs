@@ -89,6 +89,10 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `cloudmarker man > cloudmarker.1`.
     Man,
+    /// Check the configuration and every plugin that `run` uses (found,
+    /// loadable, params matching its schema) without running anything; exit
+    /// 0, or 2 with every problem.
+    Validate,
     /// The merged configuration.
     Config {
         /// What to do.

@@ -12,6 +12,7 @@ pub mod plugins;
 pub mod record;
 pub mod schedule;
 pub mod service;
+pub mod validate;
 
 use cli::{Cli, Command, ConfigCommand, PluginsCommand};
 use config::{Config, ConfigError};
@@ -69,7 +70,7 @@ pub fn run(cli: Cli) -> ExitCode {
     {
         return show_config(&cli, *origin);
     }
-    let (config, files, mut warnings) = match load_config(&cli) {
+    let (config, loaded, files, mut warnings) = match load_config(&cli) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("cloudmarker: error: {e}");
@@ -78,6 +79,32 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     if let Some(Command::History { limit }) = cli.command {
         return show_history(&config, limit);
+    }
+    if let Some(Command::Validate) = cli.command {
+        let (registry, warnings) = build_registry(&cli);
+        for warning in warnings {
+            eprintln!("cloudmarker: warning: {warning}");
+        }
+        let findings = validate::check(&config, &loaded, &registry);
+        let valid = findings.unloadable.is_empty() && findings.problems.is_empty();
+        for unloadable in &findings.unloadable {
+            eprintln!("cloudmarker: error: {unloadable}");
+        }
+        if !findings.problems.is_empty() {
+            eprintln!(
+                "cloudmarker: error: {}",
+                ConfigError::Invalid(findings.problems)
+            );
+        }
+        return if !valid {
+            ExitCode::from(EXIT_CONFIG)
+        } else {
+            println!(
+                "The configuration is valid: {} audit(s) to run, every plugin found and its params checked.",
+                config.run.len()
+            );
+            ExitCode::SUCCESS
+        };
     }
     let (settings, logger_warnings) = logging::LogSettings::from_config(config.logger.as_ref());
     warnings.extend(logger_warnings);
@@ -90,17 +117,20 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Err(e) = service::handle_signals(Arc::clone(&shutdown), config.grace_period()) {
         log::warn!("Cannot handle SIGINT/SIGTERM, error: {e}");
     }
-    let search_path = SearchPath::from_env(&cli.plugin_dirs);
-    for warning in search_path.ignored() {
+    let (registry, registry_warnings) = build_registry(&cli);
+    for warning in registry_warnings {
         log::warn!("{warning}");
     }
-    let mut registry =
-        Registry::new(search_path).allowing_insecure_plugins(cli.allow_insecure_plugins);
-    match std::env::current_exe() {
-        Ok(exe) => registry = registry.with_prober(exe),
-        Err(e) => log::warn!(
-            "Cannot find the cloudmarker executable to probe plugin libraries in a child process ({e}); loading them directly."
-        ),
+    let findings = validate::check(&config, &loaded, &registry);
+    if !findings.problems.is_empty() {
+        for problem in &findings.problems {
+            log::error!("Invalid configuration: {problem}");
+        }
+        eprintln!(
+            "cloudmarker: error: {}",
+            ConfigError::Invalid(findings.problems)
+        );
+        return ExitCode::from(EXIT_CONFIG);
     }
     // Checked by Config::from_loaded.
     let notifier = notify::Notifier::from_config(config.email.as_ref()).unwrap_or_else(|e| {
@@ -128,6 +158,22 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     ExitCode::from(status)
+}
+
+/// The plugin registry of this run, probing libraries in a child process;
+/// returns warnings about the search path to report.
+fn build_registry(cli: &Cli) -> (Registry, Vec<String>) {
+    let search_path = SearchPath::from_env(&cli.plugin_dirs);
+    let mut warnings = search_path.ignored();
+    let mut registry =
+        Registry::new(search_path).allowing_insecure_plugins(cli.allow_insecure_plugins);
+    match std::env::current_exe() {
+        Ok(exe) => registry = registry.with_prober(exe),
+        Err(e) => warnings.push(format!(
+            "Cannot find the cloudmarker executable to probe plugin libraries in a child process ({e}); loading them directly."
+        )),
+    }
+    (registry, warnings)
 }
 
 /// `cloudmarker config show [--origin]`: the merged config, secrets redacted
@@ -204,7 +250,9 @@ fn plugins_command(cli: &Cli, action: &PluginsCommand) -> ExitCode {
 
 /// Loads and checks the configuration; returns it, the files merged (for
 /// the log) and warnings to log.
-fn load_config(cli: &Cli) -> Result<(Config, String, Vec<String>), ConfigError> {
+fn load_config(
+    cli: &Cli,
+) -> Result<(Config, config::LoadedConfig, String, Vec<String>), ConfigError> {
     let mut warnings = Vec::new();
     let files = match &cli.config {
         Some(files) => files.clone(),
@@ -230,7 +278,7 @@ fn load_config(cli: &Cli) -> Result<(Config, String, Vec<String>), ConfigError> 
     } else {
         used.join(", ")
     };
-    Ok((config, used, warnings))
+    Ok((config, loaded, used, warnings))
 }
 
 /// Prints the recent runs of the history as a table.

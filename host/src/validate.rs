@@ -1,0 +1,181 @@
+//! Checks before anything runs: every plugin that `run` uses is found and
+//! loaded, and its params match the plugin's schema (unknown params, wrong
+//! types, missing required ones), each problem with the user's file, line
+//! and key path. `cloudmarker validate` reports them all; `-n`, `--once`
+//! and the service loop refuse to start on a params problem.
+
+use crate::config::{did_you_mean, Config, LoadedConfig, Problem, Role};
+use crate::plugins::Registry;
+use cloudmarker_plugin_api::sdk::schema;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// What the checks found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Params that do not match a plugin's schema: configuration errors.
+    pub problems: Vec<Problem>,
+    /// Plugins that cannot be loaded, with why.
+    pub unloadable: Vec<String>,
+}
+
+/// Loads every plugin the audits of `run` use and checks its params.
+pub fn check(config: &Config, loaded: &LoadedConfig, registry: &Registry) -> Findings {
+    let mut findings = Findings::default();
+    let keys: BTreeSet<&String> = config
+        .run
+        .iter()
+        .filter_map(|audit| config.audits.get(audit))
+        .flat_map(|audit| Role::ALL.into_iter().flat_map(move |role| audit.keys(role)))
+        .collect();
+    for key in keys {
+        let Some(plugin) = config.plugins.get(key) else {
+            continue;
+        };
+        let library = match registry.load(key, plugin) {
+            Ok(library) => library,
+            Err(e) => {
+                findings.unloadable.push(e.to_string());
+                continue;
+            }
+        };
+        let described: Value = serde_json::from_str(&library.info.params).unwrap_or(Value::Null);
+        let Some(param_schema) = schema::parse(&described).1 else {
+            continue;
+        };
+        let params = match &plugin.params {
+            Some(Value::Object(params)) => params.clone(),
+            _ => Map::new(),
+        };
+        for (param, message) in check_params(&params, &param_schema) {
+            let mut path = vec!["plugins", key.as_str(), "params"];
+            if !param.is_empty() {
+                path.push(&param);
+            }
+            findings.problems.push(Problem::at(loaded, &path, message));
+        }
+    }
+    findings
+}
+
+/// `(param, message)` for each way `params` breaks `param_schema`. Values
+/// are never quoted (they may be secrets): only their kinds.
+pub fn check_params(params: &Map<String, Value>, param_schema: &Value) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let properties = param_schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let closed = param_schema.get("additionalProperties") == Some(&Value::Bool(false));
+    let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    for (name, value) in params {
+        match properties.get(name) {
+            None if closed => problems.push((
+                name.clone(),
+                format!(
+                    "unknown param{}; this plugin's params are {}",
+                    did_you_mean(name, &names),
+                    names.join(", ")
+                ),
+            )),
+            None => {}
+            Some(property) => {
+                if let Some(expected) = expected_types(property) {
+                    if !expected.iter().any(|t| is_of(value, t)) {
+                        problems.push((
+                            name.clone(),
+                            format!("must be {}, not {}", expected.join(" or "), kind(value)),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let required = param_schema.get("required").and_then(Value::as_array);
+    for name in required.into_iter().flatten().filter_map(Value::as_str) {
+        if !params.contains_key(name) {
+            problems.push((name.to_string(), "is required".to_string()));
+        }
+    }
+    problems.sort();
+    problems
+}
+
+/// The JSON types a property allows, when its schema says so plainly.
+fn expected_types(property: &Value) -> Option<Vec<String>> {
+    match property.get("type")? {
+        Value::String(t) => Some(vec![t.clone()]),
+        Value::Array(ts) => Some(
+            ts.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn is_of(value: &Value, json_type: &str) -> bool {
+    match json_type {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => true,
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a number",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_wrong_and_missing_params() {
+        let param_schema = json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["uri"],
+            "properties": {
+                "uri": {"type": "string"},
+                "record_count": {"type": "integer"},
+                "timeout": {"type": "number"},
+                "token": {"type": ["string", "null"], "x-cloudmarker-secret": true}
+            }
+        });
+        let params =
+            json!({"record_cont": 5, "timeout": 3, "token": 5331337, "record_count": "ten"});
+        let problems = check_params(params.as_object().unwrap(), &param_schema);
+        let text: Vec<String> = problems.iter().map(|(p, m)| format!("{p}: {m}")).collect();
+        assert_eq!(
+            text,
+            [
+                "record_cont: unknown param (did you mean `record_count`?); this plugin's params are record_count, timeout, token, uri",
+                "record_count: must be integer, not a string",
+                "token: must be string or null, not an integer",
+                "uri: is required",
+            ]
+        );
+        assert!(
+            !text.concat().contains("5331337"),
+            "values are never quoted"
+        );
+    }
+}
