@@ -5,7 +5,6 @@ use crate::audit::{AuditReport, RunReport, WorkerReport};
 use chrono::{DateTime, Local, Utc};
 use cloudmarker_plugin_api::sdk::files;
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
@@ -206,29 +205,7 @@ pub fn table(runs: &[RunRecord]) -> String {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        let _ = writeln!(out, "{}", padded.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for row in &rows {
-        line(row.iter().map(String::as_str).collect());
-    }
-    out
+    crate::table::render(header, &rows, "", header.len())
 }
 
 #[cfg(test)]

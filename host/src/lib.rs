@@ -12,6 +12,7 @@ pub mod plugins;
 pub mod record;
 pub mod schedule;
 pub mod service;
+pub mod table;
 pub mod validate;
 
 use cli::{Cli, Command, ConfigCommand, PluginsCommand};

@@ -117,7 +117,6 @@ impl RunReport {
     /// A table for people: per audit and plugin, what it read or raised,
     /// wrote, its failures and the records lost, and each audit's time.
     pub fn table(&self) -> String {
-        use std::fmt::Write as _;
         let header = [
             "audit", "plugin", "role", "records", "writes", "failures", "lost", "seconds",
         ];
@@ -153,36 +152,7 @@ impl RunReport {
                 ]);
             }
         }
-        let widths: Vec<usize> = (0..header.len())
-            .map(|i| {
-                rows.iter()
-                    .map(|r| r[i].len())
-                    .chain([header[i].len()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut out = String::new();
-        let mut line = |cells: Vec<&str>| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, w))| {
-                    if i >= 3 {
-                        format!("{c:>w$}")
-                    } else {
-                        format!("{c:<w$}")
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "{}", padded.join("  ").trim_end());
-        };
-        line(header.to_vec());
-        for row in &rows {
-            line(row.iter().map(String::as_str).collect());
-        }
-        out
+        crate::table::render(header, &rows, "", 3)
     }
 
     /// Whether every plugin of every audit succeeded and the run was not interrupted.

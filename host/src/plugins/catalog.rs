@@ -118,28 +118,7 @@ pub fn table(entries: &[Entry]) -> String {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        let _ = writeln!(out, "{}", padded.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for row in &rows {
-        line(row.iter().map(String::as_str).collect());
-    }
+    let mut out = crate::table::render(header, &rows, "", header.len());
     for entry in entries {
         if let Some(reason) = &entry.reason {
             let _ = writeln!(
@@ -205,31 +184,7 @@ fn params_table(defaults: &serde_json::Value, param_schema: Option<&serde_json::
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..header.len() - 1)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    let mut line = |cells: &[&str]| {
-        let mut text = String::from("  ");
-        for (i, cell) in cells.iter().enumerate() {
-            match widths.get(i) {
-                Some(w) => text.push_str(&format!("{cell:<w$}  ")),
-                None => text.push_str(cell),
-            }
-        }
-        let _ = writeln!(out, "{}", text.trim_end());
-    };
-    line(&header);
-    for row in &rows {
-        line(&row.iter().map(String::as_str).collect::<Vec<_>>());
-    }
-    out
+    crate::table::render(header, &rows, "  ", header.len())
 }
 
 /// A short type name from a property's schema (`integer`, `string|null`, ...).
