@@ -309,6 +309,10 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
         ("esstore", vec!["password", "api_key"]),
         ("mongodbstore", vec!["password", "uri"]),
     ];
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
     let sb = Sandbox::new();
     for (plugin, secrets) in bundled {
         let run = sb.run(&["plugins", "inspect", plugin]);
@@ -321,6 +325,16 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
             .take_while(|l| !l.is_empty())
             .collect();
         let header = table[0];
+        let mut names: Vec<&str> = table[1..]
+            .iter()
+            .map(|row| row.split_whitespace().next().unwrap())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            readme_params(&readme, plugin),
+            names,
+            "{plugin}: the params in README.md's Bundled plugins table differ from the plugin's schema"
+        );
         if header.trim() == "(none)" {
             continue;
         }
@@ -339,4 +353,38 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
         }
         assert_eq!(marked, secrets, "{plugin}: secret params");
     }
+}
+
+/// The param names README.md's Bundled plugins table gives for `plugin`,
+/// sorted: the backticked names in its params column, leaving out what is in
+/// parentheses (defaults and remarks); `as `other`` means other's params.
+fn readme_params(readme: &str, plugin: &str) -> Vec<String> {
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with(&format!("| [`{plugin}`]")))
+        .unwrap_or_else(|| panic!("README.md has no Bundled plugins row for {plugin}"));
+    let params = row.rsplit('|').nth(1).unwrap().trim();
+    if let Some(other) = params.strip_prefix("as `") {
+        return readme_params(readme, other.trim_end_matches('`'));
+    }
+    let mut depth = 0;
+    let outside: String = params
+        .chars()
+        .filter(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => return depth == 0,
+            }
+            false
+        })
+        .collect();
+    let mut names: Vec<String> = outside
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    names.sort_unstable();
+    names
 }
