@@ -473,7 +473,7 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
 }
 
 #[test]
-fn a_run_on_a_terminal_ends_with_a_summary_table() {
+fn a_run_on_a_terminal_shows_progress_and_ends_with_a_summary_table() {
     let sb = Sandbox::new();
     // `script` gives cloudmarker a terminal as its stdout.
     let command = |extra: &str| {
@@ -506,8 +506,16 @@ fn a_run_on_a_terminal_ends_with_a_summary_table() {
         text.contains("           filestore  store        0      10         0     0"),
         "{text}"
     );
-    assert!(!on_terminal("--quiet").contains("audit      plugin"));
+    // The live progress line, drawn last with the final counts.
+    assert!(
+        text.contains("mockaudit: 10 read, 14 written, 4 events, 0 failures"),
+        "{text}"
+    );
+    let quiet = on_terminal("--quiet");
+    assert!(!quiet.contains("audit      plugin"), "{quiet}");
+    assert!(!quiet.contains("mockaudit: 0 read"), "{quiet}");
     // Not on a terminal (as in every other test): no table.
     let run = sb.run_now(&[]);
     assert!(!run.stdout.contains("audit      plugin"), "{}", run.stdout);
+    assert!(!run.stdout.contains("mockaudit: 0 read"), "{}", run.stdout);
 }

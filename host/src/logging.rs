@@ -192,7 +192,7 @@ struct Tee {
 impl Write for Tee {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.console {
-            io::stdout().lock().write_all(buf)?;
+            crate::audit::progress::suspend(|| io::stdout().lock().write_all(buf))?;
         }
         if let Some(file) = &mut self.file {
             file.write_all(buf)?;

@@ -162,8 +162,8 @@ pub struct Service<'a> {
     pub history: PathBuf,
     /// The audit notification emails.
     pub notifier: Notifier,
-    /// Whether to print a summary table on stdout after a run (`-n` on a
-    /// terminal, without `--quiet`).
+    /// Whether to show live progress lines during a run and a summary table
+    /// on stdout after it (`-n` on a terminal, without `--quiet`).
     pub summary: bool,
 }
 
@@ -182,7 +182,10 @@ impl Service<'_> {
         let report = audit::run_audits(
             self.config,
             self.registry,
-            EngineOptions::default(),
+            EngineOptions {
+                progress: self.summary,
+                ..EngineOptions::default()
+            },
             &self.shutdown.stop,
             &self.notifier,
         );

@@ -13,6 +13,7 @@
 //! 4. when stores and events are done, send `end_audit` to alerts and close
 //!    their inputs.
 
+pub mod progress;
 mod report;
 mod version;
 mod watchdog;
@@ -40,6 +41,8 @@ pub struct EngineOptions {
     pub batch_size: usize,
     /// Batches a channel holds before its sender blocks.
     pub channel_capacity: usize,
+    /// Whether to show live progress lines (`-n` on a terminal).
+    pub progress: bool,
 }
 
 impl Default for EngineOptions {
@@ -47,6 +50,7 @@ impl Default for EngineOptions {
         Self {
             batch_size: 256,
             channel_capacity: 8,
+            progress: false,
         }
     }
 }
@@ -181,12 +185,17 @@ struct Planned {
 
 impl Audit<'_> {
     fn run(self) -> AuditReport {
+        let counts = Arc::new(progress::Counts::default());
+        let _line = self
+            .options
+            .progress
+            .then(|| progress::AuditLine::show(self.key, counts.clone()));
         let started = Instant::now();
         let started_at = chrono::Utc::now();
         log::info!("Audit started.");
         self.hooks.audit_started(self.key, started_at);
         let mut failed = Vec::new();
-        let mut plan = |role| self.plan(role, &mut failed);
+        let mut plan = |role| self.plan(role, &counts, &mut failed);
         let clouds = plan(Role::Cloud);
         let stores = plan(Role::Store);
         let events = plan(Role::Event);
@@ -275,7 +284,12 @@ impl Audit<'_> {
     }
 
     /// Loads the plugins of `role`; failures go to `failed` as reports.
-    fn plan(&self, role: Role, failed: &mut Vec<WorkerReport>) -> Vec<Planned> {
+    fn plan(
+        &self,
+        role: Role,
+        counts: &Arc<progress::Counts>,
+        failed: &mut Vec<WorkerReport>,
+    ) -> Vec<Planned> {
         let mut planned = Vec::new();
         for key in self.audit.keys(role) {
             let name = format!("{}_{key}", self.key);
@@ -291,6 +305,7 @@ impl Audit<'_> {
                         plugin,
                         params,
                         report,
+                        counts: counts.clone(),
                     };
                     planned.push(Planned {
                         worker,
@@ -302,6 +317,7 @@ impl Audit<'_> {
                     log::error!("Cannot start {role} worker {name}, error: {reason}");
                     report.failures = 1;
                     report.fatal = true;
+                    counts.failure();
                     failed.push(report);
                 }
             }

@@ -35,6 +35,8 @@ pub(crate) struct Worker {
     pub plugin: Arc<LoadedPlugin>,
     pub params: String,
     pub report: WorkerReport,
+    /// The audit's live counts (its progress line).
+    pub counts: Arc<super::progress::Counts>,
 }
 
 impl Worker {
@@ -77,6 +79,7 @@ impl Worker {
         );
         self.report.fatal = true;
         self.report.failures += 1;
+        self.counts.failure();
         self.report.records_lost += error.records_failed;
     }
 
@@ -91,6 +94,7 @@ impl Worker {
     /// Counts and logs a problem the plugin survived.
     fn problem(&mut self, problem: PluginError) {
         self.report.failures += 1;
+        self.counts.failure();
         self.report.records_lost += problem.records_failed;
         if self.report.failures <= LOGGED_PROBLEMS {
             log::error!(
@@ -192,6 +196,7 @@ pub(crate) fn run_cloud(
                     break;
                 }
                 worker.report.produced += records.len() as u64;
+                worker.counts.read(records.len() as u64);
                 let stamped = stamp_all(&mut worker, &stamp, &records);
                 broadcast(&mut outputs, &Message::Records(Arc::new(stamped)));
             }
@@ -218,6 +223,7 @@ pub(crate) fn run_event(
     let mut emit = |worker: &mut Worker, events: RVec<RString>| {
         if !events.is_empty() {
             worker.report.produced += events.len() as u64;
+            worker.counts.events(events.len() as u64);
             let stamped = stamp_all(worker, &stamp, &events);
             broadcast(&mut outputs, &Message::Records(Arc::new(stamped)));
         }
@@ -270,7 +276,9 @@ pub(crate) fn run_sink(mut worker: Worker, stamp: Stamp, input: Receiver<Message
                 worker.outcome(outcome);
                 if counted {
                     let lost = worker.report.records_lost - lost_before;
-                    worker.report.written += (records.len() as u64).saturating_sub(lost);
+                    let written = (records.len() as u64).saturating_sub(lost);
+                    worker.report.written += written;
+                    worker.counts.written(written);
                 }
             }
             RResult::RErr(e) => {
