@@ -82,7 +82,7 @@ pub fn check_params(params: &Map<String, Value>, param_schema: &Value) -> Vec<(S
             )),
             None => {}
             Some(property) => {
-                if let Some(expected) = expected_types(property) {
+                if let Some(expected) = schema::types(property) {
                     if !expected.iter().any(|t| is_of(value, t)) {
                         problems.push((
                             name.clone(),
@@ -93,28 +93,13 @@ pub fn check_params(params: &Map<String, Value>, param_schema: &Value) -> Vec<(S
             }
         }
     }
-    let required = param_schema.get("required").and_then(Value::as_array);
-    for name in required.into_iter().flatten().filter_map(Value::as_str) {
+    for name in schema::required(param_schema) {
         if !params.contains_key(name) {
             problems.push((name.to_string(), "is required".to_string()));
         }
     }
     problems.sort();
     problems
-}
-
-/// The JSON types a property allows, when its schema says so plainly.
-fn expected_types(property: &Value) -> Option<Vec<String>> {
-    match property.get("type")? {
-        Value::String(t) => Some(vec![t.clone()]),
-        Value::Array(ts) => Some(
-            ts.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-        ),
-        _ => None,
-    }
 }
 
 fn is_of(value: &Value, json_type: &str) -> bool {

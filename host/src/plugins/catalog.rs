@@ -139,11 +139,7 @@ fn params_table(defaults: &serde_json::Value, param_schema: Option<&serde_json::
     let properties = param_schema
         .and_then(|s| s.get("properties"))
         .and_then(serde_json::Value::as_object);
-    let required: Vec<&str> = param_schema
-        .and_then(|s| s.get("required"))
-        .and_then(serde_json::Value::as_array)
-        .map(|r| r.iter().filter_map(serde_json::Value::as_str).collect())
-        .unwrap_or_default();
+    let required = param_schema.map(schema::required).unwrap_or_default();
     let names: Vec<String> = match (properties, defaults.as_object()) {
         (Some(props), _) => props.keys().cloned().collect(),
         (None, Some(map)) => map.keys().cloned().collect(),
@@ -189,20 +185,15 @@ fn params_table(defaults: &serde_json::Value, param_schema: Option<&serde_json::
 
 /// A short type name from a property's schema (`integer`, `string|null`, ...).
 fn type_name(property: &serde_json::Value) -> String {
-    match property.get("type") {
-        Some(serde_json::Value::String(t)) => t.clone(),
-        Some(serde_json::Value::Array(ts)) => ts
-            .iter()
-            .filter_map(serde_json::Value::as_str)
-            .collect::<Vec<_>>()
-            .join("|"),
-        _ => match property.get("$ref").and_then(serde_json::Value::as_str) {
-            Some(r) => r.rsplit('/').next().unwrap_or(r).to_string(),
-            None if property.get("anyOf").is_some() || property.get("oneOf").is_some() => {
-                "one of several".into()
-            }
-            None => String::new(),
-        },
+    if let Some(types) = schema::types(property) {
+        return types.join("|");
+    }
+    match property.get("$ref").and_then(serde_json::Value::as_str) {
+        Some(r) => r.rsplit('/').next().unwrap_or(r).to_string(),
+        None if property.get("anyOf").is_some() || property.get("oneOf").is_some() => {
+            "one of several".into()
+        }
+        None => String::new(),
     }
 }
 

@@ -52,6 +52,25 @@ pub fn is_secret(property: &Value) -> bool {
     }
 }
 
+/// The JSON types a property's schema names plainly (`"type": "integer"`
+/// or a list of types); `None` when it says it another way (`$ref`, `anyOf`).
+pub fn types(property: &Value) -> Option<Vec<&str>> {
+    match property.get("type")? {
+        Value::String(t) => Some(vec![t.as_str()]),
+        Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),
+        _ => None,
+    }
+}
+
+/// The param names a params schema marks required.
+pub fn required(params_schema: &Value) -> Vec<&str> {
+    params_schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 /// The params part of a plugin's info: its defaults and, when it has one,
 /// its schema.
 pub fn describe(defaults: Value, schema: Option<Value>) -> Value {
