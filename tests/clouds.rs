@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::python::{free_port, root, Server};
+use common::python::{self, free_port, root, Server};
 use common::Sandbox;
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -18,17 +18,9 @@ struct Clouds {
 
 impl Clouds {
     fn start(sb: &Sandbox, extra: &[&str]) -> Self {
-        let port = free_port();
         let log = sb.path().join("requests.jsonl");
-        let (port_text, data, log_text) = (
-            port.to_string(),
-            root().join("tests/data").display().to_string(),
-            log.display().to_string(),
-        );
-        let mut args = vec!["--port", &port_text, "--data", &data, "--log", &log_text];
-        args.extend_from_slice(extra);
         Self {
-            server: Server::start("cloud_server.py", port, &args),
+            server: python::cloud_server(&log, extra),
             log,
         }
     }

@@ -14,24 +14,34 @@ use std::sync::Mutex;
 
 /// Builds `tests/foreign/<project>` and returns its output directory.
 fn build_foreign(project: &str) -> PathBuf {
+    let root = workspace_root();
+    let manifest = root.join("tests/foreign").join(project).join("Cargo.toml");
+    build_on_its_own(&manifest, &root.join("target/foreign"))
+}
+
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// Builds the project at `manifest` on its own, outside the workspace, into
+/// `target`, and returns its debug output directory.
+fn build_on_its_own(manifest: &Path, target: &Path) -> PathBuf {
     // One build at a time keeps the output readable; cargo locks anyway.
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let target = root.join("target/foreign");
-    let manifest = root.join("tests/foreign").join(project).join("Cargo.toml");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .args(["build", "--quiet", "--manifest-path"])
-        .arg(&manifest)
+        .arg(manifest)
         .arg("--target-dir")
-        .arg(&target)
+        .arg(target)
         .env_remove("RUSTFLAGS")
         .output()
         .expect("run cargo");
     assert!(
         output.status.success(),
-        "building {project} failed:\n{}",
+        "building {} failed:\n{}",
+        manifest.display(),
         String::from_utf8_lossy(&output.stderr)
     );
     target.join("debug")
@@ -120,27 +130,16 @@ fn a_plugin_with_an_incompatible_layout_is_refused_with_the_cause() {
 #[test]
 fn an_out_of_tree_plugin_built_against_plugin_api_alone_runs() {
     // examples/wordcount-plugin is its own project, as a third party's is.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let target = root.join("target/examples");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["build", "--quiet", "--manifest-path"])
-        .arg(root.join("examples/wordcount-plugin/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building the example failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let root = workspace_root();
+    let built = build_on_its_own(
+        &root.join("examples/wordcount-plugin/Cargo.toml"),
+        &root.join("target/examples"),
     );
     let sb = Sandbox::new();
     let plugins = sb.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
     std::fs::copy(
-        target.join("debug/libwordcount.so"),
+        built.join("libwordcount.so"),
         plugins.join("libwordcount.so"),
     )
     .unwrap();

@@ -83,19 +83,10 @@ fn children_cpu() -> f64 {
 /// `azcloud` over one subscription with [`SCALED_VMS`] virtual machines.
 fn cpu_per_resource() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = python::free_port();
-    let data = python::root().join("tests/data");
     let log = dir.path().join("requests.jsonl");
-    let server = python::Server::start(
-        "cloud_server.py",
-        port,
+    let server = python::cloud_server(
+        &log,
         &[
-            "--port",
-            &port.to_string(),
-            "--data",
-            &data.display().to_string(),
-            "--log",
-            &log.display().to_string(),
             "--subscriptions",
             "1",
             "--scale-vms",
@@ -125,18 +116,9 @@ fn cpu_per_resource() {
 fn concurrency() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("requests.jsonl");
-    let port = python::free_port();
-    let data = python::root().join("tests/data");
-    let server = python::Server::start(
-        "cloud_server.py",
-        port,
+    let server = python::cloud_server(
+        &log,
         &[
-            "--port",
-            &port.to_string(),
-            "--data",
-            &data.display().to_string(),
-            "--log",
-            &log.display().to_string(),
             "--subscriptions",
             &SUBSCRIPTIONS.to_string(),
             "--subscriptions-per-page",

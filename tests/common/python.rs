@@ -82,6 +82,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Starts `tests/support/cloud_server.py` (the Azure and Google APIs over
+/// the fixtures in `tests/data`), logging each request to `log`, with
+/// `extra` options.
+pub fn cloud_server(log: &Path, extra: &[&str]) -> Server {
+    let port = free_port();
+    let (port_text, data, log_text) = (
+        port.to_string(),
+        root().join("tests/data").display().to_string(),
+        log.display().to_string(),
+    );
+    let mut args = vec!["--port", &port_text, "--data", &data, "--log", &log_text];
+    args.extend_from_slice(extra);
+    Server::start("cloud_server.py", port, &args)
+}
+
 /// A server process that stops when dropped (its stdin closes, then kill).
 pub struct Server {
     child: Child,
