@@ -24,6 +24,15 @@ impl TestPki {
     }
 }
 
+/// The URL scheme of an HTTP test server and the arguments that give it
+/// TLS: `https` and [`TestPki::server_args`] when `pki` is given.
+pub fn http_server_args(pki: Option<&TestPki>) -> (&'static str, Vec<String>) {
+    match pki {
+        Some(pki) => ("https", pki.server_args().to_vec()),
+        None => ("http", Vec::new()),
+    }
+}
+
 /// Generates a CA and a server certificate under `dir`.
 pub fn generate(dir: &Path) -> TestPki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();

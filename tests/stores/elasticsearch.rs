@@ -78,13 +78,8 @@ impl Es {
             self.url.clone(),
         ];
         args.extend(extra.iter().map(|a| a.to_string()));
-        let scheme = match pki {
-            Some(pki) => {
-                args.extend(pki.server_args());
-                "https"
-            }
-            None => "http",
-        };
+        let (scheme, tls_args) = tls::http_server_args(pki);
+        args.extend(tls_args);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.proxy = Some(Server::start("es_proxy.py", port, &args));
         format!("{scheme}://127.0.0.1:{port}")

@@ -38,13 +38,8 @@ impl Hec {
             HEC_TOKEN.into(),
         ];
         args.extend(extra.iter().map(|a| a.to_string()));
-        let scheme = match pki {
-            Some(pki) => {
-                args.extend(pki.server_args());
-                "https"
-            }
-            None => "http",
-        };
+        let (scheme, tls_args) = tls::http_server_args(pki);
+        args.extend(tls_args);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Some(Self {
             server: Some(Server::start("splunk_hec_server.py", port, &args)),
