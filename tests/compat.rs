@@ -1,9 +1,10 @@
 //! Plugin-api versioning across separately built libraries.
 //!
 //! The projects under `tests/foreign/` build plugin-api's own source as other
-//! versions (a later 0.1.x with an extra root-module function, an old 0.0.9,
-//! and a 0.1.0 with a changed layout) and a plugin against each, plus a small
-//! host built against the later version. See `tests/foreign/README.md`.
+//! versions (a later 0.1.x with an extra root-module function, the 0.1.0
+//! layout, an old 0.0.9, and a 0.1.1 with a changed layout) and a plugin
+//! against each, plus a small host built against the later version. See
+//! `tests/foreign/README.md`. The out-of-tree example library is built here too.
 
 mod common;
 
@@ -88,7 +89,10 @@ fn a_host_built_against_a_later_api_runs_current_plugins() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("loaded mockcloud built against plugin-api 0.1.0"),
+        stdout.contains(&format!(
+            "loaded mockcloud built against plugin-api {}",
+            cloudmarker_plugin_api::API_VERSION
+        )),
         "{stdout}"
     );
     assert!(
@@ -127,33 +131,34 @@ fn a_plugin_with_an_incompatible_layout_is_refused_with_the_cause() {
     assert!(run.output().len() < 20_000, "the layout dump is summarized");
 }
 
-#[test]
-fn an_out_of_tree_plugin_built_against_plugin_api_alone_runs() {
-    // examples/wordcount-plugin is its own project, as a third party's is.
+/// Builds examples/wordcount-plugin on its own, as a third party would, and
+/// returns the library.
+fn example_library() -> PathBuf {
     let root = workspace_root();
     let built = build_on_its_own(
         &root.join("examples/wordcount-plugin/Cargo.toml"),
         &root.join("target/examples"),
     );
+    built.join("libwordcount.so")
+}
+
+/// A private directory `name` in the sandbox holding a copy of `library`.
+fn plugin_dir_with(sb: &Sandbox, name: &str, library: &Path) -> PathBuf {
+    let dir = sb.path().join(name);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(library, dir.join(library.file_name().unwrap())).unwrap();
+    dir
+}
+
+#[test]
+fn an_out_of_tree_library_of_three_plugins_runs_by_their_names() {
+    // examples/wordcount-plugin is its own project, as a third party's is,
+    // and provides a cloud, an event and a sink from one library.
     let sb = Sandbox::new();
-    let plugins = sb.path().join("plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    std::fs::copy(
-        built.join("libwordcount.so"),
-        plugins.join("libwordcount.so"),
-    )
-    .unwrap();
-    let records = sb.file(
-        "records.json",
-        r#"[{"raw": {"text": "short"}, "ext": {"record_type": "text"}, "com": {"reference": "doc-1"}},
-            {"raw": {"text": "far too many words here"}, "ext": {"record_type": "text"}, "com": {"reference": "doc-2"}}]"#,
-    );
+    let plugins = plugin_dir_with(&sb, "plugins", &example_library());
     sb.file(
         "example.yaml",
-        &format!(
-            "plugins:\n  docs:\n    plugin: jsoncloud\n    params: {{path: \"{}\"}}\n  wordcount:\n    plugin: wordcount\n    params: {{max_words: 3}}\naudits:\n  mockaudit:\n    clouds: [docs]\n    events: [wordcount]\n",
-            records.display()
-        ),
+        "plugins:\n  texts:\n    plugin: cloudmarker.clouds.textcloud.TextCloud\n    params: {texts: [short, far too many words here, one two]}\n  wordcount:\n    plugin: wordcount\n    params: {max_words: 3}\n  tally:\n    plugin: wordtally\n    params: {path: tally.json}\naudits:\n  mockaudit:\n    clouds: [texts]\n    stores: [filestore, tally]\n    events: [wordcount]\n",
     );
     let dir = plugins.display().to_string();
     for (args, env) in [
@@ -164,18 +169,141 @@ fn an_out_of_tree_plugin_built_against_plugin_api_alone_runs() {
         all.extend(args);
         let run = sb.run_with(&all, &env);
         assert_eq!(run.status, Some(0), "{}", run.output());
-        run.assert_says("Loaded plugin wordcount 0.2.0 (plugin-api 0.1.0)");
+        for plugin in ["textcloud", "wordcount", "wordtally"] {
+            run.assert_says(&format!(
+                "Loaded plugin {plugin} 0.2.0 (plugin-api {}) from {dir}/libwordcount.so",
+                cloudmarker_plugin_api::API_VERSION
+            ));
+        }
         let events = sb.read_json("mockaudit_wordcount.json");
         let events = events.as_array().unwrap();
         assert_eq!(events.len(), 1, "{events:?}");
-        assert_eq!(events[0]["com"]["reference"], "doc-2");
+        assert_eq!(events[0]["com"]["reference"], "text-2");
         assert_eq!(events[0]["com"]["record_type"], "long_text_event");
+        let tally: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(sb.path().join("tally.json")).unwrap())
+                .unwrap();
+        assert_eq!(tally, serde_json::json!({"texts": 3, "words": 8}));
     }
     let run = sb.run(&["plugins", "list", "--format", "json", "--plugin-dir", &dir]);
     assert_eq!(run.status, Some(0), "{}", run.output());
     let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
-    let wordcount = entries.iter().find(|e| e["name"] == "wordcount").unwrap();
-    assert_eq!(wordcount["status"], "ok");
-    assert_eq!(wordcount["version"], "0.2.0");
-    assert_eq!(wordcount["kinds"], serde_json::json!(["event"]));
+    let from_example: Vec<_> = entries
+        .iter()
+        .filter(|e| e["path"].as_str().unwrap().starts_with(&dir))
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["kinds"].clone(),
+                e["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        from_example,
+        [
+            ("wordcount", serde_json::json!(["event"]), "ok"),
+            ("textcloud", serde_json::json!(["cloud"]), "ok"),
+            ("wordtally", serde_json::json!(["store", "alert"]), "ok"),
+        ]
+    );
+}
+
+#[test]
+fn the_first_library_on_the_search_path_wins_and_later_ones_are_shadowed() {
+    let sb = Sandbox::new();
+    let library = example_library();
+    let first = plugin_dir_with(&sb, "first", &library);
+    // The same plugins under another file name, later on the search path.
+    let second = sb.path().join("second");
+    std::fs::create_dir(&second).unwrap();
+    std::fs::copy(&library, second.join("libtextfamily.so")).unwrap();
+    let (first, second) = (first.display().to_string(), second.display().to_string());
+    let dirs = [
+        "--plugin-dir",
+        first.as_str(),
+        "--plugin-dir",
+        second.as_str(),
+    ];
+
+    let mut args = vec!["plugins", "list", "--format", "json"];
+    args.extend(dirs);
+    let run = sb.run(&args);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let status = |name: &str, dir: &str| {
+        let entry = entries
+            .iter()
+            .find(|e| e["name"] == name && e["path"].as_str().unwrap().starts_with(dir))
+            .unwrap_or_else(|| panic!("{name} in {dir}: {entries:#?}"));
+        (
+            entry["status"].as_str().unwrap().to_string(),
+            entry["reason"].clone(),
+        )
+    };
+    for name in ["textcloud", "wordcount", "wordtally"] {
+        assert_eq!(status(name, &first).0, "ok");
+        let (shadowed, reason) = status(name, &second);
+        assert_eq!(shadowed, "shadowed");
+        assert!(
+            reason
+                .as_str()
+                .unwrap()
+                .contains(&format!("{first}/libwordcount.so")),
+            "{reason}"
+        );
+    }
+
+    // A run uses the first; the table says which are shadowed.
+    sb.file(
+        "texts.yaml",
+        "plugins:\n  texts:\n    plugin: textcloud\n    params: {texts: [a b]}\naudits:\n  mockaudit:\n    clouds: [texts]\n",
+    );
+    let mut args = vec!["-n", "-c", "sandbox.yaml", "texts.yaml"];
+    args.extend(dirs);
+    let run = sb.run(&args);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says(&format!(
+        "Loaded plugin textcloud 0.2.0 (plugin-api {}) from {first}/libwordcount.so",
+        cloudmarker_plugin_api::API_VERSION
+    ));
+    let mut args = vec!["plugins", "list"];
+    args.extend(dirs);
+    let run = sb.run(&args);
+    assert!(
+        run.stdout
+            .contains(&format!("{second}/libtextfamily.so: shadowed")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_plugin_built_against_plugin_api_0_1_0_still_runs() {
+    let lib = build_foreign("v0.1.0").join("libv010api.so");
+    let sb = Sandbox::new();
+    config_with_foreign_cloud(&sb, &lib);
+    let run = sb.run_now(&["foreign.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says(&format!(
+        "Loaded plugin foreigncloud 0.1.0 (plugin-api 0.1.0) from {}",
+        lib.display()
+    ));
+    assert_eq!(
+        sb.read_json("mockaudit_foreign.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let dir = plugin_dir_with(&sb, "plugins", &lib).display().to_string();
+    let run = sb.run(&["plugins", "list", "--format", "json", "--plugin-dir", &dir]);
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let entry = entries
+        .iter()
+        .find(|e| e["name"] == "foreigncloud")
+        .unwrap();
+    assert_eq!(entry["status"], "ok", "{entry}");
+    assert_eq!(entry["api_version"], "0.1.0", "{entry}");
 }

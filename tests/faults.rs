@@ -202,6 +202,62 @@ fn a_library_that_crashes_while_loading_cannot_kill_the_host() {
 }
 
 #[test]
+fn a_crashed_library_is_remembered_until_its_file_changes() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("plugins");
+    std::fs::create_dir(&dir).unwrap();
+    let lib = dir.join("libplainlib.so");
+    std::fs::copy(plugin_lib("plainlib"), &lib).unwrap();
+    let dir_arg = dir.display().to_string();
+    let status = |env: &[(&str, &str)]| {
+        let run = sb.run_with(
+            &[
+                "plugins",
+                "list",
+                "--format",
+                "json",
+                "--plugin-dir",
+                &dir_arg,
+            ],
+            env,
+        );
+        assert_eq!(run.status, Some(0), "{}", run.output());
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+        let entry = entries
+            .iter()
+            .find(|e| e["path"] == lib.display().to_string())
+            .cloned();
+        entry.unwrap_or_else(|| panic!("not listed: {entries:#?}"))["status"].clone()
+    };
+    assert_eq!(status(&[("PLAINLIB_ON_LOAD", "abort")]), "crashed");
+    // Not probed again: the registry cache remembers the crash.
+    assert_eq!(status(&[]), "crashed");
+    let cache = sb.path().join(".cache/cloudmarker/registry.json");
+    assert!(cache.is_file());
+    // A changed file is probed again (and this time it does not crash).
+    std::fs::copy(plugin_lib("plainlib"), dir.join("copy.tmp")).unwrap();
+    std::fs::rename(dir.join("copy.tmp"), &lib).unwrap();
+    assert_eq!(status(&[]), "not a plugin");
+
+    // A corrupt cache is rebuilt, an unwritable one bypassed.
+    std::fs::write(&cache, "{ corrupt").unwrap();
+    assert_eq!(status(&[]), "not a plugin");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&cache).unwrap())
+            .is_ok()
+    );
+    std::fs::remove_dir_all(sb.path().join(".cache")).unwrap();
+    std::fs::write(
+        sb.path().join(".cache"),
+        "a file where the cache directory would be",
+    )
+    .unwrap();
+    assert_eq!(status(&[]), "not a plugin");
+    let run = sb.run_now(&[]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+}
+
+#[test]
 fn plugins_list_shows_every_library_with_its_status() {
     let sb = Sandbox::new();
     let first = sb.path().join("first");

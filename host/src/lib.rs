@@ -30,6 +30,16 @@ pub const EXIT_PLUGIN_FAILED: u8 = 1;
 /// Exit status when the configuration is invalid.
 pub const EXIT_CONFIG: u8 = 2;
 
+/// The user's `cloudmarker` directory of one XDG kind: `$<xdg_var>/cloudmarker`
+/// when that variable is an absolute path, else `$HOME/<home_default>/cloudmarker`.
+pub fn user_dir(xdg_var: &str, home_default: &str) -> Option<PathBuf> {
+    let xdg = std::env::var_os(xdg_var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let home = || std::env::var_os("HOME").map(|h| PathBuf::from(h).join(home_default));
+    xdg.or_else(home).map(|d| d.join("cloudmarker"))
+}
+
 /// Runs cloudmarker as the command line asks.
 pub fn run(cli: Cli) -> ExitCode {
     if cli.print_base_config {
@@ -38,7 +48,13 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     if let Some(Command::Probe { path }) = &cli.command {
         let status = plugins::probe::run_probe(path, |p| {
-            plugins::load_library(p).map(|plugin| plugins::probe::ProbedInfo::of(&plugin.info))
+            plugins::load_library(p).map(|library| {
+                library
+                    .plugins
+                    .iter()
+                    .map(plugins::probe::ProbedInfo::of)
+                    .collect()
+            })
         });
         return ExitCode::from(status);
     }
@@ -161,13 +177,15 @@ pub fn run(cli: Cli) -> ExitCode {
     ExitCode::from(status)
 }
 
-/// The plugin registry of this run, probing libraries in a child process;
-/// returns warnings about the search path to report.
+/// The plugin registry of this run, probing libraries in a child process
+/// and keeping what it found in the user's registry cache; returns warnings
+/// about the search path to report.
 fn build_registry(cli: &Cli) -> (Registry, Vec<String>) {
     let search_path = SearchPath::from_env(&cli.plugin_dirs);
     let mut warnings = search_path.ignored();
-    let mut registry =
-        Registry::new(search_path).allowing_insecure_plugins(cli.allow_insecure_plugins);
+    let mut registry = Registry::new(search_path)
+        .allowing_insecure_plugins(cli.allow_insecure_plugins)
+        .with_cache(plugins::cache::Cache::for_user());
     match std::env::current_exe() {
         Ok(exe) => registry = registry.with_prober(exe),
         Err(e) => warnings.push(format!(
@@ -191,11 +209,15 @@ fn show_config(cli: &Cli, origin: bool) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let search = SearchPath::from_env(&cli.plugin_dirs);
-    let exe = std::env::current_exe().ok();
+    let (registry, _) = build_registry(cli);
     let schema_of = |plugin: &str| -> Option<serde_json::Value> {
-        let path = search.resolve("show", plugin, None).ok()?;
-        let info = plugins::probe::probe(exe.as_deref()?, &path).ok()?;
+        let reference = plugins::PluginRef::parse(plugin, None);
+        let (path, name) = registry.find("show", plugin, reference).ok()?;
+        let found = registry.probed(&path).ok()?;
+        let info = match name {
+            Some(name) => found.into_iter().find(|p| p.name == name)?,
+            None => found.into_iter().next()?,
+        };
         let params: serde_json::Value = serde_json::from_str(&info.params).ok()?;
         cloudmarker_plugin_api::sdk::schema::parse(&params).1
     };
@@ -210,20 +232,13 @@ fn show_config(cli: &Cli, origin: bool) -> ExitCode {
 
 /// `cloudmarker plugins list|inspect`.
 fn plugins_command(cli: &Cli, action: &PluginsCommand) -> ExitCode {
-    let search = SearchPath::from_env(&cli.plugin_dirs);
-    for warning in search.ignored() {
+    let (registry, warnings) = build_registry(cli);
+    for warning in warnings {
         eprintln!("cloudmarker: warning: {warning}");
     }
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(e) => {
-            eprintln!("cloudmarker: error: cannot find this executable to probe plugins: {e}");
-            return ExitCode::from(EXIT_PLUGIN_FAILED);
-        }
-    };
     match action {
         PluginsCommand::List { format } => {
-            let entries = plugins::catalog::list(&search, &exe, cli.allow_insecure_plugins);
+            let entries = plugins::catalog::list(&registry);
             if format == "json" {
                 println!(
                     "{}",
@@ -234,18 +249,16 @@ fn plugins_command(cli: &Cli, action: &PluginsCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        PluginsCommand::Inspect { plugin } => {
-            match plugins::catalog::inspect(&search, &exe, plugin, cli.allow_insecure_plugins) {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("cloudmarker: error: {e}");
-                    ExitCode::from(EXIT_PLUGIN_FAILED)
-                }
+        PluginsCommand::Inspect { plugin } => match plugins::catalog::inspect(&registry, plugin) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!("cloudmarker: error: {e}");
+                ExitCode::from(EXIT_PLUGIN_FAILED)
+            }
+        },
     }
 }
 

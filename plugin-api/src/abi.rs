@@ -26,18 +26,58 @@ use std::fmt;
 /// The version of `plugin-api` this code is, as a plugin library records it.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Constructs a plugin instance from its parameters (a JSON object).
+pub type NewFn =
+    extern "C" fn(params: RStr<'_>, host: HostContext) -> RResult<PluginBox, PluginError>;
+
+/// Constructs the library's plugin `name` from its parameters.
+pub type NewNamedFn = extern "C" fn(
+    name: RStr<'_>,
+    params: RStr<'_>,
+    host: HostContext,
+) -> RResult<PluginBox, PluginError>;
+
+/// Checks that the library's plugin `name`, with these parameters, can
+/// reach and authenticate to what it needs: `Ok` with what was checked, a
+/// [`ErrorKind::UNSUPPORTED`] error when the plugin has no health check.
+pub type CheckFn = extern "C" fn(
+    name: RStr<'_>,
+    params: RStr<'_>,
+    host: HostContext,
+) -> RResult<RString, PluginError>;
+
 /// The root module that every plugin library exports.
 ///
 /// Load it with `lib_header_from_path(path)?.init_root_module::<PluginModRef>()`.
+/// A library provides one or more plugins (since 0.1.1): `info` and `new`
+/// are its first plugin, `plugins`, `new_named` and `check` cover all of them.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
 pub struct PluginMod {
-    /// Describes the plugin without constructing it.
+    /// Describes the library's first plugin without constructing it.
     pub info: extern "C" fn() -> PluginInfo,
-    /// Constructs a plugin instance from its parameters (a JSON object).
+    /// Constructs the library's first plugin from its parameters (a JSON object).
     #[sabi(last_prefix_field)]
     pub new: extern "C" fn(params: RStr<'_>, host: HostContext) -> RResult<PluginBox, PluginError>,
+    /// Since 0.1.1: describes every plugin of the library, the first one first.
+    #[cfg(not(cloudmarker_api_0_1_0))]
+    pub plugins: extern "C" fn() -> RVec<PluginInfo>,
+    /// Since 0.1.1: constructs the library's plugin `name`.
+    #[cfg(not(cloudmarker_api_0_1_0))]
+    pub new_named: extern "C" fn(
+        name: RStr<'_>,
+        params: RStr<'_>,
+        host: HostContext,
+    ) -> RResult<PluginBox, PluginError>,
+    /// Since 0.1.1: the health check of the library's plugin `name`
+    /// (`cloudmarker validate --connect`).
+    #[cfg(not(cloudmarker_api_0_1_0))]
+    pub check: extern "C" fn(
+        name: RStr<'_>,
+        params: RStr<'_>,
+        host: HostContext,
+    ) -> RResult<RString, PluginError>,
     /// Exists only in the compatibility tests' build of this crate
     /// (`cfg(cloudmarker_api_next)`): it stands for a function that a later
     /// plugin-api 0.1.x appends, to test old and new hosts and plugins together.
@@ -45,17 +85,41 @@ pub struct PluginMod {
     pub next_api_probe: extern "C" fn() -> u32,
 }
 
+/// The functions of a plugin library's root module, as the export macro
+/// gathers them (see [`PluginMod::from_fns`]).
+pub struct LibraryFns {
+    /// See [`PluginMod::info`].
+    pub info: extern "C" fn() -> PluginInfo,
+    /// See [`PluginMod::new`].
+    pub new: NewFn,
+    /// Every plugin of the library.
+    pub plugins: extern "C" fn() -> RVec<PluginInfo>,
+    /// Constructs a plugin by name.
+    pub new_named: extern "C" fn(
+        name: RStr<'_>,
+        params: RStr<'_>,
+        host: HostContext,
+    ) -> RResult<PluginBox, PluginError>,
+    /// A plugin's health check.
+    pub check: CheckFn,
+}
+
 impl PluginMod {
-    /// The root module made of a plugin's functions (used by the export macro).
-    pub fn from_fns(
-        info: extern "C" fn() -> PluginInfo,
-        new: extern "C" fn(RStr<'_>, HostContext) -> RResult<PluginBox, PluginError>,
-    ) -> Self {
+    /// The root module made of a library's functions (used by the export macro).
+    pub fn from_fns(fns: LibraryFns) -> Self {
+        #[cfg(cloudmarker_api_0_1_0)]
+        let _ = (fns.plugins, fns.new_named, fns.check);
         Self {
-            info,
-            new,
+            info: fns.info,
+            new: fns.new,
+            #[cfg(not(cloudmarker_api_0_1_0))]
+            plugins: fns.plugins,
+            #[cfg(not(cloudmarker_api_0_1_0))]
+            new_named: fns.new_named,
+            #[cfg(not(cloudmarker_api_0_1_0))]
+            check: fns.check,
             #[cfg(cloudmarker_api_next)]
-            next_api_probe: next_api_probe,
+            next_api_probe,
         }
     }
 }
@@ -318,8 +382,7 @@ pub type PluginBox = Plugin_TO<'static, RBox<()>>;
 /// it: abi_stable refuses a library whose root module has fewer fields than
 /// the host's, so a host built against a later 0.1.x loads older plugins
 /// through this older layout (their later functions are then simply absent).
-/// Only the compatibility tests' "later" build of this crate has it.
-#[cfg(cloudmarker_api_next)]
+/// The host loads libraries built against plugin-api 0.1.0 through it.
 pub mod v0_1_0 {
     use super::{HostContext, PluginBox, PluginError, PluginInfo};
     use abi_stable::{

@@ -50,11 +50,25 @@ pub use abi_stable;
 ///
 /// `export_plugin!(cloud: T)`, `export_plugin!(event: T)` or
 /// `export_plugin!(sink: T)`. Call it once, in the plugin crate's `lib.rs`.
-/// It also defines `pub fn plugin_module()` (see [`plugin_module!`]).
+/// It also defines `pub fn plugin_module()` (see [`plugin_module!`]). A
+/// library with several plugins uses [`export_plugins!`].
 #[macro_export]
 macro_rules! export_plugin {
     ($kind:ident: $ty:ty) => {
-        $crate::plugin_module!($kind: $ty);
+        $crate::export_plugins!($kind: $ty);
+    };
+}
+
+/// Exports several plugin types from one library, e.g.
+/// `export_plugins!(cloud: MyCloud, event: MyCheck, sink: MyStore)`.
+///
+/// The host finds each by its name; a host built against plugin-api 0.1.0
+/// sees only the first. Call it once, in the plugin crate's `lib.rs`. It also
+/// defines `pub fn plugin_module()` (see [`plugin_module!`]).
+#[macro_export]
+macro_rules! export_plugins {
+    ($($kind:ident: $ty:ty),+ $(,)?) => {
+        $crate::plugin_module!($($kind: $ty),+);
 
         #[$crate::abi_stable::export_root_module]
         fn __cloudmarker_plugin_root() -> $crate::PluginModRef {
@@ -63,39 +77,64 @@ macro_rules! export_plugin {
     };
 }
 
-/// Defines `pub fn plugin_module() -> PluginModRef` for a plugin type without
-/// exporting it, for running the plugin in-process (benchmarks, tests). Every
-/// exported root module has the same symbol name, so two plugin libraries
-/// cannot be linked into one binary; compile the plugin's module into the
-/// binary and use this instead.
+/// Defines `pub fn plugin_module() -> PluginModRef` for one or more plugin
+/// types without exporting them, for running plugins in-process
+/// (benchmarks, tests). Every exported root module has the same symbol
+/// name, so two plugin libraries cannot be linked into one binary; compile
+/// the plugin's module into the binary and use this instead.
 #[macro_export]
 macro_rules! plugin_module {
-    (cloud: $ty:ty) => {
-        $crate::plugin_module!(@module $ty, $crate::sdk::CloudAdapter::<$ty>::new, $crate::PluginKinds::CLOUD);
-    };
-    (event: $ty:ty) => {
-        $crate::plugin_module!(@module $ty, $crate::sdk::EventAdapter::<$ty>::new, $crate::PluginKinds::EVENT);
-    };
-    (sink: $ty:ty) => {
-        $crate::plugin_module!(@module $ty, $crate::sdk::SinkAdapter::<$ty>::new, $crate::PluginKinds::SINK);
-    };
-    (@module $ty:ty, $wrap:expr, $kinds:expr) => {
+    ($($kind:ident: $ty:ty),+ $(,)?) => {
+        static __CLOUDMARKER_PLUGINS: &[$crate::sdk::Provided] =
+            &[$($crate::sdk::Provided::$kind::<$ty>()),+];
+
         extern "C" fn __cloudmarker_plugin_info() -> $crate::PluginInfo {
-            $crate::sdk::info::<$ty>($kinds, env!("CARGO_PKG_VERSION"))
+            let first = &__CLOUDMARKER_PLUGINS[0];
+            (first.info)(first.kinds, env!("CARGO_PKG_VERSION"))
         }
 
         extern "C" fn __cloudmarker_plugin_new(
             params: $crate::abi_stable::std_types::RStr<'_>,
             host: $crate::HostContext,
         ) -> $crate::abi_stable::std_types::RResult<$crate::PluginBox, $crate::PluginError> {
-            $crate::sdk::new_plugin::<$ty, _>(params, host, $wrap)
+            (__CLOUDMARKER_PLUGINS[0].new)(params, host)
         }
 
-        /// This plugin's root module.
+        extern "C" fn __cloudmarker_plugins(
+        ) -> $crate::abi_stable::std_types::RVec<$crate::PluginInfo> {
+            $crate::sdk::library::infos(__CLOUDMARKER_PLUGINS, env!("CARGO_PKG_VERSION"))
+        }
+
+        extern "C" fn __cloudmarker_plugin_new_named(
+            name: $crate::abi_stable::std_types::RStr<'_>,
+            params: $crate::abi_stable::std_types::RStr<'_>,
+            host: $crate::HostContext,
+        ) -> $crate::abi_stable::std_types::RResult<$crate::PluginBox, $crate::PluginError> {
+            $crate::sdk::library::new_named(__CLOUDMARKER_PLUGINS, name, params, host)
+        }
+
+        extern "C" fn __cloudmarker_plugin_check(
+            name: $crate::abi_stable::std_types::RStr<'_>,
+            params: $crate::abi_stable::std_types::RStr<'_>,
+            host: $crate::HostContext,
+        ) -> $crate::abi_stable::std_types::RResult<
+            $crate::abi_stable::std_types::RString,
+            $crate::PluginError,
+        > {
+            $crate::sdk::library::check_named(__CLOUDMARKER_PLUGINS, name, params, host)
+        }
+
+        /// This library's root module.
         pub fn plugin_module() -> $crate::PluginModRef {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
-            $crate::PluginMod::from_fns(__cloudmarker_plugin_info, __cloudmarker_plugin_new)
-                .leak_into_prefix()
+            $crate::PluginMod::from_fns($crate::LibraryFns {
+                info: __cloudmarker_plugin_info,
+                new: __cloudmarker_plugin_new,
+                plugins: __cloudmarker_plugins,
+                new_named: __cloudmarker_plugin_new_named,
+                check: __cloudmarker_plugin_check,
+            })
+            .leak_into_prefix()
         }
     };
 }

@@ -204,6 +204,7 @@ impl Sandbox {
             .env_remove("RUST_LOG")
             .env_remove("CLOUDMARKER_PLUGIN_PATH")
             .env_remove("XDG_STATE_HOME")
+            .env_remove("XDG_CACHE_HOME")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

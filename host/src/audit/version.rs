@@ -83,11 +83,7 @@ fn successor(last: &str, base: &str) -> String {
 
 /// `$XDG_STATE_HOME/cloudmarker`, else `$HOME/.local/state/cloudmarker`.
 fn state_dir() -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute());
-    let home = || std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state"));
-    xdg.or_else(home).map(|d| d.join("cloudmarker"))
+    crate::user_dir("XDG_STATE_HOME", ".local/state")
 }
 
 #[cfg(test)]

@@ -42,9 +42,8 @@ pub(crate) struct Worker {
 impl Worker {
     /// Constructs the plugin, or logs why not and marks the report.
     fn construct(&mut self) -> Option<PluginBox> {
-        let new = self.plugin.module.new();
         let watched = super::watchdog::watch(&self.name, "new");
-        let constructed = new(RStr::from_str(&self.params), logging::host_context());
+        let constructed = self.plugin.construct(&self.params, logging::host_context());
         drop(watched);
         match constructed {
             RResult::ROk(plugin) => {

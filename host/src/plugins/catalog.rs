@@ -1,12 +1,14 @@
 //! `cloudmarker plugins list` and `cloudmarker plugins inspect`: what is
 //! installed on the search path, each library probed in a child process.
 
-use super::probe::{self, Probed, ProbedInfo};
-use super::resolve::{class_module_name, SearchPath};
+use super::probe::{Probed, ProbedInfo};
+use super::resolve::{class_module_name, PluginRef};
+use super::Registry;
+#[cfg(doc)]
+use super::SearchPath;
 use cloudmarker_plugin_api::sdk::{files, schema};
 use serde::Serialize;
-use std::collections::HashSet;
-use std::env::consts::DLL_SUFFIX;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -31,43 +33,43 @@ pub struct Entry {
     pub reason: Option<String>,
 }
 
-/// Every library in the search path's directories, in search order; the
-/// first plugin of a name wins and later ones are `shadowed`.
-pub fn list(search: &SearchPath, exe: &Path, allow_insecure: bool) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    let mut seen_files = HashSet::new();
-    let mut seen_names = HashSet::new();
-    for dir in search.dirs() {
-        let Ok(read) = std::fs::read_dir(dir) else {
+/// Every plugin of every library in the search path's directories, in
+/// search order; where two libraries provide the same name, the one that
+/// resolution picks (see [`SearchPath::candidates`]) is `ok` and the others
+/// are `shadowed`.
+pub fn list(registry: &Registry) -> Vec<Entry> {
+    let search = registry.search_path();
+    let mut entries: Vec<Entry> = search
+        .libraries()
+        .iter()
+        .flat_map(|path| describe(registry, path))
+        .collect();
+    let mut providers: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, entry) in entries.iter().enumerate() {
+        if entry.status == "ok" {
+            providers.entry(entry.name.clone()).or_default().push(index);
+        }
+    }
+    for (name, indexes) in providers.into_iter().filter(|(_, i)| i.len() > 1) {
+        let order = search.candidates(&name);
+        let rank = |i: &usize| order.iter().position(|p| *p == entries[*i].path);
+        let Some(&winner) = indexes.iter().min_by_key(|i| rank(i).unwrap_or(usize::MAX)) else {
             continue;
         };
-        let mut libraries: Vec<PathBuf> = read
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && p.to_string_lossy().ends_with(DLL_SUFFIX))
-            .collect();
-        libraries.sort();
-        for path in libraries {
-            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if !seen_files.insert(canonical) {
-                continue;
-            }
-            let mut entry = describe(&path, exe, allow_insecure);
-            if entry.status == "ok" && !seen_names.insert(entry.name.clone()) {
-                entry.status = "shadowed".into();
-                entry.reason = Some(format!(
-                    "a library earlier on the search path provides {}",
-                    entry.name
-                ));
-            }
-            entries.push(entry);
+        let winner_path = entries[winner].path.display().to_string();
+        for index in indexes.into_iter().filter(|i| *i != winner) {
+            entries[index].status = "shadowed".into();
+            entries[index].reason = Some(format!(
+                "{winner_path}, earlier on the search path, provides {name}"
+            ));
         }
     }
     entries
 }
 
-/// What the library at `path` is.
-pub fn describe(path: &Path, exe: &Path, allow_insecure: bool) -> Entry {
+/// What the library at `path` is: one entry per plugin it provides, or one
+/// entry saying why it cannot be used.
+pub fn describe(registry: &Registry, path: &Path) -> Vec<Entry> {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().trim_start_matches("lib").to_string())
@@ -85,20 +87,25 @@ pub fn describe(path: &Path, exe: &Path, allow_insecure: bool) -> Entry {
         status: status.into(),
         reason,
     };
-    if !allow_insecure {
+    if !registry.allows_insecure_plugins() {
         let unsafe_file = files::check_trusted(path)
             .and_then(|()| path.parent().map_or(Ok(()), files::check_trusted));
         if let Err(problem) = unsafe_file {
-            return entry(ProbedInfo::default(), "insecure", Some(problem));
+            return vec![entry(ProbedInfo::default(), "insecure", Some(problem))];
         }
     }
-    match probe::inspect(exe, path) {
-        Probed::Plugin(info) => entry(info, "ok", None),
+    let refused =
+        |status: &str, reason: String| vec![entry(ProbedInfo::default(), status, Some(reason))];
+    match registry.probe(path) {
+        Probed::Plugins(plugins) => plugins
+            .into_iter()
+            .map(|info| entry(info, "ok", None))
+            .collect(),
         Probed::Refused(reason) if reason.starts_with("built against") => {
-            entry(ProbedInfo::default(), "incompatible", Some(reason))
+            refused("incompatible", reason)
         }
-        Probed::Refused(reason) => entry(ProbedInfo::default(), "not a plugin", Some(reason)),
-        Probed::Crashed(reason) => entry(ProbedInfo::default(), "crashed", Some(reason)),
+        Probed::Refused(reason) => refused("not a plugin", reason),
+        Probed::Crashed(reason) => refused("crashed", reason),
     }
 }
 
@@ -200,25 +207,20 @@ fn type_name(property: &serde_json::Value) -> String {
 /// `plugins inspect`: the plugin named (or the library at) `target`, its
 /// description, kinds, versions, library, params with their defaults, and a
 /// config to paste.
-pub fn inspect(
-    search: &SearchPath,
-    exe: &Path,
-    target: &str,
-    allow_insecure: bool,
-) -> Result<String, String> {
-    let path = search
-        .resolve("inspect", target, std::env::current_dir().ok().as_deref())
+pub fn inspect(registry: &Registry, target: &str) -> Result<String, String> {
+    let here = std::env::current_dir().ok();
+    let reference = PluginRef::parse(target, here.as_deref());
+    let (path, name) = registry
+        .find("inspect", target, reference)
         .map_err(|e| e.to_string())?;
-    let entry = describe(&path, exe, allow_insecure);
-    if entry.status != "ok" {
-        return Err(format!(
-            "{}: {} ({})",
-            path.display(),
-            entry.status,
-            entry.reason.unwrap_or_default()
-        ));
+    let plugins = registry
+        .probed(&path)
+        .map_err(|reason| format!("{}: {reason}", path.display()))?;
+    let info = match &name {
+        Some(name) => plugins.iter().find(|p| &p.name == name),
+        None => plugins.first(),
     }
-    let info = probe::probe(exe, &path)?;
+    .ok_or_else(|| format!("{} provides no plugin named {target:?}", path.display()))?;
     let described: serde_json::Value =
         serde_json::from_str(&info.params).unwrap_or(serde_json::Value::Null);
     let (params, param_schema) = schema::parse(&described);
@@ -227,6 +229,14 @@ pub fn inspect(
     let _ = writeln!(out, "kinds:      {}", info.kinds.join(", "));
     let _ = writeln!(out, "plugin-api: {}", info.api_version);
     let _ = writeln!(out, "library:    {}", path.display());
+    let others: Vec<&str> = plugins
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|n| *n != info.name)
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "also in it: {}", others.join(", "));
+    }
     let _ = writeln!(out, "\nparams:");
     let _ = write!(out, "{}", params_table(&params, param_schema.as_ref()));
     let name = class_module_name(target).unwrap_or(&info.name);

@@ -1,24 +1,160 @@
 //! Loading plugin libraries through `abi_stable`, with messages that say
-//! which file failed and why.
+//! which file failed and why, and finding the library that provides a
+//! plugin.
 
-use super::resolve::{class_module_name, ResolveError, SearchPath};
+use super::cache::Cache;
+use super::probe::{self, Probed, ProbedInfo};
+use super::resolve::{PluginRef, ResolveError, SearchPath};
 use crate::config::PluginConfig;
 use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
+use abi_stable::std_types::{RResult, RStr, RString};
 use cloudmarker_plugin_api::sdk::files;
-use cloudmarker_plugin_api::{PluginInfo, PluginModRef, API_VERSION};
+use cloudmarker_plugin_api::{
+    v0_1_0, ErrorKind, HostContext, PluginBox, PluginError, PluginInfo, PluginModRef, API_VERSION,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// A library's root module, in the layout of the plugin-api it was built
+/// against: 0.1.1 and later, or 0.1.0 (one plugin, no health check).
+#[derive(Clone, Copy)]
+enum Module {
+    Current(PluginModRef),
+    V0_1_0(v0_1_0::PluginModRef),
+}
+
+impl Module {
+    /// The info of every plugin of the library, the first one first.
+    fn plugins(self) -> Vec<PluginInfo> {
+        match self {
+            Self::Current(m) => match m.plugins() {
+                Some(plugins) => plugins().into_vec(),
+                None => vec![m.info()()],
+            },
+            Self::V0_1_0(m) => vec![m.info()()],
+        }
+    }
+
+    /// Constructs plugin `name` (the library's first plugin is `first`).
+    fn construct(
+        self,
+        name: &str,
+        first: bool,
+        params: RStr<'_>,
+        host: HostContext,
+    ) -> RResult<PluginBox, PluginError> {
+        match self {
+            Self::Current(m) => match m.new_named() {
+                Some(new_named) => new_named(RStr::from_str(name), params, host),
+                None => m.new()(params, host),
+            },
+            Self::V0_1_0(m) if first => m.new()(params, host),
+            Self::V0_1_0(_) => RResult::RErr(PluginError::failed(format!(
+                "plugin {name} is not the first plugin of a plugin-api 0.1.0 library"
+            ))),
+        }
+    }
+
+    /// Runs plugin `name`'s health check.
+    fn check(
+        self,
+        name: &str,
+        params: RStr<'_>,
+        host: HostContext,
+    ) -> RResult<RString, PluginError> {
+        let check = match self {
+            Self::Current(m) => m.check(),
+            Self::V0_1_0(_) => None,
+        };
+        match check {
+            Some(check) => check(RStr::from_str(name), params, host),
+            None => RResult::RErr(PluginError::new(
+                ErrorKind::UNSUPPORTED,
+                format!("plugin {name} has no health check (built against plugin-api 0.1.0)"),
+            )),
+        }
+    }
+}
+
 /// A plugin library that passed the version and layout checks.
+pub struct Library {
+    /// The library file (None for plugins linked into this process).
+    pub path: Option<PathBuf>,
+    /// The info of each plugin it provides, the first one first.
+    pub plugins: Vec<PluginInfo>,
+    module: Module,
+}
+
+impl Library {
+    fn new(path: Option<PathBuf>, module: Module) -> Self {
+        Self {
+            path,
+            plugins: module.plugins(),
+            module,
+        }
+    }
+
+    /// Plugin `name` of this library (none: its first plugin).
+    fn plugin(self: &Arc<Self>, name: Option<&str>) -> Result<LoadedPlugin, String> {
+        let index = match name {
+            None => 0,
+            Some(name) => self
+                .plugins
+                .iter()
+                .position(|p| p.name.as_str() == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = self.plugins.iter().map(|p| p.name.as_str()).collect();
+                    format!(
+                        "it provides no plugin named {name:?} (it provides {})",
+                        names.join(", ")
+                    )
+                })?,
+        };
+        let info = self
+            .plugins
+            .get(index)
+            .cloned()
+            .ok_or("it provides no plugins")?;
+        Ok(LoadedPlugin {
+            path: self.path.clone(),
+            info,
+            first: index == 0,
+            library: Arc::clone(self),
+        })
+    }
+}
+
+/// One plugin of a loaded library.
 pub struct LoadedPlugin {
     /// The library file (None for a plugin linked into this process).
     pub path: Option<PathBuf>,
-    /// The library's root module.
-    pub module: PluginModRef,
     /// What the plugin says about itself.
     pub info: PluginInfo,
+    first: bool,
+    library: Arc<Library>,
+}
+
+impl LoadedPlugin {
+    /// Constructs an instance from JSON `params`.
+    pub fn construct(&self, params: &str, host: HostContext) -> RResult<PluginBox, PluginError> {
+        self.library
+            .module
+            .construct(&self.info.name, self.first, RStr::from_str(params), host)
+    }
+
+    /// Runs the plugin's health check with JSON `params`.
+    pub fn health_check(&self, params: &str, host: HostContext) -> RResult<RString, PluginError> {
+        self.library
+            .module
+            .check(&self.info.name, RStr::from_str(params), host)
+    }
+
+    /// All plugins of its library.
+    pub fn library_plugins(&self) -> &[PluginInfo] {
+        &self.library.plugins
+    }
 }
 
 /// Why a plugin could not be loaded.
@@ -54,6 +190,15 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+impl fmt::Debug for Library {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Library")
+            .field("path", &self.path)
+            .field("plugins", &self.plugins)
+            .finish_non_exhaustive()
+    }
+}
+
 impl fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoadedPlugin")
@@ -67,25 +212,34 @@ impl fmt::Debug for LoadedPlugin {
 /// Libraries are never unloaded.
 pub struct Registry {
     search: SearchPath,
-    builtins: HashMap<String, PluginModRef>,
+    builtins: HashMap<String, Arc<LoadedPlugin>>,
     /// The `cloudmarker` executable that probes libraries before they are
     /// loaded (see [`super::probe`]); none: load without probing.
     prober: Option<PathBuf>,
     /// Whether libraries that other users could change may be loaded.
     allow_insecure: bool,
-    loaded: Mutex<HashMap<PathBuf, Result<Arc<LoadedPlugin>, String>>>,
+    cache: Mutex<Cache>,
+    loaded: Mutex<HashMap<PathBuf, Result<Arc<Library>, String>>>,
 }
 
 impl Registry {
-    /// A registry that looks for libraries in `search`.
+    /// A registry that looks for libraries in `search`, with a cache kept
+    /// in memory only (see [`Registry::with_cache`]).
     pub fn new(search: SearchPath) -> Self {
         Self {
             search,
             builtins: HashMap::new(),
             prober: None,
             allow_insecure: false,
+            cache: Mutex::new(Cache::default()),
             loaded: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Keeps what probing found in `cache` (see [`super::cache`]).
+    pub fn with_cache(mut self, cache: Cache) -> Self {
+        self.cache = Mutex::new(cache);
+        self
     }
 
     /// Loads libraries that other users could change (`--allow-insecure-plugins`).
@@ -101,12 +255,22 @@ impl Registry {
         self
     }
 
-    /// Adds a plugin linked into this process, found by its bare name before
-    /// the search path (used by benchmarks and tests).
+    /// Adds the plugins of a module linked into this process, found by their
+    /// bare names before the search path (used by benchmarks and tests).
     pub fn with_builtin(mut self, module: PluginModRef) -> Self {
-        let name = module.info()().name.to_string();
-        self.builtins.insert(name, module);
+        let library = Arc::new(Library::new(None, Module::Current(module)));
+        for info in &library.plugins {
+            if let Ok(plugin) = library.plugin(Some(&info.name)) {
+                self.builtins
+                    .insert(info.name.to_string(), Arc::new(plugin));
+            }
+        }
         self
+    }
+
+    /// Whether libraries that other users could change may be loaded.
+    pub fn allows_insecure_plugins(&self) -> bool {
+        self.allow_insecure
     }
 
     /// The search path.
@@ -116,48 +280,141 @@ impl Registry {
 
     /// Resolves and loads the plugin configured under `key`.
     pub fn load(&self, key: &str, config: &PluginConfig) -> Result<Arc<LoadedPlugin>, LoadError> {
-        let name = class_module_name(&config.plugin).unwrap_or(&config.plugin);
-        if let Some(module) = self.builtins.get(name) {
-            return Ok(Arc::new(LoadedPlugin {
-                path: None,
-                module: *module,
-                info: module.info()(),
-            }));
+        let reference = PluginRef::parse(&config.plugin, config.config_dir.as_deref());
+        if let PluginRef::Name(name) = reference {
+            if let Some(plugin) = self.builtins.get(name) {
+                return Ok(Arc::clone(plugin));
+            }
         }
-        let path = self
-            .search
-            .resolve(key, &config.plugin, config.config_dir.as_deref())
-            .map_err(LoadError::NotFound)?;
-        self.load_path(&path).map_err(|reason| LoadError::Library {
+        let (path, name) = self.find(key, &config.plugin, reference)?;
+        let failed = |reason: String| LoadError::Library {
             key: key.to_string(),
-            path,
+            path: path.clone(),
             reason,
+        };
+        let library = self.load_path(&path).map_err(failed)?;
+        library
+            .plugin(name.as_deref())
+            .map(Arc::new)
+            .map_err(failed)
+    }
+
+    /// The library that `value` (a `plugin:` value, see [`PluginRef`]) names,
+    /// and the plugin in it (none: its first), found without loading
+    /// anything into this process.
+    pub fn find(
+        &self,
+        key: &str,
+        value: &str,
+        reference: PluginRef<'_>,
+    ) -> Result<(PathBuf, Option<String>), LoadError> {
+        match reference {
+            PluginRef::File { path, plugin } if path.is_file() => {
+                Ok((path, plugin.map(str::to_string)))
+            }
+            PluginRef::File { path, .. } => Err(LoadError::NotFound(ResolveError {
+                key: key.to_string(),
+                value: value.to_string(),
+                searched: vec![path],
+                by_name: false,
+            })),
+            PluginRef::Name(name) => self.provider(key, value, name),
+        }
+    }
+
+    /// The first library in search order (see [`SearchPath::candidates`])
+    /// that provides plugin `name` or is named after it (`lib<name>.so`, which
+    /// then serves its first plugin). When none does but `lib<name>.so`
+    /// exists, why that one cannot be used.
+    fn provider(
+        &self,
+        key: &str,
+        value: &str,
+        name: &str,
+    ) -> Result<(PathBuf, Option<String>), LoadError> {
+        let own_file = super::resolve::library_file_name(name);
+        let mut own_problem = None;
+        for library in self.search.candidates(name) {
+            let own = library.file_name() == Some(own_file.as_ref());
+            match self.probed(&library) {
+                Ok(plugins) if plugins.iter().any(|p| p.name == name) => {
+                    return Ok((library, Some(name.to_string())))
+                }
+                // A library file named after the value serves its first plugin.
+                Ok(_) if own => return Ok((library, None)),
+                Ok(_) => {}
+                Err(reason) if own && own_problem.is_none() => {
+                    own_problem = Some((library, reason))
+                }
+                Err(_) => {}
+            }
+        }
+        Err(match own_problem {
+            Some((path, reason)) => LoadError::Library {
+                key: key.to_string(),
+                path,
+                reason,
+            },
+            None => LoadError::NotFound(ResolveError {
+                key: key.to_string(),
+                value: value.to_string(),
+                searched: self.search.named_files(name),
+                by_name: true,
+            }),
         })
     }
 
-    /// Loads the library at `path` (once; later calls share the result).
-    pub fn load_path(&self, path: &Path) -> Result<Arc<LoadedPlugin>, String> {
+    /// What library `path` provides, from the cache or by probing it;
+    /// otherwise why it cannot be used. A library that other users could
+    /// change is refused before anything of it runs.
+    pub fn probed(&self, path: &Path) -> Result<Vec<ProbedInfo>, String> {
+        if !self.allow_insecure {
+            check_library_safety(path)?;
+        }
+        self.probe(path).into_result()
+    }
+
+    /// What probing `path` found (from the cache when the file has not
+    /// changed), without the safety check.
+    pub fn probe(&self, path: &Path) -> Probed {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(probed) = cache.get(path) {
+            return probed;
+        }
+        let probed = match &self.prober {
+            Some(exe) => probe::inspect(exe, path),
+            None => match load_library(path) {
+                Ok(library) => {
+                    Probed::Plugins(library.plugins.iter().map(ProbedInfo::of).collect())
+                }
+                Err(reason) => Probed::Refused(reason),
+            },
+        };
+        cache.put(path, &probed);
+        cache.save();
+        probed
+    }
+
+    /// Loads the library at `path` (once; later calls share the result),
+    /// after the safety check and the probe.
+    pub fn load_path(&self, path: &Path) -> Result<Arc<Library>, String> {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         loaded
             .entry(canonical)
             .or_insert_with_key(|p| {
-                if !self.allow_insecure {
-                    check_library_safety(p)?;
+                self.probed(p)?;
+                let library = load_library(p)?;
+                for plugin in &library.plugins {
+                    log::info!(
+                        "Loaded plugin {} {} (plugin-api {}) from {}.",
+                        plugin.name,
+                        plugin.version,
+                        plugin.api_version,
+                        p.display()
+                    );
                 }
-                if let Some(exe) = &self.prober {
-                    super::probe::probe(exe, p)?;
-                }
-
-                let plugin = load_library(p)?;
-                log::info!(
-                    "Loaded plugin {} {} (plugin-api {}) from {}.",
-                    plugin.info.name,
-                    plugin.info.version,
-                    plugin.info.api_version,
-                    p.display()
-                );
-                Ok(Arc::new(plugin))
+                Ok(Arc::new(library))
             })
             .clone()
     }
@@ -166,7 +423,7 @@ impl Registry {
 /// Refuses a library that a user other than this one (or root) could
 /// change: the file or its directory writable by group or others, or owned
 /// by someone else (OpenSSH's StrictModes).
-fn check_library_safety(path: &Path) -> Result<(), String> {
+pub fn check_library_safety(path: &Path) -> Result<(), String> {
     let refuse = |problem: String| {
         format!("refused: {problem}; a plugin is code that runs with your rights (--allow-insecure-plugins loads it anyway)")
     };
@@ -178,18 +435,24 @@ fn check_library_safety(path: &Path) -> Result<(), String> {
 }
 
 /// Loads the library at `path` into this process and checks its
-/// `plugin-api` version and layout.
-pub fn load_library(path: &Path) -> Result<LoadedPlugin, String> {
+/// `plugin-api` version and layout; a library built against plugin-api
+/// 0.1.0 is loaded through the 0.1.0 layout.
+pub fn load_library(path: &Path) -> Result<Library, String> {
     let header = lib_header_from_path(path).map_err(|e| describe(e, None))?;
     let built_against = header.version_strings().version.to_string();
-    let module = header
-        .init_root_module::<PluginModRef>()
-        .map_err(|e| describe(e, Some(&built_against)))?;
-    Ok(LoadedPlugin {
-        path: Some(path.to_path_buf()),
-        module,
-        info: module.info()(),
-    })
+    // abi_stable wants a library's root module to have every field of the
+    // host's, so a 0.1.0 library is checked against the 0.1.0 layout.
+    let module = if built_against == "0.1.0" {
+        header
+            .init_root_module::<v0_1_0::PluginModRef>()
+            .map(Module::V0_1_0)
+    } else {
+        header
+            .init_root_module::<PluginModRef>()
+            .map(Module::Current)
+    }
+    .map_err(|e| describe(e, Some(&built_against)))?;
+    Ok(Library::new(Some(path.to_path_buf()), module))
 }
 
 /// Turns an `abi_stable` loading error into one sentence for users.

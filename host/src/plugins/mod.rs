@@ -1,9 +1,10 @@
 //! Finding, loading and describing plugin libraries.
 
+pub mod cache;
 pub mod catalog;
 mod loader;
 pub mod probe;
 mod resolve;
 
-pub use loader::{load_library, LoadError, LoadedPlugin, Registry};
-pub use resolve::{class_module_name, library_file_name, ResolveError, SearchPath};
+pub use loader::{check_library_safety, load_library, Library, LoadError, LoadedPlugin, Registry};
+pub use resolve::{class_module_name, library_file_name, PluginRef, ResolveError, SearchPath};

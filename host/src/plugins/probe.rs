@@ -4,8 +4,8 @@
 //! a file that is not a plugin, or one that crashes while loading, would run
 //! code in (or take down) the host. The host therefore first re-executes
 //! itself as `cloudmarker __probe PATH`: the child loads the library, runs
-//! the same version and layout checks, asks the plugin for its info, and
-//! prints one JSON line. Only a library the child found to be a good plugin
+//! the same version and layout checks, asks the library for the info of
+//! each plugin it provides, and prints one JSON line. Only a library the child found to be a good plugin
 //! is loaded into the host. A child that crashes, exits early or hangs is
 //! reported as such, and the host goes on with the other plugins.
 //!
@@ -61,11 +61,11 @@ impl ProbedInfo {
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Verdict {
-    /// A plugin that passed the checks, and what it says about itself.
+    /// A library that passed the checks, and what its plugins say about
+    /// themselves.
     Ok {
-        /// The plugin's info.
-        #[serde(default)]
-        info: ProbedInfo,
+        /// The info of each plugin of the library, the first one first.
+        plugins: Vec<ProbedInfo>,
     },
     /// Not usable, and why.
     Refused {
@@ -74,11 +74,12 @@ pub enum Verdict {
     },
 }
 
-/// What probing a library found.
-#[derive(Debug, Clone, PartialEq)]
+/// What probing a library found (kept in the registry cache).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "found", rename_all = "lowercase")]
 pub enum Probed {
-    /// A plugin that passed the checks.
-    Plugin(ProbedInfo),
+    /// A library that passed the checks, and its plugins.
+    Plugins(Vec<ProbedInfo>),
     /// Not a plugin, or built against an incompatible plugin-api: why.
     Refused(String),
     /// Loading it crashed or hung the child: how.
@@ -86,19 +87,19 @@ pub enum Probed {
 }
 
 impl Probed {
-    /// `Ok` for a plugin; otherwise why it must not be loaded.
-    pub fn into_result(self) -> Result<ProbedInfo, String> {
+    /// The plugins for a good library; otherwise why it must not be loaded.
+    pub fn into_result(self) -> Result<Vec<ProbedInfo>, String> {
         match self {
-            Self::Plugin(info) => Ok(info),
+            Self::Plugins(plugins) => Ok(plugins),
             Self::Refused(reason) | Self::Crashed(reason) => Err(reason),
         }
     }
 }
 
 /// The child's side: loads `path` with `load` and prints the verdict.
-pub fn run_probe(path: &Path, load: impl FnOnce(&Path) -> Result<ProbedInfo, String>) -> u8 {
+pub fn run_probe(path: &Path, load: impl FnOnce(&Path) -> Result<Vec<ProbedInfo>, String>) -> u8 {
     let verdict = match load(path) {
-        Ok(info) => Verdict::Ok { info },
+        Ok(plugins) => Verdict::Ok { plugins },
         Err(reason) => Verdict::Refused { reason },
     };
     match serde_json::to_string(&verdict) {
@@ -110,9 +111,9 @@ pub fn run_probe(path: &Path, load: impl FnOnce(&Path) -> Result<ProbedInfo, Str
     }
 }
 
-/// The host's side: probes `path` by running `exe __probe path`. `Ok` when
-/// the library is a good plugin; otherwise why it must not be loaded.
-pub fn probe(exe: &Path, path: &Path) -> Result<ProbedInfo, String> {
+/// The host's side: probes `path` by running `exe __probe path`. The
+/// library's plugins when it is good; otherwise why it must not be loaded.
+pub fn probe(exe: &Path, path: &Path) -> Result<Vec<ProbedInfo>, String> {
     inspect(exe, path).into_result()
 }
 
@@ -179,7 +180,9 @@ pub fn inspect(exe: &Path, path: &Path) -> Probed {
         .rev()
         .find_map(|line| serde_json::from_str::<Verdict>(line).ok());
     match (status.code(), verdict) {
-        (Some(0), Some(Verdict::Ok { info })) => Probed::Plugin(info),
+        (Some(0), Some(Verdict::Ok { plugins })) if !plugins.is_empty() => {
+            Probed::Plugins(plugins)
+        }
         (Some(0), Some(Verdict::Refused { reason })) => Probed::Refused(reason),
         (code, _) => Probed::Crashed(format!(
             "it ended the process while being loaded (exit status {}) in a child process; not loaded{said}",
@@ -208,17 +211,10 @@ mod tests {
     #[test]
     fn verdicts_are_one_json_line() {
         let ok = serde_json::to_string(&Verdict::Ok {
-            info: ProbedInfo::default(),
+            plugins: vec![ProbedInfo::default()],
         })
         .unwrap();
-        assert!(ok.starts_with(r#"{"status":"ok","info":{"#), "{ok}");
-        let old: Verdict = serde_json::from_str(r#"{"status":"ok"}"#).unwrap();
-        assert_eq!(
-            old,
-            Verdict::Ok {
-                info: ProbedInfo::default()
-            }
-        );
+        assert!(ok.starts_with(r#"{"status":"ok","plugins":[{"#), "{ok}");
         let refused = Verdict::Refused {
             reason: "not a plugin".into(),
         };

@@ -3,11 +3,13 @@
 //! A value is one of:
 //! 1. a path (it contains `/` or starts with `~`, or ends in the platform's
 //!    library suffix): absolute, `~`-expanded, or relative to the directory
-//!    of the config file that set it;
+//!    of the config file that set it; the library's first plugin, or the one
+//!    named after a `#` (`plugins/libazchecks.so#azkvkeynoexpiryevent`);
 //! 2. an original Cloudmarker class name (`cloudmarker.clouds.mockcloud.MockCloud`),
-//!    which names the bundled plugin of its module (`mockcloud`);
-//! 3. a bare name (`mockcloud`), looked up as `libmockcloud.so` (`.dylib` on
-//!    macOS) in the search path.
+//!    which names the plugin of its module (`mockcloud`);
+//! 3. a bare name (`mockcloud`): the plugin of that name provided by the
+//!    first library in search order (see [`SearchPath::candidates`]), be it
+//!    `libmockcloud.so` (`.dylib` on macOS) or a library of several plugins.
 
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::fmt;
@@ -75,35 +77,81 @@ impl SearchPath {
         &self.dirs
     }
 
-    /// Resolves the `plugin:` value `value` of plugin key `key`; `config_dir`
-    /// is the directory of the config file that set it (None: base config).
-    pub fn resolve(
-        &self,
-        key: &str,
-        value: &str,
-        config_dir: Option<&Path>,
-    ) -> Result<PathBuf, ResolveError> {
-        let not_found = |searched: Vec<PathBuf>| ResolveError {
-            key: key.to_string(),
-            value: value.to_string(),
-            searched,
-        };
-        if is_path(value) {
-            let path = expand_path(value, config_dir);
-            return if path.is_file() {
-                Ok(path)
-            } else {
-                Err(not_found(vec![path]))
+    /// Every library file in the search path's directories, in search
+    /// order (directory by directory, by file name within one), each once.
+    pub fn libraries(&self) -> Vec<PathBuf> {
+        self.candidates("")
+    }
+
+    /// The libraries that may provide plugin `name`, in the order they are
+    /// tried: directory by directory, and in each `lib<name>.so` first, then
+    /// the others by file name. Each file appears once.
+    pub fn candidates(&self, name: &str) -> Vec<PathBuf> {
+        let named = library_file_name(name);
+        let mut seen = std::collections::HashSet::new();
+        let mut found = Vec::new();
+        for dir in &self.dirs {
+            let Ok(read) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut libraries: Vec<PathBuf> = read
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.to_string_lossy().ends_with(DLL_SUFFIX))
+                .collect();
+            libraries.sort_by_key(|p| (p.file_name() != Some(named.as_ref()), p.clone()));
+            for library in libraries {
+                if seen.insert(library.canonicalize().unwrap_or_else(|_| library.clone())) {
+                    found.push(library);
+                }
+            }
+        }
+        found
+    }
+
+    /// Where plugin `name` would be as its own library, in each directory
+    /// (for messages).
+    pub fn named_files(&self, name: &str) -> Vec<PathBuf> {
+        let file = library_file_name(name);
+        self.dirs.iter().map(|d| d.join(&file)).collect()
+    }
+}
+
+/// What a `plugin:` value names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginRef<'a> {
+    /// A library file, and the plugin in it (none: its first).
+    File {
+        /// The library file.
+        path: PathBuf,
+        /// The plugin after `#`, if any.
+        plugin: Option<&'a str>,
+    },
+    /// A plugin name to look up in the search path.
+    Name(&'a str),
+}
+
+impl<'a> PluginRef<'a> {
+    /// Parses `value`; `config_dir` is the directory of the config file
+    /// that set it (None: base config or command line).
+    pub fn parse(value: &'a str, config_dir: Option<&Path>) -> Self {
+        if is_path(value)
+            || value
+                .rsplit_once('#')
+                .is_some_and(|(file, _)| is_path(file))
+        {
+            let (file, plugin) = match value.rsplit_once('#') {
+                Some((file, plugin)) if is_path(file) && !plugin.contains('/') => {
+                    (file, Some(plugin))
+                }
+                _ => (value, None),
+            };
+            return Self::File {
+                path: expand_path(file, config_dir),
+                plugin,
             };
         }
-        let name = class_module_name(value).unwrap_or(value);
-        let file = library_file_name(name);
-        let candidates: Vec<PathBuf> = self.dirs.iter().map(|d| d.join(&file)).collect();
-        candidates
-            .iter()
-            .find(|p| p.is_file())
-            .cloned()
-            .ok_or_else(|| not_found(candidates))
+        Self::Name(class_module_name(value).unwrap_or(value))
     }
 }
 
@@ -147,8 +195,11 @@ pub struct ResolveError {
     pub key: String,
     /// The `plugin:` value.
     pub value: String,
-    /// Every path that was tried.
+    /// Every path that was tried (for a name: where its own library would be).
     pub searched: Vec<PathBuf>,
+    /// Whether the value was a plugin name, also looked for in every other
+    /// library of the search path.
+    pub by_name: bool,
 }
 
 impl fmt::Display for ResolveError {
@@ -165,6 +216,12 @@ impl fmt::Display for ResolveError {
             .collect();
         if searched.is_empty() {
             f.write_str("it in no directory (no plugin directories are configured)")
+        } else if self.by_name {
+            write!(
+                f,
+                "{}, and no other library in those directories provides a plugin of that name",
+                searched.join(", ")
+            )
         } else {
             f.write_str(&searched.join(", "))
         }
@@ -219,47 +276,73 @@ mod tests {
     }
 
     #[test]
-    fn bare_and_class_names_find_the_first_match() {
+    fn candidates_are_in_search_order_with_the_named_file_first_in_each_dir() {
         let tmp = tempfile::tempdir().unwrap();
         let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
-        let file = library_file_name("mockcloud");
-        touch(&second.join(&file));
-        let sp = SearchPath::new(&[first.clone(), second.clone()], None, None);
+        for path in [
+            first.join(library_file_name("zeta")),
+            first.join(library_file_name("alpha")),
+            second.join(library_file_name("mockcloud")),
+            second.join(library_file_name("beta")),
+        ] {
+            touch(&path);
+        }
+        touch(&first.join("notes.txt"));
+        let sp = SearchPath::new(&[first.clone(), second.clone(), first.clone()], None, None);
+        let names = |paths: Vec<PathBuf>| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| p.strip_prefix(tmp.path()).unwrap().display().to_string())
+                .collect()
+        };
+        let lib = |dir: &str, name: &str| format!("{dir}/{}", library_file_name(name));
         assert_eq!(
-            sp.resolve("k", "mockcloud", None).unwrap(),
-            second.join(&file)
+            names(sp.candidates("mockcloud")),
+            [
+                lib("first", "alpha"),
+                lib("first", "zeta"),
+                lib("second", "mockcloud"),
+                lib("second", "beta")
+            ]
         );
-        touch(&first.join(&file));
         assert_eq!(
-            sp.resolve("k", "cloudmarker.clouds.mockcloud.MockCloud", None)
-                .unwrap(),
-            first.join(&file)
+            names(sp.candidates("zeta")),
+            [
+                lib("first", "zeta"),
+                lib("first", "alpha"),
+                lib("second", "beta"),
+                lib("second", "mockcloud")
+            ]
         );
     }
 
     #[test]
-    fn relative_paths_are_relative_to_the_config_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        touch(&tmp.path().join("plugins/libx.so"));
-        let sp = SearchPath::default();
-        let got = sp
-            .resolve("x", "plugins/libx.so", Some(tmp.path()))
-            .unwrap();
-        assert_eq!(got, tmp.path().join("plugins/libx.so"));
-    }
-
-    #[test]
-    fn not_found_names_key_value_and_every_place() {
-        let sp = SearchPath::new(&["/nowhere/a".into(), "/nowhere/b".into()], None, None);
-        let err = sp.resolve("myplugin", "nosuch", None).unwrap_err();
-        let file = library_file_name("nosuch");
+    fn values_are_paths_with_an_optional_plugin_or_names() {
+        let dir = Path::new("/cfg");
         assert_eq!(
-            err.to_string(),
-            format!("plugin \"myplugin\": plugin library \"nosuch\" not found; looked for /nowhere/a/{file}, /nowhere/b/{file}")
+            PluginRef::parse("plugins/libx.so", Some(dir)),
+            PluginRef::File {
+                path: "/cfg/plugins/libx.so".into(),
+                plugin: None
+            }
         );
-        let err = sp
-            .resolve("p", "/abs/libp.so", Some(Path::new("/cfg")))
-            .unwrap_err();
-        assert_eq!(err.searched, [PathBuf::from("/abs/libp.so")]);
+        assert_eq!(
+            PluginRef::parse("/lib/libfamily.so#kvcheck", Some(dir)),
+            PluginRef::File {
+                path: "/lib/libfamily.so".into(),
+                plugin: Some("kvcheck")
+            }
+        );
+        assert_eq!(
+            PluginRef::parse("mockcloud", None),
+            PluginRef::Name("mockcloud")
+        );
+        assert_eq!(
+            PluginRef::parse(
+                "cloudmarker.events.azkvkeynoexpiryevent.AzKVKeyNoExpiryEvent",
+                None
+            ),
+            PluginRef::Name("azkvkeynoexpiryevent")
+        );
     }
 }

@@ -45,10 +45,7 @@ where
     log_bridge::install(&host);
     super::guard::install_panic_hook();
     guard(T::NAME, "new", || {
-        let params: T::Params = serde_json::from_str(params.as_str()).map_err(|e| {
-            PluginError::config(format!("invalid params for plugin {}: {e}", T::NAME))
-        })?;
-        let plugin = T::new(params)?;
+        let plugin = T::new(super::library::parse_params::<T>(params)?)?;
         Ok(Plugin_TO::from_value(wrap(plugin), TD_Opaque))
     })
 }

@@ -11,6 +11,7 @@ mod batch;
 pub mod check;
 pub mod files;
 mod guard;
+pub mod library;
 mod log_bridge;
 pub mod net;
 pub mod retry;
@@ -21,6 +22,7 @@ pub mod secret;
 pub use crate::{ErrorKind, PluginError};
 pub use adapters::{info, new_plugin, CloudAdapter, EventAdapter, SinkAdapter};
 pub use batch::{Batch, Records};
+pub use library::Provided;
 /// The `log` crate the SDK forwards to the host, so that plugins log with
 /// the same version without depending on it themselves.
 pub use log;
@@ -51,6 +53,16 @@ pub trait PluginType: Sized + Send + 'static {
     /// are secret. `None` (the default) gives the defaults only.
     fn params_schema() -> Option<serde_json::Value> {
         None
+    }
+
+    /// The health check behind `cloudmarker validate --connect`: reach and
+    /// authenticate to the servers this plugin needs (without changing
+    /// anything) and say in a few words what was checked, e.g. `"reached
+    /// Elasticsearch 8.1 at https://es:9200"`. Called on a plugin just made by
+    /// [`PluginType::new`], which is then dropped. The default says that the
+    /// plugin has none.
+    fn health_check(&mut self) -> Result<String> {
+        Err(library::no_health_check(Self::NAME))
     }
 }
 
