@@ -251,6 +251,44 @@ fn a_wrong_password_is_a_clear_failure() {
 }
 
 #[test]
+fn validate_connect_logs_in_to_the_smtp_server_and_sends_nothing() {
+    let sb = Sandbox::new();
+    let pki = tls::generate(sb.path());
+    let smtp = Smtp::start(&sb, "starttls", Some(&pki), true);
+    let row = |password: &str| {
+        let extra = format!(
+            "      ssl_mode: starttls\n      username: alice\n      password: {password}\n      ca_cert: {}\n",
+            pki.ca_cert.display()
+        );
+        email_config(&sb, smtp.server.port, &extra);
+        let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "email.yaml"]);
+        assert!(
+            !run.output().contains(PASSWORD),
+            "the password is never shown"
+        );
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("emailalert "))
+            .map(str::to_string);
+        (
+            run.status,
+            line.unwrap_or_else(|| panic!("no health row: {}", run.output())),
+        )
+    };
+    let (status, line) = row(PASSWORD);
+    assert_eq!(status, Some(0), "{line}");
+    assert!(
+        line.contains(" ok ") && line.contains("logged in to"),
+        "{line}"
+    );
+    let (status, line) = row(&format!("wrong-{PASSWORD}"));
+    assert_eq!(status, Some(1), "{line}");
+    assert!(line.contains(" failed ") && line.contains("535"), "{line}");
+    assert!(smtp.messages().is_empty(), "a health check sends no email");
+}
+
+#[test]
 fn tls_mismatches_are_clear_failures() {
     // Implicit TLS against a plain server.
     let sb = Sandbox::new();

@@ -307,3 +307,80 @@ fn a_plugin_built_against_plugin_api_0_1_0_still_runs() {
     assert_eq!(entry["status"], "ok", "{entry}");
     assert_eq!(entry["api_version"], "0.1.0", "{entry}");
 }
+
+#[test]
+fn validate_connect_runs_each_plugins_health_check() {
+    let sb = Sandbox::new();
+    let plugins = plugin_dir_with(&sb, "plugins", &example_library());
+    let old = build_foreign("v0.1.0").join("libv010api.so");
+    sb.file(
+        "connect.yaml",
+        &format!(
+            "plugins:\n  oldcloud:\n    plugin: {}\n  tally:\n    plugin: wordtally\n    params: {{path: tally.json}}\n  lost:\n    plugin: wordtally\n    params: {{path: no/such/dir/tally.json}}\naudits:\n  mockaudit:\n    clouds: [mockcloud, oldcloud]\n    stores: [filestore, tally, lost]\n",
+            old.display()
+        ),
+    );
+    let dir = plugins.display().to_string();
+    let args = [
+        "validate",
+        "-c",
+        "sandbox.yaml",
+        "connect.yaml",
+        "--plugin-dir",
+        &dir,
+    ];
+    let run = sb.run(&args);
+    assert_eq!(
+        run.status,
+        Some(0),
+        "without --connect nothing is reached: {}",
+        run.output()
+    );
+
+    let mut connect = args.to_vec();
+    connect.push("--connect");
+    let run = sb.run(&connect);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let row = |key: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no row for {key}: {}", run.stdout))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let out = sb.path().display().to_string();
+    assert!(
+        row("filestore").starts_with(&format!("filestore filestore ok can write to {out}")),
+        "{}",
+        row("filestore")
+    );
+    assert!(
+        row("tally").starts_with("tally wordtally ok can write to ."),
+        "{}",
+        row("tally")
+    );
+    assert!(
+        row("lost").starts_with("lost wordtally failed cannot write to no/such/dir"),
+        "{}",
+        row("lost")
+    );
+    assert!(
+        row("mockcloud").starts_with("mockcloud mockcloud no check"),
+        "{}",
+        row("mockcloud")
+    );
+    assert!(
+        row("oldcloud").contains(
+            "no check plugin foreigncloud has no health check (built against plugin-api 0.1.0)"
+        ),
+        "{}",
+        row("oldcloud")
+    );
+    run.assert_says("1 plugin(s) failed their health check");
+    assert!(
+        !sb.path().join("tally.json").exists(),
+        "a health check writes no output"
+    );
+}

@@ -92,7 +92,13 @@ pub enum Command {
     /// Check the configuration and every plugin that `run` uses (found,
     /// loadable, params matching its schema) without running anything; exit
     /// 0, or 2 with every problem.
-    Validate,
+    Validate {
+        /// Also run each plugin's health check (reach and authenticate to
+        /// its servers, change nothing) and print the results; exit 1 when
+        /// one fails.
+        #[arg(long)]
+        connect: bool,
+    },
     /// The merged configuration.
     Config {
         /// What to do.

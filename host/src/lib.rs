@@ -97,7 +97,7 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Some(Command::History { limit }) = cli.command {
         return show_history(&config, limit);
     }
-    if let Some(Command::Validate) = cli.command {
+    if let Some(Command::Validate { connect }) = cli.command {
         let (registry, warnings) = build_registry(&cli);
         for warning in warnings {
             eprintln!("cloudmarker: warning: {warning}");
@@ -113,14 +113,24 @@ pub fn run(cli: Cli) -> ExitCode {
                 ConfigError::Invalid(findings.problems)
             );
         }
-        return if !valid {
-            ExitCode::from(EXIT_CONFIG)
-        } else {
-            println!(
-                "The configuration is valid: {} audit(s) to run, every plugin found and its params checked.",
-                config.run.len()
-            );
+        if !valid {
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        println!(
+            "The configuration is valid: {} audit(s) to run, every plugin found and its params checked.",
+            config.run.len()
+        );
+        if !connect {
+            return ExitCode::SUCCESS;
+        }
+        let checks = validate::connect(&config, &registry);
+        print!("\n{}", validate::health_table(&checks));
+        let failed = checks.iter().filter(|h| h.status == "failed").count();
+        return if failed == 0 {
             ExitCode::SUCCESS
+        } else {
+            eprintln!("cloudmarker: error: {failed} plugin(s) failed their health check");
+            ExitCode::from(EXIT_PLUGIN_FAILED)
         };
     }
     let (settings, logger_warnings) = logging::LogSettings::from_config(config.logger.as_ref());

@@ -2,11 +2,14 @@
 //! loaded, and its params match the plugin's schema (unknown params, wrong
 //! types, missing required ones), each problem with the user's file, line
 //! and key path. `cloudmarker validate` reports them all; `-n`, `--once`
-//! and the service loop refuse to start on a params problem.
+//! and the service loop refuse to start on a params problem. `validate
+//! --connect` also runs each plugin's health check.
 
 use crate::config::{did_you_mean, Config, LoadedConfig, Problem, Role};
 use crate::plugins::Registry;
+use abi_stable::std_types::RResult;
 use cloudmarker_plugin_api::sdk::schema;
+use cloudmarker_plugin_api::ErrorKind;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
@@ -22,13 +25,7 @@ pub struct Findings {
 /// Loads every plugin the audits of `run` use and checks its params.
 pub fn check(config: &Config, loaded: &LoadedConfig, registry: &Registry) -> Findings {
     let mut findings = Findings::default();
-    let keys: BTreeSet<&String> = config
-        .run
-        .iter()
-        .filter_map(|audit| config.audits.get(audit))
-        .flat_map(|audit| Role::ALL.into_iter().flat_map(move |role| audit.keys(role)))
-        .collect();
-    for key in keys {
+    for key in keys_in_use(config) {
         let Some(plugin) = config.plugins.get(key) else {
             continue;
         };
@@ -56,6 +53,81 @@ pub fn check(config: &Config, loaded: &LoadedConfig, registry: &Registry) -> Fin
         }
     }
     findings
+}
+
+/// What one plugin's health check said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    /// The plugin key.
+    pub key: String,
+    /// The plugin's name.
+    pub plugin: String,
+    /// `ok`, `failed`, or `no check` (the plugin has none).
+    pub status: &'static str,
+    /// What was checked, or why it failed.
+    pub detail: String,
+}
+
+/// Runs the health check of every plugin that `run` uses, at the same time,
+/// with the params a run would give it (`validate --connect`). Plugins that
+/// cannot be loaded are left to [`check`].
+pub fn connect(config: &Config, registry: &Registry) -> Vec<Health> {
+    let keys = keys_in_use(config);
+    std::thread::scope(|scope| {
+        let checks: Vec<_> = keys
+            .into_iter()
+            .filter_map(|key| {
+                let plugin = registry.load(key, config.plugins.get(key)?).ok()?;
+                let params = config.plugins[key].params_json();
+                Some(scope.spawn(move || {
+                    let said = plugin.health_check(&params, crate::logging::host_context());
+                    let (status, detail) = match said {
+                        RResult::ROk(what) => ("ok", what.into_string()),
+                        RResult::RErr(e) if e.kind == ErrorKind::UNSUPPORTED => {
+                            ("no check", e.message.into_string())
+                        }
+                        RResult::RErr(e) => ("failed", e.message.into_string()),
+                    };
+                    Health {
+                        key: key.clone(),
+                        plugin: plugin.info.name.to_string(),
+                        status,
+                        detail,
+                    }
+                }))
+            })
+            .collect();
+        checks
+            .into_iter()
+            .filter_map(|check| check.join().ok())
+            .collect()
+    })
+}
+
+/// The health checks as a table for people.
+pub fn health_table(checks: &[Health]) -> String {
+    let rows: Vec<[String; 4]> = checks
+        .iter()
+        .map(|h| {
+            [
+                h.key.clone(),
+                h.plugin.clone(),
+                h.status.to_string(),
+                h.detail.split_whitespace().collect::<Vec<_>>().join(" "),
+            ]
+        })
+        .collect();
+    crate::table::render(["plugin key", "plugin", "health", "detail"], &rows, "", 4)
+}
+
+/// The keys of the plugins that the audits of `run` use, each once.
+fn keys_in_use(config: &Config) -> BTreeSet<&String> {
+    config
+        .run
+        .iter()
+        .filter_map(|audit| config.audits.get(audit))
+        .flat_map(|audit| Role::ALL.into_iter().flat_map(move |role| audit.keys(role)))
+        .collect()
 }
 
 /// `(param, message)` for each way `params` breaks `param_schema`. Values

@@ -60,6 +60,43 @@ pub fn run<S: StoreServer>() {
     a_server_that_is_down_fails_with_every_record_counted::<S>();
     a_server_that_goes_away_mid_run_fails_clearly::<S>();
     first_failures_are_retried_without_duplicates::<S>();
+    the_health_check_reaches_the_server_and_names_a_down_one::<S>();
+}
+
+fn the_health_check_reaches_the_server_and_names_a_down_one<S: StoreServer>() {
+    let plugin = S::PLUGIN;
+    let health = |run: &Run| {
+        run.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(plugin))
+            .unwrap_or_else(|| panic!("{plugin}: no health row: {}", run.output()))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let sb = Sandbox::new();
+    let server = S::start(&sb);
+    config::<S>(&sb, &server.params(), false);
+    let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "store.yaml"]);
+    assert_eq!(run.status, Some(0), "{plugin}: {}", run.output());
+    assert!(
+        health(&run).starts_with(&format!("{plugin} {plugin} ok ")),
+        "{}",
+        health(&run)
+    );
+    assert!(
+        server.stored().is_empty(),
+        "{plugin}: the health check stored nothing"
+    );
+
+    config::<S>(&sb, &S::unreachable_params(), false);
+    let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "store.yaml"]);
+    assert_eq!(run.status, Some(1), "{plugin}: {}", run.output());
+    assert!(
+        health(&run).starts_with(&format!("{plugin} {plugin} failed {plugin}: cannot reach ")),
+        "{}",
+        health(&run)
+    );
 }
 
 fn everything_arrives_in_full_buffers<S: StoreServer>() {

@@ -49,7 +49,10 @@ impl PluginType for WordTally {
 
     /// The tally's directory must exist and be writable.
     fn health_check(&mut self) -> sdk::Result<String> {
-        let dir = self.path.parent().unwrap_or(std::path::Path::new("."));
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
         let probe = tempfile_in(dir)?;
         std::fs::remove_file(&probe)?;
         Ok(format!("can write to {}", dir.display()))

@@ -26,6 +26,13 @@ impl PluginType for EmailAlert {
     const NAME: &'static str = "emailalert";
     const DESCRIPTION: &'static str = "Sends the events of an audit in one email over SMTP.";
 
+    /// Connects and logs in to the SMTP server, sending nothing.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        self.mailer
+            .check_connection()
+            .map_err(|e| PluginError::unavailable(format!("emailalert: {e}")))
+    }
+
     fn new(params: EmailParams) -> sdk::Result<Self> {
         let mailer =
             Mailer::new(&params).map_err(|e| PluginError::config(format!("emailalert: {e}")))?;

@@ -2,7 +2,7 @@
 //! them, and the reading of bulk answers (the store's retry logic).
 
 use cloudmarker_plugin_api::record::Head;
-use cloudmarker_plugin_api::sdk::net;
+use cloudmarker_plugin_api::sdk::{net, secret};
 use elasticsearch::http::StatusCode;
 use elasticsearch::{BulkParts, Elasticsearch};
 use serde::Deserialize;
@@ -74,6 +74,32 @@ pub struct BulkClient {
 }
 
 impl BulkClient {
+    /// Reaches the server and checks the credentials (`GET /`, the cluster
+    /// information); returns its product version.
+    pub fn health(&self) -> Result<String, String> {
+        let target = &self.target;
+        self.es.block_on(|client| async move {
+            let response = client
+                .info()
+                .send()
+                .await
+                .map_err(|e| net::describe(&e, target))?;
+            let status = response.status_code();
+            let text = response
+                .text()
+                .await
+                .map_err(|e| net::describe(&e, target))?;
+            if !status.is_success() {
+                return Err(format!("HTTP {status}: {}", secret::excerpt(&text)));
+            }
+            let info: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            Ok(match info["version"]["number"].as_str() {
+                Some(version) => format!("reached version {version}"),
+                None => "reached the server".to_string(),
+            })
+        })?
+    }
+
     /// Sends one bulk request with `body`; returns the HTTP status and body.
     fn bulk(&self, body: String) -> Result<(StatusCode, String), String> {
         let (index, target, max_answer) = (&self.index, &self.target, self.max_answer);

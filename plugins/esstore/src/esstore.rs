@@ -111,6 +111,11 @@ impl PluginType for EsStore {
     const DESCRIPTION: &'static str =
         "Bulk-indexes records into an Elasticsearch or OpenSearch index.";
 
+    /// `GET /`: the server is reached and accepts the credentials.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        self.batcher.health_check(BulkClient::health)
+    }
+
     fn new(params: EsParams) -> sdk::Result<Self> {
         let config = |message: String| PluginError::config(format!("esstore: {message}"));
         let limits = BufferLimits::from_params(

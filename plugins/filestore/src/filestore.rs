@@ -92,6 +92,22 @@ impl PluginType for FileStore {
             end: None,
         })
     }
+
+    /// The directory exists (or was created), is private, is not locked by
+    /// another run (checked by `new`), and takes a file.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        let dir = self.dir.path();
+        tempfile::Builder::new()
+            .prefix(".cloudmarker-check-")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                PluginError::unavailable(format!(
+                    "filestore: cannot write to {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        Ok(format!("can write to {}", dir.display()))
+    }
 }
 
 impl Sink for FileStore {

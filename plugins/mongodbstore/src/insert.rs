@@ -40,6 +40,24 @@ pub struct InsertClient {
 }
 
 impl InsertClient {
+    /// Reaches the servers and authenticates: the `ping` command, within
+    /// the insert timeout.
+    pub fn health(&self) -> Result<String, String> {
+        let (timeout, servers) = (self.timeout, self.servers());
+        self.collection.block_on(|collection| async move {
+            let admin = collection.client().database("admin");
+            let ping = admin.run_command(mongodb::bson::doc! {"ping": 1});
+            match tokio::time::timeout(timeout, ping).await {
+                Ok(Ok(_)) => Ok("answered ping".to_string()),
+                Ok(Err(e)) => Err(net::describe(&e, servers)),
+                Err(_) => Err(format!(
+                    "no answer to ping within {} s",
+                    timeout.as_secs_f64()
+                )),
+            }
+        })?
+    }
+
     /// The `host:port` list of the target, for network messages.
     fn servers(&self) -> &str {
         self.target.split('/').next().unwrap_or(&self.target)

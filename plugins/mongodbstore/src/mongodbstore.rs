@@ -116,6 +116,11 @@ impl PluginType for MongoDbStore {
     const DESCRIPTION: &'static str =
         "Inserts records into a MongoDB collection, in unordered batches.";
 
+    /// `ping`: the servers are reached and accept the credentials.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        self.batcher.health_check(InsertClient::health)
+    }
+
     fn new(params: MongoDbParams) -> sdk::Result<Self> {
         let config = |message: String| PluginError::config(format!("mongodbstore: {message}"));
         let limits = BufferLimits::from_params(

@@ -179,6 +179,19 @@ impl Mailer {
         })
     }
 
+    /// Connects, starts TLS and logs in as `send` would, then says goodbye
+    /// without sending anything (the health check of `validate --connect`).
+    pub fn check_connection(&self) -> Result<String, String> {
+        match self.transport.test_connection() {
+            Ok(true) => Ok(format!("logged in to {}", self.server)),
+            Ok(false) => Err(format!("{} did not answer NOOP", self.server)),
+            Err(e) => Err(format!(
+                "cannot connect: {}",
+                net::describe(&e, &self.server)
+            )),
+        }
+    }
+
     /// Sends one email with a plain-text body and an optional attachment
     /// (file name, JSON text). Errors name the server, never the password.
     pub fn send(

@@ -60,6 +60,30 @@ pub struct HecClient {
     pub max_answer: u64,
 }
 
+impl HecClient {
+    /// Reaches the collector and checks the token without indexing
+    /// anything: an empty post, which the collector answers with code 5
+    /// ("No data") only once the token is accepted.
+    pub fn health(&self) -> Result<String, String> {
+        let token = self.token.expose();
+        let (answer, _) = post(
+            &self.client,
+            &self.url,
+            token,
+            String::new(),
+            self.max_answer,
+        );
+        match answer {
+            Answer::Permanent(reason) if reason.starts_with("code 5:") => {
+                Ok("the collector accepted the token".into())
+            }
+            Answer::Indexed => Ok("the collector accepted the token".into()),
+            Answer::Transient(reason) | Answer::Permanent(reason) => Err(reason),
+            Answer::EventRefused { reason, .. } => Err(reason),
+        }
+    }
+}
+
 impl StoreClient for HecClient {
     /// One HEC event object.
     type Item = String;

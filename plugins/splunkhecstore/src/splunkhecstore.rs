@@ -108,6 +108,11 @@ impl PluginType for SplunkHecStore {
     const DESCRIPTION: &'static str =
         "Sends records as events to a Splunk HTTP Event Collector, in batches.";
 
+    /// An empty post: the collector answers "No data" once the token is accepted.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        self.batcher.health_check(HecClient::health)
+    }
+
     fn new(params: SplunkHecParams) -> sdk::Result<Self> {
         let config = |message: String| PluginError::config(format!("splunkhecstore: {message}"));
         let uri = params

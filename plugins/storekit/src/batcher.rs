@@ -160,6 +160,23 @@ impl<C: StoreClient> Batcher<C> {
         &mut self.client
     }
 
+    /// The store's health check (`validate --connect`): `check` reaches and
+    /// authenticates to the server without storing anything and says what
+    /// it found; a failure is `unavailable`, naming the server.
+    pub fn health_check(
+        &self,
+        check: impl FnOnce(&C) -> Result<String, String>,
+    ) -> Result<String, PluginError> {
+        let w = &self.wording;
+        match check(&self.client) {
+            Ok(found) => Ok(format!("{found}: {}", w.server)),
+            Err(e) => Err(PluginError::unavailable(format!(
+                "{}: cannot reach {}: {e}",
+                w.plugin, w.server
+            ))),
+        }
+    }
+
     /// Records buffered and not yet delivered.
     pub fn buffered(&self) -> usize {
         self.buffer.len()
