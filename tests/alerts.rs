@@ -389,6 +389,42 @@ fn slackalert_sends_each_user_the_events_as_a_file() {
 }
 
 #[test]
+fn validate_connect_checks_the_slack_token_and_recipients() {
+    let sb = Sandbox::new();
+    let slack = Slack::start(&sb, &[]);
+    let health = |to: &str| {
+        slack_config(&sb, &bot_params(&slack.api_url(), to, ""));
+        let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "slack.yaml"]);
+        assert!(
+            !run.output().contains("xoxb-test-token"),
+            "the token is never shown"
+        );
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("slackalert "))
+            .unwrap_or_default();
+        (
+            run.status,
+            line.split_whitespace().collect::<Vec<_>>().join(" "),
+        )
+    };
+    let (status, line) = health("[alice@example.com, bob@example.com]");
+    assert_eq!(status, Some(0), "{line}");
+    assert_eq!(
+        line,
+        "slackalert slackalert ok signed in as cloudmarker@Example; found 2 user(s) of to"
+    );
+    let (status, line) = health("[alice@example.com, nobody@example.com]");
+    assert_eq!(status, Some(1), "{line}");
+    assert!(
+        line.contains("failed slackalert: users.lookupByEmail failed: users_not_found"),
+        "{line}"
+    );
+    assert!(slack.delivered().is_empty(), "a health check sends nothing");
+}
+
+#[test]
 fn slackalert_posts_to_an_incoming_webhook() {
     let sb = Sandbox::new();
     let slack = Slack::start(&sb, &[]);

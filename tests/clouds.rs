@@ -277,6 +277,68 @@ fn bad_credentials_fail_clearly_and_keep_the_secret() {
 }
 
 #[test]
+fn validate_connect_signs_in_to_each_cloud_and_reads_no_resources() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    audit_config(&sb, &clouds, "[azcloud, azvm, gcpcloud]", "");
+    let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "clouds.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let row = |key: &str| {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} ")));
+        line.unwrap_or_else(|| panic!("no row for {key}: {}", run.output()))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let url = clouds.url();
+    for key in ["azcloud", "azvm"] {
+        assert_eq!(
+            row(key),
+            format!(
+                "{key} {key} ok signed in to tenant tenant-1 and listed 2 subscription(s) at {url}"
+            )
+        );
+    }
+    assert_eq!(
+        row("gcpcloud"),
+        format!("gcpcloud gcpcloud ok signed in and read the firewalls of project example-project at {url}/compute/v1")
+    );
+    let listed: Vec<String> = clouds
+        .requests()
+        .into_iter()
+        .map(|(path, ..)| path)
+        .collect();
+    assert!(
+        listed
+            .iter()
+            .all(|p| !p.contains("virtualMachines") && !p.contains("instances")),
+        "only sign-in and one listing per plugin: {listed:?}"
+    );
+
+    // Bad credentials fail the check, without the secret.
+    let clouds = Clouds::start(&sb, &["--secret", "the-real-secret"]);
+    audit_config(&sb, &clouds, "[azcloud]", "");
+    let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("azcloud "))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        line.contains(" failed azcloud: ") && line.contains("Invalid client secret provided."),
+        "{line}"
+    );
+    assert!(!run.output().contains(SECRET) && !run.output().contains("the-real-secret"));
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);

@@ -83,6 +83,7 @@ class Handler(BaseHTTPRequestHandler):
         if method in FAIL:
             return self.reply(200, {"ok": False, "error": FAIL[method]})
         handler = {
+            "auth.test": self.auth_test,
             "users.lookupByEmail": self.lookup,
             "conversations.open": self.open_dm,
             "files.getUploadURLExternal": self.upload_url,
@@ -91,6 +92,10 @@ class Handler(BaseHTTPRequestHandler):
         if handler is None:
             return self.reply(200, {"ok": False, "error": "unknown_method"})
         handler(urllib.parse.parse_qs(url.query), raw)
+
+    def auth_test(self, query, raw):
+        self.reply(200, {"ok": True, "url": "https://example.slack.com/", "team": "Example",
+                         "user": "cloudmarker", "team_id": "T0001", "user_id": "U0BOT"})
 
     def lookup(self, query, raw):
         email = (query.get("email") or [""])[0]

@@ -72,6 +72,13 @@ impl PluginType for AzCloud {
     const DESCRIPTION: &'static str =
         "Reads the resources of every Azure subscription and normalises NSG rules.";
 
+    /// Signs in and lists the subscriptions.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        self.session
+            .health()
+            .map_err(|e| PluginError::unavailable(format!("azcloud: {e}")))
+    }
+
     fn new(params: AzureParams) -> sdk::Result<Self> {
         let session =
             Session::new(params).map_err(|e| PluginError::config(format!("azcloud: {e}")))?;

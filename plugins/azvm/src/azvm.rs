@@ -26,6 +26,13 @@ impl PluginType for AzVm {
     const NAME: &'static str = "azvm";
     const DESCRIPTION: &'static str = "Reads every Azure virtual machine with its instance view.";
 
+    /// Signs in and lists the subscriptions.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        self.session
+            .health()
+            .map_err(|e| PluginError::unavailable(format!("azvm: {e}")))
+    }
+
     fn new(params: AzureParams) -> sdk::Result<Self> {
         let session =
             Session::new(params).map_err(|e| PluginError::config(format!("azvm: {e}")))?;

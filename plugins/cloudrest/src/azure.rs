@@ -265,6 +265,18 @@ impl Session {
         })
     }
 
+    /// The health check of every Azure plugin: signs in (a token for the
+    /// Resource Manager) and lists the subscriptions the principal can read.
+    pub fn health(&self) -> Result<String, String> {
+        let subscriptions = self.subscriptions().map_err(|e| e.to_string())?;
+        Ok(format!(
+            "signed in to tenant {} and listed {} subscription(s) at {}",
+            self.params.tenant,
+            subscriptions.len(),
+            self.resource_manager
+        ))
+    }
+
     /// The subscriptions the principal can read (at most `_max_subs`).
     pub fn subscriptions(&self) -> Result<Vec<Value>, HttpError> {
         let url = format!(

@@ -85,6 +85,26 @@ impl PluginType for GcpCloud {
     const NAME: &'static str = "gcpcloud";
     const DESCRIPTION: &'static str = "Reads a Google Cloud project's firewalls and instances.";
 
+    /// Signs in with the key and reads one firewall rule of the project.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        let session = &self.session;
+        let base = session.params.compute_url.trim_end_matches('/');
+        let url = format!(
+            "{base}/projects/{}/global/firewalls?maxResults=1",
+            session.project
+        );
+        let unavailable = |e: String| PluginError::unavailable(format!("gcpcloud: {e}"));
+        let token = session.token.get().map_err(unavailable)?;
+        session
+            .http
+            .get_json("reading the project's firewalls", &url, &token)
+            .map_err(|e| unavailable(e.to_string()))?;
+        Ok(format!(
+            "signed in and read the firewalls of project {} at {base}",
+            session.project
+        ))
+    }
+
     fn new(mut params: GcpParams) -> sdk::Result<Self> {
         params.max_concurrency =
             cloudrest::upstream_threads(params.max_concurrency, params.threads, params.processes);

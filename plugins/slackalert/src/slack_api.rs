@@ -24,6 +24,15 @@ impl SlackApi {
         }
     }
 
+    /// Who the token belongs to (`auth.test`): `user@team`.
+    pub fn whoami(&self) -> Result<String, String> {
+        let url = format!("{}/auth.test", self.base);
+        let body = self.call("auth.test", |c| c.post(&url))?;
+        let user = string_at(&body, "/user", "auth.test")?;
+        let team = string_at(&body, "/team", "auth.test")?;
+        Ok(format!("{user}@{team}"))
+    }
+
     /// The user id of the account with this email address.
     pub fn user_id(&self, email: &str) -> Result<String, String> {
         let url = format!("{}/users.lookupByEmail", self.base);

@@ -3,7 +3,7 @@
 use crate::slack_api::{post_webhook, SlackApi};
 use cloudmarker_plugin_api::record::Head;
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
-use cloudmarker_plugin_api::PluginError;
+use cloudmarker_plugin_api::{ErrorKind, PluginError};
 use cloudrest::{Http, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -76,6 +76,29 @@ impl PluginType for SlackAlert {
     const NAME: &'static str = "slackalert";
     const DESCRIPTION: &'static str =
         "Sends the events of an audit to Slack users or an incoming webhook.";
+
+    /// With a bot token: the token is valid (`auth.test`) and every user in
+    /// `to` is found by email. An incoming webhook cannot be checked without
+    /// posting to it, so it has no check.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        let unavailable = |e: String| PluginError::unavailable(format!("slackalert: {e}"));
+        match &self.target {
+            Target::Users { api, to } => {
+                let who = api.whoami().map_err(unavailable)?;
+                for email in to {
+                    api.user_id(email).map_err(unavailable)?;
+                }
+                Ok(format!(
+                    "signed in as {who}; found {} user(s) of to",
+                    to.len()
+                ))
+            }
+            Target::Webhook { .. } => Err(PluginError::new(
+                ErrorKind::UNSUPPORTED,
+                "slackalert: an incoming webhook cannot be checked without posting to it",
+            )),
+        }
+    }
 
     fn new(params: SlackParams) -> sdk::Result<Self> {
         let config = |message: String| PluginError::config(format!("slackalert: {message}"));
