@@ -37,13 +37,13 @@ mod outdir;
 /// The bundled plugins' code, compiled into this binary, with root modules
 /// that are not exported (see `plugin_module!`).
 mod in_process {
-    pub mod mockcloud {
+    pub mod cloud {
         cloudmarker_plugin_api::plugin_module!(cloud: crate::mockcloud_impl::MockCloud);
     }
-    pub mod mockevent {
+    pub mod event {
         cloudmarker_plugin_api::plugin_module!(event: crate::mockevent_impl::MockEvent);
     }
-    pub mod filestore {
+    pub mod store {
         cloudmarker_plugin_api::plugin_module!(sink: crate::filestore_impl::FileStore);
     }
 }
@@ -178,9 +178,9 @@ fn child(mode: &str, records: u64, out: &Path) {
     let registry = match mode {
         "ffi" => Registry::new(SearchPath::new(&[plugin_dir()], None, None)),
         _ => Registry::new(SearchPath::default())
-            .with_builtin(in_process::mockcloud::plugin_module())
-            .with_builtin(in_process::mockevent::plugin_module())
-            .with_builtin(in_process::filestore::plugin_module()),
+            .with_builtin(in_process::cloud::plugin_module())
+            .with_builtin(in_process::event::plugin_module())
+            .with_builtin(in_process::store::plugin_module()),
     };
     let started = Instant::now();
     let report = run_audits(
