@@ -297,6 +297,29 @@ fn a_plugin_built_against_plugin_api_0_1_0_still_runs() {
         3
     );
 
+    // A 0.1.0 sink lacks write_from: the host writes through write.
+    let sink = build_foreign("v0.1.0-sink").join("libv010sink.so");
+    sb.file(
+        "sink.yaml",
+        &format!(
+            "plugins:\n  oldsink:\n    plugin: {}\n    params: {{path: received.jsonl}}\naudits:\n  mockaudit:\n    stores: [filestore, oldsink]\n",
+            sink.display()
+        ),
+    );
+    let run = sb.run_now(&["sink.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let received = std::fs::read_to_string(sb.path().join("received.jsonl")).unwrap();
+    let origins: Vec<String> = received
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|r| r["com"]["origin_worker"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(origins.len(), 10, "{received}");
+    assert!(
+        origins.iter().all(|o| o == "mockaudit_mockcloud"),
+        "{origins:?}"
+    );
+
     let dir = plugin_dir_with(&sb, "plugins", &lib).display().to_string();
     let run = sb.run(&["plugins", "list", "--format", "json", "--plugin-dir", &dir]);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();

@@ -76,37 +76,35 @@ impl Stamp {
     /// set are dropped: targets are stamped on delivery. On error `out` may
     /// hold part of a record; [`RecordBatch::push`] discards it.
     pub fn apply(&self, record: &str, out: &mut String) -> Result<(), String> {
-        let buckets = parse_object(record).map_err(|e| format!("not a JSON object record: {e}"))?;
-        out.reserve(record.len() + self.fragment.len() + 16);
-        out.push('{');
-        let mut com = None;
-        for (Key(key), value) in &buckets.0 {
-            if key == COM {
-                com = Some(*value);
-                continue;
-            }
-            push_json_string(out, key);
-            out.push(':');
-            out.push_str(value.get());
-            out.push(',');
+        // One pass over the record: other buckets are copied to `out` as
+        // they come, the kept `com` entries gather in a scratch buffer that
+        // is written last.
+        thread_local! {
+            static COM: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
-        out.push_str("\"com\":{");
-        if let Some(com) = com {
-            let entries = parse_object(com.get())
-                .map_err(|_| "its com bucket is not a JSON object".to_string())?;
-            for (Key(key), value) in &entries.0 {
-                if self.keys.contains(&key.as_ref()) || key.starts_with(com::TARGET_PREFIX) {
-                    continue;
-                }
-                push_json_string(out, key);
-                out.push(':');
-                out.push_str(value.get());
-                out.push(',');
-            }
-        }
-        out.push_str(&self.fragment);
-        out.push_str("}}");
-        Ok(())
+        COM.with(|com| {
+            let mut com = com.borrow_mut();
+            com.clear();
+            out.reserve(record.len() + self.fragment.len() + 16);
+            out.push('{');
+            let mut de = serde_json::Deserializer::from_str(record);
+            let visitor = Buckets {
+                stamp: self,
+                out: &mut *out,
+                com: &mut com,
+            };
+            de.deserialize_map(visitor)
+                .and_then(|()| de.end())
+                .map_err(|e| match e.to_string() {
+                    m if m.contains(COM_NOT_AN_OBJECT) => COM_NOT_AN_OBJECT.to_string(),
+                    m => format!("not a JSON object record: {m}"),
+                })?;
+            out.push_str("\"com\":{");
+            out.push_str(&com);
+            out.push_str(&self.fragment);
+            out.push_str("}}");
+            Ok(())
+        })
     }
 
     /// Appends to `out` a record that [`Stamp::apply`] produced with this
@@ -233,6 +231,81 @@ impl RecordBatch {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+}
+
+/// The error of a record whose `com` is not an object.
+const COM_NOT_AN_OBJECT: &str = "its com bucket is not a JSON object";
+
+/// [`Stamp::apply`]'s pass over a record's buckets.
+struct Buckets<'s, 'o> {
+    stamp: &'s Stamp,
+    out: &'o mut String,
+    com: &'o mut String,
+}
+
+impl<'de> Visitor<'de> for Buckets<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == COM {
+                // A repeated com replaces the earlier one, as a parser would.
+                self.com.clear();
+                map.next_value_seed(ComEntries {
+                    stamp: self.stamp,
+                    com: &mut *self.com,
+                })?;
+                continue;
+            }
+            let value: &RawValue = map.next_value()?;
+            push_json_string(self.out, &key);
+            self.out.push(':');
+            self.out.push_str(value.get());
+            self.out.push(',');
+        }
+        Ok(())
+    }
+}
+
+/// The entries of a record's `com` that the stamp keeps, each followed by
+/// a comma; the producer's `target_*` keys and the stamp's own keys go.
+struct ComEntries<'s, 'o> {
+    stamp: &'s Stamp,
+    com: &'o mut String,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ComEntries<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ComEntries<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(COM_NOT_AN_OBJECT)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value: &RawValue = map.next_value()?;
+            if self.stamp.keys.contains(&key.as_ref()) || key.starts_with(com::TARGET_PREFIX) {
+                continue;
+            }
+            push_json_string(self.com, &key);
+            self.com.push(':');
+            self.com.push_str(value.get());
+            self.com.push(',');
+        }
+        Ok(())
     }
 }
 

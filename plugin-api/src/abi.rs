@@ -351,47 +351,84 @@ pub struct Outcome {
     pub problems: RVec<PluginError>,
 }
 
-/// A plugin instance. Which methods work depends on the plugin's kinds; the
-/// others return an [`ErrorKind::UNSUPPORTED`] error.
-///
-/// Records cross as JSON text, in batches. An `RErr` means the plugin cannot
-/// go on (the host stops calling it except for `done`); problems it survived
-/// come back in [`Outcome::problems`].
-#[sabi_trait]
-pub trait Plugin: Send {
-    /// Cloud: returns the next batch of at most `max` records; a batch with no
-    /// records means there are no more.
-    fn read(&mut self, max: usize) -> RResult<Outcome, PluginError>;
+/// Declares [`Plugin`] with the methods of every 0.1.x, then `$later`:
+/// the methods appended since 0.1.0, which the compatibility tests' 0.1.0
+/// build (`cfg(cloudmarker_api_0_1_0)`) leaves out.
+macro_rules! declare_plugin_trait {
+    ($($later:tt)*) => {
+        /// A plugin instance. Which methods work depends on the plugin's kinds; the
+        /// others return an [`ErrorKind::UNSUPPORTED`](crate::ErrorKind::UNSUPPORTED) error.
+        ///
+        /// Records cross as JSON text, in batches. An `RErr` means the plugin cannot
+        /// go on (the host stops calling it except for `done`); problems it survived
+        /// come back in [`Outcome::problems`](crate::Outcome::problems).
+        #[sabi_trait]
+        pub trait Plugin: Send {
+            /// Cloud: returns the next batch of at most `max` records; a batch with no
+            /// records means there are no more.
+            fn read(&mut self, max: usize) -> RResult<Outcome, PluginError>;
 
-    /// Event: evaluates a batch of records and returns the events they raise.
-    fn eval(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError>;
+            /// Event: evaluates a batch of records and returns the events they raise.
+            fn eval(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError>;
 
-    /// Store/alert: writes a batch of records.
-    fn write(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError>;
+            /// Store/alert: writes a batch of records.
+            fn write(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError>;
 
-    /// Called once at the end: flush and close. An event plugin may return
-    /// final events.
-    #[sabi(last_prefix_field)]
-    fn done(&mut self) -> RResult<Outcome, PluginError>;
+            /// Called once at the end: flush and close. An event plugin may return
+            /// final events.
+            #[sabi(last_prefix_field)]
+            fn done(&mut self) -> RResult<Outcome, PluginError>;
+
+            $($later)*
+        }
+    };
 }
+
+#[cfg(not(cloudmarker_api_0_1_0))]
+declare_plugin_trait! {
+    /// Since 0.1.1: store/alert: writes a batch whose records were all
+    /// produced by the worker `origin` (their `com.origin_worker`), so that
+    /// the plugin need not read it from each record. A plugin built against
+    /// 0.1.0 lacks it, and then this default calls `write`.
+    fn write_from(
+        &mut self,
+        origin: RStr<'_>,
+        records: RSlice<'_, RStr<'_>>,
+    ) -> RResult<Outcome, PluginError> {
+        let _ = origin;
+        self.write(records)
+    }
+}
+
+#[cfg(cloudmarker_api_0_1_0)]
+declare_plugin_trait! {}
 
 /// An owned plugin instance behind the FFI-safe trait object.
 pub type PluginBox = Plugin_TO<'static, RBox<()>>;
 
-/// The root module as plugin-api 0.1.0 laid it out, as a later 0.1.x keeps
-/// it: abi_stable refuses a library whose root module has fewer fields than
-/// the host's, so a host built against a later 0.1.x loads older plugins
-/// through this older layout (their later functions are then simply absent).
+/// The root module and plugin object as plugin-api 0.1.0 laid them out, as
+/// a later 0.1.x keeps them: abi_stable refuses a library whose root module
+/// or plugin object has fewer fields than the host's, so a host built against
+/// a later 0.1.x loads older plugins through this older layout (what they
+/// lack is then simply absent).
 /// The host loads libraries built against plugin-api 0.1.0 through it.
 pub mod v0_1_0 {
-    use super::{HostContext, PluginBox, PluginError, PluginInfo};
+    use super::{HostContext, Outcome, PluginError, PluginInfo};
     use abi_stable::{
         declare_root_module_statics,
         library::RootModule,
+        sabi_trait,
         sabi_types::VersionStrings,
-        std_types::{RResult, RStr},
+        std_types::{RBox, RResult, RSlice, RStr},
         StableAbi,
     };
+
+    // The 0.1.0 plugin object: abi_stable also refuses a plugin object whose
+    // vtable has fewer methods than the host's.
+    declare_plugin_trait! {}
+
+    /// An owned plugin instance of a 0.1.0 library.
+    pub type PluginBox = Plugin_TO<'static, RBox<()>>;
 
     /// The 0.1.0 root module.
     #[repr(C)]
@@ -400,7 +437,7 @@ pub mod v0_1_0 {
     pub struct PluginMod {
         /// As in the current layout.
         pub info: extern "C" fn() -> PluginInfo,
-        /// As in the current layout.
+        /// As in the current layout, with the 0.1.0 plugin object.
         #[sabi(last_prefix_field)]
         pub new:
             extern "C" fn(params: RStr<'_>, host: HostContext) -> RResult<PluginBox, PluginError>,

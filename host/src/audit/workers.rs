@@ -8,10 +8,10 @@ use super::report::WorkerReport;
 use super::StopFlag;
 use crate::config::Role;
 use crate::logging;
-use crate::plugins::LoadedPlugin;
+use crate::plugins::{Instance, LoadedPlugin};
 use crate::record::{RecordBatch, Stamp};
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
-use cloudmarker_plugin_api::{Outcome, PluginBox, PluginError};
+use cloudmarker_plugin_api::{Outcome, PluginError};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 
@@ -22,7 +22,12 @@ const LOGGED_PROBLEMS: u64 = 10;
 #[derive(Debug, Clone)]
 pub(crate) enum Message {
     /// Records stamped with their origin, shared by all receivers.
-    Records(Arc<RecordBatch>),
+    Records {
+        /// The producing worker (every record's `com.origin_worker`).
+        origin: Arc<str>,
+        /// The records.
+        batch: Arc<RecordBatch>,
+    },
     /// A `begin_audit`/`end_audit` marker (stores and alerts only).
     Marker(Arc<String>),
 }
@@ -41,7 +46,7 @@ pub(crate) struct Worker {
 
 impl Worker {
     /// Constructs the plugin, or logs why not and marks the report.
-    fn construct(&mut self) -> Option<PluginBox> {
+    fn construct(&mut self) -> Option<Instance> {
         let watched = super::watchdog::watch(&self.name, "new");
         let constructed = self.plugin.construct(&self.params, logging::host_context());
         drop(watched);
@@ -105,7 +110,7 @@ impl Worker {
     }
 
     /// Calls `done` once; returns the final records it produced.
-    fn done(&mut self, plugin: &mut PluginBox) -> RVec<RString> {
+    fn done(&mut self, plugin: &mut Instance) -> RVec<RString> {
         let watched = super::watchdog::watch(&self.name, "done");
         let result = plugin.done();
         drop(watched);
@@ -180,6 +185,7 @@ pub(crate) fn run_cloud(
     let Some(mut plugin) = worker.construct() else {
         return worker.report;
     };
+    let origin: Arc<str> = Arc::from(worker.name.as_str());
     loop {
         if stop.is_stopped() {
             log::warn!("Cloud worker stops reading: cloudmarker is shutting down.");
@@ -197,7 +203,11 @@ pub(crate) fn run_cloud(
                 worker.report.produced += records.len() as u64;
                 worker.counts.read(records.len() as u64);
                 let stamped = stamp_all(&mut worker, &stamp, &records);
-                broadcast(&mut outputs, &Message::Records(Arc::new(stamped)));
+                let message = Message::Records {
+                    origin: Arc::clone(&origin),
+                    batch: Arc::new(stamped),
+                };
+                broadcast(&mut outputs, &message);
             }
             RResult::RErr(e) => {
                 worker.fatal("read", &e);
@@ -219,16 +229,21 @@ pub(crate) fn run_event(
     let Some(mut plugin) = worker.construct() else {
         return worker.report;
     };
+    let origin: Arc<str> = Arc::from(worker.name.as_str());
     let mut emit = |worker: &mut Worker, events: RVec<RString>| {
         if !events.is_empty() {
             worker.report.produced += events.len() as u64;
             worker.counts.events(events.len() as u64);
             let stamped = stamp_all(worker, &stamp, &events);
-            broadcast(&mut outputs, &Message::Records(Arc::new(stamped)));
+            let message = Message::Records {
+                origin: Arc::clone(&origin),
+                batch: Arc::new(stamped),
+            };
+            broadcast(&mut outputs, &message);
         }
     };
     for message in &input {
-        let Message::Records(batch) = message else {
+        let Message::Records { batch, .. } = message else {
             continue;
         };
         let records: Vec<RStr<'_>> = batch.iter().map(RStr::from_str).collect();
@@ -258,16 +273,23 @@ pub(crate) fn run_sink(mut worker: Worker, stamp: Stamp, input: Receiver<Message
         return worker.report;
     };
     for message in &input {
-        let (batch, counted) = match &message {
-            Message::Records(batch) => (target_stamped(&stamp, batch.iter()), true),
+        let (batch, origin) = match &message {
+            Message::Records { origin, batch } => {
+                (target_stamped(&stamp, batch.iter()), Some(origin))
+            }
             Message::Marker(marker) => (
                 target_stamped(&stamp, std::iter::once(marker.as_str())),
-                false,
+                None,
             ),
         };
+        let counted = origin.is_some();
         let records: Vec<RStr<'_>> = batch.iter().map(RStr::from_str).collect();
+        let records = RSlice::from_slice(&records);
         let watched = super::watchdog::watch(&worker.name, "write");
-        let result = plugin.write(RSlice::from_slice(&records));
+        let result = match origin {
+            Some(origin) => plugin.write_from(RStr::from_str(origin), records),
+            None => plugin.write(records),
+        };
         drop(watched);
         match result {
             RResult::ROk(outcome) => {

@@ -7,10 +7,11 @@ use super::probe::{self, Probed, ProbedInfo};
 use super::resolve::{PluginRef, ResolveError, SearchPath};
 use crate::config::PluginConfig;
 use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
-use abi_stable::std_types::{RResult, RStr, RString};
+use abi_stable::std_types::{RResult, RSlice, RStr, RString};
 use cloudmarker_plugin_api::sdk::files;
 use cloudmarker_plugin_api::{
-    v0_1_0, ErrorKind, HostContext, PluginBox, PluginError, PluginInfo, PluginModRef, API_VERSION,
+    v0_1_0, ErrorKind, HostContext, Outcome, PluginBox, PluginError, PluginInfo, PluginModRef,
+    API_VERSION,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -44,13 +45,14 @@ impl Module {
         first: bool,
         params: RStr<'_>,
         host: HostContext,
-    ) -> RResult<PluginBox, PluginError> {
+    ) -> RResult<Instance, PluginError> {
         match self {
             Self::Current(m) => match m.new_named() {
                 Some(new_named) => new_named(RStr::from_str(name), params, host),
                 None => m.new()(params, host),
-            },
-            Self::V0_1_0(m) if first => m.new()(params, host),
+            }
+            .map(Instance::Current),
+            Self::V0_1_0(m) if first => m.new()(params, host).map(Instance::V0_1_0),
             Self::V0_1_0(_) => RResult::RErr(PluginError::failed(format!(
                 "plugin {name} is not the first plugin of a plugin-api 0.1.0 library"
             ))),
@@ -74,6 +76,62 @@ impl Module {
                 ErrorKind::UNSUPPORTED,
                 format!("plugin {name} has no health check (built against plugin-api 0.1.0)"),
             )),
+        }
+    }
+}
+
+/// A plugin instance, in the layout of the plugin-api its library was
+/// built against.
+pub enum Instance {
+    /// plugin-api 0.1.1 and later.
+    Current(PluginBox),
+    /// plugin-api 0.1.0: no `write_from`.
+    V0_1_0(v0_1_0::PluginBox),
+}
+
+impl Instance {
+    /// See [`cloudmarker_plugin_api::Plugin::read`].
+    pub fn read(&mut self, max: usize) -> RResult<Outcome, PluginError> {
+        match self {
+            Self::Current(p) => p.read(max),
+            Self::V0_1_0(p) => p.read(max),
+        }
+    }
+
+    /// See [`cloudmarker_plugin_api::Plugin::eval`].
+    pub fn eval(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
+        match self {
+            Self::Current(p) => p.eval(records),
+            Self::V0_1_0(p) => p.eval(records),
+        }
+    }
+
+    /// See [`cloudmarker_plugin_api::Plugin::write`].
+    pub fn write(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
+        match self {
+            Self::Current(p) => p.write(records),
+            Self::V0_1_0(p) => p.write(records),
+        }
+    }
+
+    /// See [`cloudmarker_plugin_api::Plugin::write_from`]; `write` for a
+    /// 0.1.0 plugin.
+    pub fn write_from(
+        &mut self,
+        origin: RStr<'_>,
+        records: RSlice<'_, RStr<'_>>,
+    ) -> RResult<Outcome, PluginError> {
+        match self {
+            Self::Current(p) => p.write_from(origin, records),
+            Self::V0_1_0(p) => p.write(records),
+        }
+    }
+
+    /// See [`cloudmarker_plugin_api::Plugin::done`].
+    pub fn done(&mut self) -> RResult<Outcome, PluginError> {
+        match self {
+            Self::Current(p) => p.done(),
+            Self::V0_1_0(p) => p.done(),
         }
     }
 }
@@ -138,7 +196,7 @@ pub struct LoadedPlugin {
 
 impl LoadedPlugin {
     /// Constructs an instance from JSON `params`.
-    pub fn construct(&self, params: &str, host: HostContext) -> RResult<PluginBox, PluginError> {
+    pub fn construct(&self, params: &str, host: HostContext) -> RResult<Instance, PluginError> {
         self.library
             .module
             .construct(&self.info.name, self.first, RStr::from_str(params), host)

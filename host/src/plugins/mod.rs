@@ -6,5 +6,7 @@ mod loader;
 pub mod probe;
 mod resolve;
 
-pub use loader::{check_library_safety, load_library, Library, LoadError, LoadedPlugin, Registry};
+pub use loader::{
+    check_library_safety, load_library, Instance, Library, LoadError, LoadedPlugin, Registry,
+};
 pub use resolve::{class_module_name, library_file_name, PluginRef, ResolveError, SearchPath};

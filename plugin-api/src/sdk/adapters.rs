@@ -167,6 +167,17 @@ impl<T: Sink> Plugin for SinkAdapter<T> {
             .call("write", |p| sink_outcome(p.write(Records::new(records))))
     }
 
+    #[cfg(not(cloudmarker_api_0_1_0))]
+    fn write_from(
+        &mut self,
+        origin: RStr<'_>,
+        records: RSlice<'_, RStr<'_>>,
+    ) -> RResult<Outcome, PluginError> {
+        self.0.call("write", |p| {
+            sink_outcome(p.write_from(origin.as_str(), Records::new(records)))
+        })
+    }
+
     fn done(&mut self) -> RResult<Outcome, PluginError> {
         self.0.call_last("done", |p| sink_outcome(p.done()))
     }

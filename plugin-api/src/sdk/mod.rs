@@ -99,6 +99,16 @@ pub trait Sink: PluginType {
     /// counts it and goes on; any other error stops the plugin.
     fn write(&mut self, records: Records<'_>) -> Result<()>;
 
+    /// Writes a batch whose records were all produced by the worker
+    /// `origin` (their `com.origin_worker`, already checked by the host), for
+    /// sinks that sort records by their origin and would otherwise read it
+    /// from each record. Batches without one known origin (markers) come
+    /// through [`Sink::write`]. The default calls `write`.
+    fn write_from(&mut self, origin: &str, records: Records<'_>) -> Result<()> {
+        let _ = origin;
+        self.write(records)
+    }
+
     /// Flushes and closes; called exactly once.
     fn done(&mut self) -> Result<()>;
 }

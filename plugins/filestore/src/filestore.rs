@@ -132,6 +132,27 @@ impl Sink for FileStore {
         }
     }
 
+    /// Records of one producer go to its file without reading each one's
+    /// `com` (the host already checked that they are JSON objects stamped
+    /// with this origin). Before the first marker has named the run, the
+    /// records are read one by one, as `write` does.
+    fn write_from(&mut self, origin: &str, records: Records<'_>) -> sdk::Result<()> {
+        if self.version.is_none() {
+            return self.write(records);
+        }
+        if let Err(reason) = checked_name(origin) {
+            let refused = records.len() as u64;
+            return Err(PluginError::partial(
+                refused,
+                format!("filestore: refused {refused} record(s): {reason}"),
+            ));
+        }
+        for record in records {
+            self.append(Cow::Borrowed(origin), record)?;
+        }
+        Ok(())
+    }
+
     fn done(&mut self) -> sdk::Result<()> {
         let mut failures = Vec::new();
         let end = self.end.take().unwrap_or_default();
@@ -366,6 +387,28 @@ mod tests {
         assert_eq!(read(dir.path().join("audit_a.json")), json!([a(0), a(1)]));
         assert_eq!(read(dir.path().join("audit_b.json")), json!([b]));
         assert!(!dir.path().join("audit_a.tmp").exists());
+    }
+
+    #[test]
+    fn a_batch_of_one_origin_goes_to_its_file_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fs_store = store(dir.path());
+        let texts = [json!({"raw": 1}).to_string(), "{\"raw\": 2}".to_string()];
+        let strs: RVec<RStr<'_>> = texts.iter().map(|s| RStr::from_str(s)).collect();
+        let begin = json!({"com": {"record_type": "begin_audit", "audit_version": "20260101_000000", "target_worker": "audit_fs", "target_type": "store"}});
+        write(&mut fs_store, &[begin]).unwrap();
+        fs_store
+            .write_from("audit_a", Records::new(strs.as_rslice()))
+            .unwrap();
+        let refused = fs_store
+            .write_from("../escape", Records::new(strs.as_rslice()))
+            .unwrap_err();
+        assert_eq!(refused.records_failed, 2, "{refused}");
+        fs_store.done().unwrap();
+        assert_eq!(
+            read(dir.path().join("audit_a.json")),
+            json!([{"raw": 1}, {"raw": 2}])
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::{RResult, RStr};
-use cloudmarker_plugin_api::{v0_1_0, HostContext, PluginInfo, PluginModRef};
+use cloudmarker_plugin_api::{v0_1_0, HostContext, Outcome, PluginError, PluginInfo, PluginModRef};
 use std::process::ExitCode;
 
 extern "C" fn log_line(_: u8, _: RStr<'_>, message: RStr<'_>) {
@@ -58,24 +58,48 @@ fn main() -> ExitCode {
         log: log_line,
         max_log_level: 3,
     };
-    let RResult::ROk(mut plugin) = module.construct(r#"{"record_count": 5}"#, host) else {
-        println!("construct failed");
-        return ExitCode::FAILURE;
-    };
-    let mut records = 0;
-    loop {
-        match plugin.read(2) {
-            RResult::ROk(outcome) if outcome.records.is_empty() => break,
-            RResult::ROk(outcome) => records += outcome.records.len(),
-            RResult::RErr(e) => {
-                println!("read failed: {e}");
-                return ExitCode::FAILURE;
+    let params = RStr::from_str(r#"{"record_count": 5}"#);
+    let records = match &module {
+        Module::Current(m) => match m.new()(params, host) {
+            RResult::ROk(mut plugin) => {
+                let records = read_all(|max| plugin.read(max));
+                let _ = plugin.done();
+                records
             }
+            RResult::RErr(e) => Err(format!("construct failed: {e}")),
+        },
+        Module::V0_1_0(m) => match m.new()(params, host) {
+            RResult::ROk(mut plugin) => {
+                let records = read_all(|max| plugin.read(max));
+                let _ = plugin.done();
+                records
+            }
+            RResult::RErr(e) => Err(format!("construct failed: {e}")),
+        },
+    };
+    match records {
+        Ok(records) => {
+            println!("records read: {records}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{e}");
+            ExitCode::FAILURE
         }
     }
-    let _ = plugin.done();
-    println!("records read: {records}");
-    ExitCode::SUCCESS
+}
+
+/// Reads until an empty batch; returns how many records.
+fn read_all(mut read: impl FnMut(usize) -> RResult<Outcome, PluginError>) -> Result<usize, String> {
+    let mut records = 0;
+    loop {
+        match read(2) {
+            RResult::ROk(outcome) if outcome.records.is_empty() => break,
+            RResult::ROk(outcome) => records += outcome.records.len(),
+            RResult::RErr(e) => return Err(format!("read failed: {e}")),
+        }
+    }
+    Ok(records)
 }
 
 enum Module {
@@ -88,18 +112,6 @@ impl Module {
         match self {
             Self::Current(m) => m.info()(),
             Self::V0_1_0(m) => m.info()(),
-        }
-    }
-
-    fn construct(
-        &self,
-        params: &str,
-        host: HostContext,
-    ) -> RResult<cloudmarker_plugin_api::PluginBox, cloudmarker_plugin_api::PluginError> {
-        let params = RStr::from_str(params);
-        match self {
-            Self::Current(m) => m.new()(params, host),
-            Self::V0_1_0(m) => m.new()(params, host),
         }
     }
 }
