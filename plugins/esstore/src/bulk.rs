@@ -48,14 +48,34 @@ pub enum Outcome {
 #[derive(Debug, Default)]
 pub struct DocumentIds {
     positions: HashMap<String, u64>,
+    /// The run's audit version, once a record has named it.
+    version: Option<String>,
 }
 
 impl DocumentIds {
     /// The bulk lines of `record` with its `_id`.
     pub fn bulk_lines(&mut self, record: &str) -> String {
-        let key = stream_key(record);
-        let position = self.positions.entry(key.clone()).or_default();
-        let id = document_id(&key, *position);
+        let (key, version) = stream_key(record);
+        if self.version.is_none() {
+            self.version = version;
+        }
+        self.lines_in_stream(&key, record)
+    }
+
+    /// The stream of the records that producer `origin` made in this run
+    /// (what [`DocumentIds::bulk_lines`] finds in each of them), once the
+    /// run's audit version is known.
+    pub fn origin_stream(&self, origin: &str) -> Option<String> {
+        Some(format!("{}:{origin}", self.version.as_ref()?))
+    }
+
+    /// The bulk lines of `record`, the next document of stream `key`.
+    pub fn lines_in_stream(&mut self, key: &str, record: &str) -> String {
+        if !self.positions.contains_key(key) {
+            self.positions.insert(key.to_string(), 0);
+        }
+        let position = self.positions.get_mut(key).expect("inserted above");
+        let id = document_id(key, *position);
         *position += 1;
         bulk_lines(&id, record)
     }
@@ -158,22 +178,24 @@ impl StoreClient for BulkClient {
 
 /// The stream a record belongs to and its `_id` prefix: the audit version and
 /// the origin worker (or, for the host's markers, the marker's target type).
-fn stream_key(record: &str) -> String {
+fn stream_key(record: &str) -> (String, Option<String>) {
     let Ok(Head { com, .. }) = Head::parse_stamped(record) else {
-        return "unknown".into();
+        return ("unknown".into(), None);
     };
     if com.audit_version.is_none() && com.origin_worker.is_none() && com.target_type.is_none() {
-        return "unknown".into();
+        return ("unknown".into(), None);
     }
+    let run = com.audit_version.as_deref().map(str::to_string);
     let version = com.audit_version.unwrap_or_default();
-    match com.origin_worker {
+    let key = match com.origin_worker {
         Some(worker) => format!("{version}:{worker}"),
         None => format!(
             "{version}:{}:{}",
             com.target_type.unwrap_or_default(),
             com.record_type.unwrap_or_default()
         ),
-    }
+    };
+    (key, run)
 }
 
 /// A deterministic `_id` for the record at `position` of stream `key`.
@@ -288,16 +310,41 @@ pub(crate) mod tests {
 
     #[test]
     fn ids_follow_version_worker_and_position() {
-        let key = stream_key(&record("20261122_093200", Some("a_mockcloud"), 1));
+        let (key, run) = stream_key(&record("20261122_093200", Some("a_mockcloud"), 1));
         assert_eq!(key, "20261122_093200:a_mockcloud");
+        assert_eq!(run.as_deref(), Some("20261122_093200"));
         assert_eq!(document_id(&key, 7), "20261122_093200:a_mockcloud:7");
-        let marker = stream_key(&record("v", None, 1));
+        let (marker, _) = stream_key(&record("v", None, 1));
         assert_eq!(marker, "v:store:mock");
-        assert_eq!(stream_key("{}"), "unknown");
+        assert_eq!(stream_key("{}"), ("unknown".to_string(), None));
         let long = "w".repeat(600);
         let id = document_id(&long, 3);
         assert!(id.len() < 40 && id.ends_with(":3"), "{id}");
         assert_eq!(id, document_id(&long, 3), "stable");
+    }
+
+    #[test]
+    fn a_batch_of_one_origin_gets_the_ids_each_record_would_give() {
+        let version = "20261122_093200";
+        let records: Vec<String> = (0..3)
+            .map(|n| record(version, Some("a_mockcloud"), n))
+            .collect();
+        let mut read_each = DocumentIds::default();
+        let each: Vec<String> = records.iter().map(|r| read_each.bulk_lines(r)).collect();
+
+        let mut by_origin = DocumentIds::default();
+        assert_eq!(
+            by_origin.origin_stream("a_mockcloud"),
+            None,
+            "no run named yet"
+        );
+        by_origin.bulk_lines(&record(version, None, 0));
+        let key = by_origin.origin_stream("a_mockcloud").unwrap();
+        let batch: Vec<String> = records
+            .iter()
+            .map(|r| by_origin.lines_in_stream(&key, r))
+            .collect();
+        assert_eq!(batch, each);
     }
 
     #[test]

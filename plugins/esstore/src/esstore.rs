@@ -258,6 +258,20 @@ impl Sink for EsStore {
             .write(records.iter().map(|record| Ok(ids.bulk_lines(record))))
     }
 
+    /// The `_id`s of a batch of one producer come from its origin, without
+    /// reading each record's `com` (once a marker has named the run).
+    fn write_from(&mut self, origin: &str, records: Records<'_>) -> sdk::Result<()> {
+        let Some(key) = self.ids.origin_stream(origin) else {
+            return self.write(records);
+        };
+        let ids = &mut self.ids;
+        self.batcher.write(
+            records
+                .iter()
+                .map(|record| Ok(ids.lines_in_stream(&key, record))),
+        )
+    }
+
     fn done(&mut self) -> sdk::Result<()> {
         self.batcher.finish()
     }
