@@ -68,6 +68,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub allow_insecure_plugins: bool,
 
+    /// Run every plugin instance in its own process (as `isolation:
+    /// process` does for one plugin), so that a crash takes down only that
+    /// plugin.
+    #[arg(long)]
+    pub isolate_plugins: bool,
+
     /// What to do instead of running audits.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -117,6 +123,17 @@ pub enum Command {
     Probe {
         /// The library file.
         path: PathBuf,
+    },
+    /// Internal: run one plugin of a library in this process, answering the
+    /// host over stdin and stdout (`isolation: process`).
+    #[command(name = "__plugin", hide = true)]
+    Plugin {
+        /// The library file.
+        library: PathBuf,
+        /// The plugin's name in it.
+        name: String,
+        /// The most verbose log level to send (1 = error .. 5 = trace).
+        level: u8,
     },
 }
 

@@ -58,6 +58,14 @@ pub fn run(cli: Cli) -> ExitCode {
         });
         return ExitCode::from(status);
     }
+    if let Some(Command::Plugin {
+        library,
+        name,
+        level,
+    }) = &cli.command
+    {
+        return ExitCode::from(plugins::isolate::run_child(library, name, *level));
+    }
     match &cli.command {
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
@@ -87,13 +95,16 @@ pub fn run(cli: Cli) -> ExitCode {
     {
         return show_config(&cli, *origin);
     }
-    let (config, loaded, files, mut warnings) = match load_config(&cli) {
+    let (mut config, loaded, files, mut warnings) = match load_config(&cli) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("cloudmarker: error: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if cli.isolate_plugins {
+        config.isolation = Some(config::Isolation::Process);
+    }
     if let Some(Command::History { limit }) = cli.command {
         return show_history(&config, limit);
     }

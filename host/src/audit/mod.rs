@@ -296,7 +296,15 @@ impl Audit<'_> {
             let mut report = WorkerReport::new(&name, role);
             match self.load(key, role) {
                 Ok(plugin) => {
-                    let params = self.config.plugins[key].params_json();
+                    let plugin_config = &self.config.plugins[key];
+                    let params = plugin_config.params_json();
+                    let isolated = plugin_config.isolation.or(self.config.isolation)
+                        == Some(crate::config::Isolation::Process);
+                    if !isolated
+                        && plugin_config.limits() != crate::plugins::isolate::Limits::default()
+                    {
+                        log::warn!("Plugin {key}: memory_limit, timeout and call_timeout apply only with isolation: process; this plugin runs in the host process.");
+                    }
                     let input =
                         (role != Role::Cloud).then(|| bounded(self.options.channel_capacity));
                     let worker = Worker {
@@ -304,6 +312,7 @@ impl Audit<'_> {
                         role,
                         plugin,
                         params,
+                        isolation: isolated.then(|| plugin_config.limits()),
                         report,
                         counts: counts.clone(),
                     };

@@ -8,11 +8,12 @@ use super::report::WorkerReport;
 use super::StopFlag;
 use crate::config::Role;
 use crate::logging;
-use crate::plugins::{Instance, LoadedPlugin};
+use crate::plugins::{isolate, Instance, LoadedPlugin};
 use crate::record::{RecordBatch, Stamp};
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use cloudmarker_plugin_api::{Outcome, PluginError};
 use crossbeam_channel::{Receiver, Sender};
+use std::path::Path;
 use std::sync::Arc;
 
 /// How many problems of one worker are logged one by one; the rest are counted.
@@ -39,6 +40,8 @@ pub(crate) struct Worker {
     pub role: Role,
     pub plugin: Arc<LoadedPlugin>,
     pub params: String,
+    /// `Some`: run the plugin in its own process, with these limits.
+    pub isolation: Option<isolate::Limits>,
     pub report: WorkerReport,
     /// The audit's live counts (its progress line).
     pub counts: Arc<super::progress::Counts>,
@@ -48,7 +51,14 @@ impl Worker {
     /// Constructs the plugin, or logs why not and marks the report.
     fn construct(&mut self) -> Option<Instance> {
         let watched = super::watchdog::watch(&self.name, "new");
-        let constructed = self.plugin.construct(&self.params, logging::host_context());
+        let constructed = match (&self.isolation, &self.plugin.path) {
+            (Some(limits), Some(library)) => self.start_isolated(library, *limits),
+            (Some(_), None) => {
+                log::warn!("Plugin {} is linked into this process and cannot run in its own; it runs in the host process.", self.plugin.info.name);
+                self.plugin.construct(&self.params, logging::host_context())
+            }
+            (None, _) => self.plugin.construct(&self.params, logging::host_context()),
+        };
         drop(watched);
         match constructed {
             RResult::ROk(plugin) => {
@@ -63,6 +73,33 @@ impl Worker {
                 self.fatal("construct", &e);
                 None
             }
+        }
+    }
+
+    /// Starts the plugin in a child process (`isolation: process`).
+    fn start_isolated(
+        &self,
+        library: &Path,
+        limits: isolate::Limits,
+    ) -> RResult<Instance, PluginError> {
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => {
+                return RResult::RErr(PluginError::failed(format!(
+                "cannot find the cloudmarker executable to run the plugin in its own process: {e}"
+            )))
+            }
+        };
+        let spec = isolate::Spec {
+            exe: &exe,
+            library,
+            plugin: &self.plugin.info.name,
+            worker: &self.name,
+            limits,
+        };
+        match isolate::Isolated::start(&spec, &self.params) {
+            Ok(isolated) => RResult::ROk(Instance::Isolated(Box::new(isolated))),
+            Err(e) => RResult::RErr(e),
         }
     }
 

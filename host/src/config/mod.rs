@@ -8,7 +8,9 @@ mod problem;
 pub mod show;
 
 pub use cascade::{default_files, load, LoadedConfig, Provenance, Source, BASE_CONFIG};
-pub use model::{did_you_mean, AuditConfig, Config, HistoryConfig, PluginConfig, Role};
+pub use model::{
+    did_you_mean, AuditConfig, ByteSize, Config, HistoryConfig, Isolation, PluginConfig, Role,
+};
 pub use problem::{line_of, Problem};
 
 use std::fmt;

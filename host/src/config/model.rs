@@ -34,6 +34,19 @@ pub struct Config {
     pub logger: Option<LoggerConfig>,
     /// Audit notification email settings (the `emailalert` params).
     pub email: Option<EmailParams>,
+    /// Where plugin instances run unless their entry says otherwise.
+    pub isolation: Option<Isolation>,
+}
+
+/// Where a plugin instance runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// In the host process (the default): fastest, but a crash of the
+    /// plugin's native code takes the host down.
+    InProcess,
+    /// In a child process of its own, with optional limits.
+    Process,
 }
 
 /// The `history:` mapping.
@@ -54,12 +67,82 @@ pub struct PluginConfig {
     /// The plugin's parameters (a mapping).
     #[serde(default)]
     pub params: Option<Value>,
+    /// Where this plugin's instances run (default: the top-level
+    /// `isolation`, else in the host process).
+    #[serde(default)]
+    pub isolation: Option<Isolation>,
+    /// With `isolation: process`: the child's memory limit, in bytes or as a
+    /// size such as `512MiB`.
+    #[serde(default)]
+    pub memory_limit: Option<ByteSize>,
+    /// With `isolation: process`: seconds the whole run of the plugin may take.
+    #[serde(default)]
+    pub timeout: Option<f64>,
+    /// With `isolation: process`: seconds one call may take.
+    #[serde(default)]
+    pub call_timeout: Option<f64>,
     /// The directory of the file that set `plugin` (None: the base config).
     #[serde(skip)]
     pub config_dir: Option<PathBuf>,
 }
 
+/// A number of bytes, written as an integer or as a size with a unit
+/// (`512MiB`, `2GiB`, `100MB`, `64k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => Ok(Self(n)),
+            Raw::Text(text) => parse_size(&text).map(Self).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "{text:?} is not a size; write bytes or a size such as 512MiB or 2GiB"
+                ))
+            }),
+        }
+    }
+}
+
+/// `512MiB` -> 536870912. Units: B, k/K/KB (1000), KiB (1024), M/MB, MiB,
+/// G/GB, GiB.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "k" | "K" | "KB" | "kB" => 1_000,
+        "KiB" => 1 << 10,
+        "M" | "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "G" | "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    let bytes = number * factor as f64;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
+}
+
 impl PluginConfig {
+    /// The limits of an isolated instance of this plugin.
+    pub fn limits(&self) -> crate::plugins::isolate::Limits {
+        crate::plugins::isolate::Limits {
+            memory_limit: self.memory_limit.map(|m| m.0),
+            timeout: self.timeout.map(Duration::from_secs_f64),
+            call_timeout: self.call_timeout.map(Duration::from_secs_f64),
+        }
+    }
+
     /// The parameters as JSON text for the plugin (`{}` when none are set).
     pub fn params_json(&self) -> String {
         match &self.params {
@@ -226,6 +309,23 @@ impl Config {
             if plugin.plugin.trim().is_empty() {
                 problem(&["plugins", key, "plugin"], "is empty".into());
             }
+            for (name, seconds) in [
+                ("timeout", plugin.timeout),
+                ("call_timeout", plugin.call_timeout),
+            ] {
+                if let Some(seconds) = seconds.filter(|s| !(s.is_finite() && *s > 0.0)) {
+                    problem(
+                        &["plugins", key, name],
+                        format!("must be a positive number of seconds, not {seconds}"),
+                    );
+                }
+            }
+            if plugin.memory_limit.is_some_and(|m| m.0 < 16 << 20) {
+                problem(
+                    &["plugins", key, "memory_limit"],
+                    "must be at least 16MiB (a process needs that much to start)".into(),
+                );
+            }
         }
     }
 
@@ -276,7 +376,7 @@ impl Config {
 }
 
 /// The keys cloudmarker reads at the top level of a config.
-pub const TOP_LEVEL_KEYS: [&str; 9] = [
+pub const TOP_LEVEL_KEYS: [&str; 10] = [
     "plugins",
     "audits",
     "run",
@@ -286,8 +386,16 @@ pub const TOP_LEVEL_KEYS: [&str; 9] = [
     "history",
     "logger",
     "email",
+    "isolation",
 ];
-const PLUGIN_KEYS: [&str; 2] = ["plugin", "params"];
+const PLUGIN_KEYS: [&str; 6] = [
+    "plugin",
+    "params",
+    "isolation",
+    "memory_limit",
+    "timeout",
+    "call_timeout",
+];
 const AUDIT_KEYS: [&str; 4] = ["clouds", "stores", "events", "alerts"];
 
 /// Keys that cloudmarker does not know, at the top level, in a plugin entry
@@ -379,6 +487,7 @@ fn typed(loaded: &LoadedConfig, problems: &mut Vec<Problem>) -> Config {
         history: parse(loaded, "history", read("history"), problems),
         logger: parse(loaded, "logger", read("logger"), problems),
         email: parse(loaded, "email", read("email"), problems),
+        isolation: parse(loaded, "isolation", read("isolation"), problems),
     }
 }
 

@@ -87,6 +87,8 @@ pub enum Instance {
     Current(PluginBox),
     /// plugin-api 0.1.0: no `write_from`.
     V0_1_0(v0_1_0::PluginBox),
+    /// Running in a child process (`isolation: process`).
+    Isolated(Box<super::isolate::Isolated>),
 }
 
 impl Instance {
@@ -95,6 +97,7 @@ impl Instance {
         match self {
             Self::Current(p) => p.read(max),
             Self::V0_1_0(p) => p.read(max),
+            Self::Isolated(p) => p.read(max),
         }
     }
 
@@ -103,6 +106,7 @@ impl Instance {
         match self {
             Self::Current(p) => p.eval(records),
             Self::V0_1_0(p) => p.eval(records),
+            Self::Isolated(p) => p.eval(records),
         }
     }
 
@@ -111,6 +115,7 @@ impl Instance {
         match self {
             Self::Current(p) => p.write(records),
             Self::V0_1_0(p) => p.write(records),
+            Self::Isolated(p) => p.write(records),
         }
     }
 
@@ -124,6 +129,7 @@ impl Instance {
         match self {
             Self::Current(p) => p.write_from(origin, records),
             Self::V0_1_0(p) => p.write(records),
+            Self::Isolated(p) => p.write_from(origin, records),
         }
     }
 
@@ -132,6 +138,7 @@ impl Instance {
         match self {
             Self::Current(p) => p.done(),
             Self::V0_1_0(p) => p.done(),
+            Self::Isolated(p) => p.done(),
         }
     }
 }
@@ -155,7 +162,7 @@ impl Library {
     }
 
     /// Plugin `name` of this library (none: its first plugin).
-    fn plugin(self: &Arc<Self>, name: Option<&str>) -> Result<LoadedPlugin, String> {
+    pub(crate) fn plugin(self: &Arc<Self>, name: Option<&str>) -> Result<LoadedPlugin, String> {
         let index = match name {
             None => 0,
             Some(name) => self

@@ -2,9 +2,11 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod isolate;
 mod loader;
 pub mod probe;
 mod resolve;
+pub mod wire;
 
 pub use loader::{
     check_library_safety, load_library, Instance, Library, LoadError, LoadedPlugin, Registry,

@@ -16,7 +16,7 @@
 use cloudmarker_plugin_api::sdk::files;
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -129,9 +129,14 @@ fn lock(dir: &Path) -> Result<File, String> {
     let locked = files::try_lock_exclusive(&file)
         .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
     if !locked {
-        let mut holder = String::new();
-        let _ = Read::by_ref(&mut file).take(32).read_to_string(&mut holder);
+        let holder = holder_of(&mut file);
         let holder = holder.trim();
+        if is_sibling(holder) {
+            // Another plugin instance of this same run, isolated in its own
+            // process as this one is: the directory is shared, as it is
+            // between the instances of one process.
+            return Ok(file);
+        }
         let by = if holder.is_empty() {
             "another process".to_string()
         } else {
@@ -147,6 +152,39 @@ fn lock(dir: &Path) -> Result<File, String> {
         log::warn!("Cannot note this process in {}: {e}", path.display());
     }
     Ok(file)
+}
+
+/// The pid written in the lock file (its holder writes it right after
+/// locking, so an empty file is read again for a moment).
+fn holder_of(file: &mut File) -> String {
+    let mut holder = String::new();
+    for _ in 0..20 {
+        holder.clear();
+        let _ = file.seek(SeekFrom::Start(0));
+        let _ = Read::by_ref(file).take(32).read_to_string(&mut holder);
+        if !holder.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    holder
+}
+
+/// Whether process `holder` is, like this one, a plugin instance that the
+/// same cloudmarker host runs in its own process (`isolation: process`):
+/// both are children of the host named by `CLOUDMARKER_ISOLATED_BY`.
+fn is_sibling(holder: &str) -> bool {
+    let host = std::env::var("CLOUDMARKER_ISOLATED_BY").ok();
+    let parent = std::os::unix::process::parent_id().to_string();
+    if host.as_deref() != Some(parent.as_str()) {
+        return false;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{holder}/stat")).unwrap_or_default();
+    // `pid (comm) state ppid ...`; comm may hold spaces, so read after the last `)`.
+    let ppid = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1));
+    ppid == Some(parent.as_str())
 }
 
 /// Whether `file_name` is a temporary file of this plugin, and of which
