@@ -218,14 +218,18 @@ fn sigterm_to_the_host_leaves_no_child_behind() {
 
 #[test]
 fn in_process_a_crash_takes_the_host_down() {
-    // What isolation prevents: the same segfault in the host's own process
-    // ends cloudmarker itself, with nothing after it.
-    let sb = Sandbox::new();
-    sb.file(
-        "bad.yaml",
-        "plugins:\n  bad:\n    plugin: faultycloud\n    params: {records: 3, crash_in: read, crash: segv}\naudits:\n  mockaudit:\n    clouds: [mockcloud, bad]\n",
-    );
-    let run = sb.run_now(&["bad.yaml"]);
-    assert_eq!(run.status, None, "killed by a signal: {}", run.output());
-    assert!(!run.output().contains("Audit mockaudit finished"));
+    // What isolation prevents: the same faults in the host's own process
+    // end cloudmarker itself, and nothing after them runs.
+    for (how, status) in [("segv", None), ("abort", None), ("exit", Some(0))] {
+        let sb = Sandbox::new();
+        sb.file(
+            "bad.yaml",
+            &format!("plugins:\n  bad:\n    plugin: faultycloud\n    params: {{records: 3, crash_in: read, crash: {how}}}\naudits:\n  mockaudit:\n    clouds: [mockcloud, bad]\n"),
+        );
+        let run = sb.run_now(&["bad.yaml"]);
+        // A signal (no status), or, for exit(0), a "success" that is a lie.
+        assert_eq!(run.status, status, "{how}: {}", run.output());
+        assert!(!run.output().contains("Audit mockaudit finished"), "{how}");
+        assert!(!sb.out().join("mockaudit_mockcloud.json").exists(), "{how}");
+    }
 }

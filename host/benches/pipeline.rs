@@ -1,6 +1,8 @@
 //! Throughput and memory of the mock audit (mockcloud -> filestore +
-//! mockevent -> filestore), through the plugin libraries (FFI) and with the
-//! same plugins compiled into this binary (in-process).
+//! mockevent -> filestore), through the plugin libraries (FFI), with the
+//! same plugins compiled into this binary (in-process), and with every
+//! plugin instance in a process of its own (isolated: `isolation: process`;
+//! its CPU time includes the plugin processes', its peak RSS is the host's).
 //!
 //! `cargo bench -p cloudmarker --bench pipeline` runs 10^5, 10^6 and 10^7
 //! records; `-- 100000 1000000` picks sizes. Each measurement runs in a fresh
@@ -48,13 +50,22 @@ mod in_process {
     }
 }
 
-const MODES: [&str; 2] = ["ffi", "in-process"];
+const MODES: [&str; 3] = ["ffi", "in-process", "isolated"];
 
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    // The isolated mode's plugin processes are this binary run again.
+    if args.first().map(String::as_str) == Some(cloudmarker::plugins::isolate::CHILD_COMMAND) {
+        let status = cloudmarker::plugins::isolate::run_child(
+            Path::new(&args[1]),
+            &args[2],
+            args[3].parse().unwrap_or(1),
+        );
+        std::process::exit(i32::from(status));
+    }
     if args.first().map(String::as_str) == Some("--child") {
         child(
             &args[1],
@@ -169,14 +180,15 @@ fn child(mode: &str, records: u64, out: &Path) {
     std::fs::write(
         &config_file,
         format!(
-            "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n  filestore:\n    params: {{path: {}}}\n",
-            dir.path().join("out").display()
+            "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n  filestore:\n    params: {{path: {}}}\n{}",
+            dir.path().join("out").display(),
+            if mode == "isolated" { "isolation: process\n" } else { "" }
         ),
     )
     .unwrap();
     let config = Config::from_loaded(&load(&[config_file], |_| {}).unwrap()).unwrap();
     let registry = match mode {
-        "ffi" => Registry::new(SearchPath::new(&[plugin_dir()], None, None)),
+        "ffi" | "isolated" => Registry::new(SearchPath::new(&[plugin_dir()], None, None)),
         _ => Registry::new(SearchPath::default())
             .with_builtin(in_process::cloud::plugin_module())
             .with_builtin(in_process::event::plugin_module())
@@ -209,8 +221,17 @@ fn cpu_seconds() -> f64 {
         libc::getrusage(libc::RUSAGE_SELF, &mut usage);
         usage
     };
+    // SAFETY: as above; the isolated mode's plugin processes, all ended.
+    let children = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    seconds(usage.ru_utime)
+        + seconds(usage.ru_stime)
+        + seconds(children.ru_utime)
+        + seconds(children.ru_stime)
 }
 
 /// The bytes of the files under `dir`.
