@@ -1,5 +1,9 @@
 //! Azure: client-credentials tokens from Microsoft Entra ID and ARM list paging.
 
+mod collect;
+
+pub use collect::{collect, item_id, summary_record, Collected, Listed, ResourceType};
+
 use crate::{Http, HttpError, Limits, Pager, TokenCache};
 use cloudmarker_plugin_api::sdk::Secret;
 use serde::Deserialize;

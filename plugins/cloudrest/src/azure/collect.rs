@@ -1,0 +1,203 @@
+//! What every Azure cloud plugin that lists resource types does: list the
+//! subscriptions, list each type in each subscription (at most
+//! `max_concurrency` at once, `_max_recs` per type), hand each listed item
+//! to the plugin, and end each subscription with a `collection_summary`
+//! record that says what was read and what could not be, so that a denied
+//! type is never mistaken for an empty one.
+
+use super::{list_raw, subscription_ext, Session};
+use crate::{run_bounded, Emitter};
+use cloudmarker_plugin_api::PluginError;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// One resource type listed in every subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceType {
+    /// The `ext.record_type` of its records, e.g. `storage_account`.
+    pub record_type: &'static str,
+    /// The ARM path under `/subscriptions/<id>/`.
+    pub path: &'static str,
+    /// The `api-version` to list it with.
+    pub api_version: &'static str,
+}
+
+/// One listed item, for the plugin to turn into records.
+pub struct Listed<'a> {
+    /// The item as JSON text, as the API returned it.
+    pub item: &'a RawValue,
+    /// Its type.
+    pub resource: ResourceType,
+    /// The subscription's `ext` identity fields (`subscription_id`, ...).
+    pub subscription: &'a Map<String, Value>,
+}
+
+/// What was read from one subscription, for its summary record.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Items listed, by record type.
+    pub counts: BTreeMap<&'static str, usize>,
+    /// Why a type could not be listed, by record type.
+    pub failures: BTreeMap<&'static str, String>,
+}
+
+/// Lists `types` in every subscription of `session` and hands each item to
+/// `records`, which emits the item's records and returns false once the
+/// reader is gone; then emits one `collection_summary` per subscription.
+/// `plugin` names the plugin in messages.
+pub fn collect(
+    session: &Session,
+    plugin: &str,
+    types: &[ResourceType],
+    emit: &Emitter,
+    records: impl Fn(Listed<'_>, &Emitter) -> bool + Sync,
+) {
+    let subscriptions = match session.subscriptions() {
+        Ok(subscriptions) => subscriptions,
+        Err(e) => {
+            let message = format!("{plugin}: cannot list subscriptions: {e}");
+            log::error!("{message}");
+            emit.problem(PluginError::unavailable(message));
+            return;
+        }
+    };
+    log::info!("Reading {} subscription(s).", subscriptions.len());
+    let collected: Mutex<BTreeMap<usize, Collected>> = Mutex::default();
+    let tasks: Vec<(usize, &Value, ResourceType)> = subscriptions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| types.iter().map(move |t| (i, s, *t)))
+        .collect();
+    run_bounded(
+        tasks,
+        session.params.max_concurrency,
+        |(index, subscription, resource)| {
+            let result = list_type(session, plugin, subscription, resource, emit, &records);
+            let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = collected.entry(index).or_default();
+            match result {
+                Ok(count) => {
+                    entry.counts.insert(resource.record_type, count);
+                }
+                Err(message) => {
+                    emit.problem(PluginError::partial(0, message.clone()));
+                    entry.failures.insert(resource.record_type, message);
+                }
+            }
+        },
+    );
+    let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    let expected: Vec<&str> = types.iter().map(|t| t.record_type).collect();
+    for (index, subscription) in subscriptions.iter().enumerate() {
+        let summary = summary_record(subscription, collected.get(&index), &expected);
+        if !emit.record(summary.to_string()) {
+            return;
+        }
+    }
+}
+
+/// Lists one type of one subscription; returns how many items there were.
+fn list_type(
+    session: &Session,
+    plugin: &str,
+    subscription: &Value,
+    resource: ResourceType,
+    emit: &Emitter,
+    records: &(impl Fn(Listed<'_>, &Emitter) -> bool + Sync),
+) -> Result<usize, String> {
+    let sub_id = subscription
+        .get("subscriptionId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let url = format!(
+        "{}/subscriptions/{sub_id}/{}?api-version={}",
+        session.resource_manager, resource.path, resource.api_version
+    );
+    let what = format!("subscription {sub_id}: listing {}", resource.record_type);
+    let sub_ext = subscription_ext(subscription);
+    let max = session.params.max_recs;
+    let mut count = 0;
+    let mut reader_gone = false;
+    list_raw(&session.http, &what, &url, &session.token, |items| {
+        for item in items {
+            if (max > 0 && count >= max) || reader_gone {
+                return;
+            }
+            count += 1;
+            let listed = Listed {
+                item,
+                resource,
+                subscription: &sub_ext,
+            };
+            reader_gone |= !records(listed, emit);
+        }
+    })
+    .map_err(|e| format!("{plugin}: {e}"))?;
+    Ok(count)
+}
+
+/// Says what was read from a subscription and what could not be (a type
+/// of `expected` neither counted nor failed was not read at all); logs it.
+pub fn summary_record(
+    subscription: &Value,
+    collected: Option<&Collected>,
+    expected: &[&str],
+) -> Value {
+    let empty = Collected::default();
+    let collected = collected.unwrap_or(&empty);
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|t| !collected.counts.contains_key(t) && !collected.failures.contains_key(t))
+        .collect();
+    let complete = collected.failures.is_empty() && missing.is_empty();
+    let sub_id = subscription
+        .get("subscriptionId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let counts: Vec<String> = collected
+        .counts
+        .iter()
+        .map(|(t, n)| format!("{n} {t}"))
+        .collect();
+    if complete {
+        log::info!("Subscription {sub_id}: read {}.", counts.join(", "));
+    } else {
+        let failed: Vec<&str> = collected
+            .failures
+            .keys()
+            .copied()
+            .chain(missing.iter().copied())
+            .collect();
+        log::warn!(
+            "Subscription {sub_id}: read {}; could NOT read {}.",
+            counts.join(", "),
+            failed.join(", ")
+        );
+    }
+    let mut ext = subscription_ext(subscription);
+    ext.insert("cloud_type".into(), "azure".into());
+    ext.insert("record_type".into(), "collection_summary".into());
+    ext.insert("collected".into(), json!(collected.counts));
+    ext.insert("failed".into(), json!(collected.failures));
+    ext.insert("complete".into(), complete.into());
+    json!({
+        "raw": subscription,
+        "ext": ext,
+        "com": {"cloud_type": "azure", "record_type": "collection_summary", "reference": subscription.get("id")},
+    })
+}
+
+/// The `id` of a listed item, read without parsing the rest.
+pub fn item_id(item: &RawValue) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow, default)]
+        id: cloudmarker_plugin_api::record::Text<'a>,
+    }
+    serde_json::from_str::<Id<'_>>(item.get())
+        .ok()
+        .and_then(|item| item.id.as_str().map(str::to_string))
+}
