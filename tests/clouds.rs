@@ -339,6 +339,104 @@ fn validate_connect_signs_in_to_each_cloud_and_reads_no_resources() {
 }
 
 #[test]
+fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10}}");
+    let events = [
+        (
+            "azstorageaccountsecuretransferevent",
+            "AzStorageAccountSecureTransferEvent",
+        ),
+        (
+            "azstorageaccountdefaultnetworkaccessevent",
+            "AzStorageAccountDefaultNetworkAccessEvent",
+        ),
+        (
+            "azstorageaccountallowtrustedservicesevent",
+            "AzStorageAccountAllowTrustedServicesEvent",
+        ),
+        (
+            "azstorageaccountpublicblobaccessevent",
+            "AzStorageAccountPublicBlobAccessEvent",
+        ),
+        ("azstorageaccountmintlsevent", "AzStorageAccountMinTlsEvent"),
+    ];
+    let mut yaml = format!("plugins:\n  azstorageaccount:\n    plugin: cloudmarker.clouds.azstorageaccount.AzStorageAccount\n    params: {azure}\n");
+    for (module, class) in events {
+        yaml.push_str(&format!(
+            "  {module}:\n    plugin: cloudmarker.events.{module}.{class}\n"
+        ));
+    }
+    let keys: Vec<&str> = events.iter().map(|(m, _)| *m).collect();
+    yaml.push_str(&format!(
+        "audits:\n  storageaudit:\n    clouds: [azstorageaccount]\n    stores: [filestore]\n    events: [{}]\n    alerts: [filestore]\nrun: [storageaudit]\n",
+        keys.join(", ")
+    ));
+    sb.file("storage.yaml", &yaml);
+    let run = sb.run_now(&["storage.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+
+    // The published example's six accounts, each with its properties.
+    let accounts = records(&sb, "storageaudit_azstorageaccount.json");
+    let accounts_read = of_type(&accounts, "storage_account_properties");
+    assert_eq!(accounts_read.len(), 6);
+    let sto8596 = accounts_read
+        .iter()
+        .find(|r| r["raw"]["name"] == "sto8596")
+        .expect("sto8596");
+    assert_eq!(sto8596["ext"]["default_network_access_allowed"], true);
+    assert_eq!(sto8596["ext"]["trusted_services_allowed"], true);
+    assert_eq!(sto8596["ext"]["secure_transfer_required"], false);
+    assert_eq!(sto8596["ext"]["minimum_tls_version"], "TLS1_0");
+    let summary = of_type(&accounts, "collection_summary");
+    assert_eq!(summary.len(), 2, "one per subscription");
+    assert_eq!(
+        summary[0]["ext"]["collected"]["storage_account_properties"],
+        6
+    );
+
+    // What the checks found in it: no account requires secure transfer, all
+    // accept any network and TLS 1.0; none is public or keeps out Azure
+    // services.
+    let count = |module: &str| {
+        let file = format!("storageaudit_{module}.json");
+        if sb.out().join(&file).exists() {
+            records(&sb, &file).len()
+        } else {
+            0
+        }
+    };
+    assert_eq!(count("azstorageaccountsecuretransferevent"), 6);
+    assert_eq!(count("azstorageaccountdefaultnetworkaccessevent"), 6);
+    assert_eq!(count("azstorageaccountmintlsevent"), 6);
+    assert_eq!(count("azstorageaccountallowtrustedservicesevent"), 0);
+    assert_eq!(count("azstorageaccountpublicblobaccessevent"), 0);
+    let event = &records(&sb, "storageaudit_azstorageaccountsecuretransferevent.json")[0];
+    assert_eq!(
+        event["com"]["record_type"],
+        "storage_account_secure_transfer_event"
+    );
+    assert!(event["com"]["reference"]
+        .as_str()
+        .unwrap()
+        .ends_with("/storageAccounts/sto1125"));
+
+    // One library provides all six.
+    let run = sb.run(&["plugins", "list", "--format", "json"]);
+    let entries: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    let from_library: Vec<&str> = entries
+        .iter()
+        .filter(|e| {
+            e["path"].as_str().unwrap().ends_with("/libazstorage.so") && e["status"] == "ok"
+        })
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(from_library.len(), 6, "{from_library:?}");
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);
