@@ -437,6 +437,75 @@ fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
 }
 
 #[test]
+fn key_vaults_their_keys_and_secrets_and_a_vault_that_refuses() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
+    sb.file(
+        "kv.yaml",
+        &format!("plugins:\n  azkv:\n    plugin: cloudmarker.clouds.azkv.AzKV\n    params: {azure}\n  azkvkeynoexpiryevent:\n    plugin: cloudmarker.events.azkvkeynoexpiryevent.AzKVKeyNoExpiryEvent\n  azkvsecretnoexpiryevent:\n    plugin: cloudmarker.events.azkvsecretnoexpiryevent.AzKVSecretNoExpiryEvent\n  azkvnonrecoverableevent:\n    plugin: cloudmarker.events.azkvnonrecoverableevent.AzKVNonRecoverableEvent\naudits:\n  kvaudit:\n    clouds: [azkv]\n    stores: [filestore]\n    events: [azkvkeynoexpiryevent, azkvsecretnoexpiryevent, azkvnonrecoverableevent]\n    alerts: [filestore]\nrun: [kvaudit]\n"),
+    );
+    let run = sb.run_now(&["kv.yaml"]);
+    // One vault's data plane refused: a partial read, reported, not fatal.
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("Cannot list the keys of Key Vault kv-firewalled");
+    let read = records(&sb, "kvaudit_azkv.json");
+    assert_eq!(of_type(&read, "key_vault").len(), 3);
+    let keys = of_type(&read, "key_vault_key");
+    assert_eq!(keys.len(), 3, "both pages of kv-recoverable's keys");
+    assert_eq!(of_type(&read, "key_vault_secret").len(), 2);
+    let no_expiry = keys
+        .iter()
+        .find(|k| {
+            k["com"]["reference"]
+                .as_str()
+                .unwrap()
+                .ends_with("/keys/key-no-expiry")
+        })
+        .unwrap();
+    assert_eq!(no_expiry["ext"]["expiry_set"], false);
+    assert_eq!(no_expiry["ext"]["enabled"], true);
+    let vault = |name: &str| {
+        of_type(&read, "key_vault")
+            .into_iter()
+            .find(|v| v["raw"]["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(vault("kv-recoverable")["ext"]["recoverable"], true);
+    assert_eq!(vault("kv-nonrecoverable")["ext"]["recoverable"], false);
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_eq!(summary["complete"], false);
+    assert_eq!(summary["collected"]["key_vault_key"], 3);
+    let failed = summary["failed"]["key_vault_key"].as_str().unwrap();
+    assert!(
+        failed.contains("vault kv-firewalled") && failed.contains("403"),
+        "{failed}"
+    );
+
+    let events = |name: &str| records(&sb, &format!("kvaudit_{name}.json"));
+    let keys = events("azkvkeynoexpiryevent");
+    assert_eq!(keys.len(), 1, "the disabled key is left alone");
+    assert!(keys[0]["com"]["reference"]
+        .as_str()
+        .unwrap()
+        .ends_with("/keys/key-no-expiry"));
+    let secrets = events("azkvsecretnoexpiryevent");
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(
+        secrets[0]["com"]["record_type"],
+        "key_vault_secret_no_expiry_event"
+    );
+    let vaults = events("azkvnonrecoverableevent");
+    assert_eq!(vaults.len(), 1);
+    assert!(vaults[0]["com"]["reference"]
+        .as_str()
+        .unwrap()
+        .ends_with("/vaults/kv-nonrecoverable"));
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);

@@ -16,6 +16,11 @@ replaying the published examples in tests/data.
   chunked (no Content-Length), and `--echo-token-errors` refuses Azure token
   requests with an error that quotes the request body, secret included.
   `--scale-vms N` serves N virtual machines (for the CPU benchmark).
+- Key Vault: the vaults of key_vault.derived.json in the first subscription
+  (their `vaultUri` pointing here), and their data plane under
+  `/vaults/<name>/keys` and `/secrets` (paged), which accepts only the token
+  issued for the `https://vault.azure.net/.default` scope; kv-firewalled
+  answers 403 ForbiddenByFirewall.
   Each request is logged to --log as a JSON line (path, start,
   end) so tests can check concurrency.
 Prints READY; stops when its standard input closes.
@@ -53,6 +58,9 @@ args = parser.parse_args()
 DATA = pathlib.Path(args.data)
 BASE = f"http://127.0.0.1:{args.port}"
 AZURE_TOKEN = "azure-token-123"
+# Issued for the Key Vault data plane scope (https://vault.azure.net/.default)
+# and accepted only there, as Key Vault does.
+VAULT_TOKEN = "vault-token-789"
 GOOGLE_TOKEN = "google-token-456"
 LOCK = threading.Lock()
 FAILS = []
@@ -118,6 +126,11 @@ if args.scale_vms:
         vm["id"] = VM["id"].replace("/myVM", f"/myVM{i}")
         scaled.append(vm)
     RESOURCES["providers/Microsoft.Compute/virtualMachines"] = [scaled[i:i + 1000] for i in range(0, len(scaled), 1000)]
+KEY_VAULT = json.loads((DATA / "azure" / "key_vault.derived.json").read_text())
+for vault in KEY_VAULT["vaults"]:
+    vault["id"] = vault["id"].replace("{subscription-id}", FIRST_SUB)
+    vault["properties"]["vaultUri"] = f"{BASE}/vaults/{vault['name']}/"
+RESOURCES["providers/Microsoft.KeyVault/vaults"] = [KEY_VAULT["vaults"]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -191,6 +204,8 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "POST" and path == "/token":
             return self.google_token(raw)
         auth = self.headers.get("Authorization")
+        if path.startswith("/vaults/"):
+            return self.vault(path, urllib.parse.parse_qs(url.query), auth)
         if path.startswith("/compute/v1/"):
             if auth != f"Bearer {GOOGLE_TOKEN}":
                 return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
@@ -213,6 +228,21 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, {"error": {"code": "InvalidResourceType", "message": f"no {rest}"}})
             return self.page(path, query, pages if sub == FIRST_SUB else [[]], page)
         self.reply(404, {"error": {"code": "NotFound", "message": path}})
+
+    def vault(self, path, query, auth):
+        """The Key Vault data plane: GET /vaults/<name>/keys and /secrets."""
+        if auth != f"Bearer {VAULT_TOKEN}":
+            return self.reply(401, {"error": {"code": "Unauthorized", "message": "AKV10022: Invalid audience."}})
+        _, _, name, kind = path.rstrip("/").split("/", 3)
+        if name == "kv-firewalled":
+            return self.reply(403, {"error": {"code": "Forbidden",
+                                              "message": "Client address is not authorized and caller is not a trusted service.",
+                                              "innererror": {"code": "ForbiddenByFirewall"}}})
+        pages = KEY_VAULT.get(kind, {}).get(name)
+        if pages is None:
+            return self.reply(404, {"error": {"code": "NotFound", "message": path}})
+        index = int((query.get("$skiptoken") or ["0"])[0])
+        self.page(path, query, pages, index)
 
     def page(self, path, query, pages, index):
         body = {"value": pages[index]}
@@ -250,7 +280,8 @@ class Handler(BaseHTTPRequestHandler):
                                     "error_description": "AADSTS7000215: Invalid client secret provided.",
                                     "error_codes": [7000215]})
         body = json.loads((DATA / "azure" / "oauth2_v2.0_token.client_credentials.success.msdocs.json").read_text())
-        body["access_token"] = AZURE_TOKEN
+        scope = (form.get("scope") or [""])[0]
+        body["access_token"] = VAULT_TOKEN if scope == "https://vault.azure.net/.default" else AZURE_TOKEN
         self.reply(200, body)
 
     def google_token(self, raw):

@@ -116,7 +116,7 @@ impl Cloud for AzCloud {
 
 /// Reads everything and emits records, then one summary per subscription.
 fn collect(session: &Session, emit: &Emitter) {
-    azure::collect(session, "azcloud", &RESOURCES, emit, |listed, emit| {
+    azure::collect(session, "azcloud", &RESOURCES, emit, |listed, emit, _| {
         let record_type = listed.resource.record_type;
         let mut alive = emit.record(resource_record(
             listed.item,

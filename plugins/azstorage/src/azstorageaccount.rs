@@ -64,7 +64,7 @@ impl Cloud for AzStorageAccount {
                     Self::NAME,
                     &[STORAGE_ACCOUNTS],
                     &emit,
-                    |listed, emit| emit.record(account_record(&listed)),
+                    |listed, emit, _| emit.record(account_record(&listed)),
                 )
             })
     }

@@ -43,16 +43,44 @@ pub struct Collected {
     pub failures: BTreeMap<&'static str, String>,
 }
 
+impl Collected {
+    /// Counts `n` more items of `record_type`.
+    pub fn count(&mut self, record_type: &'static str, n: usize) {
+        *self.counts.entry(record_type).or_default() += n;
+    }
+
+    /// Notes that some items of `record_type` could not be read, and why.
+    pub fn fail(&mut self, record_type: &'static str, why: String) {
+        let entry = self.failures.entry(record_type).or_default();
+        if !entry.is_empty() {
+            entry.push_str("; ");
+        }
+        entry.push_str(&why);
+    }
+
+    fn merge(&mut self, other: Collected) {
+        for (record_type, n) in other.counts {
+            self.count(record_type, n);
+        }
+        for (record_type, why) in other.failures {
+            self.fail(record_type, why);
+        }
+    }
+}
+
 /// Lists `types` in every subscription of `session` and hands each item to
 /// `records`, which emits the item's records and returns false once the
-/// reader is gone; then emits one `collection_summary` per subscription.
-/// `plugin` names the plugin in messages.
+/// reader is gone; it may count what else it read for the item, and what it
+/// could not, in the subscription's [`Collected`] (Key Vault keys read from
+/// a vault's own endpoint, a vault that refused). Then emits one
+/// `collection_summary` per subscription. `plugin` names the plugin in
+/// messages.
 pub fn collect(
     session: &Session,
     plugin: &str,
     types: &[ResourceType],
     emit: &Emitter,
-    records: impl Fn(Listed<'_>, &Emitter) -> bool + Sync,
+    records: impl Fn(Listed<'_>, &Emitter, &mut Collected) -> bool + Sync,
 ) {
     let subscriptions = match session.subscriptions() {
         Ok(subscriptions) => subscriptions,
@@ -74,16 +102,24 @@ pub fn collect(
         tasks,
         session.params.max_concurrency,
         |(index, subscription, resource)| {
-            let result = list_type(session, plugin, subscription, resource, emit, &records);
+            let mut more = Collected::default();
+            let result = list_type(
+                session,
+                plugin,
+                subscription,
+                resource,
+                emit,
+                &mut more,
+                &records,
+            );
             let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
             let entry = collected.entry(index).or_default();
+            entry.merge(more);
             match result {
-                Ok(count) => {
-                    entry.counts.insert(resource.record_type, count);
-                }
+                Ok(count) => entry.count(resource.record_type, count),
                 Err(message) => {
                     emit.problem(PluginError::partial(0, message.clone()));
-                    entry.failures.insert(resource.record_type, message);
+                    entry.fail(resource.record_type, message);
                 }
             }
         },
@@ -105,7 +141,8 @@ fn list_type(
     subscription: &Value,
     resource: ResourceType,
     emit: &Emitter,
-    records: &(impl Fn(Listed<'_>, &Emitter) -> bool + Sync),
+    more: &mut Collected,
+    records: &(impl Fn(Listed<'_>, &Emitter, &mut Collected) -> bool + Sync),
 ) -> Result<usize, String> {
     let sub_id = subscription
         .get("subscriptionId")
@@ -131,7 +168,7 @@ fn list_type(
                 resource,
                 subscription: &sub_ext,
             };
-            reader_gone |= !records(listed, emit);
+            reader_gone |= !records(listed, emit, more);
         }
     })
     .map_err(|e| format!("{plugin}: {e}"))?;

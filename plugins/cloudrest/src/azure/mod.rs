@@ -250,15 +250,9 @@ impl Session {
             max_response_bytes: params.max_response_bytes,
         });
         let resource_manager = params.resource_manager.trim_end_matches('/').to_string();
-        let credentials = Credentials {
-            authority_host: params.authority_host.clone(),
-            tenant: params.tenant.clone(),
-            client: params.client.clone(),
-            secret: params.secret.clone(),
-        };
         let token = token_cache(
             http.clone(),
-            credentials,
+            credentials_of(&params),
             format!("{resource_manager}/.default"),
         );
         Ok(Self {
@@ -267,6 +261,16 @@ impl Session {
             resource_manager,
             params,
         })
+    }
+
+    /// Tokens of the same principal for another resource, e.g.
+    /// `https://vault.azure.net/.default` for Key Vault's data plane.
+    pub fn token_for(&self, scope: &str) -> TokenCache {
+        token_cache(
+            self.http.clone(),
+            credentials_of(&self.params),
+            scope.to_string(),
+        )
     }
 
     /// The health check of every Azure plugin: signs in (a token for the
@@ -299,6 +303,16 @@ impl Session {
             subscriptions.truncate(self.params.max_subs);
         }
         Ok(subscriptions)
+    }
+}
+
+/// The service principal of `params`.
+fn credentials_of(params: &AzureParams) -> Credentials {
+    Credentials {
+        authority_host: params.authority_host.clone(),
+        tenant: params.tenant.clone(),
+        client: params.client.clone(),
+        secret: params.secret.clone(),
     }
 }
 
