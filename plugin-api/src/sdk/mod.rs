@@ -15,6 +15,7 @@ pub mod library;
 mod log_bridge;
 pub mod net;
 pub mod retry;
+pub mod rule;
 pub mod schema;
 pub mod secret;
 

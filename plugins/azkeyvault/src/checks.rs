@@ -2,60 +2,30 @@
 //! expiry date, and vaults whose deleted contents cannot be recovered.
 
 use crate::azkv::{KEY_VAULT, KEY_VAULT_KEY, KEY_VAULT_SECRET};
-use cloudmarker_plugin_api::record::Text;
-use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
-use cloudmarker_plugin_api::sdk::{self, schema, PluginType};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::rule::{azure_group_and_name, Rule, RuleCheck, Verdict};
+use serde::Deserialize;
 
-/// The parameters of the checks: there are none.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, schema::JsonSchema)]
-#[serde(default, deny_unknown_fields)]
-#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
-pub struct NoParams {}
-
-/// A key, secret or vault record, as the checks read it.
-#[derive(Deserialize)]
-pub struct KvRecord<'a> {
-    #[serde(borrow)]
-    ext: &'a RawValue,
-    #[serde(borrow, default)]
-    com: Com<'a>,
-}
-
+/// The `ext` fields of a key or secret the checks judge.
 #[derive(Default, Deserialize)]
-struct Com<'a> {
-    #[serde(borrow, default)]
-    reference: Text<'a>,
-}
-
-/// The fields of `ext` the checks judge.
-#[derive(Default, Deserialize)]
-struct Ext {
+pub struct ItemExt {
     #[serde(default)]
     enabled: Option<bool>,
     #[serde(default)]
     expiry_set: Option<bool>,
-    #[serde(default)]
-    recoverable: Option<bool>,
 }
 
-impl KvRecord<'_> {
-    fn ext(&self) -> Ext {
-        serde_json::from_str(self.ext.get()).unwrap_or_default()
+impl ItemExt {
+    fn never_expires(&self) -> bool {
+        self.enabled == Some(true) && self.expiry_set == Some(false)
     }
+}
 
-    fn reference(&self) -> &str {
-        self.com.reference.as_str().unwrap_or("(unknown)")
-    }
-
-    /// An event of `event_type` about this record, keeping its `ext`.
-    fn finding(&self, event_type: &str, description: String, recommendation: String) -> Finding {
-        Finding::new(event_type, description, recommendation)
-            .cloud_type(Some("azure"))
-            .reference(self.com.reference.as_str())
-            .ext_from(Some(self.ext))
-    }
+/// The `ext` field of a vault the checks judge.
+#[derive(Default, Deserialize)]
+pub struct VaultExt {
+    #[serde(default)]
+    recoverable: Option<bool>,
 }
 
 /// `(vault, item)` names of a data plane id such as
@@ -75,116 +45,81 @@ fn vault_and_item(id: &str) -> (&str, &str) {
     (vault, name)
 }
 
-macro_rules! no_params_plugin {
-    ($ty:ident, $name:literal, $description:literal) => {
-        impl PluginType for $ty {
-            type Params = NoParams;
-            const NAME: &'static str = $name;
-            const DESCRIPTION: &'static str = $description;
-
-            fn params_schema() -> Option<serde_json::Value> {
-                Some(schema::of::<NoParams>())
-            }
-
-            fn new(_: NoParams) -> sdk::Result<Self> {
-                Ok(Self)
-            }
-        }
-    };
-}
-
 /// `azkvkeynoexpiryevent`: enabled keys without an expiry date.
-pub struct KeyNoExpiry;
-no_params_plugin!(
-    KeyNoExpiry,
-    "azkvkeynoexpiryevent",
-    "Flags enabled Azure Key Vault keys that never expire."
-);
+pub enum KeyNoExpiryRule {}
 
-impl Check for KeyNoExpiry {
+impl Rule for KeyNoExpiryRule {
+    const NAME: &'static str = "azkvkeynoexpiryevent";
+    const DESCRIPTION: &'static str = "Flags enabled Azure Key Vault keys that never expire.";
     const SELECT: Select = Select::ext(&[KEY_VAULT_KEY]).in_cloud("azure");
-    type Record<'a> = KvRecord<'a>;
-
-    fn check(&mut self, record: KvRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
-        let ext = record.ext();
-        if ext.enabled == Some(true) && ext.expiry_set == Some(false) {
-            let (vault, key) = vault_and_item(record.reference());
-            findings.push(record.finding(
-                "key_vault_key_no_expiry_event",
-                format!("Azure Key Vault key {} has no expiry date: it stays usable forever.", record.reference()),
+    const EVENT: &'static str = "key_vault_key_no_expiry_event";
+    type Ext = ItemExt;
+    fn judge(key: &ItemExt, reference: &str) -> Verdict {
+        key.never_expires().then(|| {
+            let (vault, key) = vault_and_item(reference);
+            (
+                format!("Azure Key Vault key {reference} has no expiry date: it stays usable forever."),
                 format!("Set an expiry date on key {key} of vault {vault} and rotate it before then: in the portal, Key Vault > Keys > {key} > the current version > Set expiration date; or az keyvault key set-attributes --vault-name {vault} --name {key} --expires YYYY-MM-DDThh:mm:ssZ"),
-            ));
-        }
-        Ok(())
+            )
+        })
     }
 }
 
 /// `azkvsecretnoexpiryevent`: enabled secrets without an expiry date.
-pub struct SecretNoExpiry;
-no_params_plugin!(
-    SecretNoExpiry,
-    "azkvsecretnoexpiryevent",
-    "Flags enabled Azure Key Vault secrets that never expire."
-);
+pub enum SecretNoExpiryRule {}
 
-impl Check for SecretNoExpiry {
+impl Rule for SecretNoExpiryRule {
+    const NAME: &'static str = "azkvsecretnoexpiryevent";
+    const DESCRIPTION: &'static str = "Flags enabled Azure Key Vault secrets that never expire.";
     const SELECT: Select = Select::ext(&[KEY_VAULT_SECRET]).in_cloud("azure");
-    type Record<'a> = KvRecord<'a>;
-
-    fn check(&mut self, record: KvRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
-        let ext = record.ext();
-        if ext.enabled == Some(true) && ext.expiry_set == Some(false) {
-            let (vault, secret) = vault_and_item(record.reference());
-            findings.push(record.finding(
-                "key_vault_secret_no_expiry_event",
-                format!("Azure Key Vault secret {} has no expiry date: it stays usable forever.", record.reference()),
+    const EVENT: &'static str = "key_vault_secret_no_expiry_event";
+    type Ext = ItemExt;
+    fn judge(secret: &ItemExt, reference: &str) -> Verdict {
+        secret.never_expires().then(|| {
+            let (vault, secret) = vault_and_item(reference);
+            (
+                format!("Azure Key Vault secret {reference} has no expiry date: it stays usable forever."),
                 format!("Set an expiry date on secret {secret} of vault {vault} and rotate it before then: in the portal, Key Vault > Secrets > {secret} > the current version > Set expiration date; or az keyvault secret set-attributes --vault-name {vault} --name {secret} --expires YYYY-MM-DDThh:mm:ssZ"),
-            ));
-        }
-        Ok(())
+            )
+        })
     }
 }
 
 /// `azkvnonrecoverableevent`: vaults without both soft delete and purge
 /// protection.
-pub struct NonRecoverable;
-no_params_plugin!(
-    NonRecoverable,
-    "azkvnonrecoverableevent",
-    "Flags Azure Key Vaults whose deleted keys and secrets could be lost for good."
-);
+pub enum NonRecoverableRule {}
 
-impl Check for NonRecoverable {
+impl Rule for NonRecoverableRule {
+    const NAME: &'static str = "azkvnonrecoverableevent";
+    const DESCRIPTION: &'static str =
+        "Flags Azure Key Vaults whose deleted keys and secrets could be lost for good.";
     const SELECT: Select = Select::ext(&[KEY_VAULT]).in_cloud("azure");
-    type Record<'a> = KvRecord<'a>;
-
-    fn check(&mut self, record: KvRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
-        if record.ext().recoverable != Some(true) {
-            let id = record.reference();
-            let parts: Vec<&str> = id.split('/').collect();
-            let after = |key: &str| {
-                parts
-                    .iter()
-                    .position(|p| p.eq_ignore_ascii_case(key))
-                    .and_then(|i| parts.get(i + 1))
-                    .copied()
-                    .unwrap_or("?")
-            };
-            let (group, vault) = (after("resourceGroups"), after("vaults"));
-            findings.push(record.finding(
-                "key_vault_non_recoverable_event",
+    const EVENT: &'static str = "key_vault_non_recoverable_event";
+    type Ext = VaultExt;
+    fn judge(vault: &VaultExt, id: &str) -> Verdict {
+        (vault.recoverable != Some(true)).then(|| {
+            let (group, name) = azure_group_and_name(id);
+            (
                 format!("Azure Key Vault {id} is not recoverable: without both soft delete and purge protection, a deleted vault, key or secret can be lost for good."),
-                format!("Enable soft delete and purge protection on vault {vault} (purge protection cannot be turned off again): in the portal, Key Vault > Properties > Purge protection > Enable; or az keyvault update --resource-group {group} --name {vault} --enable-purge-protection true"),
-            ));
-        }
-        Ok(())
+                format!("Enable soft delete and purge protection on vault {name} (purge protection cannot be turned off again): in the portal, Key Vault > Properties > Purge protection > Enable; or az keyvault update --resource-group {group} --name {name} --enable-purge-protection true"),
+            )
+        })
     }
 }
+
+/// `azkvkeynoexpiryevent`.
+pub type KeyNoExpiry = RuleCheck<KeyNoExpiryRule>;
+/// `azkvsecretnoexpiryevent`.
+pub type SecretNoExpiry = RuleCheck<SecretNoExpiryRule>;
+/// `azkvnonrecoverableevent`.
+pub type NonRecoverable = RuleCheck<NonRecoverableRule>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use cloudmarker_plugin_api::sdk::check::assert_check;
+    use cloudmarker_plugin_api::sdk::rule::NoParams;
+    use cloudmarker_plugin_api::sdk::PluginType;
     use serde_json::{json, Value};
 
     fn record(record_type: &str, reference: &str, ext: Value) -> Value {
@@ -204,7 +139,7 @@ mod tests {
     #[test]
     fn keys_without_expiry() {
         let events = assert_check(
-            &mut KeyNoExpiry,
+            &mut KeyNoExpiry::new(NoParams {}).unwrap(),
             "key_vault_key_no_expiry_event",
             &record(
                 KEY_VAULT_KEY,
@@ -239,7 +174,7 @@ mod tests {
     #[test]
     fn secrets_without_expiry() {
         assert_check(
-            &mut SecretNoExpiry,
+            &mut SecretNoExpiry::new(NoParams {}).unwrap(),
             "key_vault_secret_no_expiry_event",
             &record(
                 KEY_VAULT_SECRET,
@@ -262,7 +197,7 @@ mod tests {
     #[test]
     fn vaults_that_are_not_recoverable() {
         let events = assert_check(
-            &mut NonRecoverable,
+            &mut NonRecoverable::new(NoParams {}).unwrap(),
             "key_vault_non_recoverable_event",
             &record(KEY_VAULT, VAULT, json!({"recoverable": false})),
             &record(KEY_VAULT, VAULT, json!({"recoverable": true})),

@@ -87,23 +87,6 @@ impl Account {
     }
 }
 
-/// `(resource group, name)` of an ARM resource id, for CLI commands.
-pub fn group_and_name(id: &str) -> (&str, &str) {
-    let parts: Vec<&str> = id.split('/').collect();
-    let after = |key: &str| {
-        parts
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case(key))
-            .and_then(|i| parts.get(i + 1))
-            .copied()
-            .unwrap_or("?")
-    };
-    (
-        after("resourceGroups"),
-        parts.last().copied().unwrap_or("?"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,13 +109,5 @@ mod tests {
         assert_eq!(locked.default_network_access_allowed, Some(false));
         assert_eq!(locked.trusted_services_allowed, Some(false));
         assert_eq!(locked.secure_transfer_required, Some(true));
-    }
-
-    #[test]
-    fn ids_give_group_and_name() {
-        assert_eq!(
-            group_and_name("/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/sto1"),
-            ("rg1", "sto1")
-        );
     }
 }

@@ -3,99 +3,16 @@
 //! (public blob access, minimum TLS version). Each is an event plugin of the
 //! upstream name, raising upstream's `record_type`.
 
-use crate::account::{group_and_name, Account, STORAGE_ACCOUNT_PROPERTIES};
-use cloudmarker_plugin_api::record::Text;
-use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
+use crate::account::{Account, STORAGE_ACCOUNT_PROPERTIES};
+use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select};
+use cloudmarker_plugin_api::sdk::rule::{
+    azure_group_and_name, Rule, RuleCheck, RuleRecord, Verdict,
+};
 use cloudmarker_plugin_api::sdk::{self, schema, PluginError, PluginType};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use std::marker::PhantomData;
 
-/// A storage account record, as the checks read it.
-#[derive(Deserialize)]
-pub struct AccountRecord<'a> {
-    #[serde(borrow)]
-    ext: &'a RawValue,
-    #[serde(borrow, default)]
-    com: Com<'a>,
-}
-
-#[derive(Default, Deserialize)]
-struct Com<'a> {
-    #[serde(borrow, default)]
-    reference: Text<'a>,
-}
-
-/// What one rule says about an account: `Some((what is wrong, how to fix
-/// it))` when the account breaks it.
-type Verdict = Option<(String, String)>;
-
-/// One storage account rule: the plugin it is, the event it raises.
-pub trait Rule: Send + 'static {
-    /// The plugin's name (upstream's module name).
-    const NAME: &'static str;
-    /// What the plugin does.
-    const DESCRIPTION: &'static str;
-    /// The event's `record_type`.
-    const EVENT: &'static str;
-    /// Judges `account` (`group`/`name` for the fix).
-    fn judge(account: &Account, id: &str, group: &str, name: &str) -> Verdict;
-}
-
-/// The parameters of the checks without any.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, schema::JsonSchema)]
-#[serde(default, deny_unknown_fields)]
-#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
-pub struct NoParams {}
-
-/// A check of one [`Rule`] without parameters.
-pub struct RuleCheck<R>(PhantomData<R>);
-
-impl<R: Rule> PluginType for RuleCheck<R> {
-    type Params = NoParams;
-    const NAME: &'static str = R::NAME;
-    const DESCRIPTION: &'static str = R::DESCRIPTION;
-
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<NoParams>())
-    }
-
-    fn new(_: NoParams) -> sdk::Result<Self> {
-        Ok(Self(PhantomData))
-    }
-}
-
-impl<R: Rule> Check for RuleCheck<R> {
-    const SELECT: Select = Select::ext(&[STORAGE_ACCOUNT_PROPERTIES]).in_cloud("azure");
-    type Record<'a> = AccountRecord<'a>;
-
-    fn check(&mut self, record: AccountRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
-        raise(record, R::EVENT, findings, R::judge)
-    }
-}
-
-/// Reads the account of `record` and raises `event` when `judge` finds
-/// something wrong; the event keeps the account's `ext`, as upstream's do.
-fn raise(
-    record: AccountRecord<'_>,
-    event: &str,
-    findings: &mut Findings,
-    judge: impl FnOnce(&Account, &str, &str, &str) -> Verdict,
-) -> sdk::Result<()> {
-    let account: Account = serde_json::from_str(record.ext.get())
-        .map_err(|e| PluginError::failed(format!("unreadable storage account ext: {e}")))?;
-    let id = record.com.reference.as_str().unwrap_or("(unknown)");
-    let (group, name) = group_and_name(id);
-    if let Some((description, recommendation)) = judge(&account, id, group, name) {
-        findings.push(
-            Finding::new(event, description, recommendation)
-                .cloud_type(Some("azure"))
-                .reference(record.com.reference.as_str())
-                .ext_from(Some(record.ext)),
-        );
-    }
-    Ok(())
-}
+/// The records every storage check reads.
+const ACCOUNTS: Select = Select::ext(&[STORAGE_ACCOUNT_PROPERTIES]).in_cloud("azure");
 
 /// `azstorageaccountsecuretransferevent`.
 pub enum SecureTransferRule {}
@@ -104,7 +21,10 @@ impl Rule for SecureTransferRule {
     const NAME: &'static str = "azstorageaccountsecuretransferevent";
     const DESCRIPTION: &'static str = "Flags Azure storage accounts that accept plain HTTP.";
     const EVENT: &'static str = "storage_account_secure_transfer_event";
-    fn judge(account: &Account, id: &str, group: &str, name: &str) -> Verdict {
+    const SELECT: Select = ACCOUNTS;
+    type Ext = Account;
+    fn judge(account: &Account, id: &str) -> Verdict {
+        let (group, name) = azure_group_and_name(id);
         (account.secure_transfer_required == Some(false)).then(|| {
             (
                 format!("Azure storage account {id} does not require secure transfer: it accepts requests over plain HTTP."),
@@ -122,7 +42,10 @@ impl Rule for DefaultNetworkAccessRule {
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts that accept connections from any network.";
     const EVENT: &'static str = "storage_account_default_network_access_event";
-    fn judge(account: &Account, id: &str, group: &str, name: &str) -> Verdict {
+    const SELECT: Select = ACCOUNTS;
+    type Ext = Account;
+    fn judge(account: &Account, id: &str) -> Verdict {
+        let (group, name) = azure_group_and_name(id);
         (account.default_network_access_allowed == Some(true)).then(|| {
             (
                 format!("Azure storage account {id} has default network access set to allowed: any network may connect."),
@@ -140,7 +63,10 @@ impl Rule for AllowTrustedServicesRule {
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts whose firewall keeps out trusted Azure services.";
     const EVENT: &'static str = "storage_account_allow_trusted_services_event";
-    fn judge(account: &Account, id: &str, group: &str, name: &str) -> Verdict {
+    const SELECT: Select = ACCOUNTS;
+    type Ext = Account;
+    fn judge(account: &Account, id: &str) -> Verdict {
+        let (group, name) = azure_group_and_name(id);
         (account.trusted_services_allowed == Some(false)).then(|| {
             (
                 format!("Azure storage account {id} does not allow access to trusted Azure services (such as Azure Backup and Monitor) through its firewall."),
@@ -158,7 +84,10 @@ impl Rule for PublicBlobAccessRule {
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts whose containers may be made public.";
     const EVENT: &'static str = "storage_account_public_blob_access_event";
-    fn judge(account: &Account, id: &str, group: &str, name: &str) -> Verdict {
+    const SELECT: Select = ACCOUNTS;
+    type Ext = Account;
+    fn judge(account: &Account, id: &str) -> Verdict {
+        let (group, name) = azure_group_and_name(id);
         (account.allow_blob_public_access == Some(true)).then(|| {
             (
                 format!("Azure storage account {id} allows public access to blobs: any of its containers may be made readable by anyone."),
@@ -225,26 +154,22 @@ impl PluginType for MinTlsVersion {
 }
 
 impl Check for MinTlsVersion {
-    const SELECT: Select = Select::ext(&[STORAGE_ACCOUNT_PROPERTIES]).in_cloud("azure");
-    type Record<'a> = AccountRecord<'a>;
+    const SELECT: Select = ACCOUNTS;
+    type Record<'a> = RuleRecord<'a>;
 
-    fn check(&mut self, record: AccountRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
+    fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
         let minimum = self.minimum.as_str();
-        raise(
-            record,
-            "storage_account_min_tls_event",
-            findings,
-            |account, id, group, name| {
-                // TLS1_0 < TLS1_1 < TLS1_2 compare as text.
-                let accepted = account.minimum_tls_version.as_deref().unwrap_or("TLS1_0");
-                (accepted < minimum).then(|| {
+        record.raise("storage_account_min_tls_event", findings, |account: &Account, id| {
+            let (group, name) = azure_group_and_name(id);
+            // TLS1_0 < TLS1_1 < TLS1_2 compare as text.
+            let accepted = account.minimum_tls_version.as_deref().unwrap_or("TLS1_0");
+            (accepted < minimum).then(|| {
                 (
                     format!("Azure storage account {id} accepts {accepted}, older than {minimum}."),
                     format!("Raise the minimum TLS version of storage account {name}: in the portal, Configuration > Minimum TLS version > {minimum}; or az storage account update --resource-group {group} --name {name} --min-tls-version {minimum}"),
                 )
             })
-            },
-        )
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use cloudmarker_plugin_api::sdk::check::assert_check;
+use cloudmarker_plugin_api::sdk::rule::NoParams;
 use serde_json::{json, Value};
 
 const ID: &str =
