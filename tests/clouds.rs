@@ -506,6 +506,81 @@ fn key_vaults_their_keys_and_secrets_and_a_vault_that_refuses() {
 }
 
 #[test]
+fn web_apps_with_their_configuration_and_the_checks() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
+    let events = [
+        (
+            "azwebapphttpsevent",
+            "AzWebAppHttpsEvent",
+            "web_app_https_event",
+        ),
+        (
+            "azwebappclientcertevent",
+            "AzWebAppClientCertEvent",
+            "web_app_client_certificate_event",
+        ),
+        (
+            "azwebapphttp20event",
+            "AzWebAppHttp20Event",
+            "web_app_http20_event",
+        ),
+        ("azwebapptlsevent", "AzWebAppTLSEvent", "web_app_tls_event"),
+        ("azwebappftpevent", "AzWebAppFtpEvent", "web_app_ftp_event"),
+    ];
+    let mut yaml = format!("plugins:\n  azwebapp:\n    plugin: cloudmarker.clouds.azwebapp.AzWebApp\n    params: {azure}\n");
+    for (module, class, _) in events {
+        yaml.push_str(&format!(
+            "  {module}:\n    plugin: cloudmarker.events.{module}.{class}\n"
+        ));
+        if module == "azwebapptlsevent" {
+            // Upstream's param, as an upstream config writes it.
+            yaml.push_str("    params: {_min_tls_version: 1.2}\n");
+        }
+    }
+    let keys: Vec<&str> = events.iter().map(|(m, _, _)| *m).collect();
+    yaml.push_str(&format!(
+        "audits:\n  webaudit:\n    clouds: [azwebapp]\n    stores: [filestore]\n    events: [{}]\n    alerts: [filestore]\nrun: [webaudit]\n",
+        keys.join(", ")
+    ));
+    sb.file("web.yaml", &yaml);
+    let run = sb.run_now(&["web.yaml"]);
+    // app-noconfig's configuration is refused: counted, the others are read.
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let read = records(&sb, "webaudit_azwebapp.json");
+    let apps = of_type(&read, "web_app_config");
+    assert_eq!(apps.len(), 2, "both pages; app-noconfig has no record");
+    let insecure = apps
+        .iter()
+        .find(|a| a["raw"]["name"] == "app-insecure")
+        .unwrap();
+    assert_eq!(insecure["ext"]["https_only"], false);
+    assert_eq!(insecure["ext"]["min_tls_version"], "1.0");
+    assert_eq!(insecure["ext"]["ftps_state"], "AllAllowed");
+    assert_eq!(
+        insecure["raw"]["config"]["properties"]["http20Enabled"], false,
+        "the configuration is in raw, as upstream"
+    );
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    let failed = summary["failed"]["web_app_config"].as_str().unwrap();
+    assert!(
+        failed.contains("web app app-noconfig") && failed.contains("403"),
+        "{failed}"
+    );
+    for (module, _, record_type) in events {
+        let raised = records(&sb, &format!("webaudit_{module}.json"));
+        assert_eq!(raised.len(), 1, "{module}: only app-insecure: {raised:?}");
+        assert_eq!(raised[0]["com"]["record_type"], record_type);
+        assert!(raised[0]["com"]["reference"]
+            .as_str()
+            .unwrap()
+            .ends_with("/sites/app-insecure"));
+    }
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);

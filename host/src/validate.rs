@@ -146,11 +146,15 @@ pub fn check_params(params: &Map<String, Value>, param_schema: &Value) -> Vec<(S
         match properties.get(name) {
             None if closed => problems.push((
                 name.clone(),
-                format!(
-                    "unknown param{}; this plugin's params are {}",
-                    did_you_mean(name, &names),
-                    names.join(", ")
-                ),
+                if names.is_empty() {
+                    "unknown param; this plugin has no params".to_string()
+                } else {
+                    format!(
+                        "unknown param{}; this plugin's params are {}",
+                        did_you_mean(name, &names),
+                        names.join(", ")
+                    )
+                },
             )),
             None => {}
             Some(property) => {

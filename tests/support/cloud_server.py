@@ -21,6 +21,8 @@ replaying the published examples in tests/data.
   `/vaults/<name>/keys` and `/secrets` (paged), which accepts only the token
   issued for the `https://vault.azure.net/.default` scope; kv-firewalled
   answers 403 ForbiddenByFirewall.
+- Web apps: the sites of web_app.derived.json (two pages) and each one's
+  `config/web`; app-noconfig's configuration answers 403.
   Each request is logged to --log as a JSON line (path, start,
   end) so tests can check concurrency.
 Prints READY; stops when its standard input closes.
@@ -131,6 +133,10 @@ for vault in KEY_VAULT["vaults"]:
     vault["id"] = vault["id"].replace("{subscription-id}", FIRST_SUB)
     vault["properties"]["vaultUri"] = f"{BASE}/vaults/{vault['name']}/"
 RESOURCES["providers/Microsoft.KeyVault/vaults"] = [KEY_VAULT["vaults"]]
+WEB_APPS = json.loads((DATA / "azure" / "web_app.derived.json").read_text())
+for site in WEB_APPS["sites"]:
+    site["id"] = site["id"].replace("{subscription-id}", FIRST_SUB)
+RESOURCES["providers/Microsoft.Web/sites"] = [WEB_APPS["sites"][:2], WEB_APPS["sites"][2:]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -220,6 +226,13 @@ class Handler(BaseHTTPRequestHandler):
         if path.endswith("/instanceView"):
             view = ENCRYPTED_VIEW if "/myEncryptedVM/" in path else INSTANCE_VIEW
             return self.reply(200, view)
+        if "/providers/Microsoft.Web/sites/" in path and path.endswith("/config/web"):
+            name = path.split("/sites/")[1].split("/")[0]
+            config = WEB_APPS["configs"].get(name)
+            if config is None:
+                return self.reply(403, {"error": {"code": "AuthorizationFailed",
+                                                  "message": f"The client does not have authorization to perform action 'Microsoft.Web/sites/config/read' over scope '{path}'."}})
+            return self.reply(200, config)
         parts = path.split("/", 3)
         if len(parts) == 4 and parts[1] == "subscriptions":
             sub, rest = parts[2], parts[3]

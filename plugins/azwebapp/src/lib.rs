@@ -1,0 +1,19 @@
+//! Azure App Service web apps, as one plugin library: the `azwebapp` cloud
+//! plugin, which reads every web app of every subscription with its site
+//! configuration, and the checks of those records (upstream Cloudmarker's
+//! four, and FTP).
+
+mod azwebapp;
+mod checks;
+
+pub use azwebapp::{AzWebApp, WebApp, WEB_APP_CONFIG};
+pub use checks::{ClientCert, Ftp, Http20, HttpsOnly, MinTls};
+
+cloudmarker_plugin_api::export_plugins!(
+    cloud: AzWebApp,
+    event: HttpsOnly,
+    event: ClientCert,
+    event: Http20,
+    event: MinTls,
+    event: Ftp,
+);
