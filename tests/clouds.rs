@@ -581,6 +581,111 @@ fn web_apps_with_their_configuration_and_the_checks() {
 }
 
 #[test]
+fn postgres_servers_with_their_parameters_and_the_checks() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
+    let events = [
+        (
+            "azpostgreslogcheckpointsevent",
+            "AzPostgresLogCheckpointsEvent",
+            "postgres_log_checkpoints_event",
+        ),
+        (
+            "azpostgreslogconnectionsevent",
+            "AzPostgresLogConnectionsEvent",
+            "postgres_log_connections_event",
+        ),
+        (
+            "azpostgreslogdisconnectionsevent",
+            "AzPostgresLogDisconnectionsEvent",
+            "postgres_log_disconnections_event",
+        ),
+        (
+            "azpostgreslogdurationevent",
+            "AzPostgresLogDurationEvent",
+            "postgres_log_duration_event",
+        ),
+        (
+            "azpostgresconnectionthrottlingevent",
+            "AzPostgresConnectionThrottlingEvent",
+            "postgres_connection_throttling_event",
+        ),
+        (
+            "azpostgreslogretentiondaysevent",
+            "AzPostgresLogRetentionDaysEvent",
+            "postgres_log_retention_days_event",
+        ),
+        (
+            "rdbmsenforcetlsevent",
+            "RDBMSEnforceTLSEvent",
+            "rdbms_enforce_tls_event",
+        ),
+    ];
+    let mut yaml = format!("plugins:\n  azpostgres:\n    plugin: cloudmarker.clouds.azpostgres.AzPostgres\n    params: {azure}\n");
+    for (module, class, _) in events {
+        yaml.push_str(&format!(
+            "  {module}:\n    plugin: cloudmarker.events.{module}.{class}\n"
+        ));
+    }
+    let keys: Vec<&str> = events.iter().map(|(m, _, _)| *m).collect();
+    yaml.push_str(&format!(
+        "audits:\n  pgaudit:\n    clouds: [azpostgres]\n    stores: [filestore]\n    events: [{}]\n    alerts: [filestore]\nrun: [pgaudit]\n",
+        keys.join(", ")
+    ));
+    sb.file("pg.yaml", &yaml);
+    let run = sb.run_now(&["pg.yaml"]);
+    // pg-flex-denied's parameters are refused: counted, the others are read.
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let read = records(&sb, "pgaudit_azpostgres.json");
+    let servers = of_type(&read, "postgresql_server");
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    let single = servers
+        .iter()
+        .find(|s| s["raw"]["name"] == "pg-single-insecure")
+        .unwrap();
+    assert_eq!(single["com"]["record_type"], "rdbms");
+    assert_eq!(single["com"]["tls_enforced"], false);
+    assert_eq!(
+        single["ext"]["log_retention_days"], 1,
+        "both pages of parameters"
+    );
+    assert_eq!(single["ext"]["server_kind"], "single");
+    let flexible = servers
+        .iter()
+        .find(|s| s["raw"]["name"] == "pg-flex-secure")
+        .unwrap();
+    assert_eq!(
+        flexible["com"]["tls_enforced"], true,
+        "read from require_secure_transport"
+    );
+    assert_eq!(flexible["ext"]["connection_throttling_enabled"], true);
+    assert_eq!(flexible["ext"]["log_retention_days"], 7);
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    let failed = summary["failed"]["postgresql_flexible_server"]
+        .as_str()
+        .unwrap();
+    assert!(
+        failed.contains("server pg-flex-denied") && failed.contains("403"),
+        "{failed}"
+    );
+    for (module, _, record_type) in events {
+        let raised = records(&sb, &format!("pgaudit_{module}.json"));
+        assert_eq!(
+            raised.len(),
+            1,
+            "{module}: only pg-single-insecure: {raised:?}"
+        );
+        assert_eq!(raised[0]["com"]["record_type"], record_type);
+        assert!(raised[0]["com"]["reference"]
+            .as_str()
+            .unwrap()
+            .ends_with("/servers/pg-single-insecure"));
+    }
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);

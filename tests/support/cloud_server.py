@@ -23,6 +23,8 @@ replaying the published examples in tests/data.
   answers 403 ForbiddenByFirewall.
 - Web apps: the sites of web_app.derived.json (two pages) and each one's
   `config/web`; app-noconfig's configuration answers 403.
+- PostgreSQL: the single and flexible servers of postgres.derived.json and
+  their `configurations` (paged); pg-flex-denied's answer 403.
   Each request is logged to --log as a JSON line (path, start,
   end) so tests can check concurrency.
 Prints READY; stops when its standard input closes.
@@ -137,6 +139,11 @@ WEB_APPS = json.loads((DATA / "azure" / "web_app.derived.json").read_text())
 for site in WEB_APPS["sites"]:
     site["id"] = site["id"].replace("{subscription-id}", FIRST_SUB)
 RESOURCES["providers/Microsoft.Web/sites"] = [WEB_APPS["sites"][:2], WEB_APPS["sites"][2:]]
+POSTGRES = json.loads((DATA / "azure" / "postgres.derived.json").read_text())
+for server in POSTGRES["servers"] + POSTGRES["flexibleServers"]:
+    server["id"] = server["id"].replace("{subscription-id}", FIRST_SUB)
+RESOURCES["providers/Microsoft.DBforPostgreSQL/servers"] = [POSTGRES["servers"]]
+RESOURCES["providers/Microsoft.DBforPostgreSQL/flexibleServers"] = [POSTGRES["flexibleServers"]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -233,6 +240,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(403, {"error": {"code": "AuthorizationFailed",
                                                   "message": f"The client does not have authorization to perform action 'Microsoft.Web/sites/config/read' over scope '{path}'."}})
             return self.reply(200, config)
+        if "/providers/Microsoft.DBforPostgreSQL/" in path and path.endswith("/configurations"):
+            name = path.split("/")[-2]
+            pages = POSTGRES["configurations"].get(name)
+            if pages is None:
+                return self.reply(403, {"error": {"code": "AuthorizationFailed",
+                                                  "message": f"The client does not have authorization to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/configurations/read' over scope '{path}'."}})
+            return self.page(path, query, pages, page)
         parts = path.split("/", 3)
         if len(parts) == 4 and parts[1] == "subscriptions":
             sub, rest = parts[2], parts[3]

@@ -1,0 +1,243 @@
+//! Upstream Cloudmarker's PostgreSQL checks of `postgresql_server` records:
+//! five server parameters that should be on, and the log retention.
+
+use crate::azpostgres::{PostgresServer, POSTGRESQL_SERVER};
+use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select};
+use cloudmarker_plugin_api::sdk::rule::{
+    azure_group_and_name, Rule, RuleCheck, RuleRecord, Verdict,
+};
+use cloudmarker_plugin_api::sdk::{self, schema, PluginError, PluginType};
+use serde::{Deserialize, Serialize};
+
+/// The records every PostgreSQL check reads.
+const SERVERS: Select = Select::ext(&[POSTGRESQL_SERVER]).in_cloud("azure");
+
+/// What is wrong when a Boolean parameter is off, and how to turn it on.
+fn parameter_off(id: &str, parameter: &str, why: &str) -> (String, String) {
+    let (group, name) = azure_group_and_name(id);
+    (
+        format!("Azure PostgreSQL server {id} has {parameter} off: {why}."),
+        format!("Turn {parameter} on for server {name}: in the portal, the server > Server parameters > {parameter} > ON; or az postgres server configuration set --resource-group {group} --server-name {name} --name {parameter} --value on (az postgres flexible-server parameter set for a flexible server)"),
+    )
+}
+
+macro_rules! parameter_rule {
+    ($rule:ident, $check:ident, $plugin:literal, $event:literal, $field:ident, $parameter:literal, $why:literal) => {
+        #[doc = concat!("`", $plugin, "`: `", $parameter, "` is off.")]
+        pub enum $rule {}
+
+        impl Rule for $rule {
+            const NAME: &'static str = $plugin;
+            const DESCRIPTION: &'static str =
+                concat!("Flags Azure PostgreSQL servers with ", $parameter, " off.");
+            const SELECT: Select = SERVERS;
+            const EVENT: &'static str = $event;
+            type Ext = PostgresServer;
+            fn judge(server: &PostgresServer, id: &str) -> Verdict {
+                (server.$field == Some(false)).then(|| parameter_off(id, $parameter, $why))
+            }
+        }
+
+        #[doc = concat!("`", $plugin, "`.")]
+        pub type $check = RuleCheck<$rule>;
+    };
+}
+
+parameter_rule!(
+    LogCheckpointsRule,
+    LogCheckpoints,
+    "azpostgreslogcheckpointsevent",
+    "postgres_log_checkpoints_event",
+    log_checkpoints_enabled,
+    "log_checkpoints",
+    "checkpoints are not logged"
+);
+parameter_rule!(
+    LogConnectionsRule,
+    LogConnections,
+    "azpostgreslogconnectionsevent",
+    "postgres_log_connections_event",
+    log_connections_enabled,
+    "log_connections",
+    "connection attempts, including failed logins, are not logged"
+);
+parameter_rule!(
+    LogDisconnectionsRule,
+    LogDisconnections,
+    "azpostgreslogdisconnectionsevent",
+    "postgres_log_disconnections_event",
+    log_disconnections_enabled,
+    "log_disconnections",
+    "the ends of sessions are not logged"
+);
+parameter_rule!(
+    LogDurationRule,
+    LogDuration,
+    "azpostgreslogdurationevent",
+    "postgres_log_duration_event",
+    log_duration_enabled,
+    "log_duration",
+    "how long statements take is not logged"
+);
+parameter_rule!(
+    ConnectionThrottlingRule,
+    ConnectionThrottling,
+    "azpostgresconnectionthrottlingevent",
+    "postgres_connection_throttling_event",
+    connection_throttling_enabled,
+    "connection_throttling",
+    "repeated failed logins are not throttled"
+);
+
+/// The parameters of [`LogRetentionDays`].
+#[derive(Debug, Clone, Deserialize, Serialize, schema::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
+pub struct LogRetentionParams {
+    /// The fewest days of logs a server may keep (upstream's param and
+    /// default).
+    pub _min_log_retention_days: i64,
+}
+
+impl Default for LogRetentionParams {
+    fn default() -> Self {
+        Self {
+            _min_log_retention_days: 3,
+        }
+    }
+}
+
+/// `azpostgreslogretentiondaysevent`: servers that keep their logs fewer
+/// than `_min_log_retention_days` days.
+pub struct LogRetentionDays {
+    minimum: i64,
+}
+
+impl PluginType for LogRetentionDays {
+    type Params = LogRetentionParams;
+    const NAME: &'static str = "azpostgreslogretentiondaysevent";
+    const DESCRIPTION: &'static str =
+        "Flags Azure PostgreSQL servers that keep their logs fewer than _min_log_retention_days days.";
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(schema::of::<LogRetentionParams>())
+    }
+
+    fn new(params: LogRetentionParams) -> sdk::Result<Self> {
+        if !(1..=7).contains(&params._min_log_retention_days) {
+            return Err(PluginError::config(format!(
+                "{}: _min_log_retention_days must be between 1 and 7 (what Azure allows), not {}",
+                Self::NAME,
+                params._min_log_retention_days
+            )));
+        }
+        Ok(Self {
+            minimum: params._min_log_retention_days,
+        })
+    }
+}
+
+impl Check for LogRetentionDays {
+    const SELECT: Select = SERVERS;
+    type Record<'a> = RuleRecord<'a>;
+
+    fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
+        let minimum = self.minimum;
+        record.raise("postgres_log_retention_days_event", findings, |server: &PostgresServer, id| {
+            let days = server.log_retention_days?;
+            let (group, name) = azure_group_and_name(id);
+            (days < minimum).then(|| {
+                (
+                    format!("Azure PostgreSQL server {id} keeps its logs {days} day(s), fewer than {minimum}."),
+                    format!("Keep the logs of server {name} at least {minimum} days: in the portal, the server > Server parameters > log_retention_days > {minimum}; or az postgres server configuration set --resource-group {group} --server-name {name} --name log_retention_days --value {minimum}"),
+                )
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudmarker_plugin_api::sdk::check::assert_check;
+    use cloudmarker_plugin_api::sdk::rule::NoParams;
+    use serde_json::{json, Value};
+
+    const ID: &str =
+        "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.DBforPostgreSQL/servers/pg1";
+
+    fn server(fields: Value) -> Value {
+        let mut ext = json!({"cloud_type": "azure", "record_type": "postgresql_server",
+            "log_checkpoints_enabled": true, "log_connections_enabled": true, "log_disconnections_enabled": true,
+            "log_duration_enabled": true, "connection_throttling_enabled": true, "log_retention_days": 7});
+        for (k, v) in fields.as_object().unwrap() {
+            ext[k] = v.clone();
+        }
+        json!({"raw": {"id": ID}, "ext": ext, "com": {"cloud_type": "azure", "record_type": "rdbms", "reference": ID, "tls_enforced": true}})
+    }
+
+    fn others() -> Vec<Value> {
+        vec![
+            json!({"raw": {}, "ext": {"record_type": "mysql_server", "log_checkpoints_enabled": false, "log_retention_days": 1}, "com": {"cloud_type": "azure", "record_type": "rdbms"}}),
+        ]
+    }
+
+    #[test]
+    fn each_parameter_check_fires_when_its_parameter_is_off() {
+        let events = assert_check(
+            &mut LogCheckpoints::new(NoParams {}).unwrap(),
+            "postgres_log_checkpoints_event",
+            &server(json!({"log_checkpoints_enabled": false})),
+            &server(json!({})),
+            &others(),
+        );
+        assert!(events[0]["com"]["recommendation"]
+            .as_str()
+            .unwrap()
+            .contains("--resource-group rg1 --server-name pg1 --name log_checkpoints --value on"));
+        assert_check(
+            &mut LogConnections::new(NoParams {}).unwrap(),
+            "postgres_log_connections_event",
+            &server(json!({"log_connections_enabled": false})),
+            &server(json!({})),
+            &others(),
+        );
+        assert_check(
+            &mut LogDisconnections::new(NoParams {}).unwrap(),
+            "postgres_log_disconnections_event",
+            &server(json!({"log_disconnections_enabled": false})),
+            &server(json!({})),
+            &others(),
+        );
+        assert_check(
+            &mut LogDuration::new(NoParams {}).unwrap(),
+            "postgres_log_duration_event",
+            &server(json!({"log_duration_enabled": false})),
+            &server(json!({})),
+            &others(),
+        );
+        assert_check(
+            &mut ConnectionThrottling::new(NoParams {}).unwrap(),
+            "postgres_connection_throttling_event",
+            &server(json!({"connection_throttling_enabled": false})),
+            &server(json!({})),
+            &others(),
+        );
+    }
+
+    #[test]
+    fn log_retention_below_the_minimum() {
+        let mut check = LogRetentionDays::new(LogRetentionParams::default()).unwrap();
+        assert_check(
+            &mut check,
+            "postgres_log_retention_days_event",
+            &server(json!({"log_retention_days": 2})),
+            &server(json!({"log_retention_days": 3})),
+            &others(),
+        );
+        assert!(LogRetentionDays::new(LogRetentionParams {
+            _min_log_retention_days: 30
+        })
+        .is_err());
+    }
+}
