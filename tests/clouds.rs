@@ -686,6 +686,48 @@ fn postgres_servers_with_their_parameters_and_the_checks() {
 }
 
 #[test]
+fn sql_servers_databases_and_their_firewall_open_to_the_world() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
+    sb.file(
+        "sql.yaml",
+        &format!("plugins:\n  azsql:\n    plugin: cloudmarker.clouds.azsql.AzSQL\n    params: {azure}\n  azsqldatabasetdeevent:\n    plugin: cloudmarker.events.azsqldatabasetdeevent.AzSQLDatabaseTDEEvent\n  azsqlserverauditingevent:\n    plugin: azsqlserverauditingevent\naudits:\n  sqlaudit:\n    clouds: [azsql]\n    stores: [filestore]\n    events: [azsqldatabasetdeevent, azsqlserverauditingevent, firewallruleevent]\n    alerts: [filestore]\nrun: [sqlaudit]\n"),
+    );
+    let run = sb.run_now(&["sql.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let read = records(&sb, "sqlaudit_azsql.json");
+    assert_eq!(of_type(&read, "sql_server").len(), 2);
+    let dbs = of_type(&read, "sql_db");
+    assert_eq!(dbs.len(), 3, "master is not a user database: {dbs:?}");
+    assert_eq!(of_type(&read, "sql_firewall_rule").len(), 3);
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_eq!(summary["complete"], true, "{summary}");
+
+    let tde = records(&sb, "sqlaudit_azsqldatabasetdeevent.json");
+    assert_eq!(tde.len(), 1);
+    assert!(tde[0]["com"]["reference"]
+        .as_str()
+        .unwrap()
+        .ends_with("/databases/db-plain"));
+    let auditing = records(&sb, "sqlaudit_azsqlserverauditingevent.json");
+    assert_eq!(auditing.len(), 1);
+    assert!(auditing[0]["com"]["reference"]
+        .as_str()
+        .unwrap()
+        .ends_with("/servers/sql-open"));
+    // Only AllowAll opens 1433 to the Internet; Azure services and the
+    // office range do not.
+    let open = records(&sb, "sqlaudit_firewallruleevent.json");
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(open[0]["com"]["reference"]
+        .as_str()
+        .unwrap()
+        .ends_with("/firewallRules/AllowAll"));
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);

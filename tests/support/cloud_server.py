@@ -25,6 +25,8 @@ replaying the published examples in tests/data.
   `config/web`; app-noconfig's configuration answers 403.
 - PostgreSQL: the single and flexible servers of postgres.derived.json and
   their `configurations` (paged); pg-flex-denied's answer 403.
+- SQL: the servers of sql.derived.json with their auditing settings,
+  firewall rules, databases and each database's TDE.
   Each request is logged to --log as a JSON line (path, start,
   end) so tests can check concurrency.
 Prints READY; stops when its standard input closes.
@@ -144,6 +146,8 @@ for server in POSTGRES["servers"] + POSTGRES["flexibleServers"]:
     server["id"] = server["id"].replace("{subscription-id}", FIRST_SUB)
 RESOURCES["providers/Microsoft.DBforPostgreSQL/servers"] = [POSTGRES["servers"]]
 RESOURCES["providers/Microsoft.DBforPostgreSQL/flexibleServers"] = [POSTGRES["flexibleServers"]]
+SQL = json.loads((DATA / "azure" / "sql.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
+RESOURCES["providers/Microsoft.Sql/servers"] = [SQL["servers"]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -247,6 +251,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(403, {"error": {"code": "AuthorizationFailed",
                                                   "message": f"The client does not have authorization to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/configurations/read' over scope '{path}'."}})
             return self.page(path, query, pages, page)
+        if "/providers/Microsoft.Sql/servers/" in path:
+            return self.sql(path, query, page)
         parts = path.split("/", 3)
         if len(parts) == 4 and parts[1] == "subscriptions":
             sub, rest = parts[2], parts[3]
@@ -255,6 +261,22 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, {"error": {"code": "InvalidResourceType", "message": f"no {rest}"}})
             return self.page(path, query, pages if sub == FIRST_SUB else [[]], page)
         self.reply(404, {"error": {"code": "NotFound", "message": path}})
+
+    def sql(self, path, query, page):
+        """A SQL server's auditing, firewall rules, databases and their TDE."""
+        rest = path.split("/providers/Microsoft.Sql/servers/")[1].split("/")
+        server = rest[0]
+        if rest[1:] == ["auditingSettings", "default"] and server in SQL["auditing"]:
+            return self.reply(200, SQL["auditing"][server])
+        if rest[1:] == ["firewallRules"] and server in SQL["firewallRules"]:
+            return self.page(path, query, [SQL["firewallRules"][server]], page)
+        if rest[1:] == ["databases"] and server in SQL["databases"]:
+            return self.page(path, query, [SQL["databases"][server]], page)
+        if len(rest) == 5 and rest[1] == "databases" and rest[3:] == ["transparentDataEncryption", "current"]:
+            tde = SQL["tde"].get(f"{server}/{rest[2]}")
+            if tde is not None:
+                return self.reply(200, tde)
+        self.reply(404, {"error": {"code": "ResourceNotFound", "message": path}})
 
     def vault(self, path, query, auth):
         """The Key Vault data plane: GET /vaults/<name>/keys and /secrets."""
