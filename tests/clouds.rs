@@ -728,6 +728,72 @@ fn sql_servers_databases_and_their_firewall_open_to_the_world() {
 }
 
 #[test]
+fn log_profiles_diagnostic_settings_and_their_absence() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10}}");
+    let events = [
+        ("azlogprofileevent", "AzLogProfileEvent"),
+        (
+            "azlogprofilemissingcategoryevent",
+            "AzLogProfileMissingCategoryEvent",
+        ),
+        (
+            "azlogprofilemissinglocationevent",
+            "AzLogProfileMissingLocationEvent",
+        ),
+        ("azlogprofileretentionevent", "AzLogProfileRetentionEvent"),
+        ("azdiagnosticsettingevent", "AzDiagnosticSettingEvent"),
+    ];
+    let mut yaml = format!("plugins:\n  azmonitor:\n    plugin: cloudmarker.clouds.azmonitor.AzMonitor\n    params: {azure}\n");
+    for (module, class) in events {
+        yaml.push_str(&format!(
+            "  {module}:\n    plugin: cloudmarker.events.{module}.{class}\n"
+        ));
+    }
+    let keys: Vec<&str> = events.iter().map(|(m, _)| *m).collect();
+    yaml.push_str(&format!(
+        "audits:\n  monaudit:\n    clouds: [azmonitor]\n    stores: [filestore]\n    events: [{}]\n    alerts: [filestore]\nrun: [monaudit]\n",
+        keys.join(", ")
+    ));
+    sb.file("monitor.yaml", &yaml);
+    let run = sb.run_now(&["monitor.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let read = records(&sb, "monaudit_azmonitor.json");
+    let profile = &of_type(&read, "log_profile")[0]["ext"];
+    assert_eq!(
+        profile["subscription_locations"],
+        json!(["westus", "eastus"])
+    );
+    assert_eq!(profile["retention_days"], 30);
+    assert_eq!(
+        of_type(&read, "log_profile_missing").len(),
+        1,
+        "the second subscription"
+    );
+    assert_eq!(of_type(&read, "diagnostic_setting").len(), 1);
+    assert_eq!(of_type(&read, "diagnostic_setting_missing").len(), 1);
+    let count = |module: &str| records(&sb, &format!("monaudit_{module}.json")).len();
+    assert_eq!(count("azlogprofileevent"), 1);
+    assert_eq!(count("azlogprofilemissingcategoryevent"), 1);
+    let location = &records(&sb, "monaudit_azlogprofilemissinglocationevent.json")[0];
+    assert!(
+        location["com"]["description"]
+            .as_str()
+            .unwrap()
+            .ends_with(": eastus."),
+        "{location}"
+    );
+    assert_eq!(count("azlogprofileretentionevent"), 1);
+    assert_eq!(
+        count("azdiagnosticsettingevent"),
+        2,
+        "one partial setting, one subscription without"
+    );
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);

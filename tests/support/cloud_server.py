@@ -27,6 +27,8 @@ replaying the published examples in tests/data.
   their `configurations` (paged); pg-flex-denied's answer 403.
 - SQL: the servers of sql.derived.json with their auditing settings,
   firewall rules, databases and each database's TDE.
+- Monitor: the first subscription's locations, log profile and diagnostic
+  setting of monitor.derived.json; the others have none.
   Each request is logged to --log as a JSON line (path, start,
   end) so tests can check concurrency.
 Prints READY; stops when its standard input closes.
@@ -148,6 +150,10 @@ RESOURCES["providers/Microsoft.DBforPostgreSQL/servers"] = [POSTGRES["servers"]]
 RESOURCES["providers/Microsoft.DBforPostgreSQL/flexibleServers"] = [POSTGRES["flexibleServers"]]
 SQL = json.loads((DATA / "azure" / "sql.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
 RESOURCES["providers/Microsoft.Sql/servers"] = [SQL["servers"]]
+MONITOR = json.loads((DATA / "azure" / "monitor.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
+RESOURCES["locations"] = [MONITOR["locations"]]
+RESOURCES["providers/Microsoft.Insights/logprofiles"] = [MONITOR["logprofiles"]]
+RESOURCES["providers/Microsoft.Insights/diagnosticSettings"] = [MONITOR["diagnosticSettings"]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 

@@ -1,0 +1,252 @@
+//! The `azmonitor` cloud plugin (upstream's `AzMonitor`).
+
+use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::PluginError;
+use cloudrest::azure::{self, subscription_ext, AzureParams, Collected, Session};
+use cloudrest::{run_bounded, Emitter, LazyStream};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// `record_type` of a log profile (upstream's), and of its absence.
+pub const LOG_PROFILE: &str = "log_profile";
+/// `record_type` of a subscription without a log profile.
+pub const LOG_PROFILE_MISSING: &str = "log_profile_missing";
+/// `record_type` of a subscription diagnostic setting (beyond upstream).
+pub const DIAGNOSTIC_SETTING: &str = "diagnostic_setting";
+/// `record_type` of a subscription without a diagnostic setting.
+pub const DIAGNOSTIC_SETTING_MISSING: &str = "diagnostic_setting_missing";
+
+/// What is read in each subscription: record type, path, api-version.
+const LOCATIONS: (&str, &str, &str) = ("location", "locations", "2022-12-01");
+const LOG_PROFILES: (&str, &str, &str) = (
+    LOG_PROFILE,
+    "providers/Microsoft.Insights/logprofiles",
+    "2016-03-01",
+);
+const DIAGNOSTIC_SETTINGS: (&str, &str, &str) = (
+    DIAGNOSTIC_SETTING,
+    "providers/Microsoft.Insights/diagnosticSettings",
+    "2021-05-01-preview",
+);
+
+/// Records in flight between the readers and the host.
+const IN_FLIGHT: usize = 1024;
+
+/// Reads each subscription's log profiles (one `log_profile` record each,
+/// or one `log_profile_missing`) and diagnostic settings (one
+/// `diagnostic_setting` record each, or one `diagnostic_setting_missing`),
+/// with the subscription's locations; then one `collection_summary` per
+/// subscription.
+pub struct AzMonitor {
+    session: Arc<Session>,
+    stream: LazyStream,
+}
+
+impl PluginType for AzMonitor {
+    type Params = AzureParams;
+    const NAME: &'static str = "azmonitor";
+    const DESCRIPTION: &'static str =
+        "Reads the log profiles and diagnostic settings of every Azure subscription.";
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(sdk::schema::of::<AzureParams>())
+    }
+
+    fn new(params: AzureParams) -> sdk::Result<Self> {
+        let session = Session::new(params)
+            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
+        Ok(Self {
+            session: Arc::new(session),
+            stream: LazyStream::default(),
+        })
+    }
+
+    /// Signs in and lists the subscriptions.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        self.session
+            .health()
+            .map_err(|e| PluginError::unavailable(format!("{}: {e}", Self::NAME)))
+    }
+}
+
+impl Cloud for AzMonitor {
+    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
+        let session = Arc::clone(&self.session);
+        self.stream
+            .read(out, "azmonitor-reader", IN_FLIGHT, move |emit| {
+                collect(&session, &emit)
+            })
+    }
+
+    fn done(&mut self) -> sdk::Result<()> {
+        self.stream.close();
+        Ok(())
+    }
+}
+
+/// Reads every subscription (at most `max_concurrency` at once), then emits
+/// the summaries.
+fn collect(session: &Session, emit: &Emitter) {
+    let subscriptions = match session.subscriptions() {
+        Ok(subscriptions) => subscriptions,
+        Err(e) => {
+            let message = format!("azmonitor: cannot list subscriptions: {e}");
+            log::error!("{message}");
+            emit.problem(PluginError::unavailable(message));
+            return;
+        }
+    };
+    let collected: Mutex<BTreeMap<usize, Collected>> = Mutex::default();
+    run_bounded(
+        subscriptions.iter().enumerate().collect(),
+        session.params.max_concurrency,
+        |(index, subscription)| {
+            let mut read = Collected::default();
+            subscription_records(session, subscription, emit, &mut read);
+            collected
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(index, read);
+        },
+    );
+    let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    let expected = [LOCATIONS.0, LOG_PROFILE, DIAGNOSTIC_SETTING];
+    for (index, subscription) in subscriptions.iter().enumerate() {
+        let summary = azure::summary_record(subscription, collected.get(&index), &expected);
+        if !emit.record(summary.to_string()) {
+            return;
+        }
+    }
+}
+
+/// Lists `kind` in `subscription`; a failure is counted in `read`.
+fn list(
+    session: &Session,
+    subscription: &Value,
+    (record_type, path, api): (&'static str, &str, &str),
+    emit: &Emitter,
+    read: &mut Collected,
+) -> Option<Vec<Value>> {
+    let sub_id = subscription
+        .get("subscriptionId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let url = format!(
+        "{}/subscriptions/{sub_id}/{path}?api-version={api}",
+        session.resource_manager
+    );
+    let what = format!("subscription {sub_id}: listing {record_type}");
+    let mut items = Vec::new();
+    match azure::list(&session.http, &what, &url, &session.token, |page| {
+        items.extend(page)
+    }) {
+        Ok(_) => {
+            read.count(record_type, items.len());
+            Some(items)
+        }
+        Err(e) => {
+            let message = format!("azmonitor: {e}");
+            emit.problem(PluginError::partial(0, message.clone()));
+            read.fail(record_type, message);
+            None
+        }
+    }
+}
+
+/// Emits the log profile and diagnostic setting records of one subscription.
+fn subscription_records(
+    session: &Session,
+    subscription: &Value,
+    emit: &Emitter,
+    read: &mut Collected,
+) {
+    let sub_ext = subscription_ext(subscription);
+    let sub_id = subscription.get("id").cloned().unwrap_or(Value::Null);
+    let locations: Vec<Value> = list(session, subscription, LOCATIONS, emit, read)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| l.get("name").cloned())
+        .collect();
+    let base = |record_type: &str| {
+        let mut ext = sub_ext.clone();
+        ext.insert("cloud_type".into(), "azure".into());
+        ext.insert("record_type".into(), record_type.into());
+        ext.insert("subscription_locations".into(), locations.clone().into());
+        ext
+    };
+    if let Some(profiles) = list(session, subscription, LOG_PROFILES, emit, read) {
+        let max = session.params.max_recs;
+        for profile in profiles.iter().take(if max > 0 { max } else { usize::MAX }) {
+            let mut ext = base(LOG_PROFILE);
+            let props = profile.get("properties").unwrap_or(&Value::Null);
+            let retention = props.get("retentionPolicy").unwrap_or(&Value::Null);
+            ext.insert(
+                "retention_enabled".into(),
+                retention.get("enabled").cloned().unwrap_or(Value::Null),
+            );
+            ext.insert(
+                "retention_days".into(),
+                retention.get("days").cloned().unwrap_or(Value::Null),
+            );
+            ext.insert(
+                "locations".into(),
+                props.get("locations").cloned().unwrap_or(Value::Null),
+            );
+            ext.insert(
+                "categories".into(),
+                props.get("categories").cloned().unwrap_or(Value::Null),
+            );
+            let record = json!({"raw": profile, "ext": ext, "com": {"cloud_type": "azure", "record_type": LOG_PROFILE, "reference": profile.get("id")}});
+            if !emit.record(record.to_string()) {
+                return;
+            }
+        }
+        if profiles.is_empty() && !emit.record(missing(base(LOG_PROFILE_MISSING), &sub_id)) {
+            return;
+        }
+    }
+    if let Some(settings) = list(session, subscription, DIAGNOSTIC_SETTINGS, emit, read) {
+        for setting in &settings {
+            let mut ext = base(DIAGNOSTIC_SETTING);
+            let props = setting.get("properties").unwrap_or(&Value::Null);
+            let enabled: Vec<Value> = props
+                .get("logs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|l| l.get("enabled").and_then(Value::as_bool) == Some(true))
+                .filter_map(|l| l.get("category").cloned())
+                .collect();
+            ext.insert("categories_enabled".into(), enabled.into());
+            let destinations: Vec<Value> = [
+                "storageAccountId",
+                "workspaceId",
+                "eventHubAuthorizationRuleId",
+            ]
+            .iter()
+            .filter_map(|k| {
+                props
+                    .get(*k)
+                    .filter(|v| !v.is_null())
+                    .map(|_| Value::from(*k))
+            })
+            .collect();
+            ext.insert("destinations".into(), destinations.into());
+            let record = json!({"raw": setting, "ext": ext, "com": {"cloud_type": "azure", "record_type": DIAGNOSTIC_SETTING, "reference": setting.get("id")}});
+            if !emit.record(record.to_string()) {
+                return;
+            }
+        }
+        if settings.is_empty() {
+            emit.record(missing(base(DIAGNOSTIC_SETTING_MISSING), &sub_id));
+        }
+    }
+}
+
+/// The record that says a subscription has none of something (upstream's
+/// `<type>_missing`, its reference the subscription).
+fn missing(ext: Map<String, Value>, subscription_id: &Value) -> String {
+    let record_type = ext.get("record_type").cloned().unwrap_or(Value::Null);
+    json!({"raw": null, "ext": ext, "com": {"cloud_type": "azure", "record_type": record_type, "reference": subscription_id}}).to_string()
+}
