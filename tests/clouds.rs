@@ -794,6 +794,61 @@ fn log_profiles_diagnostic_settings_and_their_absence() {
 }
 
 #[test]
+fn disks_and_vm_extensions() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10}}");
+    sb.file(
+        "disks.yaml",
+        &format!("plugins:\n  azdisk:\n    plugin: cloudmarker.clouds.azdisk.AzDisk\n    params: {azure}\n  azvm:\n    plugin: cloudmarker.clouds.azvm.AzVM\n    params: {azure}\n  azvmextensionevent:\n    plugin: cloudmarker.events.azvmextensionevent.AzVMExtensionEvent\n    params: {{blacklisted: [IaaSAntiMalware-ext0], required: [AzureMonitorLinuxAgent]}}\naudits:\n  diskaudit:\n    clouds: [azdisk, azvm]\n    stores: [filestore]\n    events: [azvmextensionevent]\n    alerts: [filestore]\nrun: [diskaudit]\n"),
+    );
+    let run = sb.run_now(&["disks.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let disks = records(&sb, "diskaudit_azdisk.json");
+    let disks = of_type(&disks, "disk");
+    assert_eq!(disks.len(), 4, "both pages");
+    let attached: Vec<&str> = disks
+        .iter()
+        .filter(|d| d["ext"]["disk_type"] == "attached")
+        .map(|d| d["raw"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(attached, ["myAttachedDisk"]);
+    assert_eq!(
+        disks[0]["ext"]["encryption_type"],
+        "EncryptionAtRestWithPlatformKey"
+    );
+    assert_eq!(disks[0]["com"]["record_type"], "disk");
+
+    // Both VMs run the blacklisted antimalware extension and lack the agent.
+    let events = records(&sb, "diskaudit_azvmextensionevent.json");
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["com"]["record_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "vm_blacklisted_extension_event")
+            .count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "vm_required_extension_event")
+            .count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&"vm_unapproved_extension_event"),
+        "no whitelist, no unapproved"
+    );
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);

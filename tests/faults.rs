@@ -391,6 +391,8 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
         ("azlogprofilemissinglocationevent", vec![]),
         ("azlogprofileretentionevent", vec![]),
         ("azdiagnosticsettingevent", vec![]),
+        ("azdisk", vec!["secret"]),
+        ("azvmextensionevent", vec![]),
         ("filestore", vec![]),
         ("emailalert", vec!["password"]),
         ("slackalert", vec!["bot_user_token", "webhook_url"]),

@@ -27,6 +27,7 @@ replaying the published examples in tests/data.
   their `configurations` (paged); pg-flex-denied's answer 403.
 - SQL: the servers of sql.derived.json with their auditing settings,
   firewall rules, databases and each database's TDE.
+- Disks: the published disk list, then (derived) one attached disk.
 - Monitor: the first subscription's locations, log profile and diagnostic
   setting of monitor.derived.json; the others have none.
   Each request is logged to --log as a JSON line (path, start,
@@ -150,6 +151,14 @@ RESOURCES["providers/Microsoft.DBforPostgreSQL/servers"] = [POSTGRES["servers"]]
 RESOURCES["providers/Microsoft.DBforPostgreSQL/flexibleServers"] = [POSTGRES["flexibleServers"]]
 SQL = json.loads((DATA / "azure" / "sql.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
 RESOURCES["providers/Microsoft.Sql/servers"] = [SQL["servers"]]
+# The published disk list, and (derived) a copy of its first disk attached
+# to the published VM, since the example has no attached disk.
+DISKS = azure("Disks_List.2024-03-02.Disk_ListBySubscription.json")["value"]
+ATTACHED_DISK = copy.deepcopy(DISKS[0])
+ATTACHED_DISK["name"] = "myAttachedDisk"
+ATTACHED_DISK["id"] = DISKS[0]["id"].replace("myManagedDisk1", "myAttachedDisk")
+ATTACHED_DISK["managedBy"] = VM["id"]
+RESOURCES["providers/Microsoft.Compute/disks"] = [DISKS, [ATTACHED_DISK]]
 MONITOR = json.loads((DATA / "azure" / "monitor.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
 RESOURCES["locations"] = [MONITOR["locations"]]
 RESOURCES["providers/Microsoft.Insights/logprofiles"] = [MONITOR["logprofiles"]]

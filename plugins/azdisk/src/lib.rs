@@ -1,0 +1,123 @@
+//! The `azdisk` cloud plugin (upstream's `AzDisk`): every managed disk of
+//! every subscription, as a `disk` record saying whether it is attached and
+//! how it is encrypted.
+
+use cloudmarker_plugin_api::record::Record;
+use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::PluginError;
+use cloudrest::azure::{self, AzureParams, Listed, ResourceType, Session};
+use cloudrest::LazyStream;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Managed disks.
+const DISKS: ResourceType = ResourceType {
+    record_type: "disk",
+    path: "providers/Microsoft.Compute/disks",
+    api_version: "2024-03-02",
+};
+
+/// Records in flight between the readers and the host.
+const IN_FLIGHT: usize = 1024;
+
+/// Reads every managed disk of every subscription: one `disk` record each
+/// (`ext.disk_type` `attached` or `unattached`, from `managedBy`, as
+/// upstream; `ext.encryption_type` and `ext.disk_state`), then one
+/// `collection_summary` per subscription.
+pub struct AzDisk {
+    session: Arc<Session>,
+    stream: LazyStream,
+}
+
+impl PluginType for AzDisk {
+    type Params = AzureParams;
+    const NAME: &'static str = "azdisk";
+    const DESCRIPTION: &'static str =
+        "Reads the managed disks of every Azure subscription: attached or not, and their encryption.";
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(sdk::schema::of::<AzureParams>())
+    }
+
+    fn new(params: AzureParams) -> sdk::Result<Self> {
+        let session = Session::new(params)
+            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
+        Ok(Self {
+            session: Arc::new(session),
+            stream: LazyStream::default(),
+        })
+    }
+
+    /// Signs in and lists the subscriptions.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        self.session
+            .health()
+            .map_err(|e| PluginError::unavailable(format!("{}: {e}", Self::NAME)))
+    }
+}
+
+impl Cloud for AzDisk {
+    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
+        let session = Arc::clone(&self.session);
+        self.stream
+            .read(out, "azdisk-reader", IN_FLIGHT, move |emit| {
+                azure::collect(&session, Self::NAME, &[DISKS], &emit, |listed, emit, _| {
+                    emit.record(disk_record(&listed))
+                })
+            })
+    }
+
+    fn done(&mut self) -> sdk::Result<()> {
+        self.stream.close();
+        Ok(())
+    }
+}
+
+/// The parts of a listed disk the record's `ext` comes from.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Disk {
+    managed_by: Option<String>,
+    #[serde(default)]
+    properties: Properties,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Properties {
+    disk_state: Option<String>,
+    encryption: Option<Encryption>,
+}
+
+#[derive(Deserialize)]
+struct Encryption {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+fn disk_record(listed: &Listed<'_>) -> String {
+    let disk: Disk = serde_json::from_str(listed.item.get()).unwrap_or_default();
+    let attached = disk.managed_by.as_deref().is_some_and(|m| !m.is_empty());
+    let mut ext = listed.subscription.clone();
+    ext.insert("cloud_type".into(), "azure".into());
+    ext.insert("record_type".into(), "disk".into());
+    ext.insert(
+        "disk_type".into(),
+        if attached { "attached" } else { "unattached" }.into(),
+    );
+    ext.insert(
+        "encryption_type".into(),
+        disk.properties.encryption.and_then(|e| e.kind).into(),
+    );
+    ext.insert("disk_state".into(), disk.properties.disk_state.into());
+    let com = json!({"cloud_type": "azure", "record_type": "disk", "reference": azure::item_id(listed.item)});
+    Record {
+        raw: listed.item,
+        ext: &ext,
+        com: &com,
+    }
+    .to_json()
+}
+
+cloudmarker_plugin_api::export_plugin!(cloud: AzDisk);
