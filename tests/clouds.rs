@@ -142,10 +142,33 @@ fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
     assert_eq!(summaries.len(), 2);
     assert_eq!(
         summaries[0]["ext"]["collected"],
-        json!({"app_gateway": 1, "lb": 2, "nic": 2, "nsg": 3, "public_ip": 3, "resource_group": 1, "storage_account": 6, "virtual_machine": 2})
+        json!({"app_gateway": 1, "lb": 2, "mysql_server": 2, "nic": 2, "nsg": 3, "public_ip": 3, "resource_group": 1, "storage_account": 6, "subscription": 1, "virtual_machine": 2, "web_apps": 3})
     );
     assert_eq!(summaries[0]["ext"]["complete"], true);
     assert_eq!(summaries[1]["ext"]["collected"]["nsg"], 0);
+    // Upstream's additions: every MySQL server in the database model, the
+    // web apps, one record per subscription, the tenant.
+    let mysql = of_type(&azcloud, "mysql_server");
+    let tls: Vec<(&str, &Value)> = mysql
+        .iter()
+        .map(|r| {
+            (
+                r["raw"]["name"].as_str().unwrap(),
+                &r["com"]["tls_enforced"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        tls,
+        [("mysql-tls", &json!(true)), ("mysql-plain", &json!(false))]
+    );
+    assert!(mysql.iter().all(|r| r["com"]["record_type"] == "rdbms"));
+    let subscriptions = of_type(&azcloud, "subscription");
+    assert_eq!(subscriptions.len(), 2);
+    assert_eq!(
+        subscriptions[0]["ext"]["tenant_id"],
+        subscriptions[0]["raw"]["tenantId"]
+    );
     assert_eq!(
         of_type(&azcloud, "security_rule").len(),
         6 + 6 + 5 + 6,
@@ -862,8 +885,8 @@ fn requests_stay_within_max_concurrency() {
         .collect();
     assert_eq!(
         requests.len(),
-        2 * 8 + 2,
-        "8 types in 2 subscriptions, two of them with 2 pages"
+        2 * 10 + 3,
+        "10 listed types in 2 subscriptions, three of them with 2 pages"
     );
     let peak = requests
         .iter()

@@ -151,6 +151,16 @@ RESOURCES["providers/Microsoft.DBforPostgreSQL/servers"] = [POSTGRES["servers"]]
 RESOURCES["providers/Microsoft.DBforPostgreSQL/flexibleServers"] = [POSTGRES["flexibleServers"]]
 SQL = json.loads((DATA / "azure" / "sql.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
 RESOURCES["providers/Microsoft.Sql/servers"] = [SQL["servers"]]
+# Derived: two MySQL single servers, one without TLS enforcement (no
+# published example lists servers with sslEnforcement).
+MYSQL = [{"id": f"/subscriptions/{FIRST_SUB}/resourceGroups/mysql-rg/providers/Microsoft.DBforMySQL/servers/{name}",
+          "name": name, "type": "Microsoft.DBforMySQL/servers", "location": "westus",
+          "sku": {"name": "GP_Gen5_2", "tier": "GeneralPurpose"},
+          "properties": {"administratorLogin": "cloudsa", "version": "5.7", "sslEnforcement": ssl,
+                         "minimalTlsVersion": "TLS1_2" if ssl == "Enabled" else "TLSEnforcementDisabled",
+                         "userVisibleState": "Ready", "fullyQualifiedDomainName": f"{name}.mysql.database.azure.com"}}
+         for name, ssl in [("mysql-tls", "Enabled"), ("mysql-plain", "Disabled")]]
+RESOURCES["providers/Microsoft.DBforMySQL/servers"] = [MYSQL]
 # The published disk list, and (derived) a copy of its first disk attached
 # to the published VM, since the example has no attached disk.
 DISKS = azure("Disks_List.2024-03-02.Disk_ListBySubscription.json")["value"]

@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// The resource types read in every subscription.
-const RESOURCES: [ResourceType; 8] = [
+const RESOURCES: [ResourceType; 11] = [
+    azure::SUBSCRIPTION,
     resource(
         "virtual_machine",
         "providers/Microsoft.Compute/virtualMachines",
@@ -49,6 +50,12 @@ const RESOURCES: [ResourceType; 8] = [
         "2024-01-01",
     ),
     resource("resource_group", "resourcegroups", "2021-04-01"),
+    resource(
+        "mysql_server",
+        "providers/Microsoft.DBforMySQL/servers",
+        "2017-12-01",
+    ),
+    resource("web_apps", "providers/Microsoft.Web/sites", "2023-12-01"),
 ];
 
 const fn resource(
@@ -141,19 +148,40 @@ fn resource_record(item: &RawValue, record_type: &str, sub_ext: &Map<String, Val
     let mut ext = sub_ext.clone();
     ext.insert("cloud_type".into(), "azure".into());
     ext.insert("record_type".into(), record_type.into());
-    let common_type = if record_type == "virtual_machine" {
-        Value::from("compute")
-    } else {
-        Value::Null
-    };
     let reference = azure::item_id(item);
-    let com = json!({"cloud_type": "azure", "record_type": common_type, "reference": reference});
+    let com = match record_type {
+        "virtual_machine" => {
+            json!({"cloud_type": "azure", "record_type": "compute", "reference": reference})
+        }
+        // Every MySQL server (upstream emitted only the first of a
+        // subscription), in the common model of database servers.
+        "mysql_server" => {
+            json!({"cloud_type": "azure", "record_type": "rdbms", "reference": reference, "tls_enforced": ssl_enforced(item)})
+        }
+        _ => json!({"cloud_type": "azure", "record_type": null, "reference": reference}),
+    };
     Record {
         raw: item,
         ext: &ext,
         com: &com,
     }
     .to_json()
+}
+
+/// Whether a MySQL single server refuses connections without TLS.
+fn ssl_enforced(item: &RawValue) -> bool {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Properties {
+        ssl_enforcement: Option<String>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Server {
+        #[serde(default)]
+        properties: Properties,
+    }
+    let server: Server = serde_json::from_str(item.get()).unwrap_or_default();
+    server.properties.ssl_enforcement.as_deref() == Some("Enabled")
 }
 
 /// An NSG's security rules followed by its default rules.

@@ -13,7 +13,9 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-/// One resource type listed in every subscription.
+/// One resource type listed in every subscription. A type with an empty
+/// `path` is the subscription itself: its one item is the subscription as
+/// listed (see [`SUBSCRIPTION`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResourceType {
     /// The `ext.record_type` of its records, e.g. `storage_account`.
@@ -23,6 +25,14 @@ pub struct ResourceType {
     /// The `api-version` to list it with.
     pub api_version: &'static str,
 }
+
+/// The subscription itself, as a type: one `subscription` item per
+/// subscription, without a request.
+pub const SUBSCRIPTION: ResourceType = ResourceType {
+    record_type: "subscription",
+    path: "",
+    api_version: "",
+};
 
 /// One listed item, for the plugin to turn into records.
 pub struct Listed<'a> {
@@ -144,6 +154,17 @@ fn list_type(
     more: &mut Collected,
     records: &(impl Fn(Listed<'_>, &Emitter, &mut Collected) -> bool + Sync),
 ) -> Result<usize, String> {
+    let sub_ext = subscription_ext(subscription);
+    if resource.path.is_empty() {
+        let item = serde_json::value::to_raw_value(subscription).map_err(|e| e.to_string())?;
+        let listed = Listed {
+            item: &item,
+            resource,
+            subscription: &sub_ext,
+        };
+        records(listed, emit, more);
+        return Ok(1);
+    }
     let sub_id = subscription
         .get("subscriptionId")
         .and_then(Value::as_str)
@@ -153,7 +174,6 @@ fn list_type(
         session.resource_manager, resource.path, resource.api_version
     );
     let what = format!("subscription {sub_id}: listing {}", resource.record_type);
-    let sub_ext = subscription_ext(subscription);
     let max = session.params.max_recs;
     let mut count = 0;
     let mut reader_gone = false;

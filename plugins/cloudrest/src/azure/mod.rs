@@ -2,7 +2,9 @@
 
 mod collect;
 
-pub use collect::{collect, item_id, summary_record, Collected, Listed, ResourceType};
+pub use collect::{
+    collect, item_id, summary_record, Collected, Listed, ResourceType, SUBSCRIPTION,
+};
 
 use crate::{Http, HttpError, Limits, Pager, TokenCache};
 use cloudmarker_plugin_api::sdk::Secret;
@@ -316,13 +318,14 @@ fn credentials_of(params: &AzureParams) -> Credentials {
     }
 }
 
-/// The `ext` identity fields of a subscription.
+/// The `ext` identity fields of a subscription (upstream's names).
 pub fn subscription_ext(subscription: &Value) -> serde_json::Map<String, Value> {
     let mut ext = serde_json::Map::new();
     for (key, field) in [
         ("subscription_id", "subscriptionId"),
         ("subscription_name", "displayName"),
         ("subscription_state", "state"),
+        ("tenant_id", "tenantId"),
     ] {
         ext.insert(
             key.into(),
