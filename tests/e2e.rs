@@ -519,3 +519,21 @@ fn a_run_on_a_terminal_shows_progress_and_ends_with_a_summary_table() {
     assert!(!run.stdout.contains("audit      plugin"), "{}", run.stdout);
     assert!(!run.stdout.contains("mockaudit: 0 read"), "{}", run.stdout);
 }
+
+#[test]
+fn records_name_the_upstream_class_of_plugins_configured_by_class() {
+    let sb = Sandbox::new();
+    sb.file(
+        "upstream.yaml",
+        "plugins:\n  mockcloud:\n    plugin: cloudmarker.clouds.mockcloud.MockCloud\n  filestore:\n    plugin: cloudmarker.stores.filestore.FileStore\n    params: {path: out}\n",
+    );
+    let run = sb.run_now(&["upstream.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let records = sb.read_json("mockaudit_mockcloud.json");
+    let com = &records[0]["com"];
+    assert_eq!(com["origin_class"], "MockCloud", "{com}");
+    assert_eq!(com["target_class"], "FileStore", "{com}");
+    // Configured by bare name, the plugin's name is the class.
+    let events = sb.read_json("mockaudit_mockevent.json");
+    assert_eq!(events[0]["com"]["origin_class"], "mockevent");
+}

@@ -256,7 +256,7 @@ fn event_plugins_flag_open_rules_and_unencrypted_disks() {
         ])
     );
 
-    let by_class = |event: Value| stamped(event, "classfw", "firewallruleevent", &version);
+    let by_class = |event: Value| stamped(event, "classfw", "FirewallRuleEvent", &version);
     assert_eq!(
         sb.read_json("eventaudit_classfw.json"),
         json!([

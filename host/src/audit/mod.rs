@@ -367,7 +367,7 @@ impl Audit<'_> {
         planned: Vec<Planned>,
     ) -> impl Iterator<Item = (Worker, Stamp, Receiver<Message>)> + '_ {
         planned.into_iter().map(|Planned { worker, key, input }| {
-            let class = worker.plugin.info.name.to_string();
+            let class = class_name(&self.config.plugins[&key].plugin, &worker.plugin.info.name);
             let role = worker.role.name();
             let stamp = match worker.role {
                 Role::Cloud | Role::Event => {
@@ -413,4 +413,16 @@ fn join_all(handles: Vec<Handle<'_>>) -> Vec<WorkerReport> {
             })
         })
         .collect()
+}
+
+/// The class a record's `com.origin_class` / `target_class` names: the
+/// class of an original Cloudmarker class path (`plugin:
+/// cloudmarker.clouds.azcloud.AzCloud` gives `AzCloud`, as upstream stamps
+/// it, so that upstream dashboards and queries keep working), otherwise the
+/// plugin's name.
+fn class_name(value: &str, plugin: &str) -> String {
+    match crate::plugins::class_module_name(value) {
+        Some(_) => value.rsplit('.').next().unwrap_or(plugin).to_string(),
+        None => plugin.to_string(),
+    }
 }

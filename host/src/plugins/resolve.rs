@@ -175,13 +175,7 @@ fn is_path(value: &str) -> bool {
 }
 
 fn expand_path(value: &str, config_dir: Option<&Path>) -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let path = match (value.strip_prefix('~'), home) {
-        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
-            home.join(rest.trim_start_matches('/'))
-        }
-        _ => PathBuf::from(value),
-    };
+    let path = cloudmarker_plugin_api::sdk::files::expand_tilde(value);
     match config_dir {
         Some(dir) if path.is_relative() => dir.join(path),
         _ => path,

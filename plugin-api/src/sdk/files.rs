@@ -189,6 +189,58 @@ fn owned_by(uid: u32, euid: u32) -> bool {
     uid == euid || uid == 0
 }
 
+/// Expands a leading `~` (the user's home, from `$HOME`) or `~name` (the
+/// home of user `name`, from the password database), alone or followed by
+/// `/...`; any other path, or a user that does not exist, is left as it is.
+pub fn expand_tilde(path: &str) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let Some(rest) = path.strip_prefix('~') else {
+        return PathBuf::from(path);
+    };
+    let (user, tail) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i + 1..].trim_start_matches('/')),
+        None => (rest, ""),
+    };
+    let home = if user.is_empty() {
+        std::env::var_os("HOME").map(PathBuf::from)
+    } else {
+        home_of(user)
+    };
+    match home {
+        Some(home) if tail.is_empty() => home,
+        Some(home) => home.join(tail),
+        None => PathBuf::from(path),
+    }
+}
+
+/// The home directory of user `name`, from the password database.
+fn home_of(name: &str) -> Option<std::path::PathBuf> {
+    use std::ffi::{CStr, CString};
+    use std::os::unix::ffi::OsStrExt;
+    let name = CString::new(name).ok()?;
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: getpwnam_r writes into `entry` and `buffer`, both ours and
+    // alive for the call; `found` is set to `&entry` or null.
+    unsafe {
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let status = libc::getpwnam_r(
+            name.as_ptr(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        );
+        if status != 0 || found.is_null() || entry.pw_dir.is_null() {
+            return None;
+        }
+        let dir = CStr::from_ptr(entry.pw_dir);
+        Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(
+            dir.to_bytes(),
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +351,21 @@ mod tests {
         assert!(!try_lock_exclusive(&second).unwrap());
         drop(first);
         assert!(try_lock_exclusive(&second).unwrap());
+    }
+
+    #[test]
+    fn tildes_expand_to_homes() {
+        let home = std::env::var("HOME").unwrap();
+        assert_eq!(expand_tilde("~"), std::path::PathBuf::from(&home));
+        assert_eq!(
+            expand_tilde("~/out"),
+            std::path::Path::new(&home).join("out")
+        );
+        assert_eq!(expand_tilde("~root/out"), std::path::Path::new("/root/out"));
+        assert_eq!(
+            expand_tilde("~no-such-user-x/out"),
+            std::path::Path::new("~no-such-user-x/out")
+        );
+        assert_eq!(expand_tilde("/abs/~x"), std::path::Path::new("/abs/~x"));
     }
 }

@@ -83,7 +83,7 @@ impl PluginType for FileStore {
     const DESCRIPTION: &'static str = "Writes records to one JSON array file per worker.";
 
     fn new(params: FileStoreParams) -> sdk::Result<Self> {
-        let dir = OutputDir::open(&expand_tilde(&params.path))
+        let dir = OutputDir::open(&files::expand_tilde(&params.path))
             .map_err(|e| PluginError::config(format!("filestore: {e}")))?;
         Ok(Self {
             dir,
@@ -337,15 +337,6 @@ fn checked_name(name: &str) -> Result<&str, String> {
         ))
     } else {
         Ok(name)
-    }
-}
-
-fn expand_tilde(path: &str) -> PathBuf {
-    match (path.strip_prefix('~'), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
-            PathBuf::from(home).join(rest.trim_start_matches('/'))
-        }
-        _ => PathBuf::from(path),
     }
 }
 
@@ -622,14 +613,6 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.message.contains("cannot create"), "{err}");
-    }
-
-    #[test]
-    fn tilde_is_the_home_directory() {
-        let home = PathBuf::from(std::env::var_os("HOME").unwrap());
-        assert_eq!(expand_tilde("~/x/y"), home.join("x/y"));
-        assert_eq!(expand_tilde("~"), home);
-        assert_eq!(expand_tilde("/a/~b"), PathBuf::from("/a/~b"));
     }
 
     #[test]
