@@ -64,7 +64,7 @@ fn audit_config(sb: &Sandbox, clouds: &Clouds, cloud_keys: &str, azure_extra: &s
     sb.file(
         "clouds.yaml",
         &format!(
-            "plugins:\n  azcloud:\n    plugin: cloudmarker.clouds.azcloud.AzCloud\n    params: {azure}\n  azvm:\n    plugin: cloudmarker.clouds.azvm.AzVM\n    params: {azure}\n  gcpcloud:\n    plugin: cloudmarker.clouds.gcpcloud.GCPCloud\n    params: {{key_file_path: \"{}\", compute_url: \"{url}/compute/v1\", timeout: 10}}\naudits:\n  cloudaudit:\n    clouds: {cloud_keys}\n    stores: [filestore]\n    events: [firewallruleevent, azvmosdiskencryptionevent, azvmdatadiskencryptionevent]\n    alerts: [filestore]\nrun: [cloudaudit]\n",
+            "plugins:\n  azcloud:\n    plugin: cloudmarker.clouds.azcloud.AzCloud\n    params: {azure}\n  azvm:\n    plugin: cloudmarker.clouds.azvm.AzVM\n    params: {azure}\n  gcpcloud:\n    plugin: cloudmarker.clouds.gcpcloud.GCPCloud\n    params: {{key_file_path: \"{}\", compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", timeout: 10}}\naudits:\n  cloudaudit:\n    clouds: {cloud_keys}\n    stores: [filestore]\n    events: [firewallruleevent, azvmosdiskencryptionevent, azvmdatadiskencryptionevent]\n    alerts: [filestore]\nrun: [cloudaudit]\n",
             key_path.display()
         ),
     );
@@ -872,6 +872,54 @@ fn disks_and_vm_extensions() {
 }
 
 #[test]
+fn gcp_reads_every_active_project_the_service_account_sees() {
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    audit_config(&sb, &clouds, "[gcpcloud]", "");
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let read = records(&sb, "cloudaudit_gcpcloud.json");
+    let projects: Vec<&str> = of_type(&read, "project")
+        .iter()
+        .map(|p| p["ext"]["project_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        projects,
+        ["example-project", "second-project"],
+        "both pages; the deleted one left out"
+    );
+    let project = of_type(&read, "project")[0];
+    assert_eq!(project["ext"]["project_name"], "Example Project");
+    assert!(project["ext"]["client_email"]
+        .as_str()
+        .unwrap()
+        .contains('@'));
+    assert_eq!(of_type(&read, "collection_summary").len(), 2);
+    let rule = of_type(&read, "firewall_rule")[0];
+    assert!(rule["ext"]["firewall_link"]
+        .as_str()
+        .unwrap()
+        .contains("/global/firewalls/"));
+    assert!(rule["ext"]["firewall_id"].is_string(), "{rule}");
+    run.assert_says("Project second-project: read 0 compute, 0 firewall.");
+
+    // _max_projects limits the read, as upstream's does.
+    sb.file(
+        "clouds.yaml",
+        &std::fs::read_to_string(sb.path().join("clouds.yaml"))
+            .unwrap()
+            .replace(
+                "cloudresourcemanager/v1\", timeout: 10}",
+                "cloudresourcemanager/v1\", timeout: 10, _max_projects: 1}",
+            ),
+    );
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let read = records(&sb, "cloudaudit_gcpcloud.json");
+    assert_eq!(of_type(&read, "project").len(), 1);
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);
@@ -988,7 +1036,7 @@ fn a_paging_loop_is_cut_and_reported_in_the_summary() {
         "{google}"
     );
     assert_eq!(
-        count_requests(&clouds, "/global/firewalls"),
+        count_requests(&clouds, "/projects/example-project/global/firewalls"),
         2,
         "the repeat is never fetched"
     );

@@ -21,6 +21,9 @@ replaying the published examples in tests/data.
   `/vaults/<name>/keys` and `/secrets` (paged), which accepts only the token
   issued for the `https://vault.azure.net/.default` scope; kv-firewalled
   answers 403 ForbiddenByFirewall.
+- Google: projects.list under /cloudresourcemanager/v1 (two pages, the
+  lifecycleState:ACTIVE filter honoured); only example-project has
+  firewalls and instances.
 - Web apps: the sites of web_app.derived.json (two pages) and each one's
   `config/web`; app-noconfig's configuration answers 403.
 - PostgreSQL: the single and flexible servers of postgres.derived.json and
@@ -176,6 +179,17 @@ RESOURCES["providers/Microsoft.Insights/diagnosticSettings"] = [MONITOR["diagnos
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
+# Derived: the projects the service account sees (Cloud Resource Manager
+# v1 projects.list), in two pages; only example-project (the key file's) has
+# resources, and deleted-project is not ACTIVE.
+PROJECTS = [
+    [{"projectNumber": "123456789012", "projectId": "example-project", "lifecycleState": "ACTIVE", "name": "Example Project",
+      "createTime": "2020-01-01T00:00:00.000Z", "parent": {"type": "organization", "id": "1000"}},
+     {"projectNumber": "223456789012", "projectId": "second-project", "lifecycleState": "ACTIVE", "name": "Second Project",
+      "createTime": "2021-01-01T00:00:00.000Z", "parent": {"type": "organization", "id": "1000"}}],
+    [{"projectNumber": "323456789012", "projectId": "deleted-project", "lifecycleState": "DELETE_REQUESTED", "name": "Deleted",
+      "createTime": "2019-01-01T00:00:00.000Z"}],
+]
 FIREWALL_PAGES = [gcp("firewalls_list.page1.forseti.json"), gcp("firewalls_list.page2.forseti.json")]
 
 
@@ -248,6 +262,10 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization")
         if path.startswith("/vaults/"):
             return self.vault(path, urllib.parse.parse_qs(url.query), auth)
+        if path == "/cloudresourcemanager/v1/projects":
+            if auth != f"Bearer {GOOGLE_TOKEN}":
+                return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
+            return self.projects(urllib.parse.parse_qs(url.query))
         if path.startswith("/compute/v1/"):
             if auth != f"Bearer {GOOGLE_TOKEN}":
                 return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
@@ -365,7 +383,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT."})
         self.reply(200, {"access_token": GOOGLE_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
 
+    def projects(self, query):
+        index = int((query.get("pageToken") or ["0"])[0])
+        wanted = (query.get("filter") or [""])[0]
+        items = [p for p in PROJECTS[index] if wanted != "lifecycleState:ACTIVE" or p["lifecycleState"] == "ACTIVE"]
+        body = {"projects": items}
+        if index + 1 < len(PROJECTS):
+            body["nextPageToken"] = str(index + 1)
+        self.reply(200, body)
+
     def compute(self, path, query):
+        if "/projects/example-project/" not in path:
+            empty = {"items": {}} if path.endswith("/aggregated/instances") else {"items": []}
+            return self.reply(200, empty)
         if path.endswith("/global/firewalls"):
             token = (query.get("pageToken") or [None])[0]
             body = copy.deepcopy(FIREWALL_PAGES[1] if token == "123" else FIREWALL_PAGES[0])

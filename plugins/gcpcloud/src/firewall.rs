@@ -5,10 +5,11 @@ use serde_json::{json, Map, Value};
 
 /// The `firewall_rule` records of one firewall; `ext` is the project identity.
 pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec<Value> {
+    // An unknown direction passes through unchanged, as upstream's does.
     let direction = match firewall.get("direction").and_then(Value::as_str) {
-        Some("INGRESS") | None => "in",
-        Some("EGRESS") => "out",
-        Some(_) => "unknown",
+        Some("INGRESS") | None => "in".to_string(),
+        Some("EGRESS") => "out".to_string(),
+        Some(other) => other.to_string(),
     };
     let enabled = firewall.get("disabled") != Some(&Value::Bool(true));
     let sources = firewall
@@ -23,6 +24,12 @@ pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec
         "firewall_name".into(),
         firewall.get("name").cloned().unwrap_or(Value::Null),
     );
+    // Upstream's names for the firewall's id and link.
+    ext.insert(
+        "firewall_id".into(),
+        firewall.get("id").cloned().unwrap_or(Value::Null),
+    );
+    ext.insert("firewall_link".into(), reference.clone());
     [("allowed", "allow"), ("denied", "deny")]
         .into_iter()
         .flat_map(|(key, access)| {

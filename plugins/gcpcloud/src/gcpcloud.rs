@@ -1,5 +1,5 @@
-//! A cloud plugin that reads a Google Cloud project's firewalls and
-//! instances (of one zone, or of all zones).
+//! A cloud plugin that reads the firewalls and instances (of one zone, or
+//! of all zones) of every Google Cloud project a service account can see.
 
 use crate::firewall::firewall_rules;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const SCOPE: &str = "https://www.googleapis.com/auth/compute.readonly";
+/// Read-only access to Compute Engine and to the project list.
+const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform.read-only";
 
 /// Parameters of [`GcpCloud`].
 #[derive(Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
@@ -25,14 +26,15 @@ pub struct GcpParams {
     pub zone: Option<String>,
     /// The Compute Engine API base URL.
     pub compute_url: String,
+    /// The Cloud Resource Manager API base URL (projects are listed there).
+    pub resource_manager_url: String,
     /// Requests in flight at most.
     pub max_concurrency: usize,
     /// Upstream Cloudmarker's name for `max_concurrency`; wins when given.
     pub threads: Option<usize>,
     /// Upstream's worker processes: accepted, without effect here.
     pub processes: Option<usize>,
-    /// Upstream's limit on projects read, for trials: this plugin reads the
-    /// key file's project, so any value of 1 or more reads it.
+    /// Reads at most this many projects (upstream's trial limit; 0: all).
     #[serde(rename = "_max_projects")]
     pub max_projects: usize,
     /// Seconds per request.
@@ -51,6 +53,7 @@ impl Default for GcpParams {
             key_file_path: String::new(),
             zone: None,
             compute_url: "https://compute.googleapis.com/compute/v1".into(),
+            resource_manager_url: "https://cloudresourcemanager.googleapis.com/v1".into(),
             max_concurrency: 4,
             threads: None,
             processes: None,
@@ -66,7 +69,10 @@ impl Default for GcpParams {
 struct Session {
     http: Http,
     token: TokenCache,
+    /// The key file's project, read when the project list cannot be.
     project: String,
+    /// The key's service account (upstream's `ext.client_email`).
+    client_email: String,
     params: GcpParams,
 }
 
@@ -83,7 +89,8 @@ impl PluginType for GcpCloud {
         Some(cloudmarker_plugin_api::sdk::schema::of::<GcpParams>())
     }
     const NAME: &'static str = "gcpcloud";
-    const DESCRIPTION: &'static str = "Reads a Google Cloud project's firewalls and instances.";
+    const DESCRIPTION: &'static str =
+        "Reads the firewalls and instances of every Google Cloud project the service account can see.";
 
     /// Signs in with the key and reads one firewall rule of the project.
     fn health_check(&mut self) -> sdk::Result<String> {
@@ -124,12 +131,14 @@ impl PluginType for GcpCloud {
             max_response_bytes: params.max_response_bytes,
         });
         let project = key.project_id.clone();
+        let client_email = key.client_email.clone();
         let token = gcp::token_cache(http.clone(), key, SCOPE.into()).map_err(config)?;
         Ok(Self {
             session: Arc::new(Session {
                 http,
                 token,
                 project,
+                client_email,
                 params,
             }),
             stream: LazyStream::default(),
@@ -157,11 +166,88 @@ enum Kind {
     Instances,
 }
 
+/// Reads every active project the service account can see (the key
+/// file's own when the list cannot be read), one after the other.
 fn collect(session: &Session, emit: &Emitter) {
-    let project = &session.project;
-    let base = session.params.compute_url.trim_end_matches('/');
+    let mut projects = match list_projects(session) {
+        Ok(projects) if !projects.is_empty() => projects,
+        Ok(_) => {
+            log::warn!(
+                "The service account sees no active project; reading the key file's project {}.",
+                session.project
+            );
+            vec![json!({"projectId": session.project})]
+        }
+        Err(e) => {
+            let message = format!(
+                "gcpcloud: cannot list projects ({e}); reading the key file's project {} only",
+                session.project
+            );
+            log::warn!("{message}");
+            emit.problem(PluginError::partial(0, message));
+            vec![json!({"projectId": session.project})]
+        }
+    };
+    if session.params.max_projects > 0 {
+        projects.truncate(session.params.max_projects);
+    }
+    log::info!("Reading {} project(s).", projects.len());
+    for project in &projects {
+        if !collect_project(session, project, emit) {
+            return;
+        }
+    }
+}
+
+/// The active projects, from Cloud Resource Manager `projects.list`.
+fn list_projects(session: &Session) -> Result<Vec<Value>, String> {
+    let base = session.params.resource_manager_url.trim_end_matches('/');
+    let url = format!("{base}/projects?filter=lifecycleState%3AACTIVE");
+    let mut projects = Vec::new();
+    gcp::list(
+        &session.http,
+        "listing projects",
+        &url,
+        &session.token,
+        |page| {
+            projects.extend(
+                page.get("projects")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(projects)
+}
+
+/// Reads one project: its `project` record, firewalls and instances, and
+/// its summary; false once the host stops reading.
+fn collect_project(session: &Session, project_json: &Value, emit: &Emitter) -> bool {
+    let project = project_json
+        .get("projectId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut project_ext = Map::new();
-    project_ext.insert("project_id".into(), project.as_str().into());
+    project_ext.insert("project_id".into(), project.into());
+    project_ext.insert(
+        "project_name".into(),
+        project_json.get("name").cloned().unwrap_or(Value::Null),
+    );
+    project_ext.insert(
+        "key_file_path".into(),
+        session.params.key_file_path.as_str().into(),
+    );
+    project_ext.insert("client_email".into(), session.client_email.as_str().into());
+    let mut ext = project_ext.clone();
+    ext.insert("cloud_type".into(), "gcp".into());
+    ext.insert("record_type".into(), "project".into());
+    if !emit.record(json!({"raw": project_json, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "project", "reference": project}}).to_string()) {
+        return false;
+    }
+    let base = session.params.compute_url.trim_end_matches('/');
     let counts: Mutex<BTreeMap<&str, usize>> = Mutex::default();
     let failures: Mutex<BTreeMap<&str, String>> = Mutex::default();
     run_bounded(
@@ -178,7 +264,10 @@ fn collect(session: &Session, emit: &Emitter) {
                         emit,
                     ),
                 ),
-                Kind::Instances => ("compute", read_instances(session, base, &project_ext, emit)),
+                Kind::Instances => (
+                    "compute",
+                    read_instances(session, project, base, &project_ext, emit),
+                ),
             };
             match result {
                 Ok(count) => {
@@ -217,7 +306,7 @@ fn collect(session: &Session, emit: &Emitter) {
     ext.insert("collected".into(), json!(counts));
     ext.insert("failed".into(), json!(failures));
     ext.insert("complete".into(), complete.into());
-    emit.record(json!({"raw": {"project_id": project}, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "collection_summary", "reference": project}}).to_string());
+    emit.record(json!({"raw": {"project_id": project}, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "collection_summary", "reference": project}}).to_string())
 }
 
 fn read_firewalls(
@@ -227,7 +316,12 @@ fn read_firewalls(
     emit: &Emitter,
 ) -> Result<usize, String> {
     let mut count = 0;
-    gcp::list(&session.http, "listing firewalls", url, &session.token, |page| {
+    let project = project_ext
+        .get("project_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let what = format!("project {project}: listing firewalls");
+    gcp::list(&session.http, &what, url, &session.token, |page| {
         for firewall in page.get("items").and_then(Value::as_array).into_iter().flatten() {
             count += 1;
             let mut ext = project_ext.clone();
@@ -239,18 +333,18 @@ fn read_firewalls(
             }
         }
     })
-    .map_err(|e| format!("gcpcloud: project {}: {e}", session.project))?;
+    .map_err(|e| format!("gcpcloud: {e}"))?;
     Ok(count)
 }
 
 /// The instances of `zone`, or of every zone through `aggregated/instances`.
 fn read_instances(
     session: &Session,
+    project: &str,
     base: &str,
     project_ext: &Map<String, Value>,
     emit: &Emitter,
 ) -> Result<usize, String> {
-    let project = &session.project;
     let zone = session.params.zone.as_deref().filter(|z| !z.is_empty());
     let url = match zone {
         Some(zone) => format!("{base}/projects/{project}/zones/{zone}/instances"),
@@ -271,7 +365,7 @@ fn read_instances(
     };
     gcp::list(
         &session.http,
-        "listing instances",
+        &format!("project {project}: listing instances"),
         &url,
         &session.token,
         |page| match page.get("items") {
