@@ -920,6 +920,120 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
 }
 
 #[test]
+fn an_upstream_head_config_runs_with_every_plugin() {
+    // Upstream Cloudmarker HEAD's class names and params, unchanged: every
+    // cloud and every event of upstream, in one audit.
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    let url = clouds.url();
+    let key = sb.path().join("gcp-key.json");
+    let mut key_json: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("tests/data/gcp/service_account_key.google-auth-library-python.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    key_json["token_uri"] = json!(format!("{url}/token"));
+    std::fs::write(&key, key_json.to_string()).unwrap();
+    let azure = format!("      tenant: tenant-1\n      client: client-id\n      secret: {SECRET}\n      processes: 4\n      threads: 30\n      _max_subs: 0\n      _max_recs: 0\n      authority_host: {url}\n      resource_manager: {url}\n");
+    let clouds_list = [
+        ("azcloud", "clouds.azcloud.AzCloud"),
+        ("azvm", "clouds.azvm.AzVM"),
+        ("azdisk", "clouds.azdisk.AzDisk"),
+        ("azkv", "clouds.azkv.AzKV"),
+        ("azmonitor", "clouds.azmonitor.AzMonitor"),
+        ("azpostgres", "clouds.azpostgres.AzPostgres"),
+        ("azsql", "clouds.azsql.AzSQL"),
+        (
+            "azstorageaccount",
+            "clouds.azstorageaccount.AzStorageAccount",
+        ),
+        ("azwebapp", "clouds.azwebapp.AzWebApp"),
+    ];
+    let events = [
+        ("firewallruleevent", "events.firewallruleevent.FirewallRuleEvent", ""),
+        ("azvmosdiskencryptionevent", "events.azvmosdiskencryptionevent.AzVMOSDiskEncryptionEvent", ""),
+        ("azvmdatadiskencryptionevent", "events.azvmdatadiskencryptionevent.AzVMDataDiskEncryptionEvent", ""),
+        ("azvmextensionevent", "events.azvmextensionevent.AzVMExtensionEvent", "      blacklisted: [IaaSAntiMalware-ext0]\n"),
+        ("azkvkeynoexpiryevent", "events.azkvkeynoexpiryevent.AzKVKeyNoExpiryEvent", ""),
+        ("azkvsecretnoexpiryevent", "events.azkvsecretnoexpiryevent.AzKVSecretNoExpiryEvent", ""),
+        ("azkvnonrecoverableevent", "events.azkvnonrecoverableevent.AzKVNonRecoverableEvent", ""),
+        ("azlogprofileevent", "events.azlogprofileevent.AzLogProfileEvent", ""),
+        ("azlogprofilemissingcategoryevent", "events.azlogprofilemissingcategoryevent.AzLogProfileMissingCategoryEvent", ""),
+        ("azlogprofilemissinglocationevent", "events.azlogprofilemissinglocationevent.AzLogProfileMissingLocationEvent", ""),
+        ("azlogprofileretentionevent", "events.azlogprofileretentionevent.AzLogProfileRetentionEvent", "      _min_retention_days: 365\n"),
+        ("azpostgresconnectionthrottlingevent", "events.azpostgresconnectionthrottlingevent.AzPostgresConnectionThrottlingEvent", ""),
+        ("azpostgreslogcheckpointsevent", "events.azpostgreslogcheckpointsevent.AzPostgresLogCheckpointsEvent", ""),
+        ("azpostgreslogconnectionsevent", "events.azpostgreslogconnectionsevent.AzPostgresLogConnectionsEvent", ""),
+        ("azpostgreslogdisconnectionsevent", "events.azpostgreslogdisconnectionsevent.AzPostgresLogDisconnectionsEvent", ""),
+        ("azpostgreslogdurationevent", "events.azpostgreslogdurationevent.AzPostgresLogDurationEvent", ""),
+        ("azpostgreslogretentiondaysevent", "events.azpostgreslogretentiondaysevent.AzPostgresLogRetentionDaysEvent", "      _min_log_retention_days: 3\n"),
+        ("azsqldatabasetdeevent", "events.azsqldatabasetdeevent.AzSQLDatabaseTDEEvent", ""),
+        ("azstorageaccountallowtrustedservicesevent", "events.azstorageaccountallowtrustedservicesevent.AzStorageAccountAllowTrustedServicesEvent", ""),
+        ("azstorageaccountdefaultnetworkaccessevent", "events.azstorageaccountdefaultnetworkaccessevent.AzStorageAccountDefaultNetworkAccessEvent", ""),
+        ("azstorageaccountsecuretransferevent", "events.azstorageaccountsecuretransferevent.AzStorageAccountSecureTransferEvent", ""),
+        ("azwebappclientcertevent", "events.azwebappclientcertevent.AzWebAppClientCertEvent", ""),
+        ("azwebapphttp20event", "events.azwebapphttp20event.AzWebAppHttp20Event", ""),
+        ("azwebapphttpsevent", "events.azwebapphttpsevent.AzWebAppHttpsEvent", ""),
+        ("azwebapptlsevent", "events.azwebapptlsevent.AzWebAppTLSEvent", "      _min_tls_version: 1.2\n"),
+        ("rdbmsenforcetlsevent", "events.rdbmsenforcetlsevent.RDBMSEnforceTLSEvent", ""),
+    ];
+    let mut yaml = String::from("plugins:\n");
+    for (key, class) in clouds_list {
+        yaml.push_str(&format!(
+            "  {key}:\n    plugin: cloudmarker.{class}\n    params:\n{azure}"
+        ));
+    }
+    yaml.push_str(&format!(
+        "  gcpcloud:\n    plugin: cloudmarker.clouds.gcpcloud.GCPCloud\n    params:\n      key_file_path: {}\n      processes: 4\n      threads: 10\n      _max_projects: 0\n      compute_url: {url}/compute/v1\n      resource_manager_url: {url}/cloudresourcemanager/v1\n",
+        key.display()
+    ));
+    for (key, class, params) in events {
+        yaml.push_str(&format!("  {key}:\n    plugin: cloudmarker.{class}\n"));
+        if !params.is_empty() {
+            yaml.push_str(&format!("    params:\n{params}"));
+        }
+    }
+    let cloud_keys: Vec<&str> = clouds_list
+        .iter()
+        .map(|c| c.0)
+        .chain(["gcpcloud"])
+        .collect();
+    let event_keys: Vec<&str> = events.iter().map(|e| e.0).collect();
+    yaml.push_str(&format!(
+        "audits:\n  headaudit:\n    clouds: [{}]\n    stores: [filestore]\n    events: [{}]\n    alerts: [filestore]\nrun: [headaudit]\n",
+        cloud_keys.join(", "),
+        event_keys.join(", ")
+    ));
+    sb.file("head.yaml", &yaml);
+    let run = sb.run(&["validate", "-c", "sandbox.yaml", "head.yaml"]);
+    assert_eq!(
+        run.status,
+        Some(0),
+        "an upstream config is valid as it is: {}",
+        run.output()
+    );
+    let run = sb.run_now(&["head.yaml"]);
+    // The fixtures deny a vault, an app's configuration and a server's
+    // parameters on purpose: those partial reads make the run exit 1.
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    assert!(
+        !run.output().contains("Cannot start"),
+        "every plugin started: {}",
+        run.output()
+    );
+    run.assert_says("Audit headaudit finished:");
+    // Every check finds something in the fixtures, but the trusted services
+    // one: no published storage account keeps Azure services out.
+    for (key, _, _) in events {
+        let file = sb.out().join(format!("headaudit_{key}.json"));
+        let expected = key != "azstorageaccountallowtrustedservicesevent";
+        assert_eq!(file.exists(), expected, "{key}");
+    }
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);
