@@ -64,7 +64,7 @@ fn audit_config(sb: &Sandbox, clouds: &Clouds, cloud_keys: &str, azure_extra: &s
     sb.file(
         "clouds.yaml",
         &format!(
-            "plugins:\n  azcloud:\n    plugin: cloudmarker.clouds.azcloud.AzCloud\n    params: {azure}\n  azvm:\n    plugin: cloudmarker.clouds.azvm.AzVM\n    params: {azure}\n  gcpcloud:\n    plugin: cloudmarker.clouds.gcpcloud.GCPCloud\n    params: {{key_file_path: \"{}\", compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", timeout: 10}}\naudits:\n  cloudaudit:\n    clouds: {cloud_keys}\n    stores: [filestore]\n    events: [firewallruleevent, azvmosdiskencryptionevent, azvmdatadiskencryptionevent]\n    alerts: [filestore]\nrun: [cloudaudit]\n",
+            "plugins:\n  azcloud:\n    plugin: cloudmarker.clouds.azcloud.AzCloud\n    params: {azure}\n  azvm:\n    plugin: cloudmarker.clouds.azvm.AzVM\n    params: {azure}\n  gcpcloud:\n    plugin: cloudmarker.clouds.gcpcloud.GCPCloud\n    params: {{key_file_path: \"{}\", compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", storage_url: \"{url}/storage/v1\", sqladmin_url: \"{url}/sqladmin/v1\", timeout: 10}}\naudits:\n  cloudaudit:\n    clouds: {cloud_keys}\n    stores: [filestore]\n    events: [firewallruleevent, azvmosdiskencryptionevent, azvmdatadiskencryptionevent]\n    alerts: [filestore]\nrun: [cloudaudit]\n",
             key_path.display()
         ),
     );
@@ -107,6 +107,8 @@ fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
         [
             (format!("Azure firewall rule {nsg}/allow-db-range exposes port 1433 to the entire Internet."), json!([1433])),
             (format!("Azure firewall rule {nsg}/allow-ssh-rdp exposes ports 22 and 3389 to the entire Internet."), json!([22, 3389])),
+            // A Cloud SQL instance's authorized network 0.0.0.0/0 (beyond upstream).
+            (format!("Google Cloud Platform (GCP) firewall rule {}/sqladmin/v1/projects/example-project/instances/pg-open/authorizedNetworks/anywhere exposes port 5432 to the entire Internet.", clouds.url()), json!([5432])),
             (format!("Google Cloud Platform (GCP) firewall rule {gcp}/default-allow-rdp exposes port 3389 to the entire Internet."), json!([3389])),
             (format!("Google Cloud Platform (GCP) firewall rule {gcp}/default-allow-ssh exposes port 22 to the entire Internet."), json!([22])),
         ]
@@ -296,7 +298,9 @@ fn bad_credentials_fail_clearly_and_keep_the_secret() {
     assert_eq!(run.status, Some(1), "{}", run.output());
     run.assert_says("azcloud: cannot list subscriptions: HTTP 401: Azure token request: invalid_client: AADSTS7000215: Invalid client secret provided.");
     assert!(!run.output().contains(SECRET) && !run.output().contains("the-real-secret"));
-    run.assert_says("Project example-project: read 1 compute, 4 firewall.");
+    run.assert_says(
+        "Project example-project: read 2 bucket, 1 compute, 4 firewall, 2 sql_instance.",
+    );
 }
 
 #[test]
@@ -901,7 +905,36 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
         .unwrap()
         .contains("/global/firewalls/"));
     assert!(rule["ext"]["firewall_id"].is_string(), "{rule}");
-    run.assert_says("Project second-project: read 0 compute, 0 firewall.");
+    run.assert_says(
+        "Project second-project: read 0 bucket, 0 compute, 0 firewall, 0 sql_instance.",
+    );
+    // Beyond upstream: buckets with who can read them, Cloud SQL instances
+    // as databases, their authorized networks as firewall rules.
+    let buckets = of_type(&read, "bucket");
+    assert_eq!(buckets.len(), 2);
+    let public = buckets
+        .iter()
+        .find(|b| b["raw"]["name"] == "public-bucket")
+        .unwrap();
+    assert_eq!(public["ext"]["public_members"], json!(["allUsers"]));
+    assert_eq!(public["ext"]["uniform_bucket_level_access"], false);
+    let sql = of_type(&read, "sql_instance");
+    let tls: Vec<(&str, &Value)> = sql
+        .iter()
+        .map(|i| {
+            (
+                i["raw"]["name"].as_str().unwrap(),
+                &i["com"]["tls_enforced"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        tls,
+        [("pg-open", &json!(false)), ("mysql-private", &json!(true))]
+    );
+    let networks = of_type(&read, "sql_authorized_network");
+    assert_eq!(networks.len(), 2);
+    assert_eq!(networks[0]["com"]["destination_ports"], json!(["5432"]));
 
     // _max_projects limits the read, as upstream's does.
     sb.file(
@@ -909,8 +942,8 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
         &std::fs::read_to_string(sb.path().join("clouds.yaml"))
             .unwrap()
             .replace(
-                "cloudresourcemanager/v1\", timeout: 10}",
-                "cloudresourcemanager/v1\", timeout: 10, _max_projects: 1}",
+                "sqladmin/v1\", timeout: 10}",
+                "sqladmin/v1\", timeout: 10, _max_projects: 1}",
             ),
     );
     let run = sb.run_now(&["clouds.yaml"]);
@@ -986,7 +1019,7 @@ fn an_upstream_head_config_runs_with_every_plugin() {
         ));
     }
     yaml.push_str(&format!(
-        "  gcpcloud:\n    plugin: cloudmarker.clouds.gcpcloud.GCPCloud\n    params:\n      key_file_path: {}\n      processes: 4\n      threads: 10\n      _max_projects: 0\n      compute_url: {url}/compute/v1\n      resource_manager_url: {url}/cloudresourcemanager/v1\n",
+        "  gcpcloud:\n    plugin: cloudmarker.clouds.gcpcloud.GCPCloud\n    params:\n      key_file_path: {}\n      processes: 4\n      threads: 10\n      _max_projects: 0\n      compute_url: {url}/compute/v1\n      resource_manager_url: {url}/cloudresourcemanager/v1\n      storage_url: {url}/storage/v1\n      sqladmin_url: {url}/sqladmin/v1\n",
         key.display()
     ));
     for (key, class, params) in events {

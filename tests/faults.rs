@@ -393,6 +393,7 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
         ("azdiagnosticsettingevent", vec![]),
         ("azdisk", vec!["secret"]),
         ("azvmextensionevent", vec![]),
+        ("gcppublicbucketevent", vec![]),
         ("filestore", vec![]),
         ("emailalert", vec!["password"]),
         ("slackalert", vec!["bot_user_token", "webhook_url"]),

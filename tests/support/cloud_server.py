@@ -23,7 +23,8 @@ replaying the published examples in tests/data.
   answers 403 ForbiddenByFirewall.
 - Google: projects.list under /cloudresourcemanager/v1 (two pages, the
   lifecycleState:ACTIVE filter honoured); only example-project has
-  firewalls and instances.
+  firewalls, instances, buckets (with IAM policies, under /storage/v1) and
+  Cloud SQL instances (under /sqladmin/v1).
 - Web apps: the sites of web_app.derived.json (two pages) and each one's
   `config/web`; app-noconfig's configuration answers 403.
 - PostgreSQL: the single and flexible servers of postgres.derived.json and
@@ -190,6 +191,35 @@ PROJECTS = [
     [{"projectNumber": "323456789012", "projectId": "deleted-project", "lifecycleState": "DELETE_REQUESTED", "name": "Deleted",
       "createTime": "2019-01-01T00:00:00.000Z"}],
 ]
+# Derived (Cloud Storage JSON API v1 and Cloud SQL Admin API v1 shapes):
+# example-project's buckets with their IAM policies, and its SQL instances.
+BUCKETS = [
+    {"kind": "storage#bucket", "id": "public-bucket", "name": "public-bucket", "projectNumber": "123456789012",
+     "selfLink": f"{BASE}/storage/v1/b/public-bucket", "location": "US", "storageClass": "STANDARD",
+     "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": False}, "publicAccessPrevention": "inherited"}},
+    {"kind": "storage#bucket", "id": "private-bucket", "name": "private-bucket", "projectNumber": "123456789012",
+     "selfLink": f"{BASE}/storage/v1/b/private-bucket", "location": "US", "storageClass": "STANDARD",
+     "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}, "publicAccessPrevention": "enforced"}},
+]
+BUCKET_POLICIES = {
+    "public-bucket": {"kind": "storage#policy", "resourceId": "projects/_/buckets/public-bucket", "version": 1, "etag": "CAE=",
+                      "bindings": [{"role": "roles/storage.objectViewer", "members": ["allUsers"]},
+                                   {"role": "roles/storage.legacyBucketOwner", "members": ["projectOwner:example-project"]}]},
+    "private-bucket": {"kind": "storage#policy", "resourceId": "projects/_/buckets/private-bucket", "version": 1, "etag": "CAE=",
+                       "bindings": [{"role": "roles/storage.legacyBucketOwner", "members": ["projectOwner:example-project"]}]},
+}
+SQL_INSTANCES = [
+    {"kind": "sql#instance", "name": "pg-open", "project": "example-project", "databaseVersion": "POSTGRES_14", "state": "RUNNABLE",
+     "selfLink": f"{BASE}/sqladmin/v1/projects/example-project/instances/pg-open",
+     "settings": {"tier": "db-custom-1-3840", "ipConfiguration": {"ipv4Enabled": True, "requireSsl": False,
+                  "sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+                  "authorizedNetworks": [{"kind": "sql#aclEntry", "name": "anywhere", "value": "0.0.0.0/0"},
+                                         {"kind": "sql#aclEntry", "name": "office", "value": "203.0.113.0/24"}]}}},
+    {"kind": "sql#instance", "name": "mysql-private", "project": "example-project", "databaseVersion": "MYSQL_8_0", "state": "RUNNABLE",
+     "selfLink": f"{BASE}/sqladmin/v1/projects/example-project/instances/mysql-private",
+     "settings": {"tier": "db-n1-standard-1", "ipConfiguration": {"ipv4Enabled": False, "requireSsl": True,
+                  "sslMode": "ENCRYPTED_ONLY", "authorizedNetworks": []}}},
+]
 FIREWALL_PAGES = [gcp("firewalls_list.page1.forseti.json"), gcp("firewalls_list.page2.forseti.json")]
 
 
@@ -266,6 +296,10 @@ class Handler(BaseHTTPRequestHandler):
             if auth != f"Bearer {GOOGLE_TOKEN}":
                 return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
             return self.projects(urllib.parse.parse_qs(url.query))
+        if path.startswith("/storage/v1/") or path.startswith("/sqladmin/v1/"):
+            if auth != f"Bearer {GOOGLE_TOKEN}":
+                return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
+            return self.google_data(path, urllib.parse.parse_qs(url.query))
         if path.startswith("/compute/v1/"):
             if auth != f"Bearer {GOOGLE_TOKEN}":
                 return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
@@ -382,6 +416,20 @@ class Handler(BaseHTTPRequestHandler):
         if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or assertion.count(".") != 2:
             return self.reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT."})
         self.reply(200, {"access_token": GOOGLE_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+
+    def google_data(self, path, query):
+        """Cloud Storage buckets and IAM policies, Cloud SQL instances."""
+        if path == "/storage/v1/b":
+            items = BUCKETS if query.get("project") == ["example-project"] else []
+            return self.reply(200, {"kind": "storage#buckets", "items": items})
+        if path.startswith("/storage/v1/b/") and path.endswith("/iam"):
+            policy = BUCKET_POLICIES.get(path.split("/")[4])
+            if policy is not None:
+                return self.reply(200, policy)
+        if path.startswith("/sqladmin/v1/projects/") and path.endswith("/instances"):
+            items = SQL_INSTANCES if "/projects/example-project/" in path else []
+            return self.reply(200, {"items": items})
+        self.reply(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
 
     def projects(self, query):
         index = int((query.get("pageToken") or ["0"])[0])

@@ -28,6 +28,10 @@ pub struct GcpParams {
     pub compute_url: String,
     /// The Cloud Resource Manager API base URL (projects are listed there).
     pub resource_manager_url: String,
+    /// The Cloud Storage JSON API base URL (buckets and their IAM policies).
+    pub storage_url: String,
+    /// The Cloud SQL Admin API base URL (database instances).
+    pub sqladmin_url: String,
     /// Requests in flight at most.
     pub max_concurrency: usize,
     /// Upstream Cloudmarker's name for `max_concurrency`; wins when given.
@@ -54,6 +58,8 @@ impl Default for GcpParams {
             zone: None,
             compute_url: "https://compute.googleapis.com/compute/v1".into(),
             resource_manager_url: "https://cloudresourcemanager.googleapis.com/v1".into(),
+            storage_url: "https://storage.googleapis.com/storage/v1".into(),
+            sqladmin_url: "https://sqladmin.googleapis.com/v1".into(),
             max_concurrency: 4,
             threads: None,
             processes: None,
@@ -74,6 +80,18 @@ struct Session {
     /// The key's service account (upstream's `ext.client_email`).
     client_email: String,
     params: GcpParams,
+}
+
+impl Session {
+    /// What the readers of other APIs need.
+    fn reader(&self) -> crate::Reader<'_> {
+        crate::Reader {
+            http: &self.http,
+            token: &self.token,
+            storage_url: self.params.storage_url.trim_end_matches('/'),
+            sqladmin_url: self.params.sqladmin_url.trim_end_matches('/'),
+        }
+    }
 }
 
 /// Reads a GCP project; see the crate README.
@@ -164,6 +182,8 @@ impl Cloud for GcpCloud {
 enum Kind {
     Firewalls,
     Instances,
+    Buckets,
+    SqlInstances,
 }
 
 /// Reads every active project the service account can see (the key
@@ -251,7 +271,12 @@ fn collect_project(session: &Session, project_json: &Value, emit: &Emitter) -> b
     let counts: Mutex<BTreeMap<&str, usize>> = Mutex::default();
     let failures: Mutex<BTreeMap<&str, String>> = Mutex::default();
     run_bounded(
-        vec![Kind::Firewalls, Kind::Instances],
+        vec![
+            Kind::Firewalls,
+            Kind::Instances,
+            Kind::Buckets,
+            Kind::SqlInstances,
+        ],
         session.params.max_concurrency,
         |kind| {
             let (name, result) = match kind {
@@ -267,6 +292,19 @@ fn collect_project(session: &Session, project_json: &Value, emit: &Emitter) -> b
                 Kind::Instances => (
                     "compute",
                     read_instances(session, project, base, &project_ext, emit),
+                ),
+                Kind::Buckets => (
+                    "bucket",
+                    crate::storage::read_buckets(&session.reader(), project, &project_ext, emit),
+                ),
+                Kind::SqlInstances => (
+                    "sql_instance",
+                    crate::cloudsql::read_sql_instances(
+                        &session.reader(),
+                        project,
+                        &project_ext,
+                        emit,
+                    ),
                 ),
             };
             match result {

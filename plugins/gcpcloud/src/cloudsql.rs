@@ -1,0 +1,138 @@
+//! Cloud SQL instances: database servers in the common model (`rdbms`,
+//! `tls_enforced`), and their authorized networks as `firewall_rule`
+//! records, so that `rdbmsenforcetlsevent` and `firewallruleevent` check
+//! them as they check Azure's.
+
+use crate::Reader;
+use cloudrest::{gcp, Emitter};
+use serde_json::{json, Map, Value};
+
+/// Emits one `sql_instance` record per Cloud SQL instance of `project` and
+/// one `firewall_rule` record per authorized network; returns how many
+/// instances there were.
+pub fn read_sql_instances(
+    reader: &Reader<'_>,
+    project: &str,
+    project_ext: &Map<String, Value>,
+    emit: &Emitter,
+) -> Result<usize, String> {
+    let url = format!("{}/projects/{project}/instances", reader.sqladmin_url);
+    let mut instances = Vec::new();
+    gcp::list(
+        reader.http,
+        &format!("project {project}: listing Cloud SQL instances"),
+        &url,
+        reader.token,
+        |page| {
+            instances.extend(
+                page.get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+        },
+    )
+    .map_err(|e| format!("gcpcloud: {e}"))?;
+    for instance in &instances {
+        for record in instance_records(instance, project_ext) {
+            if !emit.record(record.to_string()) {
+                return Ok(instances.len());
+            }
+        }
+    }
+    Ok(instances.len())
+}
+
+/// The records of one instance: itself, then its authorized networks.
+fn instance_records(instance: &Value, project_ext: &Map<String, Value>) -> Vec<Value> {
+    let ip = instance
+        .pointer("/settings/ipConfiguration")
+        .unwrap_or(&Value::Null);
+    let public_ip = ip
+        .get("ipv4Enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let ssl_mode = ip.get("sslMode").and_then(Value::as_str);
+    let tls_enforced = ip
+        .get("requireSsl")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        || matches!(
+            ssl_mode,
+            Some("ENCRYPTED_ONLY" | "TRUSTED_CLIENT_CERTIFICATE_REQUIRED")
+        );
+    let version = instance
+        .get("databaseVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let port = match version.split('_').next() {
+        Some("POSTGRES") => "5432",
+        Some("SQLSERVER") => "1433",
+        _ => "3306",
+    };
+    let reference = instance.get("selfLink").cloned().unwrap_or(Value::Null);
+    let mut ext = project_ext.clone();
+    ext.insert("cloud_type".into(), "gcp".into());
+    ext.insert("record_type".into(), "sql_instance".into());
+    ext.insert("public_ip".into(), public_ip.into());
+    ext.insert("database_version".into(), version.into());
+    let mut records = vec![json!({
+        "raw": instance,
+        "ext": ext,
+        "com": {"cloud_type": "gcp", "record_type": "rdbms", "reference": reference, "tls_enforced": tls_enforced},
+    })];
+    for network in ip
+        .get("authorizedNetworks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let mut ext = project_ext.clone();
+        ext.insert("cloud_type".into(), "gcp".into());
+        ext.insert("record_type".into(), "sql_authorized_network".into());
+        ext.insert("sql_instance".into(), reference.clone());
+        let name = network
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("unnamed");
+        records.push(json!({
+            "raw": network,
+            "ext": ext,
+            "com": {
+                "cloud_type": "gcp",
+                "record_type": "firewall_rule",
+                "reference": format!("{}/authorizedNetworks/{name}", reference.as_str().unwrap_or_default()),
+                "enabled": public_ip,
+                "direction": "in",
+                "access": "allow",
+                "protocol": "tcp",
+                "source_addresses": [network.get("value").cloned().unwrap_or(Value::Null)],
+                "destination_ports": [port],
+            },
+        }));
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_are_databases_and_their_networks_firewall_rules() {
+        let instance = json!({"name": "pg", "selfLink": "https://sqladmin/pg", "databaseVersion": "POSTGRES_14",
+            "settings": {"ipConfiguration": {"ipv4Enabled": true, "requireSsl": false, "sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+                "authorizedNetworks": [{"name": "anywhere", "value": "0.0.0.0/0"}]}}});
+        let records = instance_records(&instance, &Map::new());
+        assert_eq!(records[0]["com"]["tls_enforced"], false);
+        assert_eq!(records[1]["com"]["source_addresses"], json!(["0.0.0.0/0"]));
+        assert_eq!(records[1]["com"]["destination_ports"], json!(["5432"]));
+        let mut strict = instance.clone();
+        strict["settings"]["ipConfiguration"]["sslMode"] = json!("ENCRYPTED_ONLY");
+        assert_eq!(
+            instance_records(&strict, &Map::new())[0]["com"]["tls_enforced"],
+            true
+        );
+    }
+}

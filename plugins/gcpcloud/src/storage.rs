@@ -1,0 +1,92 @@
+//! Cloud Storage buckets, with their IAM policy: who can read them.
+
+use crate::Reader;
+use cloudrest::{gcp, Emitter};
+use serde_json::{json, Map, Value};
+
+/// The members that make a bucket public.
+pub const PUBLIC_MEMBERS: [&str; 2] = ["allUsers", "allAuthenticatedUsers"];
+
+/// Emits one `bucket` record per bucket of `project` (with its IAM policy
+/// under `raw.iam`); returns how many buckets there were.
+pub fn read_buckets(
+    reader: &Reader<'_>,
+    project: &str,
+    project_ext: &Map<String, Value>,
+    emit: &Emitter,
+) -> Result<usize, String> {
+    let url = format!("{}/b?project={project}", reader.storage_url);
+    let mut buckets = Vec::new();
+    gcp::list(
+        reader.http,
+        &format!("project {project}: listing buckets"),
+        &url,
+        reader.token,
+        |page| {
+            buckets.extend(
+                page.get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+        },
+    )
+    .map_err(|e| format!("gcpcloud: {e}"))?;
+    for mut bucket in buckets.iter().cloned() {
+        let name = bucket
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let policy = reader
+            .token
+            .get()
+            .and_then(|token| {
+                let url = format!("{}/b/{name}/iam", reader.storage_url);
+                reader
+                    .http
+                    .get_json(
+                        &format!("bucket {name}: reading its IAM policy"),
+                        &url,
+                        &token,
+                    )
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("gcpcloud: {e}"))?;
+        let public: Vec<Value> = policy
+            .get("bindings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|b| {
+                b.get("members")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(Value::as_str)
+            .filter(|m| PUBLIC_MEMBERS.contains(m))
+            .map(Value::from)
+            .collect();
+        let uniform = bucket
+            .pointer("/iamConfiguration/uniformBucketLevelAccess/enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut ext = project_ext.clone();
+        ext.insert("cloud_type".into(), "gcp".into());
+        ext.insert("record_type".into(), "bucket".into());
+        ext.insert("uniform_bucket_level_access".into(), uniform.into());
+        ext.insert("public".into(), (!public.is_empty()).into());
+        ext.insert("public_members".into(), public.into());
+        let reference = bucket.get("selfLink").cloned().unwrap_or(Value::Null);
+        if let Some(object) = bucket.as_object_mut() {
+            object.insert("iam".into(), policy);
+        }
+        let record = json!({"raw": bucket, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "bucket", "reference": reference}});
+        if !emit.record(record.to_string()) {
+            break;
+        }
+    }
+    Ok(buckets.len())
+}
