@@ -1067,6 +1067,50 @@ fn an_upstream_head_config_runs_with_every_plugin() {
 }
 
 #[test]
+fn the_new_azure_plugins_wait_out_throttling() {
+    // 429 with Retry-After on a management list, a data plane list and a
+    // per-item read: each is retried and the read completes.
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(
+        &sb,
+        &[
+            "--fail",
+            "Microsoft.Storage/storageAccounts=429x2",
+            "--fail",
+            "/vaults/kv-recoverable/secrets=429x1",
+            "--fail",
+            "/config/web=429x1",
+            "--retry-after",
+            "0",
+        ],
+    );
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 3}}");
+    sb.file(
+        "throttled.yaml",
+        &format!("plugins:\n  azstorageaccount:\n    params: {azure}\n    plugin: azstorageaccount\n  azkv:\n    plugin: azkv\n    params: {azure}\n  azwebapp:\n    plugin: azwebapp\n    params: {azure}\naudits:\n  throttled:\n    clouds: [azstorageaccount, azkv, azwebapp]\n    stores: [filestore]\nrun: [throttled]\n"),
+    );
+    let run = sb.run_now(&["throttled.yaml"]);
+    let count = |file: &str, record_type: &str| of_type(&records(&sb, file), record_type).len();
+    assert_eq!(
+        count(
+            "throttled_azstorageaccount.json",
+            "storage_account_properties"
+        ),
+        6,
+        "{}",
+        run.output()
+    );
+    assert_eq!(count("throttled_azkv.json", "key_vault_secret"), 2);
+    assert_eq!(count("throttled_azwebapp.json", "web_app_config"), 2);
+    assert_eq!(
+        count_requests(&clouds, "Microsoft.Storage/storageAccounts"),
+        3 + 1,
+        "two 429s, then the list; the other subscription once"
+    );
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);
