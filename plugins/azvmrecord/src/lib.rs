@@ -89,7 +89,10 @@ impl<'a> VmRecord<'a> {
     }
 }
 
-/// The VM object as the Azure REST API returns it (camelCase).
+/// The VM object as the Azure REST API returns it (camelCase, under
+/// `properties`), or as upstream Cloudmarker saved it from the Python SDK
+/// (snake_case, flattened: `storage_profile` and `instance_view` at the
+/// top), so that records saved by the original are checked too.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawVm<'a> {
@@ -97,6 +100,10 @@ pub struct RawVm<'a> {
     id: Text<'a>,
     #[serde(borrow, default)]
     properties: Option<VmProperties<'a>>,
+    #[serde(borrow, default, rename = "storage_profile")]
+    sdk_storage_profile: Option<StorageProfile<'a>>,
+    #[serde(borrow, default, rename = "instance_view")]
+    sdk_instance_view: Option<InstanceView<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,7 +118,7 @@ struct VmProperties<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StorageProfile<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, alias = "os_disk")]
     os_disk: Option<OsDisk<'a>>,
 }
 
@@ -133,7 +140,7 @@ struct InstanceView<'a> {
 pub struct DiskView<'a> {
     #[serde(borrow, default)]
     name: Text<'a>,
-    #[serde(default)]
+    #[serde(default, alias = "encryption_settings")]
     encryption_settings: Option<Vec<Option<EncryptionSetting>>>,
 }
 
@@ -146,16 +153,23 @@ struct EncryptionSetting {
 impl RawVm<'_> {
     /// `properties.storageProfile.osDisk.name`.
     pub fn os_disk_name(&self) -> Option<&str> {
-        let properties = self.properties.as_ref()?;
-        let os_disk = properties.storage_profile.as_ref()?.os_disk.as_ref()?;
-        os_disk.name.as_str()
+        let profile = self
+            .properties
+            .as_ref()
+            .and_then(|p| p.storage_profile.as_ref())
+            .or(self.sdk_storage_profile.as_ref())?;
+        profile.os_disk.as_ref()?.name.as_str()
     }
 
     /// `properties.instanceView.disks`, or `None` when the record has no
     /// instance view or the view no disk list.
     pub fn disks(&self) -> Option<&[DiskView<'_>]> {
-        let properties = self.properties.as_ref()?;
-        properties.instance_view.as_ref()?.disks.as_deref()
+        let view = self
+            .properties
+            .as_ref()
+            .and_then(|p| p.instance_view.as_ref())
+            .or(self.sdk_instance_view.as_ref())?;
+        view.disks.as_deref()
     }
 }
 

@@ -328,3 +328,24 @@ fn passes_the_event_compliance_check() {
         &[gcp, disk],
     );
 }
+
+#[test]
+fn records_saved_by_the_original_are_read_too() {
+    // upstream Cloudmarker's azvm saved the Python SDK's shape: snake_case,
+    // flattened (no `properties`), the instance view at the top.
+    let saved = json!({
+        "raw": {
+            "id": VM_ID,
+            "name": "myVM",
+            "storage_profile": {"os_disk": {"name": "myOsDisk"}, "data_disks": [{"name": "myDataDisk0"}, {"name": "myDataDisk1"}]},
+            "instance_view": {"disks": [
+                {"name": "myOsDisk", "encryption_settings": [{"enabled": true}]},
+                {"name": "myDataDisk0", "encryption_settings": [{"enabled": true}]},
+                {"name": "myDataDisk1"}
+            ]}
+        },
+        "ext": {"cloud_type": "azure", "record_type": "vm_instance_view", "os_disk_encrypted": true, "all_data_disks_encrypted": false},
+        "com": {"cloud_type": "azure", "reference": VM_ID}
+    });
+    assert_eq!(flagged(&saved), [json!("myDataDisk1")]);
+}
