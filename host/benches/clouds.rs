@@ -9,6 +9,11 @@
 //! no delay) into filestore; the CPU time of the `cloudmarker` process (user
 //! + system) over the records it read.
 //!
+//! Then every Azure cloud plugin at once (`azcloud`, `azvm`, `azdisk`,
+//! `azkv`, `azmonitor`, `azpostgres`, `azsql`, `azstorageaccount`,
+//! `azwebapp`) over the same 100 slow subscriptions, each bounded to 64
+//! requests in flight.
+//!
 //! `cargo bench -p cloudmarker --bench clouds`
 
 #[allow(dead_code)]
@@ -24,19 +29,51 @@ const LATENCY_MS: u64 = 50;
 /// The virtual machines of the CPU measurement.
 const SCALED_VMS: usize = 100_000;
 
+/// Every Azure cloud plugin.
+const AZURE_PLUGINS: [&str; 9] = [
+    "azcloud",
+    "azvm",
+    "azdisk",
+    "azkv",
+    "azmonitor",
+    "azpostgres",
+    "azsql",
+    "azstorageaccount",
+    "azwebapp",
+];
+
 fn main() {
     concurrency();
+    every_azure_plugin();
     cpu_per_resource();
 }
 
 /// A config for `azcloud` against the server at `url`, into filestore under `dir`.
 fn config(dir: &std::path::Path, url: &str, concurrency: usize) -> std::path::PathBuf {
+    config_of(dir, url, concurrency, &["azcloud"])
+}
+
+/// A config for the Azure cloud plugins `clouds` against the server at
+/// `url`, into filestore under `dir`.
+fn config_of(
+    dir: &std::path::Path,
+    url: &str,
+    concurrency: usize,
+    clouds: &[&str],
+) -> std::path::PathBuf {
     let config = dir.join("bench.yaml");
+    let mut plugins = String::new();
+    for cloud in clouds {
+        plugins.push_str(&format!(
+            "  {cloud}:\n    plugin: {cloud}\n    params: {{tenant: t, client: client-id, secret: client-secret, authority_host: \"{url}\", resource_manager: \"{url}\", max_concurrency: {concurrency}}}\n"
+        ));
+    }
     std::fs::write(
         &config,
         format!(
-            "plugins:\n  azcloud:\n    plugin: azcloud\n    params: {{tenant: t, client: client-id, secret: client-secret, authority_host: \"{url}\", resource_manager: \"{url}\", max_concurrency: {concurrency}}}\n  filestore:\n    params: {{path: \"{}\"}}\naudits:\n  bench:\n    clouds: [azcloud]\n    stores: [filestore]\nrun: [bench]\nlogger:\n  level: WARNING\n  handlers:\n    file:\n      filename: \"{}\"\nhistory:\n  path: \"{}\"\n",
+            "plugins:\n{plugins}  filestore:\n    params: {{path: \"{}\"}}\naudits:\n  bench:\n    clouds: [{}]\n    stores: [filestore]\nrun: [bench]\nlogger:\n  level: WARNING\n  handlers:\n    file:\n      filename: \"{}\"\nhistory:\n  path: \"{}\"\n",
             dir.join("out").display(),
+            clouds.join(", "),
             dir.join("bench.log").display(),
             dir.join("history.jsonl").display()
         ),
@@ -56,6 +93,14 @@ fn plugins() -> std::path::PathBuf {
 
 /// Runs `cloudmarker -n -c config`; returns its wall and CPU seconds.
 fn run(config: &std::path::Path) -> (f64, f64) {
+    let (seconds, cpu, code) = run_with_status(config);
+    assert_eq!(code, Some(0), "cloudmarker failed");
+    (seconds, cpu)
+}
+
+/// Runs `cloudmarker -n -c config`; returns its wall and CPU seconds and
+/// its exit status.
+fn run_with_status(config: &std::path::Path) -> (f64, f64, Option<i32>) {
     let before = children_cpu();
     let started = Instant::now();
     let status = Command::new(env!("CARGO_BIN_EXE_cloudmarker"))
@@ -64,8 +109,41 @@ fn run(config: &std::path::Path) -> (f64, f64) {
         .status()
         .expect("run cloudmarker");
     let seconds = started.elapsed().as_secs_f64();
-    assert!(status.success(), "cloudmarker failed: {status}");
-    (seconds, children_cpu() - before)
+    (seconds, children_cpu() - before, status.code())
+}
+
+/// Every Azure cloud plugin at once over 100 slow subscriptions.
+fn every_azure_plugin() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("requests.jsonl");
+    let server = python::cloud_server(
+        &log,
+        &[
+            "--subscriptions",
+            &SUBSCRIPTIONS.to_string(),
+            "--subscriptions-per-page",
+            "100",
+            "--latency-ms",
+            &LATENCY_MS.to_string(),
+        ],
+    );
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let config = config_of(dir.path(), &url, 64, &AZURE_PLUGINS);
+    // The fixtures deny a vault, an app and a server on purpose: exit 1.
+    let (seconds, cpu, code) = run_with_status(&config);
+    assert!(matches!(code, Some(0 | 1)), "cloudmarker failed: {code:?}");
+    let requests = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    println!();
+    println!("| plugins | subscriptions | requests | seconds | sequential would take | cloudmarker CPU s |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| every Azure cloud plugin ({}) | {SUBSCRIPTIONS} | {requests} | {seconds:.2} | {:.1} | {cpu:.2} |",
+        AZURE_PLUGINS.len(),
+        requests as f64 * LATENCY_MS as f64 / 1000.0
+    );
 }
 
 /// User plus system CPU seconds of the waited-for children so far.
