@@ -143,7 +143,7 @@ fn a_server_that_goes_away_mid_run_fails_clearly<S: StoreServer>() {
     };
     sb.file(
         "slow.yaml",
-        "plugins:\n  mockcloud:\n    params: {record_count: 2560, delay_ms: 300}\n",
+        "plugins:\n  mockcloud:\n    params: {record_count: 2560, delay_ms: 600}\n",
     );
     // Small buffers, so that the server has records before it goes away.
     config::<S>(

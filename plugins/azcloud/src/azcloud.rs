@@ -3,13 +3,10 @@
 
 use crate::nsg::firewall_rule;
 use cloudmarker_plugin_api::record::Record;
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
-use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, AzureParams, ResourceType, Session};
-use cloudrest::{Emitter, LazyStream};
+use cloudrest::azure::{self, AzurePlugin, Reader, ResourceType, Session};
+use cloudrest::Emitter;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// The resource types read in every subscription.
 const RESOURCES: [ResourceType; 11] = [
@@ -70,59 +67,24 @@ const fn resource(
     }
 }
 
-/// Records in flight between the readers and the host.
-const IN_FLIGHT: usize = 1024;
-
 /// Reads Azure subscriptions; see the crate README.
-pub struct AzCloud {
-    session: Arc<Session>,
-    stream: LazyStream,
-}
+pub enum AzCloudReader {}
 
-impl PluginType for AzCloud {
-    type Params = AzureParams;
-
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<AzureParams>())
-    }
+impl Reader for AzCloudReader {
     const NAME: &'static str = "azcloud";
     const DESCRIPTION: &'static str =
         "Reads the resources of every Azure subscription and normalises NSG rules.";
 
-    /// Signs in and lists the subscriptions.
-    fn health_check(&mut self) -> sdk::Result<String> {
-        self.session
-            .health()
-            .map_err(|e| PluginError::unavailable(format!("azcloud: {e}")))
-    }
-
-    fn new(params: AzureParams) -> sdk::Result<Self> {
-        let session =
-            Session::new(params).map_err(|e| PluginError::config(format!("azcloud: {e}")))?;
-        Ok(Self {
-            session: Arc::new(session),
-            stream: LazyStream::default(),
-        })
+    fn collect(session: &Session, emit: &Emitter) {
+        read_all(session, emit);
     }
 }
 
-impl Cloud for AzCloud {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let session = Arc::clone(&self.session);
-        self.stream
-            .read(out, "azcloud-reader", IN_FLIGHT, move |emit| {
-                collect(&session, &emit)
-            })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
-}
+/// The `azcloud` cloud plugin (upstream's class of that name).
+pub type AzCloud = AzurePlugin<AzCloudReader>;
 
 /// Reads everything and emits records, then one summary per subscription.
-fn collect(session: &Session, emit: &Emitter) {
+fn read_all(session: &Session, emit: &Emitter) {
     azure::collect(session, "azcloud", &RESOURCES, emit, |listed, emit, _| {
         let record_type = listed.resource.record_type;
         let mut alive = emit.record(resource_record(

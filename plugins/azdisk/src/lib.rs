@@ -3,13 +3,10 @@
 //! how it is encrypted.
 
 use cloudmarker_plugin_api::record::Record;
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
-use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, AzureParams, Listed, ResourceType, Session};
-use cloudrest::LazyStream;
+use cloudrest::azure::{self, AzurePlugin, Listed, Reader, ResourceType, Session};
+use cloudrest::Emitter;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::Arc;
 
 /// Managed disks.
 const DISKS: ResourceType = ResourceType {
@@ -18,61 +15,25 @@ const DISKS: ResourceType = ResourceType {
     api_version: "2024-03-02",
 };
 
-/// Records in flight between the readers and the host.
-const IN_FLIGHT: usize = 1024;
-
 /// Reads every managed disk of every subscription: one `disk` record each
 /// (`ext.disk_type` `attached` or `unattached`, from `managedBy`, as
 /// upstream; `ext.encryption_type` and `ext.disk_state`), then one
 /// `collection_summary` per subscription.
-pub struct AzDisk {
-    session: Arc<Session>,
-    stream: LazyStream,
-}
+pub enum AzDiskReader {}
 
-impl PluginType for AzDisk {
-    type Params = AzureParams;
+impl Reader for AzDiskReader {
     const NAME: &'static str = "azdisk";
-    const DESCRIPTION: &'static str =
-        "Reads the managed disks of every Azure subscription: attached or not, and their encryption.";
+    const DESCRIPTION: &'static str = "Reads the managed disks of every Azure subscription: attached or not, and their encryption.";
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(sdk::schema::of::<AzureParams>())
-    }
-
-    fn new(params: AzureParams) -> sdk::Result<Self> {
-        let session = Session::new(params)
-            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
-        Ok(Self {
-            session: Arc::new(session),
-            stream: LazyStream::default(),
-        })
-    }
-
-    /// Signs in and lists the subscriptions.
-    fn health_check(&mut self) -> sdk::Result<String> {
-        self.session
-            .health()
-            .map_err(|e| PluginError::unavailable(format!("{}: {e}", Self::NAME)))
+    fn collect(session: &Session, emit: &Emitter) {
+        azure::collect(session, Self::NAME, &[DISKS], emit, |listed, emit, _| {
+            emit.record(disk_record(&listed))
+        });
     }
 }
 
-impl Cloud for AzDisk {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let session = Arc::clone(&self.session);
-        self.stream
-            .read(out, "azdisk-reader", IN_FLIGHT, move |emit| {
-                azure::collect(&session, Self::NAME, &[DISKS], &emit, |listed, emit, _| {
-                    emit.record(disk_record(&listed))
-                })
-            })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
-}
+/// The `azdisk` cloud plugin (upstream's class of that name).
+pub type AzDisk = AzurePlugin<AzDiskReader>;
 
 /// The parts of a listed disk the record's `ext` comes from.
 #[derive(Default, Deserialize)]

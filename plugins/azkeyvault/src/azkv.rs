@@ -1,10 +1,9 @@
 //! The `azkv` cloud plugin (upstream's `AzKV`).
 
 use cloudmarker_plugin_api::record::Record;
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, AzureParams, Collected, Listed, ResourceType, Session};
-use cloudrest::{Emitter, LazyStream, TokenCache};
+use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
+use cloudrest::{Emitter, TokenCache};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -27,76 +26,41 @@ const VAULTS: ResourceType = ResourceType {
 /// The data plane's api-version.
 const DATA_PLANE_API: &str = "7.4";
 
-/// Records in flight between the readers and the host.
-const IN_FLIGHT: usize = 1024;
-
 /// Reads every Key Vault of every subscription: one `key_vault` record per
 /// vault, one `key_vault_key` / `key_vault_secret` record per key and secret
 /// (from the vault's own endpoint, with a token for Key Vault), then one
 /// `collection_summary` per subscription. A vault whose data plane refuses
 /// (its firewall, a missing access policy) is counted there, not fatal.
-pub struct AzKv {
-    reader: Arc<Reader>,
-    stream: LazyStream,
-}
+pub enum AzKvReader {}
 
-/// What the reading thread needs.
-struct Reader {
-    session: Session,
-    /// Data plane tokens, by scope (public and sovereign clouds differ).
-    vault_tokens: Mutex<HashMap<String, Arc<TokenCache>>>,
-}
-
-impl PluginType for AzKv {
-    type Params = AzureParams;
+impl Reader for AzKvReader {
     const NAME: &'static str = "azkv";
     const DESCRIPTION: &'static str =
         "Reads the Key Vaults of every Azure subscription with their keys and secrets.";
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(sdk::schema::of::<AzureParams>())
-    }
-
-    fn new(params: AzureParams) -> sdk::Result<Self> {
-        let session = Session::new(params)
-            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
-        Ok(Self {
-            reader: Arc::new(Reader {
-                session,
-                vault_tokens: Mutex::default(),
-            }),
-            stream: LazyStream::default(),
-        })
-    }
-
-    /// Signs in and lists the subscriptions.
-    fn health_check(&mut self) -> sdk::Result<String> {
-        self.reader
-            .session
-            .health()
-            .map_err(|e| PluginError::unavailable(format!("{}: {e}", Self::NAME)))
+    fn collect(session: &Session, emit: &Emitter) {
+        let vaults = Vaults {
+            session,
+            tokens: Mutex::default(),
+        };
+        azure::collect(
+            session,
+            Self::NAME,
+            &[VAULTS],
+            emit,
+            |listed, emit, collected| vaults.read(&listed, emit, collected),
+        );
     }
 }
 
-impl Cloud for AzKv {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let reader = Arc::clone(&self.reader);
-        self.stream
-            .read(out, "azkv-reader", IN_FLIGHT, move |emit| {
-                azure::collect(
-                    &reader.session,
-                    Self::NAME,
-                    &[VAULTS],
-                    &emit,
-                    |listed, emit, collected| reader.vault(&listed, emit, collected),
-                )
-            })
-    }
+/// The `azkv` cloud plugin (upstream's `AzKV`).
+pub type AzKv = AzurePlugin<AzKvReader>;
 
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
+/// One read of the vaults.
+struct Vaults<'a> {
+    session: &'a Session,
+    /// Data plane tokens, by scope (public and sovereign clouds differ).
+    tokens: Mutex<HashMap<String, Arc<TokenCache>>>,
 }
 
 /// The parts of a listed vault the plugin reads.
@@ -118,10 +82,10 @@ struct VaultProperties {
     vault_uri: Option<String>,
 }
 
-impl Reader {
+impl Vaults<'_> {
     /// Emits the vault's record, then its keys' and secrets'; false once
     /// the host stops reading.
-    fn vault(&self, listed: &Listed<'_>, emit: &Emitter, collected: &mut Collected) -> bool {
+    fn read(&self, listed: &Listed<'_>, emit: &Emitter, collected: &mut Collected) -> bool {
         let vault: Vault = serde_json::from_str(listed.item.get()).unwrap_or_default();
         let soft_delete = vault.properties.enable_soft_delete.unwrap_or(false);
         let purge_protection = vault.properties.enable_purge_protection.unwrap_or(false);
@@ -195,7 +159,7 @@ impl Reader {
     /// The data plane token cache for the vault at `uri`.
     fn token_for(&self, uri: &str) -> Arc<TokenCache> {
         let scope = data_plane_scope(uri);
-        let mut tokens = self.vault_tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(
             tokens
                 .entry(scope.clone())

@@ -1,12 +1,11 @@
 //! The `azmonitor` cloud plugin (upstream's `AzMonitor`).
 
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, subscription_ext, AzureParams, Collected, Session};
-use cloudrest::{run_bounded, Emitter, LazyStream};
+use cloudrest::azure::{self, subscription_ext, AzurePlugin, Collected, Reader, Session};
+use cloudrest::{run_bounded, Emitter};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// `record_type` of a log profile (upstream's), and of its absence.
 pub const LOG_PROFILE: &str = "log_profile";
@@ -30,64 +29,29 @@ const DIAGNOSTIC_SETTINGS: (&str, &str, &str) = (
     "2021-05-01-preview",
 );
 
-/// Records in flight between the readers and the host.
-const IN_FLIGHT: usize = 1024;
-
 /// Reads each subscription's log profiles (one `log_profile` record each,
 /// or one `log_profile_missing`) and diagnostic settings (one
 /// `diagnostic_setting` record each, or one `diagnostic_setting_missing`),
 /// with the subscription's locations; then one `collection_summary` per
 /// subscription.
-pub struct AzMonitor {
-    session: Arc<Session>,
-    stream: LazyStream,
-}
+pub enum AzMonitorReader {}
 
-impl PluginType for AzMonitor {
-    type Params = AzureParams;
+impl Reader for AzMonitorReader {
     const NAME: &'static str = "azmonitor";
     const DESCRIPTION: &'static str =
         "Reads the log profiles and diagnostic settings of every Azure subscription.";
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(sdk::schema::of::<AzureParams>())
-    }
-
-    fn new(params: AzureParams) -> sdk::Result<Self> {
-        let session = Session::new(params)
-            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
-        Ok(Self {
-            session: Arc::new(session),
-            stream: LazyStream::default(),
-        })
-    }
-
-    /// Signs in and lists the subscriptions.
-    fn health_check(&mut self) -> sdk::Result<String> {
-        self.session
-            .health()
-            .map_err(|e| PluginError::unavailable(format!("{}: {e}", Self::NAME)))
+    fn collect(session: &Session, emit: &Emitter) {
+        read_all(session, emit);
     }
 }
 
-impl Cloud for AzMonitor {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let session = Arc::clone(&self.session);
-        self.stream
-            .read(out, "azmonitor-reader", IN_FLIGHT, move |emit| {
-                collect(&session, &emit)
-            })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
-}
+/// The `azmonitor` cloud plugin (upstream's class of that name).
+pub type AzMonitor = AzurePlugin<AzMonitorReader>;
 
 /// Reads every subscription (at most `max_concurrency` at once), then emits
 /// the summaries.
-fn collect(session: &Session, emit: &Emitter) {
+fn read_all(session: &Session, emit: &Emitter) {
     let subscriptions = match session.subscriptions() {
         Ok(subscriptions) => subscriptions,
         Err(e) => {

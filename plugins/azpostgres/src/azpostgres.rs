@@ -1,12 +1,10 @@
 //! The `azpostgres` cloud plugin (upstream's `AzPostgres`).
 
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, AzureParams, Collected, Listed, ResourceType, Session};
-use cloudrest::{Emitter, LazyStream};
+use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
+use cloudrest::Emitter;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 /// The `ext.record_type` of a server (upstream's name; `com.record_type`
 /// is `rdbms`).
@@ -25,9 +23,6 @@ const FLEXIBLE: ResourceType = ResourceType {
     path: "providers/Microsoft.DBforPostgreSQL/flexibleServers",
     api_version: "2022-12-01",
 };
-
-/// Records in flight between the readers and the host.
-const IN_FLIGHT: usize = 1024;
 
 /// The checked server parameters of a server, as its record's `ext` carries
 /// them (upstream's names: the Boolean ones with `_enabled`).
@@ -57,58 +52,26 @@ pub struct PostgresServer {
 /// with its server parameters: one record each (`ext.record_type`
 /// `postgresql_server`, `com.record_type` `rdbms` with `tls_enforced`),
 /// then one `collection_summary` per subscription.
-pub struct AzPostgres {
-    session: Arc<Session>,
-    stream: LazyStream,
-}
+pub enum AzPostgresReader {}
 
-impl PluginType for AzPostgres {
-    type Params = AzureParams;
+impl Reader for AzPostgresReader {
     const NAME: &'static str = "azpostgres";
     const DESCRIPTION: &'static str =
         "Reads the PostgreSQL servers of every Azure subscription with their server parameters.";
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(sdk::schema::of::<AzureParams>())
-    }
-
-    fn new(params: AzureParams) -> sdk::Result<Self> {
-        let session = Session::new(params)
-            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
-        Ok(Self {
-            session: Arc::new(session),
-            stream: LazyStream::default(),
-        })
-    }
-
-    /// Signs in and lists the subscriptions.
-    fn health_check(&mut self) -> sdk::Result<String> {
-        self.session
-            .health()
-            .map_err(|e| PluginError::unavailable(format!("{}: {e}", Self::NAME)))
+    fn collect(session: &Session, emit: &Emitter) {
+        azure::collect(
+            session,
+            Self::NAME,
+            &[SINGLE, FLEXIBLE],
+            emit,
+            |listed, emit, collected| server(session, &listed, emit, collected),
+        );
     }
 }
 
-impl Cloud for AzPostgres {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let session = Arc::clone(&self.session);
-        self.stream
-            .read(out, "azpostgres-reader", IN_FLIGHT, move |emit| {
-                azure::collect(
-                    &session,
-                    Self::NAME,
-                    &[SINGLE, FLEXIBLE],
-                    &emit,
-                    |listed, emit, collected| server(&session, &listed, emit, collected),
-                )
-            })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
-}
+/// The `azpostgres` cloud plugin (upstream's class of that name).
+pub type AzPostgres = AzurePlugin<AzPostgresReader>;
 
 /// Reads the server's parameters and emits its record; a server whose
 /// parameters cannot be read is counted as a failure, without a record.

@@ -1,12 +1,10 @@
 //! The `azsql` cloud plugin (upstream's `AzSQL`).
 
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, AzureParams, Collected, Listed, ResourceType, Session};
-use cloudrest::{Emitter, LazyStream};
+use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
+use cloudrest::Emitter;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// `ext.record_type` of a database (upstream's; `com.record_type` is
 /// `database`).
@@ -22,9 +20,6 @@ const SERVERS: ResourceType = ResourceType {
     path: "providers/Microsoft.Sql/servers",
     api_version: "2021-11-01",
 };
-
-/// Records in flight between the readers and the host.
-const IN_FLIGHT: usize = 1024;
 
 /// A server's checked settings, as its record's `ext` carries them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -53,60 +48,25 @@ pub struct SqlDatabase {
 /// rule, one `sql_db` record per database (but `master`) with its
 /// transparent data encryption; then one `collection_summary` per
 /// subscription. What cannot be read is counted there.
-pub struct AzSql {
-    session: Arc<Session>,
-    stream: LazyStream,
-}
+pub enum AzSqlReader {}
 
-impl PluginType for AzSql {
-    type Params = AzureParams;
+impl Reader for AzSqlReader {
     const NAME: &'static str = "azsql";
-    const DESCRIPTION: &'static str =
-        "Reads the SQL servers and databases of every Azure subscription with their auditing, firewall and encryption.";
+    const DESCRIPTION: &'static str = "Reads the SQL servers and databases of every Azure subscription with their auditing, firewall and encryption.";
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(sdk::schema::of::<AzureParams>())
-    }
-
-    fn new(params: AzureParams) -> sdk::Result<Self> {
-        let session = Session::new(params)
-            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
-        Ok(Self {
-            session: Arc::new(session),
-            stream: LazyStream::default(),
-        })
-    }
-
-    /// Signs in and lists the subscriptions.
-    fn health_check(&mut self) -> sdk::Result<String> {
-        self.session
-            .health()
-            .map_err(|e| PluginError::unavailable(format!("{}: {e}", Self::NAME)))
+    fn collect(session: &Session, emit: &Emitter) {
+        azure::collect(
+            session,
+            Self::NAME,
+            &[SERVERS],
+            emit,
+            |listed, emit, collected| Server::new(session, &listed, emit, collected).read(),
+        );
     }
 }
 
-impl Cloud for AzSql {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let session = Arc::clone(&self.session);
-        self.stream
-            .read(out, "azsql-reader", IN_FLIGHT, move |emit| {
-                azure::collect(
-                    &session,
-                    Self::NAME,
-                    &[SERVERS],
-                    &emit,
-                    |listed, emit, collected| {
-                        Server::new(&session, &listed, emit, collected).read()
-                    },
-                )
-            })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
-}
+/// The `azsql` cloud plugin (upstream's class of that name).
+pub type AzSql = AzurePlugin<AzSqlReader>;
 
 /// One server being read.
 struct Server<'a> {

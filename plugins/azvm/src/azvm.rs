@@ -2,60 +2,29 @@
 //! view: power state, disk encryption and extensions.
 
 use cloudmarker_plugin_api::record::Record;
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, subscription_ext, AzureParams, Session};
-use cloudrest::{run_bounded, Emitter, LazyStream};
+use cloudrest::azure::{self, subscription_ext, AzurePlugin, Reader, Session};
+use cloudrest::{run_bounded, Emitter};
 use serde_json::{json, Map, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 const API_VERSION: &str = "2024-07-01";
 
 /// Reads Azure VMs with their instance views; see the crate README.
-pub struct AzVm {
-    session: Arc<Session>,
-    stream: LazyStream,
-}
+pub enum AzVmReader {}
 
-impl PluginType for AzVm {
-    type Params = AzureParams;
-
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<AzureParams>())
-    }
+impl Reader for AzVmReader {
     const NAME: &'static str = "azvm";
     const DESCRIPTION: &'static str = "Reads every Azure virtual machine with its instance view.";
+    const IN_FLIGHT: usize = 256;
 
-    /// Signs in and lists the subscriptions.
-    fn health_check(&mut self) -> sdk::Result<String> {
-        self.session
-            .health()
-            .map_err(|e| PluginError::unavailable(format!("azvm: {e}")))
-    }
-
-    fn new(params: AzureParams) -> sdk::Result<Self> {
-        let session =
-            Session::new(params).map_err(|e| PluginError::config(format!("azvm: {e}")))?;
-        Ok(Self {
-            session: Arc::new(session),
-            stream: LazyStream::default(),
-        })
+    fn collect(session: &Session, emit: &Emitter) {
+        read_all(session, emit);
     }
 }
 
-impl Cloud for AzVm {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let session = Arc::clone(&self.session);
-        self.stream.read(out, "azvm-reader", 256, move |emit| {
-            collect(&session, &emit)
-        })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
-}
+/// The `azvm` cloud plugin (upstream's class of that name).
+pub type AzVm = AzurePlugin<AzVmReader>;
 
 /// Per subscription: VMs read, and what failed.
 #[derive(Default)]
@@ -64,7 +33,7 @@ struct Collected {
     failures: Vec<String>,
 }
 
-fn collect(session: &Session, emit: &Emitter) {
+fn read_all(session: &Session, emit: &Emitter) {
     let subscriptions = match session.subscriptions() {
         Ok(subscriptions) => subscriptions,
         Err(e) => {

@@ -1,12 +1,10 @@
 //! The `azwebapp` cloud plugin (upstream's `AzWebApp`).
 
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, AzureParams, Collected, Listed, ResourceType, Session};
-use cloudrest::{Emitter, LazyStream};
+use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
+use cloudrest::Emitter;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 /// The `record_type` of a web app record (upstream's name).
 pub const WEB_APP_CONFIG: &str = "web_app_config";
@@ -17,9 +15,6 @@ const SITES: ResourceType = ResourceType {
     path: "providers/Microsoft.Web/sites",
     api_version: "2023-12-01",
 };
-
-/// Records in flight between the readers and the host.
-const IN_FLIGHT: usize = 1024;
 
 /// The security-relevant settings of a web app, as its record's `ext`
 /// carries them (upstream's names, and `ftps_state`).
@@ -46,58 +41,26 @@ pub struct WebApp {
 /// Reads every web app of every subscription with its site configuration
 /// (`config/web`): one `web_app_config` record each, then one
 /// `collection_summary` per subscription.
-pub struct AzWebApp {
-    session: Arc<Session>,
-    stream: LazyStream,
-}
+pub enum AzWebAppReader {}
 
-impl PluginType for AzWebApp {
-    type Params = AzureParams;
+impl Reader for AzWebAppReader {
     const NAME: &'static str = "azwebapp";
     const DESCRIPTION: &'static str =
         "Reads the web apps of every Azure subscription with their site configuration.";
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(sdk::schema::of::<AzureParams>())
-    }
-
-    fn new(params: AzureParams) -> sdk::Result<Self> {
-        let session = Session::new(params)
-            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
-        Ok(Self {
-            session: Arc::new(session),
-            stream: LazyStream::default(),
-        })
-    }
-
-    /// Signs in and lists the subscriptions.
-    fn health_check(&mut self) -> sdk::Result<String> {
-        self.session
-            .health()
-            .map_err(|e| PluginError::unavailable(format!("{}: {e}", Self::NAME)))
+    fn collect(session: &Session, emit: &Emitter) {
+        azure::collect(
+            session,
+            Self::NAME,
+            &[SITES],
+            emit,
+            |listed, emit, collected| web_app(session, &listed, emit, collected),
+        );
     }
 }
 
-impl Cloud for AzWebApp {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let session = Arc::clone(&self.session);
-        self.stream
-            .read(out, "azwebapp-reader", IN_FLIGHT, move |emit| {
-                azure::collect(
-                    &session,
-                    Self::NAME,
-                    &[SITES],
-                    &emit,
-                    |listed, emit, collected| web_app(&session, &listed, emit, collected),
-                )
-            })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
-}
+/// The `azwebapp` cloud plugin (upstream's class of that name).
+pub type AzWebApp = AzurePlugin<AzWebAppReader>;
 
 /// Reads the app's site configuration and emits its record; an app whose
 /// configuration cannot be read is counted as a failure, without a record.

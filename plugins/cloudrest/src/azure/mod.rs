@@ -1,10 +1,12 @@
 //! Azure: client-credentials tokens from Microsoft Entra ID and ARM list paging.
 
 mod collect;
+mod plugin;
 
 pub use collect::{
     collect, item_id, summary_record, Collected, Listed, ResourceType, SUBSCRIPTION,
 };
+pub use plugin::{AzurePlugin, Reader};
 
 use crate::{Http, HttpError, Limits, Pager, TokenCache};
 use cloudmarker_plugin_api::sdk::Secret;
