@@ -172,7 +172,7 @@ pub fn inspect(exe: &Path, path: &Path) -> Probed {
     if let Some(signal) = status.signal() {
         return Probed::Crashed(format!(
             "it crashed while being loaded (signal {signal}, {}) in a child process; not loaded{said}",
-            signal_name(signal)
+            super::isolate::signal_name(signal)
         ));
     }
     let verdict = stdout
@@ -188,19 +188,6 @@ pub fn inspect(exe: &Path, path: &Path) -> Probed {
             "it ended the process while being loaded (exit status {}) in a child process; not loaded{said}",
             code.map_or("unknown".to_string(), |c| c.to_string())
         )),
-    }
-}
-
-/// The name of a common fatal signal.
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGSEGV => "SIGSEGV, a segmentation fault",
-        libc::SIGABRT => "SIGABRT, an abort",
-        libc::SIGBUS => "SIGBUS, a bus error",
-        libc::SIGILL => "SIGILL, an illegal instruction",
-        libc::SIGFPE => "SIGFPE, an arithmetic fault",
-        libc::SIGKILL => "SIGKILL",
-        _ => "a fatal signal",
     }
 }
 

@@ -4,7 +4,7 @@
 //! them as they check Azure's.
 
 use crate::Reader;
-use cloudrest::{gcp, Emitter};
+use cloudrest::Emitter;
 use serde_json::{json, Map, Value};
 
 /// Emits one `sql_instance` record per Cloud SQL instance of `project` and
@@ -17,23 +17,10 @@ pub fn read_sql_instances(
     emit: &Emitter,
 ) -> Result<usize, String> {
     let url = format!("{}/projects/{project}/instances", reader.sqladmin_url);
-    let mut instances = Vec::new();
-    gcp::list(
-        reader.http,
+    let instances = reader.items(
         &format!("project {project}: listing Cloud SQL instances"),
         &url,
-        reader.token,
-        |page| {
-            instances.extend(
-                page.get("items")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .cloned(),
-            );
-        },
-    )
-    .map_err(|e| format!("gcpcloud: {e}"))?;
+    )?;
     for instance in &instances {
         for record in instance_records(instance, project_ext) {
             if !emit.record(record.to_string()) {

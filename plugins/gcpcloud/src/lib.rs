@@ -11,7 +11,8 @@ pub use firewall::firewall_rules;
 pub use gcpcloud::{GcpCloud, GcpParams};
 pub use publicbucket::PublicBucket;
 
-use cloudrest::{Http, TokenCache};
+use cloudrest::{gcp, Http, TokenCache};
+use serde_json::Value;
 
 /// What the readers of Cloud Storage and Cloud SQL need from the session.
 pub(crate) struct Reader<'a> {
@@ -19,6 +20,24 @@ pub(crate) struct Reader<'a> {
     token: &'a TokenCache,
     storage_url: &'a str,
     sqladmin_url: &'a str,
+}
+
+impl Reader<'_> {
+    /// The `items` of every page of the list at `url`.
+    fn items(&self, what: &str, url: &str) -> Result<Vec<Value>, String> {
+        let mut items = Vec::new();
+        gcp::list(self.http, what, url, self.token, |page| {
+            items.extend(
+                page.get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+        })
+        .map_err(|e| format!("gcpcloud: {e}"))?;
+        Ok(items)
+    }
 }
 
 cloudmarker_plugin_api::export_plugins!(cloud: GcpCloud, event: PublicBucket);

@@ -1,7 +1,7 @@
 //! Cloud Storage buckets, with their IAM policy: who can read them.
 
 use crate::Reader;
-use cloudrest::{gcp, Emitter};
+use cloudrest::Emitter;
 use serde_json::{json, Map, Value};
 
 /// The members that make a bucket public.
@@ -16,23 +16,7 @@ pub fn read_buckets(
     emit: &Emitter,
 ) -> Result<usize, String> {
     let url = format!("{}/b?project={project}", reader.storage_url);
-    let mut buckets = Vec::new();
-    gcp::list(
-        reader.http,
-        &format!("project {project}: listing buckets"),
-        &url,
-        reader.token,
-        |page| {
-            buckets.extend(
-                page.get("items")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .cloned(),
-            );
-        },
-    )
-    .map_err(|e| format!("gcpcloud: {e}"))?;
+    let buckets = reader.items(&format!("project {project}: listing buckets"), &url)?;
     for mut bucket in buckets.iter().cloned() {
         let name = bucket
             .get("name")
