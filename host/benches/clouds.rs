@@ -112,12 +112,11 @@ fn run_with_status(config: &std::path::Path) -> (f64, f64, Option<i32>) {
     (seconds, children_cpu() - before, status.code())
 }
 
-/// Every Azure cloud plugin at once over 100 slow subscriptions.
-fn every_azure_plugin() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let log = dir.path().join("requests.jsonl");
-    let server = python::cloud_server(
-        &log,
+/// The tests' API server with [`SUBSCRIPTIONS`] subscriptions, every answer
+/// [`LATENCY_MS`] late.
+fn slow_server(log: &std::path::Path) -> python::Server {
+    python::cloud_server(
+        log,
         &[
             "--subscriptions",
             &SUBSCRIPTIONS.to_string(),
@@ -126,7 +125,14 @@ fn every_azure_plugin() {
             "--latency-ms",
             &LATENCY_MS.to_string(),
         ],
-    );
+    )
+}
+
+/// Every Azure cloud plugin at once over 100 slow subscriptions.
+fn every_azure_plugin() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("requests.jsonl");
+    let server = slow_server(&log);
     let url = format!("http://127.0.0.1:{}", server.port);
     let config = config_of(dir.path(), &url, 64, &AZURE_PLUGINS);
     // The fixtures deny a vault, an app and a server on purpose: exit 1.
@@ -194,17 +200,7 @@ fn cpu_per_resource() {
 fn concurrency() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("requests.jsonl");
-    let server = python::cloud_server(
-        &log,
-        &[
-            "--subscriptions",
-            &SUBSCRIPTIONS.to_string(),
-            "--subscriptions-per-page",
-            "100",
-            "--latency-ms",
-            &LATENCY_MS.to_string(),
-        ],
-    );
+    let server = slow_server(&log);
     println!("| max_concurrency | requests | seconds | sequential would take |");
     println!("|---:|---:|---:|---:|");
     for concurrency in [8, 32, 64] {
