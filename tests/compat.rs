@@ -344,15 +344,11 @@ fn validate_connect_runs_each_plugins_health_check() {
         ),
     );
     let dir = plugins.display().to_string();
-    let args = [
-        "validate",
-        "-c",
-        "sandbox.yaml",
-        "connect.yaml",
-        "--plugin-dir",
-        &dir,
-    ];
-    let run = sb.run(&args);
+    // The example's directory through the environment: the bundled plugins'
+    // --plugin-dir that the sandbox gives stays in force.
+    let env = [("CLOUDMARKER_PLUGIN_PATH", dir.as_str())];
+    let args = ["validate", "-c", "sandbox.yaml", "connect.yaml"];
+    let run = sb.run_with(&args, &env);
     assert_eq!(
         run.status,
         Some(0),
@@ -362,7 +358,7 @@ fn validate_connect_runs_each_plugins_health_check() {
 
     let mut connect = args.to_vec();
     connect.push("--connect");
-    let run = sb.run(&connect);
+    let run = sb.run_with(&connect, &env);
     assert_eq!(run.status, Some(1), "{}", run.output());
     let row = |key: &str| {
         run.stdout
