@@ -1111,6 +1111,47 @@ fn the_new_azure_plugins_wait_out_throttling() {
 }
 
 #[test]
+fn the_other_new_lists_wait_out_throttling_too() {
+    // 429 with Retry-After on the monitor, SQL, bucket and Cloud SQL lists:
+    // retried, and the read completes.
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(
+        &sb,
+        &[
+            "--fail",
+            "Microsoft.Insights/logprofiles=429x1",
+            "--fail",
+            "/firewallRules=429x1",
+            "--fail",
+            "/storage/v1/b=429x1",
+            "--fail",
+            "/sqladmin/v1/projects/example-project/instances=429x1",
+            "--retry-after",
+            "0",
+        ],
+    );
+    audit_config(&sb, &clouds, "[gcpcloud]", "");
+    let url = clouds.url();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 3}}");
+    sb.file(
+        "more.yaml",
+        &format!("plugins:\n  azmonitor:\n    plugin: azmonitor\n    params: {azure}\n  azsql:\n    plugin: azsql\n    params: {azure}\naudits:\n  cloudaudit:\n    clouds: [gcpcloud, azmonitor, azsql]\n"),
+    );
+    let run = sb.run_now(&["clouds.yaml", "more.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let count = |file: &str, record_type: &str| of_type(&records(&sb, file), record_type).len();
+    assert_eq!(count("cloudaudit_azmonitor.json", "log_profile"), 1);
+    assert_eq!(count("cloudaudit_azsql.json", "sql_firewall_rule"), 3);
+    assert_eq!(count("cloudaudit_gcpcloud.json", "bucket"), 2);
+    assert_eq!(count("cloudaudit_gcpcloud.json", "sql_instance"), 2);
+    assert_eq!(
+        count_requests(&clouds, "Microsoft.Insights/logprofiles"),
+        2 + 1,
+        "a 429, then the list; the other subscription once"
+    );
+}
+
+#[test]
 fn requests_stay_within_max_concurrency() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &["--latency-ms", "100"]);
