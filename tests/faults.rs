@@ -265,7 +265,8 @@ fn plugins_list_shows_every_library_with_its_status() {
     for dir in [&first, &shared] {
         std::fs::create_dir(dir).unwrap();
     }
-    // A copy of mockcloud earlier on the path shadows the bundled one.
+    // The bundled mockcloud, first on the path (the sandbox's own
+    // --plugin-dir comes first), shadows a copy later on it.
     std::fs::copy(plugin_lib("mockcloud"), first.join("libmockcloud.so")).unwrap();
     std::fs::copy(plugin_lib("filestore"), shared.join("libsharedstore.so")).unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -280,9 +281,9 @@ fn plugins_list_shows_every_library_with_its_status() {
             "--format",
             "json",
             "--plugin-dir",
-            &first_arg,
-            "--plugin-dir",
             &bundled_arg,
+            "--plugin-dir",
+            &first_arg,
             "--plugin-dir",
             &shared_arg,
         ],
@@ -299,7 +300,7 @@ fn plugins_list_shows_every_library_with_its_status() {
     };
     assert_eq!(
         status_of(&first.join("libmockcloud.so")),
-        ("mockcloud".into(), "ok".into())
+        ("mockcloud".into(), "shadowed".into())
     );
     let bundled = |file: &str| {
         entries
@@ -311,7 +312,7 @@ fn plugins_list_shows_every_library_with_its_status() {
             .unwrap_or_else(|| panic!("{file} not listed: {entries:#?}"))
             .clone()
     };
-    assert_eq!(bundled("libmockcloud.so")["status"], "shadowed");
+    assert_eq!(bundled("libmockcloud.so")["status"], "ok");
     assert_eq!(status_of(&shared.join("libsharedstore.so")).1, "insecure");
     assert_eq!(status_of(&plugin_lib("plainlib")).1, "crashed");
     let filestore = entries.iter().find(|e| e["name"] == "filestore").unwrap();

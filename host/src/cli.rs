@@ -1,6 +1,7 @@
 //! The command line.
 
 use clap::{Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = r#"Configuration cascade:
@@ -166,4 +167,55 @@ pub enum ConfigCommand {
         #[arg(long)]
         origin: bool,
     },
+}
+
+/// The command line with every `--plugin-dir DIR` (and `--plugin-dir=DIR`)
+/// moved, in order, to just after the program name. The option is global,
+/// and clap keeps only the values of the deepest level when it is given
+/// both before and after a subcommand (`--plugin-dir a plugins list
+/// --plugin-dir b` would search only `b`); at one level they add up.
+pub fn hoist_plugin_dirs(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args = args.into_iter();
+    let mut hoisted: Vec<OsString> = args.next().into_iter().collect();
+    let mut rest = Vec::new();
+    while let Some(arg) = args.next() {
+        if arg == "--plugin-dir" {
+            hoisted.push(arg);
+            hoisted.extend(args.next());
+        } else if arg.to_str().is_some_and(|a| a.starts_with("--plugin-dir=")) {
+            hoisted.push(arg);
+        } else if arg == "--" {
+            rest.push(arg);
+            rest.extend(args.by_ref());
+        } else {
+            rest.push(arg);
+        }
+    }
+    hoisted.extend(rest);
+    hoisted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_dirs_before_and_after_a_subcommand_add_up() {
+        let args = [
+            "cloudmarker",
+            "--plugin-dir",
+            "/a",
+            "plugins",
+            "list",
+            "--plugin-dir=/b",
+            "--plugin-dir",
+            "/c",
+        ];
+        let cli = Cli::parse_from(hoist_plugin_dirs(args.iter().map(OsString::from)));
+        assert_eq!(
+            cli.plugin_dirs,
+            [PathBuf::from("/a"), "/b".into(), "/c".into()]
+        );
+        assert!(matches!(cli.command, Some(Command::Plugins { .. })));
+    }
 }

@@ -3,5 +3,6 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    cloudmarker::run(cloudmarker::cli::Cli::parse())
+    let args = cloudmarker::cli::hoist_plugin_dirs(std::env::args_os());
+    cloudmarker::run(cloudmarker::cli::Cli::parse_from(args))
 }
