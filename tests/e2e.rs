@@ -36,9 +36,9 @@ fn default_mock_audit_writes_records_events_and_markers() {
             json!({
                 "cloud_type": "mock", "record_type": "mock",
                 "audit_key": "mockaudit", "audit_version": version,
-                "origin_key": "mockcloud", "origin_class": "mockcloud",
+                "origin_key": "mockcloud", "origin_class": "MockCloud",
                 "origin_worker": "mockaudit_mockcloud", "origin_type": "cloud",
-                "target_key": "filestore", "target_class": "filestore",
+                "target_key": "filestore", "target_class": "FileStore",
                 "target_worker": "mockaudit_filestore", "target_type": "store",
             })
         );
@@ -533,7 +533,7 @@ fn records_name_the_upstream_class_of_plugins_configured_by_class() {
     let com = &records[0]["com"];
     assert_eq!(com["origin_class"], "MockCloud", "{com}");
     assert_eq!(com["target_class"], "FileStore", "{com}");
-    // Configured by bare name, the plugin's name is the class.
+    // Configured by bare name, the plugin's declared upstream class.
     let events = sb.read_json("mockaudit_mockevent.json");
-    assert_eq!(events[0]["com"]["origin_class"], "mockevent");
+    assert_eq!(events[0]["com"]["origin_class"], "MockEvent");
 }

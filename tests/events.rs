@@ -167,7 +167,7 @@ fn stamped(mut event: Value, key: &str, class: &str, version: &Value) -> Value {
         ("origin_worker", json!(format!("eventaudit_{key}"))),
         ("origin_type", json!("event")),
         ("target_key", json!("filestore")),
-        ("target_class", json!("filestore")),
+        ("target_class", json!("FileStore")),
         ("target_worker", json!("eventaudit_filestore")),
         ("target_type", json!("alert")),
     ] {
@@ -241,7 +241,7 @@ fn event_plugins_flag_open_rules_and_unencrypted_disks() {
     let gcp_ssh = format!("{GCP_FIREWALLS}/default-allow-ssh");
     let gcp_all = format!("{GCP_FIREWALLS}/allow-everything");
     let gcp = "Google Cloud Platform (GCP)";
-    let fw = |event: Value| stamped(event, "firewallruleevent", "firewallruleevent", &version);
+    let fw = |event: Value| stamped(event, "firewallruleevent", "FirewallRuleEvent", &version);
     assert_eq!(
         sb.read_json("eventaudit_firewallruleevent.json"),
         json!([
@@ -271,7 +271,7 @@ fn event_plugins_flag_open_rules_and_unencrypted_disks() {
         stamped(
             event,
             "azvmosdiskencryptionevent",
-            "azvmosdiskencryptionevent",
+            "AzVMOSDiskEncryptionEvent",
             &version,
         )
     };
@@ -283,7 +283,7 @@ fn event_plugins_flag_open_rules_and_unencrypted_disks() {
         stamped(
             event,
             "azvmdatadiskencryptionevent",
-            "azvmdatadiskencryptionevent",
+            "AzVMDataDiskEncryptionEvent",
             &version,
         )
     };

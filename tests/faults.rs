@@ -338,6 +338,7 @@ fn plugins_inspect_describes_params_and_a_config_to_paste() {
     for text in [
         "mockcloud 0.1.0: Generates numbered mock records",
         "kinds:      cloud",
+        "class:      MockCloud",
         "  record_count  integer  10",
         "example config:\nplugins:\n  mockcloud:\n    plugin: mockcloud\n    params:\n      record_count: 10",
     ] {

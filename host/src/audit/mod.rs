@@ -367,7 +367,7 @@ impl Audit<'_> {
         planned: Vec<Planned>,
     ) -> impl Iterator<Item = (Worker, Stamp, Receiver<Message>)> + '_ {
         planned.into_iter().map(|Planned { worker, key, input }| {
-            let class = class_name(&self.config.plugins[&key].plugin, &worker.plugin.info.name);
+            let class = class_name(&self.config.plugins[&key].plugin, &worker.plugin.info);
             let role = worker.role.name();
             let stamp = match worker.role {
                 Role::Cloud | Role::Event => {
@@ -415,14 +415,50 @@ fn join_all(handles: Vec<Handle<'_>>) -> Vec<WorkerReport> {
         .collect()
 }
 
-/// The class a record's `com.origin_class` / `target_class` names: the
-/// class of an original Cloudmarker class path (`plugin:
-/// cloudmarker.clouds.azcloud.AzCloud` gives `AzCloud`, as upstream stamps
-/// it, so that upstream dashboards and queries keep working), otherwise the
-/// plugin's name.
-fn class_name(value: &str, plugin: &str) -> String {
-    match crate::plugins::class_module_name(value) {
-        Some(_) => value.rsplit('.').next().unwrap_or(plugin).to_string(),
-        None => plugin.to_string(),
+/// The class a record's `com.origin_class` / `target_class` names, as
+/// upstream stamps it so that upstream dashboards and queries keep working:
+/// the class of an original Cloudmarker class path (`plugin:
+/// cloudmarker.clouds.azcloud.AzCloud` gives `AzCloud`), else the upstream
+/// class the plugin declares (`PluginType::CLASS`), else the plugin's name.
+fn class_name(value: &str, info: &cloudmarker_plugin_api::PluginInfo) -> String {
+    if crate::plugins::class_module_name(value).is_some() {
+        if let Some(class) = value.rsplit('.').next() {
+            return class.to_string();
+        }
+    }
+    let described: serde_json::Value = serde_json::from_str(&info.params).unwrap_or_default();
+    cloudmarker_plugin_api::sdk::schema::class(&described)
+        .unwrap_or(&info.name)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::class_name;
+    use cloudmarker_plugin_api::{PluginInfo, PluginKinds};
+
+    fn info(params: &str) -> PluginInfo {
+        PluginInfo {
+            name: "azcloud".into(),
+            version: "0.1.0".into(),
+            description: "".into(),
+            kinds: PluginKinds::CLOUD,
+            params: params.into(),
+            api_version: "0.1.1".into(),
+        }
+    }
+
+    #[test]
+    fn the_class_comes_from_the_path_then_the_plugin_then_its_name() {
+        let declared = info(r#"{"$cloudmarker_params": {}, "class": "AzCloud"}"#);
+        let undeclared = info("{}");
+        let path = "cloudmarker.clouds.azcloud.AzCloudLegacy";
+        assert_eq!(class_name(path, &declared), "AzCloudLegacy");
+        assert_eq!(class_name("azcloud", &declared), "AzCloud");
+        assert_eq!(class_name("azcloud", &undeclared), "azcloud");
+        assert_eq!(
+            class_name("/opt/p/libazcloud.so", &info("not json")),
+            "azcloud"
+        );
     }
 }

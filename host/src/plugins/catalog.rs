@@ -227,6 +227,12 @@ pub fn inspect(registry: &Registry, target: &str) -> Result<String, String> {
     let mut out = String::new();
     let _ = writeln!(out, "{} {}: {}", info.name, info.version, info.description);
     let _ = writeln!(out, "kinds:      {}", info.kinds.join(", "));
+    if let Some(class) = schema::class(&described) {
+        let _ = writeln!(
+            out,
+            "class:      {class} (stamped as com.origin_class/target_class)"
+        );
+    }
     let _ = writeln!(out, "plugin-api: {}", info.api_version);
     let _ = writeln!(out, "library:    {}", path.display());
     let others: Vec<&str> = plugins

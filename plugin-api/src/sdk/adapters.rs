@@ -16,7 +16,13 @@ pub fn info<T: PluginType>(kinds: PluginKinds, version: &str) -> PluginInfo {
     let params = guard(T::NAME, "info", || {
         let defaults = serde_json::to_value(T::Params::default())
             .map_err(|e| PluginError::failed(format!("cannot describe params: {e}")))?;
-        Ok(super::schema::describe(defaults, T::params_schema()).to_string())
+        let mut described = super::schema::describe(defaults, T::params_schema());
+        if let (Some(class), Some(envelope)) = (T::CLASS, described.as_object_mut()) {
+            if envelope.contains_key(super::schema::ENVELOPE) {
+                envelope.insert("class".into(), class.into());
+            }
+        }
+        Ok(described.to_string())
     });
     let (params, description) = match params {
         RResult::ROk(params) => (params, T::DESCRIPTION.to_string()),

@@ -46,6 +46,11 @@ pub trait PluginType: Sized + Send + 'static {
     /// One line saying what the plugin does.
     const DESCRIPTION: &'static str;
 
+    /// Upstream Cloudmarker's class name for this plugin (`AzCloud`,
+    /// `FileStore`), if it has one: records then carry it as
+    /// `com.origin_class` / `com.target_class`, as the original stamps them.
+    const CLASS: Option<&'static str> = None;
+
     /// Constructs the plugin; connect to servers here, not later.
     fn new(params: Self::Params) -> Result<Self>;
 

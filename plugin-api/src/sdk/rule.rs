@@ -53,6 +53,8 @@ pub trait Rule: Send + 'static {
     const NAME: &'static str;
     /// One line saying what the plugin flags.
     const DESCRIPTION: &'static str;
+    /// Upstream Cloudmarker's class name, if it has one.
+    const CLASS: Option<&'static str> = None;
     /// The records it reads.
     const SELECT: Select;
     /// The `record_type` of its events.
@@ -119,6 +121,7 @@ impl<R: Rule> PluginType for RuleCheck<R> {
     type Params = NoParams;
     const NAME: &'static str = R::NAME;
     const DESCRIPTION: &'static str = R::DESCRIPTION;
+    const CLASS: Option<&'static str> = R::CLASS;
 
     fn params_schema() -> Option<serde_json::Value> {
         Some(schema::of::<NoParams>())

@@ -80,6 +80,13 @@ pub fn describe(defaults: Value, schema: Option<Value>) -> Value {
     }
 }
 
+/// The upstream class name a plugin declares in its info
+/// ([`PluginType::CLASS`](super::PluginType::CLASS)), if any.
+pub fn class(params: &Value) -> Option<&str> {
+    params.get(ENVELOPE)?;
+    params.get("class").and_then(Value::as_str)
+}
+
 /// The defaults and schema from a plugin's info (`describe`'s inverse; an
 /// older plugin gives defaults only).
 pub fn parse(params: &Value) -> (Value, Option<Value>) {

@@ -72,6 +72,7 @@ pub enum AzCloudReader {}
 
 impl Reader for AzCloudReader {
     const NAME: &'static str = "azcloud";
+    const CLASS: Option<&'static str> = Some("AzCloud");
     const DESCRIPTION: &'static str =
         "Reads the resources of every Azure subscription and normalises NSG rules.";
 

@@ -23,6 +23,7 @@ pub enum AzDiskReader {}
 
 impl Reader for AzDiskReader {
     const NAME: &'static str = "azdisk";
+    const CLASS: Option<&'static str> = Some("AzDisk");
     const DESCRIPTION: &'static str = "Reads the managed disks of every Azure subscription: attached or not, and their encryption.";
 
     fn collect(session: &Session, emit: &Emitter) {

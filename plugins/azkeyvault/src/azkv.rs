@@ -35,6 +35,7 @@ pub enum AzKvReader {}
 
 impl Reader for AzKvReader {
     const NAME: &'static str = "azkv";
+    const CLASS: Option<&'static str> = Some("AzKV");
     const DESCRIPTION: &'static str =
         "Reads the Key Vaults of every Azure subscription with their keys and secrets.";
 

@@ -50,6 +50,7 @@ pub enum KeyNoExpiryRule {}
 
 impl Rule for KeyNoExpiryRule {
     const NAME: &'static str = "azkvkeynoexpiryevent";
+    const CLASS: Option<&'static str> = Some("AzKVKeyNoExpiryEvent");
     const DESCRIPTION: &'static str = "Flags enabled Azure Key Vault keys that never expire.";
     const SELECT: Select = Select::ext(&[KEY_VAULT_KEY]).in_cloud("azure");
     const EVENT: &'static str = "key_vault_key_no_expiry_event";
@@ -70,6 +71,7 @@ pub enum SecretNoExpiryRule {}
 
 impl Rule for SecretNoExpiryRule {
     const NAME: &'static str = "azkvsecretnoexpiryevent";
+    const CLASS: Option<&'static str> = Some("AzKVSecretNoExpiryEvent");
     const DESCRIPTION: &'static str = "Flags enabled Azure Key Vault secrets that never expire.";
     const SELECT: Select = Select::ext(&[KEY_VAULT_SECRET]).in_cloud("azure");
     const EVENT: &'static str = "key_vault_secret_no_expiry_event";
@@ -91,6 +93,7 @@ pub enum NonRecoverableRule {}
 
 impl Rule for NonRecoverableRule {
     const NAME: &'static str = "azkvnonrecoverableevent";
+    const CLASS: Option<&'static str> = Some("AzKVNonRecoverableEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure Key Vaults whose deleted keys and secrets could be lost for good.";
     const SELECT: Select = Select::ext(&[KEY_VAULT]).in_cloud("azure");

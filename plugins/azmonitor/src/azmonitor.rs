@@ -38,6 +38,7 @@ pub enum AzMonitorReader {}
 
 impl Reader for AzMonitorReader {
     const NAME: &'static str = "azmonitor";
+    const CLASS: Option<&'static str> = Some("AzMonitor");
     const DESCRIPTION: &'static str =
         "Reads the log profiles and diagnostic settings of every Azure subscription.";
 

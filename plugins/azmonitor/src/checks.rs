@@ -34,6 +34,7 @@ pub enum LogProfileRule {}
 
 impl Rule for LogProfileRule {
     const NAME: &'static str = "azlogprofileevent";
+    const CLASS: Option<&'static str> = Some("AzLogProfileEvent");
     const DESCRIPTION: &'static str = "Flags Azure subscriptions without a log profile.";
     const SELECT: Select = Select::ext(&[LOG_PROFILE_MISSING]).in_cloud("azure");
     const EVENT: &'static str = "log_profile_event";
@@ -53,6 +54,7 @@ pub enum LogProfileMissingCategoryRule {}
 
 impl Rule for LogProfileMissingCategoryRule {
     const NAME: &'static str = "azlogprofilemissingcategoryevent";
+    const CLASS: Option<&'static str> = Some("AzLogProfileMissingCategoryEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure log profiles that do not export all of Write, Delete and Action.";
     const SELECT: Select = Select::ext(&[LOG_PROFILE]).in_cloud("azure");
@@ -79,6 +81,7 @@ pub enum LogProfileMissingLocationRule {}
 
 impl Rule for LogProfileMissingLocationRule {
     const NAME: &'static str = "azlogprofilemissinglocationevent";
+    const CLASS: Option<&'static str> = Some("AzLogProfileMissingLocationEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure log profiles that do not cover every location of their subscription.";
     const SELECT: Select = Select::ext(&[LOG_PROFILE]).in_cloud("azure");
@@ -179,6 +182,7 @@ pub struct LogProfileRetention {
 impl PluginType for LogProfileRetention {
     type Params = RetentionParams;
     const NAME: &'static str = "azlogprofileretentionevent";
+    const CLASS: Option<&'static str> = Some("AzLogProfileRetentionEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure log profiles that keep the activity log fewer than _min_retention_days days.";
 

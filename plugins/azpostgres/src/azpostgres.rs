@@ -56,6 +56,7 @@ pub enum AzPostgresReader {}
 
 impl Reader for AzPostgresReader {
     const NAME: &'static str = "azpostgres";
+    const CLASS: Option<&'static str> = Some("AzPostgres");
     const DESCRIPTION: &'static str =
         "Reads the PostgreSQL servers of every Azure subscription with their server parameters.";
 

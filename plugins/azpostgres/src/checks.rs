@@ -22,12 +22,13 @@ fn parameter_off(id: &str, parameter: &str, why: &str) -> (String, String) {
 }
 
 macro_rules! parameter_rule {
-    ($rule:ident, $check:ident, $plugin:literal, $event:literal, $field:ident, $parameter:literal, $why:literal) => {
+    ($rule:ident, $check:ident, $plugin:literal, $class:literal, $event:literal, $field:ident, $parameter:literal, $why:literal) => {
         #[doc = concat!("`", $plugin, "`: `", $parameter, "` is off.")]
         pub enum $rule {}
 
         impl Rule for $rule {
             const NAME: &'static str = $plugin;
+            const CLASS: Option<&'static str> = Some($class);
             const DESCRIPTION: &'static str =
                 concat!("Flags Azure PostgreSQL servers with ", $parameter, " off.");
             const SELECT: Select = SERVERS;
@@ -47,6 +48,7 @@ parameter_rule!(
     LogCheckpointsRule,
     LogCheckpoints,
     "azpostgreslogcheckpointsevent",
+    "AzPostgresLogCheckpointsEvent",
     "postgres_log_checkpoints_event",
     log_checkpoints_enabled,
     "log_checkpoints",
@@ -56,6 +58,7 @@ parameter_rule!(
     LogConnectionsRule,
     LogConnections,
     "azpostgreslogconnectionsevent",
+    "AzPostgresLogConnectionsEvent",
     "postgres_log_connections_event",
     log_connections_enabled,
     "log_connections",
@@ -65,6 +68,7 @@ parameter_rule!(
     LogDisconnectionsRule,
     LogDisconnections,
     "azpostgreslogdisconnectionsevent",
+    "AzPostgresLogDisconnectionsEvent",
     "postgres_log_disconnections_event",
     log_disconnections_enabled,
     "log_disconnections",
@@ -74,6 +78,7 @@ parameter_rule!(
     LogDurationRule,
     LogDuration,
     "azpostgreslogdurationevent",
+    "AzPostgresLogDurationEvent",
     "postgres_log_duration_event",
     log_duration_enabled,
     "log_duration",
@@ -83,6 +88,7 @@ parameter_rule!(
     ConnectionThrottlingRule,
     ConnectionThrottling,
     "azpostgresconnectionthrottlingevent",
+    "AzPostgresConnectionThrottlingEvent",
     "postgres_connection_throttling_event",
     connection_throttling_enabled,
     "connection_throttling",
@@ -116,6 +122,7 @@ pub struct LogRetentionDays {
 impl PluginType for LogRetentionDays {
     type Params = LogRetentionParams;
     const NAME: &'static str = "azpostgreslogretentiondaysevent";
+    const CLASS: Option<&'static str> = Some("AzPostgresLogRetentionDaysEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure PostgreSQL servers that keep their logs fewer than _min_log_retention_days days.";
 

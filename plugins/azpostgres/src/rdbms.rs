@@ -35,6 +35,7 @@ struct Com<'a> {
 impl PluginType for RdbmsEnforceTls {
     type Params = NoParams;
     const NAME: &'static str = "rdbmsenforcetlsevent";
+    const CLASS: Option<&'static str> = Some("RDBMSEnforceTLSEvent");
     const DESCRIPTION: &'static str =
         "Flags database servers (rdbms records) that accept connections without TLS.";
 

@@ -52,6 +52,7 @@ pub enum AzSqlReader {}
 
 impl Reader for AzSqlReader {
     const NAME: &'static str = "azsql";
+    const CLASS: Option<&'static str> = Some("AzSQL");
     const DESCRIPTION: &'static str = "Reads the SQL servers and databases of every Azure subscription with their auditing, firewall and encryption.";
 
     fn collect(session: &Session, emit: &Emitter) {

@@ -10,6 +10,7 @@ pub enum TdeRule {}
 
 impl Rule for TdeRule {
     const NAME: &'static str = "azsqldatabasetdeevent";
+    const CLASS: Option<&'static str> = Some("AzSQLDatabaseTDEEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure SQL databases without transparent data encryption.";
     const SELECT: Select = Select::ext(&[SQL_DB]).in_cloud("azure");

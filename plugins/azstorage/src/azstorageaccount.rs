@@ -20,6 +20,7 @@ pub enum AzStorageAccountReader {}
 
 impl Reader for AzStorageAccountReader {
     const NAME: &'static str = "azstorageaccount";
+    const CLASS: Option<&'static str> = Some("AzStorageAccount");
     const DESCRIPTION: &'static str =
         "Reads the storage accounts of every Azure subscription with their security properties.";
 

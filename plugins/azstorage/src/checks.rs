@@ -19,6 +19,7 @@ pub enum SecureTransferRule {}
 
 impl Rule for SecureTransferRule {
     const NAME: &'static str = "azstorageaccountsecuretransferevent";
+    const CLASS: Option<&'static str> = Some("AzStorageAccountSecureTransferEvent");
     const DESCRIPTION: &'static str = "Flags Azure storage accounts that accept plain HTTP.";
     const EVENT: &'static str = "storage_account_secure_transfer_event";
     const SELECT: Select = ACCOUNTS;
@@ -39,6 +40,7 @@ pub enum DefaultNetworkAccessRule {}
 
 impl Rule for DefaultNetworkAccessRule {
     const NAME: &'static str = "azstorageaccountdefaultnetworkaccessevent";
+    const CLASS: Option<&'static str> = Some("AzStorageAccountDefaultNetworkAccessEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts that accept connections from any network.";
     const EVENT: &'static str = "storage_account_default_network_access_event";
@@ -60,6 +62,7 @@ pub enum AllowTrustedServicesRule {}
 
 impl Rule for AllowTrustedServicesRule {
     const NAME: &'static str = "azstorageaccountallowtrustedservicesevent";
+    const CLASS: Option<&'static str> = Some("AzStorageAccountAllowTrustedServicesEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts whose firewall keeps out trusted Azure services.";
     const EVENT: &'static str = "storage_account_allow_trusted_services_event";

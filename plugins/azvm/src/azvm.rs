@@ -15,6 +15,7 @@ pub enum AzVmReader {}
 
 impl Reader for AzVmReader {
     const NAME: &'static str = "azvm";
+    const CLASS: Option<&'static str> = Some("AzVM");
     const DESCRIPTION: &'static str = "Reads every Azure virtual machine with its instance view.";
     const IN_FLIGHT: usize = 256;
 

@@ -36,6 +36,7 @@ impl PluginType for AzVmDataDiskEncryptionEvent {
         >())
     }
     const NAME: &'static str = "azvmdatadiskencryptionevent";
+    const CLASS: Option<&'static str> = Some("AzVMDataDiskEncryptionEvent");
     const DESCRIPTION: &'static str = "Flags unencrypted data disks of Azure virtual machines.";
 
     fn new(_: AzVmDataDiskEncryptionEventParams) -> sdk::Result<Self> {

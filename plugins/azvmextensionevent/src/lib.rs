@@ -37,6 +37,7 @@ pub struct AzVmExtensionEvent {
 impl PluginType for AzVmExtensionEvent {
     type Params = Params;
     const NAME: &'static str = "azvmextensionevent";
+    const CLASS: Option<&'static str> = Some("AzVMExtensionEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure virtual machines with blacklisted, unapproved or missing extensions.";
 

@@ -35,6 +35,7 @@ impl PluginType for AzVmOsDiskEncryptionEvent {
         >())
     }
     const NAME: &'static str = "azvmosdiskencryptionevent";
+    const CLASS: Option<&'static str> = Some("AzVMOSDiskEncryptionEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure virtual machines whose OS disk is not encrypted.";
 

@@ -45,6 +45,7 @@ pub enum AzWebAppReader {}
 
 impl Reader for AzWebAppReader {
     const NAME: &'static str = "azwebapp";
+    const CLASS: Option<&'static str> = Some("AzWebApp");
     const DESCRIPTION: &'static str =
         "Reads the web apps of every Azure subscription with their site configuration.";
 

@@ -17,6 +17,7 @@ pub enum HttpsOnlyRule {}
 
 impl Rule for HttpsOnlyRule {
     const NAME: &'static str = "azwebapphttpsevent";
+    const CLASS: Option<&'static str> = Some("AzWebAppHttpsEvent");
     const DESCRIPTION: &'static str = "Flags Azure web apps that serve plain HTTP.";
     const SELECT: Select = WEB_APPS;
     const EVENT: &'static str = "web_app_https_event";
@@ -37,6 +38,7 @@ pub enum ClientCertRule {}
 
 impl Rule for ClientCertRule {
     const NAME: &'static str = "azwebappclientcertevent";
+    const CLASS: Option<&'static str> = Some("AzWebAppClientCertEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure web apps that do not require client certificates.";
     const SELECT: Select = WEB_APPS;
@@ -58,6 +60,7 @@ pub enum Http20Rule {}
 
 impl Rule for Http20Rule {
     const NAME: &'static str = "azwebapphttp20event";
+    const CLASS: Option<&'static str> = Some("AzWebAppHttp20Event");
     const DESCRIPTION: &'static str = "Flags Azure web apps without HTTP/2.";
     const SELECT: Select = WEB_APPS;
     const EVENT: &'static str = "web_app_http20_event";
@@ -130,6 +133,7 @@ pub struct MinTls {
 impl PluginType for MinTls {
     type Params = MinTlsParams;
     const NAME: &'static str = "azwebapptlsevent";
+    const CLASS: Option<&'static str> = Some("AzWebAppTLSEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure web apps that accept TLS versions older than _min_tls_version.";
 

@@ -24,6 +24,7 @@ impl PluginType for EmailAlert {
         Some(cloudmarker_plugin_api::sdk::schema::of::<EmailParams>())
     }
     const NAME: &'static str = "emailalert";
+    const CLASS: Option<&'static str> = Some("EmailAlert");
     const DESCRIPTION: &'static str = "Sends the events of an audit in one email over SMTP.";
 
     /// Connects and logs in to the SMTP server, sending nothing.

@@ -108,6 +108,7 @@ impl PluginType for EsStore {
         Some(cloudmarker_plugin_api::sdk::schema::of::<EsParams>())
     }
     const NAME: &'static str = "esstore";
+    const CLASS: Option<&'static str> = Some("EsStore");
     const DESCRIPTION: &'static str =
         "Bulk-indexes records into an Elasticsearch or OpenSearch index.";
 

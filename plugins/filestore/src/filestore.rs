@@ -80,6 +80,7 @@ impl PluginType for FileStore {
         Some(cloudmarker_plugin_api::sdk::schema::of::<FileStoreParams>())
     }
     const NAME: &'static str = "filestore";
+    const CLASS: Option<&'static str> = Some("FileStore");
     const DESCRIPTION: &'static str = "Writes records to one JSON array file per worker.";
 
     fn new(params: FileStoreParams) -> sdk::Result<Self> {

@@ -59,6 +59,7 @@ impl PluginType for FirewallRuleEvent {
         >())
     }
     const NAME: &'static str = "firewallruleevent";
+    const CLASS: Option<&'static str> = Some("FirewallRuleEvent");
     const DESCRIPTION: &'static str =
         "Flags firewall rules that expose sensitive ports to the entire Internet.";
 

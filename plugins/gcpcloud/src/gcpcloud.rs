@@ -107,6 +107,7 @@ impl PluginType for GcpCloud {
         Some(cloudmarker_plugin_api::sdk::schema::of::<GcpParams>())
     }
     const NAME: &'static str = "gcpcloud";
+    const CLASS: Option<&'static str> = Some("GCPCloud");
     const DESCRIPTION: &'static str =
         "Reads the firewalls and instances of every Google Cloud project the service account can see.";
 

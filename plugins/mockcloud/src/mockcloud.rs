@@ -47,6 +47,7 @@ impl PluginType for MockCloud {
         Some(cloudmarker_plugin_api::sdk::schema::of::<MockCloudParams>())
     }
     const NAME: &'static str = "mockcloud";
+    const CLASS: Option<&'static str> = Some("MockCloud");
     const DESCRIPTION: &'static str = "Generates numbered mock records for trying out cloudmarker.";
 
     fn new(params: MockCloudParams) -> sdk::Result<Self> {

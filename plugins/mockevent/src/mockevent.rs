@@ -64,6 +64,7 @@ impl PluginType for MockEvent {
         Some(cloudmarker_plugin_api::sdk::schema::of::<MockEventParams>())
     }
     const NAME: &'static str = "mockevent";
+    const CLASS: Option<&'static str> = Some("MockEvent");
     const DESCRIPTION: &'static str =
         "Raises an event for every record whose raw.data is a multiple of n.";
 

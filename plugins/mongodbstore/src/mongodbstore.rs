@@ -113,6 +113,7 @@ impl PluginType for MongoDbStore {
         Some(cloudmarker_plugin_api::sdk::schema::of::<MongoDbParams>())
     }
     const NAME: &'static str = "mongodbstore";
+    const CLASS: Option<&'static str> = Some("MongoDBStore");
     const DESCRIPTION: &'static str =
         "Inserts records into a MongoDB collection, in unordered batches.";
 

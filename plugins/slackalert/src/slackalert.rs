@@ -74,6 +74,7 @@ impl PluginType for SlackAlert {
         Some(cloudmarker_plugin_api::sdk::schema::of::<SlackParams>())
     }
     const NAME: &'static str = "slackalert";
+    const CLASS: Option<&'static str> = Some("SlackAlert");
     const DESCRIPTION: &'static str =
         "Sends the events of an audit to Slack users or an incoming webhook.";
 

@@ -105,6 +105,7 @@ impl PluginType for SplunkHecStore {
         Some(cloudmarker_plugin_api::sdk::schema::of::<SplunkHecParams>())
     }
     const NAME: &'static str = "splunkhecstore";
+    const CLASS: Option<&'static str> = Some("SplunkHECStore");
     const DESCRIPTION: &'static str =
         "Sends records as events to a Splunk HTTP Event Collector, in batches.";
 

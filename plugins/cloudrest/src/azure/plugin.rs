@@ -15,6 +15,8 @@ pub trait Reader: Send + 'static {
     const NAME: &'static str;
     /// One line saying what it reads.
     const DESCRIPTION: &'static str;
+    /// Upstream Cloudmarker's class name, if it has one.
+    const CLASS: Option<&'static str> = None;
     /// Records in flight between the reading thread and the host.
     const IN_FLIGHT: usize = 1024;
     /// Reads everything and emits records (on the reading thread); problems
@@ -34,6 +36,7 @@ impl<R: Reader> PluginType for AzurePlugin<R> {
     type Params = AzureParams;
     const NAME: &'static str = R::NAME;
     const DESCRIPTION: &'static str = R::DESCRIPTION;
+    const CLASS: Option<&'static str> = R::CLASS;
 
     fn params_schema() -> Option<serde_json::Value> {
         Some(sdk::schema::of::<AzureParams>())
