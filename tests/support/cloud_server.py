@@ -16,6 +16,8 @@ replaying the published examples in tests/data.
   chunked (no Content-Length), and `--echo-token-errors` refuses Azure token
   requests with an error that quotes the request body, secret included.
   `--scale-vms N` serves N virtual machines (for the CPU benchmark).
+  `--page-size N` re-pages every Azure list (those served in one page too)
+  and the Cloud Storage and Cloud SQL lists at N items a page.
 - Key Vault: the vaults of key_vault.derived.json in the first subscription
   (their `vaultUri` pointing here), and their data plane under
   `/vaults/<name>/keys` and `/secrets` (paged), which accepts only the token
@@ -64,6 +66,8 @@ parser.add_argument("--cycle", default=None)
 parser.add_argument("--stuck-page-token", action="store_true")
 parser.add_argument("--huge", default=None)
 parser.add_argument("--echo-token-errors", action="store_true")
+parser.add_argument("--page-size", type=int, default=0,
+                    help="re-page every Azure list and the Cloud Storage and Cloud SQL lists at this many items a page")
 parser.add_argument("--scale-vms", type=int, default=0,
                     help="serve this many virtual machines (copies of the published example, derived), 1000 a page")
 args = parser.parse_args()
@@ -228,6 +232,19 @@ def log(entry):
         f.write(json.dumps(entry) + "\n")
 
 
+def google_page(body, items, query):
+    """`body` with the page of `items` that `pageToken` asks for (all of
+    them unless --page-size), and the next page's token."""
+    if not args.page_size:
+        return {**body, "items": items}
+    start = int((query.get("pageToken") or ["0"])[0])
+    end = start + args.page_size
+    body = {**body, "items": items[start:end]}
+    if end < len(items):
+        body["nextPageToken"] = str(end)
+    return body
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -371,6 +388,9 @@ class Handler(BaseHTTPRequestHandler):
         self.page(path, query, pages, index)
 
     def page(self, path, query, pages, index):
+        if args.page_size:
+            items = [item for page in pages for item in page]
+            pages = [items[i:i + args.page_size] for i in range(0, len(items), args.page_size)] or [[]]
         body = {"value": pages[index]}
         api = (query.get("api-version") or [""])[0]
         if index + 1 < len(pages):
@@ -421,14 +441,14 @@ class Handler(BaseHTTPRequestHandler):
         """Cloud Storage buckets and IAM policies, Cloud SQL instances."""
         if path == "/storage/v1/b":
             items = BUCKETS if query.get("project") == ["example-project"] else []
-            return self.reply(200, {"kind": "storage#buckets", "items": items})
+            return self.reply(200, google_page({"kind": "storage#buckets"}, items, query))
         if path.startswith("/storage/v1/b/") and path.endswith("/iam"):
             policy = BUCKET_POLICIES.get(path.split("/")[4])
             if policy is not None:
                 return self.reply(200, policy)
         if path.startswith("/sqladmin/v1/projects/") and path.endswith("/instances"):
             items = SQL_INSTANCES if "/projects/example-project/" in path else []
-            return self.reply(200, {"items": items})
+            return self.reply(200, google_page({}, items, query))
         self.reply(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
 
     def projects(self, query):
