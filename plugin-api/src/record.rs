@@ -67,6 +67,57 @@ pub const BEGIN_AUDIT: &str = "begin_audit";
 /// The `record_type` of the marker that closes an audit.
 pub const END_AUDIT: &str = "end_audit";
 
+/// The `record_type` of the common firewall model ([`FirewallRule`]).
+pub const FIREWALL_RULE: &str = "firewall_rule";
+
+/// The common model (`com`) of a `firewall_rule` record, in one place: what
+/// `firewallruleevent` reads whatever the cloud. Each cloud plugin
+/// normalises its own kind of rule into it (an Azure NSG rule, a GCP
+/// firewall entry, a SQL server's allowed range, an AWS security group
+/// permission).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FirewallRule {
+    /// The cloud (`azure`, `gcp`, `aws`).
+    pub cloud_type: &'static str,
+    /// Always [`FIREWALL_RULE`] (set by [`FirewallRule::new`]).
+    pub record_type: &'static str,
+    /// The rule's identifier in its cloud (`null` when the cloud gave none).
+    pub reference: Option<String>,
+    /// Whether the rule is in force.
+    pub enabled: bool,
+    /// `in` or `out` (a direction the model does not know passes through
+    /// as the cloud spelt it; `null` when the cloud gave none).
+    pub direction: Option<String>,
+    /// `allow` or `deny`.
+    pub access: Option<String>,
+    /// `tcp`, `udp`, `icmp`, ... or `all` for any protocol.
+    pub protocol: Option<String>,
+    /// Source ranges (CIDR, single addresses, ranges or the cloud's tags);
+    /// `0.0.0.0/0` (and `::/0`) means the entire Internet.
+    pub source_addresses: Vec<String>,
+    /// Destination ports: single ports (`"22"`) or inclusive ranges
+    /// (`"0-65535"` for all).
+    pub destination_ports: Vec<String>,
+}
+
+impl FirewallRule {
+    /// An enabled inbound allow rule of `cloud_type` with no protocol,
+    /// sources or ports yet: fill in the rest with struct update syntax.
+    pub fn new(cloud_type: &'static str, reference: Option<String>) -> Self {
+        Self {
+            cloud_type,
+            record_type: FIREWALL_RULE,
+            reference,
+            enabled: true,
+            direction: Some("in".into()),
+            access: Some("allow".into()),
+            protocol: None,
+            source_addresses: Vec::new(),
+            destination_ports: Vec::new(),
+        }
+    }
+}
+
 /// A record to emit, borrowing its three buckets: serialising it writes the
 /// cloud's answer as it is, without first copying it into a new JSON tree
 /// (as `json!({"raw": item, ...})` would).
@@ -355,6 +406,24 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Err
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_firewall_rule_is_the_common_model_firewallruleevent_reads() {
+        let rule = FirewallRule {
+            protocol: Some("tcp".into()),
+            source_addresses: vec!["0.0.0.0/0".into(), "::/0".into()],
+            destination_ports: vec!["22".into(), "8000-8080".into()],
+            ..FirewallRule::new("aws", Some("arn:aws:ec2:r:1:security-group/sg-1".into()))
+        };
+        assert_eq!(
+            serde_json::to_value(&rule).unwrap(),
+            json!({"cloud_type": "aws", "record_type": "firewall_rule",
+                   "reference": "arn:aws:ec2:r:1:security-group/sg-1", "enabled": true,
+                   "direction": "in", "access": "allow", "protocol": "tcp",
+                   "source_addresses": ["0.0.0.0/0", "::/0"],
+                   "destination_ports": ["22", "8000-8080"]})
+        );
+    }
 
     #[test]
     fn the_view_borrows_strings_and_tolerates_other_types() {

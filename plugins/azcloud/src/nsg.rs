@@ -1,6 +1,7 @@
 //! Network security group rules in the common `firewall_rule` model, as the
 //! original AzCloud normalises them.
 
+use cloudmarker_plugin_api::record::FirewallRule;
 use serde_json::{json, Map, Value};
 
 /// The `firewall_rule` record of one NSG security rule (or default rule).
@@ -11,45 +12,37 @@ pub fn firewall_rule(rule: &Value, nsg_id: &str, subscription_ext: &Map<String, 
     let lower = |key: &str| text(key).map(str::to_ascii_lowercase);
     let rule_id = rule.get("id").and_then(Value::as_str).unwrap_or_default();
 
-    let direction = match text("direction") {
-        Some("Inbound") => Value::from("in"),
-        Some("Outbound") => Value::from("out"),
-        other => other.map_or(Value::Null, |d| Value::from(d.to_ascii_lowercase())),
-    };
-    let protocol = match lower("protocol").as_deref() {
-        Some("*") => Value::from("all"),
-        other => other.map_or(Value::Null, Value::from),
-    };
-    let sources: Vec<Value> = one_and_many(props, "sourceAddressPrefix", "sourceAddressPrefixes")
+    let direction = text("direction").map(|d| match d {
+        "Inbound" => "in".to_string(),
+        "Outbound" => "out".to_string(),
+        other => other.to_ascii_lowercase(),
+    });
+    let protocol = lower("protocol").map(|p| if p == "*" { "all".into() } else { p });
+    let sources = one_and_many(props, "sourceAddressPrefix", "sourceAddressPrefixes")
         .map(|s| match s {
             "*" | "Internet" | "0.0.0.0/0" => "0.0.0.0/0".into(),
             other => other.into(),
         })
         .collect();
-    let ports: Vec<Value> = one_and_many(props, "destinationPortRange", "destinationPortRanges")
+    let ports = one_and_many(props, "destinationPortRange", "destinationPortRanges")
         .map(|p| if p == "*" { "0-65535".into() } else { p.into() })
         .collect();
+    let com = FirewallRule {
+        enabled: text("provisioningState") == Some("Succeeded"),
+        direction,
+        access: lower("access"),
+        protocol,
+        source_addresses: sources,
+        destination_ports: ports,
+        ..FirewallRule::new("azure", Some(rule_id.into()))
+    };
 
     let mut ext = subscription_ext.clone();
     ext.insert("cloud_type".into(), "azure".into());
     ext.insert("record_type".into(), "security_rule".into());
     ext.insert("nsg_id".into(), nsg_id.into());
     ext.insert("security_rule_id".into(), rule_id.into());
-    json!({
-        "raw": rule,
-        "ext": ext,
-        "com": {
-            "cloud_type": "azure",
-            "record_type": "firewall_rule",
-            "reference": rule_id,
-            "enabled": text("provisioningState") == Some("Succeeded"),
-            "direction": direction,
-            "access": lower("access"),
-            "protocol": protocol,
-            "source_addresses": sources,
-            "destination_ports": ports,
-        }
-    })
+    json!({"raw": rule, "ext": ext, "com": com})
 }
 
 /// The single-valued property followed by the list-valued one.

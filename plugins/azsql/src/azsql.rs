@@ -1,5 +1,6 @@
 //! The `azsql` cloud plugin (upstream's `AzSQL`).
 
+use cloudmarker_plugin_api::record::FirewallRule;
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
 use cloudrest::Emitter;
@@ -270,23 +271,15 @@ fn firewall_rule(rule: &Value, server_id: &str, mut ext: Map<String, Value>) -> 
         (start, end) if start == end => format!("{start}/32"),
         (start, end) => format!("{start}-{end}"),
     };
-    let rule_id = rule.get("id").and_then(Value::as_str).unwrap_or_default();
+    let rule_id = rule.get("id").and_then(Value::as_str);
     ext.insert("server_id".into(), server_id.into());
-    json!({
-        "raw": rule,
-        "ext": ext,
-        "com": {
-            "cloud_type": "azure",
-            "record_type": "firewall_rule",
-            "reference": rule_id,
-            "enabled": true,
-            "direction": "in",
-            "access": "allow",
-            "protocol": "tcp",
-            "source_addresses": [source],
-            "destination_ports": ["1433"],
-        }
-    })
+    let com = FirewallRule {
+        protocol: Some("tcp".into()),
+        source_addresses: vec![source],
+        destination_ports: vec!["1433".into()],
+        ..FirewallRule::new("azure", rule_id.map(String::from))
+    };
+    json!({"raw": rule, "ext": ext, "com": com})
 }
 
 #[cfg(test)]

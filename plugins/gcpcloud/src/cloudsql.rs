@@ -4,6 +4,7 @@
 //! them as they check Azure's.
 
 use crate::Reader;
+use cloudmarker_plugin_api::record::FirewallRule;
 use cloudrest::Emitter;
 use serde_json::{json, Map, Value};
 
@@ -83,21 +84,23 @@ fn instance_records(instance: &Value, project_ext: &Map<String, Value>) -> Vec<V
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or("unnamed");
-        records.push(json!({
-            "raw": network,
-            "ext": ext,
-            "com": {
-                "cloud_type": "gcp",
-                "record_type": "firewall_rule",
-                "reference": format!("{}/authorizedNetworks/{name}", reference.as_str().unwrap_or_default()),
-                "enabled": public_ip,
-                "direction": "in",
-                "access": "allow",
-                "protocol": "tcp",
-                "source_addresses": [network.get("value").cloned().unwrap_or(Value::Null)],
-                "destination_ports": [port],
-            },
-        }));
+        let reference = reference.as_str().unwrap_or_default();
+        let com = FirewallRule {
+            enabled: public_ip,
+            protocol: Some("tcp".into()),
+            source_addresses: network
+                .get("value")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .into_iter()
+                .collect(),
+            destination_ports: vec![port.into()],
+            ..FirewallRule::new(
+                "gcp",
+                Some(format!("{reference}/authorizedNetworks/{name}")),
+            )
+        };
+        records.push(json!({"raw": network, "ext": ext, "com": com}));
     }
     records
 }

@@ -1,6 +1,7 @@
 //! Google Cloud firewalls in the common `firewall_rule` model, as the
 //! original GCPCloud normalises them: one rule per `allowed` and `denied` entry.
 
+use cloudmarker_plugin_api::record::FirewallRule;
 use serde_json::{json, Map, Value};
 
 /// The `firewall_rule` records of one firewall; `ext` is the project identity.
@@ -12,10 +13,7 @@ pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec
         Some(other) => other.to_string(),
     };
     let enabled = firewall.get("disabled") != Some(&Value::Bool(true));
-    let sources = firewall
-        .get("sourceRanges")
-        .cloned()
-        .unwrap_or_else(|| json!([]));
+    let sources = strings(firewall.get("sourceRanges"));
     let reference = firewall.get("selfLink").cloned().unwrap_or(Value::Null);
     let mut ext = project_ext.clone();
     ext.insert("cloud_type".into(), "gcp".into());
@@ -45,26 +43,31 @@ pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec
                 .get("IPProtocol")
                 .and_then(Value::as_str)
                 .map(str::to_ascii_lowercase);
-            let ports = entry
-                .get("ports")
-                .cloned()
-                .unwrap_or_else(|| json!(["0-65535"]));
-            json!({
-                "raw": firewall,
-                "ext": ext,
-                "com": {
-                    "cloud_type": "gcp",
-                    "record_type": "firewall_rule",
-                    "reference": reference,
-                    "enabled": enabled,
-                    "direction": direction,
-                    "access": access,
-                    "protocol": protocol,
-                    "source_addresses": sources,
-                    "destination_ports": ports,
-                }
-            })
+            let ports = match entry.get("ports") {
+                None => vec!["0-65535".to_string()],
+                ports => strings(ports),
+            };
+            let com = FirewallRule {
+                enabled,
+                direction: Some(direction.clone()),
+                access: Some(access.into()),
+                protocol,
+                source_addresses: sources.clone(),
+                destination_ports: ports,
+                ..FirewallRule::new("gcp", reference.as_str().map(String::from))
+            };
+            json!({"raw": firewall, "ext": ext, "com": com})
         })
+        .collect()
+}
+
+/// The strings of a JSON array (none when it is missing or not an array).
+fn strings(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(String::from)
         .collect()
 }
 
