@@ -114,34 +114,86 @@ impl<'a> RuleRecord<'a> {
     }
 }
 
-/// The event plugin of a [`Rule`].
-pub struct RuleCheck<R>(PhantomData<R>);
+/// A rule with params (a threshold, a list of names): built once from its
+/// params, then judging every record. [`ParamRuleCheck`] makes it an event
+/// plugin; a [`Rule`] is the case without params.
+pub trait ParamRule: Sized + Send + 'static {
+    /// The plugin's name.
+    const NAME: &'static str;
+    /// One line saying what the plugin flags.
+    const DESCRIPTION: &'static str;
+    /// Upstream Cloudmarker's class name, if it has one.
+    const CLASS: Option<&'static str> = None;
+    /// The records it reads.
+    const SELECT: Select;
+    /// The `record_type` of its events.
+    const EVENT: &'static str;
+    /// Its params, with their documented defaults.
+    type Params: DeserializeOwned + Serialize + Default + schema::JsonSchema;
+    /// The `ext` fields it reads (missing fields take their defaults).
+    type Ext: DeserializeOwned + Default;
+    /// Checks the params; an error says which param is wrong and why (the
+    /// plugin's name is added).
+    fn new(params: Self::Params) -> std::result::Result<Self, String>;
+    /// Judges a record's `ext`, as [`Rule::judge`] does.
+    fn judge(&self, ext: &Self::Ext, reference: &str) -> Verdict;
+}
 
-impl<R: Rule> PluginType for RuleCheck<R> {
-    type Params = NoParams;
+/// The event plugin of a [`ParamRule`].
+pub struct ParamRuleCheck<R>(R);
+
+impl<R: ParamRule> PluginType for ParamRuleCheck<R> {
+    type Params = R::Params;
     const NAME: &'static str = R::NAME;
     const DESCRIPTION: &'static str = R::DESCRIPTION;
     const CLASS: Option<&'static str> = R::CLASS;
 
     fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<NoParams>())
+        Some(schema::of::<R::Params>())
     }
 
-    fn new(_: NoParams) -> Result<Self> {
-        Ok(Self(PhantomData))
+    fn new(params: R::Params) -> Result<Self> {
+        R::new(params)
+            .map(Self)
+            .map_err(|e| PluginError::config(format!("{}: {e}", R::NAME)))
     }
 }
 
-impl<R: Rule> Check for RuleCheck<R> {
+impl<R: ParamRule> Check for ParamRuleCheck<R> {
     const SELECT: Select = R::SELECT;
     type Record<'a> = RuleRecord<'a>;
 
     fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> Result<()> {
+        let rule = &self.0;
         record.raise(R::EVENT, findings, |ext: &R::Ext, reference| {
-            R::judge(ext, reference)
+            rule.judge(ext, reference)
         })
     }
 }
+
+/// A [`Rule`] as a [`ParamRule`] without params.
+pub struct Plain<R>(PhantomData<R>);
+
+impl<R: Rule> ParamRule for Plain<R> {
+    const NAME: &'static str = R::NAME;
+    const DESCRIPTION: &'static str = R::DESCRIPTION;
+    const CLASS: Option<&'static str> = R::CLASS;
+    const SELECT: Select = R::SELECT;
+    const EVENT: &'static str = R::EVENT;
+    type Params = NoParams;
+    type Ext = R::Ext;
+
+    fn new(_: NoParams) -> std::result::Result<Self, String> {
+        Ok(Self(PhantomData))
+    }
+
+    fn judge(&self, ext: &R::Ext, reference: &str) -> Verdict {
+        R::judge(ext, reference)
+    }
+}
+
+/// The event plugin of a [`Rule`].
+pub type RuleCheck<R> = ParamRuleCheck<Plain<R>>;
 
 /// `(resource group, name)` of an Azure resource id
 /// (`/subscriptions/s/resourceGroups/rg/providers/.../name`), for the CLI

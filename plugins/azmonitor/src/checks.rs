@@ -4,9 +4,9 @@
 use crate::azmonitor::{
     DIAGNOSTIC_SETTING, DIAGNOSTIC_SETTING_MISSING, LOG_PROFILE, LOG_PROFILE_MISSING,
 };
-use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select};
-use cloudmarker_plugin_api::sdk::rule::{Rule, RuleCheck, RuleRecord, Verdict};
-use cloudmarker_plugin_api::sdk::{self, schema, PluginError, PluginType};
+use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::rule::{ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict};
+use cloudmarker_plugin_api::sdk::schema;
 use serde::{Deserialize, Serialize};
 
 /// The `ext` fields of a log profile the checks read.
@@ -175,59 +175,54 @@ impl Default for RetentionParams {
 
 /// `azlogprofileretentionevent`: log profiles that delete the activity log
 /// sooner than `_min_retention_days`.
-pub struct LogProfileRetention {
+pub struct LogProfileRetentionRule {
     minimum: i64,
 }
 
-impl PluginType for LogProfileRetention {
-    type Params = RetentionParams;
+impl ParamRule for LogProfileRetentionRule {
     const NAME: &'static str = "azlogprofileretentionevent";
     const CLASS: Option<&'static str> = Some("AzLogProfileRetentionEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure log profiles that keep the activity log fewer than _min_retention_days days.";
-
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<RetentionParams>())
-    }
-
-    fn new(params: RetentionParams) -> sdk::Result<Self> {
-        if params._min_retention_days < 1 {
-            return Err(PluginError::config(format!(
-                "{}: _min_retention_days must be at least 1, not {}",
-                Self::NAME,
-                params._min_retention_days
-            )));
-        }
-        Ok(Self {
-            minimum: params._min_retention_days,
-        })
-    }
-}
-
-impl Check for LogProfileRetention {
     const SELECT: Select = Select::ext(&[LOG_PROFILE]).in_cloud("azure");
-    type Record<'a> = RuleRecord<'a>;
+    const EVENT: &'static str = "log_profile_retention_event";
+    type Params = RetentionParams;
+    type Ext = Profile;
 
-    fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
+    fn new(params: RetentionParams) -> Result<Self, String> {
+        let minimum = params._min_retention_days;
+        if minimum < 1 {
+            return Err(format!(
+                "_min_retention_days must be at least 1, not {minimum}"
+            ));
+        }
+        Ok(Self { minimum })
+    }
+
+    fn judge(&self, profile: &Profile, id: &str) -> Verdict {
         let minimum = self.minimum;
-        record.raise("log_profile_retention_event", findings, |profile: &Profile, id| {
-            // Retention off, or 0 days, keeps the log forever.
-            let days = profile.retention_days.filter(|d| *d > 0 && profile.retention_enabled == Some(true))?;
-            (days < minimum).then(|| {
-                (
-                    format!("Azure log profile {id} keeps the activity log {days} day(s), fewer than {minimum}."),
-                    format!("Keep the activity log at least {minimum} days: az monitor log-profiles update --name <profile> --set retentionPolicy.days={minimum} retentionPolicy.enabled=true, or export it with a diagnostic setting to storage kept that long."),
-                )
-            })
+        // Retention off, or 0 days, keeps the log forever.
+        let days = profile
+            .retention_days
+            .filter(|d| *d > 0 && profile.retention_enabled == Some(true))?;
+        (days < minimum).then(|| {
+            (
+                format!("Azure log profile {id} keeps the activity log {days} day(s), fewer than {minimum}."),
+                format!("Keep the activity log at least {minimum} days: az monitor log-profiles update --name <profile> --set retentionPolicy.days={minimum} retentionPolicy.enabled=true, or export it with a diagnostic setting to storage kept that long."),
+            )
         })
     }
 }
+
+/// `azlogprofileretentionevent`.
+pub type LogProfileRetention = ParamRuleCheck<LogProfileRetentionRule>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
+    use cloudmarker_plugin_api::sdk::PluginType;
     use serde_json::{json, Value};
 
     fn record(record_type: &str, ext: Value) -> Value {

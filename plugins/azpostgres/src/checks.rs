@@ -2,11 +2,11 @@
 //! five server parameters that should be on, and the log retention.
 
 use crate::azpostgres::{PostgresServer, POSTGRESQL_SERVER};
-use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select};
+use cloudmarker_plugin_api::sdk::check::Select;
 use cloudmarker_plugin_api::sdk::rule::{
-    azure_group_and_name, Rule, RuleCheck, RuleRecord, Verdict,
+    azure_group_and_name, ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict,
 };
-use cloudmarker_plugin_api::sdk::{self, schema, PluginError, PluginType};
+use cloudmarker_plugin_api::sdk::schema;
 use serde::{Deserialize, Serialize};
 
 /// The records every PostgreSQL check reads.
@@ -115,59 +115,52 @@ impl Default for LogRetentionParams {
 
 /// `azpostgreslogretentiondaysevent`: servers that keep their logs fewer
 /// than `_min_log_retention_days` days.
-pub struct LogRetentionDays {
+pub struct LogRetentionDaysRule {
     minimum: i64,
 }
 
-impl PluginType for LogRetentionDays {
-    type Params = LogRetentionParams;
+impl ParamRule for LogRetentionDaysRule {
     const NAME: &'static str = "azpostgreslogretentiondaysevent";
     const CLASS: Option<&'static str> = Some("AzPostgresLogRetentionDaysEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure PostgreSQL servers that keep their logs fewer than _min_log_retention_days days.";
-
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<LogRetentionParams>())
-    }
-
-    fn new(params: LogRetentionParams) -> sdk::Result<Self> {
-        if !(1..=7).contains(&params._min_log_retention_days) {
-            return Err(PluginError::config(format!(
-                "{}: _min_log_retention_days must be between 1 and 7 (what Azure allows), not {}",
-                Self::NAME,
-                params._min_log_retention_days
-            )));
-        }
-        Ok(Self {
-            minimum: params._min_log_retention_days,
-        })
-    }
-}
-
-impl Check for LogRetentionDays {
     const SELECT: Select = SERVERS;
-    type Record<'a> = RuleRecord<'a>;
+    const EVENT: &'static str = "postgres_log_retention_days_event";
+    type Params = LogRetentionParams;
+    type Ext = PostgresServer;
 
-    fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
+    fn new(params: LogRetentionParams) -> Result<Self, String> {
+        let minimum = params._min_log_retention_days;
+        if !(1..=7).contains(&minimum) {
+            return Err(format!(
+                "_min_log_retention_days must be between 1 and 7 (what Azure allows), not {minimum}"
+            ));
+        }
+        Ok(Self { minimum })
+    }
+
+    fn judge(&self, server: &PostgresServer, id: &str) -> Verdict {
         let minimum = self.minimum;
-        record.raise("postgres_log_retention_days_event", findings, |server: &PostgresServer, id| {
-            let days = server.log_retention_days?;
-            let (group, name) = azure_group_and_name(id);
-            (days < minimum).then(|| {
-                (
-                    format!("Azure PostgreSQL server {id} keeps its logs {days} day(s), fewer than {minimum}."),
-                    format!("Keep the logs of server {name} at least {minimum} days: in the portal, the server > Server parameters > log_retention_days > {minimum}; or az postgres server configuration set --resource-group {group} --server-name {name} --name log_retention_days --value {minimum}"),
-                )
-            })
+        let days = server.log_retention_days?;
+        let (group, name) = azure_group_and_name(id);
+        (days < minimum).then(|| {
+            (
+                format!("Azure PostgreSQL server {id} keeps its logs {days} day(s), fewer than {minimum}."),
+                format!("Keep the logs of server {name} at least {minimum} days: in the portal, the server > Server parameters > log_retention_days > {minimum}; or az postgres server configuration set --resource-group {group} --server-name {name} --name log_retention_days --value {minimum}"),
+            )
         })
     }
 }
+
+/// `azpostgreslogretentiondaysevent`.
+pub type LogRetentionDays = ParamRuleCheck<LogRetentionDaysRule>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
+    use cloudmarker_plugin_api::sdk::PluginType;
     use serde_json::{json, Value};
 
     const ID: &str =

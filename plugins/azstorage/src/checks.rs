@@ -4,11 +4,11 @@
 //! upstream name, raising upstream's `record_type`.
 
 use crate::account::{Account, STORAGE_ACCOUNT_PROPERTIES};
-use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select};
+use cloudmarker_plugin_api::sdk::check::Select;
 use cloudmarker_plugin_api::sdk::rule::{
-    azure_group_and_name, Rule, RuleCheck, RuleRecord, Verdict,
+    azure_group_and_name, ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict,
 };
-use cloudmarker_plugin_api::sdk::{self, schema, PluginError, PluginType};
+use cloudmarker_plugin_api::sdk::schema;
 use serde::{Deserialize, Serialize};
 
 /// The records every storage check reads.
@@ -129,52 +129,46 @@ impl Default for MinTlsParams {
 
 /// `azstorageaccountmintlsevent` (beyond upstream): flags accounts that
 /// accept TLS versions older than `_min_tls_version`.
-pub struct MinTlsVersion {
+pub struct MinTlsVersionRule {
     minimum: String,
 }
 
-impl PluginType for MinTlsVersion {
-    type Params = MinTlsParams;
+impl ParamRule for MinTlsVersionRule {
     const NAME: &'static str = "azstorageaccountmintlsevent";
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts that accept TLS versions older than _min_tls_version.";
+    const SELECT: Select = ACCOUNTS;
+    const EVENT: &'static str = "storage_account_min_tls_event";
+    type Params = MinTlsParams;
+    type Ext = Account;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<MinTlsParams>())
-    }
-
-    fn new(params: MinTlsParams) -> sdk::Result<Self> {
+    fn new(params: MinTlsParams) -> Result<Self, String> {
         match params._min_tls_version.as_str() {
             "TLS1_0" | "TLS1_1" | "TLS1_2" => Ok(Self {
                 minimum: params._min_tls_version,
             }),
-            other => Err(PluginError::config(format!(
-                "{}: _min_tls_version must be TLS1_0, TLS1_1 or TLS1_2, not {other:?}",
-                Self::NAME
-            ))),
+            other => Err(format!(
+                "_min_tls_version must be TLS1_0, TLS1_1 or TLS1_2, not {other:?}"
+            )),
         }
     }
-}
 
-impl Check for MinTlsVersion {
-    const SELECT: Select = ACCOUNTS;
-    type Record<'a> = RuleRecord<'a>;
-
-    fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
+    fn judge(&self, account: &Account, id: &str) -> Verdict {
         let minimum = self.minimum.as_str();
-        record.raise("storage_account_min_tls_event", findings, |account: &Account, id| {
-            let (group, name) = azure_group_and_name(id);
-            // TLS1_0 < TLS1_1 < TLS1_2 compare as text.
-            let accepted = account.minimum_tls_version.as_deref().unwrap_or("TLS1_0");
-            (accepted < minimum).then(|| {
-                (
-                    format!("Azure storage account {id} accepts {accepted}, older than {minimum}."),
-                    format!("Raise the minimum TLS version of storage account {name}: in the portal, Configuration > Minimum TLS version > {minimum}; or az storage account update --resource-group {group} --name {name} --min-tls-version {minimum}"),
-                )
-            })
+        let (group, name) = azure_group_and_name(id);
+        // TLS1_0 < TLS1_1 < TLS1_2 compare as text.
+        let accepted = account.minimum_tls_version.as_deref().unwrap_or("TLS1_0");
+        (accepted < minimum).then(|| {
+            (
+                format!("Azure storage account {id} accepts {accepted}, older than {minimum}."),
+                format!("Raise the minimum TLS version of storage account {name}: in the portal, Configuration > Minimum TLS version > {minimum}; or az storage account update --resource-group {group} --name {name} --min-tls-version {minimum}"),
+            )
         })
     }
 }
+
+/// `azstorageaccountmintlsevent`.
+pub type MinTlsVersion = ParamRuleCheck<MinTlsVersionRule>;
 
 #[cfg(test)]
 mod tests;

@@ -2,11 +2,11 @@
 //! (HTTPS only, client certificates, HTTP/2, minimum TLS version) and FTP.
 
 use crate::azwebapp::{WebApp, WEB_APP_CONFIG};
-use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select};
+use cloudmarker_plugin_api::sdk::check::Select;
 use cloudmarker_plugin_api::sdk::rule::{
-    azure_group_and_name, Rule, RuleCheck, RuleRecord, Verdict,
+    azure_group_and_name, ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict,
 };
-use cloudmarker_plugin_api::sdk::{self, schema, PluginError, PluginType};
+use cloudmarker_plugin_api::sdk::schema;
 use serde::{Deserialize, Serialize};
 
 /// The records every web app check reads.
@@ -126,60 +126,53 @@ impl Default for MinTlsParams {
 /// `azwebapptlsevent`: web apps that accept TLS versions older than
 /// `_min_tls_version`. An app whose configuration does not say is left
 /// alone (upstream failed on it).
-pub struct MinTls {
+pub struct MinTlsRule {
     minimum: f64,
 }
 
-impl PluginType for MinTls {
-    type Params = MinTlsParams;
+impl ParamRule for MinTlsRule {
     const NAME: &'static str = "azwebapptlsevent";
     const CLASS: Option<&'static str> = Some("AzWebAppTLSEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure web apps that accept TLS versions older than _min_tls_version.";
-
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<MinTlsParams>())
-    }
-
-    fn new(params: MinTlsParams) -> sdk::Result<Self> {
-        if !(1.0..=1.3).contains(&params._min_tls_version) {
-            return Err(PluginError::config(format!(
-                "{}: _min_tls_version must be between 1.0 and 1.3, not {}",
-                Self::NAME,
-                params._min_tls_version
-            )));
-        }
-        Ok(Self {
-            minimum: params._min_tls_version,
-        })
-    }
-}
-
-impl Check for MinTls {
     const SELECT: Select = WEB_APPS;
-    type Record<'a> = RuleRecord<'a>;
+    const EVENT: &'static str = "web_app_tls_event";
+    type Params = MinTlsParams;
+    type Ext = WebApp;
 
-    fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
+    fn new(params: MinTlsParams) -> Result<Self, String> {
+        let minimum = params._min_tls_version;
+        if !(1.0..=1.3).contains(&minimum) {
+            return Err(format!(
+                "_min_tls_version must be between 1.0 and 1.3, not {minimum}"
+            ));
+        }
+        Ok(Self { minimum })
+    }
+
+    fn judge(&self, app: &WebApp, id: &str) -> Verdict {
         let minimum = self.minimum;
-        record.raise("web_app_tls_event", findings, |app: &WebApp, id| {
-            let (group, name) = azure_group_and_name(id);
-            let accepted = app.min_tls_version.as_deref()?;
-            let version: f64 = accepted.parse().ok()?;
-            (version < minimum).then(|| {
-                (
-                    format!("Azure web app {id} accepts TLS {accepted}, older than {minimum:.1}."),
-                    format!("Raise the minimum TLS version of web app {name}: in the portal, App Service > Configuration > General settings > Minimum Inbound TLS Version > {minimum:.1}; or az webapp config set --resource-group {group} --name {name} --min-tls-version {minimum:.1}"),
-                )
-            })
+        let (group, name) = azure_group_and_name(id);
+        let accepted = app.min_tls_version.as_deref()?;
+        let version: f64 = accepted.parse().ok()?;
+        (version < minimum).then(|| {
+            (
+                format!("Azure web app {id} accepts TLS {accepted}, older than {minimum:.1}."),
+                format!("Raise the minimum TLS version of web app {name}: in the portal, App Service > Configuration > General settings > Minimum Inbound TLS Version > {minimum:.1}; or az webapp config set --resource-group {group} --name {name} --min-tls-version {minimum:.1}"),
+            )
         })
     }
 }
+
+/// `azwebapptlsevent`.
+pub type MinTls = ParamRuleCheck<MinTlsRule>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
+    use cloudmarker_plugin_api::sdk::PluginType;
     use serde_json::{json, Value};
 
     const ID: &str = "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Web/sites/app1";

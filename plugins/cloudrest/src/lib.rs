@@ -10,6 +10,7 @@
 //! - [`azure`] and [`gcp`]: their token endpoints and list paging.
 
 pub mod azure;
+mod collected;
 pub mod gcp;
 mod http;
 mod limits;
@@ -17,6 +18,7 @@ mod parallel;
 mod stream;
 mod token;
 
+pub use collected::Collected;
 pub use http::{describe, retry_after, Http, HttpError};
 pub use limits::{
     read_limited, Limits, Pager, DEFAULT_MAX_PAGES, DEFAULT_MAX_RESPONSE_BYTES,

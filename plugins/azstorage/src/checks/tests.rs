@@ -1,6 +1,7 @@
 use super::*;
 use cloudmarker_plugin_api::sdk::check::assert_check;
 use cloudmarker_plugin_api::sdk::rule::NoParams;
+use cloudmarker_plugin_api::sdk::PluginType;
 use serde_json::{json, Value};
 
 const ID: &str =

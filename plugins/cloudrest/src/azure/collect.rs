@@ -6,7 +6,7 @@
 //! type is never mistaken for an empty one.
 
 use super::{list_raw, subscription_ext, Session};
-use crate::{run_bounded, Emitter};
+use crate::{run_bounded, Collected, Emitter};
 use cloudmarker_plugin_api::PluginError;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -42,40 +42,6 @@ pub struct Listed<'a> {
     pub resource: ResourceType,
     /// The subscription's `ext` identity fields (`subscription_id`, ...).
     pub subscription: &'a Map<String, Value>,
-}
-
-/// What was read from one subscription, for its summary record.
-#[derive(Debug, Default)]
-pub struct Collected {
-    /// Items listed, by record type.
-    pub counts: BTreeMap<&'static str, usize>,
-    /// Why a type could not be listed, by record type.
-    pub failures: BTreeMap<&'static str, String>,
-}
-
-impl Collected {
-    /// Counts `n` more items of `record_type`.
-    pub fn count(&mut self, record_type: &'static str, n: usize) {
-        *self.counts.entry(record_type).or_default() += n;
-    }
-
-    /// Notes that some items of `record_type` could not be read, and why.
-    pub fn fail(&mut self, record_type: &'static str, why: String) {
-        let entry = self.failures.entry(record_type).or_default();
-        if !entry.is_empty() {
-            entry.push_str("; ");
-        }
-        entry.push_str(&why);
-    }
-
-    fn merge(&mut self, other: Collected) {
-        for (record_type, n) in other.counts {
-            self.count(record_type, n);
-        }
-        for (record_type, why) in other.failures {
-            self.fail(record_type, why);
-        }
-    }
 }
 
 /// Lists `types` in every subscription of `session` and hands each item to
@@ -203,43 +169,18 @@ pub fn summary_record(
     expected: &[&str],
 ) -> Value {
     let empty = Collected::default();
-    let collected = collected.unwrap_or(&empty);
-    let missing: Vec<&str> = expected
-        .iter()
-        .copied()
-        .filter(|t| !collected.counts.contains_key(t) && !collected.failures.contains_key(t))
-        .collect();
-    let complete = collected.failures.is_empty() && missing.is_empty();
     let sub_id = subscription
         .get("subscriptionId")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let counts: Vec<String> = collected
-        .counts
-        .iter()
-        .map(|(t, n)| format!("{n} {t}"))
-        .collect();
-    if complete {
-        log::info!("Subscription {sub_id}: read {}.", counts.join(", "));
-    } else {
-        let failed: Vec<&str> = collected
-            .failures
-            .keys()
-            .copied()
-            .chain(missing.iter().copied())
-            .collect();
-        log::warn!(
-            "Subscription {sub_id}: read {}; could NOT read {}.",
-            counts.join(", "),
-            failed.join(", ")
-        );
-    }
     let mut ext = subscription_ext(subscription);
     ext.insert("cloud_type".into(), "azure".into());
     ext.insert("record_type".into(), "collection_summary".into());
-    ext.insert("collected".into(), json!(collected.counts));
-    ext.insert("failed".into(), json!(collected.failures));
-    ext.insert("complete".into(), complete.into());
+    ext.extend(
+        collected
+            .unwrap_or(&empty)
+            .summarise(&format!("Subscription {sub_id}"), expected),
+    );
     json!({
         "raw": subscription,
         "ext": ext,

@@ -3,9 +3,8 @@
 mod collect;
 mod plugin;
 
-pub use collect::{
-    collect, item_id, summary_record, Collected, Listed, ResourceType, SUBSCRIPTION,
-};
+pub use crate::Collected;
+pub use collect::{collect, item_id, summary_record, Listed, ResourceType, SUBSCRIPTION};
 pub use plugin::{AzurePlugin, Reader};
 
 use crate::{Http, HttpError, Limits, Pager, TokenCache};
