@@ -177,6 +177,44 @@ impl Sandbox {
         wait(command.spawn().expect("spawn cloudmarker"))
     }
 
+    /// Like [`Sandbox::run_with`], in a private mount namespace whose
+    /// `/etc/hosts` is `hosts`: names that resolve for this run only (needs
+    /// root, as the tests have on the CI machine).
+    pub fn run_with_hosts(&self, hosts: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::process::CommandExt;
+        let file = self.file("hosts", hosts);
+        let source = CString::new(file.as_os_str().as_bytes()).unwrap();
+        let (target, root) = (c"/etc/hosts", c"/");
+        let mut command = self.command(args, env);
+        // SAFETY: unshare and mount are async-signal-safe system calls on
+        // memory allocated before the fork; they change only the child.
+        unsafe {
+            command.pre_exec(move || {
+                let null = std::ptr::null();
+                let private = libc::MS_REC | libc::MS_PRIVATE;
+                if libc::unshare(libc::CLONE_NEWNS) != 0
+                    || libc::mount(null, root.as_ptr(), null, private, std::ptr::null()) != 0
+                    || libc::mount(
+                        source.as_ptr(),
+                        target.as_ptr(),
+                        null,
+                        libc::MS_BIND,
+                        std::ptr::null(),
+                    ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command
+            .spawn()
+            .expect("cloudmarker in a mount namespace of its own (the test must run as root)");
+        wait(child)
+    }
+
     /// Starts `cloudmarker` with `args` and returns at once; its output
     /// goes to `stdout.txt` and `stderr.txt` in the sandbox.
     pub fn spawn(&self, args: &[&str]) -> Child {

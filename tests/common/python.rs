@@ -97,6 +97,29 @@ pub fn cloud_server(log: &Path, extra: &[&str]) -> Server {
     Server::start("cloud_server.py", port, &args)
 }
 
+/// Starts `tests/support/aws_server.py` (moto behind a paging, fault
+/// injecting proxy; with `--estate`, the test estate), logging each request
+/// to `log`, with `extra` options.
+pub fn aws_server(log: &Path, extra: &[&str]) -> Server {
+    let (port, moto_port) = (free_port(), free_port());
+    let (port_text, moto_text, log_text) = (
+        port.to_string(),
+        moto_port.to_string(),
+        log.display().to_string(),
+    );
+    let mut args = vec![
+        "--port",
+        &port_text,
+        "--moto-port",
+        &moto_text,
+        "--log",
+        &log_text,
+    ];
+    args.extend_from_slice(extra);
+    let (server, _) = Server::start_announced("aws_server.py", port, &args);
+    server
+}
+
 /// A server process that stops when dropped (its stdin closes, then kill).
 pub struct Server {
     child: Child,

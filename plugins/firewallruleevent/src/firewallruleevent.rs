@@ -20,8 +20,8 @@ use view::{is, RecordView, RuleCom};
 const FIREWALL_RULE: &str = "firewall_rule";
 /// The `record_type` of the events it raises.
 const EVENT_TYPE: &str = "firewall_rule_event";
-/// The source address that means "anyone on the Internet".
-const ANYWHERE: &str = "0.0.0.0/0";
+/// The source addresses that mean "anyone on the Internet" (IPv4, IPv6).
+const ANYWHERE: [&str; 2] = ["0.0.0.0/0", "::/0"];
 
 /// Parameters of [`FirewallRuleEvent`].
 #[derive(Debug, Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
@@ -44,7 +44,7 @@ impl Default for FirewallRuleEventParams {
 }
 
 /// Raises one event for each enabled inbound TCP (or any-protocol) allow
-/// rule open to `0.0.0.0/0` on at least one of the configured ports.
+/// rule open to `0.0.0.0/0` or `::/0` on at least one of the configured ports.
 #[derive(Debug)]
 pub struct FirewallRuleEvent {
     ports: PortSet,
@@ -97,7 +97,7 @@ impl FirewallRuleEvent {
                 .source_addresses
                 .iter()
                 .flatten()
-                .any(|source| source.as_str() == ANYWHERE);
+                .any(|source| ANYWHERE.contains(&source.as_str()));
         match &rule.destination_ports {
             Some(destinations) if open_to_internet => self.ports.intersection(&destinations.0),
             _ => PortSet::default(),

@@ -5,12 +5,13 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// The cloud as people name it: `azure` is "Azure", `gcp` is "Google Cloud
-/// Platform (GCP)", any other type is itself with its first letter
+/// Platform (GCP)", `aws` is "Amazon Web Services (AWS)", any other type is itself with its first letter
 /// upper-cased, and a missing one is "Unknown cloud".
 pub fn cloud_name(cloud_type: Option<&str>) -> Cow<'_, str> {
     match cloud_type {
         Some("azure") => Cow::Borrowed("Azure"),
         Some("gcp") => Cow::Borrowed("Google Cloud Platform (GCP)"),
+        Some("aws") => Cow::Borrowed("Amazon Web Services (AWS)"),
         None | Some("") => Cow::Borrowed("Unknown cloud"),
         Some(other) => {
             let mut chars = other.chars();
@@ -51,7 +52,7 @@ mod tests {
         assert_eq!(cloud_name(Some("azure")), "Azure");
         assert_eq!(cloud_name(Some("gcp")), "Google Cloud Platform (GCP)");
         assert_eq!(cloud_name(Some("mock")), "Mock");
-        assert_eq!(cloud_name(Some("aws")), "Aws");
+        assert_eq!(cloud_name(Some("aws")), "Amazon Web Services (AWS)");
         assert_eq!(cloud_name(Some("Oracle")), "Oracle");
         assert_eq!(cloud_name(Some("überwolke")), "Überwolke");
         assert_eq!(cloud_name(Some("")), "Unknown cloud");

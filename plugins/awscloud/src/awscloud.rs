@@ -1,0 +1,66 @@
+//! The `awscloud` cloud plugin.
+
+use crate::collect::collect;
+use crate::params::AwsParams;
+use crate::session;
+use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::PluginError;
+use cloudrest::LazyStream;
+use std::sync::Arc;
+
+/// Reads an AWS estate (see the crate docs) on a background thread.
+pub struct AwsCloud {
+    params: Arc<AwsParams>,
+    stream: LazyStream,
+}
+
+impl PluginType for AwsCloud {
+    type Params = AwsParams;
+    const NAME: &'static str = "awscloud";
+    const DESCRIPTION: &'static str = "Reads AWS accounts: EC2 instances, security groups as firewall rules, EBS volumes, S3 buckets, IAM, CloudTrail, RDS and KMS.";
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(sdk::schema::of::<AwsParams>())
+    }
+
+    fn new(params: AwsParams) -> sdk::Result<Self> {
+        params
+            .check()
+            .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
+        Ok(Self {
+            params: Arc::new(params),
+            stream: LazyStream::default(),
+        })
+    }
+
+    /// Signs in to every account (STS GetCallerIdentity) and reads nothing.
+    fn health_check(&mut self) -> sdk::Result<String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| PluginError::failed(format!("{}: {e}", Self::NAME)))?;
+        let accounts = runtime.block_on(session::accounts(&self.params));
+        let mut reached = Vec::new();
+        for account in accounts {
+            match account {
+                Ok(account) => reached.push(format!("account {} ({})", account.id, account.via)),
+                Err(e) => return Err(PluginError::unavailable(format!("{}: {e}", Self::NAME))),
+            }
+        }
+        Ok(format!("signed in to {}", reached.join(", ")))
+    }
+}
+
+impl Cloud for AwsCloud {
+    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
+        let params = Arc::clone(&self.params);
+        self.stream.read(out, "awscloud-reader", 1024, move |emit| {
+            collect(&params, emit)
+        })
+    }
+
+    fn done(&mut self) -> sdk::Result<()> {
+        self.stream.close();
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! One read of `awscloud`: every account; its account-wide services (IAM,
+//! S3, CloudTrail) once and its regional ones (EC2, EBS, RDS, KMS) in every
+//! region, all at once but with at most `max_concurrency` requests in
+//! flight; then one `account` record and one `collection_summary` per
+//! account and region (`global` for the account-wide services).
+
+use crate::ec2::{self, EBS_VOLUME, EC2_INSTANCE, SECURITY_GROUP, SECURITY_GROUP_RULE};
+use crate::iam::{self, IAM_USER};
+use crate::kms::{self, KMS_KEY};
+use crate::params::AwsParams;
+use crate::rds::{self, RDS_INSTANCE};
+use crate::s3::{self, S3_ACCOUNT_BLOCK, S3_BUCKET};
+use crate::scope::{Run, Scope, GLOBAL};
+use crate::session::{self, Account};
+use crate::trail::{self, CLOUDTRAIL_TRAIL};
+use cloudmarker_plugin_api::PluginError;
+use cloudrest::Emitter;
+use futures_util::future::{join5, join_all};
+use serde_json::{json, Map, Value};
+
+/// `ext.record_type` of the account record: the root user, the password
+/// policy and the multi-region trail.
+pub const ACCOUNT: &str = "account";
+/// `ext.record_type` of the account's list of regions.
+pub const REGIONS: &str = "regions";
+
+/// What each regional summary expects to have been read.
+const REGIONAL: [&str; 6] = [
+    EC2_INSTANCE,
+    SECURITY_GROUP,
+    SECURITY_GROUP_RULE,
+    EBS_VOLUME,
+    RDS_INSTANCE,
+    KMS_KEY,
+];
+/// What the account-wide summary expects to have been read.
+const ACCOUNT_WIDE: [&str; 5] = [
+    ACCOUNT,
+    IAM_USER,
+    S3_BUCKET,
+    S3_ACCOUNT_BLOCK,
+    CLOUDTRAIL_TRAIL,
+];
+
+/// Reads everything `params` asks for and emits it (on the calling thread,
+/// with a private runtime).
+pub fn collect(params: &AwsParams, emit: Emitter) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            emit.problem(PluginError::failed(format!(
+                "awscloud: cannot start a runtime: {e}"
+            )));
+            return;
+        }
+    };
+    let run = Run::new(emit, params.max_concurrency, params._max_recs);
+    runtime.block_on(read_all(params, &run));
+}
+
+async fn read_all(params: &AwsParams, run: &Run) {
+    let mut accounts = Vec::new();
+    for account in session::accounts(params).await {
+        match account {
+            Ok(account) => accounts.push(account),
+            Err(message) => {
+                log::error!("awscloud: {message}");
+                run.problem(PluginError::unavailable(format!("awscloud: {message}")));
+            }
+        }
+    }
+    join_all(accounts.iter().map(|a| read_account(params, run, a))).await;
+}
+
+async fn read_account(params: &AwsParams, run: &Run, account: &Account) {
+    let global = Scope {
+        run,
+        account,
+        region: GLOBAL,
+    };
+    let regions = if params.regions.is_empty() {
+        match ec2::enabled_regions(global).await {
+            Ok(regions) => {
+                global.count(REGIONS, regions.len());
+                regions
+            }
+            Err(why) => {
+                global.fail(REGIONS, why);
+                Vec::new()
+            }
+        }
+    } else {
+        params.regions.clone()
+    };
+    log::info!(
+        "Reading account {} ({}) in {} region(s).",
+        account.id,
+        account.via,
+        regions.len()
+    );
+    let mut facts = Map::new();
+    let regional = join_all(regions.iter().map(|region| {
+        read_region(Scope {
+            run,
+            account,
+            region,
+        })
+    }));
+    let (iam_failures, trails, (), (), _) = join5(
+        iam::account_facts(global, &mut facts),
+        trail::trails(global),
+        global.read(IAM_USER, iam::users(global)),
+        global.read(S3_BUCKET, s3::buckets(global)),
+        regional,
+    )
+    .await;
+    match trails {
+        Ok(arns) => {
+            facts.insert(
+                "multi_region_trail_logging".into(),
+                (!arns.is_empty()).into(),
+            );
+            facts.insert("logging_multi_region_trails".into(), json!(arns));
+        }
+        Err(why) => {
+            facts.insert("multi_region_trail_logging".into(), Value::Null);
+            global.fail(CLOUDTRAIL_TRAIL, why);
+        }
+    }
+    if !iam_failures.is_empty() {
+        global.fail(ACCOUNT, iam_failures.join("; "));
+    }
+    let mut ext = global.ext(ACCOUNT);
+    ext.extend(facts);
+    let raw = json!({"AccountId": account.id, "ReadVia": account.via, "Regions": regions});
+    let root = format!("arn:aws:iam::{}:root", account.id);
+    global.count(ACCOUNT, 1);
+    if !global.emit(raw, ext, ACCOUNT, &root) {
+        return;
+    }
+    summary(global, &ACCOUNT_WIDE);
+    for region in &regions {
+        let scope = Scope {
+            run,
+            account,
+            region,
+        };
+        if !summary(scope, &REGIONAL) {
+            return;
+        }
+    }
+}
+
+async fn read_region(scope: Scope<'_>) {
+    join5(
+        scope.read(EC2_INSTANCE, ec2::instances(scope)),
+        scope.read(SECURITY_GROUP, ec2::security_groups(scope)),
+        scope.read(EBS_VOLUME, ec2::volumes(scope)),
+        scope.read(RDS_INSTANCE, rds::instances(scope)),
+        scope.read(KMS_KEY, kms::keys(scope)),
+    )
+    .await;
+}
+
+/// Emits the `collection_summary` of `scope`: what was read and what could
+/// not be. False once nobody reads any more.
+fn summary(scope: Scope<'_>, expected: &[&str]) -> bool {
+    let collected = scope.run.take_collected(&scope.account.id, scope.region);
+    let label = format!("Account {} {}", scope.account.id, scope.region);
+    let mut ext = scope.ext("collection_summary");
+    ext.insert("read_via".into(), scope.account.via.as_str().into());
+    ext.extend(collected.summarise(&label, expected));
+    let raw = json!({"AccountId": scope.account.id, "Region": scope.region});
+    let reference = format!("{}/{}", scope.account.id, scope.region);
+    scope.emit(raw, ext, "collection_summary", &reference)
+}

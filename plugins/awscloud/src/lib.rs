@@ -1,0 +1,48 @@
+//! AWS, as one plugin library: the `awscloud` cloud plugin and the checks
+//! of its records.
+//!
+//! `awscloud` signs in through the standard AWS credential chain (the
+//! official `aws-config`), optionally assuming one role per account, and
+//! reads every region enabled for each account: EC2 instances, security
+//! groups (their rules as `firewall_rule` records, so `firewallruleevent`
+//! finds open ones as it does NSGs and GCP firewalls), EBS volumes, RDS
+//! instances and KMS keys; and, per account, S3 buckets, IAM users, the
+//! root user and password policy, and CloudTrail trails. Each account and
+//! region ends with a `collection_summary` saying what was read and what
+//! could not be.
+
+mod awscloud;
+mod checks;
+mod collect;
+mod ec2;
+mod iam;
+mod kms;
+mod params;
+mod rds;
+mod s3;
+mod scope;
+mod session;
+mod trail;
+
+pub use awscloud::AwsCloud;
+pub use checks::{
+    AccessKeyRotation, BucketPublic, KeyRotation, PasswordPolicyCheck, RdsEncryption, RdsPublic,
+    RootAccessKey, RootMfa, TrailMultiRegion, UserMfa, VolumeEncryption,
+};
+pub use ec2::firewall_rule;
+pub use params::AwsParams;
+
+cloudmarker_plugin_api::export_plugins!(
+    cloud: AwsCloud,
+    event: BucketPublic,
+    event: VolumeEncryption,
+    event: RootMfa,
+    event: RootAccessKey,
+    event: UserMfa,
+    event: AccessKeyRotation,
+    event: PasswordPolicyCheck,
+    event: TrailMultiRegion,
+    event: RdsPublic,
+    event: RdsEncryption,
+    event: KeyRotation,
+);

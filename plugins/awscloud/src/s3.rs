@@ -1,0 +1,253 @@
+//! S3: every bucket with what makes it public or not (the account's and
+//! its own public access block, its policy status, its ACL grants to
+//! everyone), its default encryption and versioning, read in its own
+//! region.
+
+use crate::scope::Scope;
+use crate::session::{code, describe};
+use aws_config::SdkConfig;
+use futures_util::future::join_all;
+use serde_json::{json, Map, Value};
+
+/// `ext.record_type` of a bucket.
+pub const S3_BUCKET: &str = "s3_bucket";
+/// The summary's name for the account-wide public access block.
+pub const S3_ACCOUNT_BLOCK: &str = "s3_account_public_access_block";
+
+/// The grantee groups that mean everyone.
+const PUBLIC_GROUPS: [(&str, &str); 2] = [
+    (
+        "http://acs.amazonaws.com/groups/global/AllUsers",
+        "AllUsers",
+    ),
+    (
+        "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+        "AuthenticatedUsers",
+    ),
+];
+
+/// An S3 client for `config`, path-style when an endpoint is configured
+/// (an emulator or proxy cannot serve `<bucket>.<host>`).
+fn client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let builder =
+        aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+/// Every bucket of the account, one `s3_bucket` record each
+/// (`com.record_type: bucket`). A detail that cannot be read is `null` in
+/// the record and named in the summary; the account-wide block that cannot
+/// be read is named there too, and never hides the buckets.
+pub async fn buckets(scope: Scope<'_>) -> Result<usize, String> {
+    let home = scope.account.in_region(&scope.account.home_region());
+    let account_block = match account_block(scope, &home).await {
+        Ok(block) => {
+            scope.count(S3_ACCOUNT_BLOCK, 1);
+            block
+        }
+        Err(why) => {
+            scope.fail(S3_ACCOUNT_BLOCK, why);
+            Value::Null
+        }
+    };
+    let s3 = client(&home);
+    let mut names = Vec::new();
+    let mut pages = s3.list_buckets().into_paginator().send();
+    while let Some(page) = scope.call(pages.next()).await {
+        let page = page.map_err(|e| describe(&e))?;
+        names.extend(
+            page.buckets()
+                .iter()
+                .filter_map(|b| b.name().map(String::from)),
+        );
+    }
+    if let Some(max) = scope.max_recs() {
+        names.truncate(max);
+    }
+    let reads = names
+        .iter()
+        .map(|name| bucket(scope, &s3, name, &account_block));
+    let emitted = join_all(reads)
+        .await
+        .into_iter()
+        .filter(|sent| *sent)
+        .count();
+    Ok(emitted)
+}
+
+/// The account-wide public access block (S3 Control), `null` when the
+/// account has none.
+async fn account_block(scope: Scope<'_>, home: &SdkConfig) -> Result<Value, String> {
+    let control = aws_sdk_s3control::Client::new(home);
+    let answer = scope
+        .call(
+            control
+                .get_public_access_block()
+                .account_id(&scope.account.id)
+                .send(),
+        )
+        .await;
+    match answer {
+        Ok(answer) => Ok(answer
+            .public_access_block_configuration()
+            .map_or(Value::Null, |b| {
+                block(
+                    b.block_public_acls(),
+                    b.ignore_public_acls(),
+                    b.block_public_policy(),
+                    b.restrict_public_buckets(),
+                )
+            })),
+        Err(e) if code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(Value::Null),
+        Err(e) => Err(describe(&e)),
+    }
+}
+
+fn block(
+    acls: Option<bool>,
+    ignore: Option<bool>,
+    policy: Option<bool>,
+    restrict: Option<bool>,
+) -> Value {
+    json!({
+        "block_public_acls": acls.unwrap_or(false),
+        "ignore_public_acls": ignore.unwrap_or(false),
+        "block_public_policy": policy.unwrap_or(false),
+        "restrict_public_buckets": restrict.unwrap_or(false),
+    })
+}
+
+/// Reads one bucket's details and emits its record; false if it was not
+/// emitted (the reader is gone).
+async fn bucket(
+    scope: Scope<'_>,
+    home: &aws_sdk_s3::Client,
+    name: &str,
+    account_block: &Value,
+) -> bool {
+    let mut failures = Vec::new();
+    let region = match scope
+        .call(home.get_bucket_location().bucket(name).send())
+        .await
+    {
+        Ok(answer) => match answer.location_constraint().map(|c| c.as_str()) {
+            None | Some("") => "us-east-1".to_string(),
+            Some("EU") => "eu-west-1".to_string(),
+            Some(region) => region.to_string(),
+        },
+        Err(e) => {
+            failures.push(format!("location: {}", describe(&e)));
+            scope.account.home_region()
+        }
+    };
+    let s3 = client(&scope.account.in_region(&region));
+    let mut ext = scope.ext(S3_BUCKET);
+    ext.insert("bucket".into(), name.into());
+    ext.insert("bucket_region".into(), region.as_str().into());
+    ext.insert("account_public_access_block".into(), account_block.clone());
+
+    let own_block = match scope
+        .call(s3.get_public_access_block().bucket(name).send())
+        .await
+    {
+        Ok(answer) => answer
+            .public_access_block_configuration()
+            .map_or(Value::Null, |b| {
+                block(
+                    b.block_public_acls(),
+                    b.ignore_public_acls(),
+                    b.block_public_policy(),
+                    b.restrict_public_buckets(),
+                )
+            }),
+        Err(e) if code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Value::Null,
+        Err(e) => {
+            failures.push(format!("public access block: {}", describe(&e)));
+            Value::Null
+        }
+    };
+    ext.insert("public_access_block".into(), own_block);
+
+    let policy_public = match scope
+        .call(s3.get_bucket_policy_status().bucket(name).send())
+        .await
+    {
+        Ok(answer) => json!(answer
+            .policy_status()
+            .and_then(|s| s.is_public())
+            .unwrap_or(false)),
+        Err(e) if code(&e) == Some("NoSuchBucketPolicy") => json!(false),
+        Err(e) => {
+            failures.push(format!("policy status: {}", describe(&e)));
+            Value::Null
+        }
+    };
+    ext.insert("policy_is_public".into(), policy_public);
+
+    let grants = match scope.call(s3.get_bucket_acl().bucket(name).send()).await {
+        Ok(answer) => json!(answer
+            .grants()
+            .iter()
+            .filter_map(|grant| {
+                let uri = grant.grantee()?.uri()?;
+                let (_, group) = PUBLIC_GROUPS.iter().find(|(u, _)| *u == uri)?;
+                let permission = grant.permission().map_or("?", |p| p.as_str());
+                Some(format!("{group}:{permission}"))
+            })
+            .collect::<Vec<_>>()),
+        Err(e) => {
+            failures.push(format!("ACL: {}", describe(&e)));
+            Value::Null
+        }
+    };
+    ext.insert("public_acl_grants".into(), grants);
+
+    let encryption = match scope
+        .call(s3.get_bucket_encryption().bucket(name).send())
+        .await
+    {
+        Ok(answer) => json!(answer
+            .server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| d.sse_algorithm().as_str())),
+        Err(e) if code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => Value::Null,
+        Err(e) => {
+            failures.push(format!("encryption: {}", describe(&e)));
+            Value::Null
+        }
+    };
+    ext.insert("default_encryption".into(), encryption);
+
+    let versioning = match scope
+        .call(s3.get_bucket_versioning().bucket(name).send())
+        .await
+    {
+        Ok(answer) => json!(answer.status().map_or("Disabled", |s| s.as_str())),
+        Err(e) => {
+            failures.push(format!("versioning: {}", describe(&e)));
+            Value::Null
+        }
+    };
+    ext.insert("versioning".into(), versioning);
+
+    if !failures.is_empty() {
+        scope.fail(S3_BUCKET, format!("bucket {name}: {}", failures.join("; ")));
+    }
+    let raw = raw_of(name, &ext);
+    let arn = format!("arn:aws:s3:::{name}");
+    scope.emit(raw, ext, "bucket", &arn)
+}
+
+/// The bucket as the record's `raw`: its name and what was read.
+fn raw_of(name: &str, ext: &Map<String, Value>) -> Value {
+    json!({
+        "Name": name,
+        "Region": ext["bucket_region"],
+        "PublicAccessBlock": ext["public_access_block"],
+        "PolicyIsPublic": ext["policy_is_public"],
+        "PublicGrants": ext["public_acl_grants"],
+        "DefaultEncryption": ext["default_encryption"],
+        "Versioning": ext["versioning"],
+    })
+}

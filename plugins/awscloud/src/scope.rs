@@ -1,0 +1,177 @@
+//! What the readers of one run share, and the scope one reader reads: an
+//! account and a region (`global` for account-wide services).
+
+use crate::session::{partition, Account};
+use cloudmarker_plugin_api::PluginError;
+use cloudrest::{Collected, Emitter};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use tokio::sync::Semaphore;
+
+/// The region of account-wide services (IAM, S3, CloudTrail trails).
+pub const GLOBAL: &str = "global";
+
+/// The shared state of one run.
+pub struct Run {
+    emit: Emitter,
+    limit: Semaphore,
+    max_recs: usize,
+    collected: Mutex<BTreeMap<(String, String), Collected>>,
+    reader_gone: AtomicBool,
+}
+
+impl Run {
+    /// A run emitting to `emit`, with at most `max_concurrency` requests in
+    /// flight and `max_recs` records per type and scope (0: all).
+    pub fn new(emit: Emitter, max_concurrency: usize, max_recs: usize) -> Self {
+        Self {
+            emit,
+            limit: Semaphore::new(max_concurrency.max(1)),
+            max_recs,
+            collected: Mutex::default(),
+            reader_gone: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the host stopped reading (the plugin is being dropped).
+    pub fn reader_gone(&self) -> bool {
+        self.reader_gone.load(Ordering::Relaxed)
+    }
+
+    /// Emits a record; false once nobody reads any more.
+    pub fn emit(&self, record: &Value) -> bool {
+        if self.reader_gone() {
+            return false;
+        }
+        let alive = self.emit.record(record.to_string());
+        if !alive {
+            self.reader_gone.store(true, Ordering::Relaxed);
+        }
+        alive
+    }
+
+    /// Reports a problem that did not stop the read.
+    pub fn problem(&self, problem: PluginError) {
+        if !self.emit.problem(problem) {
+            self.reader_gone.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// What was read in `(account, region)`, taken out.
+    pub fn take_collected(&self, account: &str, region: &str) -> Collected {
+        self.collected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(account.to_string(), region.to_string()))
+            .unwrap_or_default()
+    }
+}
+
+/// One account and region, as a reader sees it.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    /// The run.
+    pub run: &'a Run,
+    /// The account.
+    pub account: &'a Account,
+    /// The region, or [`GLOBAL`].
+    pub region: &'a str,
+}
+
+impl Scope<'_> {
+    /// Awaits `request` once fewer than `max_concurrency` requests are in
+    /// flight in the whole run.
+    pub async fn call<T>(&self, request: impl Future<Output = T>) -> T {
+        let _permit = self.run.limit.acquire().await;
+        request.await
+    }
+
+    /// Whether `n` records of one type are as many as `_max_recs` allows.
+    pub fn full(&self, n: usize) -> bool {
+        self.max_recs().is_some_and(|max| n >= max)
+    }
+
+    /// `_max_recs`, if it limits the read.
+    pub fn max_recs(&self) -> Option<usize> {
+        Some(self.run.max_recs).filter(|max| *max > 0)
+    }
+
+    /// The `ext` every record of this scope starts with.
+    pub fn ext(&self, record_type: &str) -> Map<String, Value> {
+        let mut ext = Map::new();
+        ext.insert("cloud_type".into(), "aws".into());
+        ext.insert("account_id".into(), self.account.id.as_str().into());
+        ext.insert("region".into(), self.region.into());
+        ext.insert("record_type".into(), record_type.into());
+        ext
+    }
+
+    /// The ARN of `resource` of `service` in this scope (no region for
+    /// account-wide services).
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        let (partition, region) = match self.region {
+            GLOBAL => ("aws", ""),
+            region => (partition(region), region),
+        };
+        format!(
+            "arn:{partition}:{service}:{region}:{}:{resource}",
+            self.account.id
+        )
+    }
+
+    /// Emits a record with `com` of `record_type` and `reference`; false
+    /// once nobody reads any more.
+    pub fn emit(
+        &self,
+        raw: Value,
+        ext: Map<String, Value>,
+        record_type: &str,
+        reference: &str,
+    ) -> bool {
+        let com = json!({"cloud_type": "aws", "record_type": record_type, "reference": reference});
+        self.emit_with(raw, ext, com)
+    }
+
+    /// Emits a record with its own `com` (a firewall rule's).
+    pub fn emit_with(&self, raw: Value, ext: Map<String, Value>, com: Value) -> bool {
+        self.run.emit(&json!({"raw": raw, "ext": ext, "com": com}))
+    }
+
+    /// Counts `n` records of `record_type` in this scope's summary.
+    pub fn count(&self, record_type: &'static str, n: usize) {
+        self.with_collected(|c| c.count(record_type, n));
+    }
+
+    /// Notes in the summary, and to the host, that `record_type` could not
+    /// be read (wholly or partly) and why.
+    pub fn fail(&self, record_type: &'static str, why: String) {
+        let message = format!(
+            "account {} {}: {record_type}: {why}",
+            self.account.id, self.region
+        );
+        self.run.problem(PluginError::partial(0, message));
+        self.with_collected(|c| c.fail(record_type, why));
+    }
+
+    /// Reads `record_type` with `read`, which returns how many records it
+    /// emitted; its error goes to the summary.
+    pub async fn read(
+        &self,
+        record_type: &'static str,
+        read: impl Future<Output = Result<usize, String>>,
+    ) {
+        match read.await {
+            Ok(n) => self.count(record_type, n),
+            Err(why) => self.fail(record_type, why),
+        }
+    }
+
+    fn with_collected(&self, update: impl FnOnce(&mut Collected)) {
+        let mut all = self.run.collected.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (self.account.id.clone(), self.region.to_string());
+        update(all.entry(key).or_default());
+    }
+}

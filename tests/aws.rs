@@ -1,0 +1,471 @@
+//! `awscloud` and its checks against moto's server (tests/support/aws_server.py):
+//! two accounts (the second reached by assuming a role), two regions, a
+//! problem of every kind and its compliant twin, lists paged by a proxy,
+//! denied and throttled calls.
+
+mod common;
+
+use common::python::{self, Server};
+use common::{Run, Sandbox};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// The secret access key of the tests' credentials: never in any output.
+const SECRET: &str = "aws-secret-key-that-must-never-be-logged";
+const A: &str = "123456789012";
+const B: &str = "111111111111";
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+/// S3 Control addresses `<account>.<endpoint host>`: these names resolve
+/// to the proxy inside the run's own mount namespace.
+const HOSTS: &str =
+    "127.0.0.1 localhost\n127.0.0.1 123456789012.localhost\n127.0.0.1 111111111111.localhost\n";
+
+/// The checks of `awscloud` records.
+const CHECKS: [&str; 11] = [
+    "awss3bucketpublicevent",
+    "awsebsvolumeencryptionevent",
+    "awsiamrootmfaevent",
+    "awsiamrootaccesskeyevent",
+    "awsiamusermfaevent",
+    "awsiamaccesskeyrotationevent",
+    "awsiampasswordpolicyevent",
+    "awscloudtrailmultiregionevent",
+    "awsrdspublicaccessevent",
+    "awsrdsencryptionevent",
+    "awskmskeyrotationevent",
+];
+
+struct Aws {
+    server: Server,
+    log: PathBuf,
+}
+
+impl Aws {
+    /// moto with the test estate, behind the proxy with `extra` options.
+    fn start(sb: &Sandbox, extra: &[&str]) -> Self {
+        let log = sb.path().join("requests.jsonl");
+        let mut args = vec!["--estate"];
+        args.extend_from_slice(extra);
+        Self {
+            server: python::aws_server(&log, &args),
+            log,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://localhost:{}", self.server.port)
+    }
+
+    /// The operations the proxy answered: (operation, start, end).
+    fn requests(&self) -> Vec<(String, f64, f64)> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (
+                    v["op"].as_str().unwrap().to_string(),
+                    v["start"].as_f64().unwrap(),
+                    v["end"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn count(&self, op: &str) -> usize {
+        self.requests().iter().filter(|r| r.0 == op).count()
+    }
+}
+
+/// `aws.yaml`: audit `awsaudit` of both accounts (through roles) in both
+/// regions, with every AWS check and `firewallruleevent`; `extra` params
+/// for `awscloud`.
+fn config(sb: &Sandbox, aws: &Aws, extra: &str) {
+    let mut yaml = format!(
+        "plugins:\n  awscloud:\n    plugin: awscloud\n    params:\n      endpoint_url: {}\n      regions: [us-east-1, eu-west-1]\n      role_arns: [\"arn:aws:iam::{A}:role/audit\", \"arn:aws:iam::{B}:role/audit\"]\n      max_concurrency: 3\n      timeout: 20\n{extra}",
+        aws.endpoint()
+    );
+    for check in CHECKS {
+        yaml.push_str(&format!("  {check}:\n    plugin: {check}\n"));
+    }
+    yaml.push_str(&format!(
+        "audits:\n  awsaudit:\n    clouds: [awscloud]\n    stores: [filestore]\n    events: [firewallruleevent, {}]\n    alerts: [filestore]\nrun: [awsaudit]\n",
+        CHECKS.join(", ")
+    ));
+    sb.file("aws.yaml", &yaml);
+}
+
+/// Runs `args` with the tests' credentials in the environment only.
+fn cloudmarker(sb: &Sandbox, args: &[&str]) -> Run {
+    let missing = sb.path().join("no-such-file");
+    let missing = missing.to_str().unwrap();
+    sb.run_with_hosts(
+        HOSTS,
+        args,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIATESTKEYFORMOTO"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_CONFIG_FILE", missing),
+            ("AWS_SHARED_CREDENTIALS_FILE", missing),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_PROFILE", "default"),
+        ],
+    )
+}
+
+fn audit(sb: &Sandbox) -> Run {
+    cloudmarker(sb, &["-n", "-c", "sandbox.yaml", "aws.yaml"])
+}
+
+fn records(sb: &Sandbox, name: &str) -> Vec<Value> {
+    sb.read_json(name).as_array().unwrap().clone()
+}
+
+fn of_type<'a>(records: &'a [Value], record_type: &str) -> Vec<&'a Value> {
+    records
+        .iter()
+        .filter(|r| r["ext"]["record_type"] == record_type)
+        .collect()
+}
+
+/// The `com.reference`s of the events a check wrote (none: no file).
+fn flagged(sb: &Sandbox, check: &str) -> BTreeSet<String> {
+    let path = sb.out().join(format!("awsaudit_{check}.json"));
+    if !path.exists() {
+        return BTreeSet::new();
+    }
+    records(sb, &format!("awsaudit_{check}.json"))
+        .iter()
+        .map(|e| e["com"]["reference"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn set(items: &[String]) -> BTreeSet<String> {
+    items.iter().cloned().collect()
+}
+
+/// The references of `records` of `record_type` that `pick` selects.
+fn references(
+    records: &[Value],
+    record_type: &str,
+    pick: impl Fn(&Value) -> bool,
+) -> BTreeSet<String> {
+    of_type(records, record_type)
+        .into_iter()
+        .filter(|r| pick(r))
+        .map(|r| r["com"]["reference"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn two_accounts_and_two_regions_raise_exactly_the_expected_events() {
+    let sb = Sandbox::new();
+    let aws = Aws::start(&sb, &["--page-size", "2"]);
+    config(&sb, &aws, "");
+    let run = audit(&sb);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let all = records(&sb, "awsaudit_awscloud.json");
+
+    // One summary per account and region, all complete.
+    let summaries = of_type(&all, "collection_summary");
+    let scopes: BTreeSet<(String, String)> = summaries
+        .iter()
+        .map(|s| {
+            assert_eq!(s["ext"]["complete"], true, "{s}");
+            (
+                s["ext"]["account_id"].as_str().unwrap().to_string(),
+                s["ext"]["region"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [A, B]
+        .iter()
+        .flat_map(|a| ["global", REGIONS[0], REGIONS[1]].map(|r| (a.to_string(), r.to_string())))
+        .collect();
+    assert_eq!(scopes, expected);
+    for record in &all {
+        assert_eq!(record["ext"]["cloud_type"], "aws");
+        assert_eq!(record["com"]["cloud_type"], "aws");
+        assert!(record["ext"]["account_id"].is_string() && record["ext"]["region"].is_string());
+    }
+    let summary = |account: &str, region: &str| {
+        summaries
+            .iter()
+            .find(|s| s["ext"]["account_id"] == account && s["ext"]["region"] == region)
+            .unwrap()["ext"]["collected"]
+            .clone()
+    };
+    // Each region of account A: 3 instances, 3 volumes + 3 root volumes,
+    // 2 databases, 3 groups + the default one; read over pages of 2.
+    for region in REGIONS {
+        let collected = summary(A, region);
+        assert_eq!(collected["ec2_instance"], 3, "{collected}");
+        assert_eq!(collected["ebs_volume"], 6, "{collected}");
+        assert_eq!(collected["rds_instance"], 2, "{collected}");
+        assert_eq!(collected["security_group"], 4, "{collected}");
+    }
+    assert_eq!(summary(A, "global")["iam_user"], 4);
+    assert_eq!(summary(A, "global")["s3_bucket"], 5);
+    assert_eq!(
+        aws.count("DescribeVolumes"),
+        2 * 3 + 2,
+        "account A's 6 volumes in pages of 2 in each region; account B's none"
+    );
+    assert_eq!(
+        aws.count("ListUsers"),
+        2 + 1,
+        "4 users in pages of 2, and none"
+    );
+
+    // The security groups' rules in the common model; the IPv6 one too.
+    let rules = of_type(&all, "security_group_rule");
+    let v6 = rules
+        .iter()
+        .find(|r| r["com"]["source_addresses"][0] == "::/0")
+        .expect("the IPv6 rule");
+    assert_eq!(v6["com"]["record_type"], "firewall_rule");
+    assert_eq!(v6["com"]["protocol"], "tcp");
+    assert_eq!(v6["com"]["destination_ports"], serde_json::json!(["3389"]));
+    assert_eq!(v6["com"]["direction"], "in");
+
+    // firewallruleevent finds the open SSH (IPv4) and RDP (IPv6) rules of
+    // both regions, not the one open to 10.0.0.0/8.
+    let groups = of_type(&all, "security_group");
+    let group_of = |name: &str| -> BTreeSet<String> {
+        groups
+            .iter()
+            .filter(|g| g["ext"]["group_name"] == name)
+            .map(|g| g["ext"]["group_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (open, v6_open) = (group_of("open-ssh"), group_of("open-rdp-v6"));
+    let open_rules = references(&all, "security_group_rule", |r| {
+        let group = r["ext"]["group_id"].as_str().unwrap();
+        r["raw"]["IsEgress"] == false && (open.contains(group) || v6_open.contains(group))
+    });
+    assert_eq!(open_rules.len(), 4);
+    assert_eq!(flagged(&sb, "firewallruleevent"), open_rules);
+
+    let bucket = |name: &str| format!("arn:aws:s3:::{name}");
+    assert_eq!(
+        flagged(&sb, "awss3bucketpublicevent"),
+        set(&[bucket("public-by-acl"), bucket("public-by-policy")]),
+        "saved-by-block is public by ACL but its block ignores it"
+    );
+    let saved = of_type(&all, "s3_bucket")
+        .into_iter()
+        .find(|b| b["ext"]["bucket"] == "saved-by-block")
+        .unwrap();
+    assert_eq!(
+        saved["ext"]["public_acl_grants"],
+        serde_json::json!(["AllUsers:READ"])
+    );
+    let by_policy = of_type(&all, "s3_bucket")
+        .into_iter()
+        .find(|b| b["ext"]["bucket"] == "public-by-policy")
+        .unwrap();
+    assert_eq!(by_policy["ext"]["bucket_region"], "eu-west-1");
+    let private = of_type(&all, "s3_bucket")
+        .into_iter()
+        .find(|b| b["ext"]["bucket"] == "private-versioned")
+        .unwrap();
+    assert_eq!(private["ext"]["default_encryption"], "AES256");
+    assert_eq!(private["ext"]["versioning"], "Enabled");
+
+    let unencrypted = references(&all, "ebs_volume", |v| v["ext"]["encrypted"] == false);
+    assert_eq!(
+        unencrypted.len(),
+        2 * (1 + 3),
+        "one made so, and the instances' root volumes"
+    );
+    assert_eq!(flagged(&sb, "awsebsvolumeencryptionevent"), unencrypted);
+
+    let root = |account: &str| format!("arn:aws:iam::{account}:root");
+    for check in [
+        "awsiamrootmfaevent",
+        "awsiamrootaccesskeyevent",
+        "awsiampasswordpolicyevent",
+        "awscloudtrailmultiregionevent",
+    ] {
+        assert_eq!(
+            flagged(&sb, check),
+            set(&[root(A)]),
+            "{check}: account B is the compliant twin"
+        );
+    }
+    let user = |name: &str| format!("arn:aws:iam::{A}:user/{name}");
+    assert_eq!(
+        flagged(&sb, "awsiamusermfaevent"),
+        set(&[user("alice")]),
+        "bob has MFA, carol no password"
+    );
+    assert_eq!(
+        flagged(&sb, "awsiamaccesskeyrotationevent"),
+        set(&[user("service")]),
+        "carol's key is new"
+    );
+
+    let db = |region: &str, name: &str| format!("arn:aws:rds:{region}:{A}:db:{name}");
+    let open_dbs = set(&[db(REGIONS[0], "db-open"), db(REGIONS[1], "db-open")]);
+    assert_eq!(flagged(&sb, "awsrdspublicaccessevent"), open_dbs);
+    assert_eq!(flagged(&sb, "awsrdsencryptionevent"), open_dbs);
+
+    let not_rotated = references(&all, "kms_key", |k| k["ext"]["rotation_enabled"] == false);
+    let rotated = references(&all, "kms_key", |k| k["raw"]["Description"] == "rotated");
+    assert_eq!(rotated.len(), 2);
+    assert_eq!(flagged(&sb, "awskmskeyrotationevent"), not_rotated);
+    assert!(not_rotated.is_disjoint(&rotated));
+
+    // Every event names the account and says how to fix it.
+    for check in CHECKS {
+        let path = sb.out().join(format!("awsaudit_{check}.json"));
+        for event in records(&sb, path.file_name().unwrap().to_str().unwrap()) {
+            let text = event["com"]["description"].as_str().unwrap();
+            assert!(text.contains(A), "{check}: {text}");
+            assert!(!event["com"]["recommendation"].as_str().unwrap().is_empty());
+        }
+    }
+
+    // The concurrency bound holds across accounts, regions and services.
+    let requests = aws.requests();
+    let most = requests
+        .iter()
+        .map(|(_, start, _)| {
+            requests
+                .iter()
+                .filter(|(_, s, e)| s <= start && start < e)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(most <= 3, "{most} requests at once, max_concurrency 3");
+
+    let output = format!("{}{}", run.output(), sb.log());
+    assert!(!output.contains(SECRET), "the secret key was logged");
+}
+
+#[test]
+fn a_denied_call_is_summarised_and_throttling_is_retried() {
+    let sb = Sandbox::new();
+    let aws = Aws::start(
+        &sb,
+        &[
+            "--fail",
+            "DescribeVolumes=403:UnauthorizedOperation",
+            "--fail",
+            "ListUsers=400:Throttlingx2",
+            "--fail",
+            "DescribeSecurityGroupRules=503:RequestLimitExceededx1",
+            "--fail",
+            "ListKeys=400:ThrottlingExceptionx1",
+            "--fail",
+            "GetBucketAcl=503:SlowDownx1",
+        ],
+    );
+    config(&sb, &aws, "");
+    let run = audit(&sb);
+    assert_eq!(
+        run.status,
+        Some(1),
+        "a partial read is a failure: {}",
+        run.output()
+    );
+    run.assert_says("could NOT read ebs_volume");
+    let all = records(&sb, "awsaudit_awscloud.json");
+    for summary in of_type(&all, "collection_summary") {
+        let ext = &summary["ext"];
+        if ext["region"] == "global" {
+            assert_eq!(ext["complete"], true, "throttled calls were retried: {ext}");
+            continue;
+        }
+        assert_eq!(ext["complete"], false, "{ext}");
+        let why = ext["failed"]["ebs_volume"].as_str().unwrap();
+        assert!(why.contains("UnauthorizedOperation: Injected"), "{why}");
+        assert_eq!(ext["failed"].as_object().unwrap().len(), 1, "{ext}");
+    }
+    assert!(of_type(&all, "ebs_volume").is_empty());
+    assert_eq!(of_type(&all, "iam_user").len(), 4);
+    assert_eq!(of_type(&all, "ec2_instance").len(), 6);
+    assert_eq!(of_type(&all, "s3_bucket").len(), 5 + 1);
+    assert_eq!(
+        aws.count("ListUsers"),
+        2 + 2,
+        "two throttled answers, then one list per account"
+    );
+    assert_eq!(flagged(&sb, "awss3bucketpublicevent").len(), 2);
+    assert_eq!(flagged(&sb, "firewallruleevent").len(), 4);
+}
+
+#[test]
+fn an_account_that_cannot_be_reached_leaves_the_other_read() {
+    let sb = Sandbox::new();
+    // AssumeRole answers AccessDenied once: for the first account asked.
+    let aws = Aws::start(&sb, &["--fail", "AssumeRole=403:AccessDeniedx1"]);
+    config(&sb, &aws, "");
+    let run = audit(&sb);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(&format!("role arn:aws:iam::{A}:role/audit: cannot sign in"));
+    run.assert_says("AccessDenied");
+    run.assert_says("Injected AccessDenied for AssumeRole");
+    let accounts: BTreeSet<String> = records(&sb, "awsaudit_awscloud.json")
+        .iter()
+        .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(accounts.len(), 1, "the other account is read: {accounts:?}");
+    assert!(!run.output().contains(SECRET));
+}
+
+#[test]
+fn validate_connect_signs_in_and_an_unreachable_endpoint_fails_fast() {
+    let sb = Sandbox::new();
+    let aws = Aws::start(&sb, &[]);
+    config(&sb, &aws, "");
+    let run = cloudmarker(
+        &sb,
+        &["validate", "--connect", "-c", "sandbox.yaml", "aws.yaml"],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says(&format!(
+        "signed in to account {A} (role arn:aws:iam::{A}:role/audit), account {B}"
+    ));
+    assert_eq!(
+        aws.count("DescribeVolumes"),
+        0,
+        "a health check reads nothing"
+    );
+
+    let closed = python::free_port();
+    let dead = sb.file(
+        "dead.yaml",
+        &format!("plugins:\n  awscloud:\n    params:\n      endpoint_url: http://localhost:{closed}\n      role_arns: []\n      timeout: 2\n      max_retries: 1\n"),
+    );
+    let started = std::time::Instant::now();
+    let run = cloudmarker(
+        &sb,
+        &[
+            "validate",
+            "--connect",
+            "-c",
+            "sandbox.yaml",
+            "aws.yaml",
+            dead.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("default credentials: cannot sign in");
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+    assert!(!run.output().contains(SECRET));
+}
+
+#[test]
+fn bad_params_name_the_param() {
+    let sb = Sandbox::new();
+    sb.file(
+        "bad.yaml",
+        "plugins:\n  awscloud:\n    plugin: awscloud\n    params:\n      role_arn: audit\naudits:\n  a:\n    clouds: [awscloud]\n    stores: [filestore]\nrun: [a]\n",
+    );
+    let run = sb.run_now(&["bad.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("awscloud: \"audit\" is not a role ARN");
+}
