@@ -82,11 +82,11 @@ pub async fn security_groups(scope: Scope<'_>) -> Result<usize, String> {
     let client = Client::new(&scope.account.in_region(scope.region));
     let mut pages = client.describe_security_groups().into_paginator().send();
     let mut count = 0;
-    while let Some(page) = scope.call(pages.next()).await {
+    'pages: while let Some(page) = scope.call(pages.next()).await {
         let page = page.map_err(|e| describe(&e))?;
         for group in page.security_groups() {
             if scope.full(count) {
-                break;
+                break 'pages;
             }
             let id = group.group_id().unwrap_or_default();
             let raw = json!({

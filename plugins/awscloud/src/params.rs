@@ -1,6 +1,6 @@
 //! The params of `awscloud`.
 
-use cloudmarker_plugin_api::sdk::schema;
+use cloudmarker_plugin_api::sdk::{schema, Secret};
 use serde::{Deserialize, Serialize};
 
 /// How `awscloud` signs in and what it reads.
@@ -21,8 +21,8 @@ pub struct AwsParams {
     /// Roles to assume, one per account, to audit several accounts of an
     /// organisation in one run (with `role_arn`, if given, too).
     pub role_arns: Vec<String>,
-    /// The external id the roles require.
-    pub external_id: Option<String>,
+    /// The external id the roles require (kept out of logs, as a secret).
+    pub external_id: Option<Secret>,
     /// Send every request here (an emulator, a proxy); `AWS_ENDPOINT_URL`
     /// does the same. S3 is then addressed path-style.
     pub endpoint_url: Option<String>,

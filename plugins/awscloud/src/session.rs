@@ -91,7 +91,7 @@ pub async fn accounts(params: &AwsParams) -> Vec<Result<Account, String>> {
             .session_name("cloudmarker")
             .configure(&base);
         if let Some(id) = &params.external_id {
-            provider = provider.external_id(id);
+            provider = provider.external_id(id.expose());
         }
         let provider = provider.build().await;
         let config = base
