@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::python::{self, free_port, root, Server};
+use common::python::{self, free_port, root, CloudServer};
 use common::Sandbox;
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -12,7 +12,7 @@ use std::time::Instant;
 const SECRET: &str = "client-secret";
 
 struct Clouds {
-    server: Server,
+    server: CloudServer,
     log: std::path::PathBuf,
 }
 
@@ -26,7 +26,12 @@ impl Clouds {
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.server.port)
+        self.server.url()
+    }
+
+    /// The Azure params that sign in here with the client secret.
+    fn azure_sign_in(&self) -> String {
+        self.server.azure_sign_in()
     }
 
     /// The requests the server answered: (path, start, end).
@@ -49,18 +54,10 @@ impl Clouds {
 /// A config for an audit `cloudaudit` with `clouds`, the three event
 /// plugins and filestore; Azure plugins use `azure_extra` params.
 fn audit_config(sb: &Sandbox, clouds: &Clouds, cloud_keys: &str, azure_extra: &str) {
-    let key: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            root().join("tests/data/gcp/service_account_key.google-auth-library-python.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let mut key = key;
-    key["token_uri"] = json!(format!("{}/token", clouds.url()));
-    let key_path = sb.file("gcp-key.json", &key.to_string());
+    let key_path = gcp_key();
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10{azure_extra}}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10{azure_extra}}}");
     sb.file(
         "clouds.yaml",
         &format!(
@@ -68,6 +65,12 @@ fn audit_config(sb: &Sandbox, clouds: &Clouds, cloud_keys: &str, azure_extra: &s
             key_path.display()
         ),
     );
+}
+
+/// The service-account key file: the published example's key, as PKCS#8
+/// (the form Google issues); the server accepts its self-signed tokens.
+fn gcp_key() -> std::path::PathBuf {
+    root().join("tests/data/gcp/service_account_key.pkcs8.derived.json")
 }
 
 fn records(sb: &Sandbox, name: &str) -> Vec<Value> {
@@ -296,7 +299,7 @@ fn bad_credentials_fail_clearly_and_keep_the_secret() {
     audit_config(&sb, &clouds, "[azcloud, gcpcloud]", "");
     let run = sb.run_now(&["clouds.yaml"]);
     assert_eq!(run.status, Some(1), "{}", run.output());
-    run.assert_says("azcloud: cannot list subscriptions: HTTP 401: Azure token request: invalid_client: AADSTS7000215: Invalid client secret provided.");
+    run.assert_says("azcloud: cannot list subscriptions: signing in with client_secret failed: ClientSecretCredential authentication failed. AADSTS7000215: Invalid client secret provided.");
     assert!(!run.output().contains(SECRET) && !run.output().contains("the-real-secret"));
     run.assert_says(
         "Project example-project: read 2 bucket, 1 compute, 4 firewall, 2 sql_instance.",
@@ -325,13 +328,13 @@ fn validate_connect_signs_in_to_each_cloud_and_reads_no_resources() {
         assert_eq!(
             row(key),
             format!(
-                "{key} {key} ok signed in to tenant tenant-1 and listed 2 subscription(s) at {url}"
+                "{key} {key} ok signed in with client_secret and listed 2 subscription(s) at {url}"
             )
         );
     }
     assert_eq!(
         row("gcpcloud"),
-        format!("gcpcloud gcpcloud ok signed in and read the firewalls of project example-project at {url}/compute/v1")
+        format!("gcpcloud gcpcloud ok signed in with key_file as service-account@example.com and read the firewalls of project example-project at {url}/compute/v1")
     );
     let listed: Vec<String> = clouds
         .requests()
@@ -370,7 +373,8 @@ fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &[]);
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10}}");
     let events = [
         (
             "azstorageaccountsecuretransferevent",
@@ -468,7 +472,8 @@ fn key_vaults_their_keys_and_secrets_and_a_vault_that_refuses() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &[]);
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
     sb.file(
         "kv.yaml",
         &format!("plugins:\n  azkv:\n    plugin: cloudmarker.clouds.azkv.AzKV\n    params: {azure}\n  azkvkeynoexpiryevent:\n    plugin: cloudmarker.events.azkvkeynoexpiryevent.AzKVKeyNoExpiryEvent\n  azkvsecretnoexpiryevent:\n    plugin: cloudmarker.events.azkvsecretnoexpiryevent.AzKVSecretNoExpiryEvent\n  azkvnonrecoverableevent:\n    plugin: cloudmarker.events.azkvnonrecoverableevent.AzKVNonRecoverableEvent\naudits:\n  kvaudit:\n    clouds: [azkv]\n    stores: [filestore]\n    events: [azkvkeynoexpiryevent, azkvsecretnoexpiryevent, azkvnonrecoverableevent]\n    alerts: [filestore]\nrun: [kvaudit]\n"),
@@ -537,7 +542,8 @@ fn web_apps_with_their_configuration_and_the_checks() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &[]);
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
     let events = [
         (
             "azwebapphttpsevent",
@@ -612,7 +618,8 @@ fn postgres_servers_with_their_parameters_and_the_checks() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &[]);
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
     let events = [
         (
             "azpostgreslogcheckpointsevent",
@@ -717,7 +724,8 @@ fn sql_servers_databases_and_their_firewall_open_to_the_world() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &[]);
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10, max_retries: 0}}");
     sb.file(
         "sql.yaml",
         &format!("plugins:\n  azsql:\n    plugin: cloudmarker.clouds.azsql.AzSQL\n    params: {azure}\n  azsqldatabasetdeevent:\n    plugin: cloudmarker.events.azsqldatabasetdeevent.AzSQLDatabaseTDEEvent\n  azsqlserverauditingevent:\n    plugin: azsqlserverauditingevent\naudits:\n  sqlaudit:\n    clouds: [azsql]\n    stores: [filestore]\n    events: [azsqldatabasetdeevent, azsqlserverauditingevent, firewallruleevent]\n    alerts: [filestore]\nrun: [sqlaudit]\n"),
@@ -759,7 +767,8 @@ fn log_profiles_diagnostic_settings_and_their_absence() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &[]);
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10}}");
     let events = [
         ("azlogprofileevent", "AzLogProfileEvent"),
         (
@@ -825,7 +834,8 @@ fn disks_and_vm_extensions() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &[]);
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10}}");
     sb.file(
         "disks.yaml",
         &format!("plugins:\n  azdisk:\n    plugin: cloudmarker.clouds.azdisk.AzDisk\n    params: {azure}\n  azvm:\n    plugin: cloudmarker.clouds.azvm.AzVM\n    params: {azure}\n  azvmextensionevent:\n    plugin: cloudmarker.events.azvmextensionevent.AzVMExtensionEvent\n    params: {{blacklisted: [IaaSAntiMalware-ext0], required: [AzureMonitorLinuxAgent]}}\naudits:\n  diskaudit:\n    clouds: [azdisk, azvm]\n    stores: [filestore]\n    events: [azvmextensionevent]\n    alerts: [filestore]\nrun: [diskaudit]\n"),
@@ -957,17 +967,8 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
 /// `head.yaml`. Gives the event plugins' keys.
 fn head_config(sb: &Sandbox, clouds: &Clouds) -> Vec<&'static str> {
     let url = clouds.url();
-    let key = sb.path().join("gcp-key.json");
-    let mut key_json: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            root().join("tests/data/gcp/service_account_key.google-auth-library-python.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    key_json["token_uri"] = json!(format!("{url}/token"));
-    std::fs::write(&key, key_json.to_string()).unwrap();
-    let azure = format!("      tenant: tenant-1\n      client: client-id\n      secret: {SECRET}\n      processes: 4\n      threads: 30\n      _max_subs: 0\n      _max_recs: 0\n      authority_host: {url}\n      resource_manager: {url}\n");
+    let key = gcp_key();
+    let azure = format!("      tenant: tenant-1\n      client: client-id\n      secret: {SECRET}\n      processes: 4\n      threads: 30\n      _max_subs: 0\n      _max_recs: 0\n      authority_host: {}\n      ca_cert: {}\n      resource_manager: {url}\n", clouds.server.authority(), clouds.server.ca_cert.display());
     let clouds_list = [
         ("azcloud", "clouds.azcloud.AzCloud"),
         ("azvm", "clouds.azvm.AzVM"),
@@ -1091,7 +1092,8 @@ fn the_new_azure_plugins_wait_out_throttling() {
         ],
     );
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 3}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10, max_retries: 3}}");
     sb.file(
         "throttled.yaml",
         &format!("plugins:\n  azstorageaccount:\n    params: {azure}\n    plugin: azstorageaccount\n  azkv:\n    plugin: azkv\n    params: {azure}\n  azwebapp:\n    plugin: azwebapp\n    params: {azure}\naudits:\n  throttled:\n    clouds: [azstorageaccount, azkv, azwebapp]\n    stores: [filestore]\nrun: [throttled]\n"),
@@ -1138,7 +1140,8 @@ fn the_other_new_lists_wait_out_throttling_too() {
     );
     audit_config(&sb, &clouds, "[gcpcloud]", "");
     let url = clouds.url();
-    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, authority_host: \"{url}\", resource_manager: \"{url}\", timeout: 10, max_retries: 3}}");
+    let signin = clouds.azure_sign_in();
+    let azure = format!("{{tenant: tenant-1, client: client-id, secret: {SECRET}, {signin}, resource_manager: \"{url}\", timeout: 10, max_retries: 3}}");
     sb.file(
         "more.yaml",
         &format!("plugins:\n  azmonitor:\n    plugin: azmonitor\n    params: {azure}\n  azsql:\n    plugin: azsql\n    params: {azure}\naudits:\n  cloudaudit:\n    clouds: [gcpcloud, azmonitor, azsql]\n"),
@@ -1192,14 +1195,20 @@ fn requests_stay_within_max_concurrency() {
 fn an_unreachable_cloud_fails_without_hanging() {
     let sb = Sandbox::new();
     let clouds = Clouds::start(&sb, &[]);
-    audit_config(&sb, &clouds, "[azvm]", "");
+    audit_config(&sb, &clouds, "[azvm]", ", max_retries: 1");
     let text = std::fs::read_to_string(sb.path().join("clouds.yaml")).unwrap();
-    let dead = format!("http://127.0.0.1:{}", free_port());
-    sb.file("clouds.yaml", &text.replace(&clouds.url(), &dead));
+    let dead = free_port();
+    let text = text
+        .replace(&clouds.url(), &format!("http://127.0.0.1:{dead}"))
+        .replace(
+            &clouds.server.authority(),
+            &format!("https://127.0.0.1:{dead}"),
+        );
+    sb.file("clouds.yaml", &text);
     let run = sb.run_now(&["clouds.yaml"]);
     assert_eq!(run.status, Some(1), "{}", run.output());
-    run.assert_says("azvm: cannot list subscriptions: Azure token request: http://127.0.0.1:");
-    run.assert_says("refused the connection (is the server running on that port?)");
+    run.assert_says("azvm: cannot list subscriptions: signing in with client_secret failed:");
+    run.assert_says("Connection refused");
 }
 
 #[test]
@@ -1331,7 +1340,7 @@ fn a_token_endpoint_that_echoes_the_request_never_leaks_the_secret() {
     let run = sb.run_now(&["clouds.yaml"]);
     assert_eq!(run.status, Some(1), "{}", run.output());
     run.assert_says(
-        "AADSTS900144: Malformed request: client_id=client-id&client_secret=***&scope=",
+        "AADSTS900144: Malformed request: client_id=client-id&client_secret=***&grant_type=",
     );
     for text in [run.output(), sb.log()] {
         assert!(!text.contains(SECRET), "{text}");

@@ -19,6 +19,9 @@
 #[allow(dead_code)]
 #[path = "../../tests/common/python.rs"]
 mod python;
+#[allow(dead_code)]
+#[path = "../../tests/common/tls.rs"]
+mod tls;
 
 use std::process::Command;
 use std::time::Instant;
@@ -48,24 +51,29 @@ fn main() {
     cpu_per_resource();
 }
 
-/// A config for `azcloud` against the server at `url`, into filestore under `dir`.
-fn config(dir: &std::path::Path, url: &str, concurrency: usize) -> std::path::PathBuf {
-    config_of(dir, url, concurrency, &["azcloud"])
+/// A config for `azcloud` against `server`, into filestore under `dir`.
+fn config(
+    dir: &std::path::Path,
+    server: &python::CloudServer,
+    concurrency: usize,
+) -> std::path::PathBuf {
+    config_of(dir, server, concurrency, &["azcloud"])
 }
 
-/// A config for the Azure cloud plugins `clouds` against the server at
-/// `url`, into filestore under `dir`.
+/// A config for the Azure cloud plugins `clouds` against `server`, into
+/// filestore under `dir`.
 fn config_of(
     dir: &std::path::Path,
-    url: &str,
+    server: &python::CloudServer,
     concurrency: usize,
     clouds: &[&str],
 ) -> std::path::PathBuf {
     let config = dir.join("bench.yaml");
+    let (url, sign_in) = (server.url(), server.azure_sign_in());
     let mut plugins = String::new();
     for cloud in clouds {
         plugins.push_str(&format!(
-            "  {cloud}:\n    plugin: {cloud}\n    params: {{tenant: t, client: client-id, secret: client-secret, authority_host: \"{url}\", resource_manager: \"{url}\", max_concurrency: {concurrency}}}\n"
+            "  {cloud}:\n    plugin: {cloud}\n    params: {{tenant: t, client: client-id, secret: client-secret, {sign_in}, resource_manager: \"{url}\", max_concurrency: {concurrency}}}\n"
         ));
     }
     std::fs::write(
@@ -114,7 +122,7 @@ fn run_with_status(config: &std::path::Path) -> (f64, f64, Option<i32>) {
 
 /// The tests' API server with [`SUBSCRIPTIONS`] subscriptions, every answer
 /// [`LATENCY_MS`] late.
-fn slow_server(log: &std::path::Path) -> python::Server {
+fn slow_server(log: &std::path::Path) -> python::CloudServer {
     python::cloud_server(
         log,
         &[
@@ -133,8 +141,7 @@ fn every_azure_plugin() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("requests.jsonl");
     let server = slow_server(&log);
-    let url = format!("http://127.0.0.1:{}", server.port);
-    let config = config_of(dir.path(), &url, 64, &AZURE_PLUGINS);
+    let config = config_of(dir.path(), &server, 64, &AZURE_PLUGINS);
     // The fixtures deny a vault, an app and a server on purpose: exit 1.
     let (seconds, cpu, code) = run_with_status(&config);
     assert!(matches!(code, Some(0 | 1)), "cloudmarker failed: {code:?}");
@@ -177,8 +184,7 @@ fn cpu_per_resource() {
             &SCALED_VMS.to_string(),
         ],
     );
-    let url = format!("http://127.0.0.1:{}", server.port);
-    let config = config(dir.path(), &url, 8);
+    let config = config(dir.path(), &server, 8);
     // The median of 5 runs: the Python server shares the two cores.
     let mut runs: Vec<(f64, f64)> = (0..5).map(|_| run(&config)).collect();
     runs.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -205,8 +211,7 @@ fn concurrency() {
     println!("|---:|---:|---:|---:|");
     for concurrency in [8, 32, 64] {
         let _ = std::fs::remove_file(&log);
-        let url = format!("http://127.0.0.1:{}", server.port);
-        let config = config(dir.path(), &url, concurrency);
+        let config = config(dir.path(), &server, concurrency);
         let (seconds, _) = run(&config);
         let requests = std::fs::read_to_string(&log)
             .unwrap_or_default()

@@ -15,6 +15,24 @@ use std::time::{Duration, Instant};
 /// How long one run may take before the test calls it a hang.
 const TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The variables through which the Azure and Google identity crates find
+/// credentials; cleared for every run (tests set the ones they need).
+const IDENTITY_VARIABLES: [&str; 13] = [
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "GCE_METADATA_HOST",
+];
+
 /// The `cloudmarker` binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_cloudmarker")
@@ -246,6 +264,11 @@ impl Sandbox {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Runs sign in with what the test gives, never with the identity of
+        // the machine or the person running the tests.
+        for variable in IDENTITY_VARIABLES {
+            command.env_remove(variable);
+        }
         for (k, v) in env {
             command.env(k, v);
         }

@@ -82,19 +82,79 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The cloud test server: plain HTTP for the APIs, and the same over TLS
+/// for signing in (azure_identity talks to an authority over https only).
+pub struct CloudServer {
+    server: Server,
+    /// The TLS port.
+    pub tls_port: u16,
+    /// The CA certificate (PEM) that signed the TLS certificate.
+    pub ca_cert: PathBuf,
+    _pki: tempfile::TempDir,
+}
+
+impl CloudServer {
+    /// The plain HTTP base URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.port)
+    }
+
+    /// The https base URL, for `authority_host`.
+    pub fn authority(&self) -> String {
+        format!("https://127.0.0.1:{}", self.tls_port)
+    }
+
+    /// The Azure params that sign in here with the client secret:
+    /// `authority_host` and the `ca_cert` that trusts it.
+    pub fn azure_sign_in(&self) -> String {
+        format!(
+            "authority_host: \"{}\", ca_cert: \"{}\"",
+            self.authority(),
+            self.ca_cert.display()
+        )
+    }
+}
+
+impl std::ops::Deref for CloudServer {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
 /// Starts `tests/support/cloud_server.py` (the Azure and Google APIs over
-/// the fixtures in `tests/data`), logging each request to `log`, with
-/// `extra` options.
-pub fn cloud_server(log: &Path, extra: &[&str]) -> Server {
-    let port = free_port();
-    let (port_text, data, log_text) = (
+/// the fixtures in `tests/data`, and their sign-in endpoints, also over
+/// TLS), logging each request to `log`, with `extra` options.
+pub fn cloud_server(log: &Path, extra: &[&str]) -> CloudServer {
+    let pki_dir = tempfile::tempdir().expect("temp dir for the TLS certificates");
+    let pki = super::tls::generate(pki_dir.path());
+    let (port, tls_port) = (free_port(), free_port());
+    let (port_text, tls_text, data, log_text) = (
         port.to_string(),
+        tls_port.to_string(),
         root().join("tests/data").display().to_string(),
         log.display().to_string(),
     );
-    let mut args = vec!["--port", &port_text, "--data", &data, "--log", &log_text];
+    let tls_args = pki.server_args();
+    let mut args = vec![
+        "--port",
+        &port_text,
+        "--tls-port",
+        &tls_text,
+        "--data",
+        &data,
+        "--log",
+        &log_text,
+    ];
+    args.extend(tls_args.iter().map(String::as_str));
     args.extend_from_slice(extra);
-    Server::start("cloud_server.py", port, &args)
+    CloudServer {
+        server: Server::start("cloud_server.py", port, &args),
+        tls_port,
+        ca_cert: pki.ca_cert,
+        _pki: pki_dir,
+    }
 }
 
 /// Starts `tests/support/aws_server.py` (moto behind a paging, fault

@@ -2,8 +2,20 @@
 and Google (OAuth2 token, Compute Engine) REST APIs the cloud plugins use,
 replaying the published examples in tests/data.
 
-- Tokens: client credentials checked (Azure), a signed JWT assertion required
-  (Google); every API call must carry the issued bearer token.
+- Signing in (the checks are in identity.py). Azure: the token endpoint
+  takes a client secret, a client assertion signed with --client-cert's key,
+  or the federated (workload identity) token --federated-token (an
+  assertion whose `exp` has passed is refused as expired); --identity-header
+  enables the App Service managed identity endpoint (/msi/token);
+  --token-lifetime sets `expires_in`. Google: Compute Engine and the other
+  APIs accept the key file's self-signed JWT (--gcp-key) and the tokens
+  issued here: by the metadata server (/computeMetadata/v1/...), by an
+  authorized_user refresh (/token, --refresh-token), by the STS exchange
+  of the subject token --subject-token (/v1/token), and by IAM Credentials
+  generateAccessToken. Every API call must carry an issued token; the log
+  says which kind (`grant`, `bearer`). With --tls-port and --cert/--key
+  the same API is served over TLS too (azure_identity signs in over https
+  only).
 - Paging: Azure `nextLink` and Google `nextPageToken` point back here.
 - Faults on demand: `--fail SUBSTRING=STATUS[xCOUNT]` answers requests whose
   path contains SUBSTRING with STATUS (COUNT times, default always), with a
@@ -48,8 +60,11 @@ import pathlib
 import sys
 import threading
 import time
+import ssl
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import identity
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -68,6 +83,16 @@ parser.add_argument("--huge", default=None)
 parser.add_argument("--echo-token-errors", action="store_true")
 parser.add_argument("--page-size", type=int, default=0,
                     help="re-page every Azure list and the Cloud Storage and Cloud SQL lists at this many items a page")
+parser.add_argument("--tls-port", type=int, default=0)
+parser.add_argument("--cert")
+parser.add_argument("--key")
+parser.add_argument("--client-cert", help="PEM certificate of the Entra ID client's certificate credential")
+parser.add_argument("--federated-token", help="the workload identity token the Entra ID app trusts")
+parser.add_argument("--identity-header", help="the App Service managed identity secret header")
+parser.add_argument("--token-lifetime", type=int, default=3599)
+parser.add_argument("--gcp-key", help="the service-account key whose self-signed JWTs are accepted")
+parser.add_argument("--subject-token", help="the external account subject token STS accepts")
+parser.add_argument("--refresh-token", help="the authorized_user refresh token accepted")
 parser.add_argument("--scale-vms", type=int, default=0,
                     help="serve this many virtual machines (copies of the published example, derived), 1000 a page")
 args = parser.parse_args()
@@ -79,6 +104,11 @@ AZURE_TOKEN = "azure-token-123"
 # and accepted only there, as Key Vault does.
 VAULT_TOKEN = "vault-token-789"
 GOOGLE_TOKEN = "google-token-456"
+# Issued by the STS exchange (federated) and by IAM Credentials (impersonated).
+FEDERATED_TOKEN = "federated-token-321"
+IMPERSONATED_TOKEN = "impersonated-token-654"
+CLIENT_CERT = identity.ClientCertificate(args.client_cert) if args.client_cert else None
+SERVICE_ACCOUNT = identity.ServiceAccount(args.gcp_key or str(pathlib.Path(args.data) / "gcp" / "service_account_key.google-auth-library-python.json"))
 LOCK = threading.Lock()
 FAILS = []
 for spec in args.fail:
@@ -268,6 +298,7 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_request("POST")
 
     def handle_request(self, verb):
+        self.note = {}
         start = time.time()
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -280,7 +311,7 @@ class Handler(BaseHTTPRequestHandler):
             elif not self.injected_fault(url.path):
                 self.route(verb, url, raw)
         finally:
-            log({"verb": verb, "path": url.path, "start": start, "end": time.time()})
+            log({"verb": verb, "path": url.path, "start": start, "end": time.time(), **self.note})
 
     def injected_fault(self, path):
         with LOCK:
@@ -306,20 +337,25 @@ class Handler(BaseHTTPRequestHandler):
             return self.azure_token(raw)
         if verb == "POST" and path == "/token":
             return self.google_token(raw)
+        if verb == "GET" and path == "/msi/token":
+            return self.managed_identity(url)
+        if path.startswith("/computeMetadata/v1/"):
+            return self.metadata(path)
+        if verb == "POST" and path == "/v1/token":
+            return self.sts(raw)
         auth = self.headers.get("Authorization")
+        if verb == "POST" and path.startswith("/v1/projects/-/serviceAccounts/"):
+            return self.generate_access_token(path, auth)
+        google = path.startswith(("/cloudresourcemanager/v1/", "/storage/v1/", "/sqladmin/v1/", "/compute/v1/"))
+        if google and not self.google_bearer(auth):
+            return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
         if path.startswith("/vaults/"):
             return self.vault(path, urllib.parse.parse_qs(url.query), auth)
         if path == "/cloudresourcemanager/v1/projects":
-            if auth != f"Bearer {GOOGLE_TOKEN}":
-                return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
             return self.projects(urllib.parse.parse_qs(url.query))
         if path.startswith("/storage/v1/") or path.startswith("/sqladmin/v1/"):
-            if auth != f"Bearer {GOOGLE_TOKEN}":
-                return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
             return self.google_data(path, urllib.parse.parse_qs(url.query))
         if path.startswith("/compute/v1/"):
-            if auth != f"Bearer {GOOGLE_TOKEN}":
-                return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
             return self.compute(path, urllib.parse.parse_qs(url.query))
         if auth != f"Bearer {AZURE_TOKEN}":
             return self.reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "The access token is invalid."}})
@@ -416,26 +452,130 @@ class Handler(BaseHTTPRequestHandler):
 
     def azure_token(self, raw):
         form = urllib.parse.parse_qs(raw.decode())
-        ok = (form.get("grant_type") == ["client_credentials"] and form.get("client_id") == [args.client]
-              and form.get("client_secret") == [args.secret] and (form.get("scope") or [""])[0].endswith("/.default"))
-        if not ok and args.echo_token_errors:
+        field = lambda name: (form.get(name) or [""])[0]
+        scope = field("scope")
+        assertion = field("client_assertion")
+        audience = f"https://{self.headers.get('Host')}{self.path}"
+        if field("grant_type") != "client_credentials" or field("client_id") != args.client or not scope.endswith("/.default"):
+            error = "AADSTS7000215: Invalid client secret provided." if field("client_secret") else "AADSTS900144: The request body must contain the following parameter: 'client_id'."
+            if args.echo_token_errors:
+                return self.reply(400, {"error": "invalid_request",
+                                        "error_description": "AADSTS900144: Malformed request: " + raw.decode()})
+            return self.reply(401, {"error": "invalid_client", "error_description": error, "error_codes": [7000215]})
+        if assertion:
+            if field("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+                return self.reply(400, {"error": "invalid_request", "error_description": "AADSTS50027: Invalid client_assertion_type."})
+            decoded = identity.parts(assertion)
+            if CLIENT_CERT is not None and decoded is not None and "x5t" in decoded[0]:
+                error, grant = CLIENT_CERT.check(assertion, args.client, audience), "client_certificate"
+            elif decoded is not None and decoded[1].get("exp", 0) < time.time():
+                error, grant = "AADSTS700024: Client assertion is not within its valid time range.", "federated"
+            elif args.federated_token and assertion == args.federated_token:
+                error, grant = None, "federated"
+            else:
+                error, grant = "AADSTS70021: No matching federated identity record found for presented assertion.", "federated"
+            if error:
+                return self.reply(400, {"error": "invalid_client", "error_description": error,
+                                        "error_codes": [int(error[6:error.index(":")])]})
+        elif field("client_secret") == args.secret:
+            grant = "client_secret"
+        elif args.echo_token_errors:
             return self.reply(400, {"error": "invalid_request",
                                     "error_description": "AADSTS900144: Malformed request: " + raw.decode()})
-        if not ok:
+        else:
             return self.reply(401, {"error": "invalid_client",
                                     "error_description": "AADSTS7000215: Invalid client secret provided.",
                                     "error_codes": [7000215]})
+        self.note = {"grant": grant}
         body = json.loads((DATA / "azure" / "oauth2_v2.0_token.client_credentials.success.msdocs.json").read_text())
-        scope = (form.get("scope") or [""])[0]
         body["access_token"] = VAULT_TOKEN if scope == "https://vault.azure.net/.default" else AZURE_TOKEN
+        body["expires_in"] = args.token_lifetime
+        body["ext_expires_in"] = args.token_lifetime
         self.reply(200, body)
 
+    def managed_identity(self, url):
+        """The App Service managed identity endpoint (IDENTITY_ENDPOINT)."""
+        query = urllib.parse.parse_qs(url.query)
+        if not args.identity_header or self.headers.get("X-IDENTITY-HEADER") != args.identity_header:
+            return self.reply(401, {"error": "unauthorized", "error_description": "The X-IDENTITY-HEADER is missing or wrong."})
+        resource = (query.get("resource") or [""])[0]
+        self.note = {"grant": "managed_identity", "client_id": (query.get("client_id") or [None])[0]}
+        self.reply(200, {"access_token": VAULT_TOKEN if resource.startswith("https://vault.azure.net") else AZURE_TOKEN,
+                         "expires_on": str(int(time.time()) + args.token_lifetime), "resource": resource,
+                         "token_type": "Bearer", "client_id": (query.get("client_id") or ["system"])[0]})
+
     def google_token(self, raw):
-        form = urllib.parse.parse_qs(raw.decode())
-        assertion = (form.get("assertion") or [""])[0]
-        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or assertion.count(".") != 2:
+        """Google's OAuth token endpoint: an authorized_user refresh (gcloud's
+        application default credentials) or a JWT bearer assertion; the
+        body is a form or JSON, as Google's endpoint takes either."""
+        if (self.headers.get("Content-Type") or "").startswith("application/json"):
+            body = json.loads(raw or b"{}")
+            field = lambda name: str(body.get(name) or "")
+        else:
+            form = urllib.parse.parse_qs(raw.decode())
+            field = lambda name: (form.get(name) or [""])[0]
+        if field("grant_type") == "refresh_token":
+            if not args.refresh_token or field("refresh_token") != args.refresh_token:
+                return self.reply(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+            self.note = {"grant": "refresh_token"}
+            return self.reply(200, {"access_token": GOOGLE_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+        if field("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or field("assertion").count(".") != 2:
             return self.reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT."})
         self.reply(200, {"access_token": GOOGLE_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+
+    def metadata(self, path):
+        """The GCE metadata server (GCE_METADATA_HOST)."""
+        if self.headers.get("Metadata-Flavor") != "Google":
+            return self.reply(403, {"error": "Missing Metadata-Flavor:Google header."})
+        if path.rstrip("/").endswith("/instance/service-accounts/default/token"):
+            self.note = {"grant": "metadata"}
+            return self.reply(200, {"access_token": GOOGLE_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+        text = {"/computeMetadata/v1/universe/universe-domain": "googleapis.com",
+                "/computeMetadata/v1/project/project-id": "example-project",
+                "/computeMetadata/v1/instance/service-accounts/default/email": "scanner@example-project.iam.gserviceaccount.com"}.get(path)
+        if text is None:
+            return self.reply(404, {"error": "not found"})
+        data = text.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/text")
+        self.send_header("Metadata-Flavor", "Google")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def sts(self, raw):
+        """Google's Security Token Service: exchanges an external subject token."""
+        form = urllib.parse.parse_qs(raw.decode())
+        field = lambda name: (form.get(name) or [""])[0]
+        if field("grant_type") != "urn:ietf:params:oauth:grant-type:token-exchange":
+            return self.reply(400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type."})
+        decoded = identity.parts(field("subject_token"))
+        if decoded is not None and decoded[1].get("exp", 0) < time.time():
+            return self.reply(400, {"error": "invalid_grant", "error_description": "The token has expired."})
+        if not args.subject_token or field("subject_token") != args.subject_token:
+            return self.reply(400, {"error": "invalid_grant", "error_description": "The subject token is invalid."})
+        self.note = {"grant": "sts", "audience": field("audience")}
+        self.reply(200, {"access_token": FEDERATED_TOKEN, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                         "token_type": "Bearer", "expires_in": 3599})
+
+    def generate_access_token(self, path, auth):
+        """IAM Credentials generateAccessToken: acting as another service account."""
+        if not path.endswith(":generateAccessToken") or not self.google_bearer(auth):
+            return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
+        target = path.rsplit("/", 1)[1].split(":")[0]
+        self.note["target"] = target
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        self.reply(200, {"accessToken": IMPERSONATED_TOKEN, "expireTime": expires})
+
+    def google_bearer(self, auth):
+        """Whether `auth` carries a Google token this server accepts; notes which."""
+        token = (auth or "").removeprefix("Bearer ")
+        kind = {GOOGLE_TOKEN: "google", FEDERATED_TOKEN: "federated", IMPERSONATED_TOKEN: "impersonated"}.get(token)
+        if kind is None and SERVICE_ACCOUNT.accepts(token):
+            kind = "self_signed"
+        if kind:
+            self.note["bearer"] = kind
+        return kind is not None
 
     def google_data(self, path, query):
         """Cloud Storage buckets and IAM policies, Cloud SQL instances."""
@@ -477,9 +617,17 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
 
 
-server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-server.daemon_threads = True
-threading.Thread(target=server.serve_forever, daemon=True).start()
+servers = [ThreadingHTTPServer(("127.0.0.1", args.port), Handler)]
+if args.tls_port:
+    tls = ThreadingHTTPServer(("127.0.0.1", args.tls_port), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.cert, args.key)
+    tls.socket = context.wrap_socket(tls.socket, server_side=True)
+    servers.append(tls)
+for server in servers:
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
 print("READY", flush=True)
 sys.stdin.read()
-server.shutdown()
+for server in servers:
+    server.shutdown()

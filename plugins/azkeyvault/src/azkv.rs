@@ -3,7 +3,7 @@
 use cloudmarker_plugin_api::record::Record;
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
-use cloudrest::{Emitter, TokenCache};
+use cloudrest::{Bearer, Emitter};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -61,7 +61,7 @@ pub type AzKv = AzurePlugin<AzKvReader>;
 struct Vaults<'a> {
     session: &'a Session,
     /// Data plane tokens, by scope (public and sovereign clouds differ).
-    tokens: Mutex<HashMap<String, Arc<TokenCache>>>,
+    tokens: Mutex<HashMap<String, Arc<Bearer>>>,
 }
 
 /// The parts of a listed vault the plugin reads.
@@ -158,7 +158,7 @@ impl Vaults<'_> {
     }
 
     /// The data plane token cache for the vault at `uri`.
-    fn token_for(&self, uri: &str) -> Arc<TokenCache> {
+    fn token_for(&self, uri: &str) -> Arc<Bearer> {
         let scope = data_plane_scope(uri);
         let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(

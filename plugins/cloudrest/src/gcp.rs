@@ -1,100 +1,259 @@
-//! Google Cloud: service-account tokens (a JWT signed with RS256, exchanged
-//! at the key file's `token_uri`) and Compute Engine list paging.
+//! Google Cloud: signing in through `google-cloud-auth` (see [`Kind`]) and
+//! list paging.
 
-use crate::{Http, HttpError, Pager, TokenCache};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
-use cloudmarker_plugin_api::sdk::files;
-use ring::rand::SystemRandom;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
-use serde::Deserialize;
+use crate::bearer::{TokenFuture, TokenSource};
+use crate::{Bearer, Http, HttpError, Pager};
+use cloudmarker_plugin_api::sdk::{files, secret};
+use google_cloud_auth::credentials::{
+    external_account, impersonated, service_account, AccessTokenCredentials,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::Path;
 
-/// The parts of a service-account key file that are used.
-#[derive(Clone, Deserialize)]
-pub struct ServiceAccountKey {
-    /// The project the account belongs to.
-    pub project_id: String,
-    /// The account's email.
-    pub client_email: String,
-    /// The PEM private key (never logged).
-    pub private_key: String,
-    /// Where tokens are exchanged.
-    pub token_uri: String,
+/// The ways to sign in (`credentials:`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Deserialize,
+    Serialize,
+    cloudmarker_plugin_api::sdk::schema::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
+pub enum Kind {
+    /// A service-account key file (`key_file_path`).
+    KeyFile,
+    /// Application default credentials: the file `GOOGLE_APPLICATION_CREDENTIALS`
+    /// names, else gcloud's (`gcloud auth application-default login`), else
+    /// the metadata server of GCE, GKE or Cloud Run.
+    ApplicationDefault,
+    /// Workload identity federation: an `external_account` configuration
+    /// file (`credentials_file`), e.g. for AWS, Azure or an OIDC token file.
+    ExternalAccount,
 }
 
-impl ServiceAccountKey {
-    /// Reads a key file.
-    pub fn read(path: &str) -> Result<Self, String> {
-        // Key files are about 2 KB; a wrong path must not fill memory.
-        let bytes = files::read_limited(std::path::Path::new(path), files::MAX_PEM_BYTES)
-            .map_err(|e| format!("cannot read key_file_path {path}: {e}"))?;
-        let text = String::from_utf8_lossy(&bytes);
-        let key: Self = serde_json::from_str(&text)
-            .map_err(|e| format!("key_file_path {path} is not a service-account key file: {e}"))?;
-        cloudmarker_plugin_api::sdk::secret::register(&key.private_key);
-        Ok(key)
+impl Kind {
+    /// The name used in params, logs and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::KeyFile => "key_file",
+            Self::ApplicationDefault => "application_default",
+            Self::ExternalAccount => "external_account",
+        }
     }
 }
 
-/// Tokens for `scope`, signed with the account's key.
-pub fn token_cache(
-    http: Http,
-    key: ServiceAccountKey,
-    scope: String,
-) -> Result<TokenCache, String> {
-    let signer = signer(&key.private_key)?;
-    Ok(TokenCache::new(move || {
-        let assertion = jwt(&key, &scope, &signer)?;
-        cloudmarker_plugin_api::sdk::secret::register(&assertion);
-        let form = [
-            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            ("assertion", assertion.as_str()),
-        ];
-        let body = http
-            .post_form("Google token request", &key.token_uri, &form)
-            .map_err(|e| e.to_string())?;
-        crate::azure::parse_token(&body)
-    }))
+/// What signing in needs.
+pub struct Settings<'a> {
+    /// How; `None`: `key_file` when `key_file_path` is given, else
+    /// `application_default`.
+    pub kind: Option<Kind>,
+    /// The service-account key file.
+    pub key_file_path: &'a str,
+    /// The external account configuration file.
+    pub credentials_file: &'a str,
+    /// The service account to act as, through the IAM Credentials API.
+    pub impersonate_service_account: Option<&'a str>,
+    /// The IAM Credentials API base URL (for impersonation with a key file
+    /// or an external account; with application default credentials the
+    /// crate uses its universe's endpoint).
+    pub iam_credentials_url: &'a str,
+    /// The OAuth scope of the tokens.
+    pub scope: &'a str,
 }
 
-/// The RSA key from a PEM block: PKCS#8 (`PRIVATE KEY`, as Google issues)
-/// or PKCS#1 (`RSA PRIVATE KEY`).
-fn signer(pem: &str) -> Result<RsaKeyPair, String> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = STANDARD
-        .decode(body.trim())
-        .map_err(|_| "the private key is not PEM".to_string())?;
-    let key = if pem.contains("BEGIN RSA PRIVATE KEY") {
-        RsaKeyPair::from_der(&der)
-    } else {
-        RsaKeyPair::from_pkcs8(&der)
-    };
-    key.map_err(|e| format!("the private key cannot be used for RS256: {e}"))
+/// A signed-in identity.
+pub struct SignIn {
+    /// How it signs in.
+    pub kind: Kind,
+    /// The project the credentials name, if they do (a key file's).
+    pub project: Option<String>,
+    /// Who signs in, for records and messages: the service account's email,
+    /// or the kind of credentials when they do not say.
+    pub identity: String,
+    credentials: AccessTokenCredentials,
 }
 
-/// A signed JWT asking for `scope`, valid for an hour.
-fn jwt(key: &ServiceAccountKey, scope: &str, signer: &RsaKeyPair) -> Result<String, String> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
-    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "typ": "JWT"}).to_string());
-    let claims = URL_SAFE_NO_PAD.encode(
-        json!({"iss": key.client_email, "scope": scope, "aud": key.token_uri, "iat": now, "exp": now + 3600}).to_string(),
+impl SignIn {
+    /// Prepares the credentials (files are read now; no request yet).
+    pub fn new(settings: &Settings<'_>) -> Result<Self, String> {
+        crate::bearer::in_runtime(|| Self::build(settings))
+    }
+
+    fn build(settings: &Settings<'_>) -> Result<Self, String> {
+        let kind = settings
+            .kind
+            .unwrap_or(if settings.key_file_path.is_empty() {
+                Kind::ApplicationDefault
+            } else {
+                Kind::KeyFile
+            });
+        let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", kind.name());
+        let scopes = [settings.scope];
+        let target = settings.impersonate_service_account;
+        let (credentials, project, identity) = match kind {
+            Kind::KeyFile => {
+                if settings.key_file_path.is_empty() {
+                    return Err("key_file: key_file_path must be set".into());
+                }
+                let key = read_json("key_file_path", settings.key_file_path, "service_account")?;
+                if let Some(private_key) = key.get("private_key").and_then(Value::as_str) {
+                    secret::register(private_key);
+                    if private_key.contains("BEGIN RSA PRIVATE KEY") {
+                        return Err(format!(
+                            "key_file: the key in {} is PKCS#1 (BEGIN RSA PRIVATE KEY); Google issues PKCS#8 keys and only those are read: convert it with `openssl pkcs8 -topk8 -nocrypt`",
+                            settings.key_file_path
+                        ));
+                    }
+                }
+                let project = text(&key, "project_id");
+                let email = text(&key, "client_email").unwrap_or_default();
+                let credentials = match target {
+                    Some(target) => impersonate(&key, target, settings).map_err(|e| failed(&e))?,
+                    None => service_account::Builder::new(key)
+                        .with_access_specifier(service_account::AccessSpecifier::from_scopes(
+                            scopes,
+                        ))
+                        .build_access_token_credentials()
+                        .map_err(|e| failed(&e))?,
+                };
+                (credentials, project, target.map_or(email, str::to_string))
+            }
+            Kind::ExternalAccount => {
+                if settings.credentials_file.is_empty() {
+                    return Err("external_account: credentials_file must be set".into());
+                }
+                let config = read_json(
+                    "credentials_file",
+                    settings.credentials_file,
+                    "external_account",
+                )?;
+                let identity = target
+                    .map(str::to_string)
+                    .or_else(|| impersonated_email(&config))
+                    .unwrap_or_else(|| "an external account".to_string());
+                let credentials = match target {
+                    Some(target) => {
+                        impersonate(&config, target, settings).map_err(|e| failed(&e))?
+                    }
+                    None => external_account::Builder::new(config)
+                        .with_scopes(scopes)
+                        .build_access_token_credentials()
+                        .map_err(|e| failed(&e))?,
+                };
+                (credentials, None, identity)
+            }
+            Kind::ApplicationDefault => {
+                let adc = google_cloud_auth::credentials::Builder::default().with_scopes(scopes);
+                let credentials = match target {
+                    Some(target) => {
+                        let source = adc.build().map_err(|e| failed(&e))?;
+                        impersonated::Builder::from_source_credentials(source)
+                            .with_target_principal(target)
+                            .with_scopes(scopes)
+                            .build_access_token_credentials()
+                            .map_err(|e| failed(&e))?
+                    }
+                    None => adc
+                        .build_access_token_credentials()
+                        .map_err(|e| failed(&e))?,
+                };
+                let identity = target.unwrap_or("application default credentials");
+                (credentials, None, identity.to_string())
+            }
+        };
+        Ok(Self {
+            kind,
+            project,
+            identity,
+            credentials,
+        })
+    }
+
+    /// Tokens for the scope the credentials were built with.
+    pub fn bearer(&self) -> Bearer {
+        Bearer::new(GoogleToken {
+            kind: self.kind,
+            credentials: self.credentials.clone(),
+        })
+    }
+}
+
+/// Credentials that act as `target`, from the source credentials `source`
+/// (a key file's or an external account configuration's JSON).
+fn impersonate(
+    source: &Value,
+    target: &str,
+    settings: &Settings<'_>,
+) -> Result<AccessTokenCredentials, String> {
+    let url = format!(
+        "{}/v1/projects/-/serviceAccounts/{target}:generateAccessToken",
+        settings.iam_credentials_url.trim_end_matches('/')
     );
-    let message = format!("{header}.{claims}");
-    let mut signature = vec![0; signer.public().modulus_len()];
-    signer
-        .sign(
-            &RSA_PKCS1_SHA256,
-            &SystemRandom::new(),
-            message.as_bytes(),
-            &mut signature,
-        )
-        .map_err(|_| "cannot sign the token request".to_string())?;
-    Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    let config = json!({
+        "type": "impersonated_service_account",
+        "service_account_impersonation_url": url,
+        "source_credentials": source,
+    });
+    impersonated::Builder::new(config)
+        .with_scopes([settings.scope])
+        .build_access_token_credentials()
+        .map_err(|e| format!("impersonating {target}: {e}"))
+}
+
+/// A JSON credentials file of the expected `type`.
+fn read_json(param: &str, path: &str, expected: &str) -> Result<Value, String> {
+    // Credentials files are a few KB; a wrong path must not fill memory.
+    let bytes = files::read_limited(Path::new(path), files::MAX_PEM_BYTES)
+        .map_err(|e| format!("cannot read {param} {path}: {e}"))?;
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{param} {path} is not JSON: {e}"))?;
+    match value.get("type").and_then(Value::as_str) {
+        Some(kind) if kind == expected => Ok(value),
+        other => Err(format!(
+            "{param} {path} is not a {expected} credentials file (its type is {})",
+            other.unwrap_or("missing")
+        )),
+    }
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The service account an external account configuration impersonates.
+fn impersonated_email(config: &Value) -> Option<String> {
+    let url = config.get("service_account_impersonation_url")?.as_str()?;
+    let account = url.rsplit('/').next()?;
+    Some(account.split(':').next()?.to_string())
+}
+
+/// A token from google-cloud-auth, for [`Bearer`].
+struct GoogleToken {
+    kind: Kind,
+    credentials: AccessTokenCredentials,
+}
+
+impl TokenSource for GoogleToken {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(async move {
+            self.credentials
+                .access_token()
+                .await
+                .map(|token| token.token)
+                .map_err(|e| {
+                    format!(
+                        "signing in with {} failed: {}",
+                        self.kind.name(),
+                        crate::bearer::describe(&e)
+                    )
+                })
+        })
+    }
 }
 
 /// GETs `url` and the pages after it (`nextPageToken`), handing each page's
@@ -104,7 +263,7 @@ pub fn list(
     http: &Http,
     what: &str,
     url: &str,
-    token: &TokenCache,
+    token: &Bearer,
     mut page: impl FnMut(Value),
 ) -> Result<usize, HttpError> {
     let mut page_token: Option<String> = None;
@@ -148,44 +307,33 @@ fn percent_encode(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn fixture_key() -> ServiceAccountKey {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/data/gcp/service_account_key.google-auth-library-python.json"
-        );
-        ServiceAccountKey::read(path).expect("the published example key file")
-    }
-
-    #[test]
-    fn signs_a_jwt_that_verifies_with_the_public_key() {
-        let key = fixture_key();
-        let signer = signer(&key.private_key).unwrap();
-        let token = jwt(
-            &key,
-            "https://www.googleapis.com/auth/compute.readonly",
-            &signer,
-        )
-        .unwrap();
-        let parts: Vec<&str> = token.split('.').collect();
-        assert_eq!(parts.len(), 3);
-        let claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-        assert_eq!(claims["iss"], "service-account@example.com");
-        assert_eq!(claims["aud"], "https://accounts.google.com/o/oauth2/token");
-        let public = ring::signature::UnparsedPublicKey::new(
-            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-            ring::signature::KeyPair::public_key(&signer)
-                .as_ref()
-                .to_vec(),
-        );
-        let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
-        public
-            .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
-            .unwrap();
-    }
-
     #[test]
     fn page_tokens_are_encoded() {
         assert_eq!(percent_encode("a b/c=="), "a%20b%2Fc%3D%3D");
+    }
+
+    #[test]
+    fn the_impersonated_account_of_a_federation_config() {
+        let config = json!({"service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/scanner@p.iam.gserviceaccount.com:generateAccessToken"});
+        assert_eq!(
+            impersonated_email(&config).as_deref(),
+            Some("scanner@p.iam.gserviceaccount.com")
+        );
+        assert_eq!(impersonated_email(&json!({})), None);
+    }
+
+    #[test]
+    fn a_key_file_of_another_type_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("user.json");
+        std::fs::write(&path, r#"{"type": "authorized_user"}"#).unwrap();
+        let error =
+            read_json("key_file_path", path.to_str().unwrap(), "service_account").unwrap_err();
+        assert!(
+            error.contains(
+                "is not a service_account credentials file (its type is authorized_user)"
+            ),
+            "{error}"
+        );
     }
 }

@@ -52,13 +52,31 @@ impl Http {
     /// A client with a per-request `timeout` (seconds) that retries
     /// `max_retries` times, first after about `base_delay`.
     pub fn new(timeout: f64, max_retries: u32, base_delay: Duration) -> Result<Self, String> {
+        Self::with_roots(timeout, max_retries, base_delay, &[])
+    }
+
+    /// Like [`Http::new`], also trusting the CA certificates `roots` (PEM
+    /// text, e.g. a TLS-inspecting proxy's) besides the built-in ones.
+    pub fn with_roots(
+        timeout: f64,
+        max_retries: u32,
+        base_delay: Duration,
+        roots: &[u8],
+    ) -> Result<Self, String> {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(format!(
                 "timeout must be a positive number of seconds, not {timeout}"
             ));
         }
-        let client = Client::builder()
-            .timeout(Duration::from_secs_f64(timeout))
+        let mut builder = Client::builder().timeout(Duration::from_secs_f64(timeout));
+        if !roots.is_empty() {
+            for root in reqwest::Certificate::from_pem_bundle(roots)
+                .map_err(|e| format!("ca_cert is not PEM: {e}"))?
+            {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let client = builder
             .build()
             .map_err(|e| format!("cannot set up HTTP: {e}"))?;
         Ok(Self {

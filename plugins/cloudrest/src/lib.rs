@@ -4,20 +4,21 @@
 //! - [`Http`]: a blocking client that retries 429 and 503 (and other 5xx)
 //!   answers, honouring `Retry-After` and backing off with jitter otherwise.
 //! - [`Limits`] and [`Pager`]: pages per listing and bytes per answer.
-//! - [`TokenCache`]: an OAuth2 access token, fetched on first use and again
-//!   before it expires.
+//! - [`Bearer`]: access tokens from the official identity crates
+//!   (`azure_identity`, `google-cloud-auth`), which cache and refresh them.
 //! - [`run_bounded`]: runs tasks on at most N threads.
-//! - [`azure`] and [`gcp`]: their token endpoints and list paging.
+//! - [`azure`] and [`gcp`]: how each signs in, and its list paging.
 
 pub mod azure;
+mod bearer;
 mod collected;
 pub mod gcp;
 mod http;
 mod limits;
 mod parallel;
 mod stream;
-mod token;
 
+pub use bearer::{block_on, Bearer, TokenFuture, TokenSource};
 pub use collected::Collected;
 pub use http::{describe, retry_after, Http, HttpError};
 pub use limits::{
@@ -26,4 +27,3 @@ pub use limits::{
 };
 pub use parallel::{run_bounded, upstream_threads};
 pub use stream::{Emitter, LazyStream, RecordStream};
-pub use token::TokenCache;

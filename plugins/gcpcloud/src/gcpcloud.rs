@@ -4,8 +4,8 @@
 use crate::firewall::firewall_rules;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::gcp::{self, ServiceAccountKey};
-use cloudrest::{run_bounded, Emitter, Http, LazyStream, Limits, TokenCache};
+use cloudrest::gcp::{self, SignIn};
+use cloudrest::{run_bounded, Bearer, Emitter, Http, LazyStream, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -20,8 +20,24 @@ const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform.read-only";
 #[serde(default, deny_unknown_fields)]
 #[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct GcpParams {
-    /// The service-account key file (JSON).
+    /// How to sign in: `key_file`, `application_default` or
+    /// `external_account`; when not given, `key_file` if `key_file_path` is
+    /// given, else `application_default`.
+    pub credentials: Option<gcp::Kind>,
+    /// The service-account key file (JSON), for `key_file`.
     pub key_file_path: String,
+    /// The workload identity federation configuration file (JSON, type
+    /// `external_account`), for `external_account`.
+    pub credentials_file: String,
+    /// A service account to act as (its email), through the IAM Credentials
+    /// API; the credentials need the Token Creator role on it.
+    pub impersonate_service_account: Option<String>,
+    /// The IAM Credentials API base URL (impersonation with a key file or
+    /// an external account).
+    pub iam_credentials_url: String,
+    /// The project to read when the project list cannot be read or is
+    /// empty; default: the key file's, else `GOOGLE_CLOUD_PROJECT`.
+    pub project: Option<String>,
     /// The zone whose instances to read; empty: all zones.
     pub zone: Option<String>,
     /// The Compute Engine API base URL.
@@ -54,7 +70,12 @@ pub struct GcpParams {
 impl Default for GcpParams {
     fn default() -> Self {
         Self {
+            credentials: None,
             key_file_path: String::new(),
+            credentials_file: String::new(),
+            impersonate_service_account: None,
+            iam_credentials_url: "https://iamcredentials.googleapis.com".into(),
+            project: None,
             zone: None,
             compute_url: "https://compute.googleapis.com/compute/v1".into(),
             resource_manager_url: "https://cloudresourcemanager.googleapis.com/v1".into(),
@@ -74,11 +95,12 @@ impl Default for GcpParams {
 
 struct Session {
     http: Http,
-    token: TokenCache,
-    /// The key file's project, read when the project list cannot be.
-    project: String,
-    /// The key's service account (upstream's `ext.client_email`).
-    client_email: String,
+    token: Bearer,
+    /// How the plugin signs in.
+    sign_in: SignIn,
+    /// The project read when the project list cannot be (`project`, the
+    /// key file's, or `GOOGLE_CLOUD_PROJECT`).
+    project: Option<String>,
     params: GcpParams,
 }
 
@@ -111,23 +133,32 @@ impl PluginType for GcpCloud {
     const DESCRIPTION: &'static str =
         "Reads the firewalls and instances of every Google Cloud project the service account can see.";
 
-    /// Signs in with the key and reads one firewall rule of the project.
+    /// Signs in and reads one firewall rule of the project (or, without a
+    /// known project, one page of the project list).
     fn health_check(&mut self) -> sdk::Result<String> {
         let session = &self.session;
-        let base = session.params.compute_url.trim_end_matches('/');
-        let url = format!(
-            "{base}/projects/{}/global/firewalls?maxResults=1",
-            session.project
-        );
         let unavailable = |e: String| PluginError::unavailable(format!("gcpcloud: {e}"));
         let token = session.token.get().map_err(unavailable)?;
+        let signed_in = format!(
+            "signed in with {} as {}",
+            session.sign_in.kind.name(),
+            session.sign_in.identity
+        );
+        let Some(project) = &session.project else {
+            let projects = list_projects(session).map_err(unavailable)?;
+            return Ok(format!(
+                "{signed_in} and listed {} project(s)",
+                projects.len()
+            ));
+        };
+        let base = session.params.compute_url.trim_end_matches('/');
+        let url = format!("{base}/projects/{project}/global/firewalls?maxResults=1");
         session
             .http
             .get_json("reading the project's firewalls", &url, &token)
             .map_err(|e| unavailable(e.to_string()))?;
         Ok(format!(
-            "signed in and read the firewalls of project {} at {base}",
-            session.project
+            "{signed_in} and read the firewalls of project {project} at {base}"
         ))
     }
 
@@ -135,10 +166,15 @@ impl PluginType for GcpCloud {
         params.max_concurrency =
             cloudrest::upstream_threads(params.max_concurrency, params.threads, params.processes);
         let config = |e: String| PluginError::config(format!("gcpcloud: {e}"));
-        if params.key_file_path.is_empty() {
-            return Err(config("key_file_path must be set".into()));
-        }
-        let key = ServiceAccountKey::read(&params.key_file_path).map_err(config)?;
+        let sign_in = SignIn::new(&gcp::Settings {
+            kind: params.credentials,
+            key_file_path: &params.key_file_path,
+            credentials_file: &params.credentials_file,
+            impersonate_service_account: params.impersonate_service_account.as_deref(),
+            iam_credentials_url: &params.iam_credentials_url,
+            scope: SCOPE,
+        })
+        .map_err(config)?;
         let http = Http::new(
             params.timeout,
             params.max_retries,
@@ -149,15 +185,18 @@ impl PluginType for GcpCloud {
             max_pages: params.max_pages,
             max_response_bytes: params.max_response_bytes,
         });
-        let project = key.project_id.clone();
-        let client_email = key.client_email.clone();
-        let token = gcp::token_cache(http.clone(), key, SCOPE.into()).map_err(config)?;
+        let project = params
+            .project
+            .clone()
+            .or_else(|| sign_in.project.clone())
+            .or_else(|| std::env::var("GOOGLE_CLOUD_PROJECT").ok())
+            .filter(|p| !p.is_empty());
         Ok(Self {
             session: Arc::new(Session {
                 http,
-                token,
+                token: sign_in.bearer(),
+                sign_in,
                 project,
-                client_email,
                 params,
             }),
             stream: LazyStream::default(),
@@ -190,23 +229,26 @@ enum Kind {
 /// Reads every active project the service account can see (the key
 /// file's own when the list cannot be read), one after the other.
 fn collect(session: &Session, emit: &Emitter) {
+    let fallback = |why: String| match &session.project {
+        Some(project) => {
+            log::warn!("{why}; reading project {project} only.");
+            vec![json!({"projectId": project})]
+        }
+        None => {
+            log::warn!("{why}; no project to fall back to (set project).");
+            Vec::new()
+        }
+    };
     let mut projects = match list_projects(session) {
         Ok(projects) if !projects.is_empty() => projects,
-        Ok(_) => {
-            log::warn!(
-                "The service account sees no active project; reading the key file's project {}.",
-                session.project
-            );
-            vec![json!({"projectId": session.project})]
-        }
+        Ok(_) => fallback(format!(
+            "{} sees no active project",
+            session.sign_in.identity
+        )),
         Err(e) => {
-            let message = format!(
-                "gcpcloud: cannot list projects ({e}); reading the key file's project {} only",
-                session.project
-            );
-            log::warn!("{message}");
-            emit.problem(PluginError::partial(0, message));
-            vec![json!({"projectId": session.project})]
+            let message = format!("gcpcloud: cannot list projects ({e})");
+            emit.problem(PluginError::partial(0, message.clone()));
+            fallback(message)
         }
     };
     if session.params.max_projects > 0 {
@@ -257,11 +299,16 @@ fn collect_project(session: &Session, project_json: &Value, emit: &Emitter) -> b
         "project_name".into(),
         project_json.get("name").cloned().unwrap_or(Value::Null),
     );
+    if !session.params.key_file_path.is_empty() {
+        project_ext.insert(
+            "key_file_path".into(),
+            session.params.key_file_path.as_str().into(),
+        );
+    }
     project_ext.insert(
-        "key_file_path".into(),
-        session.params.key_file_path.as_str().into(),
+        "client_email".into(),
+        session.sign_in.identity.as_str().into(),
     );
-    project_ext.insert("client_email".into(), session.client_email.as_str().into());
     let mut ext = project_ext.clone();
     ext.insert("cloud_type".into(), "gcp".into());
     ext.insert("record_type".into(), "project".into());

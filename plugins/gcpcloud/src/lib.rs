@@ -11,13 +11,13 @@ pub use firewall::firewall_rules;
 pub use gcpcloud::{GcpCloud, GcpParams};
 pub use publicbucket::PublicBucket;
 
-use cloudrest::{gcp, Http, TokenCache};
+use cloudrest::{gcp, Bearer, Http};
 use serde_json::Value;
 
 /// What the readers of Cloud Storage and Cloud SQL need from the session.
 pub(crate) struct Reader<'a> {
     http: &'a Http,
-    token: &'a TokenCache,
+    token: &'a Bearer,
     storage_url: &'a str,
     sqladmin_url: &'a str,
 }

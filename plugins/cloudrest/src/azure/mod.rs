@@ -1,72 +1,22 @@
-//! Azure: client-credentials tokens from Microsoft Entra ID and ARM list paging.
+//! Azure: signing in to Microsoft Entra ID (see [`CredentialKind`]) and ARM
+//! list paging.
 
+mod certificate;
 mod collect;
+mod credential;
 mod plugin;
 
 pub use crate::Collected;
 pub use collect::{collect, item_id, summary_record, Listed, ResourceType, SUBSCRIPTION};
+pub use credential::{CredentialKind, SignIn};
 pub use plugin::{AzurePlugin, Reader};
 
-use crate::{Http, HttpError, Limits, Pager, TokenCache};
-use cloudmarker_plugin_api::sdk::Secret;
+use crate::{Bearer, Http, HttpError, Limits, Pager};
+use cloudmarker_plugin_api::sdk::{files, Secret};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::time::Duration;
-
-/// A service principal's credentials.
-#[derive(Clone)]
-pub struct Credentials {
-    /// The authority, e.g. `https://login.microsoftonline.com`.
-    pub authority_host: String,
-    /// The tenant (directory) id.
-    pub tenant: String,
-    /// The application (client) id.
-    pub client: String,
-    /// The client secret (never logged).
-    pub secret: Secret,
-}
-
-/// Tokens for `scope` (e.g. `https://management.azure.com/.default`) from
-/// the v2.0 token endpoint.
-pub fn token_cache(http: Http, credentials: Credentials, scope: String) -> TokenCache {
-    TokenCache::new(move || {
-        let url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            credentials.authority_host.trim_end_matches('/'),
-            credentials.tenant
-        );
-        let form = [
-            ("client_id", credentials.client.as_str()),
-            ("client_secret", credentials.secret.expose()),
-            ("scope", scope.as_str()),
-            ("grant_type", "client_credentials"),
-        ];
-        let body = http
-            .post_form("Azure token request", &url, &form)
-            .map_err(|e| e.to_string())?;
-        parse_token(&body)
-    })
-}
-
-/// The access token and lifetime of a token answer; `expires_in` is a
-/// number in v2.0 answers and a string in v1 ones.
-pub fn parse_token(body: &Value) -> Result<(String, Duration), String> {
-    let token = body
-        .get("access_token")
-        .and_then(Value::as_str)
-        .ok_or("the token answer has no access_token")?;
-    let expires_in = match body.get("expires_in") {
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.parse().ok(),
-        _ => None,
-    }
-    .unwrap_or(3600.0);
-    Ok((
-        token.to_string(),
-        Duration::from_secs_f64(expires_in.max(0.0)),
-    ))
-}
 
 /// GETs `url` and every `nextLink` after it, handing each page's `value`
 /// items to `page`. Returns how many items there were. A `nextLink` seen
@@ -76,7 +26,7 @@ pub fn list(
     http: &Http,
     what: &str,
     url: &str,
-    token: &TokenCache,
+    token: &Bearer,
     mut page: impl FnMut(Vec<Value>),
 ) -> Result<usize, HttpError> {
     list_raw(http, what, url, token, |items| {
@@ -106,7 +56,7 @@ pub fn list_raw(
     http: &Http,
     what: &str,
     url: &str,
-    token: &TokenCache,
+    token: &Bearer,
     mut page: impl FnMut(&[&RawValue]),
 ) -> Result<usize, HttpError> {
     let mut url = url.to_string();
@@ -131,27 +81,6 @@ pub fn list_raw(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn token_answers_of_both_endpoint_versions() {
-        let v2 = json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "a"});
-        assert_eq!(
-            parse_token(&v2).unwrap(),
-            ("a".into(), Duration::from_secs(3599))
-        );
-        let v1 = json!({"access_token": "b", "expires_in": "3599", "expires_on": "1388452167"});
-        assert_eq!(
-            parse_token(&v1).unwrap(),
-            ("b".into(), Duration::from_secs(3599))
-        );
-        assert!(parse_token(&json!({"error": "invalid_scope"})).is_err());
-    }
-}
-
 /// The parameters of the Azure cloud plugins (`azcloud`, `azvm`).
 #[derive(
     Debug,
@@ -163,12 +92,25 @@ mod tests {
 #[serde(default, deny_unknown_fields)]
 #[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub struct AzureParams {
+    /// How to sign in (see [`CredentialKind`]); when not given,
+    /// `client_secret` if `secret` is given, `client_certificate` if
+    /// `certificate` is, else `default`.
+    pub credential: Option<CredentialKind>,
     /// The tenant (directory) id.
     pub tenant: String,
-    /// The application (client) id.
+    /// The application (client) id; with `managed_identity`, the client id
+    /// of a user-assigned identity.
     pub client: String,
     /// The client secret (never logged).
     pub secret: Secret,
+    /// The client certificate with its private key: a PEM file, or a
+    /// PKCS#12 file (`.pfx`, `.p12`).
+    pub certificate: String,
+    /// The password of a PKCS#12 certificate file (never logged).
+    pub certificate_password: Secret,
+    /// A PEM file of CA certificates to trust besides the built-in ones,
+    /// for the authority and Resource Manager (a TLS-inspecting proxy's).
+    pub ca_cert: Option<String>,
     /// Read at most this many subscriptions (0: all), for trials.
     #[serde(rename = "_max_subs")]
     pub max_subs: usize,
@@ -199,9 +141,13 @@ pub struct AzureParams {
 impl Default for AzureParams {
     fn default() -> Self {
         Self {
+            credential: None,
             tenant: String::new(),
             client: String::new(),
             secret: Secret::default(),
+            certificate: String::new(),
+            certificate_password: Secret::default(),
+            ca_cert: None,
             max_subs: 0,
             max_recs: 0,
             authority_host: "https://login.microsoftonline.com".into(),
@@ -217,12 +163,14 @@ impl Default for AzureParams {
     }
 }
 
-/// A ready Azure session: HTTP client, token cache and endpoints.
+/// A ready Azure session: HTTP client, sign-in and endpoints.
 pub struct Session {
     /// The HTTP client.
     pub http: Http,
+    /// How the plugin signs in.
+    pub sign_in: SignIn,
     /// The Resource Manager token.
-    pub token: TokenCache,
+    pub token: Bearer,
     /// The Resource Manager base URL, without a trailing slash.
     pub resource_manager: String,
     /// The parameters.
@@ -234,61 +182,52 @@ impl Session {
     pub fn new(mut params: AzureParams) -> Result<Self, String> {
         params.max_concurrency =
             crate::upstream_threads(params.max_concurrency, params.threads, params.processes);
-        for (name, value) in [
-            ("tenant", params.tenant.as_str()),
-            ("client", params.client.as_str()),
-            ("secret", params.secret.expose()),
-        ] {
-            if value.trim().is_empty() {
-                return Err(format!("{name} must be set"));
-            }
-        }
-        let http = Http::new(
+        let roots = match &params.ca_cert {
+            Some(path) => files::read_limited(std::path::Path::new(path), files::MAX_PEM_BYTES)
+                .map_err(|e| format!("cannot read ca_cert {path}: {e}"))?,
+            None => Vec::new(),
+        };
+        let http = Http::with_roots(
             params.timeout,
             params.max_retries,
             Duration::from_millis(500),
+            &roots,
         )?
         .with_limits(Limits {
             max_pages: params.max_pages,
             max_response_bytes: params.max_response_bytes,
         });
+        let sign_in = SignIn::new(&params, &roots)?;
         let resource_manager = params.resource_manager.trim_end_matches('/').to_string();
-        let token = token_cache(
-            http.clone(),
-            credentials_of(&params),
-            format!("{resource_manager}/.default"),
-        );
+        let token = Bearer::new(sign_in.source(&format!("{resource_manager}/.default")));
         Ok(Self {
             http,
+            sign_in,
             token,
             resource_manager,
             params,
         })
     }
 
-    /// Tokens of the same principal for another resource, e.g.
+    /// Tokens of the same identity for another resource, e.g.
     /// `https://vault.azure.net/.default` for Key Vault's data plane.
-    pub fn token_for(&self, scope: &str) -> TokenCache {
-        token_cache(
-            self.http.clone(),
-            credentials_of(&self.params),
-            scope.to_string(),
-        )
+    pub fn token_for(&self, scope: &str) -> Bearer {
+        Bearer::new(self.sign_in.source(scope))
     }
 
     /// The health check of every Azure plugin: signs in (a token for the
-    /// Resource Manager) and lists the subscriptions the principal can read.
+    /// Resource Manager) and lists the subscriptions the identity can read.
     pub fn health(&self) -> Result<String, String> {
         let subscriptions = self.subscriptions().map_err(|e| e.to_string())?;
         Ok(format!(
-            "signed in to tenant {} and listed {} subscription(s) at {}",
-            self.params.tenant,
+            "signed in with {} and listed {} subscription(s) at {}",
+            self.sign_in.kind.name(),
             subscriptions.len(),
             self.resource_manager
         ))
     }
 
-    /// The subscriptions the principal can read (at most `_max_subs`).
+    /// The subscriptions the identity can read (at most `_max_subs`).
     pub fn subscriptions(&self) -> Result<Vec<Value>, HttpError> {
         let url = format!(
             "{}/subscriptions?api-version=2022-12-01",
@@ -306,16 +245,6 @@ impl Session {
             subscriptions.truncate(self.params.max_subs);
         }
         Ok(subscriptions)
-    }
-}
-
-/// The service principal of `params`.
-fn credentials_of(params: &AzureParams) -> Credentials {
-    Credentials {
-        authority_host: params.authority_host.clone(),
-        tenant: params.tenant.clone(),
-        client: params.client.clone(),
-        secret: params.secret.clone(),
     }
 }
 
