@@ -172,7 +172,7 @@ fn no_events_no_email() {
 }
 
 /// Runs the mock audit with emailalert and expects it to fail with `message`.
-fn assert_email_fails(sb: &Sandbox, message: &str) {
+fn assert_email_fails(sb: &Sandbox, message: &str) -> common::Run {
     let started = std::time::Instant::now();
     let run = sb.run_now(&["email.yaml"]);
     assert_eq!(run.status, Some(1), "{}", run.output());
@@ -189,14 +189,14 @@ fn assert_email_fails(sb: &Sandbox, message: &str) {
         4,
         "the other alert still got the events"
     );
+    run
 }
 
 #[test]
 fn smtp_server_down_is_a_clear_failure() {
     let sb = Sandbox::new();
     email_config(&sb, free_port(), "      ssl_mode: disable\n");
-    assert_email_fails(&sb, "cannot send email: 127.0.0.1:");
-    let run = sb.run_now(&["email.yaml"]);
+    let run = assert_email_fails(&sb, "cannot send email: 127.0.0.1:");
     run.assert_says(
         "(ssl_mode disable) refused the connection (is the server running on that port?)",
     );

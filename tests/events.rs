@@ -157,9 +157,17 @@ run: [eventaudit]
 }
 
 /// `event` as filestore keeps it: with the host's stamps in `com`.
+/// `event` as the alert received it: stamped by the host with its origin,
+/// its finding's lifecycle (a first run: `new`, seen once, at `seen_at`)
+/// and its target.
 fn stamped(mut event: Value, key: &str, class: &str, version: &Value) -> Value {
+    let seen_at = SEEN_AT.with(|s| s.borrow().clone());
     let com = event["com"].as_object_mut().unwrap();
     for (field, value) in [
+        ("status", json!("new")),
+        ("first_seen", seen_at.clone()),
+        ("last_seen", seen_at),
+        ("occurrences", json!(1)),
         ("audit_key", json!("eventaudit")),
         ("audit_version", version.clone()),
         ("origin_key", json!(key)),
@@ -174,6 +182,42 @@ fn stamped(mut event: Value, key: &str, class: &str, version: &Value) -> Value {
         com.insert(field.into(), value);
     }
     event
+}
+
+thread_local! {
+    /// When the test's run saw its findings (read from its output).
+    static SEEN_AT: std::cell::RefCell<Value> = const { std::cell::RefCell::new(Value::Null) };
+}
+
+/// A finding's id: its type, its resource and what tells it apart from the
+/// resource's other findings of that type.
+fn finding_id(record_type: &str, reference: &str, distinguished_by: Value) -> String {
+    cloudmarker_plugin_api::sdk::check::finding_id(
+        record_type,
+        Some(reference),
+        &Default::default(),
+        distinguished_by.as_object().unwrap(),
+    )
+}
+
+/// The benchmark sections of an open rule: remote administration ports.
+fn firewall_compliance(cloud_type: &str, ports: &[u16]) -> Vec<&'static str> {
+    let sections: &[(u16, &str)] = if cloud_type == "azure" {
+        &[
+            (3389, "CIS Microsoft Azure Foundations 1.3.0 6.1"),
+            (22, "CIS Microsoft Azure Foundations 1.3.0 6.2"),
+        ]
+    } else {
+        &[
+            (22, "CIS Google Cloud Platform Foundation 1.2.0 3.6"),
+            (3389, "CIS Google Cloud Platform Foundation 1.2.0 3.7"),
+        ]
+    };
+    sections
+        .iter()
+        .filter(|(p, _)| ports.contains(p))
+        .map(|(_, s)| *s)
+        .collect()
 }
 
 fn firewall_event(cloud_type: &str, cloud: &str, reference: &str, ports: &[u16]) -> Value {
@@ -199,7 +243,10 @@ fn firewall_event(cloud_type: &str, cloud: &str, reference: &str, ports: &[u16])
             "exposed_ports": ports,
             "reference": reference,
             "description": format!("{cloud} firewall rule {reference} exposes {phrase} to the entire Internet."),
-            "recommendation": format!("Check {cloud} firewall rule {reference} and update rules to restrict access to {phrase}.")
+            "recommendation": format!("Check {cloud} firewall rule {reference} and update rules to restrict access to {phrase}."),
+            "finding_id": finding_id("firewall_rule_event", reference, json!({"exposed_ports": ports})),
+            "severity": "high",
+            "compliance": firewall_compliance(cloud_type, ports)
         }
     })
 }
@@ -217,7 +264,14 @@ fn disk_event(kind: &str, vm: &Value, disk: &str) -> Value {
             "record_type": format!("vm_{kind}_disk_encryption_event"),
             "reference": reference,
             "description": format!("Azure virtual machine {reference} has unencrypted {label} disk {disk}"),
-            "recommendation": format!("Check Azure virtual machine {reference} and encrypt its {label} disk {disk}")
+            "recommendation": format!("Check Azure virtual machine {reference} and encrypt its {label} disk {disk}"),
+            "finding_id": finding_id(
+                &format!("vm_{kind}_disk_encryption_event"),
+                reference,
+                if kind == "os" { json!({}) } else { json!({"disk_name": disk}) }
+            ),
+            "severity": "medium",
+            "compliance": []
         }
     })
 }
@@ -236,6 +290,13 @@ fn event_plugins_flag_open_rules_and_unencrypted_disks() {
     assert_eq!(stored.as_array().unwrap().len(), 11);
     let version = stored[0]["com"]["audit_version"].clone();
     assert_eq!(version.as_str().map(str::len), Some(15), "{version}");
+    let seen_at = sb.read_json("eventaudit_firewallruleevent.json")[0]["com"]["first_seen"].clone();
+    assert_eq!(
+        seen_at.as_str().map(str::len),
+        Some(20),
+        "RFC 3339 to the second: {seen_at}"
+    );
+    SEEN_AT.with(|s| *s.borrow_mut() = seen_at);
 
     let azure_admin = format!("{NSG}/securityRules/allow-admin");
     let gcp_ssh = format!("{GCP_FIREWALLS}/default-allow-ssh");

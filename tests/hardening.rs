@@ -263,7 +263,7 @@ fn environment_variables_fill_config_values_and_secrets_stay_hidden() {
     // A secret from the environment is redacted like one written in the file.
     sb.file(
         "slack.yaml",
-        "plugins:\n  slack:\n    plugin: slackalert\n    params:\n      webhook_url: \"http://127.0.0.1:9/${CM_TEST_HOOK}\"\naudits:\n  mockaudit:\n    alerts: [slack]\n",
+        "plugins:\n  slack:\n    plugin: slackalert\n    notify: all\n    params:\n      webhook_url: \"http://127.0.0.1:9/${CM_TEST_HOOK}\"\naudits:\n  mockaudit:\n    alerts: [slack]\n",
     );
     let run = sb.run_with(
         &["-n", "-c", "sandbox.yaml", "slack.yaml"],

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod findings;
 pub mod history;
 pub mod logging;
 pub mod notify;

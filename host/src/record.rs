@@ -37,6 +37,18 @@ impl Stamp {
         }
     }
 
+    /// The same stamp with one more string field.
+    pub fn with(mut self, key: &'static str, value: &str) -> Self {
+        if !self.fragment.is_empty() {
+            self.fragment.push(',');
+        }
+        push_json_string(&mut self.fragment, key);
+        self.fragment.push(':');
+        push_json_string(&mut self.fragment, value);
+        self.keys.push(key);
+        self
+    }
+
     /// The `com` fields a producer (cloud or event worker) stamps.
     pub fn origin(
         audit_key: &str,

@@ -33,6 +33,12 @@ pub mod com {
     pub const DESCRIPTION: &str = "description";
     /// An event's advice on how to fix it.
     pub const RECOMMENDATION: &str = "recommendation";
+    /// An event's identity, the same from run to run (see `sdk::check`).
+    pub const FINDING_ID: &str = "finding_id";
+    /// An event's severity: `informational`, `low`, `medium`, `high`, `critical`.
+    pub const SEVERITY: &str = "severity";
+    /// An event's benchmark references (e.g. `CIS AWS Foundations 3.0.0 1.5`).
+    pub const COMPLIANCE: &str = "compliance";
     /// The audit that produced the record (stamped by the host).
     pub const AUDIT_KEY: &str = "audit_key";
     /// The run's audit version (stamped by the host).

@@ -14,6 +14,7 @@
 //!    their inputs.
 
 pub mod progress;
+mod relay;
 mod report;
 mod version;
 mod watchdog;
@@ -29,7 +30,7 @@ use cloudmarker_plugin_api::record::BEGIN_AUDIT;
 use cloudmarker_plugin_api::PluginKinds;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::{self, ScopedJoinHandle};
 use std::time::Instant;
 use workers::{Message, Worker};
@@ -210,6 +211,10 @@ impl Audit<'_> {
         let store_txs = sink_inputs(&stores);
         let event_txs = sink_inputs(&events);
         let alert_txs = sink_inputs(&alerts);
+        let routes = self.routes(&alerts);
+        let (relay_tx, relay_rx) = bounded(self.options.channel_capacity);
+        let complete = Arc::new(OnceLock::new());
+        let tracker = self.tracker();
 
         let begin = Message::Marker(Arc::new(marker(BEGIN_AUDIT, self.key, self.version)));
         for tx in store_txs.iter().chain(&alert_txs) {
@@ -227,13 +232,21 @@ impl Audit<'_> {
                 .prepare(stores)
                 .map(|(w, stamp, rx)| spawn(scope, w, move |w| workers::run_sink(w, stamp, rx)))
                 .collect();
+            let relay_complete = Arc::clone(&complete);
+            let relay = thread::Builder::new()
+                .name(format!("{}_findings", self.key))
+                .spawn_scoped(scope, move || {
+                    relay::run(relay_rx, routes, tracker, relay_complete)
+                })
+                .expect("spawning the findings relay");
             let event_handles: Vec<_> = self
                 .prepare(events)
                 .map(|(w, stamp, rx)| {
-                    let outputs = alert_txs.clone();
+                    let outputs = vec![relay_tx.clone()];
                     spawn(scope, w, move |w| workers::run_event(w, stamp, rx, outputs))
                 })
                 .collect();
+            drop(relay_tx);
             let cloud_handles: Vec<_> = self
                 .prepare(clouds)
                 .map(|(w, stamp, _)| {
@@ -246,6 +259,7 @@ impl Audit<'_> {
                 .collect();
 
             reports.extend(join_all(cloud_handles));
+            let _ = complete.set(self.collection_complete(&reports));
             let end = self.end_marker(&reports, Role::Cloud);
             for tx in &store_txs {
                 let _ = tx.send(end.clone());
@@ -254,12 +268,26 @@ impl Audit<'_> {
             drop(event_txs);
             reports.extend(join_all(store_handles));
             reports.extend(join_all(event_handles));
+            let (relayed, tracker) = relay.join().unwrap_or_else(|_| {
+                log::error!("The findings relay stopped unexpectedly.");
+                (relay::Relayed::default(), None)
+            });
             let end = self.end_marker(&reports, Role::Event);
             for tx in &alert_txs {
                 let _ = tx.send(end.clone());
             }
             drop(alert_txs);
+            let alerts_before = reports.len();
             reports.extend(join_all(alert_handles));
+            let alerts_ok = reports[alerts_before..]
+                .iter()
+                .all(|r| !r.fatal && r.failures == 0);
+            if let Some(failure) = commit_findings(tracker, alerts_ok, relayed) {
+                let mut report = WorkerReport::new(&format!("{}_findings", self.key), Role::Event);
+                report.failures = 1;
+                log::error!("{failure}");
+                reports.push(report);
+            }
         });
         self.hooks
             .audit_ended(self.key, started_at, chrono::Utc::now());
@@ -267,6 +295,74 @@ impl Audit<'_> {
             audit_key: self.key.to_string(),
             workers: reports,
             duration: started.elapsed(),
+        }
+    }
+
+    /// Whether this run read everything its clouds can see: every cloud
+    /// plugin finished without a failure and no signal cut the run short.
+    /// Only then may findings it did not see again be resolved.
+    fn collection_complete(&self, reports: &[WorkerReport]) -> bool {
+        !self.stop.is_stopped()
+            && reports
+                .iter()
+                .filter(|r| r.role == Role::Cloud)
+                .all(|r| !r.fatal && r.failures == 0)
+    }
+
+    /// The alert plugins' inputs, each with the findings it receives.
+    fn routes(&self, alerts: &[Planned]) -> Vec<relay::Route> {
+        alerts
+            .iter()
+            .filter_map(|planned| {
+                let (tx, _) = planned.input.as_ref()?;
+                let described: serde_json::Value =
+                    serde_json::from_str(&planned.worker.plugin.info.params).unwrap_or_default();
+                let notifies_people = cloudmarker_plugin_api::sdk::schema::notifies(&described);
+                let notify = self.config.plugins[&planned.key].notify.clone();
+                let notify = notify.unwrap_or_else(|| {
+                    if notifies_people {
+                        crate::findings::Notify::changes()
+                    } else {
+                        crate::findings::Notify::All(crate::findings::AllKeyword::All)
+                    }
+                });
+                Some(relay::Route {
+                    tx: tx.clone(),
+                    notify,
+                    notifies_people,
+                })
+            })
+            .collect()
+    }
+
+    /// The findings of this run of the audit, in the state database; none
+    /// (and an error in the log) when it cannot be opened.
+    fn tracker(&self) -> Option<crate::findings::tracker::Tracker> {
+        let state = self.config.state.clone().unwrap_or_default();
+        let Some(path) = state.path() else {
+            log::error!("No findings database: set state: {{path: ...}} (HOME is not set).");
+            return None;
+        };
+        let now = chrono::Utc::now();
+        let mutes = crate::findings::mutes::Mutes::new(
+            self.config.mutes.clone().unwrap_or_default(),
+            now.with_timezone(&chrono::Local).date_naive(),
+        );
+        let started = crate::findings::state::State::open(&path).and_then(|db| {
+            crate::findings::tracker::Tracker::start(
+                db,
+                self.key,
+                self.version,
+                &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                Arc::new(mutes),
+            )
+        });
+        match started {
+            Ok(tracker) => Some(tracker),
+            Err(e) => {
+                log::error!("Cannot keep this run's findings: {e}. Alerts receive every event without a status.");
+                None
+            }
         }
     }
 
@@ -369,15 +465,57 @@ impl Audit<'_> {
         planned.into_iter().map(|Planned { worker, key, input }| {
             let class = class_name(&self.config.plugins[&key].plugin, &worker.plugin.info);
             let role = worker.role.name();
+            let severity = self.config.plugins[&key].severity;
             let stamp = match worker.role {
-                Role::Cloud | Role::Event => {
+                Role::Cloud => {
                     Stamp::origin(self.key, self.version, &key, &class, &worker.name, role)
+                }
+                Role::Event => {
+                    let stamp =
+                        Stamp::origin(self.key, self.version, &key, &class, &worker.name, role);
+                    match severity {
+                        Some(severity) => stamp.with(
+                            cloudmarker_plugin_api::record::com::SEVERITY,
+                            severity.name(),
+                        ),
+                        None => stamp,
+                    }
                 }
                 Role::Store | Role::Alert => Stamp::target(&key, &class, &worker.name, role),
             };
             let rx = input.map_or_else(|| bounded(0).1, |(_, rx)| rx);
             (worker, stamp, rx)
         })
+    }
+}
+
+/// Records the run's findings once its alerts have them; why not, if they
+/// could not be (a failure of the run).
+fn commit_findings(
+    tracker: Option<crate::findings::tracker::Tracker>,
+    alerts_ok: bool,
+    relayed: relay::Relayed,
+) -> Option<String> {
+    if relayed.failed {
+        return Some("This run's findings were not recorded (no findings database).".into());
+    }
+    let tracker = tracker?;
+    if !alerts_ok {
+        log::warn!("An alert plugin failed: this run's findings are not recorded, so that the next run reports them again.");
+        return None;
+    }
+    match tracker.commit() {
+        Ok(()) => {
+            log::info!(
+                "Recorded the findings of {} event(s); {} resolved.",
+                relayed.events,
+                relayed.resolved
+            );
+            None
+        }
+        Err(e) => Some(format!(
+            "Cannot record this run's findings: {e}. Their statuses are as before the run."
+        )),
     }
 }
 

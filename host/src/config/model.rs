@@ -36,6 +36,10 @@ pub struct Config {
     pub email: Option<EmailParams>,
     /// Where plugin instances run unless their entry says otherwise.
     pub isolation: Option<Isolation>,
+    /// The findings database.
+    pub state: Option<crate::findings::StateConfig>,
+    /// Findings accepted for a while.
+    pub mutes: Option<Vec<crate::findings::mutes::Mute>>,
 }
 
 /// Where a plugin instance runs.
@@ -81,6 +85,14 @@ pub struct PluginConfig {
     /// With `isolation: process`: seconds one call may take.
     #[serde(default)]
     pub call_timeout: Option<f64>,
+    /// An event plugin's severity for all its events, instead of its own.
+    #[serde(default)]
+    pub severity: Option<cloudmarker_plugin_api::sdk::check::Severity>,
+    /// An alert plugin's findings: `all`, or a list of statuses (default:
+    /// `[new, regressed, resolved]` for plugins that notify people, else
+    /// `all`).
+    #[serde(default)]
+    pub notify: Option<crate::findings::Notify>,
     /// The directory of the file that set `plugin` (None: the base config).
     #[serde(skip)]
     pub config_dir: Option<PathBuf>,
@@ -298,6 +310,21 @@ impl Config {
         if let Err(e) = crate::notify::Notifier::from_config(self.email.as_ref()) {
             problem(&["email"], e);
         }
+        for (index, mute) in self.mutes.iter().flatten().enumerate() {
+            let index = index.to_string();
+            if mute.reason.trim().is_empty() {
+                problem(
+                    &["mutes", &index, "reason"],
+                    "must say why the findings are muted".into(),
+                );
+            }
+            if mute.matches.is_empty() {
+                problem(
+                    &["mutes", &index, "match"],
+                    "names no field, so it would mute every finding; give record_type, reference, audit, cloud_type or finding_id".into(),
+                );
+            }
+        }
         for (key, plugin) in &self.plugins {
             match &plugin.params {
                 None | Some(Value::Object(_)) | Some(Value::Null) => {}
@@ -376,7 +403,7 @@ impl Config {
 }
 
 /// The keys cloudmarker reads at the top level of a config.
-pub const TOP_LEVEL_KEYS: [&str; 10] = [
+pub const TOP_LEVEL_KEYS: [&str; 12] = [
     "plugins",
     "audits",
     "run",
@@ -387,14 +414,18 @@ pub const TOP_LEVEL_KEYS: [&str; 10] = [
     "logger",
     "email",
     "isolation",
+    "state",
+    "mutes",
 ];
-const PLUGIN_KEYS: [&str; 6] = [
+const PLUGIN_KEYS: [&str; 8] = [
     "plugin",
     "params",
     "isolation",
     "memory_limit",
     "timeout",
     "call_timeout",
+    "severity",
+    "notify",
 ];
 const AUDIT_KEYS: [&str; 4] = ["clouds", "stores", "events", "alerts"];
 
@@ -488,6 +519,8 @@ fn typed(loaded: &LoadedConfig, problems: &mut Vec<Problem>) -> Config {
         logger: parse(loaded, "logger", read("logger"), problems),
         email: parse(loaded, "email", read("email"), problems),
         isolation: parse(loaded, "isolation", read("isolation"), problems),
+        state: parse(loaded, "state", read("state"), problems),
+        mutes: parse(loaded, "mutes", read("mutes"), problems),
     }
 }
 

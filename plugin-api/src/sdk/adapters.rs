@@ -17,9 +17,14 @@ pub fn info<T: PluginType>(kinds: PluginKinds, version: &str) -> PluginInfo {
         let defaults = serde_json::to_value(T::Params::default())
             .map_err(|e| PluginError::failed(format!("cannot describe params: {e}")))?;
         let mut described = super::schema::describe(defaults, T::params_schema());
-        if let (Some(class), Some(envelope)) = (T::CLASS, described.as_object_mut()) {
+        if let Some(envelope) = described.as_object_mut() {
             if envelope.contains_key(super::schema::ENVELOPE) {
-                envelope.insert("class".into(), class.into());
+                if let Some(class) = T::CLASS {
+                    envelope.insert("class".into(), class.into());
+                }
+                if T::NOTIFIES {
+                    envelope.insert("notifies".into(), true.into());
+                }
             }
         }
         Ok(described.to_string())

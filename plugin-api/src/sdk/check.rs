@@ -135,6 +135,14 @@ pub trait Check: PluginType {
     /// The records it reads; all others are skipped after reading their head.
     const SELECT: Select;
 
+    /// How bad its events are (`com.severity`), unless an event says
+    /// otherwise ([`Finding::severity`]) or the config overrides it.
+    const SEVERITY: Severity = Severity::Medium;
+
+    /// The benchmark sections its events answer to (`com.compliance`), e.g.
+    /// `CIS Microsoft Azure Foundations 2.0.0 3.1`.
+    const COMPLIANCE: &'static [&'static str] = &[];
+
     /// The parts of a selected record it reads.
     type Record<'a>: Deserialize<'a>;
 
@@ -146,13 +154,63 @@ pub trait Check: PluginType {
 /// The events a check raises for one record.
 pub type Findings = Vec<Finding>;
 
+/// How bad a finding is (`com.severity`), on OCSF's scale.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; nothing to fix.
+    Informational,
+    /// A weakness with little exposure.
+    Low,
+    /// A weakness to fix in the normal course of work.
+    Medium,
+    /// An exposure to fix soon.
+    High,
+    /// An exposure to fix now.
+    Critical,
+}
+
+impl Severity {
+    /// Its name in records and configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Informational => "informational",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
 /// One event: `com.record_type`, `description`, `recommendation`, the
 /// resource's `reference` and `cloud_type`, and whatever else the check
 /// adds to `ext` and `com`. `ext.record_type` is the event's type too.
+///
+/// Every event gets `com.finding_id`, the same from run to run for the same
+/// problem: a hash of the event's `record_type`, its `reference` (or, when
+/// it has none, its `ext`) and the values a check names with
+/// [`Finding::distinguished_by`] (the exposed ports of a firewall rule, the
+/// disk of a VM) when one resource can have several findings of a type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     ext: Map<String, Value>,
     com: Map<String, Value>,
+    distinguished_by: Map<String, Value>,
+    severity: Option<Severity>,
+    compliance: Option<Vec<String>>,
 }
 
 impl Finding {
@@ -166,7 +224,56 @@ impl Finding {
         com.insert(com::CLOUD_TYPE.into(), Value::Null);
         let mut ext = Map::new();
         ext.insert(com::RECORD_TYPE.into(), record_type.into());
-        Self { ext, com }
+        Self {
+            ext,
+            com,
+            distinguished_by: Map::new(),
+            severity: None,
+            compliance: None,
+        }
+    }
+
+    /// Makes `value` part of the finding's identity: one resource has
+    /// several findings of this type, told apart by `key`.
+    pub fn distinguished_by(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.distinguished_by.insert(key.into(), value.into());
+        self
+    }
+
+    /// This event's severity, instead of its check's.
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
+        self
+    }
+
+    /// This event's benchmark sections, instead of its check's (when they
+    /// depend on the resource: the cloud of a firewall rule, its ports).
+    pub fn compliance(mut self, sections: Vec<String>) -> Self {
+        self.compliance = Some(sections);
+        self
+    }
+
+    /// Sets `com.finding_id`, `com.severity` and `com.compliance` (the
+    /// event's own, else its check's `severity` and `compliance`).
+    pub fn identify(&mut self, severity: Severity, compliance: &[&str]) {
+        let id = finding_id(
+            self.com
+                .get(com::RECORD_TYPE)
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            self.com.get(com::REFERENCE).and_then(Value::as_str),
+            &self.ext,
+            &self.distinguished_by,
+        );
+        self.com.insert(com::FINDING_ID.into(), id.into());
+        let severity = self.severity.unwrap_or(severity);
+        self.com
+            .insert(com::SEVERITY.into(), severity.name().into());
+        let compliance = match &self.compliance {
+            Some(own) => own.clone().into(),
+            None => compliance.to_vec().into(),
+        };
+        self.com.insert(com::COMPLIANCE.into(), compliance);
     }
 
     /// The resource the event is about (`com.reference`).
@@ -254,11 +361,40 @@ impl<T: Check> Event for T {
         };
         let mut findings = Findings::new();
         self.check(selected, &mut findings)?;
-        for finding in &findings {
-            out.push(finding)?;
+        for finding in &mut findings {
+            finding.identify(T::SEVERITY, T::COMPLIANCE);
+            out.push(&*finding)?;
         }
         Ok(())
     }
+}
+
+/// The identity of a finding (`com.finding_id`): 32 hex digits of the
+/// 128-bit FNV-1a hash of its `record_type`, its `reference` (else its
+/// `ext`) and its distinguishing values, each written as JSON with sorted
+/// keys. Stable across runs, versions and machines.
+pub fn finding_id(
+    record_type: &str,
+    reference: Option<&str>,
+    ext: &Map<String, Value>,
+    distinguished_by: &Map<String, Value>,
+) -> String {
+    let subject = match reference {
+        Some(reference) => Value::from(reference),
+        None => Value::Object(ext.clone()),
+    };
+    let identity = serde_json::json!([record_type, subject, distinguished_by]);
+    format!("{:032x}", fnv1a_128(identity.to_string().as_bytes()))
+}
+
+/// FNV-1a, 128 bits: a fixed, documented hash (std's `DefaultHasher` may
+/// change between Rust releases).
+fn fnv1a_128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013b;
+    bytes.iter().fold(OFFSET, |hash, byte| {
+        (hash ^ u128::from(*byte)).wrapping_mul(PRIME)
+    })
 }
 
 /// The compliance test every check should pass (call it from the plugin's
@@ -333,6 +469,54 @@ mod tests {
     use crate::record::Text;
     use serde_json::json;
 
+    #[test]
+    fn fnv1a_128_matches_the_published_test_vectors() {
+        assert_eq!(fnv1a_128(b""), 0x6c62272e07bb014262b821756295c58d);
+        assert_eq!(fnv1a_128(b"a"), 0xd228cb696f1a8caf78912b704e4a8964);
+    }
+
+    #[test]
+    fn a_finding_id_depends_on_what_the_finding_is_about_only() {
+        let identify = |f: Finding| {
+            let mut f = f;
+            f.identify(Severity::High, &["CIS X 1.1"]);
+            serde_json::to_value(&f).unwrap()["com"].clone()
+        };
+        let base = || Finding::new("e", "d".into(), "r".into()).reference(Some("/res/1"));
+        let first = identify(base().ext("seen_at", 1));
+        assert_eq!(first["finding_id"].as_str().unwrap().len(), 32);
+        assert_eq!(first["severity"], "high");
+        assert_eq!(first["compliance"], json!(["CIS X 1.1"]));
+        // The description and ext of a referenced resource may change.
+        let reworded = identify(
+            Finding::new("e", "other words".into(), "r".into())
+                .reference(Some("/res/1"))
+                .ext("seen_at", 2),
+        );
+        assert_eq!(first["finding_id"], reworded["finding_id"]);
+        for different in [
+            identify(Finding::new("f", "d".into(), "r".into()).reference(Some("/res/1"))),
+            identify(base().reference(Some("/res/2"))),
+            identify(base().distinguished_by("ports", json!([22]))),
+        ] {
+            assert_ne!(first["finding_id"], different["finding_id"]);
+        }
+        let ports = |p: Value| identify(base().distinguished_by("ports", p))["finding_id"].clone();
+        assert_eq!(ports(json!([22])), ports(json!([22])));
+        assert_ne!(ports(json!([22])), ports(json!([3389])));
+        // Without a reference, the ext says what it is about.
+        let unreferenced = |sub: &str| {
+            identify(Finding::new("e", "d".into(), "r".into()).ext("subscription_id", sub))
+                ["finding_id"]
+                .clone()
+        };
+        assert_eq!(unreferenced("s1"), unreferenced("s1"));
+        assert_ne!(unreferenced("s1"), unreferenced("s2"));
+        // An event's own severity wins over its check's.
+        let own = identify(base().severity(Severity::Low));
+        assert_eq!(own["severity"], "low");
+    }
+
     struct Open;
 
     #[derive(Deserialize)]
@@ -390,12 +574,14 @@ mod tests {
         let events = eval(json!({"raw": {}, "ext": {"sub": "s1", "record_type": "rule"},
             "com": {"record_type": "rule", "cloud_type": "azure", "reference": "r1", "open": true}}))
         .unwrap();
+        let id = finding_id("open_event", Some("r1"), &Map::new(), &Map::new());
         assert_eq!(
             events,
             [json!({
                 "ext": {"sub": "s1", "record_type": "open_event"},
                 "com": {"record_type": "open_event", "cloud_type": "azure", "reference": "r1",
-                        "description": "open", "recommendation": "close it", "ports": [22]}
+                        "description": "open", "recommendation": "close it", "ports": [22],
+                        "finding_id": id, "severity": "medium", "compliance": []}
             })]
         );
     }

@@ -51,6 +51,12 @@ pub trait PluginType: Sized + Send + 'static {
     /// `com.origin_class` / `com.target_class`, as the original stamps them.
     const CLASS: Option<&'static str> = None;
 
+    /// Whether, as an alert plugin, it notifies people (email, chat): then,
+    /// unless its entry says otherwise (`notify:`), it receives only the
+    /// findings that changed (new, regressed, resolved) and no muted one.
+    /// Plugins that keep records (files, databases) receive every event.
+    const NOTIFIES: bool = false;
+
     /// Constructs the plugin; connect to servers here, not later.
     fn new(params: Self::Params) -> Result<Self>;
 

@@ -33,7 +33,7 @@
 //! cloudmarker_plugin_api::export_plugin!(event: PublicBucket);
 //! ```
 
-use super::check::{Check, Finding, Findings, Select};
+use super::check::{Check, Finding, Findings, Select, Severity};
 use super::{schema, PluginType, Result};
 use crate::record::Text;
 use crate::PluginError;
@@ -59,6 +59,10 @@ pub trait Rule: Send + 'static {
     const SELECT: Select;
     /// The `record_type` of its events.
     const EVENT: &'static str;
+    /// How bad its events are (see [`Check::SEVERITY`]).
+    const SEVERITY: Severity = Severity::Medium;
+    /// The benchmark sections its events answer to (see [`Check::COMPLIANCE`]).
+    const COMPLIANCE: &'static [&'static str] = &[];
     /// The `ext` fields it reads (missing fields take their defaults).
     type Ext: DeserializeOwned + Default;
     /// Judges a record's `ext`; `reference` is the record's
@@ -128,6 +132,10 @@ pub trait ParamRule: Sized + Send + 'static {
     const SELECT: Select;
     /// The `record_type` of its events.
     const EVENT: &'static str;
+    /// How bad its events are (see [`Check::SEVERITY`]).
+    const SEVERITY: Severity = Severity::Medium;
+    /// The benchmark sections its events answer to (see [`Check::COMPLIANCE`]).
+    const COMPLIANCE: &'static [&'static str] = &[];
     /// Its params, with their documented defaults.
     type Params: DeserializeOwned + Serialize + Default + schema::JsonSchema;
     /// The `ext` fields it reads (missing fields take their defaults).
@@ -161,6 +169,8 @@ impl<R: ParamRule> PluginType for ParamRuleCheck<R> {
 
 impl<R: ParamRule> Check for ParamRuleCheck<R> {
     const SELECT: Select = R::SELECT;
+    const SEVERITY: Severity = R::SEVERITY;
+    const COMPLIANCE: &'static [&'static str] = R::COMPLIANCE;
     type Record<'a> = RuleRecord<'a>;
 
     fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> Result<()> {
@@ -180,6 +190,8 @@ impl<R: Rule> ParamRule for Plain<R> {
     const CLASS: Option<&'static str> = R::CLASS;
     const SELECT: Select = R::SELECT;
     const EVENT: &'static str = R::EVENT;
+    const SEVERITY: Severity = R::SEVERITY;
+    const COMPLIANCE: &'static [&'static str] = R::COMPLIANCE;
     type Params = NoParams;
     type Ext = R::Ext;
 

@@ -87,6 +87,12 @@ pub fn class(params: &Value) -> Option<&str> {
     params.get("class").and_then(Value::as_str)
 }
 
+/// Whether a plugin says in its info that it notifies people
+/// ([`PluginType::NOTIFIES`](super::PluginType::NOTIFIES)).
+pub fn notifies(params: &Value) -> bool {
+    params.get(ENVELOPE).is_some() && params.get("notifies") == Some(&Value::Bool(true))
+}
+
 /// The defaults and schema from a plugin's info (`describe`'s inverse; an
 /// older plugin gives defaults only).
 pub fn parse(params: &Value) -> (Value, Option<Value>) {

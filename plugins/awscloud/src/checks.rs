@@ -9,6 +9,7 @@ use crate::kms::KMS_KEY;
 use crate::rds::RDS_INSTANCE;
 use crate::s3::S3_BUCKET;
 use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::check::Severity;
 use cloudmarker_plugin_api::sdk::rule::{ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict};
 use cloudmarker_plugin_api::sdk::schema;
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,8 @@ impl Rule for BucketPublicRule {
         "Flags S3 buckets that everyone can read or write (ACL or policy, not blocked).";
     const SELECT: Select = Select::ext(&[S3_BUCKET]).in_cloud("aws");
     const EVENT: &'static str = "s3_bucket_public_event";
+    const SEVERITY: Severity = Severity::High;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 2.1.5"];
     type Ext = Bucket;
     fn judge(bucket: &Bucket, arn: &str) -> Verdict {
         let reasons = bucket.public_because();
@@ -129,6 +132,8 @@ impl Rule for VolumeEncryptionRule {
     const DESCRIPTION: &'static str = "Flags EBS volumes that are not encrypted.";
     const SELECT: Select = Select::ext(&[EBS_VOLUME]).in_cloud("aws");
     const EVENT: &'static str = "ebs_volume_encryption_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 2.2.1"];
     type Ext = Volume;
     fn judge(volume: &Volume, arn: &str) -> Verdict {
         let (id, region) = (&volume.volume_id, &volume.place.region);
@@ -178,6 +183,8 @@ impl Rule for RootMfaRule {
     const DESCRIPTION: &'static str = "Flags AWS accounts whose root user has no MFA device.";
     const SELECT: Select = ACCOUNTS;
     const EVENT: &'static str = "iam_root_mfa_event";
+    const SEVERITY: Severity = Severity::Critical;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 1.5"];
     type Ext = AccountFacts;
     fn judge(account: &AccountFacts, arn: &str) -> Verdict {
         (account.root_mfa_enabled == Some(false)).then(|| {
@@ -197,6 +204,8 @@ impl Rule for RootAccessKeyRule {
     const DESCRIPTION: &'static str = "Flags AWS accounts whose root user has access keys.";
     const SELECT: Select = ACCOUNTS;
     const EVENT: &'static str = "iam_root_access_key_event";
+    const SEVERITY: Severity = Severity::Critical;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 1.4"];
     type Ext = AccountFacts;
     fn judge(account: &AccountFacts, arn: &str) -> Verdict {
         (account.root_access_keys_present == Some(true)).then(|| {
@@ -221,6 +230,11 @@ impl Rule for PasswordPolicyRule {
     const DESCRIPTION: &'static str = "Flags AWS accounts without a password policy, or with one that allows passwords shorter than 14 characters or reuse of the last 24.";
     const SELECT: Select = ACCOUNTS;
     const EVENT: &'static str = "iam_password_policy_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &[
+        "CIS AWS Foundations 1.4.0 1.8",
+        "CIS AWS Foundations 1.4.0 1.9",
+    ];
     type Ext = AccountFacts;
     fn judge(account: &AccountFacts, _: &str) -> Verdict {
         if !account.password_policy_read {
@@ -260,6 +274,8 @@ impl Rule for TrailMultiRegionRule {
         "Flags AWS accounts without a multi-region CloudTrail trail that is logging.";
     const SELECT: Select = ACCOUNTS;
     const EVENT: &'static str = "cloudtrail_multi_region_event";
+    const SEVERITY: Severity = Severity::High;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 3.1"];
     type Ext = AccountFacts;
     fn judge(account: &AccountFacts, _: &str) -> Verdict {
         let id = &account.account_id;
@@ -309,6 +325,8 @@ impl Rule for UserMfaRule {
     const DESCRIPTION: &'static str = "Flags IAM users who can sign in to the console without MFA.";
     const SELECT: Select = USERS;
     const EVENT: &'static str = "iam_user_mfa_event";
+    const SEVERITY: Severity = Severity::High;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 1.10"];
     type Ext = User;
     fn judge(user: &User, arn: &str) -> Verdict {
         let name = &user.user_name;
@@ -350,6 +368,8 @@ impl ParamRule for AccessKeyRotationRule {
         "Flags IAM users with active access keys older than _max_key_age_days days.";
     const SELECT: Select = USERS;
     const EVENT: &'static str = "iam_access_key_rotation_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 1.14"];
     type Params = KeyAgeParams;
     type Ext = User;
 
@@ -405,6 +425,7 @@ impl Rule for RdsPublicRule {
     const DESCRIPTION: &'static str = "Flags RDS instances that are reachable from the Internet.";
     const SELECT: Select = DATABASES;
     const EVENT: &'static str = "rds_public_access_event";
+    const SEVERITY: Severity = Severity::High;
     type Ext = Database;
     fn judge(db: &Database, arn: &str) -> Verdict {
         let (id, region) = (&db.db_instance_identifier, &db.place.region);
@@ -425,6 +446,8 @@ impl Rule for RdsEncryptionRule {
     const DESCRIPTION: &'static str = "Flags RDS instances whose storage is not encrypted.";
     const SELECT: Select = DATABASES;
     const EVENT: &'static str = "rds_encryption_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 2.3.1"];
     type Ext = Database;
     fn judge(db: &Database, arn: &str) -> Verdict {
         let (id, region) = (&db.db_instance_identifier, &db.place.region);
@@ -456,6 +479,8 @@ impl Rule for KeyRotationRule {
     const DESCRIPTION: &'static str = "Flags customer-managed KMS keys without automatic rotation.";
     const SELECT: Select = Select::ext(&[KMS_KEY]).in_cloud("aws");
     const EVENT: &'static str = "kms_key_rotation_event";
+    const SEVERITY: Severity = Severity::Low;
+    const COMPLIANCE: &'static [&'static str] = &["CIS AWS Foundations 1.4.0 3.8"];
     type Ext = Key;
     fn judge(key: &Key, arn: &str) -> Verdict {
         let (id, region) = (&key.key_id, &key.place.region);

@@ -3,6 +3,7 @@
 
 use crate::azkv::{KEY_VAULT, KEY_VAULT_KEY, KEY_VAULT_SECRET};
 use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::check::Severity;
 use cloudmarker_plugin_api::sdk::rule::{azure_group_and_name, Rule, RuleCheck, Verdict};
 use serde::Deserialize;
 
@@ -54,6 +55,8 @@ impl Rule for KeyNoExpiryRule {
     const DESCRIPTION: &'static str = "Flags enabled Azure Key Vault keys that never expire.";
     const SELECT: Select = Select::ext(&[KEY_VAULT_KEY]).in_cloud("azure");
     const EVENT: &'static str = "key_vault_key_no_expiry_event";
+    const SEVERITY: Severity = Severity::Low;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 8.1"];
     type Ext = ItemExt;
     fn judge(key: &ItemExt, reference: &str) -> Verdict {
         key.never_expires().then(|| {
@@ -75,6 +78,8 @@ impl Rule for SecretNoExpiryRule {
     const DESCRIPTION: &'static str = "Flags enabled Azure Key Vault secrets that never expire.";
     const SELECT: Select = Select::ext(&[KEY_VAULT_SECRET]).in_cloud("azure");
     const EVENT: &'static str = "key_vault_secret_no_expiry_event";
+    const SEVERITY: Severity = Severity::Low;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 8.2"];
     type Ext = ItemExt;
     fn judge(secret: &ItemExt, reference: &str) -> Verdict {
         secret.never_expires().then(|| {
@@ -98,6 +103,8 @@ impl Rule for NonRecoverableRule {
         "Flags Azure Key Vaults whose deleted keys and secrets could be lost for good.";
     const SELECT: Select = Select::ext(&[KEY_VAULT]).in_cloud("azure");
     const EVENT: &'static str = "key_vault_non_recoverable_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 8.4"];
     type Ext = VaultExt;
     fn judge(vault: &VaultExt, id: &str) -> Verdict {
         (vault.recoverable != Some(true)).then(|| {

@@ -5,6 +5,7 @@ use crate::azmonitor::{
     DIAGNOSTIC_SETTING, DIAGNOSTIC_SETTING_MISSING, LOG_PROFILE, LOG_PROFILE_MISSING,
 };
 use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::check::Severity;
 use cloudmarker_plugin_api::sdk::rule::{ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict};
 use cloudmarker_plugin_api::sdk::schema;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,7 @@ impl Rule for LogProfileRule {
     const DESCRIPTION: &'static str = "Flags Azure subscriptions without a log profile.";
     const SELECT: Select = Select::ext(&[LOG_PROFILE_MISSING]).in_cloud("azure");
     const EVENT: &'static str = "log_profile_event";
+    const SEVERITY: Severity = Severity::Low;
     type Ext = Profile;
     fn judge(profile: &Profile, id: &str) -> Verdict {
         let sub = profile.subscription_id.as_deref().unwrap_or(id);
@@ -59,6 +61,7 @@ impl Rule for LogProfileMissingCategoryRule {
         "Flags Azure log profiles that do not export all of Write, Delete and Action.";
     const SELECT: Select = Select::ext(&[LOG_PROFILE]).in_cloud("azure");
     const EVENT: &'static str = "log_profile_missing_category_event";
+    const SEVERITY: Severity = Severity::Low;
     type Ext = Profile;
     fn judge(profile: &Profile, id: &str) -> Verdict {
         let categories = profile.categories.as_deref().unwrap_or_default();
@@ -86,6 +89,7 @@ impl Rule for LogProfileMissingLocationRule {
         "Flags Azure log profiles that do not cover every location of their subscription.";
     const SELECT: Select = Select::ext(&[LOG_PROFILE]).in_cloud("azure");
     const EVENT: &'static str = "log_profile_missing_location_event";
+    const SEVERITY: Severity = Severity::Low;
     type Ext = Profile;
     fn judge(profile: &Profile, id: &str) -> Verdict {
         let covered = profile.locations.as_deref().unwrap_or_default();
@@ -124,6 +128,8 @@ impl Rule for DiagnosticSettingRule {
     const SELECT: Select =
         Select::ext(&[DIAGNOSTIC_SETTING, DIAGNOSTIC_SETTING_MISSING]).in_cloud("azure");
     const EVENT: &'static str = "diagnostic_setting_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 5.1.1"];
     type Ext = Setting;
     fn judge(setting: &Setting, id: &str) -> Verdict {
         let fix = "In the portal, Monitor > Activity log > Export Activity Logs > Add diagnostic setting, with Administrative, Security, Policy and Alert sent to a storage account or Log Analytics workspace; or az monitor diagnostic-settings subscription create";
@@ -186,6 +192,7 @@ impl ParamRule for LogProfileRetentionRule {
         "Flags Azure log profiles that keep the activity log fewer than _min_retention_days days.";
     const SELECT: Select = Select::ext(&[LOG_PROFILE]).in_cloud("azure");
     const EVENT: &'static str = "log_profile_retention_event";
+    const SEVERITY: Severity = Severity::Low;
     type Params = RetentionParams;
     type Ext = Profile;
 

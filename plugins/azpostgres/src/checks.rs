@@ -3,6 +3,7 @@
 
 use crate::azpostgres::{PostgresServer, POSTGRESQL_SERVER};
 use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::check::Severity;
 use cloudmarker_plugin_api::sdk::rule::{
     azure_group_and_name, ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict,
 };
@@ -22,7 +23,7 @@ fn parameter_off(id: &str, parameter: &str, why: &str) -> (String, String) {
 }
 
 macro_rules! parameter_rule {
-    ($rule:ident, $check:ident, $plugin:literal, $class:literal, $event:literal, $field:ident, $parameter:literal, $why:literal) => {
+    ($rule:ident, $check:ident, $plugin:literal, $class:literal, $event:literal, $field:ident, $parameter:literal, $why:literal, $compliance:expr) => {
         #[doc = concat!("`", $plugin, "`: `", $parameter, "` is off.")]
         pub enum $rule {}
 
@@ -33,6 +34,8 @@ macro_rules! parameter_rule {
                 concat!("Flags Azure PostgreSQL servers with ", $parameter, " off.");
             const SELECT: Select = SERVERS;
             const EVENT: &'static str = $event;
+            const SEVERITY: Severity = Severity::Low;
+            const COMPLIANCE: &'static [&'static str] = $compliance;
             type Ext = PostgresServer;
             fn judge(server: &PostgresServer, id: &str) -> Verdict {
                 (server.$field == Some(false)).then(|| parameter_off(id, $parameter, $why))
@@ -52,7 +55,8 @@ parameter_rule!(
     "postgres_log_checkpoints_event",
     log_checkpoints_enabled,
     "log_checkpoints",
-    "checkpoints are not logged"
+    "checkpoints are not logged",
+    &["CIS Microsoft Azure Foundations 1.3.0 4.3.3"]
 );
 parameter_rule!(
     LogConnectionsRule,
@@ -62,7 +66,8 @@ parameter_rule!(
     "postgres_log_connections_event",
     log_connections_enabled,
     "log_connections",
-    "connection attempts, including failed logins, are not logged"
+    "connection attempts, including failed logins, are not logged",
+    &["CIS Microsoft Azure Foundations 1.3.0 4.3.4"]
 );
 parameter_rule!(
     LogDisconnectionsRule,
@@ -72,7 +77,8 @@ parameter_rule!(
     "postgres_log_disconnections_event",
     log_disconnections_enabled,
     "log_disconnections",
-    "the ends of sessions are not logged"
+    "the ends of sessions are not logged",
+    &["CIS Microsoft Azure Foundations 1.3.0 4.3.5"]
 );
 parameter_rule!(
     LogDurationRule,
@@ -82,7 +88,8 @@ parameter_rule!(
     "postgres_log_duration_event",
     log_duration_enabled,
     "log_duration",
-    "how long statements take is not logged"
+    "how long statements take is not logged",
+    &[]
 );
 parameter_rule!(
     ConnectionThrottlingRule,
@@ -92,7 +99,8 @@ parameter_rule!(
     "postgres_connection_throttling_event",
     connection_throttling_enabled,
     "connection_throttling",
-    "repeated failed logins are not throttled"
+    "repeated failed logins are not throttled",
+    &["CIS Microsoft Azure Foundations 1.3.0 4.3.6"]
 );
 
 /// The parameters of [`LogRetentionDays`].
@@ -126,6 +134,8 @@ impl ParamRule for LogRetentionDaysRule {
         "Flags Azure PostgreSQL servers that keep their logs fewer than _min_log_retention_days days.";
     const SELECT: Select = SERVERS;
     const EVENT: &'static str = "postgres_log_retention_days_event";
+    const SEVERITY: Severity = Severity::Low;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 4.3.7"];
     type Params = LogRetentionParams;
     type Ext = PostgresServer;
 

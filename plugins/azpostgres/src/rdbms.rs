@@ -2,7 +2,7 @@
 //! unencrypted connections, from their `rdbms` records' `com.tls_enforced`.
 
 use cloudmarker_plugin_api::record::Text;
-use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
+use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select, Severity};
 use cloudmarker_plugin_api::sdk::rule::NoParams;
 use cloudmarker_plugin_api::sdk::{self, schema, PluginType};
 use serde::Deserialize;
@@ -50,6 +50,11 @@ impl PluginType for RdbmsEnforceTls {
 
 impl Check for RdbmsEnforceTls {
     const SELECT: Select = Select::com(&["rdbms"]);
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &[
+        "CIS Microsoft Azure Foundations 1.3.0 4.3.1",
+        "CIS Microsoft Azure Foundations 1.3.0 4.3.2",
+    ];
     type Record<'a> = RdbmsRecord<'a>;
 
     fn check(&mut self, record: RdbmsRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {

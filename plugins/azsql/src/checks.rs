@@ -3,6 +3,7 @@
 
 use crate::azsql::{SqlDatabase, SqlServer, SQL_DB, SQL_SERVER};
 use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::check::Severity;
 use cloudmarker_plugin_api::sdk::rule::{azure_group_and_name, Rule, RuleCheck, Verdict};
 
 /// `azsqldatabasetdeevent`: databases without transparent data encryption.
@@ -15,6 +16,8 @@ impl Rule for TdeRule {
         "Flags Azure SQL databases without transparent data encryption.";
     const SELECT: Select = Select::ext(&[SQL_DB]).in_cloud("azure");
     const EVENT: &'static str = "sql_db_tde_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 4.1.2"];
     type Ext = SqlDatabase;
     fn judge(db: &SqlDatabase, id: &str) -> Verdict {
         (db.tde_enabled == Some(false)).then(|| {
@@ -39,6 +42,8 @@ impl Rule for ServerAuditingRule {
     const DESCRIPTION: &'static str = "Flags Azure SQL servers without auditing.";
     const SELECT: Select = Select::ext(&[SQL_SERVER]).in_cloud("azure");
     const EVENT: &'static str = "sql_server_auditing_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 4.1.1"];
     type Ext = SqlServer;
     fn judge(server: &SqlServer, id: &str) -> Verdict {
         (server.auditing_enabled == Some(false)).then(|| {

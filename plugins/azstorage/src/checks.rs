@@ -5,6 +5,7 @@
 
 use crate::account::{Account, STORAGE_ACCOUNT_PROPERTIES};
 use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::check::Severity;
 use cloudmarker_plugin_api::sdk::rule::{
     azure_group_and_name, ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict,
 };
@@ -22,6 +23,8 @@ impl Rule for SecureTransferRule {
     const CLASS: Option<&'static str> = Some("AzStorageAccountSecureTransferEvent");
     const DESCRIPTION: &'static str = "Flags Azure storage accounts that accept plain HTTP.";
     const EVENT: &'static str = "storage_account_secure_transfer_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 3.1"];
     const SELECT: Select = ACCOUNTS;
     type Ext = Account;
     fn judge(account: &Account, id: &str) -> Verdict {
@@ -44,6 +47,8 @@ impl Rule for DefaultNetworkAccessRule {
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts that accept connections from any network.";
     const EVENT: &'static str = "storage_account_default_network_access_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 3.6"];
     const SELECT: Select = ACCOUNTS;
     type Ext = Account;
     fn judge(account: &Account, id: &str) -> Verdict {
@@ -66,6 +71,8 @@ impl Rule for AllowTrustedServicesRule {
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts whose firewall keeps out trusted Azure services.";
     const EVENT: &'static str = "storage_account_allow_trusted_services_event";
+    const SEVERITY: Severity = Severity::Low;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 3.7"];
     const SELECT: Select = ACCOUNTS;
     type Ext = Account;
     fn judge(account: &Account, id: &str) -> Verdict {
@@ -87,6 +94,8 @@ impl Rule for PublicBlobAccessRule {
     const DESCRIPTION: &'static str =
         "Flags Azure storage accounts whose containers may be made public.";
     const EVENT: &'static str = "storage_account_public_blob_access_event";
+    const SEVERITY: Severity = Severity::High;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 3.5"];
     const SELECT: Select = ACCOUNTS;
     type Ext = Account;
     fn judge(account: &Account, id: &str) -> Verdict {
@@ -139,6 +148,7 @@ impl ParamRule for MinTlsVersionRule {
         "Flags Azure storage accounts that accept TLS versions older than _min_tls_version.";
     const SELECT: Select = ACCOUNTS;
     const EVENT: &'static str = "storage_account_min_tls_event";
+    const SEVERITY: Severity = Severity::Medium;
     type Params = MinTlsParams;
     type Ext = Account;
 

@@ -2,7 +2,7 @@
 //! machines, from the `vm_instance_view` records of the `azvm` cloud plugin.
 
 use azvmrecord::{is_true, VmRecord, AZURE, VM_INSTANCE_VIEW};
-use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
+use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select, Severity};
 use cloudmarker_plugin_api::sdk::{self, PluginType};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,7 @@ impl PluginType for AzVmDataDiskEncryptionEvent {
 
 impl Check for AzVmDataDiskEncryptionEvent {
     const SELECT: Select = Select::ext(&[VM_INSTANCE_VIEW]).in_cloud(AZURE);
+    const SEVERITY: Severity = Severity::Medium;
     type Record<'a> = VmRecord<'a>;
 
     fn check(&mut self, vm_record: VmRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
@@ -94,7 +95,8 @@ impl Check for AzVmDataDiskEncryptionEvent {
                 .cloud_type(Some(AZURE))
                 .reference(reference)
                 .ext_from(Some(vm_record.ext_text))
-                .ext("disk_name", disk.name()),
+                .ext("disk_name", disk.name())
+                .distinguished_by("disk_name", disk.name()),
             );
         }
         Ok(())

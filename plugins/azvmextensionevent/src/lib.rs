@@ -3,7 +3,7 @@
 //! that run an extension of `blacklisted`, one not in `whitelisted` (when it
 //! is given), or that lack one of `required`.
 
-use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select};
+use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select, Severity};
 use cloudmarker_plugin_api::sdk::rule::RuleRecord;
 use cloudmarker_plugin_api::sdk::{self, schema, PluginType};
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,7 @@ impl PluginType for AzVmExtensionEvent {
 
 impl Check for AzVmExtensionEvent {
     const SELECT: Select = Select::ext(&["vm_instance_view"]).in_cloud("azure");
+    const SEVERITY: Severity = Severity::Medium;
     type Record<'a> = RuleRecord<'a>;
 
     fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {

@@ -3,6 +3,7 @@
 
 use crate::azwebapp::{WebApp, WEB_APP_CONFIG};
 use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::check::Severity;
 use cloudmarker_plugin_api::sdk::rule::{
     azure_group_and_name, ParamRule, ParamRuleCheck, Rule, RuleCheck, Verdict,
 };
@@ -21,6 +22,8 @@ impl Rule for HttpsOnlyRule {
     const DESCRIPTION: &'static str = "Flags Azure web apps that serve plain HTTP.";
     const SELECT: Select = WEB_APPS;
     const EVENT: &'static str = "web_app_https_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 9.2"];
     type Ext = WebApp;
     fn judge(app: &WebApp, id: &str) -> Verdict {
         let (group, name) = azure_group_and_name(id);
@@ -43,6 +46,8 @@ impl Rule for ClientCertRule {
         "Flags Azure web apps that do not require client certificates.";
     const SELECT: Select = WEB_APPS;
     const EVENT: &'static str = "web_app_client_certificate_event";
+    const SEVERITY: Severity = Severity::Low;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 9.4"];
     type Ext = WebApp;
     fn judge(app: &WebApp, id: &str) -> Verdict {
         let (group, name) = azure_group_and_name(id);
@@ -64,6 +69,8 @@ impl Rule for Http20Rule {
     const DESCRIPTION: &'static str = "Flags Azure web apps without HTTP/2.";
     const SELECT: Select = WEB_APPS;
     const EVENT: &'static str = "web_app_http20_event";
+    const SEVERITY: Severity = Severity::Low;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 9.9"];
     type Ext = WebApp;
     fn judge(app: &WebApp, id: &str) -> Verdict {
         let (group, name) = azure_group_and_name(id);
@@ -84,6 +91,8 @@ impl Rule for FtpRule {
     const DESCRIPTION: &'static str = "Flags Azure web apps that accept unencrypted FTP.";
     const SELECT: Select = WEB_APPS;
     const EVENT: &'static str = "web_app_ftp_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 9.10"];
     type Ext = WebApp;
     fn judge(app: &WebApp, id: &str) -> Verdict {
         let (group, name) = azure_group_and_name(id);
@@ -137,6 +146,8 @@ impl ParamRule for MinTlsRule {
         "Flags Azure web apps that accept TLS versions older than _min_tls_version.";
     const SELECT: Select = WEB_APPS;
     const EVENT: &'static str = "web_app_tls_event";
+    const SEVERITY: Severity = Severity::Medium;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Microsoft Azure Foundations 1.3.0 9.3"];
     type Params = MinTlsParams;
     type Ext = WebApp;
 

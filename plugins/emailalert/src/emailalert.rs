@@ -25,6 +25,7 @@ impl PluginType for EmailAlert {
     }
     const NAME: &'static str = "emailalert";
     const CLASS: Option<&'static str> = Some("EmailAlert");
+    const NOTIFIES: bool = true;
     const DESCRIPTION: &'static str = "Sends the events of an audit in one email over SMTP.";
 
     /// Connects and logs in to the SMTP server, sending nothing.

@@ -3,6 +3,7 @@
 //! read.
 
 use cloudmarker_plugin_api::sdk::check::Select;
+use cloudmarker_plugin_api::sdk::check::Severity;
 use cloudmarker_plugin_api::sdk::rule::{Rule, RuleCheck, Verdict};
 use serde::Deserialize;
 
@@ -21,6 +22,8 @@ impl Rule for PublicBucketRule {
     const DESCRIPTION: &'static str = "Flags Cloud Storage buckets that anyone can read.";
     const SELECT: Select = Select::ext(&["bucket"]).in_cloud("gcp");
     const EVENT: &'static str = "bucket_public_event";
+    const SEVERITY: Severity = Severity::High;
+    const COMPLIANCE: &'static [&'static str] = &["CIS Google Cloud Platform Foundation 1.2.0 5.1"];
     type Ext = Bucket;
     fn judge(bucket: &Bucket, reference: &str) -> Verdict {
         (!bucket.public_members.is_empty()).then(|| {

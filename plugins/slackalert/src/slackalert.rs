@@ -75,6 +75,7 @@ impl PluginType for SlackAlert {
     }
     const NAME: &'static str = "slackalert";
     const CLASS: Option<&'static str> = Some("SlackAlert");
+    const NOTIFIES: bool = true;
     const DESCRIPTION: &'static str =
         "Sends the events of an audit to Slack users or an incoming webhook.";
 

@@ -64,7 +64,10 @@ fn an_unencrypted_data_disk_raises_one_event() {
                 "record_type": "vm_data_disk_encryption_event",
                 "reference": VM_ID,
                 "description": format!("Azure virtual machine {VM_ID} has unencrypted data disk myDataDisk0"),
-                "recommendation": format!("Check Azure virtual machine {VM_ID} and encrypt its data disk myDataDisk0")
+                "recommendation": format!("Check Azure virtual machine {VM_ID} and encrypt its data disk myDataDisk0"),
+                "finding_id": cloudmarker_plugin_api::sdk::check::finding_id("vm_data_disk_encryption_event", Some(VM_ID), &Default::default(), &json!({"disk_name": "myDataDisk0"}).as_object().unwrap().clone()),
+                "severity": "medium",
+                "compliance": []
             }
         })]
     );

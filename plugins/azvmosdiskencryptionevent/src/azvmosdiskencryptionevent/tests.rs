@@ -61,7 +61,10 @@ fn an_unencrypted_os_disk_raises_one_event() {
                 "record_type": "vm_os_disk_encryption_event",
                 "reference": VM_ID,
                 "description": format!("Azure virtual machine {VM_ID} has unencrypted OS disk myOsDisk"),
-                "recommendation": format!("Check Azure virtual machine {VM_ID} and encrypt its OS disk myOsDisk")
+                "recommendation": format!("Check Azure virtual machine {VM_ID} and encrypt its OS disk myOsDisk"),
+                "finding_id": cloudmarker_plugin_api::sdk::check::finding_id("vm_os_disk_encryption_event", Some(VM_ID), &Default::default(), &Default::default()),
+                "severity": "medium",
+                "compliance": []
             }
         })]
     );
@@ -170,10 +173,13 @@ fn the_event_keeps_ext_and_never_copies_host_stamps() {
         keys,
         [
             "cloud_type",
+            "compliance",
             "description",
+            "finding_id",
             "recommendation",
             "record_type",
-            "reference"
+            "reference",
+            "severity"
         ]
     );
 }

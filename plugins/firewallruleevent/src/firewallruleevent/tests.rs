@@ -64,6 +64,13 @@ fn exposed_with(params: FirewallRuleEventParams, changes: Value) -> Option<Value
 
 #[test]
 fn an_open_rule_raises_one_event_worded_as_the_original() {
+    // The rule's identity: its event type, reference and exposed ports.
+    let id = cloudmarker_plugin_api::sdk::check::finding_id(
+        "firewall_rule_event",
+        Some("rule-1"),
+        &Default::default(),
+        json!({"exposed_ports": [22]}).as_object().unwrap(),
+    );
     assert_eq!(
         events(&rule(json!({}))),
         [json!({
@@ -74,7 +81,10 @@ fn an_open_rule_raises_one_event_worded_as_the_original() {
                 "exposed_ports": [22],
                 "reference": "rule-1",
                 "description": "Azure firewall rule rule-1 exposes port 22 to the entire Internet.",
-                "recommendation": "Check Azure firewall rule rule-1 and update rules to restrict access to port 22."
+                "recommendation": "Check Azure firewall rule rule-1 and update rules to restrict access to port 22.",
+                "finding_id": id,
+                "severity": "high",
+                "compliance": ["CIS Microsoft Azure Foundations 1.3.0 6.2"]
             }
         })]
     );
@@ -319,8 +329,8 @@ fn the_event_keeps_ext_and_never_copies_host_stamps() {
     let keys: Vec<&String> = got[0]["com"].as_object().unwrap().keys().collect();
     assert_eq!(
         keys.len(),
-        6,
-        "only the event's own com fields: {:?}",
+        9,
+        "only the event's own com fields (and its identity, severity, compliance): {:?}",
         got[0]["com"]
     );
 

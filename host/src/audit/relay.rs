@@ -1,0 +1,139 @@
+//! Between an audit's event plugins and its alert plugins: stamps every
+//! event with its finding's status ([`Tracker`]) and gives each alert the
+//! events its `notify` asks for; when the events are done, it resolves
+//! what the run did not see (if the collection was complete) and sends
+//! those out too.
+
+use super::workers::Message;
+use crate::findings::tracker::Tracker;
+use crate::findings::{Notify, Status};
+use crate::record::RecordBatch;
+use crossbeam_channel::{Receiver, Sender};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+/// One alert plugin instance and what it receives.
+pub(crate) struct Route {
+    /// Its input.
+    pub tx: Sender<Message>,
+    /// The statuses it receives.
+    pub notify: Notify,
+    /// Whether it notifies people (then muted findings are held back).
+    pub notifies_people: bool,
+}
+
+impl Route {
+    fn accepts(&self, status: Status, muted: bool) -> bool {
+        self.notify.accepts(status) && !(muted && self.notifies_people)
+    }
+}
+
+/// What the relay did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Relayed {
+    /// Findings stamped (events).
+    pub events: u64,
+    /// Findings resolved.
+    pub resolved: u64,
+    /// Whether the findings could not be kept (no state database).
+    pub failed: bool,
+}
+
+/// Relays `input` to `routes` until every event plugin is done; `complete`
+/// is set once the clouds are done. Returns the tracker, whose changes the
+/// audit commits once its alerts have them.
+pub(crate) fn run(
+    input: Receiver<Message>,
+    routes: Vec<Route>,
+    mut tracker: Option<Tracker>,
+    complete: Arc<OnceLock<bool>>,
+) -> (Relayed, Option<Tracker>) {
+    let mut relayed = Relayed {
+        failed: tracker.is_none(),
+        ..Relayed::default()
+    };
+    for message in &input {
+        let Message::Records { origin, batch } = message else {
+            continue;
+        };
+        let Some(tracker) = tracker.as_mut() else {
+            // Without the findings state, every alert gets every event as is.
+            for route in &routes {
+                let _ = route.tx.send(Message::Records {
+                    origin: Arc::clone(&origin),
+                    batch: Arc::clone(&batch),
+                });
+            }
+            continue;
+        };
+        let mut outgoing: Vec<RecordBatch> =
+            routes.iter().map(|_| RecordBatch::default()).collect();
+        for event in batch.iter() {
+            let observed = match tracker.observe(event) {
+                Ok(observed) => observed,
+                Err(e) => {
+                    log::warn!("Passed an event on without its finding status: {e}.");
+                    crate::findings::tracker::Observed {
+                        record: event.to_string(),
+                        status: Status::New,
+                        muted: false,
+                    }
+                }
+            };
+            relayed.events += 1;
+            for (route, out) in routes.iter().zip(&mut outgoing) {
+                if route.accepts(observed.status, observed.muted) {
+                    let _ = out.push(|text| {
+                        text.push_str(&observed.record);
+                        Ok::<_, ()>(())
+                    });
+                }
+            }
+        }
+        send(&routes, &origin, outgoing);
+    }
+    let Some(mut tracker) = tracker else {
+        return (relayed, None);
+    };
+    let complete = complete.get().copied().unwrap_or(false);
+    if !complete {
+        log::info!("The collection was not complete: no finding is resolved in this run.");
+    }
+    let resolved = tracker.resolve(complete);
+    relayed.resolved = resolved.len() as u64;
+    let mut by_origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (origin, event) in resolved {
+        by_origin.entry(origin).or_default().push(event);
+    }
+    for (origin, events) in by_origin {
+        let origin: Arc<str> = Arc::from(origin.as_str());
+        let outgoing = routes
+            .iter()
+            .map(|route| {
+                let mut out = RecordBatch::default();
+                if route.accepts(Status::Resolved, false) {
+                    for event in &events {
+                        let _ = out.push(|text| {
+                            text.push_str(event);
+                            Ok::<_, ()>(())
+                        });
+                    }
+                }
+                out
+            })
+            .collect();
+        send(&routes, &origin, outgoing);
+    }
+    (relayed, Some(tracker))
+}
+
+fn send(routes: &[Route], origin: &Arc<str>, outgoing: Vec<RecordBatch>) {
+    for (route, batch) in routes.iter().zip(outgoing) {
+        if !batch.is_empty() {
+            let _ = route.tx.send(Message::Records {
+                origin: Arc::clone(origin),
+                batch: Arc::new(batch),
+            });
+        }
+    }
+}

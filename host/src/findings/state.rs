@@ -1,0 +1,409 @@
+//! The findings database: SQLite (bundled), one file, safe for two
+//! cloudmarker processes at once (WAL, a busy timeout, one short write
+//! transaction per audit run at its end).
+
+use super::Status;
+use cloudmarker_plugin_api::sdk::files;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a writer waits for another process's transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS findings (
+    audit TEXT NOT NULL,
+    finding_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    severity TEXT,
+    record_type TEXT,
+    reference TEXT,
+    cloud_type TEXT,
+    description TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    resolved_at TEXT,
+    occurrences INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (audit, finding_id)
+);
+CREATE TABLE IF NOT EXISTS transitions (
+    audit TEXT NOT NULL,
+    finding_id TEXT NOT NULL,
+    audit_version TEXT NOT NULL,
+    at TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_by_finding ON transitions (finding_id, at);
+";
+
+/// One finding as the database keeps it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    /// The audit that raised it.
+    pub audit: String,
+    /// Its identity (`com.finding_id`).
+    pub finding_id: String,
+    /// Where it is in its life.
+    pub status: Status,
+    /// `com.severity` of its last event.
+    pub severity: Option<String>,
+    /// The event type.
+    pub record_type: Option<String>,
+    /// The resource.
+    pub reference: Option<String>,
+    /// The resource's cloud.
+    pub cloud_type: Option<String>,
+    /// The last event's description.
+    pub description: Option<String>,
+    /// First seen (RFC 3339).
+    pub first_seen: String,
+    /// Last seen.
+    pub last_seen: String,
+    /// When it was resolved, if it is.
+    pub resolved_at: Option<String>,
+    /// Runs that saw it.
+    pub occurrences: u64,
+    /// The last event, as JSON text.
+    #[serde(skip)]
+    pub event: String,
+}
+
+/// One change of a finding's status.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Transition {
+    /// The audit version of the run.
+    pub audit_version: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The status the run gave it.
+    pub status: Status,
+}
+
+/// What one run saw of one finding.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// `com.finding_id`.
+    pub finding_id: String,
+    /// The fields kept in the table.
+    pub severity: Option<String>,
+    /// The event type.
+    pub record_type: Option<String>,
+    /// The resource.
+    pub reference: Option<String>,
+    /// Its cloud.
+    pub cloud_type: Option<String>,
+    /// The description.
+    pub description: Option<String>,
+    /// The event (as the host stamped it, before its status).
+    pub event: String,
+}
+
+/// An open findings database.
+pub struct State {
+    connection: Connection,
+}
+
+impl State {
+    /// Opens (creating) the database at `path`, in a private directory.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let fail = |e: &dyn std::fmt::Display| format!("findings database {}: {e}", path.display());
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            files::create_private_dir_all(dir).map_err(|e| fail(&e))?;
+        }
+        let connection = Connection::open(path).map_err(|e| fail(&e))?;
+        connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| fail(&e))?;
+        // WAL: readers (`cloudmarker findings`) never wait for a run.
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| fail(&e))?;
+        connection.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(Self { connection })
+    }
+
+    /// The findings of `audit`, by id.
+    pub fn of_audit(&self, audit: &str) -> Result<HashMap<String, Finding>, String> {
+        let mut statement = self
+            .connection
+            .prepare(&format!("SELECT {COLUMNS} FROM findings WHERE audit = ?1"))
+            .map_err(|e| e.to_string())?;
+        let rows = statement
+            .query_map([audit], row_to_finding)
+            .map_err(|e| e.to_string())?;
+        let mut findings = HashMap::new();
+        for row in rows {
+            let finding = row.map_err(|e| e.to_string())?;
+            findings.insert(finding.finding_id.clone(), finding);
+        }
+        Ok(findings)
+    }
+
+    /// Every finding, newest first.
+    pub fn all(&self) -> Result<Vec<Finding>, String> {
+        let mut statement = self
+            .connection
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM findings ORDER BY last_seen DESC, audit, finding_id"
+            ))
+            .map_err(|e| e.to_string())?;
+        let rows = statement
+            .query_map([], row_to_finding)
+            .map_err(|e| e.to_string())?;
+        rows.map(|r| r.map_err(|e| e.to_string())).collect()
+    }
+
+    /// The findings whose id is `id`, and each one's transitions, oldest
+    /// first.
+    pub fn history(&self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String> {
+        let mut statement = self
+            .connection
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM findings WHERE finding_id = ?1"
+            ))
+            .map_err(|e| e.to_string())?;
+        let findings: Vec<Finding> = statement
+            .query_map([id], row_to_finding)
+            .map_err(|e| e.to_string())?
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for finding in findings {
+            let mut statement = self
+                .connection
+                .prepare(
+                    "SELECT audit_version, at, status FROM transitions
+                     WHERE audit = ?1 AND finding_id = ?2 ORDER BY at, rowid",
+                )
+                .map_err(|e| e.to_string())?;
+            let transitions = statement
+                .query_map(params![finding.audit, finding.finding_id], |row| {
+                    Ok(Transition {
+                        audit_version: row.get(0)?,
+                        at: row.get(1)?,
+                        status: status_of(row.get::<_, String>(2)?),
+                    })
+                })
+                .map_err(|e| e.to_string())?
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            out.push((finding, transitions));
+        }
+        Ok(out)
+    }
+
+    /// Records one run of `audit`: what it `seen`, and the findings it
+    /// `resolved` (those still active). One transaction: all of it or
+    /// nothing.
+    pub fn commit(
+        &mut self,
+        audit: &str,
+        audit_version: &str,
+        now: &str,
+        seen: &[Seen],
+        resolved: &[String],
+    ) -> Result<(), String> {
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
+        let mut seen_ids = std::collections::HashSet::new();
+        for finding in seen {
+            seen_ids.insert(finding.finding_id.as_str());
+            let before: Option<String> = tx
+                .query_row(
+                    "SELECT status FROM findings WHERE audit = ?1 AND finding_id = ?2",
+                    params![audit, finding.finding_id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(|e| e.to_string())?;
+            let status = next_status(before.map(status_of));
+            tx.execute(
+                "INSERT INTO findings (audit, finding_id, status, severity, record_type, reference,
+                     cloud_type, description, first_seen, last_seen, resolved_at, occurrences, event)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, 1, ?10)
+                 ON CONFLICT (audit, finding_id) DO UPDATE SET
+                     status = ?3, severity = ?4, record_type = ?5, reference = ?6,
+                     cloud_type = ?7, description = ?8, last_seen = ?9, resolved_at = NULL,
+                     occurrences = occurrences + 1, event = ?10",
+                params![
+                    audit,
+                    finding.finding_id,
+                    status.name(),
+                    finding.severity,
+                    finding.record_type,
+                    finding.reference,
+                    finding.cloud_type,
+                    finding.description,
+                    now,
+                    finding.event
+                ],
+            )
+            .map_err(|e| e.to_string())?;
+            transition(&tx, audit, &finding.finding_id, audit_version, now, status)?;
+        }
+        for finding_id in resolved {
+            if seen_ids.contains(finding_id.as_str()) {
+                continue;
+            }
+            let changed = tx
+                .execute(
+                    "UPDATE findings SET status = 'resolved', resolved_at = ?3
+                     WHERE audit = ?1 AND finding_id = ?2 AND status != 'resolved'",
+                    params![audit, finding_id, now],
+                )
+                .map_err(|e| e.to_string())?;
+            if changed > 0 {
+                transition(&tx, audit, finding_id, audit_version, now, Status::Resolved)?;
+            }
+        }
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    /// The active findings of `audit` that are not in `seen`: what a
+    /// complete run resolves.
+    pub fn unseen<'a>(
+        known: &'a HashMap<String, Finding>,
+        seen: &'a std::collections::HashSet<&str>,
+    ) -> impl Iterator<Item = &'a Finding> + 'a {
+        known
+            .values()
+            .filter(move |f| f.status.is_active() && !seen.contains(f.finding_id.as_str()))
+    }
+}
+
+/// The status a run gives a finding it sees, after `before`.
+pub fn next_status(before: Option<Status>) -> Status {
+    match before {
+        None => Status::New,
+        Some(Status::Resolved) => Status::Regressed,
+        Some(_) => Status::Open,
+    }
+}
+
+const COLUMNS: &str = "audit, finding_id, status, severity, record_type, reference, cloud_type,
+    description, first_seen, last_seen, resolved_at, occurrences, event";
+
+fn row_to_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<Finding> {
+    Ok(Finding {
+        audit: row.get(0)?,
+        finding_id: row.get(1)?,
+        status: status_of(row.get::<_, String>(2)?),
+        severity: row.get(3)?,
+        record_type: row.get(4)?,
+        reference: row.get(5)?,
+        cloud_type: row.get(6)?,
+        description: row.get(7)?,
+        first_seen: row.get(8)?,
+        last_seen: row.get(9)?,
+        resolved_at: row.get(10)?,
+        occurrences: row.get::<_, i64>(11)?.max(0) as u64,
+        event: row.get(12)?,
+    })
+}
+
+/// A stored status; an unknown one (a newer version's) counts as open.
+fn status_of(name: String) -> Status {
+    Status::parse(&name).unwrap_or(Status::Open)
+}
+
+fn transition(
+    tx: &rusqlite::Transaction<'_>,
+    audit: &str,
+    finding_id: &str,
+    audit_version: &str,
+    now: &str,
+    status: Status,
+) -> Result<(), String> {
+    tx.execute(
+        "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![audit, finding_id, audit_version, now, status.name()],
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(id: &str) -> Seen {
+        Seen {
+            finding_id: id.into(),
+            severity: Some("high".into()),
+            record_type: Some("e".into()),
+            reference: Some(format!("/r/{id}")),
+            cloud_type: Some("mock".into()),
+            description: Some("d".into()),
+            event: format!("{{\"com\":{{\"finding_id\":\"{id}\"}}}}"),
+        }
+    }
+
+    fn statuses(state: &State) -> Vec<(String, Status, u64)> {
+        let mut all: Vec<_> = state
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.finding_id, f.status, f.occurrences))
+            .collect();
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn a_finding_lives_new_open_resolved_regressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("state/findings.db")).unwrap();
+        state
+            .commit("a", "v1", "t1", &[seen("x"), seen("y")], &[])
+            .unwrap();
+        assert_eq!(
+            statuses(&state),
+            [("x".into(), Status::New, 1), ("y".into(), Status::New, 1)]
+        );
+        let known = state.of_audit("a").unwrap();
+        let now_seen: std::collections::HashSet<&str> = ["x"].into();
+        let gone: Vec<String> = State::unseen(&known, &now_seen)
+            .map(|f| f.finding_id.clone())
+            .collect();
+        assert_eq!(gone, ["y"]);
+        state.commit("a", "v2", "t2", &[seen("x")], &gone).unwrap();
+        assert_eq!(
+            statuses(&state),
+            [
+                ("x".into(), Status::Open, 2),
+                ("y".into(), Status::Resolved, 1)
+            ]
+        );
+        // Resolving again changes nothing.
+        state.commit("a", "v3", "t3", &[], &gone).unwrap();
+        assert_eq!(statuses(&state)[1].1, Status::Resolved);
+        state
+            .commit("a", "v4", "t4", &[seen("x"), seen("y")], &[])
+            .unwrap();
+        assert_eq!(
+            statuses(&state),
+            [
+                ("x".into(), Status::Open, 3),
+                ("y".into(), Status::Regressed, 2)
+            ]
+        );
+        let history = state.history("y").unwrap();
+        let names: Vec<Status> = history[0].1.iter().map(|t| t.status).collect();
+        assert_eq!(names, [Status::New, Status::Resolved, Status::Regressed]);
+        // Another audit's findings are its own.
+        state.commit("b", "v5", "t5", &[], &[]).unwrap();
+        assert_eq!(state.of_audit("a").unwrap().len(), 2);
+        assert!(state.of_audit("b").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,283 @@
+//! One audit run's findings: each event gets its status from the database
+//! as the run found it, and the run's changes are written at its end.
+
+use super::mutes::Mutes;
+use super::state::{self, Finding, Seen, State};
+use super::Status;
+use cloudmarker_plugin_api::record::{com, COM, EXT};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// `com.status`.
+pub const STATUS: &str = "status";
+/// `com.first_seen`.
+pub const FIRST_SEEN: &str = "first_seen";
+/// `com.last_seen`.
+pub const LAST_SEEN: &str = "last_seen";
+/// `com.occurrences`.
+pub const OCCURRENCES: &str = "occurrences";
+/// `com.resolved_at`.
+pub const RESOLVED_AT: &str = "resolved_at";
+/// `com.muted`.
+pub const MUTED: &str = "muted";
+
+/// An event with its finding's status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// The event, stamped (`com` last, as the alert stamp needs).
+    pub record: String,
+    /// Its finding's status.
+    pub status: Status,
+    /// Whether a mute holds it back from plugins that notify people.
+    pub muted: bool,
+}
+
+/// The findings of one run of one audit.
+pub struct Tracker {
+    state: State,
+    audit: String,
+    audit_version: String,
+    now: String,
+    /// The audit's findings as the run found them.
+    known: HashMap<String, Finding>,
+    /// What this run saw, by id, in order.
+    seen: HashMap<String, (Status, u64)>,
+    order: Vec<Seen>,
+    /// The findings this run resolved.
+    resolved: Vec<String>,
+    mutes: Arc<Mutes>,
+}
+
+impl Tracker {
+    /// Starts tracking a run of `audit`.
+    pub fn start(
+        state: State,
+        audit: &str,
+        audit_version: &str,
+        now: &str,
+        mutes: Arc<Mutes>,
+    ) -> Result<Self, String> {
+        let known = state.of_audit(audit)?;
+        Ok(Self {
+            state,
+            audit: audit.to_string(),
+            audit_version: audit_version.to_string(),
+            now: now.to_string(),
+            known,
+            seen: HashMap::new(),
+            order: Vec::new(),
+            resolved: Vec::new(),
+            mutes,
+        })
+    }
+
+    /// Stamps `event` with its finding's status, first and last seen,
+    /// occurrences and mute.
+    pub fn observe(&mut self, event: &str) -> Result<Observed, String> {
+        let mut value: Map<String, Value> = serde_json::from_str(event)
+            .map_err(|e| format!("an event is not a JSON object: {e}"))?;
+        let com_value = value
+            .entry(COM)
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(com_map) = com_value else {
+            return Err("an event's com is not an object".into());
+        };
+        let id = match com_map.get(com::FINDING_ID).and_then(Value::as_str) {
+            Some(id) => id.to_string(),
+            // An event plugin that does not use the SDK's helper: the same
+            // rule, without distinguishing values.
+            None => {
+                let ext = event_ext(event);
+                let id = cloudmarker_plugin_api::sdk::check::finding_id(
+                    com_map
+                        .get(com::RECORD_TYPE)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    com_map.get(com::REFERENCE).and_then(Value::as_str),
+                    &ext,
+                    &Map::new(),
+                );
+                com_map.insert(com::FINDING_ID.into(), id.clone().into());
+                id
+            }
+        };
+        let known = self.known.get(&id);
+        let (status, occurrences) = match self.seen.get(&id) {
+            Some(first) => *first,
+            None => {
+                let status = state::next_status(known.map(|f| f.status));
+                let occurrences = known.map_or(0, |f| f.occurrences) + 1;
+                let text = com_last(&value);
+                let com_map = value[COM].as_object().expect("com was made an object");
+                let text_of =
+                    |key: &str| com_map.get(key).and_then(Value::as_str).map(str::to_string);
+                self.order.push(Seen {
+                    finding_id: id.clone(),
+                    severity: text_of(com::SEVERITY),
+                    record_type: text_of(com::RECORD_TYPE),
+                    reference: text_of(com::REFERENCE),
+                    cloud_type: text_of(com::CLOUD_TYPE),
+                    description: text_of(com::DESCRIPTION),
+                    event: text,
+                });
+                self.seen.insert(id.clone(), (status, occurrences));
+                (status, occurrences)
+            }
+        };
+        let first_seen = known
+            .map_or(self.now.as_str(), |f| f.first_seen.as_str())
+            .to_string();
+        let mute = self.mutes.find(&self.audit, &value[COM]).map(|m| m.stamp());
+        let com_map = value
+            .get_mut(COM)
+            .and_then(Value::as_object_mut)
+            .expect("com was made an object");
+        com_map.insert(STATUS.into(), status.name().into());
+        com_map.insert(FIRST_SEEN.into(), first_seen.into());
+        com_map.insert(LAST_SEEN.into(), self.now.clone().into());
+        com_map.insert(OCCURRENCES.into(), occurrences.into());
+        let muted = mute.is_some();
+        if let Some(mute) = mute {
+            com_map.insert(MUTED.into(), mute);
+        }
+        Ok(Observed {
+            record: com_last(&value),
+            status,
+            muted,
+        })
+    }
+
+    /// When the collection was `complete`, the findings that were active
+    /// before the run and that it did not see: their last events, stamped
+    /// `resolved`, each with the worker that raised it. Nothing is written
+    /// yet (see [`Tracker::commit`]).
+    pub fn resolve(&mut self, complete: bool) -> Vec<(String, String)> {
+        if !complete {
+            return Vec::new();
+        }
+        let seen: std::collections::HashSet<&str> = self.seen.keys().map(String::as_str).collect();
+        let mut gone: Vec<&Finding> = State::unseen(&self.known, &seen).collect();
+        gone.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
+        let mut events = Vec::new();
+        for finding in gone {
+            self.resolved.push(finding.finding_id.clone());
+            let Ok(mut value) = serde_json::from_str::<Map<String, Value>>(&finding.event) else {
+                continue;
+            };
+            let Some(com_map) = value.get_mut(COM).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let origin = com_map
+                .get(com::ORIGIN_WORKER)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            com_map.insert(com::AUDIT_VERSION.into(), self.audit_version.clone().into());
+            com_map.insert(STATUS.into(), Status::Resolved.name().into());
+            com_map.insert(FIRST_SEEN.into(), finding.first_seen.clone().into());
+            com_map.insert(LAST_SEEN.into(), finding.last_seen.clone().into());
+            com_map.insert(OCCURRENCES.into(), finding.occurrences.into());
+            com_map.insert(RESOLVED_AT.into(), self.now.clone().into());
+            events.push((origin, com_last(&value)));
+        }
+        events
+    }
+
+    /// Writes what the run saw and resolved, in one transaction.
+    pub fn commit(mut self) -> Result<(), String> {
+        self.state.commit(
+            &self.audit,
+            &self.audit_version,
+            &self.now,
+            &self.order,
+            &self.resolved,
+        )
+    }
+}
+
+/// The `ext` of an event, or an empty map.
+fn event_ext(event: &str) -> Map<String, Value> {
+    serde_json::from_str::<Map<String, Value>>(event)
+        .ok()
+        .and_then(|mut v| v.remove(EXT))
+        .and_then(|ext| match ext {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The record as JSON text with its `com` bucket last (the shape the
+/// delivery stamp splices into).
+pub fn com_last(record: &Map<String, Value>) -> String {
+    let mut text = String::from("{");
+    for (key, value) in record.iter().filter(|(k, _)| k.as_str() != COM) {
+        text.push_str(&Value::from(key.as_str()).to_string());
+        text.push(':');
+        text.push_str(&value.to_string());
+        text.push(',');
+    }
+    text.push_str("\"com\":");
+    let com_value = record
+        .get(COM)
+        .cloned()
+        .unwrap_or(Value::Object(Map::new()));
+    text.push_str(&com_value.to_string());
+    text.push('}');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn event(id: &str) -> String {
+        format!(
+            r#"{{"com":{{"record_type":"e","finding_id":"{id}","origin_worker":"a_ev"}},"ext":{{"x":1}}}}"#
+        )
+    }
+
+    fn tracker(state: State, now: &str, mutes: Vec<super::super::mutes::Mute>) -> Tracker {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        Tracker::start(state, "a", now, now, Arc::new(Mutes::new(mutes, today))).unwrap()
+    }
+
+    #[test]
+    fn events_are_stamped_and_what_is_gone_is_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let mut first = tracker(State::open(&path).unwrap(), "t1", vec![]);
+        let x = first.observe(&event("x")).unwrap();
+        assert_eq!(x.status, Status::New);
+        assert!(x.record.ends_with('}') && x.record.contains(r#""com":{"#));
+        let value: Value = serde_json::from_str(&x.record).unwrap();
+        assert_eq!(value["com"]["occurrences"], 1);
+        assert_eq!(value["com"]["first_seen"], "t1");
+        // The same finding twice in a run: one finding, one occurrence.
+        assert_eq!(first.observe(&event("x")).unwrap().status, Status::New);
+        first.observe(&event("y")).unwrap();
+        assert!(first.resolve(true).is_empty());
+        first.commit().unwrap();
+
+        let mut second = tracker(State::open(&path).unwrap(), "t2", vec![]);
+        let x = second.observe(&event("x")).unwrap();
+        assert_eq!(x.status, Status::Open);
+        let value: Value = serde_json::from_str(&x.record).unwrap();
+        assert_eq!(value["com"]["occurrences"], 2);
+        assert_eq!(value["com"]["first_seen"], "t1");
+        assert!(
+            second.resolve(false).is_empty(),
+            "an incomplete run resolves nothing"
+        );
+        let resolved = second.resolve(true);
+        second.commit().unwrap();
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0].0, "a_ev");
+        let value: Value = serde_json::from_str(&resolved[0].1).unwrap();
+        assert_eq!(value["com"]["status"], "resolved");
+        assert_eq!(value["com"]["finding_id"], "y");
+        assert_eq!(value["com"]["resolved_at"], "t2");
+    }
+}
