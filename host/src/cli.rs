@@ -89,6 +89,24 @@ pub enum Command {
         #[arg(short = 'l', long, default_value_t = 20)]
         limit: usize,
     },
+    /// List the findings (events across runs) and their status, or show
+    /// one finding's history.
+    Findings {
+        /// Only findings in this status (new, open, regressed, resolved);
+        /// may be repeated.
+        #[arg(long, value_parser = parse_status)]
+        status: Vec<crate::findings::Status>,
+        /// Only findings of this severity (informational, low, medium,
+        /// high, critical); may be repeated.
+        #[arg(long, value_parser = parse_severity)]
+        severity: Vec<cloudmarker_plugin_api::sdk::check::Severity>,
+        /// How to print them.
+        #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
+        format: FindingsFormat,
+        /// `show ID`: one finding's history.
+        #[command(subcommand)]
+        show: Option<FindingsCommand>,
+    },
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -218,4 +236,36 @@ mod tests {
         );
         assert!(matches!(cli.command, Some(Command::Plugins { .. })));
     }
+}
+
+/// How `cloudmarker findings` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FindingsFormat {
+    /// A table for people.
+    Table,
+    /// One JSON array.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// `cloudmarker findings show ID`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum FindingsCommand {
+    /// One finding's history: every run that changed or saw it.
+    Show {
+        /// The finding id (`com.finding_id`).
+        id: String,
+    },
+}
+
+fn parse_status(text: &str) -> Result<crate::findings::Status, String> {
+    crate::findings::Status::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a status (new, open, regressed, resolved)"))
+}
+
+fn parse_severity(text: &str) -> Result<cloudmarker_plugin_api::sdk::check::Severity, String> {
+    serde_json::from_value(serde_json::Value::from(text)).map_err(|_| {
+        format!("{text:?} is not a severity (informational, low, medium, high, critical)")
+    })
 }

@@ -109,6 +109,15 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Some(Command::History { limit }) = cli.command {
         return show_history(&config, limit);
     }
+    if let Some(Command::Findings {
+        status,
+        severity,
+        format,
+        show,
+    }) = &cli.command
+    {
+        return show_findings(&config, status, severity, *format, show.as_ref());
+    }
     if let Some(Command::Validate { connect }) = cli.command {
         let (registry, warnings) = build_registry(&cli);
         for warning in warnings {
@@ -318,6 +327,53 @@ fn load_config(
 }
 
 /// Prints the recent runs of the history as a table.
+/// `cloudmarker findings`: lists the findings database, or one finding's
+/// history.
+fn show_findings(
+    config: &Config,
+    statuses: &[findings::Status],
+    severities: &[cloudmarker_plugin_api::sdk::check::Severity],
+    format: cli::FindingsFormat,
+    show: Option<&cli::FindingsCommand>,
+) -> ExitCode {
+    let Some(path) = config.state.clone().unwrap_or_default().path() else {
+        eprintln!("cloudmarker: error: no findings database: set state: {{path: ...}}");
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    if !path.exists() {
+        println!("No findings recorded in {} yet.", path.display());
+        return ExitCode::SUCCESS;
+    }
+    let state = match findings::state::State::open(&path) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("cloudmarker: error: {e}");
+            return ExitCode::from(EXIT_PLUGIN_FAILED);
+        }
+    };
+    let printed = match show {
+        Some(cli::FindingsCommand::Show { id }) => match findings::list::show(&state, id) {
+            Ok(Some(text)) => Ok(text),
+            Ok(None) => {
+                eprintln!("cloudmarker: error: no finding {id} in {}", path.display());
+                return ExitCode::from(EXIT_PLUGIN_FAILED);
+            }
+            Err(e) => Err(e),
+        },
+        None => findings::list::render(&state, statuses, severities, format),
+    };
+    match printed {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cloudmarker: error: cannot read {}: {e}", path.display());
+            ExitCode::from(EXIT_PLUGIN_FAILED)
+        }
+    }
+}
+
 fn show_history(config: &Config, limit: usize) -> ExitCode {
     let path = config.history_path();
     match history::read_recent(&path, limit) {

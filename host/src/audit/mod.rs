@@ -329,7 +329,6 @@ impl Audit<'_> {
                 Some(relay::Route {
                     tx: tx.clone(),
                     notify,
-                    notifies_people,
                 })
             })
             .collect()

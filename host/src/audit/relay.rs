@@ -5,7 +5,7 @@
 //! those out too.
 
 use super::workers::Message;
-use crate::findings::tracker::Tracker;
+use crate::findings::tracker::{Observed, Tracker};
 use crate::findings::{Notify, Status};
 use crate::record::RecordBatch;
 use crossbeam_channel::{Receiver, Sender};
@@ -16,15 +16,18 @@ use std::sync::{Arc, OnceLock};
 pub(crate) struct Route {
     /// Its input.
     pub tx: Sender<Message>,
-    /// The statuses it receives.
+    /// The statuses it receives. A plugin that receives every event gets
+    /// muted findings too (stamped); one that receives changes does not,
+    /// and gets a finding whose mute expired as a change.
     pub notify: Notify,
-    /// Whether it notifies people (then muted findings are held back).
-    pub notifies_people: bool,
 }
 
 impl Route {
-    fn accepts(&self, status: Status, muted: bool) -> bool {
-        self.notify.accepts(status) && !(muted && self.notifies_people)
+    fn accepts(&self, observed: &Observed) -> bool {
+        match &self.notify {
+            Notify::All(_) => true,
+            notify => !observed.muted && (observed.unmuted || notify.accepts(observed.status)),
+        }
     }
 }
 
@@ -73,16 +76,17 @@ pub(crate) fn run(
                 Ok(observed) => observed,
                 Err(e) => {
                     log::warn!("Passed an event on without its finding status: {e}.");
-                    crate::findings::tracker::Observed {
+                    Observed {
                         record: event.to_string(),
                         status: Status::New,
                         muted: false,
+                        unmuted: false,
                     }
                 }
             };
             relayed.events += 1;
             for (route, out) in routes.iter().zip(&mut outgoing) {
-                if route.accepts(observed.status, observed.muted) {
+                if route.accepts(&observed) {
                     let _ = out.push(|text| {
                         text.push_str(&observed.record);
                         Ok::<_, ()>(())
@@ -111,8 +115,14 @@ pub(crate) fn run(
             .iter()
             .map(|route| {
                 let mut out = RecordBatch::default();
-                if route.accepts(Status::Resolved, false) {
-                    for event in &events {
+                for event in &events {
+                    let observed = Observed {
+                        record: String::new(),
+                        status: Status::Resolved,
+                        muted: false,
+                        unmuted: false,
+                    };
+                    if route.accepts(&observed) {
                         let _ = out.push(|text| {
                             text.push_str(event);
                             Ok::<_, ()>(())

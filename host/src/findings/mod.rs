@@ -13,6 +13,7 @@
 //! plugins and its alert plugins: each alert gets the events its `notify`
 //! asks for.
 
+pub mod list;
 pub mod mutes;
 pub mod state;
 pub mod tracker;

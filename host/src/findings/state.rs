@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS findings (
     last_seen TEXT NOT NULL,
     resolved_at TEXT,
     occurrences INTEGER NOT NULL,
+    muted INTEGER NOT NULL DEFAULT 0,
     event TEXT NOT NULL,
     PRIMARY KEY (audit, finding_id)
 );
@@ -66,6 +67,8 @@ pub struct Finding {
     pub resolved_at: Option<String>,
     /// Runs that saw it.
     pub occurrences: u64,
+    /// Whether a mute held it back in the last run that saw it.
+    pub muted: bool,
     /// The last event, as JSON text.
     #[serde(skip)]
     pub event: String,
@@ -97,6 +100,8 @@ pub struct Seen {
     pub cloud_type: Option<String>,
     /// The description.
     pub description: Option<String>,
+    /// Whether a mute held it back.
+    pub muted: bool,
     /// The event (as the host stamped it, before its status).
     pub event: String,
 }
@@ -229,12 +234,13 @@ impl State {
             let status = next_status(before.map(status_of));
             tx.execute(
                 "INSERT INTO findings (audit, finding_id, status, severity, record_type, reference,
-                     cloud_type, description, first_seen, last_seen, resolved_at, occurrences, event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, 1, ?10)
+                     cloud_type, description, first_seen, last_seen, resolved_at, occurrences,
+                     muted, event)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, 1, ?11, ?10)
                  ON CONFLICT (audit, finding_id) DO UPDATE SET
                      status = ?3, severity = ?4, record_type = ?5, reference = ?6,
                      cloud_type = ?7, description = ?8, last_seen = ?9, resolved_at = NULL,
-                     occurrences = occurrences + 1, event = ?10",
+                     occurrences = occurrences + 1, muted = ?11, event = ?10",
                 params![
                     audit,
                     finding.finding_id,
@@ -245,7 +251,8 @@ impl State {
                     finding.cloud_type,
                     finding.description,
                     now,
-                    finding.event
+                    finding.event,
+                    finding.muted
                 ],
             )
             .map_err(|e| e.to_string())?;
@@ -291,7 +298,7 @@ pub fn next_status(before: Option<Status>) -> Status {
 }
 
 const COLUMNS: &str = "audit, finding_id, status, severity, record_type, reference, cloud_type,
-    description, first_seen, last_seen, resolved_at, occurrences, event";
+    description, first_seen, last_seen, resolved_at, occurrences, event, muted";
 
 fn row_to_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<Finding> {
     Ok(Finding {
@@ -308,6 +315,7 @@ fn row_to_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<Finding> {
         resolved_at: row.get(10)?,
         occurrences: row.get::<_, i64>(11)?.max(0) as u64,
         event: row.get(12)?,
+        muted: row.get(13)?,
     })
 }
 
@@ -345,6 +353,7 @@ mod tests {
             reference: Some(format!("/r/{id}")),
             cloud_type: Some("mock".into()),
             description: Some("d".into()),
+            muted: false,
             event: format!("{{\"com\":{{\"finding_id\":\"{id}\"}}}}"),
         }
     }

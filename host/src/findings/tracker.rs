@@ -29,8 +29,11 @@ pub struct Observed {
     pub record: String,
     /// Its finding's status.
     pub status: Status,
-    /// Whether a mute holds it back from plugins that notify people.
+    /// Whether a mute holds it back from the plugins that receive changes.
     pub muted: bool,
+    /// Whether it was muted in its previous run and no longer is: a change
+    /// for the plugins that receive changes, whatever its status.
+    pub unmuted: bool,
 }
 
 /// The findings of one run of one audit.
@@ -102,7 +105,19 @@ impl Tracker {
                 id
             }
         };
+        // Every finding has a severity: an event plugin that gives none
+        // (one that does not use the SDK's helper) gets the helper's default.
+        if !com_map.contains_key(com::SEVERITY) {
+            com_map.insert(
+                com::SEVERITY.into(),
+                cloudmarker_plugin_api::sdk::check::Severity::Medium
+                    .name()
+                    .into(),
+            );
+        }
         let known = self.known.get(&id);
+        let mute = self.mutes.find(&self.audit, &value[COM]).map(|m| m.stamp());
+        let muted = mute.is_some();
         let (status, occurrences) = match self.seen.get(&id) {
             Some(first) => *first,
             None => {
@@ -119,6 +134,7 @@ impl Tracker {
                     reference: text_of(com::REFERENCE),
                     cloud_type: text_of(com::CLOUD_TYPE),
                     description: text_of(com::DESCRIPTION),
+                    muted,
                     event: text,
                 });
                 self.seen.insert(id.clone(), (status, occurrences));
@@ -128,7 +144,7 @@ impl Tracker {
         let first_seen = known
             .map_or(self.now.as_str(), |f| f.first_seen.as_str())
             .to_string();
-        let mute = self.mutes.find(&self.audit, &value[COM]).map(|m| m.stamp());
+        let unmuted = !muted && known.is_some_and(|f| f.muted);
         let com_map = value
             .get_mut(COM)
             .and_then(Value::as_object_mut)
@@ -137,7 +153,6 @@ impl Tracker {
         com_map.insert(FIRST_SEEN.into(), first_seen.into());
         com_map.insert(LAST_SEEN.into(), self.now.clone().into());
         com_map.insert(OCCURRENCES.into(), occurrences.into());
-        let muted = mute.is_some();
         if let Some(mute) = mute {
             com_map.insert(MUTED.into(), mute);
         }
@@ -145,6 +160,7 @@ impl Tracker {
             record: com_last(&value),
             status,
             muted,
+            unmuted,
         })
     }
 
