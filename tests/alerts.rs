@@ -91,11 +91,13 @@ fn assert_mock_events_email(message: &Value) {
     assert_eq!(message["to"], "user1@example.com, user2@example.com");
     let text = message["text"].as_str().unwrap();
     assert!(
-        text.starts_with("Cloudmarker found 4 event(s).\n\nAudit mockaudit (4 event(s)):\n"),
+        text.starts_with(
+            "Cloudmarker found 4 event(s).\n\nAudit mockaudit (4 event(s)):\nNew (4):\n"
+        ),
         "{text}"
     );
     for n in [0, 3, 6, 9] {
-        assert!(text.contains(&format!("- {n} is a multiple of 3.\n  Recommendation: Divide {n} by 3 and confirm that the remainder is 0.\n")), "{text}");
+        assert!(text.contains(&format!("- [medium] {n} is a multiple of 3.\n  Recommendation: Divide {n} by 3 and confirm that the remainder is 0.\n")), "{text}");
     }
     let events: Value =
         serde_json::from_str(message["attachments"]["events.json"].as_str().unwrap()).unwrap();
@@ -425,6 +427,53 @@ fn validate_connect_checks_the_slack_token_and_recipients() {
 }
 
 #[test]
+fn slackalert_hears_only_what_changed_since_the_last_run() {
+    let sb = Sandbox::new();
+    let slack = Slack::start(&sb, &[]);
+    let url = format!(
+        "http://127.0.0.1:{}/services/T000/B000/XXXX",
+        slack.server.port
+    );
+    slack_config(
+        &sb,
+        &format!("      webhook_url: {url}\n      text: Cloudmarker found problems\n"),
+    );
+    assert_eq!(sb.run_now(&["slack.yaml"]).status, Some(0));
+    assert_eq!(slack.delivered().len(), 1);
+    // The same findings again: nothing new to say.
+    let run = sb.run_now(&["slack.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("No events; nothing sent to Slack.");
+    assert_eq!(slack.delivered().len(), 1);
+    // Four records instead of ten: 6 and 9 are resolved, and said so.
+    sb.file(
+        "fewer.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_count: 4\n",
+    );
+    let run = sb.run_now(&["slack.yaml", "fewer.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let delivered = slack.delivered();
+    assert_eq!(
+        delivered[1]["webhook"],
+        "Cloudmarker found problems\n*Resolved (2)*\n• [medium] 6 is a multiple of 3.\n• [medium] 9 is a multiple of 3."
+    );
+    // Everything, when its entry asks for it.
+    let text = std::fs::read_to_string(sb.path().join("slack.yaml")).unwrap();
+    sb.file(
+        "slack.yaml",
+        &text.replace(
+            "    plugin: cloudmarker.alerts.slackalert.SlackAlert\n",
+            "    plugin: cloudmarker.alerts.slackalert.SlackAlert\n    notify: all\n",
+        ),
+    );
+    assert_eq!(sb.run_now(&["slack.yaml", "fewer.yaml"]).status, Some(0));
+    assert_eq!(
+        slack.delivered()[2]["webhook"],
+        "Cloudmarker found problems\n*Still open (2)*\n• [medium] 0 is a multiple of 3.\n• [medium] 3 is a multiple of 3."
+    );
+}
+
+#[test]
 fn slackalert_posts_to_an_incoming_webhook() {
     let sb = Sandbox::new();
     let slack = Slack::start(&sb, &[]);
@@ -441,7 +490,7 @@ fn slackalert_posts_to_an_incoming_webhook() {
     let delivered = slack.delivered();
     assert_eq!(
         delivered[0]["webhook"],
-        "Cloudmarker found problems\n• 0 is a multiple of 3.\n• 3 is a multiple of 3.\n• 6 is a multiple of 3.\n• 9 is a multiple of 3."
+        "Cloudmarker found problems\n*New (4)*\n• [medium] 0 is a multiple of 3.\n• [medium] 3 is a multiple of 3.\n• [medium] 6 is a multiple of 3.\n• [medium] 9 is a multiple of 3."
     );
     assert!(
         !run.output().contains("XXXX"),

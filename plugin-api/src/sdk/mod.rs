@@ -9,6 +9,7 @@
 mod adapters;
 mod batch;
 pub mod check;
+pub mod digest;
 pub mod files;
 mod guard;
 pub mod library;

@@ -1,7 +1,7 @@
 //! An alert plugin that sends the events of an audit run in one email.
 
 use cloudmarker_plugin_api::record::Head;
-use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
+use cloudmarker_plugin_api::sdk::{self, digest, PluginType, Records, Sink};
 use cloudmarker_plugin_api::PluginError;
 use serde_json::Value;
 use smtp::{EmailParams, Mailer};
@@ -97,7 +97,8 @@ fn is_marker(record: &str) -> bool {
     Head::parse(record).is_ok_and(|head| head.marker().is_some())
 }
 
-/// The plain-text body: a count, then per audit one entry per event with its
+/// The plain-text body: a count, then per audit the events grouped by
+/// their finding's status (what changed first), each with its severity,
 /// description and recommendation.
 pub fn summary(events: &[Value]) -> String {
     let mut by_audit: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
@@ -111,18 +112,13 @@ pub fn summary(events: &[Value]) -> String {
     let mut body = format!("Cloudmarker found {} event(s).\n", events.len());
     for (audit, events) in by_audit {
         let _ = write!(body, "\nAudit {audit} ({} event(s)):\n", events.len());
-        for event in events {
-            let text = |key: &str| {
-                event
-                    .pointer(&format!("/com/{key}"))
-                    .and_then(Value::as_str)
-            };
-            let description = text("description").map(str::to_string).unwrap_or_else(|| {
-                format!("A {} event.", text("record_type").unwrap_or("cloudmarker"))
-            });
-            let _ = writeln!(body, "- {description}");
-            if let Some(recommendation) = text("recommendation") {
-                let _ = writeln!(body, "  Recommendation: {recommendation}");
+        for group in digest::by_status(&events) {
+            let _ = writeln!(body, "{} ({}):", group.title, group.events.len());
+            for event in group.events {
+                let _ = writeln!(body, "- {}", digest::headline(event));
+                if let Some(recommendation) = digest::recommendation(event) {
+                    let _ = writeln!(body, "  Recommendation: {recommendation}");
+                }
             }
         }
     }
@@ -136,23 +132,25 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn summary_groups_events_by_audit() {
-        let event = |audit: &str, n: u32| {
+    fn summary_groups_events_by_audit_and_status() {
+        let event = |audit: &str, n: u32, status: &str| {
             json!({"com": {"audit_key": audit, "description": format!("{n} is a multiple of 3."),
-                           "recommendation": format!("Divide {n} by 3.")}})
+                           "recommendation": format!("Divide {n} by 3."),
+                           "status": status, "severity": "medium"}})
         };
         let body = summary(&[
-            event("b", 0),
-            event("a", 3),
-            event("b", 6),
+            event("b", 0, "resolved"),
+            event("a", 3, "new"),
+            event("b", 6, "new"),
             json!({"com": {"record_type": "odd"}}),
         ]);
         assert_eq!(
             body,
             "Cloudmarker found 4 event(s).\n\
-             \nAudit (unknown audit) (1 event(s)):\n- A odd event.\n\
-             \nAudit a (1 event(s)):\n- 3 is a multiple of 3.\n  Recommendation: Divide 3 by 3.\n\
-             \nAudit b (2 event(s)):\n- 0 is a multiple of 3.\n  Recommendation: Divide 0 by 3.\n- 6 is a multiple of 3.\n  Recommendation: Divide 6 by 3.\n\
+             \nAudit (unknown audit) (1 event(s)):\nEvents (1):\n- A odd event.\n\
+             \nAudit a (1 event(s)):\nNew (1):\n- [medium] 3 is a multiple of 3.\n  Recommendation: Divide 3 by 3.\n\
+             \nAudit b (2 event(s)):\nNew (1):\n- [medium] 6 is a multiple of 3.\n  Recommendation: Divide 6 by 3.\n\
+             Resolved (1):\n- [medium] 0 is a multiple of 3.\n  Recommendation: Divide 0 by 3.\n\
              \nThe full events are attached as events.json.\n"
         );
     }

@@ -2,7 +2,7 @@
 
 use crate::slack_api::{post_webhook, SlackApi};
 use cloudmarker_plugin_api::record::Head;
-use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Secret, Sink};
+use cloudmarker_plugin_api::sdk::{self, digest, PluginType, Records, Secret, Sink};
 use cloudmarker_plugin_api::{ErrorKind, PluginError};
 use cloudrest::{Http, Limits};
 use serde::{Deserialize, Serialize};
@@ -202,19 +202,21 @@ impl Sink for SlackAlert {
     }
 }
 
-/// One line per event for a text message.
+/// The events for a text message: grouped by their finding's status (what
+/// changed first), one line each with its severity.
 fn event_lines(events: &[Value]) -> String {
-    events
-        .iter()
-        .map(|e| {
-            let text = |key: &str| e.pointer(&format!("/com/{key}")).and_then(Value::as_str);
-            let description = text("description")
-                .or(text("record_type"))
-                .unwrap_or("event");
-            format!("• {description}")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let events: Vec<&Value> = events.iter().collect();
+    let mut lines = Vec::new();
+    for group in digest::by_status(&events) {
+        lines.push(format!("*{} ({})*", group.title, group.events.len()));
+        lines.extend(
+            group
+                .events
+                .iter()
+                .map(|e| format!("• {}", digest::headline(e))),
+        );
+    }
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -254,11 +256,15 @@ mod tests {
     }
 
     #[test]
-    fn event_lines_use_descriptions() {
+    fn event_lines_group_by_status_with_severities() {
         let lines = event_lines(&[
-            json!({"com": {"description": "d1"}}),
-            json!({"com": {"record_type": "t"}}),
+            json!({"com": {"description": "d1", "status": "open", "severity": "low"}}),
+            json!({"com": {"record_type": "t", "status": "new", "severity": "high"}}),
+            json!({"com": {"description": "d3"}}),
         ]);
-        assert_eq!(lines, "• d1\n• t");
+        assert_eq!(
+            lines,
+            "*New (1)*\n• [high] A t event.\n*Still open (1)*\n• [low] d1\n*Events (1)*\n• d3"
+        );
     }
 }
