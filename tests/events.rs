@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Sandbox;
+use common::{python, Sandbox};
 use serde_json::{json, Value};
 
 /// The Azure VM record derived from two published Azure REST API examples;
@@ -355,6 +355,84 @@ fn event_plugins_flag_open_rules_and_unencrypted_disks() {
             data(disk_event("data", &vm2, "dataB")),
         ])
     );
+}
+
+#[test]
+fn findings_are_written_as_ocsf_detection_findings_and_csv() {
+    let sb = sandbox();
+    let text = std::fs::read_to_string(sb.path().join("events.yaml")).unwrap();
+    let (ocsf, csv) = (sb.path().join("ocsf"), sb.path().join("csv"));
+    let text = text
+        .replace(
+            "audits:",
+            &format!(
+                "  ocsf:\n    plugin: filestore\n    params: {{path: {}, format: ocsf}}\n  csv:\n    plugin: filestore\n    params: {{path: {}, format: csv}}\naudits:",
+                ocsf.display(),
+                csv.display()
+            ),
+        )
+        .replace("    alerts: [filestore]", "    stores: [filestore, ocsf]\n    alerts: [filestore, ocsf, csv]");
+    sb.file("events.yaml", &text);
+    let run = sb.run_now(&["events.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+
+    let findings = ocsf.join("eventaudit_firewallruleevent.ocsf.jsonl");
+    let lines: Vec<Value> = std::fs::read_to_string(&findings)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["class_uid"], 2004);
+    assert_eq!(lines[0]["severity_id"], 4, "high");
+    assert_eq!(lines[0]["status_id"], 1, "new");
+    assert_eq!(lines[0]["cloud"]["provider"], "Azure");
+    assert_eq!(lines[0]["cloud"]["account"]["uid"], "subid");
+    assert_eq!(
+        lines[0]["resources"][0]["uid"],
+        format!("{NSG}/securityRules/allow-admin")
+    );
+    assert_eq!(
+        lines[0]["finding_info"]["uid"],
+        sb.read_json("eventaudit_firewallruleevent.json")[0]["com"]["finding_id"]
+    );
+    assert_eq!(
+        lines[0]["unmapped"]["compliance"][0],
+        "CIS Microsoft Azure Foundations 1.3.0 6.1"
+    );
+    // Against the published schema's models.
+    for file in [
+        "eventaudit_firewallruleevent",
+        "eventaudit_azvmdatadiskencryptionevent",
+    ] {
+        let checked = std::process::Command::new(python::python())
+            .arg(python::root().join("tests/support/validate_ocsf.py"))
+            .arg(ocsf.join(format!("{file}.ocsf.jsonl")))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&checked.stdout);
+        assert!(checked.status.success(), "{file}: {said}");
+    }
+    // As a store, it leaves the cloud's records (not findings) out, and says so.
+    assert!(
+        !ocsf.join("eventaudit_jsoncloud.ocsf.jsonl").exists()
+            || std::fs::read_to_string(ocsf.join("eventaudit_jsoncloud.ocsf.jsonl"))
+                .unwrap()
+                .is_empty()
+    );
+    run.assert_says("record(s) that are not findings out of");
+
+    let table =
+        std::fs::read_to_string(csv.join("eventaudit_azvmdatadiskencryptionevent.csv")).unwrap();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows[0], "record_type,cloud_type,reference,finding_id,status,severity,description,recommendation,first_seen,last_seen,occurrences,resolved_at,audit_key,audit_version,origin_worker,compliance");
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[1].starts_with("vm_data_disk_encryption_event,azure,"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1].contains(",new,medium,"), "{}", rows[1]);
 }
 
 #[test]

@@ -28,6 +28,9 @@ use std::time::Instant;
 mod filestore_impl;
 
 #[allow(dead_code, unused_imports)]
+#[path = "../../plugins/filestore/src/formats.rs"]
+mod formats;
+#[allow(dead_code, unused_imports)]
 #[path = "../../plugins/mockcloud/src/mockcloud.rs"]
 mod mockcloud_impl;
 #[allow(dead_code, unused_imports)]

@@ -15,6 +15,7 @@ mod guard;
 pub mod library;
 mod log_bridge;
 pub mod net;
+pub mod ocsf;
 pub mod retry;
 pub mod rule;
 pub mod schema;

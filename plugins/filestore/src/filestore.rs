@@ -23,6 +23,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+pub use crate::formats::Format;
 pub use crate::outdir::MARKERS_DIR;
 
 /// Parameters of [`FileStore`].
@@ -32,12 +33,18 @@ pub use crate::outdir::MARKERS_DIR;
 pub struct FileStoreParams {
     /// The output directory; a leading `~` is the home directory.
     pub path: String,
+    /// `json` (the original's JSON array, `<worker>.json`), `ocsf` (OCSF
+    /// Detection Findings, one JSON object per line, `<worker>.ocsf.jsonl`;
+    /// records that are not findings are left out) or `csv` (one row per
+    /// record with its `com` fields, `<worker>.csv`).
+    pub format: Format,
 }
 
 impl Default for FileStoreParams {
     fn default() -> Self {
         Self {
             path: "/tmp/cloudmarker".into(),
+            format: Format::Json,
         }
     }
 }
@@ -46,6 +53,7 @@ impl Default for FileStoreParams {
 #[derive(Debug)]
 pub struct FileStore {
     dir: OutputDir,
+    format: Format,
     /// The audit version of the run, from the first record that has one.
     version: Option<String>,
     files: Vec<OutputFile>,
@@ -63,8 +71,11 @@ struct EndOfAudit {
 /// One `.tmp` file being written.
 #[derive(Debug)]
 struct OutputFile {
-    /// The file name without `.json`.
+    /// The file name without its extension.
     name: String,
+    format: Format,
+    /// Records left out (not findings, in the OCSF format).
+    skipped: u64,
     tmp: PathBuf,
     writer: BufWriter<File>,
     /// How many records were written.
@@ -88,6 +99,7 @@ impl PluginType for FileStore {
             .map_err(|e| PluginError::config(format!("filestore: {e}")))?;
         Ok(Self {
             dir,
+            format: params.format,
             version: None,
             files: Vec::new(),
             end: None,
@@ -158,7 +170,17 @@ impl Sink for FileStore {
         let mut failures = Vec::new();
         let end = self.end.take().unwrap_or_default();
         for file in self.files.drain(..) {
-            let json = self.dir.path().join(format!("{}.json", file.name));
+            let json = self
+                .dir
+                .path()
+                .join(format!("{}.{}", file.name, file.format.extension()));
+            if file.skipped > 0 {
+                log::info!(
+                    "Left {} record(s) that are not findings out of {}.",
+                    file.skipped,
+                    json.display()
+                );
+            }
             let incomplete = end.interrupted || end.failed_workers.contains(&file.name);
             let result = if incomplete {
                 file.keep_as_tmp()
@@ -230,7 +252,13 @@ impl FileStore {
             Some(index) => index,
             None => {
                 let version = self.version.as_deref().unwrap_or("unversioned");
-                let file = OutputFile::create(self.dir.path(), &name, version)?;
+                // The host's markers stay JSON: they are the run's own record.
+                let format = if name.starts_with(MARKERS_DIR) {
+                    Format::Json
+                } else {
+                    self.format
+                };
+                let file = OutputFile::create(self.dir.path(), &name, version, format)?;
                 self.files.push(file);
                 self.files.len() - 1
             }
@@ -252,7 +280,7 @@ impl FileStore {
 impl OutputFile {
     /// Creates `<dir>/<name>.<version>-<random>.tmp`, mode `0600`, with
     /// `O_EXCL` (a planted file or link at that name is never opened).
-    fn create(dir: &Path, name: &str, version: &str) -> sdk::Result<Self> {
+    fn create(dir: &Path, name: &str, version: &str, format: Format) -> sdk::Result<Self> {
         let path = dir.join(name);
         let parent = path.parent().unwrap_or(dir);
         let base = path.file_name().and_then(|n| n.to_str()).unwrap_or(name);
@@ -272,9 +300,14 @@ impl OutputFile {
             ))
         })?;
         let mut writer = BufWriter::with_capacity(256 * 1024, file);
-        let error = writer.write_all(b"[\n").err().map(|e| e.to_string());
+        let error = writer
+            .write_all(format.header().as_bytes())
+            .err()
+            .map(|e| e.to_string());
         Ok(Self {
             name: name.to_string(),
+            format,
+            skipped: 0,
             tmp,
             writer,
             records: 0,
@@ -286,12 +319,19 @@ impl OutputFile {
         if self.error.is_some() {
             return;
         }
-        let result = if self.records == 0 {
-            self.writer.write_all(record.as_bytes())
-        } else {
-            self.writer
+        let result = match self.format {
+            Format::Json if self.records == 0 => self.writer.write_all(record.as_bytes()),
+            Format::Json => self
+                .writer
                 .write_all(b",\n")
-                .and_then(|()| self.writer.write_all(record.as_bytes()))
+                .and_then(|()| self.writer.write_all(record.as_bytes())),
+            Format::Ocsf | Format::Csv => match crate::formats::encode(self.format, record) {
+                Some(line) => self.writer.write_all(line.as_bytes()),
+                None => {
+                    self.skipped += 1;
+                    return;
+                }
+            },
         };
         self.records += 1;
         self.error = result.err().map(|e| e.to_string());
@@ -314,7 +354,8 @@ impl OutputFile {
             return Err(e);
         }
         let close = || -> std::io::Result<()> {
-            self.writer.write_all(b"\n]\n")?;
+            self.writer
+                .write_all(self.format.footer(self.records).as_bytes())?;
             let file = self.writer.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
             fs::rename(&self.tmp, json)?;
@@ -350,6 +391,7 @@ mod tests {
     fn store(dir: &Path) -> FileStore {
         FileStore::new(FileStoreParams {
             path: dir.to_str().unwrap().into(),
+            format: Format::Json,
         })
         .unwrap()
     }
@@ -523,6 +565,7 @@ mod tests {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let err = FileStore::new(FileStoreParams {
             path: dir.path().to_str().unwrap().into(),
+            format: Format::Json,
         })
         .unwrap_err();
         assert!(err.message.contains("writable by others"), "{err}");
@@ -611,6 +654,7 @@ mod tests {
         fs::write(&file, "").unwrap();
         let err = FileStore::new(FileStoreParams {
             path: file.join("sub").to_str().unwrap().into(),
+            format: Format::Json,
         })
         .unwrap_err();
         assert!(err.message.contains("cannot create"), "{err}");
