@@ -353,6 +353,7 @@ fn plugins_inspect_describes_params_and_a_config_to_paste() {
 fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
     let bundled = [
         ("mockcloud", vec![]),
+        ("filecloud", vec![]),
         ("azcloud", vec!["secret", "certificate_password"]),
         ("azvm", vec!["secret", "certificate_password"]),
         ("gcpcloud", vec![]),

@@ -321,3 +321,54 @@ fn severity_on_a_plugin_entry_overrides_its_events() {
     let listed = sb.run(&["findings", "--severity", "critical", "-c", "sandbox.yaml"]);
     assert_eq!(listed.stdout.lines().count(), 5, "{}", listed.stdout);
 }
+
+#[test]
+fn a_saved_inventory_is_evaluated_again_without_a_cloud() {
+    let sb = Sandbox::new();
+    config(&sb, 10, "");
+    run(&sb);
+    let saved = sb.out().join("mockaudit_mockcloud.json");
+    assert!(saved.exists());
+    // Upstream Cloudmarker's filestore writes indented records.
+    let upstream = sb.file(
+        "upstream.json",
+        "[\n  {\n    \"raw\": {\"data\": 12},\n    \"ext\": {\"cloud_type\": \"mock\", \"record_type\": \"foo\"},\n    \"com\": {\"record_type\": \"mock\", \"origin_worker\": \"mockaudit_mockcloud\"}\n  },\n  {\"com\": {\"record_type\": \"end_audit\"}}\n]\n",
+    );
+    sb.file(
+        "again.yaml",
+        &format!(
+            "plugins:\n  saved:\n    plugin: filecloud\n    params: {{path: {}}}\n  upstream:\n    plugin: filecloud\n    params: {{path: {}}}\n  again:\n    plugin: filestore\n    params: {{path: {}}}\naudits:\n  againaudit:\n    clouds: [saved, upstream]\n    events: [mockevent]\n    alerts: [again]\nrun: [againaudit]\n",
+            saved.display(),
+            upstream.display(),
+            sb.path().join("again").display()
+        ),
+    );
+    let run = sb.run_now(&["again.yaml"]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says("Read 10 record(s) from");
+    run.assert_says("Read 1 record(s) from");
+    run.assert_says("(left out 1 marker(s) and event(s))");
+    let events: Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.path().join("again/againaudit_mockevent.json")).unwrap(),
+    )
+    .unwrap();
+    let data: Vec<i64> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ext"]["data"].as_i64().unwrap())
+        .collect();
+    assert_eq!(data, [0, 3, 6, 9, 12]);
+
+    sb.file("broken.json", "[{\"com\": {}}, ");
+    sb.file(
+        "broken.yaml",
+        &format!(
+            "plugins:\n  saved:\n    plugin: filecloud\n    params: {{path: {}}}\naudits:\n  againaudit:\n    clouds: [saved]\n    events: []\n    alerts: []\nrun: [againaudit]\n",
+            sb.path().join("broken.json").display()
+        ),
+    );
+    let run = sb.run_now(&["broken.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("broken.json is not a filestore JSON array of records");
+}

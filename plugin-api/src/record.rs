@@ -238,6 +238,9 @@ pub struct ComHead<'a> {
     /// [`com::ORIGIN_WORKER`].
     #[serde(borrow, default, deserialize_with = "text")]
     pub origin_worker: Option<Cow<'a, str>>,
+    /// [`com::ORIGIN_TYPE`] (`cloud` or `event`).
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub origin_type: Option<Cow<'a, str>>,
     /// [`com::TARGET_WORKER`].
     #[serde(borrow, default, deserialize_with = "text")]
     pub target_worker: Option<Cow<'a, str>>,

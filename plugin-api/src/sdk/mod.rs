@@ -20,6 +20,7 @@ pub mod retry;
 pub mod rule;
 pub mod schema;
 pub mod secret;
+pub mod stream;
 
 /// The error and its kinds, as plugins return them.
 pub use crate::{ErrorKind, PluginError};

@@ -16,9 +16,9 @@ pub mod gcp;
 mod http;
 mod limits;
 mod parallel;
-mod stream;
 
 pub use bearer::{block_on, Bearer, TokenFuture, TokenSource};
+pub use cloudmarker_plugin_api::sdk::stream::{Emitter, LazyStream, RecordStream};
 pub use collected::Collected;
 pub use http::{describe, retry_after, Http, HttpError};
 pub use limits::{
@@ -26,4 +26,3 @@ pub use limits::{
     MAX_ERROR_BODY_BYTES,
 };
 pub use parallel::{run_bounded, upstream_threads};
-pub use stream::{Emitter, LazyStream, RecordStream};

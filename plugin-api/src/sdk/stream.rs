@@ -2,8 +2,8 @@
 //! `read` batches, through a bounded channel (so memory stays bounded when
 //! the host reads slowly).
 
-use cloudmarker_plugin_api::sdk::Batch;
-use cloudmarker_plugin_api::PluginError;
+use super::Batch;
+use crate::PluginError;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 

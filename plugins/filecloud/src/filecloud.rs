@@ -1,0 +1,219 @@
+//! A cloud plugin that reads records back from filestore output files (this
+//! project's, and upstream Cloudmarker's, which are the same JSON arrays),
+//! so that a saved inventory can be evaluated again, with new or changed
+//! event plugins, without calling any cloud.
+//!
+//! Each file is read as a stream (one record in memory at a time). The
+//! host's markers and events in the files are left out: only what a cloud
+//! read goes on, with its `raw`, `ext` and `com` as saved (the host stamps
+//! it again as this run's).
+
+use cloudmarker_plugin_api::record::Head;
+use cloudmarker_plugin_api::sdk::stream::{Emitter, LazyStream};
+use cloudmarker_plugin_api::sdk::{self, files, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::PluginError;
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use std::fmt;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// Parameters of [`FileCloud`].
+#[derive(Debug, Clone, Default, Deserialize, Serialize, sdk::schema::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
+pub struct FileCloudParams {
+    /// A filestore output file (`<worker>.json`), or a directory whose
+    /// `.json` files are all read (in name order; `audit_markers/` is not).
+    pub path: String,
+}
+
+/// Reads saved records; see the module documentation.
+pub struct FileCloud {
+    files: Vec<PathBuf>,
+    stream: LazyStream,
+}
+
+impl PluginType for FileCloud {
+    type Params = FileCloudParams;
+    const NAME: &'static str = "filecloud";
+    const DESCRIPTION: &'static str =
+        "Reads records back from filestore output files, to evaluate a saved inventory again.";
+
+    fn params_schema() -> Option<serde_json::Value> {
+        Some(sdk::schema::of::<FileCloudParams>())
+    }
+
+    fn new(params: FileCloudParams) -> sdk::Result<Self> {
+        let config = |e: String| PluginError::config(format!("filecloud: {e}"));
+        if params.path.trim().is_empty() {
+            return Err(config("path must be set".into()));
+        }
+        let path = files::expand_tilde(&params.path);
+        let files = inputs(&path).map_err(config)?;
+        if files.is_empty() {
+            return Err(config(format!("no .json file in {}", path.display())));
+        }
+        Ok(Self {
+            files,
+            stream: LazyStream::default(),
+        })
+    }
+}
+
+/// The files to read at `path`.
+fn inputs(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let metadata =
+        std::fs::metadata(path).map_err(|e| format!("cannot read path {}: {e}", path.display()))?;
+    if !metadata.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot list {}: {e}", path.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+impl Cloud for FileCloud {
+    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
+        let files = self.files.clone();
+        self.stream
+            .read(out, "filecloud-reader", 1024, move |emit| {
+                for file in &files {
+                    if !read_file(file, &emit) {
+                        return;
+                    }
+                }
+            })
+    }
+
+    fn done(&mut self) -> sdk::Result<()> {
+        self.stream.close();
+        Ok(())
+    }
+}
+
+/// Emits the cloud records of one file; false once the host stops reading.
+fn read_file(file: &Path, emit: &Emitter) -> bool {
+    let opened = std::fs::File::open(file);
+    let reader = match opened {
+        Ok(reader) => BufReader::with_capacity(256 * 1024, reader),
+        Err(e) => {
+            return emit.problem(PluginError::partial(
+                0,
+                format!("filecloud: cannot read {}: {e}", file.display()),
+            ))
+        }
+    };
+    let mut left_out = 0u64;
+    let mut read = 0u64;
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let result = deserializer.deserialize_seq(Records {
+        emit,
+        read: &mut read,
+        left_out: &mut left_out,
+    });
+    let result = result.and_then(|going_on| deserializer.end().map(|()| going_on));
+    log::info!(
+        "Read {read} record(s) from {}{}.",
+        file.display(),
+        if left_out > 0 {
+            format!(" (left out {left_out} marker(s) and event(s))")
+        } else {
+            String::new()
+        }
+    );
+    match result {
+        Ok(going_on) => going_on,
+        Err(e) => emit.problem(PluginError::partial(
+            0,
+            format!(
+                "filecloud: {} is not a filestore JSON array of records: {e}",
+                file.display()
+            ),
+        )),
+    }
+}
+
+/// The elements of one file's array, each sent on as it is parsed.
+struct Records<'a> {
+    emit: &'a Emitter,
+    read: &'a mut u64,
+    left_out: &'a mut u64,
+}
+
+impl<'de> Visitor<'de> for Records<'_> {
+    /// Whether the host still reads.
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while let Some(record) = seq.next_element::<Box<RawValue>>()? {
+            let text = record.get();
+            if !is_cloud_record(text) {
+                *self.left_out += 1;
+                continue;
+            }
+            *self.read += 1;
+            if !self.emit.record(text.to_string()) {
+                // The host stopped reading: skip the rest quickly.
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Whether `record` is what a cloud read: not a host marker, not an event.
+fn is_cloud_record(record: &str) -> bool {
+    match Head::parse(record) {
+        Ok(head) => head.marker().is_none() && head.com.origin_type.as_deref() != Some("event"),
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cloud_records_only() {
+        assert!(is_cloud_record(
+            r#"{"com": {"record_type": "vm", "origin_type": "cloud"}}"#
+        ));
+        assert!(is_cloud_record(r#"{"raw": {}}"#));
+        assert!(!is_cloud_record(
+            r#"{"com": {"record_type": "begin_audit"}}"#
+        ));
+        assert!(!is_cloud_record(
+            r#"{"com": {"record_type": "x_event", "origin_type": "event"}}"#
+        ));
+    }
+
+    #[test]
+    fn a_directory_is_its_json_files_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.json", "a.json", "c.tmp"] {
+            std::fs::write(dir.path().join(name), "[]").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("audit_markers")).unwrap();
+        let found = inputs(dir.path()).unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["a.json", "b.json"]);
+        assert!(inputs(&dir.path().join("nope")).is_err());
+        let _ = json!(null);
+    }
+}
