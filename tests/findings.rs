@@ -352,13 +352,14 @@ fn a_saved_inventory_is_evaluated_again_without_a_cloud() {
         &std::fs::read_to_string(sb.path().join("again/againaudit_mockevent.json")).unwrap(),
     )
     .unwrap();
-    let data: Vec<i64> = events
+    let mut data: Vec<i64> = events
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["ext"]["data"].as_i64().unwrap())
         .collect();
-    assert_eq!(data, [0, 3, 6, 9, 12]);
+    data.sort();
+    assert_eq!(data, [0, 3, 6, 9, 12], "both clouds run at once");
 
     sb.file("broken.json", "[{\"com\": {}}, ");
     sb.file(
@@ -371,4 +372,79 @@ fn a_saved_inventory_is_evaluated_again_without_a_cloud() {
     let run = sb.run_now(&["broken.yaml"]);
     assert_eq!(run.status, Some(1), "{}", run.output());
     run.assert_says("broken.json is not a filestore JSON array of records");
+}
+
+/// An open SSH rule of subscription `subscription` (a firewall_rule record).
+fn open_rule(subscription: &str) -> Value {
+    serde_json::json!({
+        "ext": {"cloud_type": "azure", "record_type": "security_rule", "subscription_id": subscription},
+        "com": {"cloud_type": "azure", "record_type": "firewall_rule",
+                "reference": format!("/subscriptions/{subscription}/nsg/ssh"), "enabled": true,
+                "direction": "in", "access": "allow", "protocol": "tcp",
+                "source_addresses": ["0.0.0.0/0"], "destination_ports": ["22"]}
+    })
+}
+
+/// A collection summary of `subscription`.
+fn summary(subscription: &str, complete: bool) -> Value {
+    serde_json::json!({
+        "ext": {"cloud_type": "azure", "record_type": "collection_summary", "subscription_id": subscription, "complete": complete},
+        "com": {"cloud_type": "azure", "record_type": "collection_summary"}
+    })
+}
+
+#[test]
+fn a_partial_collection_resolves_only_in_subscriptions_read_completely() {
+    let sb = Sandbox::new();
+    let write = |records: Value, problem: &str| {
+        let path = sb.file("records.json", &records.to_string());
+        sb.file(
+            "rules.yaml",
+            &format!(
+                "plugins:\n  rules:\n    plugin: jsoncloud\n    params: {{path: {}{problem}}}\naudits:\n  ruleaudit:\n    clouds: [rules]\n    events: [firewallruleevent]\n    alerts: [filestore]\nrun: [ruleaudit]\n",
+                path.display()
+            ),
+        );
+    };
+    write(
+        serde_json::json!([
+            open_rule("s1"),
+            open_rule("s2"),
+            summary("s1", true),
+            summary("s2", true)
+        ]),
+        "",
+    );
+    assert_eq!(sb.run_now(&["rules.yaml"]).status, Some(0));
+    // Both rules closed; s2 could not be read completely this time.
+    write(
+        serde_json::json!([summary("s1", true), summary("s2", false)]),
+        ", problem: \"s2: network security groups could not be listed\"",
+    );
+    let run = sb.run_now(&["rules.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says(
+        "only the findings of subscriptions, projects and accounts read completely can be resolved",
+    );
+    let events = sb.read_json("ruleaudit_firewallruleevent.json");
+    let resolved: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ext"]["subscription_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(resolved, ["s1"], "s2's finding stays open");
+    assert_eq!(events[0]["com"]["status"], "resolved");
+    let open = sb.run(&[
+        "findings",
+        "--status",
+        "new",
+        "--format",
+        "json",
+        "-c",
+        "sandbox.yaml",
+    ]);
+    let open: Value = serde_json::from_str(&open.stdout).unwrap();
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    assert_eq!(open[0]["reference"], "/subscriptions/s2/nsg/ssh");
 }

@@ -214,6 +214,7 @@ impl Audit<'_> {
         let routes = self.routes(&alerts);
         let (relay_tx, relay_rx) = bounded(self.options.channel_capacity);
         let complete = Arc::new(OnceLock::new());
+        let scopes = Arc::new(crate::findings::scopes::Scopes::default());
         let tracker = self.tracker();
 
         let begin = Message::Marker(Arc::new(marker(BEGIN_AUDIT, self.key, self.version)));
@@ -233,10 +234,11 @@ impl Audit<'_> {
                 .map(|(w, stamp, rx)| spawn(scope, w, move |w| workers::run_sink(w, stamp, rx)))
                 .collect();
             let relay_complete = Arc::clone(&complete);
+            let relay_scopes = Arc::clone(&scopes);
             let relay = thread::Builder::new()
                 .name(format!("{}_findings", self.key))
                 .spawn_scoped(scope, move || {
-                    relay::run(relay_rx, routes, tracker, relay_complete)
+                    relay::run(relay_rx, routes, tracker, relay_complete, relay_scopes)
                 })
                 .expect("spawning the findings relay");
             let event_handles: Vec<_> = self
@@ -252,8 +254,9 @@ impl Audit<'_> {
                 .map(|(w, stamp, _)| {
                     let outputs = store_txs.iter().chain(&event_txs).cloned().collect();
                     let stop = self.stop.clone();
+                    let scopes = Arc::clone(&scopes);
                     spawn(scope, w, move |w| {
-                        workers::run_cloud(w, stamp, outputs, batch_size, &stop)
+                        workers::run_cloud(w, stamp, outputs, batch_size, &stop, &scopes)
                     })
                 })
                 .collect();
@@ -298,15 +301,18 @@ impl Audit<'_> {
         }
     }
 
-    /// Whether this run read everything its clouds can see: every cloud
-    /// plugin finished without a failure and no signal cut the run short.
-    /// Only then may findings it did not see again be resolved.
-    fn collection_complete(&self, reports: &[WorkerReport]) -> bool {
-        !self.stop.is_stopped()
-            && reports
-                .iter()
-                .filter(|r| r.role == Role::Cloud)
-                .all(|r| !r.fatal && r.failures == 0)
+    /// How completely this run read what its clouds can see (see
+    /// [`relay::Collection`]): which findings it did not see again may be
+    /// resolved.
+    fn collection_complete(&self, reports: &[WorkerReport]) -> relay::Collection {
+        let clouds = || reports.iter().filter(|r| r.role == Role::Cloud);
+        if self.stop.is_stopped() || clouds().any(|r| r.fatal) {
+            relay::Collection::Failed
+        } else if clouds().all(|r| r.failures == 0) {
+            relay::Collection::Complete
+        } else {
+            relay::Collection::Partial
+        }
     }
 
     /// The alert plugins' inputs, each with the findings it receives.

@@ -5,6 +5,7 @@
 //! those out too.
 
 use super::workers::Message;
+use crate::findings::scopes::Scopes;
 use crate::findings::tracker::{Observed, Tracker};
 use crate::findings::{Notify, Status};
 use crate::record::RecordBatch;
@@ -42,14 +43,29 @@ pub(crate) struct Relayed {
     pub failed: bool,
 }
 
-/// Relays `input` to `routes` until every event plugin is done; `complete`
+/// How completely the audit's clouds read, set once they are done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Collection {
+    /// Every cloud plugin finished without a failure: every finding the
+    /// run did not see again is resolved.
+    Complete,
+    /// Some cloud plugin reported problems but none failed outright: the
+    /// findings of the scopes (subscriptions, projects, accounts) that every
+    /// collection summary called complete are resolved.
+    Partial,
+    /// A cloud plugin failed, or the run was interrupted: nothing is resolved.
+    Failed,
+}
+
+/// Relays `input` to `routes` until every event plugin is done; `collection`
 /// is set once the clouds are done. Returns the tracker, whose changes the
 /// audit commits once its alerts have them.
 pub(crate) fn run(
     input: Receiver<Message>,
     routes: Vec<Route>,
     mut tracker: Option<Tracker>,
-    complete: Arc<OnceLock<bool>>,
+    collection: Arc<OnceLock<Collection>>,
+    scopes: Arc<Scopes>,
 ) -> (Relayed, Option<Tracker>) {
     let mut relayed = Relayed {
         failed: tracker.is_none(),
@@ -99,11 +115,17 @@ pub(crate) fn run(
     let Some(mut tracker) = tracker else {
         return (relayed, None);
     };
-    let complete = complete.get().copied().unwrap_or(false);
-    if !complete {
-        log::info!("The collection was not complete: no finding is resolved in this run.");
-    }
-    let resolved = tracker.resolve(complete);
+    let resolved = match collection.get().copied().unwrap_or(Collection::Failed) {
+        Collection::Complete => tracker.resolve(true),
+        Collection::Partial => {
+            log::info!("The collection was not complete: only the findings of subscriptions, projects and accounts read completely can be resolved.");
+            tracker.resolve_where(|ext| scopes.complete_for(ext))
+        }
+        Collection::Failed => {
+            log::info!("The collection was not complete: no finding is resolved in this run.");
+            Vec::new()
+        }
+    };
     relayed.resolved = resolved.len() as u64;
     let mut by_origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (origin, event) in resolved {

@@ -218,6 +218,7 @@ pub(crate) fn run_cloud(
     mut outputs: Vec<Sender<Message>>,
     batch_size: usize,
     stop: &StopFlag,
+    scopes: &crate::findings::scopes::Scopes,
 ) -> WorkerReport {
     let Some(mut plugin) = worker.construct() else {
         return worker.report;
@@ -240,6 +241,9 @@ pub(crate) fn run_cloud(
                 worker.report.produced += records.len() as u64;
                 worker.counts.read(records.len() as u64);
                 let stamped = stamp_all(&mut worker, &stamp, &records);
+                for record in stamped.iter() {
+                    scopes.observe(record);
+                }
                 let message = Message::Records {
                     origin: Arc::clone(&origin),
                     batch: Arc::new(stamped),

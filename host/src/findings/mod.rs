@@ -15,6 +15,7 @@
 
 pub mod list;
 pub mod mutes;
+pub mod scopes;
 pub mod state;
 pub mod tracker;
 

@@ -123,10 +123,17 @@ impl State {
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| fail(&e))?;
         // WAL: readers (`cloudmarker findings`) never wait for a run.
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| fail(&e))?;
-        connection.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
+        // Switching to it (once per file) and creating the tables need the
+        // file to themselves; another run (or another audit of this run)
+        // opening it at the same moment makes them wait, briefly.
+        retry_while_busy(|| {
+            let mode: String = connection.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                connection.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            connection.execute_batch(SCHEMA)
+        })
+        .map_err(|e| fail(&e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -288,6 +295,25 @@ impl State {
     }
 }
 
+/// Runs `step` again while SQLite says the database is busy or locked, for
+/// up to [`BUSY_TIMEOUT`].
+fn retry_while_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The status a run gives a finding it sees, after `before`.
 pub fn next_status(before: Option<Status>) -> Status {
     match before {
@@ -367,6 +393,27 @@ mod tests {
             .collect();
         all.sort();
         all
+    }
+
+    #[test]
+    fn many_openers_of_a_new_database_at_once_all_get_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("findings.db");
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut state = State::open(&path).unwrap();
+                    state
+                        .commit(&format!("a{i}"), "v", "t", &[seen("x")], &[])
+                        .unwrap();
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        assert_eq!(State::open(&path).unwrap().all().unwrap().len(), 8);
     }
 
     #[test]

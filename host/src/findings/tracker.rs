@@ -169,11 +169,16 @@ impl Tracker {
     /// `resolved`, each with the worker that raised it. Nothing is written
     /// yet (see [`Tracker::commit`]).
     pub fn resolve(&mut self, complete: bool) -> Vec<(String, String)> {
-        if !complete {
-            return Vec::new();
-        }
+        self.resolve_where(|_| complete)
+    }
+
+    /// Like [`Tracker::resolve`], for the findings whose event's `ext`
+    /// passes `complete` (their scope was read completely).
+    pub fn resolve_where(&mut self, complete: impl Fn(&Value) -> bool) -> Vec<(String, String)> {
         let seen: std::collections::HashSet<&str> = self.seen.keys().map(String::as_str).collect();
-        let mut gone: Vec<&Finding> = State::unseen(&self.known, &seen).collect();
+        let mut gone: Vec<&Finding> = State::unseen(&self.known, &seen)
+            .filter(|f| complete(&event_ext_value(&f.event)))
+            .collect();
         gone.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
         let mut events = Vec::new();
         for finding in gone {
@@ -210,6 +215,11 @@ impl Tracker {
             &self.resolved,
         )
     }
+}
+
+/// The `ext` of an event as a value (`null` when it has none).
+fn event_ext_value(event: &str) -> Value {
+    Value::Object(event_ext(event))
 }
 
 /// The `ext` of an event, or an empty map.
