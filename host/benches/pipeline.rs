@@ -183,8 +183,9 @@ fn child(mode: &str, records: u64, out: &Path) {
     std::fs::write(
         &config_file,
         format!(
-            "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n  filestore:\n    params: {{path: {}}}\n{}",
+            "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n  filestore:\n    params: {{path: {}}}\nstate:\n  path: {}\n{}",
             dir.path().join("out").display(),
+            dir.path().join("findings.db").display(),
             if mode == "isolated" { "isolation: process\n" } else { "" }
         ),
     )

@@ -38,13 +38,21 @@ impl Stamp {
     }
 
     /// The same stamp with one more string field.
-    pub fn with(mut self, key: &'static str, value: &str) -> Self {
+    pub fn with(self, key: &'static str, value: &str) -> Self {
+        let mut text = String::new();
+        push_json_string(&mut text, value);
+        self.with_json(key, &text)
+    }
+
+    /// The same stamp with one more field, `json` being its value as JSON
+    /// text (a number, an object).
+    pub fn with_json(mut self, key: &'static str, json: &str) -> Self {
         if !self.fragment.is_empty() {
             self.fragment.push(',');
         }
         push_json_string(&mut self.fragment, key);
         self.fragment.push(':');
-        push_json_string(&mut self.fragment, value);
+        self.fragment.push_str(json);
         self.keys.push(key);
         self
     }

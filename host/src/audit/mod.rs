@@ -509,12 +509,14 @@ fn commit_findings(
         log::warn!("An alert plugin failed: this run's findings are not recorded, so that the next run reports them again.");
         return None;
     }
+    let started = std::time::Instant::now();
     match tracker.commit() {
         Ok(()) => {
             log::info!(
-                "Recorded the findings of {} event(s); {} resolved.",
+                "Recorded the findings of {} event(s); {} resolved ({:.2} s).",
                 relayed.events,
-                relayed.resolved
+                relayed.resolved,
+                started.elapsed().as_secs_f64()
             );
             None
         }

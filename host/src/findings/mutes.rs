@@ -90,6 +90,11 @@ impl Mutes {
         }
     }
 
+    /// Whether there is no mute at all.
+    pub fn is_empty(&self) -> bool {
+        self.mutes.is_empty()
+    }
+
     /// The mute in force for the event of `audit` whose `com` is `com`; an
     /// expired one that matches is logged once as a warning.
     pub fn find(&self, audit: &str, com: &Value) -> Option<&Mute> {

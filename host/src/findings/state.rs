@@ -134,6 +134,11 @@ impl State {
             connection.execute_batch(SCHEMA)
         })
         .map_err(|e| fail(&e))?;
+        // In WAL mode NORMAL never corrupts the file; a power cut may lose
+        // the last run's changes, which the next run then makes again.
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| fail(&e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -143,10 +148,13 @@ impl State {
     }
 
     /// The findings of `audit`, by id.
+    /// (Without their last events, to keep a large audit's memory small:
+    /// see [`State::event`].)
     pub fn of_audit(&self, audit: &str) -> Result<HashMap<String, Finding>, String> {
+        let columns = COLUMNS.replace("event, muted", "'' AS event, muted");
         let mut statement = self
             .connection
-            .prepare(&format!("SELECT {COLUMNS} FROM findings WHERE audit = ?1"))
+            .prepare(&format!("SELECT {columns} FROM findings WHERE audit = ?1"))
             .map_err(|e| e.to_string())?;
         let rows = statement
             .query_map([audit], row_to_finding)
@@ -157,6 +165,18 @@ impl State {
             findings.insert(finding.finding_id.clone(), finding);
         }
         Ok(findings)
+    }
+
+    /// The last event of a finding of `audit`.
+    pub fn event(&self, audit: &str, finding_id: &str) -> Result<Option<String>, String> {
+        self.connection
+            .prepare_cached("SELECT event FROM findings WHERE audit = ?1 AND finding_id = ?2")
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![audit, finding_id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|e| e.to_string())
     }
 
     /// Every finding, newest first.
@@ -230,16 +250,19 @@ impl State {
         let mut seen_ids = std::collections::HashSet::new();
         for finding in seen {
             seen_ids.insert(finding.finding_id.as_str());
+            // Cached statements: preparing each of these for every
+            // finding cost more than running them.
             let before: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM findings WHERE audit = ?1 AND finding_id = ?2",
-                    params![audit, finding.finding_id],
-                    |row| row.get(0),
-                )
-                .optional()
+                .prepare_cached("SELECT status FROM findings WHERE audit = ?1 AND finding_id = ?2")
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(params![audit, finding.finding_id], |row| row.get(0))
+                        .optional()
+                })
                 .map_err(|e| e.to_string())?;
-            let status = next_status(before.map(status_of));
-            tx.execute(
+            let before_status = before.map(status_of);
+            let status = next_status(before_status);
+            tx.prepare_cached(
                 "INSERT INTO findings (audit, finding_id, status, severity, record_type, reference,
                      cloud_type, description, first_seen, last_seen, resolved_at, occurrences,
                      muted, event)
@@ -248,7 +271,9 @@ impl State {
                      status = ?3, severity = ?4, record_type = ?5, reference = ?6,
                      cloud_type = ?7, description = ?8, last_seen = ?9, resolved_at = NULL,
                      occurrences = occurrences + 1, muted = ?11, event = ?10",
-                params![
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
                     audit,
                     finding.finding_id,
                     status.name(),
@@ -260,21 +285,25 @@ impl State {
                     now,
                     finding.event,
                     finding.muted
-                ],
-            )
+                ])
+            })
             .map_err(|e| e.to_string())?;
-            transition(&tx, audit, &finding.finding_id, audit_version, now, status)?;
+            // The history keeps changes: a finding that stays open adds
+            // nothing (its last_seen and occurrences say it was seen).
+            if before_status != Some(status) {
+                transition(&tx, audit, &finding.finding_id, audit_version, now, status)?;
+            }
         }
         for finding_id in resolved {
             if seen_ids.contains(finding_id.as_str()) {
                 continue;
             }
             let changed = tx
-                .execute(
+                .prepare_cached(
                     "UPDATE findings SET status = 'resolved', resolved_at = ?3
                      WHERE audit = ?1 AND finding_id = ?2 AND status != 'resolved'",
-                    params![audit, finding_id, now],
                 )
+                .and_then(|mut statement| statement.execute(params![audit, finding_id, now]))
                 .map_err(|e| e.to_string())?;
             if changed > 0 {
                 transition(&tx, audit, finding_id, audit_version, now, Status::Resolved)?;
@@ -358,11 +387,19 @@ fn transition(
     now: &str,
     status: Status,
 ) -> Result<(), String> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![audit, finding_id, audit_version, now, status.name()],
     )
+    .and_then(|mut statement| {
+        statement.execute(params![
+            audit,
+            finding_id,
+            audit_version,
+            now,
+            status.name()
+        ])
+    })
     .map(|_| ())
     .map_err(|e| e.to_string())
 }

@@ -4,7 +4,10 @@
 use super::mutes::Mutes;
 use super::state::{self, Finding, Seen, State};
 use super::Status;
-use cloudmarker_plugin_api::record::{com, COM, EXT};
+use crate::record::Stamp;
+use cloudmarker_plugin_api::record::{com, Text, COM, EXT};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -76,88 +79,89 @@ impl Tracker {
     }
 
     /// Stamps `event` with its finding's status, first and last seen,
-    /// occurrences and mute.
+    /// occurrences and mute. Reads only the event's `com` (and its `ext`
+    /// when it has no finding id) and writes the new fields in one pass.
     pub fn observe(&mut self, event: &str) -> Result<Observed, String> {
-        let mut value: Map<String, Value> = serde_json::from_str(event)
+        let view: EventView<'_> = serde_json::from_str(event)
             .map_err(|e| format!("an event is not a JSON object: {e}"))?;
-        let com_value = value
-            .entry(COM)
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(com_map) = com_value else {
-            return Err("an event's com is not an object".into());
-        };
-        let id = match com_map.get(com::FINDING_ID).and_then(Value::as_str) {
-            Some(id) => id.to_string(),
+        let com_view = view.com.unwrap_or_default();
+        let field = |text: &Text<'_>| text.as_str().map(str::to_string);
+        let (id, id_given) = match com_view.finding_id.as_str() {
+            Some(id) => (id.to_string(), true),
             // An event plugin that does not use the SDK's helper: the same
             // rule, without distinguishing values.
             None => {
-                let ext = event_ext(event);
+                let ext = view
+                    .ext
+                    .and_then(|raw| serde_json::from_str::<Map<String, Value>>(raw.get()).ok())
+                    .unwrap_or_default();
                 let id = cloudmarker_plugin_api::sdk::check::finding_id(
-                    com_map
-                        .get(com::RECORD_TYPE)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                    com_map.get(com::REFERENCE).and_then(Value::as_str),
+                    com_view.record_type.as_str().unwrap_or_default(),
+                    com_view.reference.as_str(),
                     &ext,
                     &Map::new(),
                 );
-                com_map.insert(com::FINDING_ID.into(), id.clone().into());
-                id
+                (id, false)
             }
         };
         // Every finding has a severity: an event plugin that gives none
         // (one that does not use the SDK's helper) gets the helper's default.
-        if !com_map.contains_key(com::SEVERITY) {
-            com_map.insert(
-                com::SEVERITY.into(),
-                cloudmarker_plugin_api::sdk::check::Severity::Medium
-                    .name()
-                    .into(),
-            );
-        }
-        let known = self.known.get(&id);
-        let mute = self.mutes.find(&self.audit, &value[COM]).map(|m| m.stamp());
+        let severity = field(&com_view.severity).unwrap_or_else(|| {
+            cloudmarker_plugin_api::sdk::check::Severity::Medium
+                .name()
+                .to_string()
+        });
+        let mute = if self.mutes.is_empty() {
+            None
+        } else {
+            let com = serde_json::json!({
+                com::RECORD_TYPE: com_view.record_type.as_str(),
+                com::REFERENCE: com_view.reference.as_str(),
+                com::CLOUD_TYPE: com_view.cloud_type.as_str(),
+                com::FINDING_ID: id,
+            });
+            self.mutes.find(&self.audit, &com).map(|m| m.stamp())
+        };
         let muted = mute.is_some();
+        let known = self.known.get(&id);
         let (status, occurrences) = match self.seen.get(&id) {
             Some(first) => *first,
             None => {
                 let status = state::next_status(known.map(|f| f.status));
                 let occurrences = known.map_or(0, |f| f.occurrences) + 1;
-                let text = com_last(&value);
-                let com_map = value[COM].as_object().expect("com was made an object");
-                let text_of =
-                    |key: &str| com_map.get(key).and_then(Value::as_str).map(str::to_string);
                 self.order.push(Seen {
                     finding_id: id.clone(),
-                    severity: text_of(com::SEVERITY),
-                    record_type: text_of(com::RECORD_TYPE),
-                    reference: text_of(com::REFERENCE),
-                    cloud_type: text_of(com::CLOUD_TYPE),
-                    description: text_of(com::DESCRIPTION),
+                    severity: Some(severity.clone()),
+                    record_type: field(&com_view.record_type),
+                    reference: field(&com_view.reference),
+                    cloud_type: field(&com_view.cloud_type),
+                    description: field(&com_view.description),
                     muted,
-                    event: text,
+                    event: event.to_string(),
                 });
                 self.seen.insert(id.clone(), (status, occurrences));
                 (status, occurrences)
             }
         };
-        let first_seen = known
-            .map_or(self.now.as_str(), |f| f.first_seen.as_str())
-            .to_string();
+        let first_seen = known.map_or(self.now.as_str(), |f| f.first_seen.as_str());
         let unmuted = !muted && known.is_some_and(|f| f.muted);
-        let com_map = value
-            .get_mut(COM)
-            .and_then(Value::as_object_mut)
-            .expect("com was made an object");
-        com_map.insert(STATUS.into(), status.name().into());
-        com_map.insert(FIRST_SEEN.into(), first_seen.into());
-        com_map.insert(LAST_SEEN.into(), self.now.clone().into());
-        com_map.insert(OCCURRENCES.into(), occurrences.into());
-        if let Some(mute) = mute {
-            com_map.insert(MUTED.into(), mute);
+        let mut stamp = Stamp::new(&[
+            (STATUS, status.name()),
+            (FIRST_SEEN, first_seen),
+            (LAST_SEEN, &self.now),
+            (com::SEVERITY, &severity),
+        ])
+        .with_json(OCCURRENCES, &occurrences.to_string());
+        if !id_given {
+            stamp = stamp.with(com::FINDING_ID, &id);
         }
+        if let Some(mute) = mute {
+            stamp = stamp.with_json(MUTED, &mute.to_string());
+        }
+        let mut record = String::with_capacity(event.len() + 160);
+        stamp.apply(event, &mut record)?;
         Ok(Observed {
-            record: com_last(&value),
+            record,
             status,
             muted,
             unmuted,
@@ -176,14 +180,23 @@ impl Tracker {
     /// passes `complete` (their scope was read completely).
     pub fn resolve_where(&mut self, complete: impl Fn(&Value) -> bool) -> Vec<(String, String)> {
         let seen: std::collections::HashSet<&str> = self.seen.keys().map(String::as_str).collect();
-        let mut gone: Vec<&Finding> = State::unseen(&self.known, &seen)
-            .filter(|f| complete(&event_ext_value(&f.event)))
-            .collect();
+        let mut gone: Vec<&Finding> = State::unseen(&self.known, &seen).collect();
         gone.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
         let mut events = Vec::new();
         for finding in gone {
+            let event = match self.state.event(&self.audit, &finding.finding_id) {
+                Ok(Some(event)) => event,
+                Ok(None) => continue,
+                Err(e) => {
+                    log::warn!("Cannot read finding {}: {e}.", finding.finding_id);
+                    continue;
+                }
+            };
+            if !complete(&event_ext_value(&event)) {
+                continue;
+            }
             self.resolved.push(finding.finding_id.clone());
-            let Ok(mut value) = serde_json::from_str::<Map<String, Value>>(&finding.event) else {
+            let Ok(mut value) = serde_json::from_str::<Map<String, Value>>(&event) else {
                 continue;
             };
             let Some(com_map) = value.get_mut(COM).and_then(Value::as_object_mut) else {
@@ -195,6 +208,10 @@ impl Tracker {
                 .unwrap_or_default()
                 .to_string();
             com_map.insert(com::AUDIT_VERSION.into(), self.audit_version.clone().into());
+            com_map.insert(com::FINDING_ID.into(), finding.finding_id.clone().into());
+            if let Some(severity) = &finding.severity {
+                com_map.insert(com::SEVERITY.into(), severity.clone().into());
+            }
             com_map.insert(STATUS.into(), Status::Resolved.name().into());
             com_map.insert(FIRST_SEEN.into(), finding.first_seen.clone().into());
             com_map.insert(LAST_SEEN.into(), finding.last_seen.clone().into());
@@ -215,6 +232,32 @@ impl Tracker {
             &self.resolved,
         )
     }
+}
+
+/// The parts of an event the tracker reads.
+#[derive(Deserialize)]
+struct EventView<'a> {
+    #[serde(borrow, default)]
+    com: Option<ComView<'a>>,
+    #[serde(borrow, default)]
+    ext: Option<&'a RawValue>,
+}
+
+/// The `com` fields the tracker reads.
+#[derive(Deserialize, Default)]
+struct ComView<'a> {
+    #[serde(borrow, default)]
+    finding_id: Text<'a>,
+    #[serde(borrow, default)]
+    record_type: Text<'a>,
+    #[serde(borrow, default)]
+    reference: Text<'a>,
+    #[serde(borrow, default)]
+    cloud_type: Text<'a>,
+    #[serde(borrow, default)]
+    description: Text<'a>,
+    #[serde(borrow, default)]
+    severity: Text<'a>,
 }
 
 /// The `ext` of an event as a value (`null` when it has none).
