@@ -110,6 +110,9 @@ pub(crate) fn run(
                 }
             }
         }
+        if let Err(e) = tracker.flush() {
+            log::warn!("Cannot note this run's findings: {e}.");
+        }
         send(&routes, &origin, outgoing);
     }
     let Some(mut tracker) = tracker else {

@@ -232,9 +232,9 @@ impl State {
         Ok(out)
     }
 
-    /// Records one run of `audit`: what it `seen`, and the findings it
-    /// `resolved` (those still active). One transaction: all of it or
-    /// nothing.
+    /// Records one run of `audit` at once: what it `seen`, and the findings
+    /// it `resolved` (those still active); see [`State::begin_run`] for
+    /// the streaming form the tracker uses.
     pub fn commit(
         &mut self,
         audit: &str,
@@ -243,85 +243,213 @@ impl State {
         seen: &[Seen],
         resolved: &[String],
     ) -> Result<(), String> {
-        let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| e.to_string())?;
-        let mut seen_ids = std::collections::HashSet::new();
+        self.begin_run()?;
         for finding in seen {
-            seen_ids.insert(finding.finding_id.as_str());
-            // Cached statements: preparing each of these for every
-            // finding cost more than running them.
-            let before: Option<String> = tx
-                .prepare_cached("SELECT status FROM findings WHERE audit = ?1 AND finding_id = ?2")
-                .and_then(|mut statement| {
-                    statement
-                        .query_row(params![audit, finding.finding_id], |row| row.get(0))
-                        .optional()
-                })
+            self.note_seen(finding)?;
+        }
+        for finding_id in resolved {
+            self.note_resolved(finding_id)?;
+        }
+        self.commit_run(audit, audit_version, now)
+    }
+
+    /// Starts a run: what it sees goes to a temporary table (on disk, not
+    /// in memory, however many findings the run has) until
+    /// [`State::commit_run`].
+    pub fn begin_run(&mut self) -> Result<(), String> {
+        self.connection
+            .execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS run_seen (
+                     finding_id TEXT PRIMARY KEY, severity TEXT, record_type TEXT,
+                     reference TEXT, cloud_type TEXT, description TEXT,
+                     muted INTEGER NOT NULL, event TEXT NOT NULL);
+                 CREATE TEMP TABLE IF NOT EXISTS run_resolved (finding_id TEXT PRIMARY KEY);
+                 DELETE FROM temp.run_seen;
+                 DELETE FROM temp.run_resolved;",
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    /// What the database knows of a finding of `audit` (as of now).
+    pub fn known(&self, audit: &str, finding_id: &str) -> Result<Option<Known>, String> {
+        self.connection
+            .prepare_cached(
+                "SELECT status, first_seen, occurrences, muted FROM findings
+                 WHERE audit = ?1 AND finding_id = ?2",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![audit, finding_id], |row| {
+                        Ok(Known {
+                            status: status_of(row.get::<_, String>(0)?),
+                            first_seen: row.get(1)?,
+                            occurrences: row.get::<_, i64>(2)?.max(0) as u64,
+                            muted: row.get(3)?,
+                        })
+                    })
+                    .optional()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Notes that the run saw `finding`; false if it had seen it already.
+    /// Writes are batched in a transaction of the temporary table until
+    /// [`State::flush`].
+    pub fn note_seen(&mut self, finding: &Seen) -> Result<bool, String> {
+        if self.connection.is_autocommit() {
+            self.connection
+                .execute_batch("BEGIN")
                 .map_err(|e| e.to_string())?;
-            let before_status = before.map(status_of);
-            let status = next_status(before_status);
-            tx.prepare_cached(
-                "INSERT INTO findings (audit, finding_id, status, severity, record_type, reference,
-                     cloud_type, description, first_seen, last_seen, resolved_at, occurrences,
-                     muted, event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, 1, ?11, ?10)
-                 ON CONFLICT (audit, finding_id) DO UPDATE SET
-                     status = ?3, severity = ?4, record_type = ?5, reference = ?6,
-                     cloud_type = ?7, description = ?8, last_seen = ?9, resolved_at = NULL,
-                     occurrences = occurrences + 1, muted = ?11, event = ?10",
+        }
+        self.connection
+            .prepare_cached(
+                "INSERT OR IGNORE INTO temp.run_seen (finding_id, severity, record_type,
+                     reference, cloud_type, description, muted, event)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
-                    audit,
                     finding.finding_id,
-                    status.name(),
                     finding.severity,
                     finding.record_type,
                     finding.reference,
                     finding.cloud_type,
                     finding.description,
-                    now,
-                    finding.event,
-                    finding.muted
+                    finding.muted,
+                    finding.event
                 ])
             })
-            .map_err(|e| e.to_string())?;
-            // The history keeps changes: a finding that stays open adds
-            // nothing (its last_seen and occurrences say it was seen).
-            if before_status != Some(status) {
-                transition(&tx, audit, &finding.finding_id, audit_version, now, status)?;
-            }
-        }
-        for finding_id in resolved {
-            if seen_ids.contains(finding_id.as_str()) {
-                continue;
-            }
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE findings SET status = 'resolved', resolved_at = ?3
-                     WHERE audit = ?1 AND finding_id = ?2 AND status != 'resolved'",
-                )
-                .and_then(|mut statement| statement.execute(params![audit, finding_id, now]))
-                .map_err(|e| e.to_string())?;
-            if changed > 0 {
-                transition(&tx, audit, finding_id, audit_version, now, Status::Resolved)?;
-            }
-        }
-        tx.commit().map_err(|e| e.to_string())
+            .map(|inserted| inserted > 0)
+            .map_err(|e| e.to_string())
     }
 
-    /// The active findings of `audit` that are not in `seen`: what a
-    /// complete run resolves.
-    pub fn unseen<'a>(
-        known: &'a HashMap<String, Finding>,
-        seen: &'a std::collections::HashSet<&str>,
-    ) -> impl Iterator<Item = &'a Finding> + 'a {
-        known
-            .values()
-            .filter(move |f| f.status.is_active() && !seen.contains(f.finding_id.as_str()))
+    /// Ends the current batch of [`State::note_seen`] writes.
+    pub fn flush(&mut self) -> Result<(), String> {
+        if self.connection.is_autocommit() {
+            return Ok(());
+        }
+        self.connection
+            .execute_batch("COMMIT")
+            .map_err(|e| e.to_string())
     }
+
+    /// Calls `each` with the id and last event of every active finding of
+    /// `audit` that the run has not seen.
+    pub fn unseen_active(
+        &mut self,
+        audit: &str,
+        mut each: impl FnMut(&str, &str),
+    ) -> Result<(), String> {
+        self.flush()?;
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT finding_id, event FROM findings
+                 WHERE audit = ?1 AND status != 'resolved'
+                   AND finding_id NOT IN (SELECT finding_id FROM temp.run_seen)
+                 ORDER BY finding_id",
+            )
+            .map_err(|e| e.to_string())?;
+        let mut rows = statement.query([audit]).map_err(|e| e.to_string())?;
+        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+            let id: String = row.get(0).map_err(|e| e.to_string())?;
+            let event: String = row.get(1).map_err(|e| e.to_string())?;
+            each(&id, &event);
+        }
+        Ok(())
+    }
+
+    /// When a finding of `audit` was last seen.
+    pub fn last_seen(&self, audit: &str, finding_id: &str) -> Result<Option<String>, String> {
+        self.connection
+            .prepare_cached("SELECT last_seen FROM findings WHERE audit = ?1 AND finding_id = ?2")
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![audit, finding_id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Notes that the run resolves `finding_id`.
+    pub fn note_resolved(&mut self, finding_id: &str) -> Result<(), String> {
+        self.connection
+            .prepare_cached("INSERT OR IGNORE INTO temp.run_resolved (finding_id) VALUES (?1)")
+            .and_then(|mut statement| statement.execute([finding_id]))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Writes the run: one transaction, all of it or nothing. Statuses are
+    /// decided here, against the database as it is now (another process may
+    /// have written since the run began): a seen finding is new, open or
+    /// regressed; the history keeps status changes only.
+    pub fn commit_run(
+        &mut self,
+        audit: &str,
+        audit_version: &str,
+        now: &str,
+    ) -> Result<(), String> {
+        self.flush()?;
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
+        let run = |sql: &str| {
+            tx.execute(sql, params![audit, audit_version, now])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        run(
+            "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
+             SELECT ?1, s.finding_id, ?2, ?3,
+                    CASE WHEN f.status IS NULL THEN 'new'
+                         WHEN f.status = 'resolved' THEN 'regressed' ELSE 'open' END
+             FROM temp.run_seen s
+             LEFT JOIN findings f ON f.audit = ?1 AND f.finding_id = s.finding_id
+             WHERE f.status IS NULL OR f.status IN ('new', 'regressed', 'resolved')",
+        )?;
+        run(
+            "INSERT INTO findings (audit, finding_id, status, severity, record_type, reference,
+                 cloud_type, description, first_seen, last_seen, resolved_at, occurrences,
+                 muted, event)
+             SELECT ?1, finding_id, 'new', severity, record_type, reference, cloud_type,
+                    description, ?3, ?3, NULL, 1, muted, event
+             FROM temp.run_seen WHERE ?2 IS NOT NULL
+             ON CONFLICT (audit, finding_id) DO UPDATE SET
+                 status = CASE WHEN findings.status = 'resolved' THEN 'regressed' ELSE 'open' END,
+                 severity = excluded.severity, record_type = excluded.record_type,
+                 reference = excluded.reference, cloud_type = excluded.cloud_type,
+                 description = excluded.description, last_seen = excluded.last_seen,
+                 resolved_at = NULL, occurrences = findings.occurrences + 1,
+                 muted = excluded.muted, event = excluded.event",
+        )?;
+        run(
+            "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
+             SELECT ?1, f.finding_id, ?2, ?3, 'resolved' FROM findings f
+             WHERE f.audit = ?1 AND f.status != 'resolved'
+               AND f.finding_id IN (SELECT finding_id FROM temp.run_resolved)
+               AND f.finding_id NOT IN (SELECT finding_id FROM temp.run_seen)",
+        )?;
+        run("UPDATE findings SET status = 'resolved', resolved_at = ?3
+             WHERE audit = ?1 AND status != 'resolved' AND ?2 IS NOT NULL
+               AND finding_id IN (SELECT finding_id FROM temp.run_resolved)
+               AND finding_id NOT IN (SELECT finding_id FROM temp.run_seen)")?;
+        tx.commit().map_err(|e| e.to_string())
+    }
+}
+
+/// What the database knows of one finding, for stamping a run's event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Known {
+    /// Its status before this run.
+    pub status: Status,
+    /// When it was first seen.
+    pub first_seen: String,
+    /// Runs that saw it before this one.
+    pub occurrences: u64,
+    /// Whether a mute held it back when last seen.
+    pub muted: bool,
 }
 
 /// Runs `step` again while SQLite says the database is busy or locked, for
@@ -377,31 +505,6 @@ fn row_to_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<Finding> {
 /// A stored status; an unknown one (a newer version's) counts as open.
 fn status_of(name: String) -> Status {
     Status::parse(&name).unwrap_or(Status::Open)
-}
-
-fn transition(
-    tx: &rusqlite::Transaction<'_>,
-    audit: &str,
-    finding_id: &str,
-    audit_version: &str,
-    now: &str,
-    status: Status,
-) -> Result<(), String> {
-    tx.prepare_cached(
-        "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut statement| {
-        statement.execute(params![
-            audit,
-            finding_id,
-            audit_version,
-            now,
-            status.name()
-        ])
-    })
-    .map(|_| ())
-    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -464,11 +567,12 @@ mod tests {
             statuses(&state),
             [("x".into(), Status::New, 1), ("y".into(), Status::New, 1)]
         );
-        let known = state.of_audit("a").unwrap();
-        let now_seen: std::collections::HashSet<&str> = ["x"].into();
-        let gone: Vec<String> = State::unseen(&known, &now_seen)
-            .map(|f| f.finding_id.clone())
-            .collect();
+        state.begin_run().unwrap();
+        state.note_seen(&seen("x")).unwrap();
+        let mut gone = Vec::new();
+        state
+            .unseen_active("a", |id, _| gone.push(id.to_string()))
+            .unwrap();
         assert_eq!(gone, ["y"]);
         state.commit("a", "v2", "t2", &[seen("x")], &gone).unwrap();
         assert_eq!(

@@ -2,7 +2,7 @@
 //! as the run found it, and the run's changes are written at its end.
 
 use super::mutes::Mutes;
-use super::state::{self, Finding, Seen, State};
+use super::state::{self, Seen, State};
 use super::Status;
 use crate::record::Stamp;
 use cloudmarker_plugin_api::record::{com, Text, COM, EXT};
@@ -45,35 +45,28 @@ pub struct Tracker {
     audit: String,
     audit_version: String,
     now: String,
-    /// The audit's findings as the run found them.
-    known: HashMap<String, Finding>,
-    /// What this run saw, by id, in order.
-    seen: HashMap<String, (Status, u64)>,
-    order: Vec<Seen>,
-    /// The findings this run resolved.
-    resolved: Vec<String>,
+    /// The status and occurrences this run gave the findings it saw more
+    /// than once (rare: one resource raising the same finding twice).
+    repeated: HashMap<String, (Status, u64)>,
     mutes: Arc<Mutes>,
 }
 
 impl Tracker {
     /// Starts tracking a run of `audit`.
     pub fn start(
-        state: State,
+        mut state: State,
         audit: &str,
         audit_version: &str,
         now: &str,
         mutes: Arc<Mutes>,
     ) -> Result<Self, String> {
-        let known = state.of_audit(audit)?;
+        state.begin_run()?;
         Ok(Self {
             state,
             audit: audit.to_string(),
             audit_version: audit_version.to_string(),
             now: now.to_string(),
-            known,
-            seen: HashMap::new(),
-            order: Vec::new(),
-            resolved: Vec::new(),
+            repeated: HashMap::new(),
             mutes,
         })
     }
@@ -123,28 +116,31 @@ impl Tracker {
             self.mutes.find(&self.audit, &com).map(|m| m.stamp())
         };
         let muted = mute.is_some();
-        let known = self.known.get(&id);
-        let (status, occurrences) = match self.seen.get(&id) {
-            Some(first) => *first,
-            None => {
-                let status = state::next_status(known.map(|f| f.status));
-                let occurrences = known.map_or(0, |f| f.occurrences) + 1;
-                self.order.push(Seen {
-                    finding_id: id.clone(),
-                    severity: Some(severity.clone()),
-                    record_type: field(&com_view.record_type),
-                    reference: field(&com_view.reference),
-                    cloud_type: field(&com_view.cloud_type),
-                    description: field(&com_view.description),
-                    muted,
-                    event: event.to_string(),
-                });
-                self.seen.insert(id.clone(), (status, occurrences));
-                (status, occurrences)
-            }
-        };
-        let first_seen = known.map_or(self.now.as_str(), |f| f.first_seen.as_str());
-        let unmuted = !muted && known.is_some_and(|f| f.muted);
+        let known = self.state.known(&self.audit, &id)?;
+        let mut status = state::next_status(known.as_ref().map(|k| k.status));
+        let mut occurrences = known.as_ref().map_or(0, |k| k.occurrences) + 1;
+        let first = self.state.note_seen(&Seen {
+            finding_id: id.clone(),
+            severity: Some(severity.clone()),
+            record_type: field(&com_view.record_type),
+            reference: field(&com_view.reference),
+            cloud_type: field(&com_view.cloud_type),
+            description: field(&com_view.description),
+            muted,
+            event: event.to_string(),
+        })?;
+        if first {
+            // Remembered only if it comes again in this run: the first
+            // sighting decides.
+        } else if let Some(earlier) = self.repeated.get(&id) {
+            (status, occurrences) = *earlier;
+        } else {
+            self.repeated.insert(id.clone(), (status, occurrences));
+        }
+        let first_seen = known
+            .as_ref()
+            .map_or(self.now.as_str(), |k| k.first_seen.as_str());
+        let unmuted = !muted && known.as_ref().is_some_and(|k| k.muted);
         let mut stamp = Stamp::new(&[
             (STATUS, status.name()),
             (FIRST_SEEN, first_seen),
@@ -179,23 +175,25 @@ impl Tracker {
     /// Like [`Tracker::resolve`], for the findings whose event's `ext`
     /// passes `complete` (their scope was read completely).
     pub fn resolve_where(&mut self, complete: impl Fn(&Value) -> bool) -> Vec<(String, String)> {
-        let seen: std::collections::HashSet<&str> = self.seen.keys().map(String::as_str).collect();
-        let mut gone: Vec<&Finding> = State::unseen(&self.known, &seen).collect();
-        gone.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
+        let mut gone = Vec::new();
+        let listed = self.state.unseen_active(&self.audit, |id, event| {
+            if complete(&event_ext_value(event)) {
+                gone.push((id.to_string(), event.to_string()));
+            }
+        });
+        if let Err(e) = listed {
+            log::warn!("Cannot list the findings this run did not see: {e}; none is resolved.");
+            return Vec::new();
+        }
         let mut events = Vec::new();
-        for finding in gone {
-            let event = match self.state.event(&self.audit, &finding.finding_id) {
-                Ok(Some(event)) => event,
-                Ok(None) => continue,
-                Err(e) => {
-                    log::warn!("Cannot read finding {}: {e}.", finding.finding_id);
-                    continue;
-                }
-            };
-            if !complete(&event_ext_value(&event)) {
+        for (id, event) in gone {
+            if let Err(e) = self.state.note_resolved(&id) {
+                log::warn!("Cannot resolve finding {id}: {e}.");
                 continue;
             }
-            self.resolved.push(finding.finding_id.clone());
+            let Some(known) = self.state.known(&self.audit, &id).ok().flatten() else {
+                continue;
+            };
             let Ok(mut value) = serde_json::from_str::<Map<String, Value>>(&event) else {
                 continue;
             };
@@ -208,29 +206,43 @@ impl Tracker {
                 .unwrap_or_default()
                 .to_string();
             com_map.insert(com::AUDIT_VERSION.into(), self.audit_version.clone().into());
-            com_map.insert(com::FINDING_ID.into(), finding.finding_id.clone().into());
-            if let Some(severity) = &finding.severity {
-                com_map.insert(com::SEVERITY.into(), severity.clone().into());
+            com_map.insert(com::FINDING_ID.into(), id.clone().into());
+            if !com_map.contains_key(com::SEVERITY) {
+                com_map.insert(
+                    com::SEVERITY.into(),
+                    cloudmarker_plugin_api::sdk::check::Severity::Medium
+                        .name()
+                        .into(),
+                );
             }
             com_map.insert(STATUS.into(), Status::Resolved.name().into());
-            com_map.insert(FIRST_SEEN.into(), finding.first_seen.clone().into());
-            com_map.insert(LAST_SEEN.into(), finding.last_seen.clone().into());
-            com_map.insert(OCCURRENCES.into(), finding.occurrences.into());
+            com_map.insert(FIRST_SEEN.into(), known.first_seen.into());
+            com_map.insert(LAST_SEEN.into(), self.last_seen(&id).into());
+            com_map.insert(OCCURRENCES.into(), known.occurrences.into());
             com_map.insert(RESOLVED_AT.into(), self.now.clone().into());
             events.push((origin, com_last(&value)));
         }
         events
     }
 
+    /// When a finding was last seen.
+    fn last_seen(&self, id: &str) -> String {
+        self.state
+            .last_seen(&self.audit, id)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
     /// Writes what the run saw and resolved, in one transaction.
     pub fn commit(mut self) -> Result<(), String> {
-        self.state.commit(
-            &self.audit,
-            &self.audit_version,
-            &self.now,
-            &self.order,
-            &self.resolved,
-        )
+        self.state
+            .commit_run(&self.audit, &self.audit_version, &self.now)
+    }
+
+    /// Ends a batch of writes (call after each batch of events).
+    pub fn flush(&mut self) -> Result<(), String> {
+        self.state.flush()
     }
 }
 
