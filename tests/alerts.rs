@@ -346,6 +346,19 @@ impl Slack {
     }
 }
 
+/// `slackalert` posting to `slack`'s incoming webhook, with the text
+/// `Cloudmarker found problems`.
+fn webhook_config(sb: &Sandbox, slack: &Slack) {
+    let url = format!(
+        "http://127.0.0.1:{}/services/T000/B000/XXXX",
+        slack.server.port
+    );
+    slack_config(
+        sb,
+        &format!("      webhook_url: {url}\n      text: Cloudmarker found problems\n"),
+    );
+}
+
 /// `slackalert` with `params` (YAML mapping lines) as the audit's alert.
 fn slack_config(sb: &Sandbox, params: &str) {
     sb.file(
@@ -430,14 +443,7 @@ fn validate_connect_checks_the_slack_token_and_recipients() {
 fn slackalert_hears_only_what_changed_since_the_last_run() {
     let sb = Sandbox::new();
     let slack = Slack::start(&sb, &[]);
-    let url = format!(
-        "http://127.0.0.1:{}/services/T000/B000/XXXX",
-        slack.server.port
-    );
-    slack_config(
-        &sb,
-        &format!("      webhook_url: {url}\n      text: Cloudmarker found problems\n"),
-    );
+    webhook_config(&sb, &slack);
     assert_eq!(sb.run_now(&["slack.yaml"]).status, Some(0));
     assert_eq!(slack.delivered().len(), 1);
     // The same findings again: nothing new to say.
@@ -477,14 +483,7 @@ fn slackalert_hears_only_what_changed_since_the_last_run() {
 fn slackalert_posts_to_an_incoming_webhook() {
     let sb = Sandbox::new();
     let slack = Slack::start(&sb, &[]);
-    let url = format!(
-        "http://127.0.0.1:{}/services/T000/B000/XXXX",
-        slack.server.port
-    );
-    slack_config(
-        &sb,
-        &format!("      webhook_url: {url}\n      text: Cloudmarker found problems\n"),
-    );
+    webhook_config(&sb, &slack);
     let run = sb.run_now(&["slack.yaml"]);
     assert_eq!(run.status, Some(0), "{}", run.output());
     let delivered = slack.delivered();
