@@ -127,6 +127,8 @@ pub struct Isolated {
     watch: Arc<Watch>,
     watcher: Option<JoinHandle<()>>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Disconnects when the stderr reader has read everything (EOF).
+    stderr_done: Option<Receiver<()>>,
     plugin: String,
     worker: String,
     limits: Limits,
@@ -182,7 +184,7 @@ impl Isolated {
         let (tx, replies) = crossbeam_channel::bounded(4);
         spawn_reader(spec.worker, stdout, tx);
         let stderr_tail = Arc::new(Mutex::new(Vec::new()));
-        spawn_stderr_tail(stderr, Arc::clone(&stderr_tail));
+        let stderr_done = spawn_stderr_tail(stderr, Arc::clone(&stderr_tail));
         let watch = Arc::new(Watch {
             state: Mutex::new(WatchState::default()),
             wake: Condvar::new(),
@@ -206,6 +208,7 @@ impl Isolated {
             watch,
             watcher,
             stderr: stderr_tail,
+            stderr_done,
             plugin: spec.plugin.to_string(),
             worker: spec.worker.to_string(),
             limits: spec.limits,
@@ -361,6 +364,11 @@ impl Isolated {
             },
             (None, None) => format!("stopped answering in {method}"),
         };
+        // The child is gone: let the reader take its last words (a Rust
+        // abort prints them just before dying) before quoting them.
+        if let Some(done) = &self.stderr_done {
+            let _ = done.recv_timeout(Duration::from_secs(2));
+        }
         let said = {
             let tail = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
             cloudmarker_plugin_api::sdk::secret::excerpt(&String::from_utf8_lossy(&tail))
@@ -444,14 +452,18 @@ fn spawn_reader(worker: &str, stdout: Option<impl Read + Send + 'static>, tx: Se
         });
 }
 
-/// Keeps the last [`STDERR_TAIL`] bytes the child writes to stderr.
-fn spawn_stderr_tail(stderr: Option<impl Read + Send + 'static>, tail: Arc<Mutex<Vec<u8>>>) {
-    let Some(mut stderr) = stderr else {
-        return;
-    };
-    let _ = std::thread::Builder::new()
+/// Keeps the last [`STDERR_TAIL`] bytes the child writes to stderr; the
+/// receiver disconnects once all of it is read.
+fn spawn_stderr_tail(
+    stderr: Option<impl Read + Send + 'static>,
+    tail: Arc<Mutex<Vec<u8>>>,
+) -> Option<Receiver<()>> {
+    let mut stderr = stderr?;
+    let (done, finished) = crossbeam_channel::bounded::<()>(0);
+    std::thread::Builder::new()
         .name("plugin-stderr".into())
         .spawn(move || {
+            let _done = done;
             let mut buffer = [0u8; 4096];
             while let Ok(n) = stderr.read(&mut buffer) {
                 if n == 0 {
@@ -462,7 +474,9 @@ fn spawn_stderr_tail(stderr: Option<impl Read + Send + 'static>, tail: Arc<Mutex
                 let excess = tail.len().saturating_sub(STDERR_TAIL);
                 tail.drain(..excess);
             }
-        });
+        })
+        .ok()?;
+    Some(finished)
 }
 
 /// The name of a common fatal signal.
