@@ -59,11 +59,9 @@ impl Aws {
 
     /// The operations the proxy answered: (operation, start, end).
     fn requests(&self) -> Vec<(String, f64, f64)> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).unwrap();
+        common::json_lines(&self.log)
+            .iter()
+            .map(|v| {
                 (
                     v["op"].as_str().unwrap().to_string(),
                     v["start"].as_f64().unwrap(),

@@ -20,10 +20,8 @@ fn start_server(sb: &Sandbox, extra: &[&str]) -> (CloudServer, PathBuf) {
 
 /// The logged requests to paths containing `path`.
 fn requests(log: &Path, path: &str) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    common::json_lines(log)
+        .into_iter()
         .filter(|r| r["path"].as_str().unwrap().contains(path))
         .collect()
 }
@@ -88,20 +86,16 @@ fn assert_google_listed(run: &Run) {
 
 /// The grants the token endpoints gave, in order.
 fn grants(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    common::json_lines(log)
+        .iter()
         .filter_map(|r| r["grant"].as_str().map(str::to_string))
         .collect()
 }
 
 /// The kinds of bearer tokens the Google APIs saw.
 fn bearers(log: &Path) -> std::collections::BTreeSet<String> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    common::json_lines(log)
+        .iter()
         .filter_map(|r| r["bearer"].as_str().map(str::to_string))
         .collect()
 }

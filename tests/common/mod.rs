@@ -33,6 +33,16 @@ const IDENTITY_VARIABLES: [&str; 13] = [
     "GCE_METADATA_HOST",
 ];
 
+/// The JSON objects of a JSON Lines file (a test server's request log);
+/// none when it does not exist yet.
+pub fn json_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
 /// The `cloudmarker` binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_cloudmarker")
