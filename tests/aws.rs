@@ -59,16 +59,7 @@ impl Aws {
 
     /// The operations the proxy answered: (operation, start, end).
     fn requests(&self) -> Vec<(String, f64, f64)> {
-        common::json_lines(&self.log)
-            .iter()
-            .map(|v| {
-                (
-                    v["op"].as_str().unwrap().to_string(),
-                    v["start"].as_f64().unwrap(),
-                    v["end"].as_f64().unwrap(),
-                )
-            })
-            .collect()
+        common::timed_requests(&self.log, "op")
     }
 
     fn count(&self, op: &str) -> usize {

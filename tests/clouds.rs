@@ -36,16 +36,7 @@ impl Clouds {
 
     /// The requests the server answered: (path, start, end).
     fn requests(&self) -> Vec<(String, f64, f64)> {
-        common::json_lines(&self.log)
-            .iter()
-            .map(|v| {
-                (
-                    v["path"].as_str().unwrap().to_string(),
-                    v["start"].as_f64().unwrap(),
-                    v["end"].as_f64().unwrap(),
-                )
-            })
-            .collect()
+        common::timed_requests(&self.log, "path")
     }
 }
 

@@ -43,6 +43,21 @@ pub fn json_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The requests of a test server's JSON Lines log: (the entry's `key`,
+/// start, end).
+pub fn timed_requests(path: &Path, key: &str) -> Vec<(String, f64, f64)> {
+    json_lines(path)
+        .iter()
+        .map(|v| {
+            (
+                v[key].as_str().unwrap().to_string(),
+                v["start"].as_f64().unwrap(),
+                v["end"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// The `cloudmarker` binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_cloudmarker")
