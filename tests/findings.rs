@@ -192,6 +192,48 @@ fn a_run_whose_cloud_fails_resolves_nothing() {
 }
 
 #[test]
+fn with_state_disabled_every_alert_gets_every_event_and_nothing_is_kept() {
+    let sb = Sandbox::new();
+    config(&sb, 10, "state:\n  enabled: false\n");
+    for _ in 0..2 {
+        let run = run(&sb);
+        for unsaid in [
+            "Recorded the findings",
+            "findings database",
+            "finding is resolved",
+        ] {
+            assert!(!run.output().contains(unsaid), "{}", run.output());
+        }
+        // No status, and the plugin that asked for changes gets them all.
+        let data = |path: &std::path::Path| -> Vec<(i64, Value)> {
+            let events: Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    (
+                        e["ext"]["data"].as_i64().unwrap(),
+                        e["com"]["status"].clone(),
+                    )
+                })
+                .collect()
+        };
+        let expected: Vec<(i64, Value)> = [0, 3, 6, 9].map(|n| (n, Value::Null)).into();
+        assert_eq!(data(&sb.out().join("mockaudit_mockevent.json")), expected);
+        assert_eq!(
+            data(&sb.path().join("changes/mockaudit_mockevent.json")),
+            expected
+        );
+    }
+    assert!(!sb
+        .path()
+        .join(".local/state/cloudmarker/findings.db")
+        .exists());
+}
+
+#[test]
 fn two_runs_at_once_share_one_state_database() {
     let sb = Sandbox::new();
     sb.file(

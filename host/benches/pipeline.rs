@@ -1,8 +1,10 @@
 //! Throughput and memory of the mock audit (mockcloud -> filestore +
 //! mockevent -> filestore), through the plugin libraries (FFI), with the
-//! same plugins compiled into this binary (in-process), and with every
+//! same plugins compiled into this binary (in-process), with every
 //! plugin instance in a process of its own (isolated: `isolation: process`;
-//! its CPU time includes the plugin processes', its peak RSS is the host's).
+//! its CPU time includes the plugin processes', its peak RSS is the host's),
+//! and through the libraries without the findings lifecycle
+//! (ffi-stateless: `state: {enabled: false}`, the data path alone).
 //!
 //! `cargo bench -p cloudmarker --bench pipeline` runs 10^5, 10^6 and 10^7
 //! records; `-- 100000 1000000` picks sizes. Each measurement runs in a fresh
@@ -53,7 +55,9 @@ mod in_process {
     }
 }
 
-const MODES: [&str; 3] = ["ffi", "in-process", "isolated"];
+/// `ffi-stateless`: the FFI mode with `state: {enabled: false}`, the data
+/// path without the findings lifecycle.
+const MODES: [&str; 4] = ["ffi", "in-process", "isolated", "ffi-stateless"];
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -183,16 +187,19 @@ fn child(mode: &str, records: u64, out: &Path) {
     std::fs::write(
         &config_file,
         format!(
-            "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n  filestore:\n    params: {{path: {}}}\nstate:\n  path: {}\n{}",
+            "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n  filestore:\n    params: {{path: {}}}\nstate:\n  path: {}\n  enabled: {}\n{}",
             dir.path().join("out").display(),
             dir.path().join("findings.db").display(),
+            mode != "ffi-stateless",
             if mode == "isolated" { "isolation: process\n" } else { "" }
         ),
     )
     .unwrap();
     let config = Config::from_loaded(&load(&[config_file], |_| {}).unwrap()).unwrap();
     let registry = match mode {
-        "ffi" | "isolated" => Registry::new(SearchPath::new(&[plugin_dir()], None, None)),
+        "ffi" | "isolated" | "ffi-stateless" => {
+            Registry::new(SearchPath::new(&[plugin_dir()], None, None))
+        }
         _ => Registry::new(SearchPath::default())
             .with_builtin(in_process::cloud::plugin_module())
             .with_builtin(in_process::event::plugin_module())

@@ -216,6 +216,7 @@ impl Audit<'_> {
         let complete = Arc::new(OnceLock::new());
         let scopes = Arc::new(crate::findings::scopes::Scopes::default());
         let tracker = self.tracker();
+        let findings_kept = !matches!(&self.config.state, Some(state) if !state.enabled());
 
         let begin = Message::Marker(Arc::new(marker(BEGIN_AUDIT, self.key, self.version)));
         for tx in store_txs.iter().chain(&alert_txs) {
@@ -238,7 +239,14 @@ impl Audit<'_> {
             let relay = thread::Builder::new()
                 .name(format!("{}_findings", self.key))
                 .spawn_scoped(scope, move || {
-                    relay::run(relay_rx, routes, tracker, relay_complete, relay_scopes)
+                    relay::run(
+                        relay_rx,
+                        routes,
+                        tracker,
+                        findings_kept,
+                        relay_complete,
+                        relay_scopes,
+                    )
                 })
                 .expect("spawning the findings relay");
             let event_handles: Vec<_> = self
@@ -341,9 +349,13 @@ impl Audit<'_> {
     }
 
     /// The findings of this run of the audit, in the state database; none
-    /// (and an error in the log) when it cannot be opened.
+    /// when `state: {enabled: false}`, or (and an error in the log) when it
+    /// cannot be opened.
     fn tracker(&self) -> Option<crate::findings::tracker::Tracker> {
         let state = self.config.state.clone().unwrap_or_default();
+        if !state.enabled() {
+            return None;
+        }
         let Some(path) = state.path() else {
             log::error!("No findings database: set state: {{path: ...}} (HOME is not set).");
             return None;

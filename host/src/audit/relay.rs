@@ -59,16 +59,19 @@ pub(crate) enum Collection {
 
 /// Relays `input` to `routes` until every event plugin is done; `collection`
 /// is set once the clouds are done. Returns the tracker, whose changes the
-/// audit commits once its alerts have them.
+/// audit commits once its alerts have them. Without a tracker every alert
+/// gets every event as is: a failure when findings are `kept` (the
+/// database could not be opened), the configured behaviour when not.
 pub(crate) fn run(
     input: Receiver<Message>,
     routes: Vec<Route>,
     mut tracker: Option<Tracker>,
+    kept: bool,
     collection: Arc<OnceLock<Collection>>,
     scopes: Arc<Scopes>,
 ) -> (Relayed, Option<Tracker>) {
     let mut relayed = Relayed {
-        failed: tracker.is_none(),
+        failed: kept && tracker.is_none(),
         ..Relayed::default()
     };
     for message in &input {

@@ -109,9 +109,18 @@ pub struct StateConfig {
     /// directory).
     #[serde(default)]
     pub path: Option<String>,
+    /// `false`: keep no findings (no database; every alert plugin gets
+    /// every event without a status, as the original did).
+    #[serde(default)]
+    pub enabled: Option<bool>,
 }
 
 impl StateConfig {
+    /// Whether findings are kept across runs (the default).
+    pub fn enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+
     /// The database file.
     pub fn path(&self) -> Option<std::path::PathBuf> {
         match &self.path {

@@ -256,16 +256,33 @@ impl State {
     /// Starts a run: what it sees goes to a temporary table (on disk, not
     /// in memory, however many findings the run has) until
     /// [`State::commit_run`].
+    ///
+    /// The table is a plain append log: it gets its index once the run's
+    /// events are in ([`State::index_run`]), which sorts once instead of
+    /// inserting hashed ids at random places of a B-tree larger than the
+    /// page cache. The temporary database keeps no rollback journal: it is
+    /// only ever appended to and dropped, never rolled back.
     pub fn begin_run(&mut self) -> Result<(), String> {
         self.connection
             .execute_batch(
-                "CREATE TEMP TABLE IF NOT EXISTS run_seen (
-                     finding_id TEXT PRIMARY KEY, severity TEXT, record_type TEXT,
+                "PRAGMA temp.journal_mode = OFF;
+                 DROP TABLE IF EXISTS temp.run_seen;
+                 CREATE TEMP TABLE run_seen (
+                     finding_id TEXT NOT NULL, severity TEXT, record_type TEXT,
                      reference TEXT, cloud_type TEXT, description TEXT,
                      muted INTEGER NOT NULL, event TEXT NOT NULL);
                  CREATE TEMP TABLE IF NOT EXISTS run_resolved (finding_id TEXT PRIMARY KEY);
-                 DELETE FROM temp.run_seen;
                  DELETE FROM temp.run_resolved;",
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    /// Indexes the run's table by finding id (once its events are in).
+    fn index_run(&mut self) -> Result<(), String> {
+        self.flush()?;
+        self.connection
+            .execute_batch(
+                "CREATE INDEX IF NOT EXISTS temp.run_seen_by_id ON run_seen (finding_id)",
             )
             .map_err(|e| e.to_string())
     }
@@ -292,10 +309,10 @@ impl State {
             .map_err(|e| e.to_string())
     }
 
-    /// Notes that the run saw `finding`; false if it had seen it already.
-    /// Writes are batched in a transaction of the temporary table until
-    /// [`State::flush`].
-    pub fn note_seen(&mut self, finding: &Seen) -> Result<bool, String> {
+    /// Notes that the run saw `finding` (a finding seen twice in a run is
+    /// one finding: its first sighting counts). Writes are batched in a
+    /// transaction of the temporary table until [`State::flush`].
+    pub fn note_seen(&mut self, finding: &Seen) -> Result<(), String> {
         if self.connection.is_autocommit() {
             self.connection
                 .execute_batch("BEGIN")
@@ -303,7 +320,7 @@ impl State {
         }
         self.connection
             .prepare_cached(
-                "INSERT OR IGNORE INTO temp.run_seen (finding_id, severity, record_type,
+                "INSERT INTO temp.run_seen (finding_id, severity, record_type,
                      reference, cloud_type, description, muted, event)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
@@ -319,7 +336,7 @@ impl State {
                     finding.event
                 ])
             })
-            .map(|inserted| inserted > 0)
+            .map(|_| ())
             .map_err(|e| e.to_string())
     }
 
@@ -334,20 +351,20 @@ impl State {
     }
 
     /// Calls `each` with the id and last event of every active finding of
-    /// `audit` that the run has not seen.
+    /// `audit` that the run has not seen, by type, resource and description.
     pub fn unseen_active(
         &mut self,
         audit: &str,
         mut each: impl FnMut(&str, &str),
     ) -> Result<(), String> {
-        self.flush()?;
+        self.index_run()?;
         let mut statement = self
             .connection
             .prepare(
                 "SELECT finding_id, event FROM findings
                  WHERE audit = ?1 AND status != 'resolved'
                    AND finding_id NOT IN (SELECT finding_id FROM temp.run_seen)
-                 ORDER BY finding_id",
+                 ORDER BY record_type, reference, description, finding_id",
             )
             .map_err(|e| e.to_string())?;
         let mut rows = statement.query([audit]).map_err(|e| e.to_string())?;
@@ -390,7 +407,7 @@ impl State {
         audit_version: &str,
         now: &str,
     ) -> Result<(), String> {
-        self.flush()?;
+        self.index_run()?;
         let tx = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -405,7 +422,7 @@ impl State {
              SELECT ?1, s.finding_id, ?2, ?3,
                     CASE WHEN f.status IS NULL THEN 'new'
                          WHEN f.status = 'resolved' THEN 'regressed' ELSE 'open' END
-             FROM temp.run_seen s
+             FROM (SELECT DISTINCT finding_id FROM temp.run_seen) s
              LEFT JOIN findings f ON f.audit = ?1 AND f.finding_id = s.finding_id
              WHERE f.status IS NULL OR f.status IN ('new', 'regressed', 'resolved')",
         )?;
@@ -415,7 +432,9 @@ impl State {
                  muted, event)
              SELECT ?1, finding_id, 'new', severity, record_type, reference, cloud_type,
                     description, ?3, ?3, NULL, 1, muted, event
-             FROM temp.run_seen WHERE ?2 IS NOT NULL
+             FROM temp.run_seen s WHERE ?2 IS NOT NULL
+               AND s.rowid = (SELECT min(rowid) FROM temp.run_seen WHERE finding_id = s.finding_id)
+             ORDER BY finding_id
              ON CONFLICT (audit, finding_id) DO UPDATE SET
                  status = CASE WHEN findings.status = 'resolved' THEN 'regressed' ELSE 'open' END,
                  severity = excluded.severity, record_type = excluded.record_type,

@@ -9,7 +9,6 @@ use cloudmarker_plugin_api::record::{com, Text, COM, EXT};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// `com.status`.
@@ -45,9 +44,6 @@ pub struct Tracker {
     audit: String,
     audit_version: String,
     now: String,
-    /// The status and occurrences this run gave the findings it saw more
-    /// than once (rare: one resource raising the same finding twice).
-    repeated: HashMap<String, (Status, u64)>,
     mutes: Arc<Mutes>,
 }
 
@@ -66,7 +62,6 @@ impl Tracker {
             audit: audit.to_string(),
             audit_version: audit_version.to_string(),
             now: now.to_string(),
-            repeated: HashMap::new(),
             mutes,
         })
     }
@@ -117,9 +112,11 @@ impl Tracker {
         };
         let muted = mute.is_some();
         let known = self.state.known(&self.audit, &id)?;
-        let mut status = state::next_status(known.as_ref().map(|k| k.status));
-        let mut occurrences = known.as_ref().map_or(0, |k| k.occurrences) + 1;
-        let first = self.state.note_seen(&Seen {
+        let status = state::next_status(known.as_ref().map(|k| k.status));
+        let occurrences = known.as_ref().map_or(0, |k| k.occurrences) + 1;
+        // Both sightings of a finding seen twice in a run get the same
+        // status: the database does not change until the run commits.
+        self.state.note_seen(&Seen {
             finding_id: id.clone(),
             severity: Some(severity.clone()),
             record_type: field(&com_view.record_type),
@@ -129,14 +126,6 @@ impl Tracker {
             muted,
             event: event.to_string(),
         })?;
-        if first {
-            // Remembered only if it comes again in this run: the first
-            // sighting decides.
-        } else if let Some(earlier) = self.repeated.get(&id) {
-            (status, occurrences) = *earlier;
-        } else {
-            self.repeated.insert(id.clone(), (status, occurrences));
-        }
         let first_seen = known
             .as_ref()
             .map_or(self.now.as_str(), |k| k.first_seen.as_str());

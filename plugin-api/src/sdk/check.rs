@@ -193,6 +193,19 @@ impl Severity {
             Self::Critical => "critical",
         }
     }
+
+    /// The severity named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Informational,
+            Self::Low,
+            Self::Medium,
+            Self::High,
+            Self::Critical,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
 }
 
 /// One event: `com.record_type`, `description`, `recommendation`, the
@@ -371,20 +384,72 @@ impl<T: Check> Event for T {
 
 /// The identity of a finding (`com.finding_id`): 32 hex digits of the
 /// 128-bit FNV-1a hash of its `record_type`, its `reference` (else its
-/// `ext`) and its distinguishing values, each written as JSON with sorted
-/// keys. Stable across runs, versions and machines.
+/// `ext`) and its distinguishing values, each written as compact JSON with
+/// sorted keys ([`canonical_json`]). Stable across runs, versions and
+/// machines, and whatever order the keys came in.
 pub fn finding_id(
     record_type: &str,
     reference: Option<&str>,
     ext: &Map<String, Value>,
     distinguished_by: &Map<String, Value>,
 ) -> String {
-    let subject = match reference {
-        Some(reference) => Value::from(reference),
-        None => Value::Object(ext.clone()),
-    };
-    let identity = serde_json::json!([record_type, subject, distinguished_by]);
-    format!("{:032x}", fnv1a_128(identity.to_string().as_bytes()))
+    let mut identity = Vec::with_capacity(160);
+    identity.push(b'[');
+    write_json_string(record_type, &mut identity);
+    identity.push(b',');
+    match reference {
+        Some(reference) => write_json_string(reference, &mut identity),
+        None => write_canonical_map(ext, &mut identity),
+    }
+    identity.push(b',');
+    write_canonical_map(distinguished_by, &mut identity);
+    identity.push(b']');
+    format!("{:032x}", fnv1a_128(&identity))
+}
+
+/// `value` as compact JSON with every object's keys sorted: the same text
+/// whether or not serde_json keeps insertion order (its `preserve_order`
+/// feature, which another crate of a build may turn on).
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    String::from_utf8(out).expect("JSON text is UTF-8")
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => write_canonical_map(map, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("a JSON scalar serialises"),
+    }
+}
+
+fn write_canonical_map(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_string(key, out);
+        out.push(b':');
+        write_canonical(value, out);
+    }
+    out.push(b'}');
+}
+
+fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, text).expect("a string serialises");
 }
 
 /// FNV-1a, 128 bits: a fixed, documented hash (std's `DefaultHasher` may
@@ -511,6 +576,29 @@ mod tests {
                 .clone()
         };
         assert_eq!(unreferenced("s1"), unreferenced("s1"));
+        // Whatever order the keys came in.
+        let ordered = |pairs: &[(&str, Value)]| {
+            let ext: Map<String, Value> = pairs
+                .iter()
+                .cloned()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            finding_id("e", None, &ext, &Map::new())
+        };
+        assert_eq!(
+            ordered(&[
+                ("a", json!({"y": 1, "x": [2, {"q": 1, "p": 0}]})),
+                ("b", json!("s"))
+            ]),
+            ordered(&[
+                ("b", json!("s")),
+                ("a", json!({"x": [2, {"p": 0, "q": 1}], "y": 1}))
+            ])
+        );
+        assert_eq!(
+            canonical_json(&json!({"b": [1, {"d": null, "c": "\u{e9}"}], "a": true})),
+            "{\"a\":true,\"b\":[1,{\"c\":\"\u{e9}\",\"d\":null}]}"
+        );
         assert_ne!(unreferenced("s1"), unreferenced("s2"));
         // An event's own severity wins over its check's.
         let own = identify(base().severity(Severity::Low));

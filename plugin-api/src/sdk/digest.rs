@@ -10,7 +10,7 @@ pub struct Group<'a> {
     /// `New`, `Regressed`, `Resolved`, `Still open`, or `Events` for events
     /// without a status (a host without a findings database).
     pub title: &'static str,
-    /// Its events, in the order given.
+    /// Its events, the most severe first (else in the order given).
     pub events: Vec<&'a Value>,
 }
 
@@ -42,7 +42,22 @@ pub fn by_status<'a>(events: &[&'a Value]) -> Vec<Group<'a>> {
                 .collect(),
         })
         .filter(|group| !group.events.is_empty())
+        .map(|mut group| {
+            // Stable: events of one severity keep their order.
+            group
+                .events
+                .sort_by_key(|e| std::cmp::Reverse(severity(e)));
+            group
+        })
         .collect()
+}
+
+/// `com.severity`, if it names one.
+fn severity(event: &Value) -> Option<super::check::Severity> {
+    event
+        .pointer("/com/severity")
+        .and_then(Value::as_str)
+        .and_then(super::check::Severity::parse)
 }
 
 /// One line for an event: `[severity] description` (or its type when it
@@ -73,20 +88,25 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn changes_come_first_and_each_line_says_how_bad() {
+    fn changes_come_first_the_most_severe_first_and_each_line_says_how_bad() {
         let events = [
             json!({"com": {"status": "open", "severity": "low", "description": "a"}}),
             json!({"com": {"status": "resolved", "severity": "high", "description": "b"}}),
             json!({"com": {"status": "new", "severity": "critical", "description": "c"}}),
             json!({"com": {"description": "d"}}),
             json!({"com": {"status": "new", "record_type": "x_event"}}),
+            json!({"com": {"status": "new", "severity": "high", "description": "e"}}),
+            json!({"com": {"status": "new", "severity": "critical", "description": "f"}}),
         ];
         let refs: Vec<&Value> = events.iter().collect();
         let groups = by_status(&refs);
         let titles: Vec<&str> = groups.iter().map(|g| g.title).collect();
         assert_eq!(titles, ["New", "Resolved", "Still open", "Events"]);
         let lines: Vec<String> = groups[0].events.iter().map(|e| headline(e)).collect();
-        assert_eq!(lines, ["[critical] c", "A x_event event."]);
+        assert_eq!(
+            lines,
+            ["[critical] c", "[critical] f", "[high] e", "A x_event event."]
+        );
         assert_eq!(headline(&events[3]), "d");
     }
 }
