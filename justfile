@@ -26,8 +26,4 @@ bench *sizes:
 # man page and bash completions. The installed host finds its plugins in
 # ../lib/cloudmarker/plugins beside its own directory.
 install prefix="/usr/local": build
-    install -d -m 0755 {{prefix}}/bin {{prefix}}/lib/cloudmarker/plugins {{prefix}}/share/man/man1 {{prefix}}/share/bash-completion/completions
-    install -m 0755 target/release/cloudmarker {{prefix}}/bin/cloudmarker
-    for lib in target/release/lib*.so; do install -m 0755 "$lib" {{prefix}}/lib/cloudmarker/plugins/; done
-    target/release/cloudmarker man > {{prefix}}/share/man/man1/cloudmarker.1
-    target/release/cloudmarker completions bash > {{prefix}}/share/bash-completion/completions/cloudmarker
+    ./deploy/install.sh {{prefix}} target/release

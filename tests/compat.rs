@@ -296,6 +296,11 @@ fn a_plugin_built_against_plugin_api_0_1_0_still_runs() {
             .len(),
         3
     );
+    // It cannot divide its work between shards: refused in a sharded run,
+    // with both versions.
+    let run = sb.run(&["-n", "--shard", "0/2", "-c", "sandbox.yaml", "foreign.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("plugin foreigncloud is built against plugin-api 0.1.0, which cannot divide its work between shards (shard 0/2 of a sharded run needs plugin-api 0.1.2 or later)");
 
     // A 0.1.0 sink lacks write_from: the host writes through write.
     let sink = build_foreign("v0.1.0-sink").join("libv010sink.so");

@@ -411,20 +411,37 @@ fn loaded_libraries_and_slow_calls_are_logged() {
 
 #[test]
 fn an_installed_host_finds_its_plugins_under_the_prefix() {
-    // The layout `just install PREFIX` makes (and the Containerfile copies):
-    // PREFIX/bin/cloudmarker and PREFIX/lib/cloudmarker/plugins/.
+    // The layout deploy/install.sh makes, for `just install PREFIX` and the
+    // Containerfile: PREFIX/bin/cloudmarker, PREFIX/lib/cloudmarker/plugins/.
     let sb = Sandbox::new();
     let prefix = sb.path().join("prefix");
-    let bin = prefix.join("bin");
+    let build = std::path::Path::new(common::binary()).parent().unwrap();
     let plugins = prefix.join("lib/cloudmarker/plugins");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(common::binary(), bin.join("cloudmarker")).unwrap();
-    for name in ["mockcloud", "mockevent", "filestore"] {
-        let lib = plugin_lib(name);
-        std::fs::copy(&lib, plugins.join(lib.file_name().unwrap())).unwrap();
+    let installed = std::process::Command::new(common::python::root().join("deploy/install.sh"))
+        .arg(&prefix)
+        .arg(build)
+        .output()
+        .unwrap();
+    assert!(
+        installed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    for file in [
+        "share/man/man1/cloudmarker.1",
+        "share/bash-completion/completions/cloudmarker",
+    ] {
+        assert!(prefix.join(file).is_file(), "{file}");
     }
-    let output = std::process::Command::new(bin.join("cloudmarker"))
+    for name in ["mockcloud", "mockevent", "filestore", "azcloud", "esstore"] {
+        assert!(
+            plugins
+                .join(plugin_lib(name).file_name().unwrap())
+                .is_file(),
+            "{name}"
+        );
+    }
+    let output = std::process::Command::new(prefix.join("bin/cloudmarker"))
         .args(["-n", "-c", "sandbox.yaml"])
         .current_dir(sb.path())
         .env("HOME", sb.path())
@@ -453,6 +470,19 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
             .len(),
         10
     );
+    // The image and `just install` use that script, into the same layout.
+    let root = common::python::root();
+    let containerfile = std::fs::read_to_string(root.join("Containerfile")).unwrap();
+    for line in [
+        "./deploy/install.sh /out/usr target/release",
+        "COPY --from=build /out/usr/ /usr/",
+        "USER 65532:65532",
+        "ENTRYPOINT [\"/usr/bin/cloudmarker\"]",
+    ] {
+        assert!(containerfile.contains(line), "Containerfile: {line}");
+    }
+    let justfile = std::fs::read_to_string(root.join("justfile")).unwrap();
+    assert!(justfile.contains("./deploy/install.sh {{prefix}} target/release"));
 }
 
 #[test]

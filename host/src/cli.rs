@@ -75,6 +75,13 @@ pub struct Cli {
     #[arg(long)]
     pub isolate_plugins: bool,
 
+    /// Read only shard INDEX of COUNT (from 0) of every cloud's
+    /// subscriptions, projects and accounts, e.g. `--shard 2/8`; overrides
+    /// `shard:` in the config. In a Kubernetes indexed Job:
+    /// `--shard $(JOB_COMPLETION_INDEX)/8`.
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = cloudmarker_plugin_api::sdk::shard::Shard::parse)]
+    pub shard: Option<cloudmarker_plugin_api::sdk::shard::Shard>,
+
     /// What to do instead of running audits.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -25,6 +25,9 @@ pub struct RunRecord {
     pub status: u8,
     /// Whether a shutdown signal cut the run short.
     pub interrupted: bool,
+    /// The run's shard (`I/N`), in a sharded run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// One entry per audit.
     pub audits: Vec<AuditRecord>,
 }
@@ -81,6 +84,7 @@ impl RunRecord {
             ended,
             status,
             interrupted: report.interrupted,
+            shard: report.shard.map(|s| s.to_string()),
             audits: report.audits.iter().map(AuditRecord::new).collect(),
         }
     }
@@ -221,6 +225,7 @@ mod tests {
             ended: started + chrono::Duration::milliseconds(1500),
             status,
             interrupted: false,
+            shard: None,
             audits: vec![AuditRecord {
                 audit_key: "mockaudit".into(),
                 records_read: 10,

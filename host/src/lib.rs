@@ -106,6 +106,12 @@ pub fn run(cli: Cli) -> ExitCode {
     if cli.isolate_plugins {
         config.isolation = Some(config::Isolation::Process);
     }
+    if let Some(shard) = cli.shard {
+        config.shard = Some(config::ShardConfig {
+            index: Some(shard.index),
+            count: shard.count,
+        });
+    }
     if let Some(Command::History { limit }) = cli.command {
         return show_history(&config, limit);
     }
@@ -180,6 +186,17 @@ pub fn run(cli: Cli) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     }
+    let shard = match config.shard.map(|shard| {
+        let job_index = std::env::var(config::JOB_COMPLETION_INDEX).ok();
+        shard.resolve(job_index.as_deref())
+    }) {
+        None => None,
+        Some(Ok(shard)) => Some(shard),
+        Some(Err((key, message))) => {
+            eprintln!("cloudmarker: error: shard.{key}: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     // Checked by Config::from_loaded.
     let notifier = notify::Notifier::from_config(config.email.as_ref()).unwrap_or_else(|e| {
         log::error!("{e}");
@@ -193,6 +210,7 @@ pub fn run(cli: Cli) -> ExitCode {
         history: config.history_path(),
         notifier,
         summary: cli.now && !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        shard,
     };
     let status = if cli.now {
         service.run_now()

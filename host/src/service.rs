@@ -165,6 +165,8 @@ pub struct Service<'a> {
     /// Whether to show live progress lines during a run and a summary table
     /// on stdout after it (`-n` on a terminal, without `--quiet`).
     pub summary: bool,
+    /// This process's part of a sharded run.
+    pub shard: Option<cloudmarker_plugin_api::sdk::shard::Shard>,
 }
 
 impl Service<'_> {
@@ -184,6 +186,7 @@ impl Service<'_> {
             self.registry,
             EngineOptions {
                 progress: self.summary,
+                shard: self.shard,
                 ..EngineOptions::default()
             },
             &self.shutdown.stop,

@@ -51,6 +51,9 @@ pub mod com {
     pub const ORIGIN_WORKER: &str = "origin_worker";
     /// `cloud` or `event` (stamped by the host).
     pub const ORIGIN_TYPE: &str = "origin_type";
+    /// `I/N`: the shard of a sharded run that read the record or raised
+    /// the event (plugin-api 0.1.2).
+    pub const SHARD: &str = "shard";
     /// The receiving plugin's key (stamped on delivery).
     pub const TARGET_KEY: &str = "target_key";
     /// The receiving plugin's class (stamped on delivery).

@@ -26,7 +26,8 @@ pub use version::new_audit_version;
 use crate::config::{AuditConfig, Config, Role};
 use crate::plugins::{LoadedPlugin, Registry};
 use crate::record::{end_marker, marker, Stamp};
-use cloudmarker_plugin_api::record::BEGIN_AUDIT;
+use cloudmarker_plugin_api::record::{com, BEGIN_AUDIT};
+use cloudmarker_plugin_api::sdk::shard::{self, Shard};
 use cloudmarker_plugin_api::PluginKinds;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +45,10 @@ pub struct EngineOptions {
     pub channel_capacity: usize,
     /// Whether to show live progress lines (`-n` on a terminal).
     pub progress: bool,
+    /// This process's part of a sharded run: cloud plugins read only its
+    /// subscriptions, projects and accounts, every record and event carries
+    /// `com.shard`, and findings are resolved only in the scopes it read.
+    pub shard: Option<Shard>,
 }
 
 impl Default for EngineOptions {
@@ -52,6 +57,7 @@ impl Default for EngineOptions {
             batch_size: 256,
             channel_capacity: 8,
             progress: false,
+            shard: None,
         }
     }
 }
@@ -113,8 +119,12 @@ pub fn run_audits(
 ) -> RunReport {
     let audit_version = new_audit_version();
     log::info!(
-        "Starting audits {} with audit version {audit_version}.",
-        config.run.join(", ")
+        "Starting audits {} with audit version {audit_version}{}.",
+        config.run.join(", "),
+        options
+            .shard
+            .map(|s| format!(", shard {s}"))
+            .unwrap_or_default()
     );
     let audits = thread::scope(|scope| {
         let handles: Vec<_> = config
@@ -159,6 +169,7 @@ pub fn run_audits(
         audit_version,
         audits,
         interrupted: stop.is_stopped(),
+        shard: options.shard,
     };
     for audit in &report.audits {
         log::info!("{audit}");
@@ -312,11 +323,14 @@ impl Audit<'_> {
     /// How completely this run read what its clouds can see (see
     /// [`relay::Collection`]): which findings it did not see again may be
     /// resolved.
+    /// How completely the clouds read. A sharded run read only its own
+    /// scopes, so at best it resolves findings in those
+    /// ([`relay::Collection::Partial`]).
     fn collection_complete(&self, reports: &[WorkerReport]) -> relay::Collection {
         let clouds = || reports.iter().filter(|r| r.role == Role::Cloud);
         if self.stop.is_stopped() || clouds().any(|r| r.fatal) {
             relay::Collection::Failed
-        } else if clouds().all(|r| r.failures == 0) {
+        } else if clouds().all(|r| r.failures == 0) && self.options.shard.is_none() {
             relay::Collection::Complete
         } else {
             relay::Collection::Partial
@@ -410,7 +424,20 @@ impl Audit<'_> {
             match self.load(key, role) {
                 Ok(plugin) => {
                     let plugin_config = &self.config.plugins[key];
-                    let params = plugin_config.params_json();
+                    let params = match self.options.shard.filter(|_| role == Role::Cloud) {
+                        Some(shard) => match shard_params(plugin_config, &plugin, shard) {
+                            Ok(params) => params,
+                            Err(reason) => {
+                                log::error!("Cannot start {role} worker {name}, error: {reason}");
+                                report.failures = 1;
+                                report.fatal = true;
+                                counts.failure();
+                                failed.push(report);
+                                continue;
+                            }
+                        },
+                        None => plugin_config.params_json(),
+                    };
                     let isolated = plugin_config.isolation.or(self.config.isolation)
                         == Some(crate::config::Isolation::Process);
                     if !isolated
@@ -483,13 +510,17 @@ impl Audit<'_> {
             let class = class_name(&self.config.plugins[&key].plugin, &worker.plugin.info);
             let role = worker.role.name();
             let severity = self.config.plugins[&key].severity;
-            let stamp = match worker.role {
-                Role::Cloud => {
-                    Stamp::origin(self.key, self.version, &key, &class, &worker.name, role)
+            let origin = || {
+                let stamp = Stamp::origin(self.key, self.version, &key, &class, &worker.name, role);
+                match self.options.shard {
+                    Some(shard) => stamp.with(com::SHARD, &shard.to_string()),
+                    None => stamp,
                 }
+            };
+            let stamp = match worker.role {
+                Role::Cloud => origin(),
                 Role::Event => {
-                    let stamp =
-                        Stamp::origin(self.key, self.version, &key, &class, &worker.name, role);
+                    let stamp = origin();
                     match severity {
                         Some(severity) => stamp.with(
                             cloudmarker_plugin_api::record::com::SEVERITY,
@@ -505,6 +536,36 @@ impl Audit<'_> {
         })
     }
 }
+
+/// The params of cloud plugin `plugin` in shard `shard`: its own, with the
+/// shard in the key the SDK takes out ([`shard::PARAM`]). A library built
+/// against plugin-api before 0.1.2 would read the key as an unknown param,
+/// and could not divide its work anyway: refused.
+fn shard_params(
+    plugin_config: &crate::config::PluginConfig,
+    plugin: &LoadedPlugin,
+    shard: Shard,
+) -> Result<String, String> {
+    let api = plugin.info.api_version.as_str();
+    if !crate::plugins::api_at_least(api, SHARD_API) {
+        return Err(format!(
+            "plugin {} is built against plugin-api {api}, which cannot divide its work between shards (shard {shard} of a sharded run needs plugin-api {SHARD_API} or later); rebuild it, or run without --shard",
+            plugin.info.name
+        ));
+    }
+    let mut params = match &plugin_config.params {
+        Some(serde_json::Value::Object(map)) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    params.insert(
+        shard::PARAM.into(),
+        serde_json::json!({"index": shard.index, "count": shard.count}),
+    );
+    Ok(serde_json::Value::Object(params).to_string())
+}
+
+/// The first plugin-api that passes the shard to plugins.
+const SHARD_API: &str = "0.1.2";
 
 /// Records the run's findings once its alerts have them; why not, if they
 /// could not be (a failure of the run).

@@ -111,6 +111,8 @@ pub struct RunReport {
     pub audits: Vec<AuditReport>,
     /// Whether the run was asked to stop early.
     pub interrupted: bool,
+    /// The run's shard, in a sharded run.
+    pub shard: Option<cloudmarker_plugin_api::sdk::shard::Shard>,
 }
 
 impl RunReport {
@@ -190,6 +192,7 @@ mod tests {
             audit_version: "v".into(),
             audits: vec![report],
             interrupted: false,
+            shard: None,
         };
         assert!(!run.succeeded());
     }

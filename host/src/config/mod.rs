@@ -10,6 +10,7 @@ pub mod show;
 pub use cascade::{default_files, load, LoadedConfig, Provenance, Source, BASE_CONFIG};
 pub use model::{
     did_you_mean, AuditConfig, ByteSize, Config, HistoryConfig, Isolation, PluginConfig, Role,
+    ShardConfig, JOB_COMPLETION_INDEX,
 };
 pub use problem::{line_of, Problem};
 

@@ -4,6 +4,7 @@ use super::cascade::kind_of;
 use super::{ConfigError, LoadedConfig, Problem, Source};
 use crate::logging::LoggerConfig;
 use crate::schedule::{Schedule, ScheduleError};
+use cloudmarker_plugin_api::sdk::shard::Shard;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
@@ -40,6 +41,49 @@ pub struct Config {
     pub state: Option<crate::findings::StateConfig>,
     /// Findings accepted for a while.
     pub mutes: Option<Vec<crate::findings::mutes::Mute>>,
+    /// This process's part of a sharded run (`--shard` overrides it).
+    pub shard: Option<ShardConfig>,
+}
+
+/// The `shard:` mapping: this process reads shard `index` of `count`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardConfig {
+    /// Which shard, from 0 (default: `JOB_COMPLETION_INDEX`, which a
+    /// Kubernetes indexed Job sets in each pod).
+    #[serde(default)]
+    pub index: Option<u32>,
+    /// How many shards.
+    pub count: u32,
+}
+
+/// The variable in which a Kubernetes indexed Job gives each pod its index.
+pub const JOB_COMPLETION_INDEX: &str = "JOB_COMPLETION_INDEX";
+
+impl ShardConfig {
+    /// The shard, with `index` defaulting to `job_index` (the value of
+    /// `JOB_COMPLETION_INDEX`); an error names the key.
+    pub fn resolve(&self, job_index: Option<&str>) -> Result<Shard, (&'static str, String)> {
+        let index = match (self.index, job_index) {
+            (Some(index), _) => index,
+            (None, Some(text)) => text.trim().parse().map_err(|_| {
+                (
+                    "index",
+                    format!("is not set, and {JOB_COMPLETION_INDEX} ({text:?}) is not a whole number"),
+                )
+            })?,
+            (None, None) => {
+                return Err((
+                    "index",
+                    format!("is not set, and neither is {JOB_COMPLETION_INDEX} (a Kubernetes indexed Job sets it)"),
+                ))
+            }
+        };
+        Shard::new(index, self.count).map_err(|e| {
+            let key = if self.count == 0 { "count" } else { "index" };
+            (key, e)
+        })
+    }
 }
 
 /// Where a plugin instance runs.
@@ -310,6 +354,12 @@ impl Config {
         if let Err(e) = crate::notify::Notifier::from_config(self.email.as_ref()) {
             problem(&["email"], e);
         }
+        if let Some(shard) = &self.shard {
+            // The index may come from the environment when the run starts.
+            if let Err((key, message)) = shard.resolve(Some("0")) {
+                problem(&["shard", key], message);
+            }
+        }
         for (index, mute) in self.mutes.iter().flatten().enumerate() {
             let index = index.to_string();
             if mute.reason.trim().is_empty() {
@@ -403,7 +453,7 @@ impl Config {
 }
 
 /// The keys cloudmarker reads at the top level of a config.
-pub const TOP_LEVEL_KEYS: [&str; 12] = [
+pub const TOP_LEVEL_KEYS: [&str; 13] = [
     "plugins",
     "audits",
     "run",
@@ -416,6 +466,7 @@ pub const TOP_LEVEL_KEYS: [&str; 12] = [
     "isolation",
     "state",
     "mutes",
+    "shard",
 ];
 const PLUGIN_KEYS: [&str; 8] = [
     "plugin",
@@ -521,6 +572,7 @@ fn typed(loaded: &LoadedConfig, problems: &mut Vec<Problem>) -> Config {
         isolation: parse(loaded, "isolation", read("isolation"), problems),
         state: parse(loaded, "state", read("state"), problems),
         mutes: parse(loaded, "mutes", read("mutes"), problems),
+        shard: parse(loaded, "shard", read("shard"), problems),
     }
 }
 

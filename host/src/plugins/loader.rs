@@ -485,6 +485,18 @@ impl Registry {
     }
 }
 
+/// Whether plugin-api `version` (`0.1.2`) is `minimum` or later; a part
+/// that is not a number (a pre-release tag) counts as 0.
+pub fn api_at_least(version: &str, minimum: &str) -> bool {
+    let parts = |v: &str| -> Vec<u64> {
+        v.split(['.', '-', '+'])
+            .take(3)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    parts(version) >= parts(minimum)
+}
+
 /// Refuses a library that a user other than this one (or root) could
 /// change: the file or its directory writable by group or others, or owned
 /// by someone else (OpenSSH's StrictModes).
@@ -622,6 +634,15 @@ fn error_block(dump: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_versions_compare_as_numbers() {
+        assert!(api_at_least("0.1.2", "0.1.2"));
+        assert!(api_at_least("0.1.10", "0.1.2"));
+        assert!(api_at_least("0.1.99", "0.1.2"));
+        assert!(!api_at_least("0.1.1", "0.1.2"));
+        assert!(!api_at_least("0.1.0", "0.1.2"));
+    }
 
     #[test]
     fn version_ranges() {

@@ -9,6 +9,7 @@ mod resolve;
 pub mod wire;
 
 pub use loader::{
-    check_library_safety, load_library, Instance, Library, LoadError, LoadedPlugin, Registry,
+    api_at_least, check_library_safety, load_library, Instance, Library, LoadError, LoadedPlugin,
+    Registry,
 };
 pub use resolve::{class_module_name, library_file_name, PluginRef, ResolveError, SearchPath};

@@ -454,7 +454,7 @@ fn write_json_string(text: &str, out: &mut Vec<u8>) {
 
 /// FNV-1a, 128 bits: a fixed, documented hash (std's `DefaultHasher` may
 /// change between Rust releases).
-fn fnv1a_128(bytes: &[u8]) -> u128 {
+pub(crate) fn fnv1a_128(bytes: &[u8]) -> u128 {
     const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
     const PRIME: u128 = 0x0000000001000000000000000000013b;
     bytes.iter().fold(OFFSET, |hash, byte| {

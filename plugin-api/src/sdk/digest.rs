@@ -44,9 +44,7 @@ pub fn by_status<'a>(events: &[&'a Value]) -> Vec<Group<'a>> {
         .filter(|group| !group.events.is_empty())
         .map(|mut group| {
             // Stable: events of one severity keep their order.
-            group
-                .events
-                .sort_by_key(|e| std::cmp::Reverse(severity(e)));
+            group.events.sort_by_key(|e| std::cmp::Reverse(severity(e)));
             group
         })
         .collect()
@@ -105,7 +103,12 @@ mod tests {
         let lines: Vec<String> = groups[0].events.iter().map(|e| headline(e)).collect();
         assert_eq!(
             lines,
-            ["[critical] c", "[critical] f", "[high] e", "A x_event event."]
+            [
+                "[critical] c",
+                "[critical] f",
+                "[high] e",
+                "A x_event event."
+            ]
         );
         assert_eq!(headline(&events[3]), "d");
     }

@@ -124,8 +124,20 @@ pub fn check_named(
 /// Parses `params` as `T`'s params; a config error naming the plugin if
 /// they do not fit.
 pub(crate) fn parse_params<T: PluginType>(params: RStr<'_>) -> Result<T::Params, PluginError> {
-    serde_json::from_str(params.as_str())
-        .map_err(|e| PluginError::config(format!("invalid params for plugin {}: {e}", T::NAME)))
+    let invalid = |e: &dyn std::fmt::Display| {
+        PluginError::config(format!("invalid params for plugin {}: {e}", T::NAME))
+    };
+    let (without_shard, shard) = super::shard::take(params.as_str()).map_err(|e| invalid(&e))?;
+    if let Some(shard) = shard {
+        if !T::SHARDS {
+            return Err(PluginError::config(format!(
+                "plugin {} does not divide its work between shards, so it cannot run in a sharded run (shard {shard}): every shard would read everything; run it without --shard",
+                T::NAME
+            )));
+        }
+    }
+    serde_json::from_str(without_shard.as_deref().unwrap_or(params.as_str()))
+        .map_err(|e| invalid(&e))
 }
 
 /// Constructs `T` from `params` and runs [`PluginType::health_check`], all under

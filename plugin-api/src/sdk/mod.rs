@@ -20,6 +20,7 @@ pub mod retry;
 pub mod rule;
 pub mod schema;
 pub mod secret;
+pub mod shard;
 pub mod stream;
 
 /// The error and its kinds, as plugins return them.
@@ -59,6 +60,12 @@ pub trait PluginType: Sized + Send + 'static {
     /// findings that changed (new, regressed, resolved) and no muted one.
     /// Plugins that keep records (files, databases) receive every event.
     const NOTIFIES: bool = false;
+
+    /// Whether, as a cloud plugin, it reads only its shard's part of the
+    /// estate in a sharded run ([`shard`]): then it keeps the subscriptions,
+    /// projects or accounts [`shard::partition`] gives it. A cloud plugin
+    /// that does not is refused in a sharded run.
+    const SHARDS: bool = false;
 
     /// Constructs the plugin; connect to servers here, not later.
     fn new(params: Self::Params) -> Result<Self>;

@@ -17,6 +17,7 @@ pub struct AwsCloud {
 impl PluginType for AwsCloud {
     type Params = AwsParams;
     const NAME: &'static str = "awscloud";
+    const SHARDS: bool = true;
     const DESCRIPTION: &'static str = "Reads AWS accounts: EC2 instances, security groups as firewall rules, EBS volumes, S3 buckets, IAM, CloudTrail, RDS and KMS.";
 
     fn params_schema() -> Option<serde_json::Value> {

@@ -13,7 +13,7 @@ use crate::s3::{self, S3_ACCOUNT_BLOCK, S3_BUCKET};
 use crate::scope::{Run, Scope, GLOBAL};
 use crate::session::{self, Account};
 use crate::trail::{self, CLOUDTRAIL_TRAIL};
-use cloudmarker_plugin_api::PluginError;
+use cloudmarker_plugin_api::{sdk, PluginError};
 use cloudrest::Emitter;
 use futures_util::future::{join5, join_all};
 use serde_json::{json, Map, Value};
@@ -61,9 +61,34 @@ pub fn collect(params: &AwsParams, emit: Emitter) {
     runtime.block_on(read_all(params, &run));
 }
 
+/// The account id in a role ARN (`arn:aws:iam::ACCOUNT:role/NAME`), else
+/// the ARN itself.
+fn account_of_role(role: &str) -> &str {
+    role.split(':')
+        .nth(4)
+        .filter(|id| !id.is_empty())
+        .unwrap_or(role)
+}
+
 async fn read_all(params: &AwsParams, run: &Run) {
+    // A sharded run divides the accounts between the shards; with one
+    // account, its regions (see `read_account`).
+    let roles = params.roles();
+    let by_account = roles.len() > 1;
+    let roles = if by_account {
+        let (roles, taken) =
+            sdk::shard::partition(roles, "account(s)", |r| account_of_role(r).to_string());
+        run.set_shard(taken);
+        roles
+    } else {
+        roles
+    };
+    if by_account && roles.is_empty() {
+        return;
+    }
+    let region_shard = sdk::shard::current().filter(|_| !by_account);
     let mut accounts = Vec::new();
-    for account in session::accounts(params).await {
+    for account in session::accounts_via(params, &roles).await {
         match account {
             Ok(account) => accounts.push(account),
             Err(message) => {
@@ -72,10 +97,23 @@ async fn read_all(params: &AwsParams, run: &Run) {
             }
         }
     }
-    join_all(accounts.iter().map(|a| read_account(params, run, a))).await;
+    join_all(
+        accounts
+            .iter()
+            .map(|a| read_account(params, run, a, region_shard)),
+    )
+    .await;
 }
 
-async fn read_account(params: &AwsParams, run: &Run, account: &Account) {
+/// Reads one account. With `region_shard` (a sharded run with one
+/// account), only the regions that shard takes (by `ACCOUNT/REGION`), and
+/// the account-wide services only on the shard that takes the account id.
+async fn read_account(
+    params: &AwsParams,
+    run: &Run,
+    account: &Account,
+    region_shard: Option<sdk::shard::Shard>,
+) {
     let global = Scope {
         run,
         account,
@@ -95,6 +133,47 @@ async fn read_account(params: &AwsParams, run: &Run, account: &Account) {
     } else {
         params.regions.clone()
     };
+    let reads_account_wide = match region_shard {
+        Some(shard) => shard.takes(&account.id),
+        None => true,
+    };
+    let regions = if region_shard.is_some() {
+        let (regions, taken) = sdk::shard::partition(regions, "region(s)", |region| {
+            format!("{}/{region}", account.id)
+        });
+        run.set_shard(taken);
+        regions
+    } else {
+        regions
+    };
+    if !reads_account_wide {
+        let regional = regions.iter().map(|region| {
+            read_region(Scope {
+                run,
+                account,
+                region,
+            })
+        });
+        join_all(regional).await;
+        let mut global = run.take_collected(&account.id, GLOBAL);
+        if let Some(why) = global.failures.remove(REGIONS) {
+            run.problem(PluginError::partial(
+                0,
+                format!("awscloud: account {}: {why}", account.id),
+            ));
+        }
+        for region in &regions {
+            let scope = Scope {
+                run,
+                account,
+                region,
+            };
+            if !summary(scope, &REGIONAL) {
+                return;
+            }
+        }
+        return;
+    }
     log::info!(
         "Reading account {} ({}) in {} region(s).",
         account.id,
@@ -173,6 +252,7 @@ fn summary(scope: Scope<'_>, expected: &[&str]) -> bool {
     let mut ext = scope.ext("collection_summary");
     ext.insert("read_via".into(), scope.account.via.as_str().into());
     ext.extend(collected.summarise(&label, expected));
+    ext.extend(scope.run.shard_fields());
     let raw = json!({"AccountId": scope.account.id, "Region": scope.region});
     let reference = format!("{}/{}", scope.account.id, scope.region);
     scope.emit(raw, ext, "collection_summary", &reference)

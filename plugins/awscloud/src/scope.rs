@@ -2,7 +2,7 @@
 //! account and a region (`global` for account-wide services).
 
 use crate::session::{partition, Account};
-use cloudmarker_plugin_api::PluginError;
+use cloudmarker_plugin_api::{sdk, PluginError};
 use cloudrest::{Collected, Emitter};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -21,6 +21,8 @@ pub struct Run {
     max_recs: usize,
     collected: Mutex<BTreeMap<(String, String), Collected>>,
     reader_gone: AtomicBool,
+    /// In a sharded run, the summaries' `shard` and `shard_scopes`.
+    shard_fields: Mutex<Map<String, Value>>,
 }
 
 impl Run {
@@ -33,7 +35,24 @@ impl Run {
             max_recs,
             collected: Mutex::default(),
             reader_gone: AtomicBool::new(false),
+            shard_fields: Mutex::default(),
         }
+    }
+
+    /// Notes what this shard took (accounts, or the regions of the one
+    /// account), for the collection summaries.
+    pub fn set_shard(&self, taken: Option<sdk::shard::Taken>) {
+        if let Some(taken) = taken {
+            *self.shard_fields.lock().unwrap_or_else(|e| e.into_inner()) = taken.summary_fields();
+        }
+    }
+
+    /// The collection summaries' shard fields (none when not sharded).
+    pub fn shard_fields(&self) -> Map<String, Value> {
+        self.shard_fields
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Whether the host stopped reading (the plugin is being dropped).

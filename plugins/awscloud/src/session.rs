@@ -80,13 +80,18 @@ pub async fn base_config(params: &AwsParams) -> SdkConfig {
 /// credentials), or the base credentials' own account. An account that
 /// cannot be reached is an `Err` in its place, naming the role.
 pub async fn accounts(params: &AwsParams) -> Vec<Result<Account, String>> {
+    accounts_via(params, &params.roles()).await
+}
+
+/// The accounts reached through `roles` (a subset of `params`' roles; none:
+/// the default credentials' account).
+pub async fn accounts_via(params: &AwsParams, roles: &[&str]) -> Vec<Result<Account, String>> {
     let base = base_config(params).await;
-    let roles = params.roles();
     if roles.is_empty() {
         return vec![account(base, "default credentials".into()).await];
     }
     let mut accounts = Vec::new();
-    for role in roles {
+    for role in roles.iter().copied() {
         let mut provider = AssumeRoleProvider::builder(role)
             .session_name("cloudmarker")
             .configure(&base);

@@ -78,7 +78,8 @@ fn read_all(session: &Session, emit: &Emitter) {
     let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     let expected = [LOCATIONS.0, LOG_PROFILE, DIAGNOSTIC_SETTING];
     for (index, subscription) in subscriptions.iter().enumerate() {
-        let summary = azure::summary_record(subscription, collected.get(&index), &expected);
+        let mut summary = azure::summary_record(subscription, collected.get(&index), &expected);
+        azure::add_fields(&mut summary, session.shard_fields());
         if !emit.record(summary.to_string()) {
             return;
         }

@@ -155,6 +155,7 @@ fn read_all(session: &Session, emit: &Emitter) {
         );
         ext.insert("failed".into(), json!(collected.failures));
         ext.insert("complete".into(), complete.into());
+        ext.extend(session.shard_fields());
         let summary = json!({"raw": subscription, "ext": ext, "com": {"cloud_type": "azure", "record_type": "collection_summary", "reference": subscription.get("id")}});
         if !emit.record(summary.to_string()) {
             return;

@@ -130,6 +130,7 @@ impl PluginType for GcpCloud {
     }
     const NAME: &'static str = "gcpcloud";
     const CLASS: Option<&'static str> = Some("GCPCloud");
+    const SHARDS: bool = true;
     const DESCRIPTION: &'static str =
         "Reads the firewalls and instances of every Google Cloud project the service account can see.";
 
@@ -254,9 +255,16 @@ fn collect(session: &Session, emit: &Emitter) {
     if session.params.max_projects > 0 {
         projects.truncate(session.params.max_projects);
     }
+    let (projects, taken) = sdk::shard::partition(projects, "project(s)", |p| {
+        p.get("projectId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    });
+    let shard_fields = taken.map(|t| t.summary_fields()).unwrap_or_default();
     log::info!("Reading {} project(s).", projects.len());
     for project in &projects {
-        if !collect_project(session, project, emit) {
+        if !collect_project(session, project, &shard_fields, emit) {
             return;
         }
     }
@@ -287,8 +295,14 @@ fn list_projects(session: &Session) -> Result<Vec<Value>, String> {
 }
 
 /// Reads one project: its `project` record, firewalls and instances, and
-/// its summary; false once the host stops reading.
-fn collect_project(session: &Session, project_json: &Value, emit: &Emitter) -> bool {
+/// its summary (with `shard_fields` in a sharded run); false once the host
+/// stops reading.
+fn collect_project(
+    session: &Session,
+    project_json: &Value,
+    shard_fields: &Map<String, Value>,
+    emit: &Emitter,
+) -> bool {
     let project = project_json
         .get("projectId")
         .and_then(Value::as_str)
@@ -392,6 +406,7 @@ fn collect_project(session: &Session, project_json: &Value, emit: &Emitter) -> b
     ext.insert("collected".into(), json!(counts));
     ext.insert("failed".into(), json!(failures));
     ext.insert("complete".into(), complete.into());
+    ext.extend(shard_fields.clone());
     emit.record(json!({"raw": {"project_id": project}, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "collection_summary", "reference": project}}).to_string())
 }
 

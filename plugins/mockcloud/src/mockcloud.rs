@@ -30,7 +30,8 @@ impl Default for MockCloudParams {
 
 /// Generates `record_count` records; record `i` is
 /// `{"raw":{"data":i},"ext":{"cloud_type":"mock","record_type":T},"com":{"cloud_type":"mock","record_type":"mock"}}`
-/// where `T` is `record_types[i % record_types.len()]`.
+/// where `T` is `record_types[i % record_types.len()]`. In a sharded run
+/// it generates the records whose number `i` (as text) the shard takes.
 #[derive(Debug)]
 pub struct MockCloud {
     /// Each record type already as a JSON string literal.
@@ -38,6 +39,7 @@ pub struct MockCloud {
     next: u64,
     end: u64,
     delay: Duration,
+    shard: Option<sdk::shard::Shard>,
 }
 
 impl PluginType for MockCloud {
@@ -49,6 +51,7 @@ impl PluginType for MockCloud {
     const NAME: &'static str = "mockcloud";
     const CLASS: Option<&'static str> = Some("MockCloud");
     const DESCRIPTION: &'static str = "Generates numbered mock records for trying out cloudmarker.";
+    const SHARDS: bool = true;
 
     fn new(params: MockCloudParams) -> sdk::Result<Self> {
         if params.record_types.is_empty() {
@@ -66,6 +69,7 @@ impl PluginType for MockCloud {
             next: 0,
             end: params.record_count,
             delay: Duration::from_millis(params.delay_ms),
+            shard: sdk::shard::current(),
         })
     }
 }
@@ -77,12 +81,15 @@ impl Cloud for MockCloud {
         }
         while self.next < self.end && out.remaining() > 0 {
             let i = self.next;
+            self.next += 1;
+            if self.shard.is_some_and(|s| !s.takes(&i.to_string())) {
+                continue;
+            }
             let record_type = &self.record_types[(i % self.record_types.len() as u64) as usize];
             // Formatted directly: the shape is fixed and both values are valid JSON.
             out.push_json(format!(
                 r#"{{"raw":{{"data":{i}}},"ext":{{"cloud_type":"mock","record_type":{record_type}}},"com":{{"cloud_type":"mock","record_type":"mock"}}}}"#
             ));
-            self.next += 1;
         }
         Ok(())
     }

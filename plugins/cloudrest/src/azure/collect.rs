@@ -103,7 +103,8 @@ pub fn collect(
     let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     let expected: Vec<&str> = types.iter().map(|t| t.record_type).collect();
     for (index, subscription) in subscriptions.iter().enumerate() {
-        let summary = summary_record(subscription, collected.get(&index), &expected);
+        let mut summary = summary_record(subscription, collected.get(&index), &expected);
+        add_fields(&mut summary, session.shard_fields());
         if !emit.record(summary.to_string()) {
             return;
         }
@@ -186,6 +187,13 @@ pub fn summary_record(
         "ext": ext,
         "com": {"cloud_type": "azure", "record_type": "collection_summary", "reference": subscription.get("id")},
     })
+}
+
+/// Adds `fields` to a record's `ext`.
+pub fn add_fields(record: &mut Value, fields: Map<String, Value>) {
+    if let Some(ext) = record.get_mut("ext").and_then(Value::as_object_mut) {
+        ext.extend(fields);
+    }
 }
 
 /// The `id` of a listed item, read without parsing the rest.

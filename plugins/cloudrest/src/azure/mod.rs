@@ -7,12 +7,14 @@ mod credential;
 mod plugin;
 
 pub use crate::Collected;
-pub use collect::{collect, item_id, summary_record, Listed, ResourceType, SUBSCRIPTION};
+pub use collect::{
+    add_fields, collect, item_id, summary_record, Listed, ResourceType, SUBSCRIPTION,
+};
 pub use credential::{CredentialKind, SignIn};
 pub use plugin::{AzurePlugin, Reader};
 
 use crate::{Bearer, Http, HttpError, Limits, Pager};
-use cloudmarker_plugin_api::sdk::{files, Secret};
+use cloudmarker_plugin_api::sdk::{files, shard, Secret};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -175,6 +177,8 @@ pub struct Session {
     pub resource_manager: String,
     /// The parameters.
     pub params: AzureParams,
+    /// In a sharded run, what this shard took of the subscriptions.
+    taken: std::sync::Mutex<Option<shard::Taken>>,
 }
 
 impl Session {
@@ -206,6 +210,7 @@ impl Session {
             token,
             resource_manager,
             params,
+            taken: std::sync::Mutex::new(None),
         })
     }
 
@@ -227,7 +232,8 @@ impl Session {
         ))
     }
 
-    /// The subscriptions the identity can read (at most `_max_subs`).
+    /// The subscriptions the identity can read (at most `_max_subs`), and
+    /// of those, in a sharded run, only the shard's.
     pub fn subscriptions(&self) -> Result<Vec<Value>, HttpError> {
         let url = format!(
             "{}/subscriptions?api-version=2022-12-01",
@@ -244,8 +250,31 @@ impl Session {
         if self.params.max_subs > 0 {
             subscriptions.truncate(self.params.max_subs);
         }
+        let (subscriptions, taken) = shard::partition(subscriptions, "subscription(s)", |s| {
+            subscription_id(s).to_string()
+        });
+        *self.taken.lock().unwrap_or_else(|e| e.into_inner()) = taken;
         Ok(subscriptions)
     }
+
+    /// The `collection_summary` fields that say which shard read the
+    /// subscription and how many of how many it took (none when the run is
+    /// not sharded).
+    pub fn shard_fields(&self) -> serde_json::Map<String, Value> {
+        self.taken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|taken| taken.summary_fields())
+            .unwrap_or_default()
+    }
+}
+
+/// A listed subscription's `subscriptionId`.
+fn subscription_id(subscription: &Value) -> &str {
+    subscription
+        .get("subscriptionId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 /// The `ext` identity fields of a subscription (upstream's names).

@@ -37,6 +37,7 @@ impl<R: Reader> PluginType for AzurePlugin<R> {
     const NAME: &'static str = R::NAME;
     const DESCRIPTION: &'static str = R::DESCRIPTION;
     const CLASS: Option<&'static str> = R::CLASS;
+    const SHARDS: bool = true;
 
     fn params_schema() -> Option<serde_json::Value> {
         Some(sdk::schema::of::<AzureParams>())
