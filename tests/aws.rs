@@ -458,3 +458,119 @@ fn bad_params_name_the_param() {
     assert_eq!(run.status, Some(1), "{}", run.output());
     run.assert_says("awscloud: \"audit\" is not a role ARN");
 }
+
+/// What was read: `(account, record_type, reference)` of each record.
+type Read = BTreeSet<(String, String, String)>;
+
+/// What `awscloud` wrote in `out`, and the accounts whose `account` record
+/// it holds.
+fn read_in(out: &std::path::Path) -> (Read, BTreeSet<String>) {
+    let text =
+        std::fs::read_to_string(out.join("awsaudit_awscloud.json")).unwrap_or_else(|_| "[]".into());
+    let records: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let read = records
+        .iter()
+        .map(|r| {
+            (
+                r["ext"]["account_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                r["ext"]["record_type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                r["com"]["reference"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let accounts = of_type(&records, "account")
+        .iter()
+        .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
+        .collect();
+    (read, accounts)
+}
+
+/// Runs shards 0/2 and 1/2 of `aws.yaml` plus `more` config files; returns
+/// what each read.
+fn two_shards(sb: &Sandbox, more: &[&str], name: &str) -> Vec<(Read, BTreeSet<String>)> {
+    (0..2)
+        .map(|index| {
+            let out = sb.path().join(format!("{name}-{index}"));
+            sb.file(
+                "out.yaml",
+                &format!(
+                    "plugins:\n  filestore:\n    params: {{path: \"{}\"}}\n",
+                    out.display()
+                ),
+            );
+            let shard = format!("{index}/2");
+            let mut args = vec!["-n", "--shard", &shard, "-c", "sandbox.yaml", "aws.yaml"];
+            args.extend_from_slice(more);
+            args.push("out.yaml");
+            let run = cloudmarker(sb, &args);
+            assert_eq!(run.status, Some(0), "{}", run.output());
+            read_in(&out)
+        })
+        .collect()
+}
+
+#[test]
+fn shards_divide_the_accounts_or_the_regions_of_one_account() {
+    use cloudmarker_plugin_api::sdk::shard::Shard;
+    let sb = Sandbox::new();
+    let aws = Aws::start(&sb, &[]);
+    config(&sb, &aws, "");
+    let run = audit(&sb);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let (everything, accounts) = read_in(&sb.out());
+    assert_eq!(accounts, set(&[A.to_string(), B.to_string()]));
+
+    // Two accounts: each shard reads the accounts that hash to it.
+    let shards = two_shards(&sb, &[], "accounts");
+    for (index, (_, accounts)) in shards.iter().enumerate() {
+        let expected: Vec<String> = [A, B]
+            .iter()
+            .filter(|id| Shard::of(id, 2) == index as u32)
+            .map(|id| id.to_string())
+            .collect();
+        assert_eq!(*accounts, set(&expected), "shard {index}");
+    }
+    let union: BTreeSet<_> = shards.iter().flat_map(|s| s.0.iter().cloned()).collect();
+    assert_eq!(union, everything, "the shards together read everything");
+    assert!(shards[0].0.is_disjoint(&shards[1].0), "nothing read twice");
+
+    // One account: its regions are divided, the account-wide services
+    // read on the shard that takes the account.
+    sb.file(
+        "one.yaml",
+        &format!("plugins:\n  awscloud:\n    params:\n      role_arns: [\"arn:aws:iam::{A}:role/audit\"]\n"),
+    );
+    let shards = two_shards(&sb, &["one.yaml"], "regions");
+    for (index, (read, accounts)) in shards.iter().enumerate() {
+        let takes_account = Shard::of(A, 2) == index as u32;
+        assert_eq!(accounts.contains(A), takes_account, "shard {index}");
+        for region in REGIONS {
+            let summary = (
+                A.to_string(),
+                "collection_summary".to_string(),
+                format!("{A}/{region}"),
+            );
+            assert_eq!(
+                read.contains(&summary),
+                Shard::of(&format!("{A}/{region}"), 2) == index as u32,
+                "shard {index}, {region}"
+            );
+        }
+    }
+    let union: BTreeSet<_> = shards.iter().flat_map(|s| s.0.iter().cloned()).collect();
+    let of_a: BTreeSet<_> = everything
+        .iter()
+        .filter(|(account, _, _)| account == A)
+        .cloned()
+        .collect();
+    assert_eq!(union, of_a, "the shards together read the one account");
+}

@@ -1454,3 +1454,42 @@ fn every_list_reads_the_same_one_item_a_page() {
         );
     }
 }
+
+#[test]
+fn gcp_shards_divide_the_projects() {
+    use cloudmarker_plugin_api::sdk::shard::Shard;
+    let sb = Sandbox::new();
+    let clouds = Clouds::start(&sb, &[]);
+    audit_config(&sb, &clouds, "[gcpcloud]", "");
+    let mut union = Vec::new();
+    for index in 0..2u32 {
+        let shard = format!("{index}/2");
+        let run = sb.run(&["-n", "--shard", &shard, "-c", "sandbox.yaml", "clouds.yaml"]);
+        assert_eq!(run.status, Some(0), "{}", run.output());
+        let expected: Vec<&str> = ["example-project", "second-project"]
+            .into_iter()
+            .filter(|p| Shard::of(p, 2) == index)
+            .collect();
+        run.assert_says(&format!(
+            "Shard {shard}: taking {} of 2 project(s).",
+            expected.len()
+        ));
+        let read = if expected.is_empty() {
+            Vec::new()
+        } else {
+            records(&sb, "cloudaudit_gcpcloud.json")
+        };
+        let projects: Vec<&str> = of_type(&read, "project")
+            .iter()
+            .map(|p| p["ext"]["project_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(projects, expected, "shard {shard}");
+        for summary in of_type(&read, "collection_summary") {
+            assert_eq!(summary["ext"]["shard"], shard.as_str());
+            assert_eq!(summary["ext"]["shard_scopes"]["of"], 2);
+        }
+        union.extend(projects.iter().map(|p| p.to_string()));
+    }
+    union.sort();
+    assert_eq!(union, ["example-project", "second-project"]);
+}
