@@ -197,6 +197,29 @@ fn the_shard_index_comes_from_job_completion_index() {
     }
     data.sort();
     assert_eq!(data, (0..40).collect::<Vec<i64>>(), "each record once");
+    // A cloud plugin in a process of its own takes its shard too.
+    let run = sb.run_with(
+        &[
+            "-n",
+            "--isolate-plugins",
+            "-c",
+            "sandbox.yaml",
+            "sharded.yaml",
+        ],
+        &[("JOB_COMPLETION_INDEX", "2")],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let isolated: Vec<i64> = sb
+        .read_json("mockaudit_mockcloud.json")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["raw"]["data"].as_i64().unwrap())
+        .collect();
+    let expected: Vec<i64> = (0..40)
+        .filter(|i| cloudmarker_plugin_api::sdk::shard::Shard::of(&i.to_string(), 4) == 2)
+        .collect();
+    assert_eq!(isolated, expected);
     // --shard wins over the variable.
     let run = sb.run_with(
         &["-n", "--shard", "1/4", "-c", "sandbox.yaml", "sharded.yaml"],

@@ -421,23 +421,16 @@ impl Audit<'_> {
         for key in self.audit.keys(role) {
             let name = format!("{}_{key}", self.key);
             let mut report = WorkerReport::new(&name, role);
-            match self.load(key, role) {
-                Ok(plugin) => {
-                    let plugin_config = &self.config.plugins[key];
-                    let params = match self.options.shard.filter(|_| role == Role::Cloud) {
-                        Some(shard) => match shard_params(plugin_config, &plugin, shard) {
-                            Ok(params) => params,
-                            Err(reason) => {
-                                log::error!("Cannot start {role} worker {name}, error: {reason}");
-                                report.failures = 1;
-                                report.fatal = true;
-                                counts.failure();
-                                failed.push(report);
-                                continue;
-                            }
-                        },
-                        None => plugin_config.params_json(),
-                    };
+            let plugin_config = &self.config.plugins[key];
+            let loaded = self.load(key, role).and_then(|plugin| {
+                let params = match self.options.shard.filter(|_| role == Role::Cloud) {
+                    Some(shard) => shard_params(plugin_config, &plugin, shard)?,
+                    None => plugin_config.params_json(),
+                };
+                Ok((plugin, params))
+            });
+            match loaded {
+                Ok((plugin, params)) => {
                     let isolated = plugin_config.isolation.or(self.config.isolation)
                         == Some(crate::config::Isolation::Process);
                     if !isolated

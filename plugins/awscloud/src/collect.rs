@@ -162,16 +162,7 @@ async fn read_account(
                 format!("awscloud: account {}: {why}", account.id),
             ));
         }
-        for region in &regions {
-            let scope = Scope {
-                run,
-                account,
-                region,
-            };
-            if !summary(scope, &REGIONAL) {
-                return;
-            }
-        }
+        regional_summaries(run, account, &regions);
         return;
     }
     log::info!(
@@ -220,8 +211,15 @@ async fn read_account(
     if !global.emit(raw, ext, ACCOUNT, &root) {
         return;
     }
-    summary(global, &ACCOUNT_WIDE);
-    for region in &regions {
+    if summary(global, &ACCOUNT_WIDE) {
+        regional_summaries(run, account, &regions);
+    }
+}
+
+/// Emits the `collection_summary` of each of `regions` of `account`, until
+/// nobody reads any more.
+fn regional_summaries(run: &Run, account: &Account, regions: &[String]) {
+    for region in regions {
         let scope = Scope {
             run,
             account,
