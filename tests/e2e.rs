@@ -415,11 +415,20 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
     // Containerfile: PREFIX/bin/cloudmarker, PREFIX/lib/cloudmarker/plugins/.
     let sb = Sandbox::new();
     let prefix = sb.path().join("prefix");
-    let build = std::path::Path::new(common::binary()).parent().unwrap();
+    // A build directory like target/release: the host and the plugin
+    // libraries side by side (a test build keeps the plugins elsewhere).
+    let build = sb.path().join("build");
+    std::fs::create_dir(&build).unwrap();
+    std::fs::copy(common::binary(), build.join("cloudmarker")).unwrap();
+    let bundled = ["mockcloud", "mockevent", "filestore", "azcloud", "esstore"];
+    for name in bundled {
+        let lib = plugin_lib(name);
+        std::fs::copy(&lib, build.join(lib.file_name().unwrap())).unwrap();
+    }
     let plugins = prefix.join("lib/cloudmarker/plugins");
     let installed = std::process::Command::new(common::python::root().join("deploy/install.sh"))
         .arg(&prefix)
-        .arg(build)
+        .arg(&build)
         .output()
         .unwrap();
     assert!(
@@ -433,7 +442,7 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
     ] {
         assert!(prefix.join(file).is_file(), "{file}");
     }
-    for name in ["mockcloud", "mockevent", "filestore", "azcloud", "esstore"] {
+    for name in bundled {
         assert!(
             plugins
                 .join(plugin_lib(name).file_name().unwrap())
