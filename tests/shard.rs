@@ -5,6 +5,7 @@
 
 mod common;
 
+use cloudmarker_plugin_api::sdk::shard::Shard;
 use common::python::{self, CloudServer};
 use common::Sandbox;
 use serde_json::Value;
@@ -94,6 +95,11 @@ fn run_shards(sb: &Sandbox, server: &CloudServer, log: &Path, round: u32) -> BTr
         let (listed, total) = listed_subscriptions(log, seen);
         seen = total;
         for subscription in listed {
+            assert_eq!(
+                Shard::of(&subscription, SHARDS),
+                index,
+                "{subscription} read by shard {index}, not its own"
+            );
             let earlier = owner.insert(subscription.clone(), index);
             assert_eq!(earlier, None, "{subscription} read by two shards");
         }
@@ -217,7 +223,7 @@ fn the_shard_index_comes_from_job_completion_index() {
         .map(|r| r["raw"]["data"].as_i64().unwrap())
         .collect();
     let expected: Vec<i64> = (0..40)
-        .filter(|i| cloudmarker_plugin_api::sdk::shard::Shard::of(&i.to_string(), 4) == 2)
+        .filter(|i| Shard::of(&i.to_string(), 4) == 2)
         .collect();
     assert_eq!(isolated, expected);
     // --shard wins over the variable.
