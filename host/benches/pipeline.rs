@@ -38,6 +38,7 @@ mod mockcloud_impl;
 #[allow(dead_code, unused_imports)]
 #[path = "../../plugins/mockevent/src/mockevent.rs"]
 mod mockevent_impl;
+#[allow(dead_code, unused_imports)]
 #[path = "../../plugins/filestore/src/outdir.rs"]
 mod outdir;
 

@@ -191,7 +191,10 @@ pub fn table(runs: &[RunRecord]) -> String {
                     .with_timezone(&Local)
                     .format("%Y-%m-%d %H:%M:%S")
                     .to_string(),
-                run.audit_version.clone(),
+                match &run.shard {
+                    Some(shard) => format!("{} shard {shard}", run.audit_version),
+                    None => run.audit_version.clone(),
+                },
                 format!(
                     "{:.1}",
                     (run.ended - run.started).num_milliseconds() as f64 / 1000.0
@@ -276,5 +279,8 @@ mod tests {
             lines[2].contains("1 failed") && lines[2].ends_with("2"),
             "{text}"
         );
+        let mut sharded = run("v3", 0, 0);
+        sharded.shard = Some("2/8".into());
+        assert!(table(&[sharded]).contains("v3 shard 2/8"));
     }
 }

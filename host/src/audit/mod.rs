@@ -387,6 +387,7 @@ impl Audit<'_> {
                 &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 Arc::new(mutes),
             )
+            .map(|tracker| tracker.in_shard(self.options.shard.map(|s| s.to_string())))
         });
         match started {
             Ok(tracker) => Some(tracker),

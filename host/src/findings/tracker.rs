@@ -45,6 +45,8 @@ pub struct Tracker {
     audit_version: String,
     now: String,
     mutes: Arc<Mutes>,
+    /// The run's shard (`I/N`), in a sharded run.
+    shard: Option<String>,
 }
 
 impl Tracker {
@@ -63,7 +65,15 @@ impl Tracker {
             audit_version: audit_version.to_string(),
             now: now.to_string(),
             mutes,
+            shard: None,
         })
+    }
+
+    /// The run is shard `shard` of a sharded run: the events of the
+    /// findings it resolves carry it, as its other events do.
+    pub fn in_shard(mut self, shard: Option<String>) -> Self {
+        self.shard = shard;
+        self
     }
 
     /// Stamps `event` with its finding's status, first and last seen,
@@ -195,6 +205,10 @@ impl Tracker {
                 .unwrap_or_default()
                 .to_string();
             com_map.insert(com::AUDIT_VERSION.into(), self.audit_version.clone().into());
+            match &self.shard {
+                Some(shard) => com_map.insert(com::SHARD.into(), shard.clone().into()),
+                None => com_map.remove(com::SHARD),
+            };
             com_map.insert(com::FINDING_ID.into(), id.clone().into());
             if !com_map.contains_key(com::SEVERITY) {
                 com_map.insert(
@@ -331,7 +345,8 @@ mod tests {
         assert!(first.resolve(true).is_empty());
         first.commit().unwrap();
 
-        let mut second = tracker(State::open(&path).unwrap(), "t2", vec![]);
+        let mut second =
+            tracker(State::open(&path).unwrap(), "t2", vec![]).in_shard(Some("1/4".into()));
         let x = second.observe(&event("x")).unwrap();
         assert_eq!(x.status, Status::Open);
         let value: Value = serde_json::from_str(&x.record).unwrap();
@@ -349,5 +364,6 @@ mod tests {
         assert_eq!(value["com"]["status"], "resolved");
         assert_eq!(value["com"]["finding_id"], "y");
         assert_eq!(value["com"]["resolved_at"], "t2");
+        assert_eq!(value["com"]["shard"], "1/4", "the resolving run's shard");
     }
 }

@@ -126,16 +126,30 @@ fn lock(dir: &Path) -> Result<File, String> {
     let path = dir.join(LOCK_FILE);
     let mut file = files::open_private_rw(&path)
         .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
-    let locked = files::try_lock_exclusive(&file)
-        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
-    if !locked {
+    // A holder writes its pid right after locking, so for a moment the file
+    // may be empty or still name an earlier run's process, gone since; and
+    // a sibling may end its part and let go while this one looks. Only a
+    // live process that is not a sibling is another run: until one is
+    // named (for up to a second), the lock is tried again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let locked = files::try_lock_exclusive(&file)
+            .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+        if locked {
+            break;
+        }
         let holder = holder_of(&mut file);
         let holder = holder.trim();
-        if is_sibling(holder) {
+        match process(holder) {
             // Another plugin instance of this same run, isolated in its own
             // process as this one is: the directory is shared, as it is
             // between the instances of one process.
-            return Ok(file);
+            Some(parent) if is_sibling(&parent) => return Ok(file),
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
+            _ => {}
         }
         let by = if holder.is_empty() {
             "another process".to_string()
@@ -154,37 +168,36 @@ fn lock(dir: &Path) -> Result<File, String> {
     Ok(file)
 }
 
-/// The pid written in the lock file (its holder writes it right after
-/// locking, so an empty file is read again for a moment).
+/// The pid written in the lock file.
 fn holder_of(file: &mut File) -> String {
     let mut holder = String::new();
-    for _ in 0..20 {
-        holder.clear();
-        let _ = file.seek(SeekFrom::Start(0));
-        let _ = Read::by_ref(file).take(32).read_to_string(&mut holder);
-        if !holder.trim().is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let _ = file.seek(SeekFrom::Start(0));
+    let _ = Read::by_ref(file).take(32).read_to_string(&mut holder);
     holder
 }
 
-/// Whether process `holder` is, like this one, a plugin instance that the
-/// same cloudmarker host runs in its own process (`isolation: process`):
-/// both are children of the host named by `CLOUDMARKER_ISOLATED_BY`.
-fn is_sibling(holder: &str) -> bool {
-    let host = std::env::var("CLOUDMARKER_ISOLATED_BY").ok();
-    let parent = std::os::unix::process::parent_id().to_string();
-    if host.as_deref() != Some(parent.as_str()) {
-        return false;
+/// The parent of process `pid` if it is running (not a zombie, which has
+/// let go of its locks).
+fn process(pid: &str) -> Option<String> {
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    let stat = std::fs::read_to_string(format!("/proc/{holder}/stat")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // `pid (comm) state ppid ...`; comm may hold spaces, so read after the last `)`.
-    let ppid = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().nth(1));
-    ppid == Some(parent.as_str())
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?;
+    let parent = fields.next()?;
+    (state != "Z" && state != "X").then(|| parent.to_string())
+}
+
+/// Whether a process whose parent is `parent` is, like this one, a plugin
+/// instance that the same cloudmarker host runs in its own process
+/// (`isolation: process`): both are children of the host named by
+/// `CLOUDMARKER_ISOLATED_BY`.
+fn is_sibling(parent: &str) -> bool {
+    let host = std::env::var("CLOUDMARKER_ISOLATED_BY").ok();
+    let own_parent = std::os::unix::process::parent_id().to_string();
+    host.as_deref() == Some(own_parent.as_str()) && parent == own_parent
 }
 
 /// Whether `file_name` is a temporary file of this plugin, and of which
@@ -222,4 +235,48 @@ fn remove_stale(dir: &Path, audit_version: &str) -> usize {
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Locks `dir` as another process would, naming `pid` as the holder.
+    fn hold(dir: &Path, pid: &str) -> File {
+        let mut file = files::open_private_rw(&dir.join(LOCK_FILE)).unwrap();
+        assert!(files::try_lock_exclusive(&file).unwrap());
+        files::rewrite(&mut file, pid).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_live_holder_is_another_run_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // This test process is alive and is not a sibling plugin process.
+        let _held = hold(dir.path(), &std::process::id().to_string());
+        let started = std::time::Instant::now();
+        let refused = lock(dir.path()).unwrap_err();
+        assert!(
+            refused.contains("is in use by another cloudmarker run"),
+            "{refused}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_holder_that_is_gone_or_not_yet_named_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        // The file names no live process (an earlier run's, or none yet);
+        // the lock is let go a moment later, as a sibling that ends does.
+        for named in ["", "4194304999"] {
+            let held = hold(dir.path(), named);
+            let release = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                drop(held);
+            });
+            let mut file = lock(dir.path()).unwrap();
+            release.join().unwrap();
+            assert_eq!(holder_of(&mut file).trim(), std::process::id().to_string());
+        }
+    }
 }
