@@ -169,6 +169,32 @@ fn four_shards_read_forty_subscriptions_once_each_and_write_what_one_run_writes(
         extra.first()
     );
 
+    // A saved estate re-read by filecloud divides the same way.
+    sb.file(
+        "saved.yaml",
+        &format!(
+            "plugins:\n  saved:\n    plugin: filecloud\n    params: {{path: \"{}\"}}\naudits:\n  mockaudit:\n    clouds: [saved]\n",
+            whole.join("cloudaudit_azcloud.json").display()
+        ),
+    );
+    let mut resaved = 0;
+    for index in 0..SHARDS {
+        let shard = format!("{index}/{SHARDS}");
+        let run = sb.run(&["-n", "--shard", &shard, "-c", "sandbox.yaml", "saved.yaml"]);
+        assert_eq!(run.status, Some(0), "{}", run.output());
+        let read = sb.read_json("mockaudit_saved.json");
+        for record in read.as_array().unwrap() {
+            let subscription = record["ext"]["subscription_id"].as_str().unwrap();
+            assert_eq!(owners[subscription], index, "{record}");
+            resaved += 1;
+        }
+    }
+    let saved: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(whole.join("cloudaudit_azcloud.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(resaved, saved.len());
+
     // The next night: each subscription on the same shard.
     assert_eq!(run_shards(&sb, &server, &log, 2), owners);
     // A sharded run resolves nothing outside its own subscriptions.
@@ -257,20 +283,12 @@ fn bad_shards_and_plugins_that_cannot_shard_are_refused_with_the_reason() {
         run.output()
     );
 
-    // filecloud re-reads a saved inventory: it does not divide its work.
-    sb.file("inventory.json", "[]");
+    // A cloud plugin that does not divide its work is refused.
     sb.file(
-        "filecloud.yaml",
-        "plugins:\n  filecloud:\n    plugin: filecloud\n    params: {path: inventory.json}\naudits:\n  mockaudit:\n    clouds: [filecloud]\n",
+        "faulty.yaml",
+        "plugins:\n  faulty:\n    plugin: faultycloud\naudits:\n  mockaudit:\n    clouds: [faulty]\n",
     );
-    let run = sb.run(&[
-        "-n",
-        "--shard",
-        "0/2",
-        "-c",
-        "sandbox.yaml",
-        "filecloud.yaml",
-    ]);
+    let run = sb.run(&["-n", "--shard", "0/2", "-c", "sandbox.yaml", "faulty.yaml"]);
     assert_eq!(run.status, Some(1), "{}", run.output());
-    run.assert_says("plugin filecloud does not divide its work between shards");
+    run.assert_says("plugin faultycloud does not divide its work between shards");
 }

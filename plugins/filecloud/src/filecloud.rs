@@ -6,7 +6,11 @@
 //! Each file is read as a stream (one record in memory at a time). The
 //! host's markers and events in the files are left out: only what a cloud
 //! read goes on, with its `raw`, `ext` and `com` as saved (the host stamps
-//! it again as this run's).
+//! it again as this run's). In a sharded run it passes on the records of
+//! the subscriptions, projects and accounts of its shard (`ext.subscription_id`,
+//! `project_id` or `account_id`; a record with none of them by its
+//! `com.reference`), so that a saved estate divides as its clouds divide
+//! it (AWS by account, also when there is one).
 
 use cloudmarker_plugin_api::record::Head;
 use cloudmarker_plugin_api::sdk::stream::{Emitter, LazyStream};
@@ -40,6 +44,7 @@ impl PluginType for FileCloud {
     const NAME: &'static str = "filecloud";
     const DESCRIPTION: &'static str =
         "Reads records back from filestore output files, to evaluate a saved inventory again.";
+    const SHARDS: bool = true;
 
     fn params_schema() -> Option<serde_json::Value> {
         Some(sdk::schema::of::<FileCloudParams>())
@@ -112,20 +117,27 @@ fn read_file(file: &Path, emit: &Emitter) -> bool {
     };
     let mut left_out = 0u64;
     let mut read = 0u64;
+    let mut other_shards = 0u64;
     let mut deserializer = serde_json::Deserializer::from_reader(reader);
     let result = deserializer.deserialize_seq(Records {
         emit,
+        shard: sdk::shard::current(),
         read: &mut read,
         left_out: &mut left_out,
+        other_shards: &mut other_shards,
     });
     let result = result.and_then(|going_on| deserializer.end().map(|()| going_on));
     log::info!(
-        "Read {read} record(s) from {}{}.",
+        "Read {read} record(s) from {}{}{}.",
         file.display(),
         if left_out > 0 {
             format!(" (left out {left_out} marker(s) and event(s))")
         } else {
             String::new()
+        },
+        match sdk::shard::current() {
+            Some(shard) => format!(" (shard {shard}: {read} of {})", read + other_shards),
+            None => String::new(),
         }
     );
     match result {
@@ -143,8 +155,10 @@ fn read_file(file: &Path, emit: &Emitter) -> bool {
 /// The elements of one file's array, each sent on as it is parsed.
 struct Records<'a> {
     emit: &'a Emitter,
+    shard: Option<sdk::shard::Shard>,
     read: &'a mut u64,
     left_out: &'a mut u64,
+    other_shards: &'a mut u64,
 }
 
 impl<'de> Visitor<'de> for Records<'_> {
@@ -162,6 +176,13 @@ impl<'de> Visitor<'de> for Records<'_> {
                 *self.left_out += 1;
                 continue;
             }
+            if self
+                .shard
+                .is_some_and(|shard| !shard.takes(&scope_of(text)))
+            {
+                *self.other_shards += 1;
+                continue;
+            }
             *self.read += 1;
             if !self.emit.record(text.to_string()) {
                 // The host stopped reading: skip the rest quickly.
@@ -171,6 +192,39 @@ impl<'de> Visitor<'de> for Records<'_> {
         }
         Ok(true)
     }
+}
+
+/// The subscription, project or account of a saved record (else its
+/// resource, else the record itself), which decides its shard.
+fn scope_of(record: &str) -> String {
+    #[derive(Deserialize, Default)]
+    struct Scoped {
+        #[serde(default)]
+        ext: ScopeIds,
+        #[serde(default)]
+        com: Reference,
+    }
+    #[derive(Deserialize, Default)]
+    struct ScopeIds {
+        subscription_id: Option<String>,
+        project_id: Option<String>,
+        account_id: Option<String>,
+    }
+    #[derive(Deserialize, Default)]
+    struct Reference {
+        reference: Option<String>,
+    }
+    let scoped: Scoped = serde_json::from_str(record).unwrap_or_default();
+    let ScopeIds {
+        subscription_id,
+        project_id,
+        account_id,
+    } = scoped.ext;
+    subscription_id
+        .or(project_id)
+        .or(account_id)
+        .or(scoped.com.reference)
+        .unwrap_or_else(|| record.to_string())
 }
 
 /// Whether `record` is what a cloud read: not a host marker, not an event.
@@ -198,6 +252,20 @@ mod tests {
         assert!(!is_cloud_record(
             r#"{"com": {"record_type": "x_event", "origin_type": "event"}}"#
         ));
+    }
+
+    #[test]
+    fn a_record_is_sharded_by_its_subscription_project_or_account() {
+        assert_eq!(
+            scope_of(
+                r#"{"ext": {"subscription_id": "s1", "account_id": "a"}, "com": {"reference": "/r"}}"#
+            ),
+            "s1"
+        );
+        assert_eq!(scope_of(r#"{"ext": {"project_id": "p"}}"#), "p");
+        assert_eq!(scope_of(r#"{"ext": {"account_id": "a"}}"#), "a");
+        assert_eq!(scope_of(r#"{"ext": {}, "com": {"reference": "/r"}}"#), "/r");
+        assert_eq!(scope_of(r#"{"raw": 1}"#), r#"{"raw": 1}"#);
     }
 
     #[test]
