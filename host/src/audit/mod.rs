@@ -226,8 +226,8 @@ impl Audit<'_> {
         let (relay_tx, relay_rx) = bounded(self.options.channel_capacity);
         let complete = Arc::new(OnceLock::new());
         let scopes = Arc::new(crate::findings::scopes::Scopes::default());
-        let tracker = self.tracker();
         let findings_kept = !matches!(&self.config.state, Some(state) if !state.enabled());
+        let tracker = if findings_kept { self.tracker() } else { None };
 
         let begin = Message::Marker(Arc::new(marker(BEGIN_AUDIT, self.key, self.version)));
         for tx in store_txs.iter().chain(&alert_txs) {
@@ -363,13 +363,9 @@ impl Audit<'_> {
     }
 
     /// The findings of this run of the audit, in the state database; none
-    /// when `state: {enabled: false}`, or (and an error in the log) when it
-    /// cannot be opened.
+    /// (and an error in the log) when it cannot be opened.
     fn tracker(&self) -> Option<crate::findings::tracker::Tracker> {
         let state = self.config.state.clone().unwrap_or_default();
-        if !state.enabled() {
-            return None;
-        }
         let Some(path) = state.path() else {
             log::error!("No findings database: set state: {{path: ...}} (HOME is not set).");
             return None;
@@ -551,10 +547,7 @@ fn shard_params(
         Some(serde_json::Value::Object(map)) => map.clone(),
         _ => serde_json::Map::new(),
     };
-    params.insert(
-        shard::PARAM.into(),
-        serde_json::json!({"index": shard.index, "count": shard.count}),
-    );
+    params.insert(shard::PARAM.into(), serde_json::json!(shard));
     Ok(serde_json::Value::Object(params).to_string())
 }
 

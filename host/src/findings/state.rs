@@ -5,7 +5,6 @@
 use super::Status;
 use cloudmarker_plugin_api::sdk::files;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -69,9 +68,6 @@ pub struct Finding {
     pub occurrences: u64,
     /// Whether a mute held it back in the last run that saw it.
     pub muted: bool,
-    /// The last event, as JSON text.
-    #[serde(skip)]
-    pub event: String,
 }
 
 /// One change of a finding's status.
@@ -145,38 +141,6 @@ impl State {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         Ok(Self { connection })
-    }
-
-    /// The findings of `audit`, by id.
-    /// (Without their last events, to keep a large audit's memory small:
-    /// see [`State::event`].)
-    pub fn of_audit(&self, audit: &str) -> Result<HashMap<String, Finding>, String> {
-        let columns = COLUMNS.replace("event, muted", "'' AS event, muted");
-        let mut statement = self
-            .connection
-            .prepare(&format!("SELECT {columns} FROM findings WHERE audit = ?1"))
-            .map_err(|e| e.to_string())?;
-        let rows = statement
-            .query_map([audit], row_to_finding)
-            .map_err(|e| e.to_string())?;
-        let mut findings = HashMap::new();
-        for row in rows {
-            let finding = row.map_err(|e| e.to_string())?;
-            findings.insert(finding.finding_id.clone(), finding);
-        }
-        Ok(findings)
-    }
-
-    /// The last event of a finding of `audit`.
-    pub fn event(&self, audit: &str, finding_id: &str) -> Result<Option<String>, String> {
-        self.connection
-            .prepare_cached("SELECT event FROM findings WHERE audit = ?1 AND finding_id = ?2")
-            .and_then(|mut statement| {
-                statement
-                    .query_row(params![audit, finding_id], |row| row.get(0))
-                    .optional()
-            })
-            .map_err(|e| e.to_string())
     }
 
     /// Every finding, newest first.
@@ -291,7 +255,7 @@ impl State {
     pub fn known(&self, audit: &str, finding_id: &str) -> Result<Option<Known>, String> {
         self.connection
             .prepare_cached(
-                "SELECT status, first_seen, occurrences, muted FROM findings
+                "SELECT status, first_seen, last_seen, occurrences, muted FROM findings
                  WHERE audit = ?1 AND finding_id = ?2",
             )
             .and_then(|mut statement| {
@@ -300,8 +264,9 @@ impl State {
                         Ok(Known {
                             status: status_of(row.get::<_, String>(0)?),
                             first_seen: row.get(1)?,
-                            occurrences: row.get::<_, i64>(2)?.max(0) as u64,
-                            muted: row.get(3)?,
+                            last_seen: row.get(2)?,
+                            occurrences: row.get::<_, i64>(3)?.max(0) as u64,
+                            muted: row.get(4)?,
                         })
                     })
                     .optional()
@@ -374,18 +339,6 @@ impl State {
             each(&id, &event);
         }
         Ok(())
-    }
-
-    /// When a finding of `audit` was last seen.
-    pub fn last_seen(&self, audit: &str, finding_id: &str) -> Result<Option<String>, String> {
-        self.connection
-            .prepare_cached("SELECT last_seen FROM findings WHERE audit = ?1 AND finding_id = ?2")
-            .and_then(|mut statement| {
-                statement
-                    .query_row(params![audit, finding_id], |row| row.get(0))
-                    .optional()
-            })
-            .map_err(|e| e.to_string())
     }
 
     /// Notes that the run resolves `finding_id`.
@@ -465,6 +418,8 @@ pub struct Known {
     pub status: Status,
     /// When it was first seen.
     pub first_seen: String,
+    /// When it was last seen.
+    pub last_seen: String,
     /// Runs that saw it before this one.
     pub occurrences: u64,
     /// Whether a mute held it back when last seen.
@@ -500,7 +455,7 @@ pub fn next_status(before: Option<Status>) -> Status {
 }
 
 const COLUMNS: &str = "audit, finding_id, status, severity, record_type, reference, cloud_type,
-    description, first_seen, last_seen, resolved_at, occurrences, event, muted";
+    description, first_seen, last_seen, resolved_at, occurrences, muted";
 
 fn row_to_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<Finding> {
     Ok(Finding {
@@ -516,8 +471,7 @@ fn row_to_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<Finding> {
         last_seen: row.get(9)?,
         resolved_at: row.get(10)?,
         occurrences: row.get::<_, i64>(11)?.max(0) as u64,
-        event: row.get(12)?,
-        muted: row.get(13)?,
+        muted: row.get(12)?,
     })
 }
 
@@ -619,7 +573,7 @@ mod tests {
         assert_eq!(names, [Status::New, Status::Resolved, Status::Regressed]);
         // Another audit's findings are its own.
         state.commit("b", "v5", "t5", &[], &[]).unwrap();
-        assert_eq!(state.of_audit("a").unwrap().len(), 2);
-        assert!(state.of_audit("b").unwrap().is_empty());
+        let audits: Vec<String> = state.all().unwrap().into_iter().map(|f| f.audit).collect();
+        assert_eq!(audits, ["a", "a"]);
     }
 }

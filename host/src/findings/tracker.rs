@@ -175,9 +175,15 @@ impl Tracker {
     /// passes `complete` (their scope was read completely).
     pub fn resolve_where(&mut self, complete: impl Fn(&Value) -> bool) -> Vec<(String, String)> {
         let mut gone = Vec::new();
+        let no_ext = Value::Object(Map::new());
         let listed = self.state.unseen_active(&self.audit, |id, event| {
-            if complete(&event_ext_value(event)) {
-                gone.push((id.to_string(), event.to_string()));
+            let event: Map<String, Value> = serde_json::from_str(event).unwrap_or_default();
+            let ext = event
+                .get(EXT)
+                .filter(|ext| ext.is_object())
+                .unwrap_or(&no_ext);
+            if complete(ext) {
+                gone.push((id.to_string(), event));
             }
         });
         if let Err(e) = listed {
@@ -185,15 +191,12 @@ impl Tracker {
             return Vec::new();
         }
         let mut events = Vec::new();
-        for (id, event) in gone {
+        for (id, mut value) in gone {
             if let Err(e) = self.state.note_resolved(&id) {
                 log::warn!("Cannot resolve finding {id}: {e}.");
                 continue;
             }
             let Some(known) = self.state.known(&self.audit, &id).ok().flatten() else {
-                continue;
-            };
-            let Ok(mut value) = serde_json::from_str::<Map<String, Value>>(&event) else {
                 continue;
             };
             let Some(com_map) = value.get_mut(COM).and_then(Value::as_object_mut) else {
@@ -220,21 +223,12 @@ impl Tracker {
             }
             com_map.insert(STATUS.into(), Status::Resolved.name().into());
             com_map.insert(FIRST_SEEN.into(), known.first_seen.into());
-            com_map.insert(LAST_SEEN.into(), self.last_seen(&id).into());
+            com_map.insert(LAST_SEEN.into(), known.last_seen.into());
             com_map.insert(OCCURRENCES.into(), known.occurrences.into());
             com_map.insert(RESOLVED_AT.into(), self.now.clone().into());
             events.push((origin, com_last(&value)));
         }
         events
-    }
-
-    /// When a finding was last seen.
-    fn last_seen(&self, id: &str) -> String {
-        self.state
-            .last_seen(&self.audit, id)
-            .ok()
-            .flatten()
-            .unwrap_or_default()
     }
 
     /// Writes what the run saw and resolved, in one transaction.
@@ -273,23 +267,6 @@ struct ComView<'a> {
     description: Text<'a>,
     #[serde(borrow, default)]
     severity: Text<'a>,
-}
-
-/// The `ext` of an event as a value (`null` when it has none).
-fn event_ext_value(event: &str) -> Value {
-    Value::Object(event_ext(event))
-}
-
-/// The `ext` of an event, or an empty map.
-fn event_ext(event: &str) -> Map<String, Value> {
-    serde_json::from_str::<Map<String, Value>>(event)
-        .ok()
-        .and_then(|mut v| v.remove(EXT))
-        .and_then(|ext| match ext {
-            Value::Object(map) => Some(map),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 /// The record as JSON text with its `com` bucket last (the shape the
