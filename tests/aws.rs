@@ -465,9 +465,7 @@ type Read = BTreeSet<(String, String, String)>;
 /// What `awscloud` wrote in `out`, and the accounts whose `account` record
 /// it holds.
 fn read_in(out: &std::path::Path) -> (Read, BTreeSet<String>) {
-    let text =
-        std::fs::read_to_string(out.join("awsaudit_awscloud.json")).unwrap_or_else(|_| "[]".into());
-    let records: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let records = common::records_at(&out.join("awsaudit_awscloud.json"));
     let read = records
         .iter()
         .map(|r| {

@@ -34,13 +34,7 @@ fn run(sb: &Sandbox) -> Run {
 /// `mock data -> status` of the events in `file` (none when absent; an
 /// event without a status says `none`).
 fn statuses(path: &std::path::Path) -> BTreeMap<i64, String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return BTreeMap::new();
-    };
-    let events: Value = serde_json::from_str(&text).unwrap();
-    events
-        .as_array()
-        .unwrap()
+    common::records_at(path)
         .iter()
         .map(|e| {
             (

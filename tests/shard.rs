@@ -41,9 +41,7 @@ fn written(out: &Path) -> Vec<String> {
         "cloudaudit_azcloud.json",
         "cloudaudit_firewallruleevent.json",
     ] {
-        let text = std::fs::read_to_string(out.join(name)).unwrap_or_else(|_| "[]".into());
-        let values: Vec<Value> = serde_json::from_str(&text).unwrap();
-        for mut value in values {
+        for mut value in common::records_at(&out.join(name)) {
             let com = value["com"].as_object_mut().unwrap();
             for key in [
                 "audit_version",
@@ -105,11 +103,7 @@ fn run_shards(sb: &Sandbox, server: &CloudServer, log: &Path, round: u32) -> BTr
         }
         // Every record and event says which shard wrote it; each summary
         // says how many of the 40 subscriptions this shard took.
-        let records: Vec<Value> = serde_json::from_str(
-            &std::fs::read_to_string(out.join("cloudaudit_azcloud.json"))
-                .unwrap_or_else(|_| "[]".into()),
-        )
-        .unwrap();
+        let records = common::records_at(&out.join("cloudaudit_azcloud.json"));
         for record in &records {
             assert_eq!(record["com"]["shard"], shard.as_str(), "{record}");
         }
@@ -189,10 +183,7 @@ fn four_shards_read_forty_subscriptions_once_each_and_write_what_one_run_writes(
             resaved += 1;
         }
     }
-    let saved: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(whole.join("cloudaudit_azcloud.json")).unwrap(),
-    )
-    .unwrap();
+    let saved = common::records_at(&whole.join("cloudaudit_azcloud.json"));
     assert_eq!(resaved, saved.len());
 
     // The next night: each subscription on the same shard.

@@ -33,6 +33,18 @@ const IDENTITY_VARIABLES: [&str; 13] = [
     "GCE_METADATA_HOST",
 ];
 
+/// The records of the filestore output file `path`: none when there is no
+/// such file (a worker that wrote nothing).
+pub fn records_at(path: &Path) -> Vec<Value> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => panic!("{}: {e}", path.display()),
+    }
+}
+
 /// The JSON objects of a JSON Lines file (a test server's request log);
 /// none when it does not exist yet.
 pub fn json_lines(path: &Path) -> Vec<Value> {
