@@ -4,7 +4,7 @@
 use cloudmarker_plugin_api::record::Record;
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, subscription_ext, AzurePlugin, Reader, Session};
-use cloudrest::{run_bounded, Emitter};
+use cloudrest::{run_bounded, Collected, Emitter};
 use serde_json::{json, Map, Value};
 use std::sync::Mutex;
 
@@ -27,12 +27,8 @@ impl Reader for AzVmReader {
 /// The `azvm` cloud plugin (upstream's class of that name).
 pub type AzVm = AzurePlugin<AzVmReader>;
 
-/// Per subscription: VMs read, and what failed.
-#[derive(Default)]
-struct Collected {
-    vms: usize,
-    failures: Vec<String>,
-}
+/// The record type counted in a subscription's `collection_summary`.
+const VIEWS: &str = "vm_instance_view";
 
 fn read_all(session: &Session, emit: &Emitter) {
     let subscriptions = match session.subscriptions() {
@@ -51,8 +47,7 @@ fn read_all(session: &Session, emit: &Emitter) {
         collected[index]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .failures
-            .push(message);
+            .fail(VIEWS, message);
     };
     let max = session.params.max_recs;
     run_bounded(
@@ -78,7 +73,14 @@ fn read_all(session: &Session, emit: &Emitter) {
                 found.truncate(max);
             }
             match result {
-                Ok(_) => vms.lock().unwrap_or_else(|e| e.into_inner()).extend(found),
+                Ok(_) => {
+                    // Listed: a subscription without VMs is complete, not unread.
+                    collected[index]
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .count(VIEWS, 0);
+                    vms.lock().unwrap_or_else(|e| e.into_inner()).extend(found);
+                }
                 Err(e) => fail(index, format!("azvm: {e}")),
             }
         },
@@ -111,7 +113,7 @@ fn read_all(session: &Session, emit: &Emitter) {
                 collected[index]
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .vms += 1;
+                    .count(VIEWS, 1);
                 let mut ext = subscription_ext(&subscriptions[index]);
                 ext.extend(vm_ext(&vm));
                 let com = json!({"cloud_type": "azure", "record_type": "compute", "reference": id});
@@ -129,34 +131,8 @@ fn read_all(session: &Session, emit: &Emitter) {
     });
     for (subscription, collected) in subscriptions.iter().zip(collected) {
         let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-        let sub_id = subscription
-            .get("subscriptionId")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let complete = collected.failures.is_empty();
-        if complete {
-            log::info!(
-                "Subscription {sub_id}: read {} virtual machine(s).",
-                collected.vms
-            );
-        } else {
-            log::warn!(
-                "Subscription {sub_id}: read {} virtual machine(s); could NOT read: {}.",
-                collected.vms,
-                collected.failures.join("; ")
-            );
-        }
-        let mut ext = subscription_ext(subscription);
-        ext.insert("cloud_type".into(), "azure".into());
-        ext.insert("record_type".into(), "collection_summary".into());
-        ext.insert(
-            "collected".into(),
-            json!({"vm_instance_view": collected.vms}),
-        );
-        ext.insert("failed".into(), json!(collected.failures));
-        ext.insert("complete".into(), complete.into());
-        ext.extend(session.shard_fields());
-        let summary = json!({"raw": subscription, "ext": ext, "com": {"cloud_type": "azure", "record_type": "collection_summary", "reference": subscription.get("id")}});
+        let mut summary = azure::summary_record(subscription, Some(&collected), &[VIEWS]);
+        azure::add_fields(&mut summary, session.shard_fields());
         if !emit.record(summary.to_string()) {
             return;
         }

@@ -5,10 +5,9 @@ use crate::firewall::firewall_rules;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::gcp::{self, SignIn};
-use cloudrest::{run_bounded, Bearer, Emitter, Http, LazyStream, Limits};
+use cloudrest::{run_bounded, Bearer, Collected, Emitter, Http, LazyStream, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -330,8 +329,7 @@ fn collect_project(
         return false;
     }
     let base = session.params.compute_url.trim_end_matches('/');
-    let counts: Mutex<BTreeMap<&str, usize>> = Mutex::default();
-    let failures: Mutex<BTreeMap<&str, String>> = Mutex::default();
+    let collected: Mutex<Collected> = Mutex::default();
     run_bounded(
         vec![
             Kind::Firewalls,
@@ -369,43 +367,21 @@ fn collect_project(
                     ),
                 ),
             };
+            let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
             match result {
-                Ok(count) => {
-                    counts
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(name, count);
-                }
+                Ok(count) => collected.count(name, count),
                 Err(message) => {
                     emit.problem(PluginError::partial(0, message.clone()));
-                    failures
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(name, message);
+                    collected.fail(name, message);
                 }
             }
         },
     );
-    let counts = counts.into_inner().unwrap_or_else(|e| e.into_inner());
-    let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
-    let complete = failures.is_empty();
-    let read: Vec<String> = counts.iter().map(|(t, n)| format!("{n} {t}")).collect();
-    if complete {
-        log::info!("Project {project}: read {}.", read.join(", "));
-    } else {
-        let failed: Vec<&str> = failures.keys().copied().collect();
-        log::warn!(
-            "Project {project}: read {}; could NOT read {}.",
-            read.join(", "),
-            failed.join(", ")
-        );
-    }
+    let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut ext = project_ext.clone();
     ext.insert("cloud_type".into(), "gcp".into());
     ext.insert("record_type".into(), "collection_summary".into());
-    ext.insert("collected".into(), json!(counts));
-    ext.insert("failed".into(), json!(failures));
-    ext.insert("complete".into(), complete.into());
+    ext.extend(collected.summarise(&format!("Project {project}"), &[]));
     ext.extend(shard_fields.clone());
     emit.record(json!({"raw": {"project_id": project}, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "collection_summary", "reference": project}}).to_string())
 }
