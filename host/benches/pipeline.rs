@@ -3,8 +3,12 @@
 //! same plugins compiled into this binary (in-process), with every
 //! plugin instance in a process of its own (isolated: `isolation: process`;
 //! its CPU time includes the plugin processes', its peak RSS is the host's),
-//! and through the libraries without the findings lifecycle
-//! (ffi-stateless: `state: {enabled: false}`, the data path alone).
+//! through the libraries without the findings lifecycle
+//! (ffi-stateless: `state: {enabled: false}`, the data path alone), and,
+//! side by side, the original Python cloudmarker running its own mock audit
+//! (upstream: PyPI `cloudmarker==0.1.0`, which has no findings lifecycle,
+//! so it compares with ffi-stateless; installed by this bench into
+//! `target/bench-upstream-venv`, `BENCH_UPSTREAM=0` leaves it out).
 //!
 //! `cargo bench -p cloudmarker --bench pipeline` runs 10^5, 10^6 and 10^7
 //! records; `-- 100000 1000000` picks sizes. Each measurement runs in a fresh
@@ -16,6 +20,13 @@
 //! the child, over the records) and, for the same bytes, the time of
 //! `dd if=/dev/zero conv=fsync` on the same file system, measured in the
 //! same run.
+
+#[allow(dead_code)]
+#[path = "../../tests/common/python.rs"]
+mod python;
+#[allow(dead_code)]
+#[path = "../../tests/common/tls.rs"]
+mod tls;
 
 use cloudmarker::audit::{run_audits, EngineOptions, NoHooks, StopFlag};
 use cloudmarker::config::{load, Config};
@@ -60,6 +71,15 @@ mod in_process {
 /// path without the findings lifecycle.
 const MODES: [&str; 4] = ["ffi", "in-process", "isolated", "ffi-stateless"];
 
+/// The original Python cloudmarker's mode, measured up to [`UPSTREAM_MAX`]
+/// records (it reads about 15,000 a second here: 10^7 would take over ten
+/// minutes a run).
+const UPSTREAM: &str = "upstream";
+const UPSTREAM_MAX: u64 = 1_000_000;
+
+/// How the child of the upstream mode finds the venv's Python.
+const UPSTREAM_PYTHON: &str = "BENCH_UPSTREAM_PYTHON";
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -93,19 +113,24 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
+    let upstream = upstream_python();
     let storages = [("disk", target_dir()), ("tmpfs", PathBuf::from("/dev/shm"))];
     println!("| records | output on | mode | seconds (median of {runs}) | records/s | CPU µs/record | peak RSS | bytes written | dd conv=fsync of those bytes, s |");
     println!("|---:|---|---|---:|---:|---:|---:|---:|---:|");
     for size in sizes {
         for (storage, dir) in storages.iter().filter(|(_, d)| d.is_dir()) {
-            let mut results: Vec<Vec<Measured>> = vec![Vec::new(); MODES.len()];
-            // Interleave the modes so that both see the same disk state.
+            let mut modes = MODES.to_vec();
+            if upstream.is_some() && size <= UPSTREAM_MAX {
+                modes.push(UPSTREAM);
+            }
+            let mut results: Vec<Vec<Measured>> = vec![Vec::new(); modes.len()];
+            // Interleave the modes so that all see the same disk state.
             for _ in 0..runs {
-                for (mode, result) in MODES.iter().zip(&mut results) {
-                    result.push(measure(mode, size, dir));
+                for (mode, result) in modes.iter().zip(&mut results) {
+                    result.push(measure(mode, size, dir, upstream.as_deref()));
                 }
             }
-            for (mode, mut result) in MODES.iter().zip(results) {
+            for (mode, mut result) in modes.iter().zip(results) {
                 result.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
                 let median = &result[result.len() / 2];
                 let rss_mb = result.iter().map(|r| r.rss_mb).fold(0.0, f64::max);
@@ -155,9 +180,33 @@ fn dd_seconds(dir: &Path, bytes: u64) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// Runs one child; returns what it measured.
-fn measure(mode: &str, records: u64, dir: &Path) -> Measured {
-    let output = Command::new(std::env::current_exe().unwrap())
+/// The Python of the venv with the original cloudmarker, made from
+/// `host/benches/upstream-requirements.txt`; `None` (saying why) when
+/// `BENCH_UPSTREAM=0` or when it cannot be installed.
+fn upstream_python() -> Option<PathBuf> {
+    if std::env::var("BENCH_UPSTREAM").as_deref() == Ok("0") {
+        return None;
+    }
+    let requirements = python::root().join("host/benches/upstream-requirements.txt");
+    // Its other pinned dependencies (2019's cryptography, PyYAML 5.1) do
+    // not build on this Python; its mock audit imports none of them.
+    match python::venv("bench-upstream-venv", &requirements, &["--no-deps"]) {
+        Ok(python) => Some(python),
+        Err(why) => {
+            eprintln!("The original cloudmarker is not measured: {why}");
+            None
+        }
+    }
+}
+
+/// Runs one child (with the upstream venv's Python, `upstream`); returns
+/// what it measured.
+fn measure(mode: &str, records: u64, dir: &Path, upstream: Option<&Path>) -> Measured {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if let Some(python) = upstream {
+        command.env(UPSTREAM_PYTHON, python);
+    }
+    let output = command
         .args(["--child", mode, &records.to_string()])
         .arg(dir)
         .output()
@@ -181,8 +230,11 @@ fn measure(mode: &str, records: u64, dir: &Path) -> Measured {
 }
 
 /// Runs one mock audit of `records` records writing under `out`, and prints
-/// its seconds and peak RSS in MB.
+/// its seconds, peak RSS in MB, CPU seconds and bytes written.
 fn child(mode: &str, records: u64, out: &Path) {
+    if mode == UPSTREAM {
+        return upstream_child(records, out);
+    }
     let dir = tempfile::tempdir_in(out).expect("temp dir");
     let config_file = dir.path().join("bench.yaml");
     std::fs::write(
@@ -222,6 +274,54 @@ fn child(mode: &str, records: u64, out: &Path) {
         "{seconds} {} {} {bytes}",
         peak_rss_kb() as f64 / 1024.0,
         cpu_seconds()
+    );
+}
+
+/// Runs the original cloudmarker's mock audit (its mockcloud -> filestore +
+/// mockevent -> filestore, as in its base config) of `records` records
+/// writing under `out`, and prints what [`child`] prints: the wall time of
+/// the whole `python -m cloudmarker -n` (interpreter start included), the
+/// largest peak RSS of its processes, the CPU time of all of them.
+fn upstream_child(records: u64, out: &Path) {
+    let python = std::env::var_os(UPSTREAM_PYTHON).expect("the upstream venv's Python");
+    let dir = tempfile::tempdir_in(out).expect("temp dir");
+    let config_file = dir.path().join("upstream.yaml");
+    let out_dir = dir.path().join("out");
+    std::fs::write(
+        &config_file,
+        format!(
+            "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n  filestore:\n    params: {{path: {}}}\nlogger:\n  handlers:\n    file:\n      filename: {}\n",
+            out_dir.display(),
+            dir.path().join("cloudmarker.log").display(),
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let output = Command::new(python)
+        .args(["-m", "cloudmarker", "-n", "-c"])
+        .arg(&config_file)
+        .current_dir(dir.path())
+        .output()
+        .expect("run the original cloudmarker");
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Each record of its JSON array has one `"raw":` line.
+    let cloud_output = out_dir.join("mockaudit_mockcloud.json");
+    let text = std::fs::File::open(&cloud_output).expect("the original's output");
+    let written = std::io::BufRead::lines(std::io::BufReader::new(text))
+        .map_while(Result::ok)
+        .filter(|line| line.trim_start().starts_with("\"raw\":"))
+        .count() as u64;
+    assert_eq!(written, records, "{}", cloud_output.display());
+    println!(
+        "{seconds} {} {cpu} {}",
+        children_peak_rss_kb() as f64 / 1024.0,
+        dir_bytes(&out_dir)
     );
 }
 
@@ -278,6 +378,17 @@ fn target_dir() -> PathBuf {
         .and_then(Path::parent)
         .unwrap()
         .to_path_buf()
+}
+
+/// The largest peak RSS of the ended child processes (and theirs), in kB.
+fn children_peak_rss_kb() -> u64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    u64::try_from(usage.ru_maxrss).unwrap_or(0)
 }
 
 fn peak_rss_kb() -> u64 {

@@ -17,60 +17,78 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The venv's Python, with the requirements installed (once per machine and
-/// requirements file; a file lock keeps test processes from racing).
+/// The test venv's Python, with the requirements installed (once per
+/// machine and requirements file).
 pub fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            let target = root().join("target");
-            std::fs::create_dir_all(&target).unwrap();
-            let lock = File::create(target.join("test-venv.lock")).expect("venv lock file");
-            lock.lock().expect("lock the venv");
-            let venv = target.join("test-venv");
-            let python = venv.join("bin/python");
-            let requirements = root().join("tests/support/requirements.txt");
-            let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
-            let marker = venv.join("installed-requirements.txt");
-            if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-                let system =
-                    std::env::var("CLOUDMARKER_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-                run(
-                    Command::new(&system)
-                        .args(["-m", "venv", "--clear"])
-                        .arg(&venv),
-                    "create the test venv",
-                );
-                run(
-                    Command::new(&python)
-                        .args([
-                            "-m",
-                            "pip",
-                            "install",
-                            "--quiet",
-                            "--disable-pip-version-check",
-                            "-r",
-                        ])
-                        .arg(&requirements),
-                    "install the test servers (pip install -r tests/support/requirements.txt)",
-                );
-                std::fs::write(&marker, &wanted).unwrap();
-            }
-            python
+            venv(
+                "test-venv",
+                &root().join("tests/support/requirements.txt"),
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
         })
         .clone()
 }
 
-fn run(command: &mut Command, what: &str) {
+/// The Python of `target/<name>`, a venv with `requirements` installed by
+/// `pip install <pip_options> -r <requirements>`: made once per machine
+/// and requirements file (a marker keeps what was installed; a file lock
+/// keeps processes from racing). The error says what could not be done.
+pub fn venv(name: &str, requirements: &Path, pip_options: &[&str]) -> Result<PathBuf, String> {
+    let target = root().join("target");
+    std::fs::create_dir_all(&target).map_err(|e| format!("cannot create target/: {e}"))?;
+    let lock = File::create(target.join(format!("{name}.lock")))
+        .map_err(|e| format!("cannot create the lock of target/{name}: {e}"))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock target/{name}: {e}"))?;
+    let venv = target.join(name);
+    let python = venv.join("bin/python");
+    let wanted = std::fs::read_to_string(requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let marker = venv.join("installed-requirements.txt");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        let system = std::env::var("CLOUDMARKER_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        run(
+            Command::new(&system)
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv),
+            &format!("create target/{name}"),
+        )?;
+        run(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(pip_options)
+                .arg("-r")
+                .arg(requirements),
+            &format!("pip install -r {}", requirements.display()),
+        )?;
+        std::fs::write(&marker, &wanted)
+            .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    }
+    Ok(python)
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
     let output = command
         .output()
-        .unwrap_or_else(|e| panic!("cannot {what}: {e}"));
-    assert!(
-        output.status.success(),
+        .map_err(|e| format!("cannot {what}: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
         "cannot {what}:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
-    );
+    ))
 }
 
 /// A free TCP port on the loopback interface.
