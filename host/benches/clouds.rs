@@ -19,6 +19,8 @@
 #[allow(dead_code)]
 #[path = "../../tests/common/python.rs"]
 mod python;
+#[path = "common/rusage.rs"]
+mod rusage;
 #[allow(dead_code)]
 #[path = "../../tests/common/tls.rs"]
 mod tls;
@@ -161,14 +163,7 @@ fn every_azure_plugin() {
 
 /// User plus system CPU seconds of the waited-for children so far.
 fn children_cpu() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    rusage::cpu_seconds(&rusage::of(libc::RUSAGE_CHILDREN))
 }
 
 /// `azcloud` over one subscription with [`SCALED_VMS`] virtual machines.

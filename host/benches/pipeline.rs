@@ -24,6 +24,8 @@
 #[allow(dead_code)]
 #[path = "../../tests/common/python.rs"]
 mod python;
+#[path = "common/rusage.rs"]
+mod rusage;
 #[allow(dead_code)]
 #[path = "../../tests/common/tls.rs"]
 mod tls;
@@ -325,25 +327,12 @@ fn upstream_child(records: u64, out: &Path) {
     );
 }
 
-/// User plus system CPU seconds of this process so far.
+/// User plus system CPU seconds of this process so far, and of its ended
+/// children (the isolated mode's plugin processes, the original's
+/// interpreter and its workers).
 fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    // SAFETY: as above; the isolated mode's plugin processes, all ended.
-    let children = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime)
-        + seconds(usage.ru_stime)
-        + seconds(children.ru_utime)
-        + seconds(children.ru_stime)
+    rusage::cpu_seconds(&rusage::of(libc::RUSAGE_SELF))
+        + rusage::cpu_seconds(&rusage::of(libc::RUSAGE_CHILDREN))
 }
 
 /// The bytes of the files under `dir`.
@@ -382,13 +371,7 @@ fn target_dir() -> PathBuf {
 
 /// The largest peak RSS of the ended child processes (and theirs), in kB.
 fn children_peak_rss_kb() -> u64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    u64::try_from(usage.ru_maxrss).unwrap_or(0)
+    u64::try_from(rusage::of(libc::RUSAGE_CHILDREN).ru_maxrss).unwrap_or(0)
 }
 
 fn peak_rss_kb() -> u64 {
