@@ -417,7 +417,7 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
         ("mongodbstore", vec!["password", "uri"]),
     ];
     let readme = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/plugins.md"),
     )
     .unwrap();
     let sb = Sandbox::new();
@@ -440,7 +440,7 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
         assert_eq!(
             readme_params(&readme, plugin),
             names,
-            "{plugin}: the params in README.md's Bundled plugins table differ from the plugin's schema"
+            "{plugin}: the params in docs/plugins.md's Bundled plugins table differ from the plugin's schema"
         );
         if header.trim() == "(none)" {
             continue;
@@ -462,14 +462,14 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
     }
 }
 
-/// The param names README.md's Bundled plugins table gives for `plugin`,
+/// The param names docs/plugins.md's Bundled plugins table gives for `plugin`,
 /// sorted: the backticked names in its params column, leaving out what is in
 /// parentheses (defaults and remarks); `as `other`` means other's params.
 fn readme_params(readme: &str, plugin: &str) -> Vec<String> {
     let row = readme
         .lines()
         .find(|l| l.starts_with(&format!("| [`{plugin}`]")))
-        .unwrap_or_else(|| panic!("README.md has no Bundled plugins row for {plugin}"));
+        .unwrap_or_else(|| panic!("docs/plugins.md has no Bundled plugins row for {plugin}"));
     let params = row.rsplit('|').nth(1).unwrap().trim();
     if let Some(other) = params.strip_prefix("as `") {
         return readme_params(readme, other.trim_end_matches('`'));
