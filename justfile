@@ -2,7 +2,7 @@
 
 # Build the host and every plugin (release).
 build:
-    cargo build --release --workspace
+    cargo build --release
 
 # Run the sanity audit now, with the default config cascade.
 run: build
@@ -10,7 +10,7 @@ run: build
 
 # Run all tests (what CI runs).
 test:
-    cargo test --workspace
+    cargo test --workspace --no-fail-fast
 
 # Formatting and lints, as CI checks them.
 lint:

@@ -4,14 +4,30 @@
 # beside its own directory), the man page and the bash completions.
 # Used by `just install` and by the Containerfile; the tests run it too.
 #
+# The bundled plugins are the libraries of plugins/*/ (each crate's [lib]
+# name); the build directory also holds the test fixtures' libraries, which
+# are never installed.
+#
 # usage: deploy/install.sh PREFIX [BUILD_DIR]   (BUILD_DIR: target/release)
 set -eu
 prefix=${1:?usage: deploy/install.sh PREFIX [BUILD_DIR]}
 build=${2:-target/release}
+source_dir=$(cd "$(dirname "$0")/.." && pwd)
+case $(uname -s) in
+    Darwin) suffix=.dylib ;;
+    *) suffix=.so ;;
+esac
 install -d -m 0755 "$prefix/bin" "$prefix/lib/cloudmarker/plugins" \
     "$prefix/share/man/man1" "$prefix/share/bash-completion/completions"
 install -m 0755 "$build/cloudmarker" "$prefix/bin/cloudmarker"
-for lib in "$build"/lib*.so; do
+for manifest in "$source_dir"/plugins/*/Cargo.toml; do
+    # The `name` of the manifest's [lib] section.
+    name=$(sed -n '/^\[lib\]/,/^\[/s/^name *= *"\([^"]*\)".*/\1/p' "$manifest")
+    lib="$build/lib$name$suffix"
+    if [ -z "$name" ] || [ ! -f "$lib" ]; then
+        echo "install.sh: the bundled plugin library lib$name$suffix (from $manifest) is not in $build; build it first (cargo build --release)." >&2
+        exit 1
+    fi
     install -m 0755 "$lib" "$prefix/lib/cloudmarker/plugins/"
 done
 "$build/cloudmarker" man > "$prefix/share/man/man1/cloudmarker.1"

@@ -420,8 +420,11 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
     let build = sb.path().join("build");
     std::fs::create_dir(&build).unwrap();
     std::fs::copy(common::binary(), build.join("cloudmarker")).unwrap();
-    let bundled = ["mockcloud", "mockevent", "filestore", "azcloud", "esstore"];
-    for name in bundled {
+    // Every bundled plugin library, and the test fixtures' libraries that a
+    // real target/release holds beside them.
+    let bundled = bundled_libraries();
+    let fixtures = ["faultycloud", "faultysink", "jsoncloud", "plainlib"];
+    for name in bundled.iter().map(String::as_str).chain(fixtures) {
         let lib = plugin_lib(name);
         std::fs::copy(&lib, build.join(lib.file_name().unwrap())).unwrap();
     }
@@ -442,14 +445,35 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
     ] {
         assert!(prefix.join(file).is_file(), "{file}");
     }
-    for name in bundled {
-        assert!(
-            plugins
-                .join(plugin_lib(name).file_name().unwrap())
-                .is_file(),
-            "{name}"
-        );
+    let mut installed: Vec<String> = std::fs::read_dir(&plugins)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    installed.sort();
+    let mut expected: Vec<String> = bundled
+        .iter()
+        .map(|name| {
+            plugin_lib(name)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(installed, expected, "the bundled plugins and nothing else");
+    let listed = std::process::Command::new(prefix.join("bin/cloudmarker"))
+        .args(["plugins", "list"])
+        .env("HOME", sb.path())
+        .env_remove("CLOUDMARKER_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("azvmosdiskencryptionevent"), "{listed}");
+    for fixture in fixtures {
+        assert!(!listed.contains(fixture), "{fixture} installed: {listed}");
     }
+    assert!(!listed.contains("not a plugin"), "{listed}");
     let output = std::process::Command::new(prefix.join("bin/cloudmarker"))
         .args(["-n", "-c", "sandbox.yaml"])
         .current_dir(sb.path())
@@ -492,6 +516,24 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
     }
     let justfile = std::fs::read_to_string(root.join("justfile")).unwrap();
     assert!(justfile.contains("./deploy/install.sh {{prefix}} target/release"));
+}
+
+/// The library names of the bundled plugins: the `[lib] name` of each
+/// `plugins/*/Cargo.toml`, as deploy/install.sh reads them.
+fn bundled_libraries() -> Vec<String> {
+    let plugins = common::python::root().join("plugins");
+    let mut names: Vec<String> = std::fs::read_dir(plugins)
+        .unwrap()
+        .filter_map(|entry| {
+            let manifest = std::fs::read_to_string(entry.ok()?.path().join("Cargo.toml")).ok()?;
+            let lib = manifest.split("[lib]").nth(1)?;
+            let line = lib.lines().find(|l| l.trim_start().starts_with("name"))?;
+            Some(line.split('"').nth(1)?.to_string())
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() > 15, "bundled plugin libraries: {names:?}");
+    names
 }
 
 #[test]

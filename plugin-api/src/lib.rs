@@ -10,9 +10,11 @@
 //!
 //! ```
 //! use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+//! use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 //! use serde::{Deserialize, Serialize};
 //!
-//! #[derive(Default, Deserialize, Serialize)]
+//! #[derive(Default, Deserialize, Serialize, JsonSchema)]
+//! #[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 //! #[serde(default, deny_unknown_fields)]
 //! pub struct Params { count: u64 }
 //!

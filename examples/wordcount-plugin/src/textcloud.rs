@@ -1,11 +1,13 @@
 //! The `textcloud` cloud plugin.
 
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// The plugin's parameters.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// The texts to produce, one record each.

@@ -3,10 +3,12 @@
 use cloudmarker_plugin_api::record::Text;
 use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
 use cloudmarker_plugin_api::sdk::{self, log, PluginError, PluginType};
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The plugin's parameters; `deny_unknown_fields` makes a typo an error.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// More words than this raise an event.

@@ -1,11 +1,13 @@
 //! The `wordtally` sink plugin.
 
 use cloudmarker_plugin_api::sdk::{self, PluginError, PluginType, Records, Sink};
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// The plugin's parameters.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Where the tally is written (JSON: texts and words).

@@ -11,9 +11,11 @@
 //! use cloudmarker_plugin_api::record::Text;
 //! use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
 //! use cloudmarker_plugin_api::sdk::{self, PluginType};
+//! use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 //! use serde::{Deserialize, Serialize};
 //!
-//! #[derive(Default, Deserialize, Serialize)]
+//! #[derive(Default, Deserialize, Serialize, JsonSchema)]
+//! #[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 //! #[serde(default, deny_unknown_fields)]
 //! pub struct Params {}
 //!

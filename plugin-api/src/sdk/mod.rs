@@ -42,7 +42,9 @@ pub type Result<T, E = PluginError> = std::result::Result<T, E>;
 pub trait PluginType: Sized + Send + 'static {
     /// The plugin's parameters. `Default` gives the documented defaults;
     /// use `#[serde(default, deny_unknown_fields)]` so a typo is an error.
-    type Params: DeserializeOwned + Serialize + Default;
+    /// Derive [`schema::JsonSchema`] too: the params' schema (names, types,
+    /// docs, secrets) is derived from the type.
+    type Params: DeserializeOwned + Serialize + Default + schema::JsonSchema;
 
     /// The plugin's name, e.g. `mockcloud`.
     const NAME: &'static str;
@@ -70,11 +72,13 @@ pub trait PluginType: Sized + Send + 'static {
     /// Constructs the plugin; connect to servers here, not later.
     fn new(params: Self::Params) -> Result<Self>;
 
-    /// The JSON schema of `Params` ([`schema::of`]), so that `cloudmarker
-    /// plugins inspect` can document every param and the host knows which
-    /// are secret. `None` (the default) gives the defaults only.
+    /// The JSON schema of `Params`, so that `cloudmarker plugins inspect`
+    /// can document every param and the host knows which are secret. The
+    /// default derives it from the type ([`schema::of`]); override it only
+    /// where the derived schema would be wrong. `None` gives the defaults
+    /// only.
     fn params_schema() -> Option<serde_json::Value> {
-        None
+        Some(schema::of::<Self::Params>())
     }
 
     /// The health check behind `cloudmarker validate --connect`: reach and

@@ -156,9 +156,6 @@ impl<R: ParamRule> PluginType for ParamRuleCheck<R> {
     const DESCRIPTION: &'static str = R::DESCRIPTION;
     const CLASS: Option<&'static str> = R::CLASS;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<R::Params>())
-    }
 
     fn new(params: R::Params) -> Result<Self> {
         R::new(params)

@@ -3,8 +3,9 @@
 //! type and its doc comments, carried in the plugin's info for
 //! `cloudmarker plugins inspect` and the checks that read it.
 //!
-//! Derive `JsonSchema` on the params type and return [`of`] from
-//! [`PluginType::params_schema`](super::PluginType::params_schema):
+//! Derive `JsonSchema` on the params type: the default
+//! [`PluginType::params_schema`](super::PluginType::params_schema) returns
+//! [`of`] it:
 //!
 //! ```
 //! use cloudmarker_plugin_api::sdk::schema::{self, JsonSchema};

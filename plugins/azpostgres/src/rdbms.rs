@@ -4,7 +4,7 @@
 use cloudmarker_plugin_api::record::Text;
 use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select, Severity};
 use cloudmarker_plugin_api::sdk::rule::NoParams;
-use cloudmarker_plugin_api::sdk::{self, schema, PluginType};
+use cloudmarker_plugin_api::sdk::{self, PluginType};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -39,9 +39,6 @@ impl PluginType for RdbmsEnforceTls {
     const DESCRIPTION: &'static str =
         "Flags database servers (rdbms records) that accept connections without TLS.";
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<NoParams>())
-    }
 
     fn new(_: NoParams) -> sdk::Result<Self> {
         Ok(Self)

@@ -20,9 +20,6 @@ pub struct EmailAlert {
 impl PluginType for EmailAlert {
     type Params = EmailParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<EmailParams>())
-    }
     const NAME: &'static str = "emailalert";
     const CLASS: Option<&'static str> = Some("EmailAlert");
     const NOTIFIES: bool = true;

@@ -104,9 +104,6 @@ pub struct EsStore {
 impl PluginType for EsStore {
     type Params = EsParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<EsParams>())
-    }
     const NAME: &'static str = "esstore";
     const CLASS: Option<&'static str> = Some("EsStore");
     const DESCRIPTION: &'static str =

@@ -46,9 +46,6 @@ impl PluginType for FileCloud {
         "Reads records back from filestore output files, to evaluate a saved inventory again.";
     const SHARDS: bool = true;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(sdk::schema::of::<FileCloudParams>())
-    }
 
     fn new(params: FileCloudParams) -> sdk::Result<Self> {
         let config = |e: String| PluginError::config(format!("filecloud: {e}"));

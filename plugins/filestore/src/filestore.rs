@@ -87,9 +87,6 @@ struct OutputFile {
 impl PluginType for FileStore {
     type Params = FileStoreParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<FileStoreParams>())
-    }
     const NAME: &'static str = "filestore";
     const CLASS: Option<&'static str> = Some("FileStore");
     const DESCRIPTION: &'static str = "Writes records to one JSON array file per worker.";

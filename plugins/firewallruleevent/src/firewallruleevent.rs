@@ -53,11 +53,6 @@ pub struct FirewallRuleEvent {
 impl PluginType for FirewallRuleEvent {
     type Params = FirewallRuleEventParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<
-            FirewallRuleEventParams,
-        >())
-    }
     const NAME: &'static str = "firewallruleevent";
     const CLASS: Option<&'static str> = Some("FirewallRuleEvent");
     const DESCRIPTION: &'static str =

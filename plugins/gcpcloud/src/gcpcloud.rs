@@ -124,9 +124,6 @@ pub struct GcpCloud {
 impl PluginType for GcpCloud {
     type Params = GcpParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<GcpParams>())
-    }
     const NAME: &'static str = "gcpcloud";
     const CLASS: Option<&'static str> = Some("GCPCloud");
     const SHARDS: bool = true;

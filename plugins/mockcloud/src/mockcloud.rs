@@ -45,9 +45,6 @@ pub struct MockCloud {
 impl PluginType for MockCloud {
     type Params = MockCloudParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<MockCloudParams>())
-    }
     const NAME: &'static str = "mockcloud";
     const CLASS: Option<&'static str> = Some("MockCloud");
     const DESCRIPTION: &'static str = "Generates numbered mock records for trying out cloudmarker.";

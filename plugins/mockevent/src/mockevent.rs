@@ -60,9 +60,6 @@ struct RawView {
 impl PluginType for MockEvent {
     type Params = MockEventParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<MockEventParams>())
-    }
     const NAME: &'static str = "mockevent";
     const CLASS: Option<&'static str> = Some("MockEvent");
     const DESCRIPTION: &'static str =

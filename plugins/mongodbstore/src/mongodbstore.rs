@@ -109,9 +109,6 @@ pub struct MongoDbStore {
 impl PluginType for MongoDbStore {
     type Params = MongoDbParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<MongoDbParams>())
-    }
     const NAME: &'static str = "mongodbstore";
     const CLASS: Option<&'static str> = Some("MongoDBStore");
     const DESCRIPTION: &'static str =

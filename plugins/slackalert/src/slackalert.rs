@@ -70,9 +70,6 @@ pub struct SlackAlert {
 impl PluginType for SlackAlert {
     type Params = SlackParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<SlackParams>())
-    }
     const NAME: &'static str = "slackalert";
     const CLASS: Option<&'static str> = Some("SlackAlert");
     const NOTIFIES: bool = true;

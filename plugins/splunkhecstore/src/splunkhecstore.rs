@@ -101,9 +101,6 @@ pub struct SplunkHecStore {
 impl PluginType for SplunkHecStore {
     type Params = SplunkHecParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<SplunkHecParams>())
-    }
     const NAME: &'static str = "splunkhecstore";
     const CLASS: Option<&'static str> = Some("SplunkHECStore");
     const DESCRIPTION: &'static str =

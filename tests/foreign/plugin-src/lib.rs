@@ -1,10 +1,12 @@
 //! A cloud plugin built against a variant of plugin-api (see ../README.md).
 
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Parameters.
-#[derive(Default, Deserialize, Serialize)]
+#[derive(Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// How many records to produce.

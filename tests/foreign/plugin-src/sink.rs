@@ -2,11 +2,13 @@
 //! appends every record it receives, one per line, to the file `path`.
 
 use cloudmarker_plugin_api::sdk::{self, PluginType, Records, Sink};
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
 /// Parameters.
-#[derive(Default, Deserialize, Serialize)]
+#[derive(Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// The file the records are appended to.

@@ -1,4 +1,4 @@
-//! The `azvmextensionevent` plugin (upstream's `AzVMExtensionEvent`): flags
+//! The `azvmextensionevent` check (upstream's `AzVMExtensionEvent`): flags
 //! Azure virtual machines, from the `vm_instance_view` records of `azvm`,
 //! that run an extension of `blacklisted`, one not in `whitelisted` (when it
 //! is given), or that lack one of `required`.
@@ -40,10 +40,6 @@ impl PluginType for AzVmExtensionEvent {
     const CLASS: Option<&'static str> = Some("AzVMExtensionEvent");
     const DESCRIPTION: &'static str =
         "Flags Azure virtual machines with blacklisted, unapproved or missing extensions.";
-
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(schema::of::<Params>())
-    }
 
     fn new(params: Params) -> sdk::Result<Self> {
         Ok(Self { params })
@@ -113,17 +109,21 @@ impl Check for AzVmExtensionEvent {
     }
 }
 
-cloudmarker_plugin_api::export_plugin!(event: AzVmExtensionEvent);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use cloudmarker_plugin_api::sdk::check::assert_check;
-    use serde_json::{json, Value};
+    use cloudrest::azure;
+    use serde_json::{json, Map, Value};
 
+    /// A `vm_instance_view` record as `azvm` writes it.
     fn vm(extensions: &[&str]) -> Value {
-        json!({"raw": {}, "ext": {"cloud_type": "azure", "record_type": "vm_instance_view", "extensions": extensions},
-            "com": {"cloud_type": "azure", "reference": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"}})
+        azure::record(&Map::new(), "vm_instance_view")
+            .com_record_type(Some("compute"))
+            .reference("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1")
+            .ext("extensions", extensions)
+            .to_value(&json!({}))
     }
 
     fn plugin(white: &[&str], black: &[&str], required: &[&str]) -> AzVmExtensionEvent {
@@ -138,9 +138,9 @@ mod tests {
 
     #[test]
     fn blacklisted_unapproved_and_missing_extensions() {
-        let others = [
-            json!({"raw": {}, "ext": {"record_type": "virtual_machine", "extensions": ["Bad"]}, "com": {"cloud_type": "azure"}}),
-        ];
+        let others = [azure::record(&Map::new(), "virtual_machine")
+            .ext("extensions", ["Bad"])
+            .to_value(&json!({}))];
         let events = assert_check(
             &mut plugin(&[], &["Bad"], &[]),
             "vm_blacklisted_extension_event",

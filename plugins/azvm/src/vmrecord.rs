@@ -1,6 +1,5 @@
 //! The parts of an Azure `vm_instance_view` record (from the `azvm` cloud
-//! plugin) that the VM event plugins read. This is an ordinary library,
-//! not a plugin.
+//! plugin) that the VM checks of this library read.
 //!
 //! [`VmRecord`] is the `Record` of their checks: it reads `com` and the
 //! small `ext`; `raw`, the large VM object, stays unparsed text until a
@@ -15,6 +14,10 @@ use std::borrow::Cow;
 pub const AZURE: &str = "azure";
 /// Their `ext.record_type`.
 pub const VM_INSTANCE_VIEW: &str = "vm_instance_view";
+/// Stands in for a disk name the record does not give.
+pub const UNNAMED: &str = "(unnamed)";
+/// Stands in for a VM id the record does not give.
+pub const UNKNOWN: &str = "(unknown)";
 
 /// A record, with `raw` and `ext` kept as text.
 #[derive(Deserialize)]
@@ -80,6 +83,21 @@ impl<'a> VmRecord<'a> {
         match self.raw {
             Some(raw) => serde_json::from_str(raw.get()),
             None => Ok(RawVm::default()),
+        }
+    }
+
+    /// Parses the VM object, or logs a warning naming the record and gives
+    /// `None` when it is malformed: one bad record never stops a check.
+    pub fn vm_or_warn(&self) -> Option<RawVm<'a>> {
+        match self.vm() {
+            Ok(vm) => Some(vm),
+            Err(e) => {
+                let reference = self.reference.as_deref().unwrap_or(UNKNOWN);
+                log::warn!(
+                    "Skipped a malformed vm_instance_view record (reference {reference}), error: {e}."
+                );
+                None
+            }
         }
     }
 

@@ -39,9 +39,6 @@ impl<R: Reader> PluginType for AzurePlugin<R> {
     const CLASS: Option<&'static str> = R::CLASS;
     const SHARDS: bool = true;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(sdk::schema::of::<AzureParams>())
-    }
 
     fn new(params: AzureParams) -> sdk::Result<Self> {
         let session =

@@ -1,17 +1,13 @@
 //! An event plugin that flags unencrypted data disks of Azure virtual
 //! machines, from the `vm_instance_view` records of the `azvm` cloud plugin.
 
-use azvmrecord::{is_true, VmRecord, AZURE, VM_INSTANCE_VIEW};
+use crate::vmrecord::{is_true, VmRecord, AZURE, UNKNOWN, UNNAMED, VM_INSTANCE_VIEW};
 use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select, Severity};
 use cloudmarker_plugin_api::sdk::{self, PluginType};
 use serde::{Deserialize, Serialize};
 
 /// The `record_type` of the events this plugin raises.
 const EVENT_TYPE: &str = "vm_data_disk_encryption_event";
-/// Stands in for a name the record does not give.
-const UNNAMED: &str = "(unnamed)";
-/// Stands in for a VM id the record does not give.
-const UNKNOWN: &str = "(unknown)";
 
 /// Parameters of [`AzVmDataDiskEncryptionEvent`]: there are none.
 #[derive(
@@ -30,11 +26,6 @@ pub struct AzVmDataDiskEncryptionEvent;
 impl PluginType for AzVmDataDiskEncryptionEvent {
     type Params = AzVmDataDiskEncryptionEventParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<
-            AzVmDataDiskEncryptionEventParams,
-        >())
-    }
     const NAME: &'static str = "azvmdatadiskencryptionevent";
     const CLASS: Option<&'static str> = Some("AzVMDataDiskEncryptionEvent");
     const DESCRIPTION: &'static str = "Flags unencrypted data disks of Azure virtual machines.";
@@ -54,15 +45,8 @@ impl Check for AzVmDataDiskEncryptionEvent {
         if is_true(vm_record.ext.all_data_disks_encrypted) {
             return Ok(());
         }
-        let vm = match vm_record.vm() {
-            Ok(vm) => vm,
-            Err(e) => {
-                let reference = vm_record.reference.as_deref().unwrap_or(UNKNOWN);
-                log::warn!(
-                    "Skipped a malformed vm_instance_view record (reference {reference}), error: {e}."
-                );
-                return Ok(());
-            }
+        let Some(vm) = vm_record.vm_or_warn() else {
+            return Ok(());
         };
         let reference = vm_record.reference(&vm);
         let vm_name = reference.unwrap_or(UNKNOWN);
@@ -104,4 +88,5 @@ impl Check for AzVmDataDiskEncryptionEvent {
 }
 
 #[cfg(test)]
+#[path = "datadisk_tests.rs"]
 mod tests;

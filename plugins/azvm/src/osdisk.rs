@@ -1,17 +1,13 @@
 //! An event plugin that flags Azure virtual machines whose OS disk is not
 //! encrypted, from the `vm_instance_view` records of the `azvm` cloud plugin.
 
-use azvmrecord::{is_true, VmRecord, AZURE, VM_INSTANCE_VIEW};
+use crate::vmrecord::{is_true, VmRecord, AZURE, UNKNOWN, UNNAMED, VM_INSTANCE_VIEW};
 use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select, Severity};
 use cloudmarker_plugin_api::sdk::{self, PluginType};
 use serde::{Deserialize, Serialize};
 
 /// The `record_type` of the events this plugin raises.
 const EVENT_TYPE: &str = "vm_os_disk_encryption_event";
-/// Stands in for a name the record does not give.
-const UNNAMED: &str = "(unnamed)";
-/// Stands in for a VM id the record does not give.
-const UNKNOWN: &str = "(unknown)";
 
 /// Parameters of [`AzVmOsDiskEncryptionEvent`]: there are none.
 #[derive(
@@ -29,11 +25,6 @@ pub struct AzVmOsDiskEncryptionEvent;
 impl PluginType for AzVmOsDiskEncryptionEvent {
     type Params = AzVmOsDiskEncryptionEventParams;
 
-    fn params_schema() -> Option<serde_json::Value> {
-        Some(cloudmarker_plugin_api::sdk::schema::of::<
-            AzVmOsDiskEncryptionEventParams,
-        >())
-    }
     const NAME: &'static str = "azvmosdiskencryptionevent";
     const CLASS: Option<&'static str> = Some("AzVMOSDiskEncryptionEvent");
     const DESCRIPTION: &'static str =
@@ -55,15 +46,8 @@ impl Check for AzVmOsDiskEncryptionEvent {
         if is_true(vm_record.ext.os_disk_encrypted) {
             return Ok(());
         }
-        let vm = match vm_record.vm() {
-            Ok(vm) => vm,
-            Err(e) => {
-                let reference = vm_record.reference.as_deref().unwrap_or(UNKNOWN);
-                log::warn!(
-                    "Skipped a malformed vm_instance_view record (reference {reference}), error: {e}."
-                );
-                return Ok(());
-            }
+        let Some(vm) = vm_record.vm_or_warn() else {
+            return Ok(());
         };
         let reference = vm_record.reference(&vm);
         let disk_name = vm.os_disk_name();
@@ -84,4 +68,5 @@ impl Check for AzVmOsDiskEncryptionEvent {
 }
 
 #[cfg(test)]
+#[path = "osdisk_tests.rs"]
 mod tests;
