@@ -1,0 +1,525 @@
+//! What each Azure plugin reads from the published examples, and the events
+//! its checks raise.
+
+use crate::common::{Run, Sandbox};
+use crate::{
+    cloud_audit, named, of_type, records, reference, run_audit, tls_enforced, upstream_key,
+    AuditYaml, Clouds,
+};
+use serde_json::{json, Value};
+
+/// The `com.description` of each record of `records`.
+fn descriptions(records: &[Value]) -> Vec<&str> {
+    records
+        .iter()
+        .map(|e| e["com"]["description"].as_str().unwrap())
+        .collect()
+}
+
+/// Runs the audit `audit` (written to `<audit>.yaml`) of upstream's Azure
+/// plugin `cloud`, with `azure_extra` params, and upstream's checks `events`.
+fn run_checks<'a>(
+    audit: &str,
+    cloud: &str,
+    azure_extra: &str,
+    events: impl IntoIterator<Item = &'a str>,
+) -> (Sandbox, Clouds, Run) {
+    run_audit(&[], &format!("{audit}.yaml"), |clouds| {
+        AuditYaml::new(audit)
+            .upstream_cloud(cloud, &clouds.azure_params(azure_extra))
+            .upstream_events(events)
+    })
+}
+
+/// Asserts that `failed` (a collection summary's `ext.failed`) says
+/// `record_type` was refused (HTTP 403) for `what` (`vault kv-firewalled`).
+fn assert_refused(failed: &Value, record_type: &str, what: &str) {
+    let failed = failed[record_type].as_str().unwrap();
+    assert!(failed.contains(what) && failed.contains("403"), "{failed}");
+}
+
+/// Asserts that each of upstream's event plugins `events` (its class and
+/// record type) in the audit `audit` raised one event, of its record type,
+/// about the resource whose reference ends with `resource`
+/// (`/sites/app-insecure`).
+fn assert_each_raised_once_about(
+    sb: &Sandbox,
+    audit: &str,
+    events: &[(&str, &str)],
+    resource: &str,
+) {
+    let name = resource.rsplit('/').next().unwrap();
+    for &(class, record_type) in events {
+        let module = upstream_key(class);
+        let raised = records(sb, &format!("{audit}_{module}.json"));
+        assert_eq!(raised.len(), 1, "{module}: only {name}: {raised:?}");
+        assert_eq!(raised[0]["com"]["record_type"], record_type);
+        assert!(reference(&raised[0]).ends_with(resource));
+    }
+}
+
+#[test]
+fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
+    let (sb, clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
+        cloud_audit(clouds, &["azcloud", "azvm", "gcpcloud"])
+    });
+    assert_eq!(run.status, Some(0), "{}", run.output());
+
+    let mut firewall_events: Vec<(String, Value)> =
+        records(&sb, "cloudaudit_firewallruleevent.json")
+            .iter()
+            .map(|e| {
+                (
+                    e["com"]["description"].as_str().unwrap().to_string(),
+                    e["com"]["exposed_ports"].clone(),
+                )
+            })
+            .collect();
+    firewall_events.sort_by(|a, b| a.0.cmp(&b.0));
+    let nsg = "/subscriptions/subid/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/nsg-open/securityRules";
+    let gcp = "https://www.googleapis.com/compute/beta/projects/project1/global/firewalls";
+    assert_eq!(
+        firewall_events,
+        [
+            (format!("Azure firewall rule {nsg}/allow-db-range exposes port 1433 to the entire Internet."), json!([1433])),
+            (format!("Azure firewall rule {nsg}/allow-ssh-rdp exposes ports 22 and 3389 to the entire Internet."), json!([22, 3389])),
+            // A Cloud SQL instance's authorized network 0.0.0.0/0 (beyond upstream).
+            (format!("Google Cloud Platform (GCP) firewall rule {}/sqladmin/v1/projects/example-project/instances/pg-open/authorizedNetworks/anywhere exposes port 5432 to the entire Internet.", clouds.url()), json!([5432])),
+            (format!("Google Cloud Platform (GCP) firewall rule {gcp}/default-allow-rdp exposes port 3389 to the entire Internet."), json!([3389])),
+            (format!("Google Cloud Platform (GCP) firewall rule {gcp}/default-allow-ssh exposes port 22 to the entire Internet."), json!([22])),
+        ]
+    );
+
+    let vm = "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM";
+    let os_events = records(&sb, "cloudaudit_azvmosdiskencryptionevent.json");
+    assert_eq!(
+        descriptions(&os_events),
+        [format!(
+            "Azure virtual machine {vm} has unencrypted OS disk myOsDisk"
+        )]
+    );
+    let data_events = records(&sb, "cloudaudit_azvmdatadiskencryptionevent.json");
+    assert_eq!(
+        descriptions(&data_events),
+        [format!(
+            "Azure virtual machine {vm} has unencrypted data disk myDataDisk0"
+        )]
+    );
+
+    // What azcloud read: every type of the first subscription, nothing in the second.
+    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let summaries = of_type(&azcloud, "collection_summary");
+    assert_eq!(summaries.len(), 2);
+    assert_eq!(
+        summaries[0]["ext"]["collected"],
+        json!({"app_gateway": 1, "lb": 2, "mysql_server": 2, "nic": 2, "nsg": 3, "public_ip": 3, "resource_group": 1, "storage_account": 6, "subscription": 1, "virtual_machine": 2, "web_apps": 3})
+    );
+    assert_eq!(summaries[0]["ext"]["complete"], true);
+    assert_eq!(summaries[1]["ext"]["collected"]["nsg"], 0);
+    // Upstream's additions: every MySQL server in the database model, the
+    // web apps, one record per subscription, the tenant.
+    let mysql = of_type(&azcloud, "mysql_server");
+    let tls = tls_enforced(&mysql);
+    assert_eq!(
+        tls,
+        [("mysql-tls", &json!(true)), ("mysql-plain", &json!(false))]
+    );
+    assert!(mysql.iter().all(|r| r["com"]["record_type"] == "rdbms"));
+    let subscriptions = of_type(&azcloud, "subscription");
+    assert_eq!(subscriptions.len(), 2);
+    assert_eq!(
+        subscriptions[0]["ext"]["tenant_id"],
+        subscriptions[0]["raw"]["tenantId"]
+    );
+    assert_eq!(
+        of_type(&azcloud, "security_rule").len(),
+        6 + 6 + 5 + 6,
+        "every rule and default rule of the 3 NSGs"
+    );
+    let vm_record = of_type(&azcloud, "virtual_machine")[0];
+    assert_eq!(vm_record["com"]["record_type"], "compute");
+    assert_eq!(
+        vm_record["ext"]["subscription_id"],
+        "291bba3f-e0a5-47bc-a099-3bdcb2a50a05"
+    );
+    assert_eq!(vm_record["com"]["origin_worker"], "cloudaudit_azcloud");
+
+    let azvm = records(&sb, "cloudaudit_azvm.json");
+    let views = of_type(&azvm, "vm_instance_view");
+    assert_eq!(views.len(), 2);
+    let encrypted: Vec<(&Value, &Value)> = views
+        .iter()
+        .map(|v| (&v["raw"]["name"], &v["ext"]["os_disk_encrypted"]))
+        .collect();
+    assert!(
+        encrypted.contains(&(&json!("myVM"), &json!(false)))
+            && encrypted.contains(&(&json!("myEncryptedVM"), &json!(true)))
+    );
+    assert_eq!(views[0]["ext"]["power_state"], "running");
+
+    let gcp_records = records(&sb, "cloudaudit_gcpcloud.json");
+    assert_eq!(
+        of_type(&gcp_records, "firewall").len(),
+        4,
+        "both pages of firewalls"
+    );
+    assert_eq!(of_type(&gcp_records, "firewall_rule").len(), 1 + 1 + 1 + 3);
+    assert_eq!(
+        of_type(&gcp_records, "collection_summary")[0]["ext"]["complete"],
+        true
+    );
+    assert!(
+        !run.output().contains(crate::SECRET) && !sb.log().contains(crate::SECRET),
+        "the secret is never logged"
+    );
+}
+
+#[test]
+fn a_denied_type_is_reported_and_everything_else_is_read() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "storageAccounts=403"],
+        "clouds.yaml",
+        |clouds| cloud_audit(clouds, &["azcloud"]),
+    );
+    assert_eq!(
+        run.status,
+        Some(1),
+        "a partial read is a failure: {}",
+        run.output()
+    );
+    run.assert_says("could NOT read storage_account");
+    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let summary = of_type(&azcloud, "collection_summary")[0];
+    assert_eq!(summary["ext"]["complete"], false);
+    assert!(summary["ext"]["failed"]["storage_account"].as_str().unwrap().contains("HTTP 403: subscription 291bba3f-e0a5-47bc-a099-3bdcb2a50a05: listing storage_account: AuthorizationFailed"), "{summary}");
+    assert_eq!(summary["ext"]["collected"]["nsg"], 3);
+    assert_eq!(
+        of_type(
+            &records(&sb, "cloudaudit_firewallruleevent.json"),
+            "firewall_rule_event"
+        )
+        .len(),
+        2
+    );
+}
+
+#[test]
+fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
+    // Each check, and the events it raises on the published example: no
+    // account requires secure transfer, all accept any network and TLS 1.0;
+    // none is public or keeps out Azure services.
+    let checks = [
+        ("AzStorageAccountSecureTransferEvent", 6),
+        ("AzStorageAccountDefaultNetworkAccessEvent", 6),
+        ("AzStorageAccountAllowTrustedServicesEvent", 0),
+        ("AzStorageAccountPublicBlobAccessEvent", 0),
+        ("AzStorageAccountMinTlsEvent", 6),
+    ];
+    let classes = checks.map(|(class, _)| class);
+    let (sb, _clouds, run) = run_checks("storageaudit", "AzStorageAccount", "", classes);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+
+    // The published example's six accounts, each with its properties.
+    let accounts = records(&sb, "storageaudit_azstorageaccount.json");
+    let accounts_read = of_type(&accounts, "storage_account_properties");
+    assert_eq!(accounts_read.len(), 6);
+    let sto8596 = named(&accounts_read, "sto8596");
+    assert_eq!(sto8596["ext"]["default_network_access_allowed"], true);
+    assert_eq!(sto8596["ext"]["trusted_services_allowed"], true);
+    assert_eq!(sto8596["ext"]["secure_transfer_required"], false);
+    assert_eq!(sto8596["ext"]["minimum_tls_version"], "TLS1_0");
+    let summary = of_type(&accounts, "collection_summary");
+    assert_eq!(summary.len(), 2, "one per subscription");
+    assert_eq!(
+        summary[0]["ext"]["collected"]["storage_account_properties"],
+        6
+    );
+
+    // What the checks found in it.
+    for (class, raised) in checks {
+        let file = sb
+            .out()
+            .join(format!("storageaudit_{}.json", upstream_key(class)));
+        assert_eq!(crate::common::records_at(&file).len(), raised, "{class}");
+    }
+    let event = &records(&sb, "storageaudit_azstorageaccountsecuretransferevent.json")[0];
+    assert_eq!(
+        event["com"]["record_type"],
+        "storage_account_secure_transfer_event"
+    );
+    assert!(reference(event).ends_with("/storageAccounts/sto1125"));
+
+    // One library provides all six.
+    let run = sb.run(&["plugins", "list", "--format", "json"]);
+    let entries: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    let from_library: Vec<&str> = entries
+        .iter()
+        .filter(|e| {
+            e["path"].as_str().unwrap().ends_with("/libazstorage.so") && e["status"] == "ok"
+        })
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(from_library.len(), 6, "{from_library:?}");
+}
+
+#[test]
+fn key_vaults_their_keys_and_secrets_and_a_vault_that_refuses() {
+    let checks = [
+        "AzKVKeyNoExpiryEvent",
+        "AzKVSecretNoExpiryEvent",
+        "AzKVNonRecoverableEvent",
+    ];
+    let (sb, _clouds, run) = run_checks("kvaudit", "AzKV", ", max_retries: 0", checks);
+    // One vault's data plane refused: a partial read, reported, not fatal.
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("Cannot list the keys of Key Vault kv-firewalled");
+    let read = records(&sb, "kvaudit_azkv.json");
+    assert_eq!(of_type(&read, "key_vault").len(), 3);
+    let keys = of_type(&read, "key_vault_key");
+    assert_eq!(keys.len(), 3, "both pages of kv-recoverable's keys");
+    assert_eq!(of_type(&read, "key_vault_secret").len(), 2);
+    let no_expiry = keys
+        .iter()
+        .find(|k| reference(k).ends_with("/keys/key-no-expiry"))
+        .unwrap();
+    assert_eq!(no_expiry["ext"]["expiry_set"], false);
+    assert_eq!(no_expiry["ext"]["enabled"], true);
+    let vault = |name: &str| named(&of_type(&read, "key_vault"), name).clone();
+    assert_eq!(vault("kv-recoverable")["ext"]["recoverable"], true);
+    assert_eq!(vault("kv-nonrecoverable")["ext"]["recoverable"], false);
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_eq!(summary["complete"], false);
+    assert_eq!(summary["collected"]["key_vault_key"], 3);
+    assert_refused(&summary["failed"], "key_vault_key", "vault kv-firewalled");
+
+    let events = |name: &str| records(&sb, &format!("kvaudit_{name}.json"));
+    let keys = events("azkvkeynoexpiryevent");
+    assert_eq!(keys.len(), 1, "the disabled key is left alone");
+    assert!(reference(&keys[0]).ends_with("/keys/key-no-expiry"));
+    let secrets = events("azkvsecretnoexpiryevent");
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(
+        secrets[0]["com"]["record_type"],
+        "key_vault_secret_no_expiry_event"
+    );
+    let vaults = events("azkvnonrecoverableevent");
+    assert_eq!(vaults.len(), 1);
+    assert!(reference(&vaults[0]).ends_with("/vaults/kv-nonrecoverable"));
+}
+
+#[test]
+fn web_apps_with_their_configuration_and_the_checks() {
+    let events = [
+        ("AzWebAppHttpsEvent", "web_app_https_event"),
+        (
+            "AzWebAppClientCertEvent",
+            "web_app_client_certificate_event",
+        ),
+        ("AzWebAppHttp20Event", "web_app_http20_event"),
+        ("AzWebAppTLSEvent", "web_app_tls_event"),
+        ("AzWebAppFtpEvent", "web_app_ftp_event"),
+    ];
+    let (sb, _clouds, run) = run_audit(&[], "web.yaml", |clouds| {
+        let mut audit = AuditYaml::new("webaudit")
+            .upstream_cloud("AzWebApp", &clouds.azure_params(", max_retries: 0"));
+        for (class, _) in events {
+            // Upstream's param, as an upstream config writes it.
+            let params = match class {
+                "AzWebAppTLSEvent" => "{_min_tls_version: 1.2}",
+                _ => "",
+            };
+            audit = audit.upstream_event(class, params);
+        }
+        audit
+    });
+    // app-noconfig's configuration is refused: counted, the others are read.
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let read = records(&sb, "webaudit_azwebapp.json");
+    let apps = of_type(&read, "web_app_config");
+    assert_eq!(apps.len(), 2, "both pages; app-noconfig has no record");
+    let insecure = named(&apps, "app-insecure");
+    assert_eq!(insecure["ext"]["https_only"], false);
+    assert_eq!(insecure["ext"]["min_tls_version"], "1.0");
+    assert_eq!(insecure["ext"]["ftps_state"], "AllAllowed");
+    assert_eq!(
+        insecure["raw"]["config"]["properties"]["http20Enabled"], false,
+        "the configuration is in raw, as upstream"
+    );
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_refused(&summary["failed"], "web_app_config", "web app app-noconfig");
+    assert_each_raised_once_about(&sb, "webaudit", &events, "/sites/app-insecure");
+}
+
+#[test]
+fn postgres_servers_with_their_parameters_and_the_checks() {
+    let events = [
+        (
+            "AzPostgresLogCheckpointsEvent",
+            "postgres_log_checkpoints_event",
+        ),
+        (
+            "AzPostgresLogConnectionsEvent",
+            "postgres_log_connections_event",
+        ),
+        (
+            "AzPostgresLogDisconnectionsEvent",
+            "postgres_log_disconnections_event",
+        ),
+        ("AzPostgresLogDurationEvent", "postgres_log_duration_event"),
+        (
+            "AzPostgresConnectionThrottlingEvent",
+            "postgres_connection_throttling_event",
+        ),
+        (
+            "AzPostgresLogRetentionDaysEvent",
+            "postgres_log_retention_days_event",
+        ),
+        ("RDBMSEnforceTLSEvent", "rdbms_enforce_tls_event"),
+    ];
+    let classes = events.map(|(class, _)| class);
+    let (sb, _clouds, run) = run_checks("pgaudit", "AzPostgres", ", max_retries: 0", classes);
+    // pg-flex-denied's parameters are refused: counted, the others are read.
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let read = records(&sb, "pgaudit_azpostgres.json");
+    let servers = of_type(&read, "postgresql_server");
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    let single = named(&servers, "pg-single-insecure");
+    assert_eq!(single["com"]["record_type"], "rdbms");
+    assert_eq!(single["com"]["tls_enforced"], false);
+    assert_eq!(
+        single["ext"]["log_retention_days"], 1,
+        "both pages of parameters"
+    );
+    assert_eq!(single["ext"]["server_kind"], "single");
+    let flexible = named(&servers, "pg-flex-secure");
+    assert_eq!(
+        flexible["com"]["tls_enforced"], true,
+        "read from require_secure_transport"
+    );
+    assert_eq!(flexible["ext"]["connection_throttling_enabled"], true);
+    assert_eq!(flexible["ext"]["log_retention_days"], 7);
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_refused(
+        &summary["failed"],
+        "postgresql_flexible_server",
+        "server pg-flex-denied",
+    );
+    assert_each_raised_once_about(&sb, "pgaudit", &events, "/servers/pg-single-insecure");
+}
+
+#[test]
+fn sql_servers_databases_and_their_firewall_open_to_the_world() {
+    let (sb, _clouds, run) = run_audit(&[], "sql.yaml", |clouds| {
+        AuditYaml::new("sqlaudit")
+            .upstream_cloud("AzSQL", &clouds.azure_params(", max_retries: 0"))
+            .upstream_event("AzSQLDatabaseTDEEvent", "")
+            .event("azsqlserverauditingevent", "azsqlserverauditingevent", "")
+            .events(&["firewallruleevent"])
+    });
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let read = records(&sb, "sqlaudit_azsql.json");
+    assert_eq!(of_type(&read, "sql_server").len(), 2);
+    let dbs = of_type(&read, "sql_db");
+    assert_eq!(dbs.len(), 3, "master is not a user database: {dbs:?}");
+    assert_eq!(of_type(&read, "sql_firewall_rule").len(), 3);
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_eq!(summary["complete"], true, "{summary}");
+
+    let tde = records(&sb, "sqlaudit_azsqldatabasetdeevent.json");
+    assert_eq!(tde.len(), 1);
+    assert!(reference(&tde[0]).ends_with("/databases/db-plain"));
+    let auditing = records(&sb, "sqlaudit_azsqlserverauditingevent.json");
+    assert_eq!(auditing.len(), 1);
+    assert!(reference(&auditing[0]).ends_with("/servers/sql-open"));
+    // Only AllowAll opens 1433 to the Internet; Azure services and the
+    // office range do not.
+    let open = records(&sb, "sqlaudit_firewallruleevent.json");
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(reference(&open[0]).ends_with("/firewallRules/AllowAll"));
+}
+
+#[test]
+fn log_profiles_diagnostic_settings_and_their_absence() {
+    let checks = [
+        "AzLogProfileEvent",
+        "AzLogProfileMissingCategoryEvent",
+        "AzLogProfileMissingLocationEvent",
+        "AzLogProfileRetentionEvent",
+        "AzDiagnosticSettingEvent",
+    ];
+    let (sb, _clouds, run) = run_checks("monaudit", "AzMonitor", "", checks);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let read = records(&sb, "monaudit_azmonitor.json");
+    let profile = &of_type(&read, "log_profile")[0]["ext"];
+    assert_eq!(
+        profile["subscription_locations"],
+        json!(["westus", "eastus"])
+    );
+    assert_eq!(profile["retention_days"], 30);
+    assert_eq!(
+        of_type(&read, "log_profile_missing").len(),
+        1,
+        "the second subscription"
+    );
+    assert_eq!(of_type(&read, "diagnostic_setting").len(), 1);
+    assert_eq!(of_type(&read, "diagnostic_setting_missing").len(), 1);
+    let count = |module: &str| records(&sb, &format!("monaudit_{module}.json")).len();
+    assert_eq!(count("azlogprofileevent"), 1);
+    assert_eq!(count("azlogprofilemissingcategoryevent"), 1);
+    let location = &records(&sb, "monaudit_azlogprofilemissinglocationevent.json")[0];
+    assert!(
+        location["com"]["description"]
+            .as_str()
+            .unwrap()
+            .ends_with(": eastus."),
+        "{location}"
+    );
+    assert_eq!(count("azlogprofileretentionevent"), 1);
+    assert_eq!(
+        count("azdiagnosticsettingevent"),
+        2,
+        "one partial setting, one subscription without"
+    );
+}
+
+#[test]
+fn disks_and_vm_extensions() {
+    let (sb, _clouds, run) = run_audit(&[], "disks.yaml", |clouds| {
+        AuditYaml::new("diskaudit")
+            .upstream_cloud("AzDisk", &clouds.azure_params(""))
+            .upstream_cloud("AzVM", &clouds.azure_params(""))
+            .upstream_event(
+                "AzVMExtensionEvent",
+                "{blacklisted: [IaaSAntiMalware-ext0], required: [AzureMonitorLinuxAgent]}",
+            )
+    });
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let disks = records(&sb, "diskaudit_azdisk.json");
+    let disks = of_type(&disks, "disk");
+    assert_eq!(disks.len(), 4, "both pages");
+    let attached: Vec<&str> = disks
+        .iter()
+        .filter(|d| d["ext"]["disk_type"] == "attached")
+        .map(|d| d["raw"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(attached, ["myAttachedDisk"]);
+    assert_eq!(
+        disks[0]["ext"]["encryption_type"],
+        "EncryptionAtRestWithPlatformKey"
+    );
+    assert_eq!(disks[0]["com"]["record_type"], "disk");
+
+    // Both VMs run the blacklisted antimalware extension and lack the agent.
+    let events = records(&sb, "diskaudit_azvmextensionevent.json");
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["com"]["record_type"].as_str().unwrap())
+        .collect();
+    let count = |kind: &str| kinds.iter().filter(|k| **k == kind).count();
+    assert_eq!(count("vm_blacklisted_extension_event"), 2, "{kinds:?}");
+    assert_eq!(count("vm_required_extension_event"), 2, "{kinds:?}");
+    assert!(
+        !kinds.contains(&"vm_unapproved_extension_event"),
+        "no whitelist, no unapproved"
+    );
+}
