@@ -370,3 +370,62 @@ fn config_show_redacts_secrets_and_names_origins() {
     );
     assert!(!run.output().contains("xoxb-S3cret-2"));
 }
+
+#[test]
+fn a_key_set_twice_in_a_mapping_is_a_config_error_naming_file_line_and_key() {
+    let sb = Sandbox::new();
+    sb.file(
+        "twice.yaml",
+        "plugins:\n  mine: {plugin: mockcloud, params: {record_count: 1}}\n  mine: {plugin: mockcloud, params: {record_count: 2}}\naudits:\n  mockaudit:\n    clouds: [mine]\n    stores: [filestore, filestore]\n    clouds: [mockcloud]\n",
+    );
+    let run = sb.run_now(&["twice.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("2 problems in the configuration:");
+    run.assert_says(
+        "twice.yaml:3: plugins.mine: duplicate key `mine` (the same mapping sets it at line 2); remove one of them",
+    );
+    run.assert_says(
+        "twice.yaml:8: audits.mockaudit.clouds: duplicate key `clouds` (the same mapping sets it at line 6); remove one of them",
+    );
+    assert!(!sb.out().exists(), "no audit ran");
+
+    let run = sb.run(&["validate", "-c", "sandbox.yaml", "twice.yaml"]);
+    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_says("plugins.mine: duplicate key `mine`");
+}
+
+#[test]
+fn a_plugin_library_others_could_change_is_skipped_with_a_warning() {
+    let sb = Sandbox::new();
+    let (shared, own) = (sb.path().join("shared"), sb.path().join("own"));
+    for dir in [&shared, &own] {
+        std::fs::create_dir(dir).unwrap();
+        std::fs::copy(plugin_lib("mockcloud"), dir.join("libcopycloud.so")).unwrap();
+    }
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sb.file(
+        "copy.yaml",
+        "plugins:\n  copy:\n    plugin: copycloud\naudits:\n  mockaudit:\n    clouds: [copy]\n",
+    );
+    let (shared_arg, own_arg) = (shared.display().to_string(), own.display().to_string());
+    let dirs = ["--plugin-dir", &shared_arg, "--plugin-dir", &own_arg];
+    let run = sb.run(&[&["-n", "-c", "sandbox.yaml", "copy.yaml"], &dirs[..]].concat());
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let warning = format!(
+        "Skipped plugin library {}: refused: {} is writable by others (mode 777); run `chmod go-w {}`; a plugin is code that runs with your rights (--allow-insecure-plugins loads it anyway); plugin \"copycloud\" is loaded from {} instead.",
+        shared.join("libcopycloud.so").display(),
+        shared.display(),
+        shared.display(),
+        own.join("libcopycloud.so").display()
+    );
+    assert!(
+        sb.log().contains(&warning),
+        "{warning:?} not in the log:\n{}",
+        sb.log()
+    );
+    run.assert_says("Audit mockaudit finished: 10 records read");
+
+    let run = sb.run(&[&["validate", "-c", "sandbox.yaml", "copy.yaml"], &dirs[..]].concat());
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_says(&format!("cloudmarker: warning: {warning}"));
+}

@@ -11,11 +11,11 @@
 
 use crate::audit::{self, EngineOptions, StopFlag};
 use crate::config::Config;
+use crate::exit;
 use crate::history::{self, RunRecord};
 use crate::notify::Notifier;
 use crate::plugins::Registry;
 use crate::schedule::Schedule;
-use crate::{EXIT_PLUGIN_FAILED, EXIT_SUCCESS};
 use chrono::{Local, Utc};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -174,7 +174,7 @@ impl Service<'_> {
     pub fn run_now(&self) -> u8 {
         if self.config.run.is_empty() {
             log::warn!("The run list is empty; there is nothing to do.");
-            return EXIT_SUCCESS;
+            return exit::SUCCESS;
         }
         if !self.shutdown.begin_run() {
             return self.signal_status();
@@ -199,9 +199,9 @@ impl Service<'_> {
         let status = if report.interrupted {
             self.signal_status()
         } else if report.succeeded() {
-            EXIT_SUCCESS
+            exit::SUCCESS
         } else {
-            EXIT_PLUGIN_FAILED
+            exit::PLUGIN_FAILED
         };
         let record = RunRecord::new(&report, started, Utc::now(), status);
         if let Err(e) = history::append(&self.history, &record) {
@@ -218,7 +218,7 @@ impl Service<'_> {
     /// `once`, only for the next one. Returns the exit status.
     pub fn run_scheduled(&self, schedule: &Schedule, once: bool) -> u8 {
         log::info!("Running on schedule {schedule}.");
-        let mut status = EXIT_SUCCESS;
+        let mut status = exit::SUCCESS;
         loop {
             let Some(next) = schedule.next_after(Utc::now()) else {
                 log::warn!("Schedule {schedule} has no more run times; exiting.");
@@ -229,7 +229,7 @@ impl Service<'_> {
                 next.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %z")
             );
             if self.shutdown.wait_until(next) {
-                return EXIT_SUCCESS;
+                return exit::SUCCESS;
             }
             status = self.run_now();
             if self.shutdown.signal().is_some() {
@@ -248,6 +248,6 @@ impl Service<'_> {
     fn signal_status(&self) -> u8 {
         self.shutdown
             .signal()
-            .map_or(EXIT_PLUGIN_FAILED, |s| (128 + s) as u8)
+            .map_or(exit::PLUGIN_FAILED, exit::interrupted)
     }
 }

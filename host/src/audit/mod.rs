@@ -24,6 +24,8 @@ pub use report::{AuditReport, RunReport, WorkerReport};
 pub use version::new_audit_version;
 
 use crate::config::{AuditConfig, Config, Role};
+use crate::findings::scopes::Scopes;
+use crate::findings::tracker::Tracker;
 use crate::plugins::{LoadedPlugin, Registry};
 use crate::record::{end_marker, marker, Stamp};
 use cloudmarker_plugin_api::record::{com, BEGIN_AUDIT};
@@ -195,137 +197,284 @@ struct Planned {
     input: Option<(Sender<Message>, Receiver<Message>)>,
 }
 
+/// The workers of an audit, by role, and the reports of those that could
+/// not be started.
+struct Plan {
+    clouds: Vec<Planned>,
+    stores: Vec<Planned>,
+    events: Vec<Planned>,
+    alerts: Vec<Planned>,
+    failed: Vec<WorkerReport>,
+}
+
+/// The inputs of an audit's stores, events and alerts, which it closes
+/// role by role as their producers finish.
+struct Inputs {
+    stores: Vec<Sender<Message>>,
+    events: Vec<Sender<Message>>,
+    alerts: Vec<Sender<Message>>,
+}
+
+impl Inputs {
+    fn of(plan: &Plan) -> Self {
+        let senders = |planned: &[Planned]| -> Vec<Sender<Message>> {
+            planned
+                .iter()
+                .filter_map(|p| p.input.as_ref().map(|(tx, _)| tx.clone()))
+                .collect()
+        };
+        Self {
+            stores: senders(&plan.stores),
+            events: senders(&plan.events),
+            alerts: senders(&plan.alerts),
+        }
+    }
+}
+
+/// The findings relay between the event and the alert plugins (see
+/// [`relay`]), before it starts.
+struct FindingsRelay {
+    tx: Sender<Message>,
+    rx: Receiver<Message>,
+    routes: Vec<relay::Route>,
+    tracker: Option<Tracker>,
+    kept: bool,
+    /// How completely the clouds read, set once they are done.
+    complete: Arc<OnceLock<relay::Collection>>,
+    /// The scopes that the clouds read.
+    scopes: Arc<Scopes>,
+}
+
+/// The threads of a running audit, by role.
+struct Running<'scope> {
+    clouds: Vec<Handle<'scope>>,
+    stores: Vec<Handle<'scope>>,
+    events: Vec<Handle<'scope>>,
+    relay: ScopedJoinHandle<'scope, (relay::Relayed, Option<Tracker>)>,
+    alerts: Vec<Handle<'scope>>,
+}
+
 impl Audit<'_> {
+    /// Runs the audit in the order the module's docs give.
     fn run(self) -> AuditReport {
         let counts = Arc::new(progress::Counts::default());
         let _line = self
             .options
             .progress
             .then(|| progress::AuditLine::show(self.key, counts.clone()));
-        let started = Instant::now();
-        let started_at = chrono::Utc::now();
+        let started = self.announce_start();
+        let plan = self.plan_workers(&counts);
+        let inputs = Inputs::of(&plan);
+        let findings = self.findings_relay(&plan.alerts);
+        self.send_begin(&inputs);
+        let workers = self.run_workers(plan, inputs, findings);
+        self.finish(started, workers)
+    }
+
+    /// Logs and announces the start of the audit; when it started.
+    fn announce_start(&self) -> (Instant, chrono::DateTime<chrono::Utc>) {
+        let started = (Instant::now(), chrono::Utc::now());
         log::info!("Audit started.");
-        self.hooks.audit_started(self.key, started_at);
+        self.hooks.audit_started(self.key, started.1);
+        started
+    }
+
+    /// Loads the plugins of every role.
+    fn plan_workers(&self, counts: &Arc<progress::Counts>) -> Plan {
         let mut failed = Vec::new();
-        let mut plan = |role| self.plan(role, &counts, &mut failed);
-        let clouds = plan(Role::Cloud);
-        let stores = plan(Role::Store);
-        let events = plan(Role::Event);
-        let alerts = plan(Role::Alert);
+        let mut plan = |role| self.plan(role, counts, &mut failed);
+        let (clouds, stores, events, alerts) = (
+            plan(Role::Cloud),
+            plan(Role::Store),
+            plan(Role::Event),
+            plan(Role::Alert),
+        );
+        Plan {
+            clouds,
+            stores,
+            events,
+            alerts,
+            failed,
+        }
+    }
 
-        let sink_inputs = |planned: &[Planned]| -> Vec<Sender<Message>> {
-            planned
-                .iter()
-                .filter_map(|p| p.input.as_ref().map(|(tx, _)| tx.clone()))
-                .collect()
-        };
-        let store_txs = sink_inputs(&stores);
-        let event_txs = sink_inputs(&events);
-        let alert_txs = sink_inputs(&alerts);
-        let routes = self.routes(&alerts);
-        let (relay_tx, relay_rx) = bounded(self.options.channel_capacity);
-        let complete = Arc::new(OnceLock::new());
-        let scopes = Arc::new(crate::findings::scopes::Scopes::default());
-        let findings_kept = !matches!(&self.config.state, Some(state) if !state.enabled());
-        let tracker = if findings_kept { self.tracker() } else { None };
+    /// The findings relay that will feed `alerts`, with this run's findings
+    /// in the state database unless findings are not kept.
+    fn findings_relay(&self, alerts: &[Planned]) -> FindingsRelay {
+        let routes = self.routes(alerts);
+        let (tx, rx) = bounded(self.options.channel_capacity);
+        let kept = !matches!(&self.config.state, Some(state) if !state.enabled());
+        FindingsRelay {
+            tx,
+            rx,
+            routes,
+            tracker: if kept { self.tracker() } else { None },
+            kept,
+            complete: Arc::new(OnceLock::new()),
+            scopes: Arc::new(Scopes::default()),
+        }
+    }
 
+    /// Sends `begin_audit` to the stores and the alerts.
+    fn send_begin(&self, inputs: &Inputs) {
         let begin = Message::Marker(Arc::new(marker(BEGIN_AUDIT, self.key, self.version)));
-        for tx in store_txs.iter().chain(&alert_txs) {
+        for tx in inputs.stores.iter().chain(&inputs.alerts) {
             let _ = tx.send(begin.clone());
         }
+    }
 
-        let mut reports = failed;
-        let batch_size = self.options.batch_size;
+    /// Runs every worker and the findings relay to the end; the reports of
+    /// every worker (those that could not start first).
+    fn run_workers(
+        &self,
+        plan: Plan,
+        inputs: Inputs,
+        findings: FindingsRelay,
+    ) -> Vec<WorkerReport> {
+        let complete = Arc::clone(&findings.complete);
         thread::scope(|scope| {
-            let alert_handles: Vec<_> = self
-                .prepare(alerts)
-                .map(|(w, stamp, rx)| spawn(scope, w, move |w| workers::run_sink(w, stamp, rx)))
-                .collect();
-            let store_handles: Vec<_> = self
-                .prepare(stores)
-                .map(|(w, stamp, rx)| spawn(scope, w, move |w| workers::run_sink(w, stamp, rx)))
-                .collect();
-            let relay_complete = Arc::clone(&complete);
-            let relay_scopes = Arc::clone(&scopes);
-            let relay = thread::Builder::new()
-                .name(format!("{}_findings", self.key))
-                .spawn_scoped(scope, move || {
-                    relay::run(
-                        relay_rx,
-                        routes,
-                        tracker,
-                        findings_kept,
-                        relay_complete,
-                        relay_scopes,
-                    )
-                })
-                .expect("spawning the findings relay");
-            let event_handles: Vec<_> = self
-                .prepare(events)
-                .map(|(w, stamp, rx)| {
-                    let outputs = vec![relay_tx.clone()];
-                    spawn(scope, w, move |w| workers::run_event(w, stamp, rx, outputs))
-                })
-                .collect();
-            drop(relay_tx);
-            let cloud_handles: Vec<_> = self
-                .prepare(clouds)
-                .map(|(w, stamp, _)| {
-                    let outputs = store_txs.iter().chain(&event_txs).cloned().collect();
-                    let stop = self.stop.clone();
-                    let scopes = Arc::clone(&scopes);
-                    spawn(scope, w, move |w| {
-                        workers::run_cloud(w, stamp, outputs, batch_size, &stop, &scopes)
-                    })
-                })
-                .collect();
+            let (running, failed) = self.start_workers(scope, plan, &inputs, findings);
+            self.wind_down(running, inputs, &complete, failed)
+        })
+    }
 
-            reports.extend(join_all(cloud_handles));
-            let _ = complete.set(self.collection_complete(&reports));
-            let end = self.end_marker(&reports, Role::Cloud);
-            for tx in &store_txs {
-                let _ = tx.send(end.clone());
-            }
-            drop(store_txs);
-            drop(event_txs);
-            reports.extend(join_all(store_handles));
-            reports.extend(join_all(event_handles));
-            let (relayed, tracker) = relay.join().unwrap_or_else(|_| {
-                log::error!("The findings relay stopped unexpectedly.");
-                (relay::Relayed::default(), None)
-            });
-            let end = self.end_marker(&reports, Role::Event);
-            for tx in &alert_txs {
-                let _ = tx.send(end.clone());
-            }
-            drop(alert_txs);
-            let alerts_before = reports.len();
-            reports.extend(join_all(alert_handles));
-            let alerts_ok = reports[alerts_before..]
-                .iter()
-                .all(|r| !r.fatal && r.failures == 0);
-            if let Some(failure) = commit_findings(tracker, alerts_ok, relayed) {
-                let mut report = WorkerReport::new(&format!("{}_findings", self.key), Role::Event);
-                report.failures = 1;
-                log::error!("{failure}");
-                reports.push(report);
-            }
+    /// Starts the workers, consumers first: alerts, stores, the findings
+    /// relay, events, then clouds.
+    fn start_workers<'scope>(
+        &self,
+        scope: &'scope thread::Scope<'scope, '_>,
+        plan: Plan,
+        inputs: &Inputs,
+        findings: FindingsRelay,
+    ) -> (Running<'scope>, Vec<WorkerReport>) {
+        let sink = |(w, stamp, rx): (Worker, Stamp, Receiver<Message>)| {
+            spawn(scope, w, move |w| workers::run_sink(w, stamp, rx))
+        };
+        let alerts = self.prepare(plan.alerts).map(sink).collect();
+        let stores = self.prepare(plan.stores).map(sink).collect();
+        let scopes = Arc::clone(&findings.scopes);
+        let (relay_tx, relay) = self.start_relay(scope, findings);
+        let events = self
+            .prepare(plan.events)
+            .map(|(w, stamp, rx)| {
+                let outputs = vec![relay_tx.clone()];
+                spawn(scope, w, move |w| workers::run_event(w, stamp, rx, outputs))
+            })
+            .collect();
+        drop(relay_tx);
+        let batch_size = self.options.batch_size;
+        let clouds = self
+            .prepare(plan.clouds)
+            .map(|(w, stamp, _)| {
+                let outputs = inputs
+                    .stores
+                    .iter()
+                    .chain(&inputs.events)
+                    .cloned()
+                    .collect();
+                let stop = self.stop.clone();
+                let scopes = Arc::clone(&scopes);
+                spawn(scope, w, move |w| {
+                    workers::run_cloud(w, stamp, outputs, batch_size, &stop, &scopes)
+                })
+            })
+            .collect();
+        let running = Running {
+            clouds,
+            stores,
+            events,
+            relay,
+            alerts,
+        };
+        (running, plan.failed)
+    }
+
+    /// Starts the findings relay; the input of the relay, for the events.
+    fn start_relay<'scope>(
+        &self,
+        scope: &'scope thread::Scope<'scope, '_>,
+        findings: FindingsRelay,
+    ) -> (
+        Sender<Message>,
+        ScopedJoinHandle<'scope, (relay::Relayed, Option<Tracker>)>,
+    ) {
+        let FindingsRelay {
+            tx,
+            rx,
+            routes,
+            tracker,
+            kept,
+            complete,
+            scopes,
+        } = findings;
+        let relay = thread::Builder::new()
+            .name(format!("{}_findings", self.key))
+            .spawn_scoped(scope, move || {
+                relay::run(rx, routes, tracker, kept, complete, scopes)
+            })
+            .expect("spawning the findings relay");
+        (tx, relay)
+    }
+
+    /// Waits for the workers role by role, closing the inputs of each role
+    /// once its producers are done: clouds, then stores and events (with
+    /// the collection's completeness for the relay), then the relay, then
+    /// alerts; then records the run's findings. The reports follow those
+    /// in `reports`.
+    fn wind_down(
+        &self,
+        running: Running<'_>,
+        inputs: Inputs,
+        complete: &OnceLock<relay::Collection>,
+        mut reports: Vec<WorkerReport>,
+    ) -> Vec<WorkerReport> {
+        let Inputs {
+            stores,
+            events,
+            alerts,
+        } = inputs;
+        reports.extend(join_all(running.clouds));
+        let _ = complete.set(self.collection_complete(&reports));
+        close(stores, &self.end_marker(&reports, Role::Cloud));
+        drop(events);
+        reports.extend(join_all(running.stores));
+        reports.extend(join_all(running.events));
+        let (relayed, tracker) = running.relay.join().unwrap_or_else(|_| {
+            log::error!("The findings relay stopped unexpectedly.");
+            (relay::Relayed::default(), None)
         });
+        close(alerts, &self.end_marker(&reports, Role::Event));
+        let alert_reports = join_all(running.alerts);
+        let alerts_ok = alert_reports.iter().all(|r| !r.fatal && r.failures == 0);
+        reports.extend(alert_reports);
+        if let Some(failure) = commit_findings(tracker, alerts_ok, relayed) {
+            log::error!("{failure}");
+            let mut report = WorkerReport::new(&format!("{}_findings", self.key), Role::Event);
+            report.failures = 1;
+            reports.push(report);
+        }
+        reports
+    }
+
+    /// Announces the end of the audit; its report.
+    fn finish(
+        &self,
+        (started, started_at): (Instant, chrono::DateTime<chrono::Utc>),
+        workers: Vec<WorkerReport>,
+    ) -> AuditReport {
         self.hooks
             .audit_ended(self.key, started_at, chrono::Utc::now());
         AuditReport {
             audit_key: self.key.to_string(),
-            workers: reports,
+            workers,
             duration: started.elapsed(),
         }
     }
 
     /// How completely this run read what its clouds can see (see
     /// [`relay::Collection`]): which findings it did not see again may be
-    /// resolved.
-    /// How completely the clouds read. A sharded run read only its own
-    /// scopes, so at best it resolves findings in those
-    /// ([`relay::Collection::Partial`]).
+    /// resolved. A sharded run read only its own scopes, so at best it
+    /// resolves findings in those ([`relay::Collection::Partial`]).
     fn collection_complete(&self, reports: &[WorkerReport]) -> relay::Collection {
         let clouds = || reports.iter().filter(|r| r.role == Role::Cloud);
         if self.stop.is_stopped() || clouds().any(|r| r.fatal) {
@@ -364,7 +513,7 @@ impl Audit<'_> {
 
     /// The findings of this run of the audit, in the state database; none
     /// (and an error in the log) when it cannot be opened.
-    fn tracker(&self) -> Option<crate::findings::tracker::Tracker> {
+    fn tracker(&self) -> Option<Tracker> {
         let state = self.config.state.clone().unwrap_or_default();
         let Some(path) = state.path() else {
             log::error!("No findings database: set state: {{path: ...}} (HOME is not set).");
@@ -376,7 +525,7 @@ impl Audit<'_> {
             now.with_timezone(&chrono::Local).date_naive(),
         );
         let started = crate::findings::state::State::open(&path).and_then(|db| {
-            crate::findings::tracker::Tracker::start(
+            Tracker::start(
                 db,
                 self.key,
                 self.version,
@@ -557,7 +706,7 @@ const SHARD_API: &str = "0.1.2";
 /// Records the run's findings once its alerts have them; why not, if they
 /// could not be (a failure of the run).
 fn commit_findings(
-    tracker: Option<crate::findings::tracker::Tracker>,
+    tracker: Option<Tracker>,
     alerts_ok: bool,
     relayed: relay::Relayed,
 ) -> Option<String> {
@@ -583,6 +732,14 @@ fn commit_findings(
         Err(e) => Some(format!(
             "Cannot record this run's findings: {e}. Their statuses are as before the run."
         )),
+    }
+}
+
+/// Sends `last` (the `end_audit` marker) on each of `inputs`, then closes
+/// them.
+fn close(inputs: Vec<Sender<Message>>, last: &Message) {
+    for tx in &inputs {
+        let _ = tx.send(last.clone());
     }
 }
 

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use cloudmarker_plugin_api::sdk::files;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 /// The file, in the state directory, that holds the last version claimed.
@@ -22,7 +22,7 @@ static LAST: Mutex<String> = Mutex::new(String::new());
 
 /// The audit version for a run starting now.
 pub fn new_audit_version() -> String {
-    claim(Utc::now(), state_dir().as_deref())
+    claim(Utc::now(), crate::dirs::state_dir().as_deref())
 }
 
 /// The version for a run starting at `now`, claimed in `dir` when given.
@@ -79,11 +79,6 @@ fn successor(last: &str, base: &str) -> String {
         Some(n) => format!("{base}_{}", n + 1),
         None => base.to_string(),
     }
-}
-
-/// `$XDG_STATE_HOME/cloudmarker`, else `$HOME/.local/state/cloudmarker`.
-fn state_dir() -> Option<PathBuf> {
-    crate::user_dir("XDG_STATE_HOME", ".local/state")
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //!
 //! Mappings merge recursively and the later file wins; lists and scalars are
 //! replaced whole, never concatenated. An empty file is an empty mapping.
+//! Within one file, a mapping that sets a key twice is an error (see
+//! [`super::duplicates`]), reported with those of every other file.
 
 use super::ConfigError;
 use serde_json::{Map, Value};
@@ -91,7 +93,8 @@ pub fn default_files(home: Option<&Path>) -> Vec<PathBuf> {
 }
 
 /// Loads the base config, then merges each of `files` that exists, in order.
-/// Missing files are skipped; `on_missing` is told about each.
+/// Missing files are skipped; `on_missing` is told about each. Keys set
+/// twice in a mapping are reported together once every file is read.
 pub fn load(
     files: &[PathBuf],
     mut on_missing: impl FnMut(&Path),
@@ -101,7 +104,7 @@ pub fn load(
         provenance: Provenance::default(),
         files: Vec::new(),
     };
-    merge_source(&mut config, BASE_CONFIG, Source::Base)?;
+    let mut duplicates = merge_source(&mut config, BASE_CONFIG, Source::Base)?;
     for path in files {
         let text = match super::limits::read_config_file(path) {
             Ok(text) => text,
@@ -116,29 +119,40 @@ pub fn load(
                 })
             }
         };
-        merge_source(&mut config, &text, Source::File(path.clone()))?;
+        duplicates.extend(merge_source(
+            &mut config,
+            &text,
+            Source::File(path.clone()),
+        )?);
         config.files.push(path.clone());
+    }
+    if !duplicates.is_empty() {
+        return Err(ConfigError::Invalid(duplicates));
     }
     Ok(config)
 }
 
-fn merge_source(config: &mut LoadedConfig, text: &str, source: Source) -> Result<(), ConfigError> {
+/// Parses `text` and merges it into `config`; the keys it sets twice in a
+/// mapping (merged as if the later one were the only one).
+fn merge_source(
+    config: &mut LoadedConfig,
+    text: &str,
+    source: Source,
+) -> Result<Vec<super::Problem>, ConfigError> {
     let mut overlay = parse(text, &source)?;
+    let mut problems = duplicate_keys(text, &source);
     let lookup = |name: &str| std::env::var(name).ok();
-    let problems = super::interpolate::interpolate(&mut overlay, &lookup);
-    if !problems.is_empty() {
-        let problems = problems
-            .into_iter()
-            .map(|(path, message)| {
-                let keys: Vec<&str> = path.iter().map(String::as_str).collect();
-                super::Problem {
-                    source: Some(source.clone()),
-                    line: super::line_of(text, &keys),
-                    key_path: path,
-                    message,
-                }
-            })
-            .collect();
+    let unset = super::interpolate::interpolate(&mut overlay, &lookup);
+    if !unset.is_empty() {
+        problems.extend(unset.into_iter().map(|(path, message)| {
+            let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+            super::Problem {
+                source: Some(source.clone()),
+                line: super::line_of(text, &keys),
+                key_path: path,
+                message,
+            }
+        }));
         return Err(ConfigError::Invalid(problems));
     }
     merge(
@@ -148,7 +162,32 @@ fn merge_source(config: &mut LoadedConfig, text: &str, source: Source) -> Result
         &source,
         &mut config.provenance,
     );
-    Ok(())
+    Ok(problems)
+}
+
+/// The keys that a mapping of `text` sets twice, as problems.
+fn duplicate_keys(text: &str, source: &Source) -> Vec<super::Problem> {
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    super::duplicates::find(text)
+        .into_iter()
+        .map(|duplicate| {
+            let key = duplicate.path.last().cloned().unwrap_or_default();
+            let first = match duplicate.first_line {
+                Some(line) => format!("at line {line}"),
+                None => "earlier".to_string(),
+            };
+            super::Problem {
+                source: Some(source.clone()),
+                line: duplicate.line,
+                key_path: duplicate.path,
+                message: format!(
+                    "duplicate key `{key}` (the same mapping sets it {first}); remove one of them"
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Parses YAML text into a mapping; an empty document is an empty mapping.
@@ -358,6 +397,26 @@ mod tests {
         );
         assert_eq!(config.files, [one, two]);
         assert_eq!(missed, [missing]);
+    }
+
+    #[test]
+    fn keys_set_twice_in_a_mapping_are_reported_for_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = dir.path().join("one.yaml");
+        let two = dir.path().join("two.yaml");
+        std::fs::write(&one, "plugins:\n  a: {plugin: x}\n  a: {plugin: y}\n").unwrap();
+        std::fs::write(&two, "run: [a]\nschedule: '01:00'\nrun: [b]\n").unwrap();
+        let Err(ConfigError::Invalid(problems)) = load(&[one.clone(), two.clone()], |_| {}) else {
+            panic!("duplicate keys are an error");
+        };
+        let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                format!("{}:3: plugins.a: duplicate key `a` (the same mapping sets it at line 2); remove one of them", one.display()),
+                format!("{}:3: run: duplicate key `run` (the same mapping sets it at line 1); remove one of them", two.display()),
+            ]
+        );
     }
 
     #[test]

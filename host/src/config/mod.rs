@@ -1,6 +1,7 @@
 //! Configuration: the YAML cascade, the typed model and its validation.
 
 mod cascade;
+mod duplicates;
 pub mod interpolate;
 pub mod limits;
 mod model;

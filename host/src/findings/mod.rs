@@ -125,9 +125,7 @@ impl StateConfig {
     pub fn path(&self) -> Option<std::path::PathBuf> {
         match &self.path {
             Some(path) => Some(cloudmarker_plugin_api::sdk::files::expand_tilde(path)),
-            None => {
-                crate::user_dir("XDG_STATE_HOME", ".local/state").map(|d| d.join("findings.db"))
-            }
+            None => crate::dirs::state_dir().map(|d| d.join("findings.db")),
         }
     }
 }

@@ -82,7 +82,7 @@ fn this_host() -> String {
 impl Cache {
     /// The user's cache (`$XDG_CACHE_HOME/cloudmarker/registry.json`).
     pub fn for_user() -> Self {
-        Self::open(crate::user_dir("XDG_CACHE_HOME", ".cache").map(|d| d.join("registry.json")))
+        Self::open(crate::dirs::cache_dir().map(|d| d.join("registry.json")))
     }
 
     /// The cache in `file` (none: a cache kept in memory only).

@@ -13,7 +13,7 @@ use cloudmarker_plugin_api::{
     v0_1_0, ErrorKind, HostContext, Outcome, PluginBox, PluginError, PluginInfo, PluginModRef,
     API_VERSION,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -285,6 +285,10 @@ pub struct Registry {
     allow_insecure: bool,
     cache: Mutex<Cache>,
     loaded: Mutex<HashMap<PathBuf, Result<Arc<Library>, String>>>,
+    /// Where warnings go (see [`Registry::reporting_warnings_to`]).
+    warn: fn(&str),
+    /// The libraries already reported as passed over, each reported once.
+    passed_over: Mutex<HashSet<PathBuf>>,
 }
 
 impl Registry {
@@ -298,7 +302,16 @@ impl Registry {
             allow_insecure: false,
             cache: Mutex::new(Cache::default()),
             loaded: Mutex::new(HashMap::new()),
+            warn: |warning| log::warn!("{warning}"),
+            passed_over: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Sends the registry's warnings (libraries passed over while looking
+    /// for a plugin) to `warn` instead of the log.
+    pub fn reporting_warnings_to(mut self, warn: fn(&str)) -> Self {
+        self.warn = warn;
+        self
     }
 
     /// Keeps what probing found in `cache` (see [`super::cache`]).
@@ -391,6 +404,10 @@ impl Registry {
     /// that provides plugin `name` or is named after it (`lib<name>.so`, which
     /// then serves its first plugin). When none does but `lib<name>.so`
     /// exists, why that one cannot be used.
+    ///
+    /// Libraries passed over on the way are warned about (see
+    /// [`Registry::report_passed_over`]): every one refused because other
+    /// users could change it, and a `lib<name>.so` that could not be used.
     fn provider(
         &self,
         key: &str,
@@ -398,21 +415,45 @@ impl Registry {
         name: &str,
     ) -> Result<(PathBuf, Option<String>), LoadError> {
         let own_file = super::resolve::library_file_name(name);
-        let mut own_problem = None;
+        let mut own_problem: Option<(PathBuf, String)> = None;
+        let mut passed_over = Vec::new();
+        let mut found = None;
         for library in self.search.candidates(name) {
             let own = library.file_name() == Some(own_file.as_ref());
-            match self.probed(&library) {
+            let refused = self.refusal(&library).err();
+            let probed = match &refused {
+                Some(reason) => Err(reason.clone()),
+                None => self.probe(&library).into_result(),
+            };
+            match probed {
                 Ok(plugins) if plugins.iter().any(|p| p.name == name) => {
-                    return Ok((library, Some(name.to_string())))
+                    found = Some((library, Some(name.to_string())));
+                    break;
                 }
                 // A library file named after the value serves its first plugin.
-                Ok(_) if own => return Ok((library, None)),
-                Ok(_) => {}
-                Err(reason) if own && own_problem.is_none() => {
-                    own_problem = Some((library, reason))
+                Ok(_) if own => {
+                    found = Some((library, None));
+                    break;
                 }
-                Err(_) => {}
+                Ok(_) => {}
+                Err(reason) => {
+                    if own || refused.is_some() {
+                        passed_over.push((library.clone(), reason.clone()));
+                    }
+                    if own && own_problem.is_none() {
+                        own_problem = Some((library, reason));
+                    }
+                }
             }
+        }
+        if found.is_none() {
+            // The error says why lib<name>.so could not be used.
+            passed_over
+                .retain(|(library, _)| own_problem.as_ref().map(|(own, _)| own) != Some(library));
+        }
+        self.report_passed_over(name, &passed_over, found.as_ref().map(|(path, _)| path));
+        if let Some(found) = found {
+            return Ok(found);
         }
         Err(match own_problem {
             Some((path, reason)) => LoadError::Library {
@@ -429,13 +470,46 @@ impl Registry {
         })
     }
 
+    /// Warns, once per library, about each library in `passed_over` (with
+    /// why) that was passed over while looking for plugin `name`, and which
+    /// library provides it instead, if any.
+    fn report_passed_over(
+        &self,
+        name: &str,
+        passed_over: &[(PathBuf, String)],
+        used: Option<&PathBuf>,
+    ) {
+        let mut reported = self.passed_over.lock().unwrap_or_else(|e| e.into_inner());
+        for (library, reason) in passed_over {
+            if !reported.insert(library.clone()) {
+                continue;
+            }
+            let instead = match used {
+                Some(used) => format!("plugin {name:?} is loaded from {} instead", used.display()),
+                None => format!("no other library provides plugin {name:?}"),
+            };
+            (self.warn)(&format!(
+                "Skipped plugin library {}: {reason}; {instead}.",
+                library.display()
+            ));
+        }
+    }
+
+    /// Why library `path` must not be loaded: other users could change it
+    /// (unless such libraries are allowed).
+    fn refusal(&self, path: &Path) -> Result<(), String> {
+        if self.allow_insecure {
+            Ok(())
+        } else {
+            check_library_safety(path)
+        }
+    }
+
     /// What library `path` provides, from the cache or by probing it;
     /// otherwise why it cannot be used. A library that other users could
     /// change is refused before anything of it runs.
     pub fn probed(&self, path: &Path) -> Result<Vec<ProbedInfo>, String> {
-        if !self.allow_insecure {
-            check_library_safety(path)?;
-        }
+        self.refusal(path)?;
         self.probe(path).into_result()
     }
 

@@ -1,0 +1,63 @@
+//! `cloudmarker findings [show ID]`: the findings database, or one
+//! finding's history.
+
+use crate::cli::{Cli, FindingsCommand, FindingsFormat};
+use crate::exit;
+use crate::findings::{self, state::State, Status};
+use cloudmarker_plugin_api::sdk::check::Severity;
+
+/// What `cloudmarker findings` was asked for.
+pub struct Query<'a> {
+    /// Only findings in these statuses (none: all).
+    pub statuses: &'a [Status],
+    /// Only findings of these severities (none: all).
+    pub severities: &'a [Severity],
+    /// How to print the list.
+    pub format: FindingsFormat,
+    /// `show ID`: one finding's history instead of the list.
+    pub show: Option<&'a FindingsCommand>,
+}
+
+/// Prints the findings `query` asks for.
+pub fn run(cli: &Cli, query: Query<'_>) -> u8 {
+    let config = match super::load_config(cli) {
+        Ok(loaded) => loaded.config,
+        Err(status) => return status,
+    };
+    let Some(path) = config.state.clone().unwrap_or_default().path() else {
+        eprintln!("cloudmarker: error: no findings database: set state: {{path: ...}}");
+        return exit::CONFIG;
+    };
+    if !path.exists() {
+        println!("No findings recorded in {} yet.", path.display());
+        return exit::SUCCESS;
+    }
+    let state = match State::open(&path) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("cloudmarker: error: {e}");
+            return exit::PLUGIN_FAILED;
+        }
+    };
+    let printed = match query.show {
+        Some(FindingsCommand::Show { id }) => match findings::list::show(&state, id) {
+            Ok(Some(text)) => Ok(text),
+            Ok(None) => {
+                eprintln!("cloudmarker: error: no finding {id} in {}", path.display());
+                return exit::PLUGIN_FAILED;
+            }
+            Err(e) => Err(e),
+        },
+        None => findings::list::render(&state, query.statuses, query.severities, query.format),
+    };
+    match printed {
+        Ok(text) => {
+            print!("{text}");
+            exit::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cloudmarker: error: cannot read {}: {e}", path.display());
+            exit::PLUGIN_FAILED
+        }
+    }
+}
