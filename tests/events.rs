@@ -246,7 +246,8 @@ fn firewall_event(cloud_type: &str, cloud: &str, reference: &str, ports: &[u16])
             "recommendation": format!("Check {cloud} firewall rule {reference} and update rules to restrict access to {phrase}."),
             "finding_id": finding_id("firewall_rule_event", reference, json!({"exposed_ports": ports})),
             "severity": "high",
-            "compliance": firewall_compliance(cloud_type, ports)
+            "compliance": firewall_compliance(cloud_type, ports),
+            "check": "firewallruleevent"
         }
     })
 }
@@ -271,7 +272,8 @@ fn disk_event(kind: &str, vm: &Value, disk: &str) -> Value {
                 if kind == "os" { json!({}) } else { json!({"disk_name": disk}) }
             ),
             "severity": "medium",
-            "compliance": []
+            "compliance": [],
+            "check": format!("azvm{kind}diskencryptionevent")
         }
     })
 }
@@ -371,7 +373,8 @@ fn findings_are_written_as_ocsf_detection_findings_and_csv() {
                 csv.display()
             ),
         )
-        .replace("    alerts: [filestore]", "    stores: [filestore, ocsf]\n    alerts: [filestore, ocsf, csv]");
+        .replace("    stores: [filestore]\n", "    stores: [filestore, ocsf]\n")
+        .replace("    alerts: [filestore]", "    alerts: [filestore, ocsf, csv]");
     sb.file("events.yaml", &text);
     let run = sb.run_now(&["events.yaml"]);
     assert_eq!(run.status, Some(0), "{}", run.output());

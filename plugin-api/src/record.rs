@@ -39,6 +39,9 @@ pub mod com {
     pub const SEVERITY: &str = "severity";
     /// An event's benchmark references (e.g. `CIS AWS Foundations 3.0.0 1.5`).
     pub const COMPLIANCE: &str = "compliance";
+    /// The check that raised an event (a compiled check's plugin name or a
+    /// rule id), and the check a `check_summary` record counts.
+    pub const CHECK: &str = "check";
     /// The audit that produced the record (stamped by the host).
     pub const AUDIT_KEY: &str = "audit_key";
     /// The run's audit version (stamped by the host).
@@ -267,6 +270,26 @@ pub struct ExtHead<'a> {
     /// `ext.cloud_type`.
     #[serde(borrow, default, deserialize_with = "text")]
     pub cloud_type: Option<Cow<'a, str>>,
+    /// `ext.subscription_id`: the Azure subscription the record belongs to.
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub subscription_id: Option<Cow<'a, str>>,
+    /// `ext.project_id`: the Google Cloud project.
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub project_id: Option<Cow<'a, str>>,
+    /// `ext.account_id`: the AWS account.
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub account_id: Option<Cow<'a, str>>,
+}
+
+impl ExtHead<'_> {
+    /// The scope the record belongs to (an Azure subscription, a Google
+    /// Cloud project or an AWS account), as the check summaries count it.
+    pub fn scope(&self) -> Option<&str> {
+        self.subscription_id
+            .as_deref()
+            .or(self.project_id.as_deref())
+            .or(self.account_id.as_deref())
+    }
 }
 
 impl<'a> Head<'a> {

@@ -9,6 +9,7 @@ use crate::findings::scopes::Scopes;
 use crate::findings::tracker::{Observed, Tracker};
 use crate::findings::{Notify, Status};
 use crate::record::RecordBatch;
+use cloudmarker_plugin_api::sdk::tally::is_check_summary;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -79,7 +80,20 @@ pub(crate) fn run(
             continue;
         };
         let Some(tracker) = tracker.as_mut() else {
-            // Without the findings state, every alert gets every event as is.
+            // Without the findings state, every alert gets every event as is
+            // (check summaries, which only the state keeps, left out).
+            let batch = if batch.iter().any(is_check_summary) {
+                let mut findings = RecordBatch::default();
+                for event in batch.iter().filter(|event| !is_check_summary(event)) {
+                    let _ = findings.push(|text| {
+                        text.push_str(event);
+                        Ok::<_, ()>(())
+                    });
+                }
+                Arc::new(findings)
+            } else {
+                batch
+            };
             for route in &routes {
                 let _ = route.tx.send(Message::Records {
                     origin: Arc::clone(&origin),
@@ -91,6 +105,12 @@ pub(crate) fn run(
         let mut outgoing: Vec<RecordBatch> =
             routes.iter().map(|_| RecordBatch::default()).collect();
         for event in batch.iter() {
+            if is_check_summary(event) {
+                // What a check evaluated is not a finding: the state keeps
+                // it for the compliance report; no alert receives it.
+                tracker.note_check_summary(event);
+                continue;
+            }
             let observed = match tracker.observe(event) {
                 Ok(observed) => observed,
                 Err(e) => {

@@ -11,6 +11,7 @@ use crate::logging;
 use crate::plugins::{isolate, Instance, LoadedPlugin};
 use crate::record::{RecordBatch, Stamp};
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
+use cloudmarker_plugin_api::sdk::tally::is_check_summary;
 use cloudmarker_plugin_api::{Outcome, PluginError};
 use crossbeam_channel::{Receiver, Sender};
 use std::path::Path;
@@ -273,8 +274,13 @@ pub(crate) fn run_event(
     let origin: Arc<str> = Arc::from(worker.name.as_str());
     let mut emit = |worker: &mut Worker, events: RVec<RString>| {
         if !events.is_empty() {
-            worker.report.produced += events.len() as u64;
-            worker.counts.events(events.len() as u64);
+            // Check summaries (what the checks evaluated) are not events.
+            let findings = events
+                .iter()
+                .filter(|e| !is_check_summary(e.as_str()))
+                .count() as u64;
+            worker.report.produced += findings;
+            worker.counts.events(findings);
             let stamped = stamp_all(worker, &stamp, &events);
             let message = Message::Records {
                 origin: Arc::clone(&origin),

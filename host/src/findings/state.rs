@@ -37,7 +37,36 @@ CREATE TABLE IF NOT EXISTS transitions (
     status TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transitions_by_finding ON transitions (finding_id, at);
+CREATE TABLE IF NOT EXISTS check_summaries (
+    audit TEXT NOT NULL,
+    check_name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    plugin TEXT,
+    evaluated INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    audit_version TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (audit, check_name, scope)
+);
 ";
+
+/// What one check evaluated in one scope in a run (a `check_summary`
+/// record's `ext`), as the database keeps the latest of each.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CheckSummary {
+    /// The check: a rule id or a compiled check's plugin name.
+    pub check: String,
+    /// The account, subscription or project (empty when records name none).
+    #[serde(default)]
+    pub scope: String,
+    /// The event plugin that ran it.
+    #[serde(default)]
+    pub plugin: Option<String>,
+    /// Records evaluated.
+    pub evaluated: u64,
+    /// Of them, records that raised a finding.
+    pub failed: u64,
+}
 
 /// One finding as the database keeps it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -214,7 +243,7 @@ impl State {
         for finding_id in resolved {
             self.note_resolved(finding_id)?;
         }
-        self.commit_run(audit, audit_version, now)
+        self.commit_run(audit, audit_version, now, &[])
     }
 
     /// Starts a run: what it sees goes to a temporary table (on disk, not
@@ -248,6 +277,39 @@ impl State {
             .execute_batch(
                 "CREATE INDEX IF NOT EXISTS temp.run_seen_by_id ON run_seen (finding_id)",
             )
+            .map_err(|e| e.to_string())
+    }
+
+    /// The latest check summaries of every audit (of `audit` only, when
+    /// given), sorted by audit, check and scope.
+    pub fn check_summaries(
+        &self,
+        audit: Option<&str>,
+    ) -> Result<Vec<(String, CheckSummary, String)>, String> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT audit, check_name, scope, plugin, evaluated, failed, at
+                 FROM check_summaries WHERE ?1 IS NULL OR audit = ?1
+                 ORDER BY audit, check_name, scope",
+            )
+            .map_err(|e| e.to_string())?;
+        let rows = statement
+            .query_map(params![audit], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    CheckSummary {
+                        check: row.get(1)?,
+                        scope: row.get(2)?,
+                        plugin: row.get(3)?,
+                        evaluated: row.get(4)?,
+                        failed: row.get(5)?,
+                    },
+                    row.get::<_, String>(6)?,
+                ))
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())
     }
 
@@ -359,6 +421,7 @@ impl State {
         audit: &str,
         audit_version: &str,
         now: &str,
+        check_summaries: &[CheckSummary],
     ) -> Result<(), String> {
         self.index_run()?;
         let tx = self
@@ -407,6 +470,33 @@ impl State {
              WHERE audit = ?1 AND status != 'resolved' AND ?2 IS NOT NULL
                AND finding_id IN (SELECT finding_id FROM temp.run_resolved)
                AND finding_id NOT IN (SELECT finding_id FROM temp.run_seen)")?;
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO check_summaries (audit, check_name, scope, plugin, evaluated,
+                         failed, audit_version, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (audit, check_name, scope) DO UPDATE SET
+                         plugin = excluded.plugin, evaluated = excluded.evaluated,
+                         failed = excluded.failed, audit_version = excluded.audit_version,
+                         at = excluded.at",
+                )
+                .map_err(|e| e.to_string())?;
+            for summary in check_summaries {
+                upsert
+                    .execute(params![
+                        audit,
+                        summary.check,
+                        summary.scope,
+                        summary.plugin,
+                        summary.evaluated,
+                        summary.failed,
+                        audit_version,
+                        now
+                    ])
+                    .map_err(|e| e.to_string())?;
+            }
+        }
         tx.commit().map_err(|e| e.to_string())
     }
 }
@@ -527,6 +617,38 @@ mod tests {
             handle.join().unwrap();
         }
         assert_eq!(State::open(&path).unwrap().all().unwrap().len(), 8);
+    }
+
+    #[test]
+    fn a_run_keeps_the_latest_check_summary_of_each_check_and_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("findings.db")).unwrap();
+        let summary = |scope: &str, evaluated, failed| CheckSummary {
+            check: "c".into(),
+            scope: scope.into(),
+            plugin: Some("p".into()),
+            evaluated,
+            failed,
+        };
+        state.begin_run().unwrap();
+        state
+            .commit_run("a", "v1", "t1", &[summary("s1", 3, 1), summary("s2", 2, 0)])
+            .unwrap();
+        // The next run read s1 only (s2's collection failed, say): s1's
+        // counts are replaced, s2's stay as of the run that read it.
+        state.begin_run().unwrap();
+        state
+            .commit_run("a", "v2", "t2", &[summary("s1", 4, 0)])
+            .unwrap();
+        let kept = state.check_summaries(Some("a")).unwrap();
+        assert_eq!(
+            kept,
+            [
+                ("a".into(), summary("s1", 4, 0), "t2".into()),
+                ("a".into(), summary("s2", 2, 0), "t1".into())
+            ]
+        );
+        assert!(state.check_summaries(Some("b")).unwrap().is_empty());
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct Tracker {
     mutes: Arc<Mutes>,
     /// The run's shard (`I/N`), in a sharded run.
     shard: Option<String>,
+    /// What each check evaluated in each scope this run (`check_summary`).
+    check_summaries: Vec<state::CheckSummary>,
 }
 
 impl Tracker {
@@ -66,6 +68,7 @@ impl Tracker {
             now: now.to_string(),
             mutes,
             shard: None,
+            check_summaries: Vec::new(),
         })
     }
 
@@ -231,10 +234,29 @@ impl Tracker {
         events
     }
 
-    /// Writes what the run saw and resolved, in one transaction.
+    /// Notes a `check_summary` record (what a check evaluated in a scope),
+    /// which the run keeps with its findings; a malformed one is logged
+    /// and passed over.
+    pub fn note_check_summary(&mut self, record: &str) {
+        #[derive(Deserialize)]
+        struct SummaryView {
+            ext: state::CheckSummary,
+        }
+        match serde_json::from_str::<SummaryView>(record) {
+            Ok(view) => self.check_summaries.push(view.ext),
+            Err(e) => log::warn!("Passed over a malformed check_summary record, error: {e}."),
+        }
+    }
+
+    /// Writes what the run saw and resolved, and what its checks
+    /// evaluated, in one transaction.
     pub fn commit(mut self) -> Result<(), String> {
-        self.state
-            .commit_run(&self.audit, &self.audit_version, &self.now)
+        self.state.commit_run(
+            &self.audit,
+            &self.audit_version,
+            &self.now,
+            &self.check_summaries,
+        )
     }
 
     /// Ends a batch of writes (call after each batch of events).

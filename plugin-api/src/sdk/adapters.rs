@@ -1,6 +1,7 @@
 //! Adapters from the typed plugin traits to the FFI [`Plugin`] object.
 
 use super::guard::{guard, Guarded};
+use super::tally::Tally;
 use super::{log_bridge, Batch, Cloud, Event, PluginType, Records, Sink};
 use crate::{
     ErrorKind, HostContext, Outcome, Plugin, PluginBox, PluginError, PluginInfo, PluginKinds,
@@ -102,12 +103,20 @@ impl<T: Cloud> Plugin for CloudAdapter<T> {
 }
 
 /// An [`Event`] plugin behind the FFI object.
-pub struct EventAdapter<T>(Guarded<T>);
+pub struct EventAdapter<T> {
+    plugin: Guarded<T>,
+    /// What its checks evaluated so far, for the `check_summary` records
+    /// it pushes when it is done.
+    tally: Tally,
+}
 
 impl<T: Event> EventAdapter<T> {
     /// Wraps `plugin`.
     pub fn new(plugin: T) -> Self {
-        Self(Guarded::new(T::NAME, plugin))
+        Self {
+            plugin: Guarded::new(T::NAME, plugin),
+            tally: Tally::default(),
+        }
     }
 }
 
@@ -117,14 +126,19 @@ impl<T: Event> Plugin for EventAdapter<T> {
     }
 
     fn eval(&mut self, records: RSlice<'_, RStr<'_>>) -> RResult<Outcome, PluginError> {
-        self.0.call("eval", |p| {
+        let tally = &mut self.tally;
+        self.plugin.call("eval", |p| {
             let mut out = Batch::with_capacity(usize::MAX);
             for record in Records::new(records) {
                 if let Err(mut problem) = p.eval(record, &mut out) {
+                    if let Some(why) = super::nesting::explain(T::NAME, record, &problem.message) {
+                        problem.message = why.into();
+                    }
                     problem.records_failed = problem.records_failed.max(1);
                     out.problem(problem);
                 }
             }
+            tally.merge(out.take_tally());
             Ok(out.into_outcome())
         })
     }
@@ -134,9 +148,14 @@ impl<T: Event> Plugin for EventAdapter<T> {
     }
 
     fn done(&mut self) -> RResult<Outcome, PluginError> {
-        self.0.call_last("done", |p| {
+        let tally = &mut self.tally;
+        self.plugin.call_last("done", |p| {
             let mut out = Batch::with_capacity(usize::MAX);
             p.done(&mut out)?;
+            tally.merge(out.take_tally());
+            for summary in tally.summaries(T::NAME) {
+                out.push(&summary)?;
+            }
             Ok(out.into_outcome())
         })
     }

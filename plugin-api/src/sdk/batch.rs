@@ -1,5 +1,6 @@
 //! The record containers a plugin sees: [`Batch`] to produce, [`Records`] to consume.
 
+use super::tally::Tally;
 use crate::{Outcome, PluginError};
 use abi_stable::std_types::{RSlice, RStr, RString};
 use serde::Serialize;
@@ -9,6 +10,7 @@ use serde::Serialize;
 pub struct Batch {
     outcome: Outcome,
     capacity: usize,
+    tally: Tally,
 }
 
 impl Batch {
@@ -17,6 +19,7 @@ impl Batch {
         Self {
             outcome: Outcome::default(),
             capacity,
+            tally: Tally::default(),
         }
     }
 
@@ -32,6 +35,20 @@ impl Batch {
     /// and `com` buckets).
     pub fn push_json(&mut self, json: String) {
         self.outcome.records.push(RString::from(json));
+    }
+
+    /// Counts a record that `check` evaluated in `scope` (an account,
+    /// subscription or project; [`NO_SCOPE`](super::tally::NO_SCOPE) when
+    /// the record names none), `failed` when it raised a finding. The SDK
+    /// sums these over the plugin's run into `check_summary` records (see
+    /// [`tally`](super::tally)); compiled checks are counted for you.
+    pub fn evaluated(&mut self, check: &str, scope: &str, failed: bool) {
+        self.tally.count(check, scope, failed);
+    }
+
+    /// Takes the counts of [`Batch::evaluated`] so far.
+    pub(crate) fn take_tally(&mut self) -> Tally {
+        std::mem::take(&mut self.tally)
     }
 
     /// Reports a problem that did not stop the plugin.

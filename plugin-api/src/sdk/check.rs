@@ -291,6 +291,15 @@ impl Finding {
         self.com.insert(com::COMPLIANCE.into(), compliance);
     }
 
+    /// Names the check that raised the event (`com.check`), unless the
+    /// event names one already: compiled checks are named after their
+    /// plugin by the SDK, rules after their id.
+    pub fn set_check(&mut self, check: &str) {
+        if !self.com.contains_key(com::CHECK) {
+            self.com.insert(com::CHECK.into(), check.into());
+        }
+    }
+
     /// The resource the event is about (`com.reference`).
     pub fn reference(mut self, reference: Option<&str>) -> Self {
         self.com.insert(
@@ -376,8 +385,11 @@ impl<T: Check> Event for T {
         };
         let mut findings = Findings::new();
         self.check(selected, &mut findings)?;
+        let scope = head.ext.scope().unwrap_or(super::tally::NO_SCOPE);
+        out.evaluated(T::NAME, scope, !findings.is_empty());
         for finding in &mut findings {
             finding.identify(T::SEVERITY, T::COMPLIANCE);
+            finding.set_check(T::NAME);
             out.push(&*finding)?;
         }
         Ok(())
@@ -671,7 +683,8 @@ mod tests {
                 "ext": {"sub": "s1", "record_type": "open_event"},
                 "com": {"record_type": "open_event", "cloud_type": "azure", "reference": "r1",
                         "description": "open", "recommendation": "close it", "ports": [22],
-                        "finding_id": id, "severity": "medium", "compliance": []}
+                        "finding_id": id, "severity": "medium", "compliance": [],
+                        "check": "openevent"}
             })]
         );
     }

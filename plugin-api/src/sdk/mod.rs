@@ -14,6 +14,7 @@ pub mod files;
 mod guard;
 pub mod library;
 mod log_bridge;
+pub mod nesting;
 pub mod net;
 pub mod ocsf;
 pub mod retry;
@@ -22,6 +23,8 @@ pub mod schema;
 pub mod secret;
 pub mod shard;
 pub mod stream;
+pub mod tally;
+pub mod testing;
 
 /// The error and its kinds, as plugins return them.
 pub use crate::{ErrorKind, PluginError};

@@ -1,14 +1,14 @@
 use super::*;
+use cloudmarker_plugin_api::sdk::testing::capture_logs;
 use cloudmarker_plugin_api::sdk::{Batch, Event};
 use serde_json::{json, Value};
-use std::cell::RefCell;
 
 /// A `vm_instance_view` record derived from two published Azure REST API
 /// examples (VirtualMachine_Get and VirtualMachine_Get_InstanceView,
 /// api-version 2024-07-01); see `tests/data/README.md`. OS disk `myOsDisk`,
 /// instance view disks `myOsDisk` and `myDataDisk0` without encryption
 /// settings, both encryption flags `false`.
-const DERIVED: &str = include_str!("../../../../tests/data/azure/vm_instance_view.derived.json");
+const DERIVED: &str = include_str!("../../../tests/data/azure/vm_instance_view.derived.json");
 
 const VM_ID: &str = "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM";
 
@@ -67,7 +67,8 @@ fn an_unencrypted_data_disk_raises_one_event() {
                 "recommendation": format!("Check Azure virtual machine {VM_ID} and encrypt its data disk myDataDisk0"),
                 "finding_id": cloudmarker_plugin_api::sdk::check::finding_id("vm_data_disk_encryption_event", Some(VM_ID), &Default::default(), &json!({"disk_name": "myDataDisk0"}).as_object().unwrap().clone()),
                 "severity": "medium",
-                "compliance": []
+                "compliance": [],
+                "check": "azvmdatadiskencryptionevent"
             }
         })]
     );
@@ -238,37 +239,11 @@ fn text_that_is_not_a_record_is_an_error() {
     }
 }
 
-thread_local! {
-    static LOGGED: RefCell<Vec<(log::Level, String)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Records this thread's log lines, so each test sees only its own.
-struct ThreadLogger;
-
-impl log::Log for ThreadLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        LOGGED.with(|l| {
-            l.borrow_mut()
-                .push((record.level(), record.args().to_string()))
-        });
-    }
-
-    fn flush(&self) {}
-}
-
 /// The warnings evaluating `record` logs; it must raise no event.
 fn warnings(record: &Value) -> Vec<String> {
-    static LOGGER: ThreadLogger = ThreadLogger;
-    let _ = log::set_logger(&LOGGER);
-    log::set_max_level(log::LevelFilter::Trace);
-    LOGGED.with(|l| l.borrow_mut().clear());
-    assert!(events(record).is_empty());
-    LOGGED
-        .with(|l| l.take())
+    let (raised, logged) = capture_logs(|| events(record));
+    assert!(raised.is_empty());
+    logged
         .into_iter()
         .filter(|(level, _)| *level == log::Level::Warn)
         .map(|(_, line)| line)

@@ -1,14 +1,14 @@
 use super::*;
+use cloudmarker_plugin_api::sdk::testing::capture_logs;
 use cloudmarker_plugin_api::sdk::{Batch, Event};
 use serde_json::{json, Value};
-use std::cell::RefCell;
 
 /// A `vm_instance_view` record derived from two published Azure REST API
 /// examples (VirtualMachine_Get and VirtualMachine_Get_InstanceView,
 /// api-version 2024-07-01); see `tests/data/README.md`. OS disk `myOsDisk`,
 /// instance view disks `myOsDisk` and `myDataDisk0` without encryption
 /// settings, both encryption flags `false`.
-const DERIVED: &str = include_str!("../../../../tests/data/azure/vm_instance_view.derived.json");
+const DERIVED: &str = include_str!("../../../tests/data/azure/vm_instance_view.derived.json");
 
 const VM_ID: &str = "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM";
 
@@ -64,7 +64,8 @@ fn an_unencrypted_os_disk_raises_one_event() {
                 "recommendation": format!("Check Azure virtual machine {VM_ID} and encrypt its OS disk myOsDisk"),
                 "finding_id": cloudmarker_plugin_api::sdk::check::finding_id("vm_os_disk_encryption_event", Some(VM_ID), &Default::default(), &Default::default()),
                 "severity": "medium",
-                "compliance": []
+                "compliance": [],
+                "check": "azvmosdiskencryptionevent"
             }
         })]
     );
@@ -172,6 +173,7 @@ fn the_event_keeps_ext_and_never_copies_host_stamps() {
     assert_eq!(
         keys,
         [
+            "check",
             "cloud_type",
             "compliance",
             "description",
@@ -216,37 +218,12 @@ fn a_vm_without_an_os_disk_name_still_raises_its_event() {
     );
 }
 
-thread_local! {
-    static LOGGED: RefCell<Vec<(log::Level, String)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Records this thread's log lines, so each test sees only its own.
-struct ThreadLogger;
-
-impl log::Log for ThreadLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        LOGGED.with(|l| {
-            l.borrow_mut()
-                .push((record.level(), record.args().to_string()))
-        });
-    }
-
-    fn flush(&self) {}
-}
-
 #[test]
 fn a_malformed_vm_is_skipped_with_a_warning() {
-    static LOGGER: ThreadLogger = ThreadLogger;
-    let _ = log::set_logger(&LOGGER);
-    log::set_max_level(log::LevelFilter::Trace);
     let mut record = vm_record();
     record["raw"]["properties"]["storageProfile"] = json!("not an object");
-    assert!(events(&record).is_empty());
-    let logged = LOGGED.with(|l| l.take());
+    let (raised, logged) = capture_logs(|| events(&record));
+    assert!(raised.is_empty());
     assert_eq!(logged.len(), 1, "{logged:?}");
     assert_eq!(logged[0].0, log::Level::Warn);
     assert!(

@@ -1,7 +1,7 @@
 use super::*;
+use cloudmarker_plugin_api::sdk::testing::capture_logs;
 use cloudmarker_plugin_api::sdk::{Batch, Event};
 use serde_json::{json, Value};
-use std::cell::RefCell;
 
 /// A rule that raises an event: enabled, inbound, allow, TCP, from anywhere,
 /// on port 22. `com` entries in `changes` replace (or, when null, remove)
@@ -84,7 +84,8 @@ fn an_open_rule_raises_one_event_worded_as_the_original() {
                 "recommendation": "Check Azure firewall rule rule-1 and update rules to restrict access to port 22.",
                 "finding_id": id,
                 "severity": "high",
-                "compliance": ["CIS Microsoft Azure Foundations 1.3.0 6.2"]
+                "compliance": ["CIS Microsoft Azure Foundations 1.3.0 6.2"],
+                "check": "firewallruleevent"
             }
         })]
     );
@@ -329,8 +330,8 @@ fn the_event_keeps_ext_and_never_copies_host_stamps() {
     let keys: Vec<&String> = got[0]["com"].as_object().unwrap().keys().collect();
     assert_eq!(
         keys.len(),
-        9,
-        "only the event's own com fields (and its identity, severity, compliance): {:?}",
+        10,
+        "only the event's own com fields (and its identity, severity, compliance, check): {:?}",
         got[0]["com"]
     );
 
@@ -396,38 +397,11 @@ fn text_that_is_not_a_record_is_an_error() {
     assert!(out.is_empty());
 }
 
-thread_local! {
-    static LOGGED: RefCell<Vec<(log::Level, String)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Records this thread's log lines, so each test sees only its own.
-struct ThreadLogger;
-
-impl log::Log for ThreadLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        LOGGED.with(|l| {
-            l.borrow_mut()
-                .push((record.level(), record.args().to_string()))
-        });
-    }
-
-    fn flush(&self) {}
-}
-
 /// The log lines `record` makes the plugin write.
 fn logged(record: &str) -> Vec<(log::Level, String)> {
-    static LOGGER: ThreadLogger = ThreadLogger;
-    // Another test may have installed it already; that is fine.
-    let _ = log::set_logger(&LOGGER);
-    log::set_max_level(log::LevelFilter::Trace);
-    LOGGED.with(|l| l.borrow_mut().clear());
-    let got = events_with(FirewallRuleEventParams::default(), record);
+    let (got, logged) = capture_logs(|| events_with(FirewallRuleEventParams::default(), record));
     assert!(got.is_empty());
-    LOGGED.with(|l| l.take())
+    logged
 }
 
 #[test]
