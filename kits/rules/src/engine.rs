@@ -1,0 +1,488 @@
+//! The rule set: rules indexed by record type, and the evaluation of a
+//! record against the rules that apply to it.
+//!
+//! A record is read once: its three buckets are located in the text
+//! ([`RawValue`]s, no tree built), their heads read for the record types,
+//! cloud and reference. A record of no indexed type costs that scan and a
+//! hash lookup. Otherwise only the top-level keys of each bucket that the
+//! record type's rules read are turned into CEL values (borrowing the
+//! text's strings), once for all of them.
+
+use crate::expr::{env, Expr};
+use crate::rule::{Counters, Rule, RuleInfo, RuleStats};
+use crate::values::{self, Cel, Needs};
+use crate::Problem;
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
+use cel::Context;
+use cloudmarker_plugin_api::record::Text;
+use cloudmarker_plugin_api::sdk::check::Finding;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// The `com` field of an event that names the check (rule id) that raised it.
+pub const CHECK: &str = "check";
+
+/// A record that is not a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError(pub String);
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unreadable record: {}", self.0)
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// The rules indexed under one record type, and what they read.
+#[derive(Debug, Default)]
+struct Group {
+    rules: Vec<usize>,
+    needs: Needs,
+}
+
+/// Loaded, compiled and selected rules: see [`crate::Loader`].
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    index: HashMap<String, Group>,
+    warnings: Vec<Problem>,
+}
+
+/// The three buckets of a record, located in its text.
+#[derive(Deserialize)]
+struct Parts<'a> {
+    #[serde(borrow, default)]
+    raw: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    ext: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    com: Option<&'a RawValue>,
+}
+
+/// The fields of `ext` and `com` that route a record.
+#[derive(Default, Deserialize)]
+struct BucketHead<'a> {
+    #[serde(borrow, default)]
+    record_type: Text<'a>,
+    #[serde(borrow, default)]
+    cloud_type: Text<'a>,
+    #[serde(borrow, default)]
+    reference: Text<'a>,
+}
+
+fn head<'a>(bucket: Option<&'a RawValue>) -> BucketHead<'a> {
+    bucket
+        .filter(|b| b.get().starts_with('{'))
+        .and_then(|b| serde_json::from_str(b.get()).ok())
+        .unwrap_or_default()
+}
+
+/// A record, located and routed.
+struct Located<'a> {
+    parts: Parts<'a>,
+    ext: BucketHead<'a>,
+    com: BucketHead<'a>,
+}
+
+impl<'a> Located<'a> {
+    fn parse(record: &'a str) -> Result<Self, RecordError> {
+        if !record.trim_start().starts_with('{') {
+            return Err(RecordError("a record must be a JSON object".into()));
+        }
+        let parts: Parts<'a> =
+            serde_json::from_str(record).map_err(|e| RecordError(e.to_string()))?;
+        Ok(Self {
+            ext: head(parts.ext),
+            com: head(parts.com),
+            parts,
+        })
+    }
+
+    fn cloud_type(&self) -> Option<&str> {
+        self.com
+            .cloud_type
+            .as_str()
+            .or(self.ext.cloud_type.as_str())
+    }
+
+    /// Whether `rule` reads records of this one's types and cloud; else why
+    /// not.
+    fn fits(&self, rule: &Rule) -> Result<(), String> {
+        let types = [self.ext.record_type.as_str(), self.com.record_type.as_str()];
+        if !types
+            .iter()
+            .flatten()
+            .any(|t| rule.record_types.iter().any(|r| r == t))
+        {
+            return Err(format!(
+                "not a record of type {} (ext.record_type {:?}, com.record_type {:?})",
+                rule.record_types.join(" or "),
+                types[0].unwrap_or("none"),
+                types[1].unwrap_or("none")
+            ));
+        }
+        match (rule.cloud_type(), self.cloud_type()) {
+            (Some(want), Some(got)) if want != got => {
+                Err(format!("a record of cloud {got}, not {want}"))
+            }
+            (Some(want), None) => Err(format!("a record without cloud_type, not of cloud {want}")),
+            _ => Ok(()),
+        }
+    }
+
+    /// The buckets as CEL values, with what `needs` reads.
+    fn convert(&self, needs: &Needs) -> Result<Buckets<'a>, RecordError> {
+        let convert = |bucket: Option<&'a RawValue>, need| match bucket {
+            Some(text) => values::bucket(text.get(), need).map_err(|e| RecordError(e.to_string())),
+            None => Ok(values::empty()),
+        };
+        Ok(Buckets {
+            raw: convert(self.parts.raw, &needs.raw)?,
+            ext: convert(self.parts.ext, &needs.ext)?,
+            com: convert(self.parts.com, &needs.com)?,
+        })
+    }
+}
+
+/// A record's buckets as CEL values.
+struct Buckets<'a> {
+    raw: Cel<'a>,
+    ext: Cel<'a>,
+    com: Cel<'a>,
+}
+
+/// What a rule's expressions see: the record and the rule's params.
+struct Scope<'r> {
+    buckets: &'r Buckets<'r>,
+    params: &'r (dyn Val + 'static),
+}
+
+impl VariableResolver for Scope<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let value: &'b (dyn Val + 'b) = match variable {
+            "raw" => self.buckets.raw.as_ref(),
+            "ext" => self.buckets.ext.as_ref(),
+            "com" => self.buckets.com.as_ref(),
+            "params" => self.params,
+            _ => return None,
+        };
+        Some(CowVal::Borrowed(value))
+    }
+}
+
+impl Scope<'_> {
+    fn eval(&self, expr: &Expr) -> Result<cel::Value, String> {
+        let mut context = Context::with_env(env());
+        context.set_variable_resolver(self);
+        expr.program.execute(&context).map_err(|e| e.to_string())
+    }
+
+    fn test(&self, expr: &Expr, what: &str) -> Result<bool, String> {
+        match self.eval(expr)? {
+            cel::Value::Bool(b) => Ok(b),
+            other => Err(format!(
+                "{what} gave {}, not a boolean",
+                values::to_json(&other)
+            )),
+        }
+    }
+}
+
+/// What a rule made of a record.
+pub(crate) enum Judgement {
+    /// Its cloud or `when` rules the record out.
+    NotApplicable(String),
+    /// `fail` is false.
+    Pass,
+    /// `fail` is true: the finding.
+    Fail(Box<Finding>),
+    /// `when` or `fail` could not be evaluated.
+    NotEvaluated(String),
+}
+
+impl Rule {
+    /// Judges a located record whose buckets are `buckets`.
+    fn judge(&self, located: &Located<'_>, buckets: &Buckets<'_>, defaults: bool) -> Judgement {
+        let scope = Scope {
+            buckets,
+            params: if defaults {
+                self.defaults_cel.as_ref()
+            } else {
+                self.params_cel.as_ref()
+            },
+        };
+        if let Some(when) = &self.when {
+            match scope.test(when, "when") {
+                Ok(true) => {}
+                Ok(false) => return Judgement::NotApplicable("`when` is false".into()),
+                Err(e) => return Judgement::NotEvaluated(format!("when: {e}")),
+            }
+        }
+        match scope.test(&self.fail, "fail") {
+            Ok(false) => Judgement::Pass,
+            Ok(true) => Judgement::Fail(Box::new(self.finding(located, &scope))),
+            Err(e) => Judgement::NotEvaluated(format!("fail: {e}")),
+        }
+    }
+
+    /// The finding this rule raises for a record.
+    fn finding(&self, located: &Located<'_>, scope: &Scope<'_>) -> Finding {
+        let reference = located.com.reference.as_str();
+        let on_error = |source: &str, e: &str| {
+            log::debug!(
+                "Rule {}: placeholder {{{{ {source} }}}} of {} reads (unknown): {e}",
+                self.id(),
+                reference.unwrap_or("(no reference)")
+            );
+        };
+        let render = |t: &crate::template::Template| t.render(|e| scope.eval(e), on_error);
+        let description = render(&self.description);
+        let r = &self.remediation;
+        let text = r.text.as_ref().map(render);
+        let console = r.console.as_ref().map(render);
+        let cli = r.cli.as_ref().map(render);
+        let recommendation = recommendation(text, console, cli);
+        let mut finding = Finding::new(&self.event, description, recommendation)
+            .cloud_type(located.com.cloud_type.as_str())
+            .reference(reference)
+            .ext_from(located.parts.ext)
+            .com(CHECK, self.id())
+            .severity(self.severity())
+            .compliance(self.compliance().to_vec());
+        for (name, expr) in &self.distinguished_by {
+            let value = scope.eval(expr).unwrap_or_else(|e| {
+                log::debug!("Rule {}: distinguished_by {name} is null: {e}", self.id());
+                cel::Value::Null
+            });
+            finding = finding.distinguished_by(name, values::to_json(&value));
+        }
+        finding.identify(self.severity(), &[]);
+        finding
+    }
+
+    /// Judges the record `text` as this rule's tests do: with the default
+    /// params, whatever its record type (a test record that names a type
+    /// or cloud must be one the rule reads).
+    pub(crate) fn judge_text(&self, text: &str) -> Judgement {
+        let located = match Located::parse(text) {
+            Ok(located) => located,
+            Err(e) => return Judgement::NotEvaluated(e.to_string()),
+        };
+        let states_type = located.ext.record_type.as_str().is_some()
+            || located.com.record_type.as_str().is_some();
+        if let Err(why) = located.fits(self) {
+            if states_type || located.cloud_type().is_some() && self.cloud_type().is_some() {
+                return Judgement::NotApplicable(why);
+            }
+        }
+        match located.convert(&self.needs) {
+            Ok(buckets) => self.judge(&located, &buckets, true),
+            Err(e) => Judgement::NotEvaluated(e.to_string()),
+        }
+    }
+}
+
+/// `com.recommendation` from a remediation's parts.
+fn recommendation(text: Option<String>, console: Option<String>, cli: Option<String>) -> String {
+    let steps = match (console, cli) {
+        (Some(console), Some(cli)) => Some(format!("in the console, {console}; or {cli}")),
+        (Some(console), None) => Some(format!("in the console, {console}")),
+        (None, Some(cli)) => Some(format!("run {cli}")),
+        (None, None) => None,
+    };
+    match (text, steps) {
+        (Some(text), Some(steps)) => format!("{}: {steps}", text.trim_end_matches('.')),
+        (Some(text), None) => text,
+        (None, Some(steps)) => {
+            let mut chars = steps.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+        (None, None) => String::new(),
+    }
+}
+
+impl RuleSet {
+    pub(crate) fn new(rules: Vec<Rule>, warnings: Vec<Problem>) -> Self {
+        let mut index: HashMap<String, Group> = HashMap::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for record_type in &rule.record_types {
+                let group = index.entry(record_type.clone()).or_default();
+                if !group.rules.contains(&i) {
+                    group.rules.push(i);
+                    group.needs.merge(&rule.needs);
+                }
+            }
+        }
+        Self {
+            rules,
+            index,
+            warnings,
+        }
+    }
+
+    /// The rules, in the order loaded.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule `id`.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id() == id)
+    }
+
+    /// How many rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// What `rules list` shows, one per rule.
+    pub fn info(&self) -> Vec<RuleInfo> {
+        self.rules.iter().map(Rule::info).collect()
+    }
+
+    /// The warnings of the load (user rules without tests, exclusions
+    /// that match nothing).
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+
+    /// How often each rule ran.
+    pub fn stats(&self) -> Vec<RuleStats> {
+        self.rules.iter().map(Rule::stats).collect()
+    }
+
+    /// The record types some rule reads.
+    pub fn record_types(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
+    }
+
+    /// The ids of the rules of each event plugin name rules answer to.
+    pub fn plugins(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut plugins: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for rule in &self.rules {
+            if let Some(plugin) = rule.plugin() {
+                plugins.entry(plugin).or_default().push(rule.id());
+            }
+        }
+        plugins
+    }
+
+    /// The findings the rules raise for `record` (JSON text).
+    pub fn evaluate(&self, record: &str) -> Result<Vec<Finding>, RecordError> {
+        let mut findings = Vec::new();
+        self.evaluate_into(record, &mut findings)?;
+        Ok(findings)
+    }
+
+    /// Adds the findings the rules raise for `record` to `findings`; returns
+    /// how many rules applied. A rule whose `when` or `fail` cannot be
+    /// evaluated on the record (an absent field read without `has()`)
+    /// raises nothing: it is counted ([`RuleStats::not_evaluated`]) and
+    /// logged at debug level. Only a record that is not a JSON object is an
+    /// error.
+    pub fn evaluate_into(
+        &self,
+        record: &str,
+        findings: &mut Vec<Finding>,
+    ) -> Result<usize, RecordError> {
+        let located = Located::parse(record)?;
+        let ext_type = located.ext.record_type.as_str();
+        let com_type = located
+            .com
+            .record_type
+            .as_str()
+            .filter(|t| Some(*t) != ext_type);
+        let first = ext_type.and_then(|t| self.index.get(t));
+        let second = com_type.and_then(|t| self.index.get(t));
+        let cloud = located.cloud_type();
+        let in_cloud = |i: &&usize| {
+            let rule = &self.rules[**i];
+            match rule.cloud_type() {
+                None => true,
+                Some(want) if cloud == Some(want) => true,
+                Some(_) => {
+                    Counters::add(&rule.counters.not_applicable);
+                    false
+                }
+            }
+        };
+        let mut applicable: Vec<usize> = Vec::new();
+        for group in [first, second].into_iter().flatten() {
+            for i in group.rules.iter().filter(in_cloud) {
+                if !applicable.contains(i) {
+                    applicable.push(*i);
+                }
+            }
+        }
+        if applicable.is_empty() {
+            return Ok(0);
+        }
+        let merged;
+        let needs = match (first, second) {
+            (Some(a), Some(b)) => {
+                let mut both = a.needs.clone();
+                both.merge(&b.needs);
+                merged = both;
+                &merged
+            }
+            (Some(g), None) | (None, Some(g)) => &g.needs,
+            (None, None) => return Ok(0),
+        };
+        let buckets = located.convert(needs)?;
+        for &i in &applicable {
+            let rule = &self.rules[i];
+            let counters = &rule.counters;
+            match rule.judge(&located, &buckets, false) {
+                Judgement::NotApplicable(_) => Counters::add(&counters.not_applicable),
+                Judgement::Pass => Counters::add(&counters.evaluated),
+                Judgement::Fail(finding) => {
+                    Counters::add(&counters.evaluated);
+                    Counters::add(&counters.failed);
+                    findings.push(*finding);
+                }
+                Judgement::NotEvaluated(e) => {
+                    Counters::add(&counters.not_evaluated);
+                    log::debug!(
+                        "Rule {} not evaluated on {} {}: {e}",
+                        rule.id(),
+                        ext_type.or(com_type).unwrap_or("record"),
+                        located.com.reference.as_str().unwrap_or("(no reference)")
+                    );
+                }
+            }
+        }
+        Ok(applicable.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recommendations_join_their_parts() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            recommendation(s("Disable it."), s("A > B"), s("cmd x")),
+            "Disable it: in the console, A > B; or cmd x"
+        );
+        assert_eq!(recommendation(s("Just this."), None, None), "Just this.");
+        assert_eq!(
+            recommendation(None, s("A > B"), s("cmd")),
+            "In the console, A > B; or cmd"
+        );
+        assert_eq!(recommendation(None, None, s("cmd")), "Run cmd");
+    }
+}
