@@ -518,6 +518,39 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
     assert!(justfile.contains("./deploy/install.sh {{prefix}} target/release"));
 }
 
+#[test]
+fn the_bundled_plugins_table_in_the_docs_is_the_one_the_plugins_generate() {
+    // A directory like an install: the host and the bundled plugin
+    // libraries alone (the test build keeps fixtures beside them).
+    let sb = Sandbox::new();
+    let dir = sb.path().join("bin");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(common::binary(), dir.join("cloudmarker")).unwrap();
+    for name in bundled_libraries() {
+        let lib = plugin_lib(&name);
+        std::fs::copy(&lib, dir.join(lib.file_name().unwrap())).unwrap();
+    }
+    let output = std::process::Command::new(dir.join("cloudmarker"))
+        .args(["plugins", "list", "--format", "markdown"])
+        .env("HOME", sb.path())
+        .env_remove("CLOUDMARKER_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let generated = String::from_utf8(output.stdout).unwrap();
+    let docs = std::fs::read_to_string(common::python::root().join("docs/plugins.md")).unwrap();
+    let (begin, end) = ("<!-- plugins:begin -->\n", "<!-- plugins:end -->");
+    let start = docs.find(begin).expect("docs/plugins.md: the begin marker") + begin.len();
+    let stop = docs.find(end).expect("docs/plugins.md: the end marker");
+    assert!(
+        docs[start..stop] == generated,
+        "docs/plugins.md's table differs from what the plugins say; regenerate it with \
+         `cargo build --release && ./target/release/cloudmarker plugins list --format markdown` \
+         (in a tree without the test fixtures' libraries) and paste it between the markers. \
+         Generated:\n{generated}"
+    );
+}
+
 /// The library names of the bundled plugins: the `[lib] name` of each
 /// `plugins/*/Cargo.toml`, as deploy/install.sh reads them.
 fn bundled_libraries() -> Vec<String> {

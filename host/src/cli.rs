@@ -170,8 +170,9 @@ pub enum PluginsCommand {
     /// CLOUDMARKER_PLUGIN_PATH, the executable's directory), each probed in a
     /// child process: name, kinds, versions, file, status.
     List {
-        /// `table` or `json`.
-        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        /// `table`, `json`, or `markdown` (the plugins that load, with
+        /// their params and defaults: the table of docs/plugins.md).
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown"])]
         format: String,
     },
     /// One plugin, by name or library path: what it does, its params with

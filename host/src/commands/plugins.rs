@@ -14,16 +14,17 @@ pub fn run(cli: &Cli, action: &PluginsCommand) -> u8 {
     }
 }
 
-/// Every library on the search path, as a table or JSON.
+/// Every library on the search path, as a table, JSON, or the Markdown
+/// table of docs/plugins.md.
 fn list(registry: &Registry, format: &str) -> u8 {
     let entries = catalog::list(registry);
-    if format == "json" {
-        println!(
+    match format {
+        "json" => println!(
             "{}",
             serde_json::to_string_pretty(&entries).unwrap_or_default()
-        );
-    } else {
-        print!("{}", catalog::table(&entries));
+        ),
+        "markdown" => print!("{}", catalog::markdown(registry, &entries)),
+        _ => print!("{}", catalog::table(&entries)),
     }
     exit::SUCCESS
 }

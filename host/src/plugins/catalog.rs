@@ -140,6 +140,86 @@ pub fn table(entries: &[Entry]) -> String {
     out
 }
 
+/// The plugins of `entries` that load (`ok`) as the Markdown table of
+/// docs/plugins.md: name (linked to `../plugins/<library>/README.md`, the
+/// bundled plugins' layout), kinds, what it does, and its params with their
+/// defaults, from each plugin's own info, so that the documentation lists
+/// every plugin as it is built. Sorted by library, then as the library
+/// lists its plugins.
+pub fn markdown(registry: &Registry, entries: &[Entry]) -> String {
+    let mut out =
+        String::from("| plugin | kinds | what it does | params (defaults) |\n|---|---|---|---|\n");
+    let mut libraries: Vec<&Path> = entries
+        .iter()
+        .filter(|e| e.status == "ok")
+        .map(|e| e.path.as_path())
+        .collect();
+    libraries.sort_by_key(|path| path.file_name().map(|n| n.to_os_string()));
+    libraries.dedup();
+    for path in libraries {
+        let Ok(plugins) = registry.probed(path) else {
+            continue;
+        };
+        let library = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().trim_start_matches("lib").to_string())
+            .unwrap_or_default();
+        for info in plugins {
+            let described: serde_json::Value =
+                serde_json::from_str(&info.params).unwrap_or(serde_json::Value::Null);
+            let (defaults, param_schema) = schema::parse(&described);
+            let _ = writeln!(
+                out,
+                "| [`{}`](../plugins/{library}/README.md) | {} | {} | {} |",
+                info.name,
+                info.kinds.join(", "),
+                info.description.replace('|', "\\|"),
+                params_summary(&defaults, param_schema.as_ref())
+            );
+        }
+    }
+    out
+}
+
+/// A plugin's params for the Markdown table: each name in backticks with
+/// its default in parentheses (none for an empty or null default, `***`
+/// for a secret), or `none`.
+fn params_summary(
+    defaults: &serde_json::Value,
+    param_schema: Option<&serde_json::Value>,
+) -> String {
+    let properties = param_schema
+        .and_then(|s| s.get("properties"))
+        .and_then(serde_json::Value::as_object);
+    let names: Vec<String> = match (properties, defaults.as_object()) {
+        (Some(props), _) => props.keys().cloned().collect(),
+        (None, Some(map)) => map.keys().cloned().collect(),
+        (None, None) => Vec::new(),
+    };
+    if names.is_empty() {
+        return "none".into();
+    }
+    names
+        .iter()
+        .map(|name| {
+            let secret = properties
+                .and_then(|p| p.get(name))
+                .is_some_and(schema::is_secret);
+            match defaults.get(name) {
+                None | Some(serde_json::Value::Null) => format!("`{name}`"),
+                Some(serde_json::Value::String(s)) if s.is_empty() => format!("`{name}`"),
+                Some(serde_json::Value::Array(a)) if a.is_empty() => format!("`{name}`"),
+                Some(serde_json::Value::Object(o)) if o.is_empty() => format!("`{name}`"),
+                Some(_) if secret => format!("`{name}` (***)"),
+                Some(serde_json::Value::String(s)) => format!("`{name}` ({s})"),
+                Some(value) => format!("`{name}` ({value})"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+        .replace('|', "\\|")
+}
+
 /// The params as a table: name, type, default, required, secret and doc,
 /// from the plugin's schema (defaults only for a plugin without one).
 fn params_table(defaults: &serde_json::Value, param_schema: Option<&serde_json::Value>) -> String {
