@@ -429,3 +429,110 @@ fn a_plugin_library_others_could_change_is_skipped_with_a_warning() {
     assert_eq!(run.status, Some(0), "{}", run.output());
     run.assert_says(&format!("cloudmarker: warning: {warning}"));
 }
+
+#[test]
+fn temporaries_that_are_links_directories_or_others_files_are_left_alone_with_a_word() {
+    use std::os::unix::fs::MetadataExt;
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.out()).unwrap();
+    std::fs::set_permissions(sb.out(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = sb.out().canonicalize().unwrap();
+    let victim = sb.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    // Named like temporaries an earlier run left.
+    let link = out.join("mockaudit_mockcloud.20200101_000000-abcdef.tmp");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let dir = out.join("mockaudit_mockevent.20200101_000000-ghijkl.tmp");
+    std::fs::create_dir(&dir).unwrap();
+    let others = out.join("mockaudit_other.20200101_000000-mnopqr.tmp");
+    std::fs::write(&others, "not ours").unwrap();
+    let me = std::fs::metadata(sb.path()).unwrap().uid();
+    // Only root can give a file away.
+    let given_away = me == 0 && std::os::unix::fs::chown(&others, Some(65534), None).is_ok();
+
+    let run = sb.run_now(&[]);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let log = sb.log();
+    let said = |path: &Path, why: &str| {
+        format!(
+            "Left {} alone: it is named like a temporary file of an earlier run, but {why}; it was neither followed nor removed.",
+            path.display()
+        )
+    };
+    for expected in [
+        said(&link, "it is a symbolic link (planted?)"),
+        said(&dir, "it is a directory"),
+    ] {
+        assert!(log.contains(&expected), "{expected:?} in {log}");
+    }
+    if given_away {
+        let expected = said(&others, "it belongs to another user (uid 65534, not 0)");
+        assert!(log.contains(&expected), "{expected:?} in {log}");
+        assert!(others.exists());
+    } else {
+        assert!(!others.exists(), "this user's leftover is removed");
+    }
+    assert!(link.is_symlink() && dir.is_dir());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+#[test]
+fn a_record_nested_too_deeply_is_refused_for_its_depth() {
+    let sb = Sandbox::new();
+    let depth = 100_000;
+    let records = format!(
+        "[{{\"raw\": {{\"data\": {}{}}}, \"ext\": {{\"record_type\": \"deep\"}}}}, {{\"raw\": {{\"data\": 2}}}}]",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let path = sb.file("deep.json", &records);
+    sb.file(
+        "deep.yaml",
+        &format!(
+            "plugins:\n  jsoncloud:\n    plugin: jsoncloud\n    params:\n      path: {}\naudits:\n  deepaudit:\n    clouds: [jsoncloud]\n    stores: [filestore]\n    events: [mockevent]\n    alerts: []\nrun: [deepaudit]\n",
+            path.display()
+        ),
+    );
+    let run = sb.run_now(&["deep.yaml"]);
+    run.assert_says(&format!(
+        "mockevent: refused a record: it nests {} levels deep, more than the 127 records may (the JSON reader's limit); mockevent: unreadable record: ",
+        depth + 2
+    ));
+}
+
+/// A server that accepts connections and never says a word, as a
+/// plain-text server does to a TLS handshake it cannot read; its port.
+fn silent_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_tls_store_against_a_server_that_does_not_answer_the_handshake_says_so() {
+    let sb = Sandbox::new();
+    let port = silent_server();
+    let hint = "the connection uses TLS: a server that does not speak TLS on that port never completes the TLS handshake, which ends in this timeout";
+    sb.file(
+        "tls.yaml",
+        &format!(
+            "plugins:\n  mongodbstore:\n    params:\n      host: 127.0.0.1\n      port: {port}\n      tls: true\n      server_selection_timeout: 1\n      connect_timeout: 1\n      max_retries: 0\n  splunkhecstore:\n    plugin: splunkhecstore\n    params:\n      uri: https://127.0.0.1:{port}\n      token: hec-token-1234\n      timeout: 1\n      max_retries: 0\naudits:\n  mockaudit:\n    stores: [filestore, mongodbstore, splunkhecstore]\n"
+        ),
+    );
+    let run = sb.run_now(&["tls.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let log = sb.log();
+    let said: Vec<&str> = log.lines().filter(|l| l.contains(hint)).collect();
+    for store in ["mockaudit_mongodbstore", "mockaudit_splunkhecstore"] {
+        assert!(
+            said.iter().any(|l| l.contains(store)),
+            "{store} names the TLS handshake: {log}"
+        );
+    }
+}

@@ -11,9 +11,12 @@
 //!   server did with it ([`Sent`]).
 //! - [`PrivateRuntime`] (feature `runtime`): a Tokio runtime owned by the
 //!   plugin, which drops the async client inside itself.
+//! - [`network::describe`]: a connection failure as a sentence, which says
+//!   when a timeout over TLS is likely a server that does not speak TLS.
 
 mod batcher;
 mod limits;
+pub mod network;
 mod refusals;
 #[cfg(feature = "runtime")]
 mod runtime;

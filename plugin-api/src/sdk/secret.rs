@@ -162,9 +162,19 @@ pub fn register(value: &str) {
     if value.chars().count() < MIN_REDACTED_LEN {
         return;
     }
-    let mut forms = vec![value.to_string(), url_encoded(value)];
+    let mut forms = vec![
+        value.to_string(),
+        url_encoded(value),
+        percent_encoded(value),
+    ];
+    // Servers echo URL escapes in lower case too (`%2b`).
+    let lower_hex: Vec<String> = forms[1..].iter().map(|f| lower_escapes(f)).collect();
+    forms.extend(lower_hex);
     if let Ok(json) = serde_json::to_string(value) {
-        forms.push(json[1..json.len() - 1].to_string());
+        let json = &json[1..json.len() - 1];
+        forms.push(json.to_string());
+        // Some servers also escape `/` in JSON strings.
+        forms.push(json.replace('/', "\\/"));
     }
     let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
     for form in forms {
@@ -208,6 +218,9 @@ pub(crate) fn redact_all(problems: &mut [crate::PluginError]) {
 /// messages: at most [`EXCERPT_CHARS`] characters, control characters and
 /// runs of white space (line breaks included) turned into one space.
 pub fn excerpt(text: &str) -> String {
+    // Secrets go before the text is changed or cut: one that spans lines,
+    // or that the cut would halve, could no longer be recognised.
+    let text = redact(text);
     let printable: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -220,6 +233,38 @@ pub fn excerpt(text: &str) -> String {
         short.push_str("...");
     }
     short
+}
+
+/// The RFC 3986 percent-encoded form of `value`, as a URL path or query
+/// carries it (`%20` for a space).
+fn percent_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `form` with the hex digits of its `%XX` escapes in lower case.
+fn lower_escapes(form: &str) -> String {
+    let mut out = String::with_capacity(form.len());
+    let mut hex_left = 0;
+    for c in form.chars() {
+        if hex_left > 0 {
+            out.push(c.to_ascii_lowercase());
+            hex_left -= 1;
+        } else {
+            out.push(c);
+            if c == '%' {
+                hex_left = 2;
+            }
+        }
+    }
+    out
 }
 
 /// `application/x-www-form-urlencoded` form of `value`, as a form body
@@ -282,6 +327,25 @@ mod tests {
     fn very_short_values_are_not_redacted_from_words() {
         register("ab");
         assert_eq!(redact("abc abd"), "abc abd");
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_excerpts_in_every_echoed_form() {
+        register("pem-line-1\npem line/2+x");
+        let echoed = [
+            "echo: pem-line-1\npem line/2+x; the end",
+            "echo: pem-line-1%0Apem+line%2F2%2Bx; the end",
+            "echo: pem-line-1%0apem%20line%2f2%2bx; the end",
+            "echo: pem-line-1\\npem line\\/2+x; the end",
+        ];
+        for text in echoed {
+            assert_eq!(excerpt(text), "echo: ***; the end", "{text}");
+        }
+        // A secret at the cut is removed whole, not halved.
+        register("cut-secret-0123456789");
+        let text = format!("{} cut-secret-0123456789", "x".repeat(EXCERPT_CHARS - 5));
+        let short = excerpt(&text);
+        assert!(!short.contains("cut-secret"), "{short}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! them, and the reading of bulk answers (the store's retry logic).
 
 use cloudmarker_plugin_api::record::Head;
-use cloudmarker_plugin_api::sdk::{net, secret};
+use cloudmarker_plugin_api::sdk::secret;
 use elasticsearch::http::StatusCode;
 use elasticsearch::{BulkParts, Elasticsearch};
 use serde::Deserialize;
@@ -103,12 +103,9 @@ impl BulkClient {
                 .info()
                 .send()
                 .await
-                .map_err(|e| net::describe(&e, target))?;
+                .map_err(|e| network(&e, target))?;
             let status = response.status_code();
-            let text = response
-                .text()
-                .await
-                .map_err(|e| net::describe(&e, target))?;
+            let text = response.text().await.map_err(|e| network(&e, target))?;
             if !status.is_success() {
                 return Err(format!("HTTP {status}: {}", secret::excerpt(&text)));
             }
@@ -129,7 +126,7 @@ impl BulkClient {
                 .body(vec![body])
                 .send()
                 .await
-                .map_err(|e| net::describe(&e, target))?;
+                .map_err(|e| network(&e, target))?;
             let status = response.status_code();
             // The client offers no streaming read: an answer that announces
             // more than the limit is refused before it is read.
@@ -141,7 +138,7 @@ impl BulkClient {
             let text = response
                 .text()
                 .await
-                .map_err(|e| net::describe(&e, target))?;
+                .map_err(|e| network(&e, target))?;
             Ok((status, text))
         })?
     }
@@ -222,22 +219,28 @@ fn bulk_lines(id: &str, record: &str) -> String {
     lines
 }
 
-/// `type: reason` of an Elasticsearch error object (or its text).
+/// A failure to reach `target` (`scheme://host:port/index`), which says
+/// when a timeout over https may be a server that does not speak TLS.
+fn network(error: &(dyn std::error::Error + 'static), target: &str) -> String {
+    storekit::network::describe(error, target, target.starts_with("https://"))
+}
+
+/// `type: reason` of an Elasticsearch error object (or its text), as an
+/// excerpt: the server's words may echo what was sent.
 fn error_text(error: &serde_json::Value) -> String {
     let kind = error.get("type").and_then(|t| t.as_str());
     let reason = error.get("reason").and_then(|t| t.as_str());
     match (kind, reason) {
-        (Some(k), Some(r)) => format!("{k}: {r}"),
-        (Some(k), None) => k.to_string(),
+        (Some(k), Some(r)) => secret::excerpt(&format!("{k}: {r}")),
+        (Some(k), None) => secret::excerpt(k),
         _ => short(&error.to_string()),
     }
 }
 
+/// The start of a server's text: at most [`secret::EXCERPT_CHARS`]
+/// characters on one line, known secrets removed before it is cut.
 fn short(text: &str) -> String {
-    match text.char_indices().nth(300) {
-        Some((i, _)) => format!("{}...", &text[..i]),
-        None => text.to_string(),
-    }
+    secret::excerpt(text)
 }
 
 fn retryable(status: u16) -> bool {

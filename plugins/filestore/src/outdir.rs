@@ -212,7 +212,9 @@ pub fn temporary_of(file_name: &str) -> Option<&str> {
 }
 
 /// Removes the regular files in `dir` (links are never followed or
-/// removed) owned by this user that are temporaries of another run.
+/// removed) owned by this user that are temporaries of another run. One
+/// that is not (a symbolic link, a directory, another user's file: planted,
+/// or left by something else) is left alone, and the log says so.
 fn remove_stale(dir: &Path, audit_version: &str) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
@@ -224,17 +226,49 @@ fn remove_stale(dir: &Path, audit_version: &str) -> usize {
         let Some(version) = name.to_str().and_then(temporary_of) else {
             continue;
         };
-        let ours = entry
-            .metadata()
-            .is_ok_and(|m| m.file_type().is_file() && m.uid() == euid);
-        if ours && version != audit_version {
-            match fs::remove_file(entry.path()) {
-                Ok(()) => removed += 1,
-                Err(e) => log::warn!("Cannot remove {}: {e}", entry.path().display()),
-            }
+        if version == audit_version {
+            continue;
+        }
+        let path = entry.path();
+        // `DirEntry::metadata` does not follow a link.
+        let refused = match entry.metadata() {
+            Ok(m) => refusal(&m, euid),
+            Err(e) => Some(format!("it cannot be inspected ({e})")),
+        };
+        if let Some(why) = refused {
+            log::warn!(
+                "Left {} alone: it is named like a temporary file of an earlier run, but {why}; it was neither followed nor removed.",
+                path.display()
+            );
+            continue;
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(e) => log::warn!("Cannot remove {}: {e}", path.display()),
         }
     }
     removed
+}
+
+/// Why an entry named like a temporary file is not one this process may
+/// remove (`None`: it may): a symbolic link, not a regular file, or owned
+/// by another user than `euid`.
+fn refusal(meta: &fs::Metadata, euid: u32) -> Option<String> {
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        Some("it is a symbolic link (planted?)".into())
+    } else if kind.is_dir() {
+        Some("it is a directory".into())
+    } else if !kind.is_file() {
+        Some("it is not a regular file".into())
+    } else if meta.uid() != euid {
+        Some(format!(
+            "it belongs to another user (uid {}, not {euid})",
+            meta.uid()
+        ))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -37,19 +37,21 @@ pub struct InsertClient {
     pub target: String,
     /// How long one `insert_many` may take.
     pub timeout: Duration,
+    /// Whether the connection uses TLS (for messages).
+    pub tls: bool,
 }
 
 impl InsertClient {
     /// Reaches the servers and authenticates: the `ping` command, within
     /// the insert timeout.
     pub fn health(&self) -> Result<String, String> {
-        let (timeout, servers) = (self.timeout, self.servers());
+        let (timeout, servers, tls) = (self.timeout, self.servers(), self.tls);
         self.collection.block_on(|collection| async move {
             let admin = collection.client().database("admin");
             let ping = admin.run_command(mongodb::bson::doc! {"ping": 1});
             match tokio::time::timeout(timeout, ping).await {
                 Ok(Ok(_)) => Ok("answered ping".to_string()),
-                Ok(Err(e)) => Err(net::describe(&e, servers)),
+                Ok(Err(e)) => Err(network(&e, servers, tls)),
                 Err(_) => Err(format!(
                     "no answer to ping within {} s",
                     timeout.as_secs_f64()
@@ -90,7 +92,7 @@ impl StoreClient for InsertClient {
             }
             Ok(Ok(Err(e))) => e,
         };
-        match classify(&error, self.servers()) {
+        match classify(&error, self.servers(), self.tls) {
             Failure::Items(errors) => Sent::Items {
                 refused: errors
                     .into_iter()
@@ -179,8 +181,10 @@ enum Failure {
 }
 
 /// What `error` means for the buffered records; `servers` (`host:port`,
-/// comma-separated) names the server in network messages.
-fn classify(error: &MongoError, servers: &str) -> Failure {
+/// comma-separated) names the server in network messages, which say when a
+/// timeout over TLS (`tls`) may be a server that does not speak TLS.
+fn classify(error: &MongoError, servers: &str, tls: bool) -> Failure {
+    let network = || short(&network(error, servers, tls));
     match error.kind.as_ref() {
         MongoKind::InsertMany(e) if e.write_errors.is_some() => Failure::Items(
             e.write_errors
@@ -196,18 +200,13 @@ fn classify(error: &MongoError, servers: &str) -> Failure {
             )),
             None => Failure::Transient(short(&error.to_string())),
         },
-        MongoKind::ServerSelection { .. } => Failure::Transient(format!(
-            "no usable server: {}",
-            short(&net::describe(error, servers))
-        )),
-        MongoKind::Io(_) => Failure::Transient(format!(
-            "network error: {}",
-            short(&net::describe(error, servers))
-        )),
-        MongoKind::ConnectionPoolCleared { .. } => Failure::Transient(format!(
-            "connection lost: {}",
-            short(&net::describe(error, servers))
-        )),
+        MongoKind::ServerSelection { .. } => {
+            Failure::Transient(format!("no usable server: {}", network()))
+        }
+        MongoKind::Io(_) => Failure::Transient(format!("network error: {}", network())),
+        MongoKind::ConnectionPoolCleared { .. } => {
+            Failure::Transient(format!("connection lost: {}", network()))
+        }
         MongoKind::Authentication { message, .. } => Failure::Permanent(format!(
             "authentication failed: {}; check username, password and auth_source",
             short(message)
@@ -225,6 +224,20 @@ fn classify(error: &MongoError, servers: &str) -> Failure {
     }
 }
 
+/// A network failure of `error` on the way to `servers`. Over TLS, a
+/// server selection that timed out while no attempt had said why is the
+/// handshake left unanswered by a server that does not speak TLS, more
+/// often than not: the message says so, ahead of the driver's long words.
+fn network(error: &MongoError, servers: &str, tls: bool) -> String {
+    let still_connecting = matches!(error.kind.as_ref(), MongoKind::ServerSelection { .. })
+        && net::classify(error).is_none();
+    if tls && still_connecting {
+        storekit::network::describe_timeout(error, servers, tls)
+    } else {
+        storekit::network::describe(error, servers, tls)
+    }
+}
+
 fn describe_write_error(error: &IndexedWriteError) -> String {
     let name = error
         .code_name
@@ -235,8 +248,10 @@ fn describe_write_error(error: &IndexedWriteError) -> String {
 }
 
 /// The start of a long driver message (server selection errors describe
-/// the whole topology).
+/// the whole topology), with known secrets removed before it is cut (a cut
+/// secret could no longer be recognised).
 fn short(text: &str) -> String {
+    let text = sdk::secret::redact(text);
     match text.char_indices().nth(300) {
         Some((i, _)) => format!("{}...", &text[..i]),
         None => text.to_string(),
@@ -246,7 +261,10 @@ fn short(text: &str) -> String {
 /// A record as a document with an `_id` (a new ObjectId unless it has one).
 pub fn document(record: &str) -> Result<Pending, String> {
     let mut doc: Document =
-        serde_json::from_str(record).map_err(|e| format!("not a JSON object for BSON: {e}"))?;
+        serde_json::from_str(record).map_err(|e| match sdk::nesting::too_deep(record) {
+            Some(why) => format!("nested too deeply: {why}"),
+            None => format!("not a JSON object for BSON: {e}"),
+        })?;
     let own_id = !doc.contains_key("_id");
     if own_id {
         doc.insert("_id", Bson::ObjectId(ObjectId::new()));
@@ -312,6 +330,26 @@ mod tests {
     }
 
     #[test]
+    fn a_record_nested_too_deeply_is_refused_for_its_depth() {
+        let deep = format!(
+            "{{\"raw\": {}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let Err(refused) = document(&deep) else {
+            panic!("a record 100001 levels deep was taken");
+        };
+        assert_eq!(refused, "nested too deeply: it nests 100001 levels deep, more than the 127 records may (the JSON reader's limit)");
+        let Err(refused) = document("[1]") else {
+            panic!("a list was taken");
+        };
+        assert!(
+            refused.starts_with("not a JSON object for BSON: "),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn insert_errors_are_sorted_into_items_retries_and_stops() {
         let insert: InsertManyError = mongodb::bson::from_document(mongodb::bson::doc! {
             "writeErrors": [{
@@ -322,13 +360,13 @@ mod tests {
         .unwrap();
         let e = MongoError::from(MongoKind::InsertMany(insert));
         assert_eq!(
-            classify(&e, "h:1"),
+            classify(&e, "h:1", false),
             Failure::Items(vec![(2, 11000, "error 11000 DuplicateKey: E11000 duplicate key error collection: db.c index: _id_ dup key: { _id: 1 }".into())])
         );
 
         let e = MongoError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
         assert!(
-            matches!(classify(&e, "h:1"), Failure::Transient(r) if r.starts_with("network error"))
+            matches!(classify(&e, "h:1", false), Failure::Transient(r) if r.starts_with("network error"))
         );
         assert_eq!(short(&"x".repeat(1000)).len(), 303);
 
@@ -339,8 +377,8 @@ mod tests {
             .unwrap()
         };
         let e = MongoError::from(MongoKind::Command(cmd(91)));
-        assert!(matches!(classify(&e, "h:1"), Failure::Transient(_)));
+        assert!(matches!(classify(&e, "h:1", false), Failure::Transient(_)));
         let e = MongoError::from(MongoKind::Command(cmd(13)));
-        assert!(matches!(classify(&e, "h:1"), Failure::Permanent(_)));
+        assert!(matches!(classify(&e, "h:1", false), Failure::Permanent(_)));
     }
 }

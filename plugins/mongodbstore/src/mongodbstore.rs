@@ -141,9 +141,11 @@ impl PluginType for MongoDbStore {
             }
         }
         let mut target = String::new();
+        let mut tls = false;
         // The driver starts its monitoring tasks on the current runtime.
         let collection = PrivateRuntime::start("mongodbstore", || {
             let options = tokio::runtime::Handle::current().block_on(client_options(&params))?;
+            tls = matches!(options.tls, Some(mongodb::options::Tls::Enabled(_)));
             let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
             target = format!("{}/{}.{}", hosts.join(","), params.db, params.collection);
             let client = Client::with_options(options)
@@ -157,6 +159,7 @@ impl PluginType for MongoDbStore {
             collection,
             target: target.clone(),
             timeout: Duration::from_secs_f64(params.timeout),
+            tls,
         };
         let wording = Wording {
             plugin: Self::NAME,

@@ -3,7 +3,7 @@
 //! store's retry logic).
 
 use cloudmarker_plugin_api::sdk::secret::excerpt;
-use cloudmarker_plugin_api::sdk::Secret;
+use cloudmarker_plugin_api::sdk::{net, Secret};
 use cloudrest::{describe, read_limited, retry_after};
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
@@ -152,7 +152,15 @@ pub fn post(
         .send();
     match response {
         Ok(response) => read_answer(response, max_answer),
-        Err(e) => (Answer::Transient(describe(&e)), None),
+        Err(e) => {
+            let failure = match e.is_timeout() {
+                true => Some(net::Failure::Timeout),
+                false => net::classify(&e),
+            };
+            let tls = url.starts_with("https://");
+            let reason = storekit::network::with_tls_hint(describe(&e), failure, tls);
+            (Answer::Transient(reason), None)
+        }
     }
 }
 
@@ -175,7 +183,7 @@ pub fn classify(status: StatusCode, text: &str) -> Answer {
             ..
         }) => format!(
             "code {code}: {} (HTTP {status})",
-            text.as_deref().unwrap_or("no text")
+            text.as_deref().map_or_else(|| "no text".into(), excerpt)
         ),
         _ => format!("HTTP {status}: {}", excerpt_or_empty(text)),
     };
