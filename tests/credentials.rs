@@ -525,3 +525,101 @@ fn a_pkcs1_key_file_is_refused_with_how_to_convert_it() {
         "no key material in messages"
     );
 }
+
+/// An azcloud audit signing in with the secret `secret` against a token
+/// endpoint that answers `answer` (`STATUS:BODY`): the run fails; its
+/// output, and the token endpoint.
+fn refused_sign_in(answer: &str, secret: &str) -> (String, String) {
+    let sb = Sandbox::new();
+    let (server, _log) = start_server(&sb, &["--token-error", answer]);
+    config(
+        &sb,
+        "azcloud",
+        &azure(
+            &server,
+            &format!("tenant: tenant-1, client: client-id, secret: \"{secret}\""),
+        ),
+    );
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("azcloud: cannot list subscriptions: signing in with client_secret failed:");
+    let said = format!("{}\n{}", run.output(), sb.log());
+    assert!(!said.contains(secret), "the secret in: {said}");
+    let endpoint = format!("{}/tenant-1/oauth2/v2.0/token", server.authority());
+    (run.output(), endpoint)
+}
+
+#[test]
+fn a_refused_sign_in_names_the_endpoint_the_status_and_the_server_code() {
+    let secret = "sign-in-s3cret-42";
+    let cases: [(&str, &str); 5] = [
+        (
+            r#"500:{"error": "server_error", "error_description": "AADSTS50000: There was an error issuing a token.", "error_codes": [50000]}"#,
+            "answered HTTP 500 Internal Server Error: server_error, AADSTS50000",
+        ),
+        (
+            r#"400:{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}"#,
+            "answered HTTP 400 Bad Request: invalid_client, AADSTS7000215",
+        ),
+        // The description alone names the AADSTS code; the server echoes
+        // the request, secret included.
+        (
+            &format!(r#"400:{{"error": "invalid_request", "error_description": "AADSTS900144: Malformed request: client_secret={secret}&grant_type="}}"#),
+            "answered HTTP 400 Bad Request: invalid_request, AADSTS900144",
+        ),
+        (
+            "401:",
+            "answered HTTP 401 Unauthorized, with an empty body instead of the expected JSON",
+        ),
+        (
+            "502:<html><body><h1>502 Bad Gateway</h1></body></html>",
+            "answered HTTP 502 Bad Gateway, not with the expected JSON but: <html><body><h1>502 Bad Gateway</h1></body></html>",
+        ),
+    ];
+    for (answer, expected) in cases {
+        let (output, endpoint) = refused_sign_in(answer, secret);
+        assert!(
+            output.contains(&format!("{endpoint} {expected}")),
+            "{answer}: {output}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_secret_says_that_the_default_chain_signs_in_instead() {
+    let sb = Sandbox::new();
+    let (server, log) = start_server(&sb, &[]);
+    let empty = sb.path().join("empty-bin");
+    std::fs::create_dir(&empty).unwrap();
+    // `secret: ${AZURE_SECRET:-}` with the variable unset.
+    config(
+        &sb,
+        "azcloud",
+        &azure(
+            &server,
+            "tenant: tenant-1, client: client-id, secret: \"${CM_TEST_AZURE_SECRET:-}\"",
+        ),
+    );
+    let run = sb.run_with(
+        &["-n", "-c", "sandbox.yaml", "clouds.yaml"],
+        &[("PATH", empty.to_str().unwrap())],
+    );
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("Azure: tenant or client is set but secret and certificate are empty, so the plugin signs in with credential: default");
+    run.assert_says("signing in with default failed:");
+    assert!(grants(&log).is_empty());
+
+    // Asked for by name, an empty secret is refused before any request.
+    config(
+        &sb,
+        "azcloud",
+        &azure(
+            &server,
+            "credential: client_secret, tenant: tenant-1, client: client-id, secret: \"${CM_TEST_AZURE_SECRET:-}\"",
+        ),
+    );
+    let run = sb.run_now(&["clouds.yaml"]);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_says("client_secret: secret must be set (it is empty;");
+    assert!(requests(&log, "/oauth2/v2.0/token").is_empty());
+}

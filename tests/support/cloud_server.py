@@ -27,6 +27,8 @@ replaying the published examples in tests/data.
   `--huge SUBSTRING` answers matching requests with a 4 MiB JSON body sent
   chunked (no Content-Length), and `--echo-token-errors` refuses Azure token
   requests with an error that quotes the request body, secret included.
+  `--token-error STATUS:BODY` answers every Azure token request with STATUS
+  and BODY as given (an Entra ID error, a gateway's page, nothing).
   `--scale-vms N` serves N virtual machines (for the CPU benchmark).
   `--page-size N` re-pages every Azure list (those served in one page too)
   and the Cloud Storage and Cloud SQL lists at N items a page.
@@ -81,6 +83,7 @@ parser.add_argument("--cycle", default=None)
 parser.add_argument("--stuck-page-token", action="store_true")
 parser.add_argument("--huge", default=None)
 parser.add_argument("--echo-token-errors", action="store_true")
+parser.add_argument("--token-error", help="STATUS:BODY: answer Azure token requests with this")
 parser.add_argument("--page-size", type=int, default=0,
                     help="re-page every Azure list and the Cloud Storage and Cloud SQL lists at this many items a page")
 parser.add_argument("--tls-port", type=int, default=0)
@@ -451,6 +454,15 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def azure_token(self, raw):
+        if args.token_error:
+            status, _, text = args.token_error.partition(":")
+            data = text.encode()
+            self.send_response(int(status))
+            self.send_header("Content-Type", "application/json" if text.startswith("{") else "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         form = urllib.parse.parse_qs(raw.decode())
         field = lambda name: (form.get(name) or [""])[0]
         scope = field("scope")

@@ -158,10 +158,10 @@ impl Http {
 
     /// The JSON body of `response`, at most `max_response_bytes` long.
     pub fn json(&self, what: &str, response: Response) -> Result<Value, HttpError> {
+        let url = response.url().to_string();
         let body = read_limited(response, what, self.limits.max_response_bytes)
             .map_err(HttpError::Transport)?;
-        serde_json::from_slice(&body)
-            .map_err(|e| HttpError::Transport(format!("{what}: the answer is not JSON: {e}")))
+        serde_json::from_slice(&body).map_err(|e| not_expected(what, &url, "JSON", &body, &e))
     }
 
     /// POSTs a form and parses the JSON body (token endpoints).
@@ -174,6 +174,137 @@ impl Http {
         let response = self.send(what, |c| c.post(url).form(form))?;
         self.json(what, response)
     }
+}
+
+/// The error for an answer `body` of `url` that is not the `expected` JSON
+/// (`JSON`, `a list page`): names the URL (without its query), says whether
+/// the answer ends early, is not JSON at all (quoting its start) or has a
+/// field of another type, names the field (`value[3].properties`), and
+/// ends with the parser's words.
+pub fn not_expected(
+    what: &str,
+    url: &str,
+    expected: &str,
+    body: &[u8],
+    error: &serde_json::Error,
+) -> HttpError {
+    use serde_json::error::Category;
+    let url = excerpt(url.split(['?', '#']).next().unwrap_or(url));
+    let at = offset_of(body, error.line(), error.column());
+    let path = json_path(body, at);
+    let field = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at `{path}`")
+    };
+    let how = match error.classify() {
+        Category::Eof if body.iter().all(u8::is_ascii_whitespace) => "it is empty".to_string(),
+        Category::Eof => format!(
+            "it ends early{field} after {} bytes (cut short?)",
+            body.len()
+        ),
+        Category::Data => format!("the field{field} has another type or value"),
+        Category::Syntax | Category::Io => {
+            let start = excerpt(&String::from_utf8_lossy(&body[..body.len().min(1024)]));
+            format!("it is not valid JSON{field}; it starts: {start}")
+        }
+    };
+    HttpError::Transport(format!(
+        "{what}: the answer of {url} is not {}: {how} ({error})",
+        if expected == "JSON" {
+            "JSON".to_string()
+        } else {
+            format!("the expected JSON ({expected})")
+        }
+    ))
+}
+
+/// The byte offset of 1-based `line` and `column` in `text` (serde_json's
+/// error position: the last byte it read).
+fn offset_of(text: &[u8], line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    (line_start + column).min(text.len())
+}
+
+/// The path of the value being read just before byte `end` of the JSON
+/// `text`: `value[3].properties.name` (keys as written, unescaped only of
+/// nothing).
+fn json_path(text: &[u8], end: usize) -> String {
+    enum Frame {
+        Object {
+            key: Option<String>,
+            wants_key: bool,
+        },
+        Array(usize),
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut string: Option<Vec<u8>> = None;
+    let mut escaped = false;
+    // The byte at `end - 1` is the one the parser stopped at: the start of
+    // the value it could not take belongs to the value, not to its parent.
+    for &b in &text[..end.saturating_sub(1)] {
+        if let Some(buffer) = string.as_mut() {
+            if escaped {
+                escaped = false;
+                buffer.push(b);
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                let done = string.take().unwrap_or_default();
+                if let Some(Frame::Object { key, wants_key }) = stack.last_mut() {
+                    if *wants_key {
+                        *key = Some(String::from_utf8_lossy(&done).into_owned());
+                        *wants_key = false;
+                    }
+                }
+            } else {
+                buffer.push(b);
+            }
+            continue;
+        }
+        match b {
+            b'"' => string = Some(Vec::new()),
+            b'{' => stack.push(Frame::Object {
+                key: None,
+                wants_key: true,
+            }),
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(index)) => *index += 1,
+                Some(Frame::Object { key, wants_key }) => {
+                    *key = None;
+                    *wants_key = true;
+                }
+                None => {}
+            },
+            _ => {}
+        }
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object { key: Some(key), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&excerpt(key));
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array(index) => path.push_str(&format!("[{index}]")),
+        }
+    }
+    path
 }
 
 /// The `Retry-After` header (seconds or an HTTP date) as a wait from now.
@@ -237,6 +368,72 @@ pub fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Page {
+        value: Vec<Value>,
+    }
+
+    fn page_error(body: &str) -> String {
+        let url = "https://arm.example/subscriptions/s1/vms?api-version=2024-07-01&$skiptoken=7";
+        let error = serde_json::from_str::<Page>(body).unwrap_err();
+        not_expected("listing vms", url, "a list page", body.as_bytes(), &error).to_string()
+    }
+
+    #[test]
+    fn an_answer_that_is_not_the_expected_json_names_the_url_the_field_and_why() {
+        let cut = r#"{"value": [{"id": "a"}, {"id": "b", "properties": {"x": 1"#;
+        assert_eq!(
+            page_error(cut),
+            format!("listing vms: the answer of https://arm.example/subscriptions/s1/vms is not the expected JSON (a list page): it ends early at `value[1].properties.x` after {} bytes (cut short?) (EOF while parsing an object at line 1 column {})", cut.len(), cut.len())
+        );
+        let said = page_error(r#"{"value": {"id": "a"}}"#);
+        assert!(
+            said.starts_with("listing vms: the answer of https://arm.example/subscriptions/s1/vms is not the expected JSON (a list page): the field at `value` has another type or value (invalid type: map, expected a sequence at line 1 column "),
+            "{said}"
+        );
+        let said = page_error(r#"{"nextLink": "x", "value": [1, 2, "#);
+        assert!(said.contains("it ends early at `value[2]`"), "{said}");
+        let said = page_error("<html><body>502 Bad Gateway</body></html>");
+        assert!(
+            said.contains("is not the expected JSON (a list page): it is not valid JSON; it starts: <html><body>502 Bad Gateway</body></html> (expected value at line 1 column 1)"),
+            "{said}"
+        );
+        assert!(page_error(" ").contains("(a list page): it is empty ("));
+        assert!(!said.contains("skiptoken"), "no query: {said}");
+    }
+
+    #[test]
+    fn a_cut_answer_names_the_url_it_came_from() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+            let body = r#"{"items": [{"name": "a"}, {"name": "#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(answer.as_bytes()).unwrap();
+        });
+        let http = Http::new(10.0, 0, Duration::from_millis(1)).unwrap();
+        let url =
+            format!("http://127.0.0.1:{port}/compute/v1/projects/p/firewalls?pageToken=t0k3n-9");
+        let said = http
+            .get_json("listing firewalls", &url, "tok")
+            .unwrap_err()
+            .to_string();
+        server.join().unwrap();
+        assert!(
+            said.starts_with(&format!("listing firewalls: the answer of http://127.0.0.1:{port}/compute/v1/projects/p/firewalls is not JSON: it ends early at `items[1].name` after ")),
+            "{said}"
+        );
+        assert!(!said.contains("t0k3n-9"), "{said}");
+    }
 
     #[test]
     fn bad_timeouts_are_refused() {

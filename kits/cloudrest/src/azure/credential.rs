@@ -8,15 +8,20 @@ use super::AzureParams;
 use crate::bearer::{TokenFuture, TokenSource};
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
-use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
+use azure_core::http::{
+    AsyncRawResponse, ClientOptions, ExponentialRetryOptions, HttpClient, Request, RetryOptions,
+    Transport, Url,
+};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredential,
     ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
     ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
     WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
+use cloudmarker_plugin_api::sdk::secret::excerpt;
 use cloudmarker_plugin_api::sdk::Secret;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -102,6 +107,16 @@ impl SignIn {
                 CredentialKind::Default
             }
         });
+        if params.credential.is_none()
+            && kind == CredentialKind::Default
+            && !(params.tenant.trim().is_empty() && params.client.trim().is_empty())
+        {
+            // A `secret: ${AZURE_SECRET:-}` that came out empty, or a
+            // forgotten one: not the service principal that was meant.
+            log::warn!(
+                "Azure: tenant or client is set but secret and certificate are empty, so the plugin signs in with credential: default (the environment's service principal, workload identity, managed identity, the Azure CLI), not with a client secret. Set the secret, or say `credential: default` (or the way meant) to silence this."
+            );
+        }
         let setup = Setup::new(params, roots)?;
         let credential = match kind {
             CredentialKind::Default => Arc::new(DefaultChain::new(&setup)) as Arc<_>,
@@ -156,8 +171,9 @@ impl Setup {
 
     /// The crate's HTTP options: our TLS settings, timeout, retries and
     /// authority; a `probe` (the default chain's managed identity) gives up
-    /// at once when nothing answers.
-    fn client_options(&self, probe: bool) -> Result<ClientOptions, String> {
+    /// at once when nothing answers. The transport notes in `answers` what
+    /// the sign-in endpoint answered instead of a token.
+    fn client_options(&self, probe: bool, answers: &Answers) -> Result<ClientOptions, String> {
         crate::bearer::install_crypto_provider();
         let mut builder = reqwest13::Client::builder().timeout(self.timeout);
         if probe {
@@ -188,7 +204,10 @@ impl Setup {
             } else {
                 RetryOptions::exponential(retry)
             },
-            transport: Some(Transport::new(Arc::new(client))),
+            transport: Some(Transport::new(Arc::new(Noting {
+                client,
+                answers: answers.clone(),
+            }))),
             cloud: Some(Arc::new(CloudConfiguration::from(cloud))),
             ..ClientOptions::default()
         })
@@ -201,17 +220,37 @@ impl Setup {
         }
     }
 
-    /// The crate's credential of one kind (not the default chain).
+    /// The crate's credential of one kind (not the default chain); its
+    /// errors say what the sign-in endpoint answered.
     fn build(&self, kind: CredentialKind) -> Result<Arc<dyn TokenCredential>, String> {
+        let answers = Answers::default();
+        let credential = self.build_with(kind, &answers)?;
+        Ok(match kind {
+            CredentialKind::AzureCli => credential,
+            _ => Arc::new(Explained {
+                credential,
+                answers,
+            }),
+        })
+    }
+
+    fn build_with(
+        &self,
+        kind: CredentialKind,
+        answers: &Answers,
+    ) -> Result<Arc<dyn TokenCredential>, String> {
         let failed = |e: azure_core::Error| format!("{}: {e}", kind.name());
         Ok(match kind {
             CredentialKind::ClientSecret => {
                 let (tenant, client) = self.required(kind)?;
                 if self.secret.expose().trim().is_empty() {
-                    return Err("client_secret: secret must be set".into());
+                    return Err(
+                        "client_secret: secret must be set (it is empty; credential: client_secret signs in with tenant, client and secret)"
+                            .into(),
+                    );
                 }
                 let options = ClientSecretCredentialOptions {
-                    client_options: self.client_options(false)?,
+                    client_options: self.client_options(false, answers)?,
                 };
                 ClientSecretCredential::new(
                     &tenant,
@@ -235,16 +274,16 @@ impl Setup {
                 )
                 .map_err(|e| format!("client_certificate: {e}"))?;
                 let options = ClientAssertionCredentialOptions {
-                    client_options: self.client_options(false)?,
+                    client_options: self.client_options(false, answers)?,
                 };
                 ClientAssertionCredential::new(tenant, client, assertion, Some(options))
                     .map_err(failed)?
             }
-            CredentialKind::ManagedIdentity => self.managed_identity(false)?,
+            CredentialKind::ManagedIdentity => self.managed_identity_with(false, answers)?,
             CredentialKind::WorkloadIdentity => {
                 let options = WorkloadIdentityCredentialOptions {
                     credential_options: ClientAssertionCredentialOptions {
-                        client_options: self.client_options(false)?,
+                        client_options: self.client_options(false, answers)?,
                     },
                     client_id: self.client.clone(),
                     tenant_id: self.tenant.clone(),
@@ -265,14 +304,204 @@ impl Setup {
         })
     }
 
+    /// The default chain's managed identity (a `probe`).
     fn managed_identity(&self, probe: bool) -> Result<Arc<dyn TokenCredential>, String> {
+        let answers = Answers::default();
+        let credential = self.managed_identity_with(probe, &answers)?;
+        Ok(Arc::new(Explained {
+            credential,
+            answers,
+        }))
+    }
+
+    fn managed_identity_with(
+        &self,
+        probe: bool,
+        answers: &Answers,
+    ) -> Result<Arc<dyn TokenCredential>, String> {
         let options = ManagedIdentityCredentialOptions {
             user_assigned_id: self.client.clone().map(UserAssignedId::ClientId),
-            client_options: self.client_options(probe)?,
+            client_options: self.client_options(probe, answers)?,
         };
         ManagedIdentityCredential::new(Some(options))
             .map(|c| c as Arc<dyn TokenCredential>)
             .map_err(|e| format!("managed_identity: {e}"))
+    }
+}
+
+/// What a sign-in endpoint last answered instead of a token, noted by the
+/// transport: the crate's error says only the server's description, or
+/// only `expected value at line 1 column 1` when the answer is not JSON.
+#[derive(Debug, Default, Clone)]
+struct Answers(Arc<Mutex<Option<Answer>>>);
+
+impl Answers {
+    /// Notes the answer `status` and `body` from `url` (forgets the last
+    /// one when this is a token).
+    fn note(&self, url: &Url, status: u16, body: &[u8]) {
+        let answer = Answer::read(url, status, body);
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = answer;
+    }
+
+    fn take(&self) -> Option<Answer> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// An answer of a sign-in endpoint that was not a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Answer {
+    /// The endpoint: its URL without the query.
+    endpoint: String,
+    status: u16,
+    /// OAuth's `error` (`invalid_client`, `server_error`) or an error
+    /// object's `code`.
+    error: Option<String>,
+    /// Entra ID's `error_codes` as `AADSTS` numbers, or the one its
+    /// description starts with.
+    codes: Vec<String>,
+    /// An error object's `message`, when there is no `error_description`
+    /// (which the crate quotes itself).
+    message: Option<String>,
+    /// The start of an answer that is not a JSON object (`""`: empty).
+    not_json: Option<String>,
+}
+
+impl Answer {
+    /// What `status` and `body` from `url` say, unless they are a token
+    /// (a success with a JSON object).
+    fn read(url: &Url, status: u16, body: &[u8]) -> Option<Self> {
+        let json = serde_json::from_slice::<Value>(body)
+            .ok()
+            .filter(Value::is_object);
+        if (200..300).contains(&status) && json.is_some() {
+            return None;
+        }
+        let mut endpoint = url.clone();
+        endpoint.set_query(None);
+        endpoint.set_fragment(None);
+        let _ = endpoint.set_username("");
+        let _ = endpoint.set_password(None);
+        let mut answer = Self {
+            endpoint: endpoint.to_string(),
+            status,
+            error: None,
+            codes: Vec::new(),
+            message: None,
+            not_json: None,
+        };
+        let Some(json) = json else {
+            answer.not_json = Some(excerpt(&String::from_utf8_lossy(body)));
+            return Some(answer);
+        };
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(excerpt);
+        answer.error = match json.get("error") {
+            Some(Value::Object(error)) => {
+                answer.message = text(error.get("message"));
+                text(error.get("code"))
+            }
+            error => text(error),
+        };
+        let numbers = json.get("error_codes").and_then(Value::as_array);
+        answer.codes = numbers
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .map(|n| format!("AADSTS{n}"))
+            .collect();
+        let description = json.get("error_description").and_then(Value::as_str);
+        if answer.codes.is_empty() {
+            answer.codes.extend(description.and_then(aadsts_code));
+        }
+        if description.is_none() && answer.message.is_none() {
+            answer.message = text(json.get("message"));
+        }
+        Some(answer)
+    }
+}
+
+/// `AADSTS7000215` from `AADSTS7000215: Invalid client secret provided.`
+fn aadsts_code(text: &str) -> Option<String> {
+    let start = text.find("AADSTS")?;
+    let digits: String = text[start + 6..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = azure_core::http::StatusCode::from(self.status).canonical_reason();
+        write!(f, "{} answered HTTP {}", self.endpoint, self.status)?;
+        if !reason.starts_with("HTTP") {
+            write!(f, " {reason}")?;
+        }
+        let said: Vec<&str> = self
+            .error
+            .iter()
+            .chain(&self.codes)
+            .chain(&self.message)
+            .map(String::as_str)
+            .collect();
+        if !said.is_empty() {
+            write!(f, ": {}", said.join(", "))?;
+        }
+        match self.not_json.as_deref() {
+            Some("") => f.write_str(", with an empty body instead of the expected JSON"),
+            Some(start) => write!(f, ", not with the expected JSON but: {start}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The identity crates' transport: reqwest with the plugin's settings,
+/// noting each answer in [`Answers`].
+#[derive(Debug)]
+struct Noting {
+    client: reqwest13::Client,
+    answers: Answers,
+}
+
+#[async_trait::async_trait]
+impl HttpClient for Noting {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        let response = self.client.execute_request(request).await?;
+        // Sign-in answers are small; the crate reads them whole too.
+        let (status, headers, body) = response.deconstruct();
+        let body = body.collect().await?;
+        self.answers.note(request.url(), u16::from(status), &body);
+        Ok(AsyncRawResponse::from_bytes(status, headers, body))
+    }
+}
+
+/// A credential whose errors end with what the sign-in endpoint answered
+/// (its URL, the HTTP status, the server's error and AADSTS codes, the
+/// start of an answer that is not JSON), never with what was sent.
+#[derive(Debug)]
+struct Explained {
+    credential: Arc<dyn TokenCredential>,
+    answers: Answers,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for Explained {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let error = match self.credential.get_token(scopes, options).await {
+            Ok(token) => return Ok(token),
+            Err(error) => error,
+        };
+        match self.answers.take() {
+            Some(answer) => Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Credential,
+                format!("{} ({answer})", describe(&error)),
+            )),
+            None => Err(error),
+        }
     }
 }
 
@@ -302,12 +531,21 @@ impl TokenSource for AzureToken {
     }
 }
 
-/// One line for an identity error, without the crate's troubleshooting link.
+/// One line for an identity error, without the crate's troubleshooting
+/// link (and its `#client-secret` anchor).
 fn describe(error: &azure_core::Error) -> String {
-    crate::bearer::describe(error).replace(
-        " To troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot",
-        "",
-    )
+    const LINK: &str = " To troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot";
+    let mut text = crate::bearer::describe(error);
+    while let Some(start) = text.find(LINK) {
+        let rest = &text[start + LINK.len()..];
+        let anchor = rest.strip_prefix('#').map_or(0, |a| {
+            1 + a
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .unwrap_or(a.len())
+        });
+        text = format!("{}{}", &text[..start], &rest[anchor..]);
+    }
+    text
 }
 
 /// The crate's Azure CLI credential runs `az` on every call and keeps
@@ -449,5 +687,56 @@ impl TokenCredential for DefaultChain {
             azure_core::error::ErrorKind::Credential,
             format!("no way of signing in worked ({})", failures.join("; ")),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_sign_in_endpoint_answered_instead_of_a_token() {
+        let url = Url::parse("https://login.example/tenant-1/oauth2/v2.0/token?x=1").unwrap();
+        let said = |status: u16, body: &str| {
+            Answer::read(&url, status, body.as_bytes()).map(|a| a.to_string())
+        };
+        assert_eq!(
+            said(200, r#"{"access_token": "t", "expires_in": 3599}"#),
+            None
+        );
+        let endpoint = "https://login.example/tenant-1/oauth2/v2.0/token";
+        assert_eq!(
+            said(401, r#"{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}"#).unwrap(),
+            format!("{endpoint} answered HTTP 401 Unauthorized: invalid_client, AADSTS7000215")
+        );
+        assert_eq!(
+            said(400, r#"{"error": "invalid_request", "error_description": "AADSTS900144: The request body must contain client_id."}"#).unwrap(),
+            format!("{endpoint} answered HTTP 400 Bad Request: invalid_request, AADSTS900144")
+        );
+        assert_eq!(
+            said(500, r#"{"error": {"code": "InternalServerError", "message": "Try again."}}"#)
+                .unwrap(),
+            format!("{endpoint} answered HTTP 500 Internal Server Error: InternalServerError, Try again.")
+        );
+        assert_eq!(
+            said(200, "<html>\n<p>Sign in</p></html>").unwrap(),
+            format!("{endpoint} answered HTTP 200 OK, not with the expected JSON but: <html> <p>Sign in</p></html>")
+        );
+        assert_eq!(
+            said(503, "").unwrap(),
+            format!("{endpoint} answered HTTP 503 Service Unavailable, with an empty body instead of the expected JSON")
+        );
+    }
+
+    #[test]
+    fn the_troubleshooting_link_goes_with_its_anchor() {
+        let error = azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "ClientSecretCredential authentication failed. AADSTS7000215: Invalid client secret provided.\nTo troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot#client-secret",
+        );
+        assert_eq!(
+            describe(&error),
+            "ClientSecretCredential authentication failed. AADSTS7000215: Invalid client secret provided."
+        );
     }
 }

@@ -67,9 +67,8 @@ pub fn list_raw(
     loop {
         let token = token.get().map_err(HttpError::Transport)?;
         let body = http.get_bytes(what, &url, &token)?;
-        let parsed: Page<'_> = serde_json::from_slice(&body).map_err(|e| {
-            HttpError::Transport(format!("{what}: the answer is not a list page: {e}"))
-        })?;
+        let parsed: Page<'_> = serde_json::from_slice(&body)
+            .map_err(|e| crate::http::not_expected(what, &url, "a list page", &body, &e))?;
         let items = parsed.value.unwrap_or_default();
         count += items.len();
         page(&items);
