@@ -338,11 +338,7 @@ impl Slack {
 
     /// What the server delivered.
     fn delivered(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        common::json_lines(&self.log)
     }
 }
 

@@ -45,13 +45,33 @@ pub fn records_at(path: &Path) -> Vec<Value> {
     }
 }
 
-/// The JSON objects of a JSON Lines file (a test server's request log);
-/// none when it does not exist yet.
+/// The JSON objects of a JSON Lines file (a test server's request log)
+/// that its writer has finished: the lines up to the last newline. A
+/// last line without one is still being written, and is left out (the
+/// servers write whole lines at once, but a reader may still catch a
+/// write half done). None when the file does not exist yet.
 pub fn json_lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    let complete = bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&bytes[..0], |end| &bytes[..end]);
+    complete
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::from_slice(line).unwrap_or_else(|e| {
+                panic!(
+                    "{}: not a JSON line ({e}): {}",
+                    path.display(),
+                    String::from_utf8_lossy(line)
+                )
+            })
+        })
         .collect()
 }
 
@@ -157,11 +177,7 @@ impl Sandbox {
 
     /// The runs recorded in the history file.
     pub fn history(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.history_path())
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a history line is JSON"))
-            .collect()
+        json_lines(&self.history_path())
     }
 
     /// The log so far.

@@ -51,11 +51,7 @@ impl Hec {
 
     /// The events the local server indexed: `{"index", "sourcetype", "time", "event"}`.
     pub(crate) fn indexed(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        common::json_lines(&self.log)
     }
 
     /// The records inside the indexed events.

@@ -21,23 +21,20 @@ Prints `READY <proxy port>`; stops when its standard input closes.
 
 import argparse
 import datetime
-import http.client
 import json
 import logging
 import re
-import sys
-import threading
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from moto.server import ThreadedMotoServer
 
+import testserver
+
 parser = argparse.ArgumentParser()
-parser.add_argument("--port", type=int, required=True)
+testserver.add_common_args(parser, log=True, tls=False)
 parser.add_argument("--moto-port", type=int, required=True)
-parser.add_argument("--log", required=True)
 parser.add_argument("--page-size", type=int, default=0)
 parser.add_argument("--fail", action="append", default=[])
 parser.add_argument("--latency-ms", type=int, default=0)
@@ -47,13 +44,8 @@ args = parser.parse_args()
 ACCOUNT_A = "123456789012"
 ACCOUNT_B = "111111111111"
 REGIONS = ["us-east-1", "eu-west-1"]
-LOCK = threading.Lock()
-FAILS = []
-for spec in args.fail:
-    op, _, rest = spec.partition("=")
-    status, _, rest = rest.partition(":")
-    code, count = re.fullmatch(r"(.*?)(?:x(\d+))?", rest).groups()
-    FAILS.append({"op": op, "status": int(status), "code": code, "left": int(count) if count else None})
+LOG = testserver.RequestLog(args.log)
+FAULTS = testserver.Faults(args.fail)
 
 S3_SUBRESOURCES = {
     "acl": "GetBucketAcl", "policyStatus": "GetBucketPolicyStatus", "encryption": "GetBucketEncryption",
@@ -70,54 +62,30 @@ PAGED_XML = {
 }
 
 
-def log(entry):
-    with LOCK:
-        with open(args.log, "a") as f:
-            f.write(json.dumps(entry) + "\n")
-
-
 def service_of(headers):
     match = re.search(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/", headers.get("Authorization", ""))
     return match.group(1) if match else ""
 
 
-class Proxy(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_GET(self):
-        self.handle_request()
-
-    def do_POST(self):
-        self.handle_request()
-
-    def do_PUT(self):
-        self.handle_request()
-
-    def do_HEAD(self):
-        self.handle_request()
-
-    def do_DELETE(self):
-        self.handle_request()
-
+class Proxy(testserver.Handler):
     def handle_request(self):
         start = time.time()
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         service = service_of(self.headers)
         op, form = self.operation(service, body)
         if args.latency_ms:
             time.sleep(args.latency_ms / 1000)
         try:
-            fault = self.fault(op)
+            fault = FAULTS.take(lambda key: key == op)
             if fault:
-                self.error(service, fault["status"], fault["code"], op)
+                status, _, code = fault.partition(":")
+                self.error(service, int(status), code, op)
             else:
                 self.forward(op, form, body)
         finally:
-            log({"op": op, "service": service, "start": start, "end": time.time()})
+            LOG.append({"op": op, "service": service, "start": start, "end": time.time()})
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_request
 
     def operation(self, service, body):
         """The operation's name and, for query protocols, its form."""
@@ -138,13 +106,6 @@ class Proxy(BaseHTTPRequestHandler):
                 return name, None
         return f"S3{self.command}", None
 
-    def fault(self, op):
-        with LOCK:
-            rule = next((f for f in FAILS if f["op"] == op and (f["left"] is None or f["left"] > 0)), None)
-            if rule and rule["left"] is not None:
-                rule["left"] -= 1
-            return rule
-
     def error(self, service, status, code, op):
         message = f"Injected {code} for {op}"
         headers = [("Content-Type", "text/xml")]
@@ -160,12 +121,7 @@ class Proxy(BaseHTTPRequestHandler):
         else:
             body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message>"
                     f"<RequestId>injected</RequestId></Error>").encode()
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send(status, body, headers=headers)
 
     def forward(self, op, form, body):
         start = 0
@@ -182,27 +138,14 @@ class Proxy(BaseHTTPRequestHandler):
             start = int(request.pop("Marker", "0"))
             request.pop("Limit", None)
             body = json.dumps(request).encode()
-        connection = http.client.HTTPConnection("127.0.0.1", args.moto_port, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("content-length", "connection")}
-        headers["Content-Length"] = str(len(body))
-        connection.request(self.command, self.path, body=body, headers=headers)
-        answer = connection.getresponse()
-        data = answer.read()
+        answer, data = self.upstream("127.0.0.1", args.moto_port, body, ("content-length", "connection"))
         if paged and answer.status == 200:
             data = self.page(op, data, start)
         if op == "GetBucketVersioning" and answer.status == 200:
             # moto names the root element after the operation; S3 (and the
             # SDK) call it VersioningConfiguration.
             data = data.replace(b"GetBucketVersioningResponse", b"VersioningConfiguration")
-        self.send_response(answer.status)
-        for k, v in answer.getheaders():
-            if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        connection.close()
+        self.relay(answer, data, ("content-length", "connection", "transfer-encoding", "server", "date"))
 
     def page(self, op, data, start):
         """The page of moto's whole answer that starts at item `start`."""
@@ -334,10 +277,4 @@ moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=F
 moto.start()
 if args.estate:
     create_estate(f"http://127.0.0.1:{args.moto_port}")
-proxy = ThreadingHTTPServer(("127.0.0.1", args.port), Proxy)
-proxy.daemon_threads = True
-threading.Thread(target=proxy.serve_forever, daemon=True).start()
-print(f"READY {args.port}", flush=True)
-sys.stdin.read()
-proxy.shutdown()
-moto.stop()
+testserver.serve(Proxy, args, announce=str(args.port), stop=[moto.stop])

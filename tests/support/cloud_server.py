@@ -59,19 +59,15 @@ import argparse
 import copy
 import json
 import pathlib
-import sys
-import threading
 import time
-import ssl
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import identity
+import testserver
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--port", type=int, required=True)
+testserver.add_common_args(parser, log=True)
 parser.add_argument("--data", required=True)
-parser.add_argument("--log", required=True)
 parser.add_argument("--client", default="client-id")
 parser.add_argument("--secret", default="client-secret")
 parser.add_argument("--fail", action="append", default=[])
@@ -86,9 +82,7 @@ parser.add_argument("--echo-token-errors", action="store_true")
 parser.add_argument("--token-error", help="STATUS:BODY: answer Azure token requests with this")
 parser.add_argument("--page-size", type=int, default=0,
                     help="re-page every Azure list and the Cloud Storage and Cloud SQL lists at this many items a page")
-parser.add_argument("--tls-port", type=int, default=0)
-parser.add_argument("--cert")
-parser.add_argument("--key")
+parser.add_argument("--tls-port", type=int, default=0, help="serve over TLS here too, with --cert/--key")
 parser.add_argument("--client-cert", help="PEM certificate of the Entra ID client's certificate credential")
 parser.add_argument("--federated-token", help="the workload identity token the Entra ID app trusts")
 parser.add_argument("--identity-header", help="the App Service managed identity secret header")
@@ -112,12 +106,8 @@ FEDERATED_TOKEN = "federated-token-321"
 IMPERSONATED_TOKEN = "impersonated-token-654"
 CLIENT_CERT = identity.ClientCertificate(args.client_cert) if args.client_cert else None
 SERVICE_ACCOUNT = identity.ServiceAccount(args.gcp_key or str(pathlib.Path(args.data) / "gcp" / "service_account_key.google-auth-library-python.json"))
-LOCK = threading.Lock()
-FAILS = []
-for spec in args.fail:
-    pattern, _, rest = spec.partition("=")
-    status, _, count = rest.partition("x")
-    FAILS.append({"pattern": pattern, "status": int(status), "left": int(count) if count else None})
+LOG = testserver.RequestLog(args.log)
+FAULTS = testserver.Faults(args.fail)
 
 
 def azure(name):
@@ -260,11 +250,6 @@ SQL_INSTANCES = [
 FIREWALL_PAGES = [gcp("firewalls_list.page1.forseti.json"), gcp("firewalls_list.page2.forseti.json")]
 
 
-def log(entry):
-    with LOCK, open(args.log, "a") as f:
-        f.write(json.dumps(entry) + "\n")
-
-
 def google_page(body, items, query):
     """`body` with the page of `items` that `pageToken` asks for (all of
     them unless --page-size), and the next page's token."""
@@ -278,33 +263,15 @@ def google_page(body, items, query):
     return body
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
+class Handler(testserver.Handler):
     def reply(self, status, body, headers=()):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body, headers)
 
-    def do_GET(self):
-        self.handle_request("GET")
-
-    def do_POST(self):
-        self.handle_request("POST")
-
-    def handle_request(self, verb):
+    def handle_request(self):
+        verb = self.command
         self.note = {}
         start = time.time()
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         url = urllib.parse.urlparse(self.path)
         if args.latency_ms:
             time.sleep(args.latency_ms / 1000)
@@ -314,16 +281,15 @@ class Handler(BaseHTTPRequestHandler):
             elif not self.injected_fault(url.path):
                 self.route(verb, url, raw)
         finally:
-            log({"verb": verb, "path": url.path, "start": start, "end": time.time(), **self.note})
+            LOG.append({"verb": verb, "path": url.path, "start": start, "end": time.time(), **self.note})
+
+    do_GET = do_POST = handle_request
 
     def injected_fault(self, path):
-        with LOCK:
-            rule = next((f for f in FAILS if f["pattern"] in path and (f["left"] is None or f["left"] > 0)), None)
-            if rule is None:
-                return False
-            if rule["left"] is not None:
-                rule["left"] -= 1
-        status = rule["status"]
+        fault = FAULTS.take(lambda pattern: pattern in path)
+        if fault is None:
+            return False
+        status = int(fault)
         headers = [("Retry-After", args.retry_after)] if status in (429, 503) else []
         if "/compute/v1/" in path:
             body = gcp("error_403_access_denied.forseti.json") if status == 403 else {
@@ -456,13 +422,7 @@ class Handler(BaseHTTPRequestHandler):
     def azure_token(self, raw):
         if args.token_error:
             status, _, text = args.token_error.partition(":")
-            data = text.encode()
-            self.send_response(int(status))
-            self.send_header("Content-Type", "application/json" if text.startswith("{") else "text/html")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
+            return self.send(int(status), text.encode(), "application/json" if text.startswith("{") else "text/html")
         form = urllib.parse.parse_qs(raw.decode())
         field = lambda name: (form.get(name) or [""])[0]
         scope = field("scope")
@@ -547,13 +507,7 @@ class Handler(BaseHTTPRequestHandler):
                 "/computeMetadata/v1/instance/service-accounts/default/email": "scanner@example-project.iam.gserviceaccount.com"}.get(path)
         if text is None:
             return self.reply(404, {"error": "not found"})
-        data = text.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/text")
-        self.send_header("Metadata-Flavor", "Google")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send(200, text.encode(), "application/text", [("Metadata-Flavor", "Google")])
 
     def sts(self, raw):
         """Google's Security Token Service: exchanges an external subject token."""
@@ -629,17 +583,4 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
 
 
-servers = [ThreadingHTTPServer(("127.0.0.1", args.port), Handler)]
-if args.tls_port:
-    tls = ThreadingHTTPServer(("127.0.0.1", args.tls_port), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(args.cert, args.key)
-    tls.socket = context.wrap_socket(tls.socket, server_side=True)
-    servers.append(tls)
-for server in servers:
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-print("READY", flush=True)
-sys.stdin.read()
-for server in servers:
-    server.shutdown()
+testserver.serve(Handler, args)

@@ -4,17 +4,9 @@ Prints `READY <url>`; the server exits when this launcher's standard input
 closes (osmem-server watches its parent).
 """
 
-import sys
-
 from osmem_server import OsmemServer
 
+import testserver
+
 server = OsmemServer.start(japanese=False)
-print(f"READY {server.url}", flush=True)
-try:
-    sys.stdin.read()
-finally:
-    server.process.terminate()
-    try:
-        server.process.wait(5)
-    except Exception:
-        server.process.kill()
+testserver.ready_then_wait(server.url, stop=[testserver.stopper(server.process)])

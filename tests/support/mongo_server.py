@@ -12,8 +12,10 @@ import subprocess
 import sys
 import time
 
+import testserver
+
 parser = argparse.ArgumentParser()
-parser.add_argument("--port", type=int, required=True)
+testserver.add_common_args(parser, tls=False)
 parser.add_argument("--dir", required=True)
 args = parser.parse_args()
 
@@ -35,12 +37,4 @@ while True:
             print(f"nx-27017 did not start (exit {child.poll()})", flush=True)
             sys.exit(1)
         time.sleep(0.05)
-print("READY", flush=True)
-try:
-    sys.stdin.read()
-finally:
-    child.terminate()
-    try:
-        child.wait(5)
-    except subprocess.TimeoutExpired:
-        child.kill()
+testserver.ready_then_wait(stop=[testserver.stopper(child)])

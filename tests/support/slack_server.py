@@ -11,14 +11,13 @@ as JSON lines. Prints READY; stops when its standard input closes.
 import argparse
 import itertools
 import json
-import sys
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import testserver
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--port", type=int, required=True)
-parser.add_argument("--log", required=True)
+testserver.add_common_args(parser, log=True, tls=False)
 parser.add_argument("--token", default="xoxb-test-token")
 parser.add_argument("--user", action="append", default=[], help="email=USERID")
 parser.add_argument("--rate-limit", type=int, default=0, help="answer the first N API calls with 429")
@@ -31,40 +30,21 @@ FAIL = dict(f.split("=", 1) for f in args.fail)
 STATE = {"uploads": {}, "channels": {}, "rate_limited": 0}
 LOCK = threading.Lock()
 FILE_IDS = itertools.count(1)
+LOG = testserver.RequestLog(args.log)
 
 
-def record(entry):
-    with LOCK, open(args.log, "a") as f:
-        f.write(json.dumps(entry) + "\n")
-
-
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
+class Handler(testserver.Handler):
+    protocol_version = "HTTP/1.0"
 
     def reply(self, status, body, headers=()):
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain" if isinstance(body, str) else "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        if isinstance(body, str):
+            return self.send(status, body.encode(), "text/plain", headers)
+        self.send_json(status, body, headers)
 
-    def body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length)
-
-    def do_GET(self):
-        self.route("GET")
-
-    def do_POST(self):
-        self.route("POST")
-
-    def route(self, verb):
+    def route(self):
+        verb = self.command
         url = urllib.parse.urlparse(self.path)
-        raw = self.body() if verb == "POST" else b""
+        raw = self.read_body() if verb == "POST" else b""
         if url.path == args.webhook_path:
             return self.webhook(raw)
         if url.path.startswith("/upload/"):
@@ -92,6 +72,8 @@ class Handler(BaseHTTPRequestHandler):
         if handler is None:
             return self.reply(200, {"ok": False, "error": "unknown_method"})
         handler(urllib.parse.parse_qs(url.query), raw)
+
+    do_GET = do_POST = route
 
     def auth_test(self, query, raw):
         self.reply(200, {"ok": True, "url": "https://example.slack.com/", "team": "Example",
@@ -143,9 +125,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"ok": False, "error": "file_not_found"})
         if payload.get("channel_id") not in STATE["channels"]:
             return self.reply(200, {"ok": False, "error": "channel_not_found"})
-        record({"channel": payload["channel_id"], "user": STATE["channels"][payload["channel_id"]],
-                "comment": payload.get("initial_comment"),
-                "files": [{"title": f.get("title"), "content": u["data"]} for f, u in zip(files, uploads)]})
+        LOG.append({"channel": payload["channel_id"], "user": STATE["channels"][payload["channel_id"]],
+                    "comment": payload.get("initial_comment"),
+                    "files": [{"title": f.get("title"), "content": u["data"]} for f, u in zip(files, uploads)]})
         self.reply(200, {"ok": True, "files": [{"id": f["id"]} for f in files]})
 
     def webhook(self, raw):
@@ -153,12 +135,8 @@ class Handler(BaseHTTPRequestHandler):
             text = json.loads(raw)["text"]
         except (ValueError, KeyError):
             return self.reply(400, "invalid_payload")
-        record({"webhook": text})
+        LOG.append({"webhook": text})
         self.reply(200, "ok")
 
 
-server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-print("READY", flush=True)
-sys.stdin.read()
-server.shutdown()
+testserver.serve(Handler, args)

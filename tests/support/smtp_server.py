@@ -10,11 +10,11 @@ listens, and stops when its standard input closes (when the test ends).
 import argparse
 import itertools
 import pathlib
-import ssl
-import sys
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+import testserver
 
 
 class Saver:
@@ -35,19 +35,14 @@ class Saver:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    testserver.add_common_args(parser)
     parser.add_argument("--maildir", required=True)
     parser.add_argument("--mode", choices=["plain", "starttls", "ssl"], default="plain")
-    parser.add_argument("--cert")
-    parser.add_argument("--key")
     parser.add_argument("--user")
     parser.add_argument("--password")
     args = parser.parse_args()
 
-    context = None
-    if args.mode != "plain":
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.cert, args.key)
+    context = testserver.tls_context(args.cert, args.key) if args.mode != "plain" else None
 
     def authenticate(server, session, envelope, mechanism, auth_data):
         ok = (
@@ -70,11 +65,7 @@ def main():
 
     controller = Controller(Saver(args.maildir), hostname="127.0.0.1", port=args.port, **kwargs)
     controller.start()
-    print("READY", flush=True)
-    try:
-        sys.stdin.read()
-    finally:
-        controller.stop()
+    testserver.ready_then_wait(stop=[controller.stop])
 
 
 if __name__ == "__main__":

@@ -27,14 +27,12 @@ standard input closes.
 
 import argparse
 import json
-import ssl
-import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import testserver
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--port", type=int, required=True)
-parser.add_argument("--log", required=True)
+testserver.add_common_args(parser, log=True)
 parser.add_argument("--token", default="token123")
 parser.add_argument("--indexes", default="main,cloudmarker", help="indexes the token may write to")
 parser.add_argument("--default-index", default="main")
@@ -43,31 +41,18 @@ parser.add_argument("--throttle", type=int, default=0)
 parser.add_argument("--invalid", action="append", default=[])
 parser.add_argument("--not-hec", type=int, default=0,
                     help="answer the first N posts with 200 and a proxy's HTML page, indexing nothing")
-parser.add_argument("--cert")
-parser.add_argument("--key")
 args = parser.parse_args()
 
 INDEXES = set(args.indexes.split(","))
 STATE = {"busy": 0, "throttle": 0}
 LOCK = threading.Lock()
+LOG = testserver.RequestLog(args.log)
 EVENT_PATHS = {"/services/collector", "/services/collector/event", "/services/collector/event/1.0"}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
+class Handler(testserver.Handler):
     def reply(self, status, text, code, headers=(), **extra):
-        data = json.dumps({"text": text, "code": code, **extra}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, {"text": text, "code": code, **extra}, headers, "application/json; charset=UTF-8")
 
     def do_GET(self):
         self.read_body()
@@ -75,10 +60,6 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/services/collector/health"):
             return self.reply(200, "HEC is healthy", 17)
         self.reply(404, "The requested URL was not found on this server.", 404)
-
-    def read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length)
 
     def do_POST(self):
         raw = self.read_body()
@@ -95,11 +76,7 @@ class Handler(BaseHTTPRequestHandler):
             if STATE.setdefault("not_hec", 0) < args.not_hec:
                 STATE["not_hec"] += 1
                 page = b"<html><body>Please sign in to the proxy</body></html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                return self.wfile.write(page)
+                return self.send(200, page, "text/html")
         auth = self.headers.get("Authorization")
         if not auth:
             return self.reply(401, "Token is required", 2)
@@ -143,10 +120,7 @@ class Handler(BaseHTTPRequestHandler):
             indexed.append({"index": index, "sourcetype": obj.get("sourcetype"),
                             "time": obj.get("time"), "event": obj["event"]})
             number += 1
-        if indexed:
-            with LOCK, open(args.log, "a") as f:
-                for entry in indexed:
-                    f.write(json.dumps(entry) + "\n")
+        LOG.append(*indexed)
         if error:
             code, message = error
             return self.reply(400, message, code, **{"invalid-event-number": number})
@@ -155,12 +129,4 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, "Success", 0)
 
 
-server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-if args.cert:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(args.cert, args.key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-print("READY", flush=True)
-sys.stdin.read()
-server.shutdown()
+testserver.serve(Handler, args)

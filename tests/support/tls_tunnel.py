@@ -7,18 +7,16 @@ Accepts TLS on --port with --cert/--key and pipes each connection to
 import argparse
 import socket
 import ssl
-import sys
 import threading
 
+import testserver
+
 parser = argparse.ArgumentParser()
-parser.add_argument("--port", type=int, required=True)
+testserver.add_common_args(parser, tls_required=True)
 parser.add_argument("--upstream", type=int, required=True)
-parser.add_argument("--cert", required=True)
-parser.add_argument("--key", required=True)
 args = parser.parse_args()
 
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(args.cert, args.key)
+context = testserver.tls_context(args.cert, args.key)
 listener = socket.create_server(("127.0.0.1", args.port))
 
 
@@ -60,6 +58,4 @@ def accept():
 
 
 threading.Thread(target=accept, daemon=True).start()
-print("READY", flush=True)
-sys.stdin.read()
-listener.close()
+testserver.ready_then_wait(stop=[listener.close])
