@@ -1,7 +1,10 @@
 #!/bin/sh
 # Installs cloudmarker under PREFIX: PREFIX/bin/cloudmarker, the bundled
 # plugins in PREFIX/lib/cloudmarker/plugins (where the installed host looks,
-# beside its own directory), the man page and the bash completions.
+# beside its own directory), the bundled rule packs and benchmark frameworks
+# beside them in PREFIX/lib/cloudmarker/rules and .../frameworks (where
+# rulesevent and the host look: <plugin dir>/../rules, ../frameworks), the
+# man page and the bash completions.
 # Used by `just install` and by the Containerfile; the tests run it too.
 #
 # The bundled plugins are the libraries of plugins/*/ (each crate's [lib]
@@ -29,6 +32,14 @@ for manifest in "$source_dir"/plugins/*/Cargo.toml; do
         exit 1
     fi
     install -m 0755 "$lib" "$prefix/lib/cloudmarker/plugins/"
+done
+# The rule packs (rules/<cloud>/*.yaml) and frameworks (frameworks/*.yaml).
+for data in rules frameworks; do
+    (cd "$source_dir" && find "$data" -type f \( -name '*.yaml' -o -name '*.yml' \)) |
+        while read -r file; do
+            install -d -m 0755 "$prefix/lib/cloudmarker/$(dirname "$file")"
+            install -m 0644 "$source_dir/$file" "$prefix/lib/cloudmarker/$file"
+        done
 done
 "$build/cloudmarker" man > "$prefix/share/man/man1/cloudmarker.1"
 "$build/cloudmarker" completions bash > "$prefix/share/bash-completion/completions/cloudmarker"

@@ -200,24 +200,31 @@ fn finding_id(record_type: &str, reference: &str, distinguished_by: Value) -> St
     )
 }
 
-/// The benchmark sections of an open rule: remote administration ports.
-fn firewall_compliance(cloud_type: &str, ports: &[u16]) -> Vec<&'static str> {
-    let sections: &[(u16, &str)] = if cloud_type == "azure" {
-        &[
-            (3389, "CIS Microsoft Azure Foundations 1.3.0 6.1"),
-            (22, "CIS Microsoft Azure Foundations 1.3.0 6.2"),
+/// The `com.compliance` of a firewall rule event: every requirement of the
+/// frameworks of its cloud (frameworks/*.yaml) that maps firewallruleevent,
+/// whatever the ports (the host stamps it by the event's check).
+fn firewall_compliance(cloud_type: &str) -> Vec<&'static str> {
+    if cloud_type == "azure" {
+        vec![
+            "cis_azure_1.3.0 6.1",
+            "cis_azure_1.3.0 6.2",
+            "cis_azure_1.3.0 6.3",
+            "cis_azure_3.0.0 5.1.2",
+            "cis_azure_3.0.0 7.1",
+            "cis_azure_3.0.0 7.2",
+            "cis_azure_6.0.0 7.1",
+            "cis_azure_6.0.0 7.2",
         ]
     } else {
-        &[
-            (22, "CIS Google Cloud Platform Foundation 1.2.0 3.6"),
-            (3389, "CIS Google Cloud Platform Foundation 1.2.0 3.7"),
+        vec![
+            "cis_gcp_1.2.0 3.6",
+            "cis_gcp_1.2.0 3.7",
+            "cis_gcp_1.2.0 6.5",
+            "cis_gcp_5.0.0 3.6",
+            "cis_gcp_5.0.0 3.7",
+            "cis_gcp_5.0.0 6.5",
         ]
-    };
-    sections
-        .iter()
-        .filter(|(p, _)| ports.contains(p))
-        .map(|(_, s)| *s)
-        .collect()
+    }
 }
 
 fn firewall_event(cloud_type: &str, cloud: &str, reference: &str, ports: &[u16]) -> Value {
@@ -246,7 +253,7 @@ fn firewall_event(cloud_type: &str, cloud: &str, reference: &str, ports: &[u16])
             "recommendation": format!("Check {cloud} firewall rule {reference} and update rules to restrict access to {phrase}."),
             "finding_id": finding_id("firewall_rule_event", reference, json!({"exposed_ports": ports})),
             "severity": "high",
-            "compliance": firewall_compliance(cloud_type, ports),
+            "compliance": firewall_compliance(cloud_type),
             "check": "firewallruleevent"
         }
     })
@@ -272,7 +279,9 @@ fn disk_event(kind: &str, vm: &Value, disk: &str) -> Value {
                 if kind == "os" { json!({}) } else { json!({"disk_name": disk}) }
             ),
             "severity": "medium",
-            "compliance": [],
+            // Both disk checks answer part of the disk encryption
+            // recommendations (Azure Disk Encryption only).
+            "compliance": ["cis_azure_1.3.0 7.7", "cis_azure_3.0.0 8.9"],
             "check": format!("azvm{kind}diskencryptionevent")
         }
     })
@@ -399,10 +408,7 @@ fn findings_are_written_as_ocsf_detection_findings_and_csv() {
         lines[0]["finding_info"]["uid"],
         sb.read_json("eventaudit_firewallruleevent.json")[0]["com"]["finding_id"]
     );
-    assert_eq!(
-        lines[0]["unmapped"]["compliance"][0],
-        "CIS Microsoft Azure Foundations 1.3.0 6.1"
-    );
+    assert_eq!(lines[0]["unmapped"]["compliance"][0], "cis_azure_1.3.0 6.1");
     // Against the published schema's models.
     for file in [
         "eventaudit_firewallruleevent",

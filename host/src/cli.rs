@@ -137,6 +137,29 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Each requirement of a benchmark framework with its status (pass,
+    /// fail, not evaluated, manual), section totals and the score, from the
+    /// findings database; exit 0 (a report is not a failure), 2 for an
+    /// unknown framework.
+    Compliance {
+        /// The framework's id, e.g. `cis_azure_6.0.0`; without a value (or
+        /// without the option), the known frameworks.
+        #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+        framework: Option<String>,
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
+        format: FindingsFormat,
+        /// Only the findings and summaries of this audit (default: all).
+        #[arg(long, value_name = "AUDIT")]
+        audit: Option<String>,
+    },
+    /// Rules written in YAML with CEL (the rulesevent plugin's): list them,
+    /// or run their test cases.
+    Rules {
+        /// What to do.
+        #[command(subcommand)]
+        action: RulesCommand,
+    },
     /// The plugins installed on the search path.
     Plugins {
         /// What to do.
@@ -180,6 +203,35 @@ pub enum PluginsCommand {
     Inspect {
         /// A plugin name (`mockcloud`), an original class name, or a path.
         plugin: String,
+    },
+}
+
+/// `cloudmarker rules ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum RulesCommand {
+    /// Every rule of the rule files (the bundled packs when no PATH is
+    /// given): id, severity, cloud, record types, title, and the framework
+    /// requirements that map it. Exit 2 when a rule file is bad.
+    List {
+        /// Only the rules this framework (an id) maps.
+        #[arg(long, value_name = "ID")]
+        framework: Option<String>,
+        /// `table` or `json`.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// Rule files or directories of them; `@bundled` stands for the
+        /// bundled packs.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Runs every rule's test cases (records it must fail and records it
+    /// must pass): exit 0 when every case agrees, 1 naming each case that
+    /// does not, 2 when a rule file is bad.
+    Test {
+        /// Rule files or directories of them (default: the bundled packs);
+        /// `@bundled` stands for the bundled packs.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
     },
 }
 

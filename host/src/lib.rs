@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod compliance;
 pub mod config;
 pub mod dirs;
 pub mod exit;
@@ -48,6 +49,12 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Some(Command::Config { action }) => commands::config::run(&cli, action),
+        Some(Command::Compliance {
+            framework,
+            format,
+            audit,
+        }) => commands::compliance::run(&cli, framework.as_deref(), *format, audit.as_deref()),
+        Some(Command::Rules { action }) => commands::rules::run(&cli, action),
         Some(Command::Plugins { action }) => commands::plugins::run(&cli, action),
         Some(Command::Completions { shell }) => commands::completions::run(*shell),
         Some(Command::Man) => commands::man::run(),

@@ -6,10 +6,12 @@
 //! stamp on delivery is a splice before the closing `}}`, not a parse.
 
 use cloudmarker_plugin_api::record::{com, COM, END_AUDIT};
+use cloudmarker_plugin_api::sdk::tally::CHECK_SUMMARY;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 /// Key/value pairs the host writes into `com`, pre-serialized once.
 #[derive(Debug, Clone)]
@@ -17,6 +19,31 @@ pub struct Stamp {
     keys: Vec<&'static str>,
     /// `"k1":"v1","k2":"v2"`
     fragment: String,
+    /// An event stamp's `com.compliance`, by the event's `com.check`.
+    compliance: Option<Arc<crate::compliance::Index>>,
+}
+
+/// What [`Stamp::apply`] notes of a record's `com` for its
+/// `com.compliance`: the check, the cloud, whether it is a check summary,
+/// and where the plugin's own `compliance` entry is in the kept entries.
+#[derive(Debug, Default)]
+struct ComFacts {
+    check: Option<String>,
+    cloud_type: Option<String>,
+    summary: bool,
+    compliance: Option<(usize, usize)>,
+}
+
+/// A JSON string value's text (none for other values).
+fn json_text(value: &RawValue) -> Option<String> {
+    let text = value.get();
+    if !text.starts_with('"') {
+        return None;
+    }
+    match text[1..text.len() - 1].contains('\\') {
+        false => Some(text[1..text.len() - 1].to_string()),
+        true => serde_json::from_str(text).ok(),
+    }
 }
 
 impl Stamp {
@@ -34,7 +61,17 @@ impl Stamp {
         Self {
             keys: fields.iter().map(|(k, _)| *k).collect(),
             fragment,
+            compliance: None,
         }
+    }
+
+    /// The same stamp, which also sets `com.compliance` of every event
+    /// that names its check (`com.check`) from the benchmark frameworks
+    /// (see [`crate::compliance::Index`]), replacing what the plugin sent.
+    /// Check summaries and events that name no check are left as they are.
+    pub fn with_compliance(mut self, index: Arc<crate::compliance::Index>) -> Self {
+        self.compliance = Some(index);
+        self
     }
 
     /// The same stamp with one more string field.
@@ -108,10 +145,12 @@ impl Stamp {
             out.reserve(record.len() + self.fragment.len() + 16);
             out.push('{');
             let mut de = serde_json::Deserializer::from_str(record);
+            let mut facts = ComFacts::default();
             let visitor = Buckets {
                 stamp: self,
                 out: &mut *out,
                 com: &mut com,
+                facts: &mut facts,
             };
             de.deserialize_map(visitor)
                 .and_then(|()| de.end())
@@ -119,6 +158,17 @@ impl Stamp {
                     m if m.contains(COM_NOT_AN_OBJECT) => COM_NOT_AN_OBJECT.to_string(),
                     m => format!("not a JSON object record: {m}"),
                 })?;
+            if let (Some(index), Some(check), false) =
+                (&self.compliance, &facts.check, facts.summary)
+            {
+                if let Some((start, end)) = facts.compliance {
+                    com.replace_range(start..end, "");
+                }
+                push_json_string(&mut com, com::COMPLIANCE);
+                com.push(':');
+                com.push_str(index.json(check, facts.cloud_type.as_deref()));
+                com.push(',');
+            }
             out.push_str("\"com\":{");
             out.push_str(&com);
             out.push_str(&self.fragment);
@@ -262,6 +312,7 @@ struct Buckets<'s, 'o> {
     stamp: &'s Stamp,
     out: &'o mut String,
     com: &'o mut String,
+    facts: &'o mut ComFacts,
 }
 
 impl<'de> Visitor<'de> for Buckets<'_, '_> {
@@ -276,9 +327,11 @@ impl<'de> Visitor<'de> for Buckets<'_, '_> {
             if key == COM {
                 // A repeated com replaces the earlier one, as a parser would.
                 self.com.clear();
+                *self.facts = ComFacts::default();
                 map.next_value_seed(ComEntries {
                     stamp: self.stamp,
                     com: &mut *self.com,
+                    facts: &mut *self.facts,
                 })?;
                 continue;
             }
@@ -297,6 +350,7 @@ impl<'de> Visitor<'de> for Buckets<'_, '_> {
 struct ComEntries<'s, 'o> {
     stamp: &'s Stamp,
     com: &'o mut String,
+    facts: &'o mut ComFacts,
 }
 
 impl<'de> de::DeserializeSeed<'de> for ComEntries<'_, '_> {
@@ -320,10 +374,26 @@ impl<'de> Visitor<'de> for ComEntries<'_, '_> {
             if self.stamp.keys.contains(&key.as_ref()) || key.starts_with(com::TARGET_PREFIX) {
                 continue;
             }
+            let start = self.com.len();
             push_json_string(self.com, &key);
             self.com.push(':');
             self.com.push_str(value.get());
             self.com.push(',');
+            if self.stamp.compliance.is_some() {
+                match key.as_ref() {
+                    com::CHECK => self.facts.check = json_text(value),
+                    com::CLOUD_TYPE => self.facts.cloud_type = json_text(value),
+                    com::RECORD_TYPE => {
+                        self.facts.summary = value
+                            .get()
+                            .strip_prefix('"')
+                            .and_then(|v| v.strip_suffix('"'))
+                            == Some(CHECK_SUMMARY)
+                    }
+                    com::COMPLIANCE => self.facts.compliance = Some((start, self.com.len())),
+                    _ => {}
+                }
+            }
         }
         Ok(())
     }
@@ -439,6 +509,50 @@ mod tests {
         assert!(
             stamped.starts_with(r#"{"raw":{"data":1,"nested":{"k":[1,2]}},"ext":{"x":"y"},"#),
             "buckets are copied verbatim: {stamped}"
+        );
+    }
+
+    #[test]
+    fn an_event_s_compliance_comes_from_the_frameworks_that_map_its_check() {
+        let text = "framework: {id: az_1, name: T, version: \"1\", provider: azure}\nrequirements:\n  - {id: \"7.1\", section: \"7 N\", title: T, level: 1, automated: true, checks: [fw]}\n";
+        let mut frameworks = rules::framework::Frameworks::new();
+        frameworks
+            .insert(rules::framework::parse(std::path::Path::new("az_1.yaml"), text).unwrap());
+        let text = text
+            .replace("az_1", "gc_1")
+            .replace("azure", "gcp")
+            .replace("[fw]", "[other]");
+        frameworks
+            .insert(rules::framework::parse(std::path::Path::new("gc_1.yaml"), &text).unwrap());
+        let index = Arc::new(crate::compliance::Index::new(&frameworks));
+        let stamp = Stamp::new(&[(com::ORIGIN_TYPE, "event")]).with_compliance(index);
+        let com_of = |record: &str| parse(&apply(&stamp, record).unwrap())["com"].clone();
+        // The plugin's own list is replaced, wherever it is in com.
+        let event = r#"{"ext":{},"com":{"compliance":["CIS 1.3.0 6.2"],"cloud_type":"azure","check":"fw"}}"#;
+        assert_eq!(
+            com_of(event),
+            json!({"cloud_type": "azure", "check": "fw", "compliance": ["az_1 7.1"], "origin_type": "event"})
+        );
+        let event = r#"{"com":{"check":"fw","cloud_type":"gcp","compliance":["x"]}}"#;
+        assert_eq!(
+            com_of(event)["compliance"],
+            json!([]),
+            "no GCP framework maps it"
+        );
+        let event = r#"{"com":{"check":"other","compliance":["x"]}}"#;
+        assert_eq!(com_of(event)["compliance"], json!(["gc_1 7.1"]));
+        let event = r#"{"com":{"check":"unmapped","cloud_type":"azure","compliance":["x"]}}"#;
+        assert_eq!(com_of(event)["compliance"], json!([]));
+        // No check named, or a check summary: left as they are.
+        let event = r#"{"com":{"compliance":["x"]}}"#;
+        assert_eq!(com_of(event)["compliance"], json!(["x"]));
+        let summary = r#"{"ext":{"record_type":"check_summary"},"com":{"record_type":"check_summary","check":"fw"}}"#;
+        assert!(com_of(summary).get("compliance").is_none());
+        // A stamp without the index leaves compliance alone.
+        let event = r#"{"com":{"check":"fw","compliance":["x"]}}"#;
+        assert_eq!(
+            parse(&apply(&origin(), event).unwrap())["com"]["compliance"],
+            json!(["x"])
         );
     }
 

@@ -22,9 +22,17 @@ pub struct Findings {
     pub unloadable: Vec<String>,
 }
 
-/// Loads every plugin the audits of `run` use and checks its params.
+/// Loads every plugin the audits of `run` use and checks its params; reads
+/// the benchmark frameworks; constructs each event plugin in use (not
+/// those configured to run in a process of their own), whose refusal of
+/// its params (a bad rule in a rule file, say) is a configuration problem.
 pub fn check(config: &Config, loaded: &LoadedConfig, registry: &Registry) -> Findings {
     let mut findings = Findings::default();
+    if let Err(e) = crate::compliance::load(config) {
+        findings
+            .problems
+            .push(Problem::at(loaded, &["frameworks"], e.to_string()));
+    }
     for key in keys_in_use(config) {
         let Some(plugin) = config.plugins.get(key) else {
             continue;
@@ -44,15 +52,51 @@ pub fn check(config: &Config, loaded: &LoadedConfig, registry: &Registry) -> Fin
             Some(Value::Object(params)) => params.clone(),
             _ => Map::new(),
         };
-        for (param, message) in check_params(&params, &param_schema) {
+        let mut schema_problems = check_params(&params, &param_schema);
+        let schema_ok = schema_problems.is_empty();
+        for (param, message) in schema_problems.drain(..) {
             let mut path = vec!["plugins", key.as_str(), "params"];
             if !param.is_empty() {
                 path.push(&param);
             }
             findings.problems.push(Problem::at(loaded, &path, message));
         }
+        if schema_ok && is_event_in_use(config, key) && !isolated(config, plugin) {
+            if let Some(message) = construction_problem(&library, plugin) {
+                let path = ["plugins", key.as_str(), "params"];
+                findings.problems.push(Problem::at(loaded, &path, message));
+            }
+        }
     }
     findings
+}
+
+/// Whether plugin `key` is an event plugin of an audit that `run` runs.
+fn is_event_in_use(config: &Config, key: &str) -> bool {
+    config
+        .run
+        .iter()
+        .filter_map(|audit| config.audits.get(audit))
+        .any(|audit| audit.keys(Role::Event).iter().any(|k| k == key))
+}
+
+/// Whether instances of `plugin` run in a process of their own.
+fn isolated(config: &Config, plugin: &crate::config::PluginConfig) -> bool {
+    plugin.isolation.or(config.isolation) == Some(crate::config::Isolation::Process)
+}
+
+/// Why the event plugin `library` refuses the params of `plugin` as a
+/// configuration error, when it does (other failures are left to the
+/// run). Event plugins only read their params when constructed: this runs
+/// nothing and reaches no server.
+fn construction_problem(
+    library: &crate::plugins::LoadedPlugin,
+    plugin: &crate::config::PluginConfig,
+) -> Option<String> {
+    match library.construct(&plugin.params_json(), crate::logging::host_context()) {
+        RResult::RErr(e) if e.kind == ErrorKind::CONFIG => Some(e.message.into_string()),
+        _ => None,
+    }
 }
 
 /// What one plugin's health check said.

@@ -128,6 +128,9 @@ pub fn run_audits(
             .map(|s| format!(", shard {s}"))
             .unwrap_or_default()
     );
+    // Every event's com.compliance, from the benchmark frameworks (read
+    // again each run, so that edits to them take effect).
+    let compliance = crate::compliance::Index::for_run(config);
     let audits = thread::scope(|scope| {
         let handles: Vec<_> = config
             .run
@@ -142,6 +145,7 @@ pub fn run_audits(
                     options,
                     stop,
                     hooks,
+                    compliance: compliance.clone(),
                 };
                 thread::Builder::new()
                     .name(key.clone())
@@ -188,6 +192,9 @@ struct Audit<'a> {
     options: EngineOptions,
     stop: &'a StopFlag,
     hooks: &'a dyn AuditHooks,
+    /// The `com.compliance` of events, by their check (none: the frameworks
+    /// could not be read, and events keep their plugins' own).
+    compliance: Option<Arc<crate::compliance::Index>>,
 }
 
 /// A worker ready to start, with the channel it reads (if any).
@@ -659,12 +666,15 @@ impl Audit<'_> {
             let stamp = match worker.role {
                 Role::Cloud => origin(),
                 Role::Event => {
-                    let stamp = origin();
-                    match severity {
-                        Some(severity) => stamp.with(
+                    let stamp = match severity {
+                        Some(severity) => origin().with(
                             cloudmarker_plugin_api::record::com::SEVERITY,
                             severity.name(),
                         ),
+                        None => origin(),
+                    };
+                    match &self.compliance {
+                        Some(index) => stamp.with_compliance(Arc::clone(index)),
                         None => stamp,
                     }
                 }

@@ -141,6 +141,8 @@ pub(crate) fn run(
     let Some(mut tracker) = tracker else {
         return (relayed, None);
     };
+    // What the clouds read of each scope, for the compliance report.
+    tracker.note_collection_summaries(scopes.summaries());
     let resolved = match collection.get().copied().unwrap_or(Collection::Failed) {
         Collection::Complete => tracker.resolve(true),
         Collection::Partial => {

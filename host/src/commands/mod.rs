@@ -7,6 +7,7 @@
 
 pub mod base_config;
 pub mod completions;
+pub mod compliance;
 pub mod config;
 pub mod findings;
 pub mod history;
@@ -14,6 +15,7 @@ pub mod man;
 pub mod plugin;
 pub mod plugins;
 pub mod probe;
+pub mod rules;
 pub mod run;
 pub mod validate;
 

@@ -43,6 +43,9 @@ pub struct Config {
     pub mutes: Option<Vec<crate::findings::mutes::Mute>>,
     /// This process's part of a sharded run (`--shard` overrides it).
     pub shard: Option<ShardConfig>,
+    /// Benchmark framework files (or directories of them) read with the
+    /// bundled ones; one with a bundled framework's id replaces it.
+    pub frameworks: Option<Vec<String>>,
 }
 
 /// The `shard:` mapping: this process reads shard `index` of `count`.
@@ -453,7 +456,7 @@ impl Config {
 }
 
 /// The keys cloudmarker reads at the top level of a config.
-pub const TOP_LEVEL_KEYS: [&str; 13] = [
+pub const TOP_LEVEL_KEYS: [&str; 14] = [
     "plugins",
     "audits",
     "run",
@@ -467,6 +470,7 @@ pub const TOP_LEVEL_KEYS: [&str; 13] = [
     "state",
     "mutes",
     "shard",
+    "frameworks",
 ];
 const PLUGIN_KEYS: [&str; 8] = [
     "plugin",
@@ -573,6 +577,7 @@ fn typed(loaded: &LoadedConfig, problems: &mut Vec<Problem>) -> Config {
         state: parse(loaded, "state", read("state"), problems),
         mutes: parse(loaded, "mutes", read("mutes"), problems),
         shard: parse(loaded, "shard", read("shard"), problems),
+        frameworks: parse(loaded, "frameworks", read("frameworks"), problems),
     }
 }
 

@@ -48,6 +48,17 @@ CREATE TABLE IF NOT EXISTS check_summaries (
     at TEXT NOT NULL,
     PRIMARY KEY (audit, check_name, scope)
 );
+CREATE TABLE IF NOT EXISTS collection_summaries (
+    audit TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    cloud_type TEXT,
+    plugin TEXT,
+    complete INTEGER NOT NULL,
+    failed TEXT NOT NULL,
+    audit_version TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (audit, scope)
+);
 ";
 
 /// What one check evaluated in one scope in a run (a `check_summary`
@@ -66,6 +77,39 @@ pub struct CheckSummary {
     pub evaluated: u64,
     /// Of them, records that raised a finding.
     pub failed: u64,
+}
+
+/// What a run read of one scope (an account, subscription or project),
+/// from the cloud plugins' `collection_summary` records (the run's
+/// summaries of one scope merged), as the database keeps the latest of
+/// each.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CollectionSummary {
+    /// The account, subscription or project.
+    pub scope: String,
+    /// Its cloud (`com.cloud_type`), when the summary names one.
+    pub cloud_type: Option<String>,
+    /// The cloud worker that read it (`com.origin_worker`).
+    pub plugin: Option<String>,
+    /// Whether everything of the scope was read.
+    pub complete: bool,
+    /// What could not be read: record type -> why.
+    pub failed: std::collections::BTreeMap<String, String>,
+}
+
+/// Open findings (new, open or regressed) of one check, as the compliance
+/// report counts them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OpenFindings {
+    /// The audit that raised them.
+    pub audit: String,
+    /// Their check (`com.check` of their last event; the event type for
+    /// an event that names none).
+    pub check: String,
+    /// Their cloud.
+    pub cloud_type: Option<String>,
+    /// How many.
+    pub count: u64,
 }
 
 /// One finding as the database keeps it.
@@ -243,7 +287,7 @@ impl State {
         for finding_id in resolved {
             self.note_resolved(finding_id)?;
         }
-        self.commit_run(audit, audit_version, now, &[])
+        self.commit_run(audit, audit_version, now, &[], &[])
     }
 
     /// Starts a run: what it sees goes to a temporary table (on disk, not
@@ -307,6 +351,72 @@ impl State {
                     },
                     row.get::<_, String>(6)?,
                 ))
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The latest collection summary of every scope of every audit (of
+    /// `audit` only, when given), each with when it was written, sorted by
+    /// audit and scope.
+    pub fn collection_summaries(
+        &self,
+        audit: Option<&str>,
+    ) -> Result<Vec<(String, CollectionSummary, String)>, String> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT audit, scope, cloud_type, plugin, complete, failed, at
+                 FROM collection_summaries WHERE ?1 IS NULL OR audit = ?1
+                 ORDER BY audit, scope",
+            )
+            .map_err(|e| e.to_string())?;
+        let rows = statement
+            .query_map(params![audit], |row| {
+                let failed: String = row.get(5)?;
+                Ok((
+                    row.get::<_, String>(0)?,
+                    CollectionSummary {
+                        scope: row.get(1)?,
+                        cloud_type: row.get(2)?,
+                        plugin: row.get(3)?,
+                        complete: row.get(4)?,
+                        failed: serde_json::from_str(&failed).unwrap_or_default(),
+                    },
+                    row.get::<_, String>(6)?,
+                ))
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The open findings (new, open or regressed) of every audit (of
+    /// `audit` only, when given), counted by audit, check and cloud.
+    pub fn open_findings_by_check(&self, audit: Option<&str>) -> Result<Vec<OpenFindings>, String> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT audit,
+                        coalesce(CASE WHEN json_valid(event)
+                                      THEN json_extract(event, '$.com.check') END,
+                                 record_type, '') AS check_name,
+                        cloud_type, count(*)
+                 FROM findings
+                 WHERE status IN ('new', 'open', 'regressed') AND (?1 IS NULL OR audit = ?1)
+                 GROUP BY audit, check_name, cloud_type
+                 ORDER BY audit, check_name, cloud_type",
+            )
+            .map_err(|e| e.to_string())?;
+        let rows = statement
+            .query_map(params![audit], |row| {
+                Ok(OpenFindings {
+                    audit: row.get(0)?,
+                    check: row.get(1)?,
+                    cloud_type: row.get(2)?,
+                    count: row.get::<_, i64>(3)?.max(0) as u64,
+                })
             })
             .map_err(|e| e.to_string())?;
         rows.collect::<Result<Vec<_>, _>>()
@@ -415,13 +525,16 @@ impl State {
     /// Writes the run: one transaction, all of it or nothing. Statuses are
     /// decided here, against the database as it is now (another process may
     /// have written since the run began): a seen finding is new, open or
-    /// regressed; the history keeps status changes only.
+    /// regressed; the history keeps status changes only. The run's check
+    /// and collection summaries replace those of the same check and scope
+    /// (and scope).
     pub fn commit_run(
         &mut self,
         audit: &str,
         audit_version: &str,
         now: &str,
         check_summaries: &[CheckSummary],
+        collection_summaries: &[CollectionSummary],
     ) -> Result<(), String> {
         self.index_run()?;
         let tx = self
@@ -491,6 +604,32 @@ impl State {
                         summary.plugin,
                         summary.evaluated,
                         summary.failed,
+                        audit_version,
+                        now
+                    ])
+                    .map_err(|e| e.to_string())?;
+            }
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO collection_summaries (audit, scope, cloud_type, plugin, complete,
+                         failed, audit_version, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (audit, scope) DO UPDATE SET
+                         cloud_type = excluded.cloud_type, plugin = excluded.plugin,
+                         complete = excluded.complete, failed = excluded.failed,
+                         audit_version = excluded.audit_version, at = excluded.at",
+                )
+                .map_err(|e| e.to_string())?;
+            for summary in collection_summaries {
+                let failed = serde_json::to_string(&summary.failed).map_err(|e| e.to_string())?;
+                upsert
+                    .execute(params![
+                        audit,
+                        summary.scope,
+                        summary.cloud_type,
+                        summary.plugin,
+                        summary.complete,
+                        failed,
                         audit_version,
                         now
                     ])
@@ -632,13 +771,19 @@ mod tests {
         };
         state.begin_run().unwrap();
         state
-            .commit_run("a", "v1", "t1", &[summary("s1", 3, 1), summary("s2", 2, 0)])
+            .commit_run(
+                "a",
+                "v1",
+                "t1",
+                &[summary("s1", 3, 1), summary("s2", 2, 0)],
+                &[],
+            )
             .unwrap();
         // The next run read s1 only (s2's collection failed, say): s1's
         // counts are replaced, s2's stay as of the run that read it.
         state.begin_run().unwrap();
         state
-            .commit_run("a", "v2", "t2", &[summary("s1", 4, 0)])
+            .commit_run("a", "v2", "t2", &[summary("s1", 4, 0)], &[])
             .unwrap();
         let kept = state.check_summaries(Some("a")).unwrap();
         assert_eq!(
@@ -649,6 +794,85 @@ mod tests {
             ]
         );
         assert!(state.check_summaries(Some("b")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn collection_summaries_and_open_findings_by_check_for_the_compliance_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("findings.db")).unwrap();
+        let collection = |scope: &str, failed: &[(&str, &str)]| CollectionSummary {
+            scope: scope.into(),
+            cloud_type: Some("azure".into()),
+            plugin: Some("a_azcloud".into()),
+            complete: failed.is_empty(),
+            failed: failed
+                .iter()
+                .map(|(t, w)| (t.to_string(), w.to_string()))
+                .collect(),
+        };
+        let with_check = |id: &str, check: Option<&str>| {
+            let mut seen = seen(id);
+            seen.event = match check {
+                Some(check) => format!(r#"{{"com":{{"finding_id":"{id}","check":"{check}"}}}}"#),
+                None => "not json".into(),
+            };
+            seen
+        };
+        state.begin_run().unwrap();
+        for finding in [
+            with_check("x", Some("fw")),
+            with_check("y", Some("fw")),
+            with_check("z", None),
+        ] {
+            state.note_seen(&finding).unwrap();
+        }
+        state
+            .commit_run(
+                "a",
+                "v1",
+                "t1",
+                &[],
+                &[collection("s1", &[]), collection("s2", &[("vm", "403")])],
+            )
+            .unwrap();
+        state.begin_run().unwrap();
+        state.note_seen(&with_check("x", Some("fw"))).unwrap();
+        state.note_resolved("y").unwrap();
+        state
+            .commit_run("a", "v2", "t2", &[], &[collection("s2", &[])])
+            .unwrap();
+        let kept: Vec<(String, bool, String)> = state
+            .collection_summaries(None)
+            .unwrap()
+            .into_iter()
+            .map(|(audit, s, at)| (audit, s.complete, format!("{}@{at}", s.scope)))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("a".into(), true, "s1@t1".into()),
+                ("a".into(), true, "s2@t2".into())
+            ]
+        );
+        // y is resolved; z's event names no check: its type stands for it.
+        assert_eq!(
+            state.open_findings_by_check(Some("a")).unwrap(),
+            [
+                OpenFindings {
+                    audit: "a".into(),
+                    check: "e".into(),
+                    cloud_type: Some("mock".into()),
+                    count: 1
+                },
+                OpenFindings {
+                    audit: "a".into(),
+                    check: "fw".into(),
+                    cloud_type: Some("mock".into()),
+                    count: 1
+                },
+            ]
+        );
+        assert!(state.open_findings_by_check(Some("b")).unwrap().is_empty());
     }
 
     #[test]

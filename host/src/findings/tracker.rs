@@ -49,6 +49,8 @@ pub struct Tracker {
     shard: Option<String>,
     /// What each check evaluated in each scope this run (`check_summary`).
     check_summaries: Vec<state::CheckSummary>,
+    /// What the clouds read of each scope this run (`collection_summary`).
+    collection_summaries: Vec<state::CollectionSummary>,
 }
 
 impl Tracker {
@@ -69,6 +71,7 @@ impl Tracker {
             mutes,
             shard: None,
             check_summaries: Vec::new(),
+            collection_summaries: Vec::new(),
         })
     }
 
@@ -248,14 +251,21 @@ impl Tracker {
         }
     }
 
-    /// Writes what the run saw and resolved, and what its checks
-    /// evaluated, in one transaction.
+    /// Keeps what the run's clouds read of each scope (their
+    /// `collection_summary` records, merged by scope) with its findings.
+    pub fn note_collection_summaries(&mut self, summaries: Vec<state::CollectionSummary>) {
+        self.collection_summaries = summaries;
+    }
+
+    /// Writes what the run saw and resolved, what its checks evaluated and
+    /// what its clouds read, in one transaction.
     pub fn commit(mut self) -> Result<(), String> {
         self.state.commit_run(
             &self.audit,
             &self.audit_version,
             &self.now,
             &self.check_summaries,
+            &self.collection_summaries,
         )
     }
 

@@ -653,7 +653,7 @@ requirements:
         let said = problems(&text);
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(
-            said[0].starts_with("cis_azure_9.0.0.yaml:21: requirements[1]: unknown field `levle`"),
+            said[0].starts_with("cis_azure_9.0.0.yaml:18: requirements[1]: unknown field `levle`"),
             "{said:?}"
         );
         let text = AZURE.replace("  provider: azure\n", "");
@@ -700,7 +700,8 @@ requirements:
                 "checks: [firewallruleevent, my_rule]",
             ),
         );
-        let layered = Frameworks::layered(Some(bundled.path()), &[own.clone()]).unwrap();
+        let layered =
+            Frameworks::layered(Some(bundled.path()), std::slice::from_ref(&own)).unwrap();
         assert_eq!(layered.len(), 2);
         assert_eq!(
             layered.compliance("my_rule", Some("azure")),
