@@ -242,6 +242,24 @@ fn a_user_rule_raises_events_with_its_check_finding_severity_and_frameworks() {
     );
     let none = sb.run(&["rules", "list", "--framework", "cis_gcp_5.0.0", "rules"]);
     assert_eq!(none.stdout, "No rules.\n", "{}", none.output());
+    // The user's framework's report: the rule evaluated the account and
+    // its finding is open.
+    let report = sb.run(&[
+        "compliance",
+        "--framework",
+        "acme_azure_1.0",
+        "--format",
+        "json",
+        "-c",
+        "sandbox.yaml",
+        "ra.yaml",
+    ]);
+    assert_eq!(report.status, Some(0), "{}", report.output());
+    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let requirement = &report["requirements"][0];
+    assert_eq!(requirement["status"], "fail", "{requirement}");
+    assert_eq!(requirement["open_findings"], 1);
+    assert_eq!(requirement["evaluated"], 1);
 }
 
 #[test]
