@@ -1,29 +1,31 @@
 //! The rule set: rules indexed by record type, and the evaluation of a
 //! record against the rules that apply to it.
 //!
-//! A record is read once: its three buckets are located in the text
-//! ([`RawValue`]s, no tree built), their heads read for the record types,
-//! cloud and reference. A record of no indexed type costs that scan and a
-//! hash lookup. Otherwise only the top-level keys of each bucket that the
-//! record type's rules read are turned into CEL values (borrowing the
-//! text's strings), once for all of them.
+//! A record is read once: one pass locates its buckets, reads the heads of
+//! `ext` and `com` (record types, cloud, reference, scope) and the entries
+//! of `raw` (key, value text), building no tree. A record of no indexed
+//! type costs that pass and a hash lookup. The rules that apply read their
+//! fields lazily (see the `values` module): a rule pays only for the
+//! fields it reads.
 
 use crate::expr::{env, Expr};
 use crate::rule::{Counters, Rule, RuleInfo, RuleStats};
-use crate::values::{self, Cel, Needs};
+use crate::values::{self, Cel, Lazy};
 use crate::Problem;
+use cel::common::types::CelBool;
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
 use cel::Context;
-use cloudmarker_plugin_api::record::Text;
+use cloudmarker_plugin_api::record::{com, Text};
 use cloudmarker_plugin_api::sdk::check::Finding;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The `com` field of an event that names the check (rule id) that raised it.
-pub const CHECK: &str = "check";
+pub const CHECK: &str = com::CHECK;
 
 /// A record that is not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,26 +39,20 @@ impl fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
-/// The rules indexed under one record type, and what they read.
-#[derive(Debug, Default)]
-struct Group {
-    rules: Vec<usize>,
-    needs: Needs,
-}
-
 /// Loaded, compiled and selected rules: see [`crate::Loader`].
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    index: HashMap<String, Group>,
+    index: HashMap<String, Vec<usize>>,
     warnings: Vec<Problem>,
 }
 
-/// The three buckets of a record, located in its text.
+/// The three buckets of a record: `raw` read as lazy CEL values, `ext`
+/// and `com` located in the text.
 #[derive(Deserialize)]
 struct Parts<'a> {
     #[serde(borrow, default)]
-    raw: Option<&'a RawValue>,
+    raw: Option<Lazy<'a>>,
     #[serde(borrow, default)]
     ext: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -72,6 +68,12 @@ struct BucketHead<'a> {
     cloud_type: Text<'a>,
     #[serde(borrow, default)]
     reference: Text<'a>,
+    #[serde(borrow, default)]
+    subscription_id: Text<'a>,
+    #[serde(borrow, default)]
+    project_id: Text<'a>,
+    #[serde(borrow, default)]
+    account_id: Text<'a>,
 }
 
 fn head<'a>(bucket: Option<&'a RawValue>) -> BucketHead<'a> {
@@ -81,24 +83,37 @@ fn head<'a>(bucket: Option<&'a RawValue>) -> BucketHead<'a> {
         .unwrap_or_default()
 }
 
-/// A record, located and routed.
-struct Located<'a> {
-    parts: Parts<'a>,
+/// A record, located and routed; `ext` and `com` become CEL values when
+/// an expression first reads them.
+pub(crate) struct Located<'a> {
+    raw: Cel<'a>,
+    ext_text: Option<&'a RawValue>,
+    com_text: Option<&'a RawValue>,
     ext: BucketHead<'a>,
     com: BucketHead<'a>,
+    ext_cel: OnceLock<Cel<'a>>,
+    com_cel: OnceLock<Cel<'a>>,
+}
+
+fn bucket_cel<'a>(text: Option<&'a RawValue>) -> Cel<'a> {
+    text.map_or_else(values::empty, values::value)
 }
 
 impl<'a> Located<'a> {
-    fn parse(record: &'a str) -> Result<Self, RecordError> {
+    pub(crate) fn parse(record: &'a str) -> Result<Self, RecordError> {
         if !record.trim_start().starts_with('{') {
             return Err(RecordError("a record must be a JSON object".into()));
         }
         let parts: Parts<'a> =
             serde_json::from_str(record).map_err(|e| RecordError(e.to_string()))?;
         Ok(Self {
+            raw: parts.raw.map_or_else(values::empty, |raw| raw.0),
             ext: head(parts.ext),
             com: head(parts.com),
-            parts,
+            ext_text: parts.ext,
+            com_text: parts.com,
+            ext_cel: OnceLock::new(),
+            com_cel: OnceLock::new(),
         })
     }
 
@@ -107,6 +122,17 @@ impl<'a> Located<'a> {
             .cloud_type
             .as_str()
             .or(self.ext.cloud_type.as_str())
+    }
+
+    /// The account, subscription or project the record belongs to, as the
+    /// check summaries count it.
+    fn scope(&self) -> &str {
+        let ext = &self.ext;
+        ext.subscription_id
+            .as_str()
+            .or(ext.project_id.as_str())
+            .or(ext.account_id.as_str())
+            .unwrap_or(cloudmarker_plugin_api::sdk::tally::NO_SCOPE)
     }
 
     /// Whether `rule` reads records of this one's types and cloud; else why
@@ -133,40 +159,27 @@ impl<'a> Located<'a> {
             _ => Ok(()),
         }
     }
-
-    /// The buckets as CEL values, with what `needs` reads.
-    fn convert(&self, needs: &Needs) -> Result<Buckets<'a>, RecordError> {
-        let convert = |bucket: Option<&'a RawValue>, need| match bucket {
-            Some(text) => values::bucket(text.get(), need).map_err(|e| RecordError(e.to_string())),
-            None => Ok(values::empty()),
-        };
-        Ok(Buckets {
-            raw: convert(self.parts.raw, &needs.raw)?,
-            ext: convert(self.parts.ext, &needs.ext)?,
-            com: convert(self.parts.com, &needs.com)?,
-        })
-    }
-}
-
-/// A record's buckets as CEL values.
-struct Buckets<'a> {
-    raw: Cel<'a>,
-    ext: Cel<'a>,
-    com: Cel<'a>,
 }
 
 /// What a rule's expressions see: the record and the rule's params.
-struct Scope<'r> {
-    buckets: &'r Buckets<'r>,
+struct Scope<'r, 'a> {
+    record: &'r Located<'a>,
     params: &'r (dyn Val + 'static),
 }
 
-impl VariableResolver for Scope<'_> {
+impl VariableResolver for Scope<'_, '_> {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let record = self.record;
         let value: &'b (dyn Val + 'b) = match variable {
-            "raw" => self.buckets.raw.as_ref(),
-            "ext" => self.buckets.ext.as_ref(),
-            "com" => self.buckets.com.as_ref(),
+            "raw" => record.raw.as_ref(),
+            "ext" => record
+                .ext_cel
+                .get_or_init(|| bucket_cel(record.ext_text))
+                .as_ref(),
+            "com" => record
+                .com_cel
+                .get_or_init(|| bucket_cel(record.com_text))
+                .as_ref(),
             "params" => self.params,
             _ => return None,
         };
@@ -174,19 +187,28 @@ impl VariableResolver for Scope<'_> {
     }
 }
 
-impl Scope<'_> {
-    fn eval(&self, expr: &Expr) -> Result<cel::Value, String> {
+impl Scope<'_, '_> {
+    /// `expr`'s value, as JSON.
+    fn eval(&self, expr: &Expr) -> Result<serde_json::Value, String> {
         let mut context = Context::with_env(env());
         context.set_variable_resolver(self);
-        expr.program.execute(&context).map_err(|e| e.to_string())
+        cel::Value::resolve_val(expr.program.expression(), &context)
+            .map(|value| values::to_json(value.as_ref()))
+            .map_err(|e| e.to_string())
     }
 
+    /// `expr`'s value, which must be a boolean.
     fn test(&self, expr: &Expr, what: &str) -> Result<bool, String> {
-        match self.eval(expr)? {
-            cel::Value::Bool(b) => Ok(b),
-            other => Err(format!(
-                "{what} gave {}, not a boolean",
-                values::to_json(&other)
+        let mut context = Context::with_env(env());
+        context.set_variable_resolver(self);
+        let value = cel::Value::resolve_val(expr.program.expression(), &context)
+            .map_err(|e| e.to_string())?;
+        match value.downcast_ref::<CelBool>() {
+            Some(b) => Ok(*b.inner()),
+            None => Err(format!(
+                "{what} gave {} {}, not a boolean",
+                value.get_type().name(),
+                values::to_json(value.as_ref())
             )),
         }
     }
@@ -205,10 +227,10 @@ pub(crate) enum Judgement {
 }
 
 impl Rule {
-    /// Judges a located record whose buckets are `buckets`.
-    fn judge(&self, located: &Located<'_>, buckets: &Buckets<'_>, defaults: bool) -> Judgement {
+    /// Judges a located record.
+    pub(crate) fn judge(&self, located: &Located<'_>, defaults: bool) -> Judgement {
         let scope = Scope {
-            buckets,
+            record: located,
             params: if defaults {
                 self.defaults_cel.as_ref()
             } else {
@@ -230,7 +252,7 @@ impl Rule {
     }
 
     /// The finding this rule raises for a record.
-    fn finding(&self, located: &Located<'_>, scope: &Scope<'_>) -> Finding {
+    fn finding(&self, located: &Located<'_>, scope: &Scope<'_, '_>) -> Finding {
         let reference = located.com.reference.as_str();
         let on_error = |source: &str, e: &str| {
             log::debug!(
@@ -249,16 +271,16 @@ impl Rule {
         let mut finding = Finding::new(&self.event, description, recommendation)
             .cloud_type(located.com.cloud_type.as_str())
             .reference(reference)
-            .ext_from(located.parts.ext)
+            .ext_from(located.ext_text)
             .com(CHECK, self.id())
             .severity(self.severity())
             .compliance(self.compliance().to_vec());
         for (name, expr) in &self.distinguished_by {
             let value = scope.eval(expr).unwrap_or_else(|e| {
                 log::debug!("Rule {}: distinguished_by {name} is null: {e}", self.id());
-                cel::Value::Null
+                serde_json::Value::Null
             });
-            finding = finding.distinguished_by(name, values::to_json(&value));
+            finding = finding.distinguished_by(name, value);
         }
         finding.identify(self.severity(), &[]);
         finding
@@ -279,10 +301,7 @@ impl Rule {
                 return Judgement::NotApplicable(why);
             }
         }
-        match located.convert(&self.needs) {
-            Ok(buckets) => self.judge(&located, &buckets, true),
-            Err(e) => Judgement::NotEvaluated(e.to_string()),
-        }
+        self.judge(&located, true)
     }
 }
 
@@ -310,13 +329,12 @@ fn recommendation(text: Option<String>, console: Option<String>, cli: Option<Str
 
 impl RuleSet {
     pub(crate) fn new(rules: Vec<Rule>, warnings: Vec<Problem>) -> Self {
-        let mut index: HashMap<String, Group> = HashMap::new();
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, rule) in rules.iter().enumerate() {
             for record_type in &rule.record_types {
                 let group = index.entry(record_type.clone()).or_default();
-                if !group.rules.contains(&i) {
-                    group.rules.push(i);
-                    group.needs.merge(&rule.needs);
+                if !group.contains(&i) {
+                    group.push(i);
                 }
             }
         }
@@ -397,6 +415,24 @@ impl RuleSet {
         record: &str,
         findings: &mut Vec<Finding>,
     ) -> Result<usize, RecordError> {
+        self.evaluate_with(record, findings, |_, _, _| {})
+    }
+
+    /// [`RuleSet::evaluate_into`], calling `evaluated(rule id, scope,
+    /// failed)` for each rule that judged the record (passed or failed it;
+    /// not one that its cloud or `when` ruled out, nor one that could not
+    /// be evaluated): what [`Batch::evaluated`] counts. The scope is the
+    /// record's `ext.subscription_id`, `project_id` or `account_id`, else
+    /// [`NO_SCOPE`].
+    ///
+    /// [`Batch::evaluated`]: cloudmarker_plugin_api::sdk::Batch::evaluated
+    /// [`NO_SCOPE`]: cloudmarker_plugin_api::sdk::tally::NO_SCOPE
+    pub fn evaluate_with(
+        &self,
+        record: &str,
+        findings: &mut Vec<Finding>,
+        mut evaluated: impl FnMut(&str, &str, bool),
+    ) -> Result<usize, RecordError> {
         let located = Located::parse(record)?;
         let ext_type = located.ext.record_type.as_str();
         let com_type = located
@@ -404,52 +440,36 @@ impl RuleSet {
             .record_type
             .as_str()
             .filter(|t| Some(*t) != ext_type);
-        let first = ext_type.and_then(|t| self.index.get(t));
-        let second = com_type.and_then(|t| self.index.get(t));
+        let first: &[usize] = ext_type
+            .and_then(|t| self.index.get(t))
+            .map_or(&[], Vec::as_slice);
+        let second: &[usize] = com_type
+            .and_then(|t| self.index.get(t))
+            .map_or(&[], Vec::as_slice);
         let cloud = located.cloud_type();
-        let in_cloud = |i: &&usize| {
-            let rule = &self.rules[**i];
-            match rule.cloud_type() {
-                None => true,
-                Some(want) if cloud == Some(want) => true,
-                Some(_) => {
-                    Counters::add(&rule.counters.not_applicable);
-                    false
-                }
-            }
-        };
-        let mut applicable: Vec<usize> = Vec::new();
-        for group in [first, second].into_iter().flatten() {
-            for i in group.rules.iter().filter(in_cloud) {
-                if !applicable.contains(i) {
-                    applicable.push(*i);
-                }
-            }
-        }
-        if applicable.is_empty() {
-            return Ok(0);
-        }
-        let merged;
-        let needs = match (first, second) {
-            (Some(a), Some(b)) => {
-                let mut both = a.needs.clone();
-                both.merge(&b.needs);
-                merged = both;
-                &merged
-            }
-            (Some(g), None) | (None, Some(g)) => &g.needs,
-            (None, None) => return Ok(0),
-        };
-        let buckets = located.convert(needs)?;
-        for &i in &applicable {
+        let mut applied = 0;
+        // A rule indexed under both types is judged once.
+        let candidates = first
+            .iter()
+            .chain(second.iter().filter(|i| !first.contains(i)));
+        for &i in candidates {
             let rule = &self.rules[i];
             let counters = &rule.counters;
-            match rule.judge(&located, &buckets, false) {
+            if rule.cloud_type().is_some_and(|want| cloud != Some(want)) {
+                Counters::add(&counters.not_applicable);
+                continue;
+            }
+            applied += 1;
+            match rule.judge(&located, false) {
                 Judgement::NotApplicable(_) => Counters::add(&counters.not_applicable),
-                Judgement::Pass => Counters::add(&counters.evaluated),
+                Judgement::Pass => {
+                    Counters::add(&counters.evaluated);
+                    evaluated(rule.id(), located.scope(), false);
+                }
                 Judgement::Fail(finding) => {
                     Counters::add(&counters.evaluated);
                     Counters::add(&counters.failed);
+                    evaluated(rule.id(), located.scope(), true);
                     findings.push(*finding);
                 }
                 Judgement::NotEvaluated(e) => {
@@ -463,7 +483,7 @@ impl RuleSet {
                 }
             }
         }
-        Ok(applicable.len())
+        Ok(applied)
     }
 }
 

@@ -1,8 +1,6 @@
-//! CEL expressions of rules: compiled once, checked against the names a
-//! rule sees (`raw`, `ext`, `com`, `params`), and analysed for the parts of
-//! a record they read ([`Needs`]).
+//! CEL expressions of rules: compiled once, and checked against the names
+//! a rule sees (`raw`, `ext`, `com`, `params`) and the params it declares.
 
-use crate::values::Needs;
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr, LiteralValue};
 use cel::{Env, Program};
 use serde_json::{Map, Value};
@@ -40,12 +38,8 @@ pub(crate) struct Expr {
 
 impl Expr {
     /// Compiles `source`; an error says what is wrong with it. `params`
-    /// are the rule's declared params; `needs` collects what it reads.
-    pub fn compile(
-        source: &str,
-        params: &Map<String, Value>,
-        needs: &mut Needs,
-    ) -> Result<Self, String> {
+    /// are the rule's declared params.
+    pub fn compile(source: &str, params: &Map<String, Value>) -> Result<Self, String> {
         let program = env().compile(source).map_err(|errors| {
             errors
                 .errors
@@ -62,13 +56,7 @@ impl Expr {
                 .join("; ")
         })?;
         let mut problems = Vec::new();
-        analyse(
-            program.expression(),
-            &mut Vec::new(),
-            params,
-            needs,
-            &mut problems,
-        );
+        analyse(program.expression(), &mut Vec::new(), params, &mut problems);
         if !problems.is_empty() {
             return Err(problems.join("; "));
         }
@@ -86,93 +74,66 @@ fn literal_string(expr: &IdedExpr) -> Option<&str> {
     }
 }
 
-/// The bucket `expr` names, unless a comprehension variable shadows it.
-fn bucket_of<'e>(expr: &'e IdedExpr, scope: &[String]) -> Option<&'e str> {
-    match &expr.expr {
-        Ast::Ident(name)
-            if ["raw", "ext", "com"].contains(&name.as_str())
-                && !scope.iter().any(|s| s == name) =>
-        {
-            Some(name)
-        }
-        _ => None,
-    }
+/// Whether `expr` is the variable `name`, not shadowed by a comprehension's.
+fn is_var(expr: &IdedExpr, name: &str, scope: &[String]) -> bool {
+    matches!(&expr.expr, Ast::Ident(n) if n == name && !scope.iter().any(|s| s == name))
 }
 
-fn is_params(expr: &IdedExpr, scope: &[String]) -> bool {
-    matches!(&expr.expr, Ast::Ident(name) if name == "params" && !scope.iter().any(|s| s == name))
+fn check_param(field: &str, params: &Map<String, Value>, problems: &mut Vec<String>) {
+    if !params.contains_key(field) {
+        let declared: Vec<&str> = params.keys().map(String::as_str).collect();
+        problems.push(format!(
+            "unknown param `params.{field}` (the rule declares: {})",
+            if declared.is_empty() {
+                "none".to_string()
+            } else {
+                declared.join(", ")
+            }
+        ));
+    }
 }
 
 fn analyse(
     expr: &IdedExpr,
     scope: &mut Vec<String>,
     params: &Map<String, Value>,
-    needs: &mut Needs,
     problems: &mut Vec<String>,
 ) {
-    let check_param = |field: &str, problems: &mut Vec<String>| {
-        if !params.contains_key(field) {
-            let declared: Vec<&str> = params.keys().map(String::as_str).collect();
-            problems.push(format!(
-                "unknown param `params.{field}` (the rule declares: {})",
-                if declared.is_empty() {
-                    "none".to_string()
-                } else {
-                    declared.join(", ")
-                }
-            ));
-        }
-    };
     match &expr.expr {
         Ast::Ident(name) => {
-            if scope.iter().any(|s| s == name) || name == "params" {
-                return;
-            }
-            match needs.bucket(name) {
-                Some(need) => *need = crate::values::Need::All,
-                None => problems.push(format!(
+            if !scope.iter().any(|s| s == name) && !VARIABLES.contains(&name.as_str()) {
+                problems.push(format!(
                     "unknown variable `{name}` (a rule sees raw, ext, com and params)"
-                )),
+                ));
             }
         }
         Ast::Select(select) => {
-            if let Some(bucket) = bucket_of(&select.operand, scope) {
-                if let Some(need) = needs.bucket(bucket) {
-                    need.add(&select.field);
-                }
-            } else if is_params(&select.operand, scope) {
-                check_param(&select.field, problems);
+            if is_var(&select.operand, "params", scope) {
+                check_param(&select.field, params, problems);
             } else {
-                analyse(&select.operand, scope, params, needs, problems);
+                analyse(&select.operand, scope, params, problems);
             }
         }
         Ast::Call(call) => {
             let keyed = matches!(call.func_name.as_str(), "_[_]" | "_[?_]" | "_?._")
                 && call.args.len() == 2;
-            let key = keyed.then(|| literal_string(&call.args[1])).flatten();
-            match (keyed.then(|| &call.args[0]), key) {
-                (Some(operand), Some(key)) if bucket_of(operand, scope).is_some() => {
-                    let bucket = bucket_of(operand, scope).unwrap_or_default();
-                    if let Some(need) = needs.bucket(bucket) {
-                        need.add(key);
-                    }
-                }
-                (Some(operand), Some(key)) if is_params(operand, scope) => {
-                    check_param(key, problems);
+            match keyed.then(|| literal_string(&call.args[1])).flatten() {
+                Some(key) if is_var(&call.args[0], "params", scope) => {
+                    check_param(key, params, problems);
                 }
                 _ => {
                     if let Some(target) = &call.target {
-                        analyse(target, scope, params, needs, problems);
+                        analyse(target, scope, params, problems);
                     }
                     for arg in &call.args {
-                        analyse(arg, scope, params, needs, problems);
+                        analyse(arg, scope, params, problems);
                     }
                 }
             }
         }
         Ast::Comprehension(c) => {
-            analyse(&c.iter_range, scope, params, needs, problems);
-            analyse(&c.accu_init, scope, params, needs, problems);
+            analyse(&c.iter_range, scope, params, problems);
+            analyse(&c.accu_init, scope, params, problems);
             let depth = scope.len();
             scope.push(c.iter_var.clone());
             if let Some(second) = &c.iter_var2 {
@@ -180,27 +141,27 @@ fn analyse(
             }
             scope.push(c.accu_var.clone());
             for part in [&c.loop_cond, &c.loop_step, &c.result] {
-                analyse(part, scope, params, needs, problems);
+                analyse(part, scope, params, problems);
             }
             scope.truncate(depth);
         }
         Ast::List(list) => {
             for element in &list.elements {
-                analyse(element, scope, params, needs, problems);
+                analyse(element, scope, params, problems);
             }
         }
         Ast::Map(map) => {
             for entry in &map.entries {
                 if let EntryExpr::MapEntry(e) = &entry.expr {
-                    analyse(&e.key, scope, params, needs, problems);
-                    analyse(&e.value, scope, params, needs, problems);
+                    analyse(&e.key, scope, params, problems);
+                    analyse(&e.value, scope, params, problems);
                 }
             }
         }
         Ast::Struct(s) => {
             for entry in &s.entries {
                 if let EntryExpr::StructField(f) = &entry.expr {
-                    analyse(&f.value, scope, params, needs, problems);
+                    analyse(&f.value, scope, params, problems);
                 }
             }
         }
@@ -211,45 +172,39 @@ fn analyse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::Need;
 
-    fn needs_of(source: &str) -> Result<Needs, String> {
+    fn compile(source: &str) -> Result<Expr, String> {
         let params: Map<String, Value> = serde_json::from_str(r#"{"max": 3}"#).unwrap();
-        let mut needs = Needs::default();
-        Expr::compile(source, &params, &mut needs).map(|_| needs)
-    }
-
-    fn keys(names: &[&str]) -> Need {
-        Need::Keys(names.iter().map(|s| s.to_string()).collect())
+        Expr::compile(source, &params)
     }
 
     #[test]
-    fn the_parts_read_are_found() {
-        let needs = needs_of(
-            "raw.a.b && has(raw.c) && raw['d'] == ext.e && \
-             raw.items.exists(raw, raw.x == 1) && params.max > 2 && raw.?f.orValue(1) == 1",
+    fn names_are_checked() {
+        assert!(compile(
+            "raw.a.b && has(raw.c) && raw['d'] == ext.e && com.f == 1 && \
+             raw.items.exists(raw, raw.x == 1) && params.max > 2 && params['max'] > 1 && \
+             raw.?f.orValue(1) == 1 && [1].all(x, x > 0)"
         )
-        .unwrap();
-        assert_eq!(needs.raw, keys(&["a", "c", "d", "f", "items"]));
-        assert_eq!(needs.ext, keys(&["e"]));
-        assert_eq!(needs.com, keys(&[]));
-        assert_eq!(needs_of("size(com) > 0").unwrap().com, Need::All);
+        .is_ok());
     }
 
     #[test]
     fn syntax_errors_unknown_names_and_params_are_errors() {
-        let err = needs_of("raw.a ==").unwrap_err();
+        let err = compile("raw.a ==").unwrap_err();
         assert!(
             err.starts_with("CEL syntax error at line 1 column"),
             "{err}"
         );
-        let err = needs_of("record.a == 1").unwrap_err();
+        let err = compile("record.a == 1").unwrap_err();
         assert!(err.contains("unknown variable `record`"), "{err}");
-        let err = needs_of("params.min > 1").unwrap_err();
+        let err = compile("params.min > 1").unwrap_err();
         assert!(
             err.contains("unknown param `params.min` (the rule declares: max)"),
             "{err}"
         );
-        assert!(needs_of("[1].all(x, x > 0)").is_ok());
+        let err = compile("params['min'] > 1").unwrap_err();
+        assert!(err.contains("unknown param `params.min`"), "{err}");
+        let err = compile("[1].all(x, y > 0)").unwrap_err();
+        assert!(err.contains("unknown variable `y`"), "{err}");
     }
 }

@@ -3,7 +3,7 @@
 use crate::expr::Expr;
 use crate::model::{RuleSpec, TestsSpec};
 use crate::template::Template;
-use crate::values::{self, Cel, Needs};
+use crate::values::{self, Cel};
 use cloudmarker_plugin_api::sdk::check::Severity;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -110,7 +110,6 @@ pub struct Rule {
     pub(crate) params_cel: Cel<'static>,
     /// The defaults, as CEL, for the rule's tests.
     pub(crate) defaults_cel: Cel<'static>,
-    pub(crate) needs: Needs,
     pub(crate) origin: Origin,
     pub(crate) path: PathBuf,
     pub(crate) line: Option<usize>,
@@ -158,30 +157,25 @@ impl Rule {
             problems.push(("record_type", "a record type may not be empty".into()));
         }
         let defaults = &spec.params;
-        let mut needs = Needs::default();
-        let expr = |key: &'static str, source: &str, needs: &mut Needs, problems: &mut Vec<_>| {
-            Expr::compile(source, defaults, needs)
+        let expr = |key: &'static str, source: &str, problems: &mut Vec<_>| {
+            Expr::compile(source, defaults)
                 .map_err(|e| problems.push((key, format!("{key}: {e}"))))
                 .ok()
         };
-        let when = spec
-            .when
-            .as_deref()
-            .map(|w| expr("when", w, &mut needs, &mut problems));
-        let fail = expr("fail", &spec.fail, &mut needs, &mut problems);
+        let when = spec.when.as_deref().map(|w| expr("when", w, &mut problems));
+        let fail = expr("fail", &spec.fail, &mut problems);
         let mut distinguished_by = Vec::new();
         for (name, source) in &spec.distinguished_by {
-            if let Some(e) = expr("distinguished_by", source, &mut needs, &mut problems) {
+            if let Some(e) = expr("distinguished_by", source, &mut problems) {
                 distinguished_by.push((name.clone(), e));
             }
         }
-        let template =
-            |key: &'static str, source: &str, needs: &mut Needs, problems: &mut Vec<_>| {
-                Template::compile(source, defaults, needs)
-                    .map_err(|e| problems.push((key, format!("{key}: {e}"))))
-                    .ok()
-            };
-        let description = template("description", &spec.description, &mut needs, &mut problems);
+        let template = |key: &'static str, source: &str, problems: &mut Vec<_>| {
+            Template::compile(source, defaults)
+                .map_err(|e| problems.push((key, format!("{key}: {e}"))))
+                .ok()
+        };
+        let description = template("description", &spec.description, &mut problems);
         let r = &spec.remediation;
         if r.text.is_none() && r.console.is_none() && r.cli.is_none() {
             problems.push((
@@ -189,10 +183,10 @@ impl Rule {
                 "remediation: give at least one of text, console and cli".into(),
             ));
         }
-        let mut part = |source: &Option<String>, problems: &mut Vec<_>| {
+        let part = |source: &Option<String>, problems: &mut Vec<_>| {
             source
                 .as_deref()
-                .map(|s| template("remediation", s, &mut needs, problems))
+                .map(|s| template("remediation", s, problems))
         };
         let text = part(&r.text, &mut problems);
         let console = part(&r.console, &mut problems);
@@ -217,7 +211,6 @@ impl Rule {
             params,
             params_cel,
             defaults_cel,
-            needs,
             origin,
             path: path.to_path_buf(),
             line: None,

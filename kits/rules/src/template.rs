@@ -8,7 +8,6 @@
 //! as a mapping.
 
 use crate::expr::Expr;
-use crate::values::Needs;
 use serde_json::{Map, Value};
 
 /// What a placeholder that cannot be evaluated reads.
@@ -28,11 +27,7 @@ pub(crate) struct Template {
 
 impl Template {
     /// Compiles `source`; an error names the placeholder that is wrong.
-    pub fn compile(
-        source: &str,
-        params: &Map<String, Value>,
-        needs: &mut Needs,
-    ) -> Result<Self, String> {
+    pub fn compile(source: &str, params: &Map<String, Value>) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = source;
         while let Some(open) = rest.find("{{") {
@@ -47,7 +42,7 @@ impl Template {
             if cel.is_empty() {
                 return Err(format!("empty `{{{{ }}}}` in template `{source}`"));
             }
-            let expr = Expr::compile(cel, params, needs)
+            let expr = Expr::compile(cel, params)
                 .map_err(|e| format!("in placeholder `{{{{ {cel} }}}}`: {e}"))?;
             parts.push(Part::Cel(expr));
             rest = &after[close + 2..];
@@ -61,7 +56,7 @@ impl Template {
     /// The text, with `eval` giving each placeholder's value (or an error).
     pub fn render(
         &self,
-        mut eval: impl FnMut(&Expr) -> Result<cel::Value, String>,
+        mut eval: impl FnMut(&Expr) -> Result<serde_json::Value, String>,
         mut on_error: impl FnMut(&str, &str),
     ) -> String {
         let mut out = String::new();
@@ -86,13 +81,14 @@ mod tests {
     use super::*;
 
     fn render(source: &str, name: Option<&str>) -> Result<String, String> {
-        let template = Template::compile(source, &Map::new(), &mut Needs::default())?;
+        let template = Template::compile(source, &Map::new())?;
         let mut errors = Vec::new();
         let text = template.render(
             |expr| match (expr.source.as_str(), name) {
                 ("raw.name", Some(name)) => Ok(name.into()),
                 ("raw.name", None) => Err("No such key: name".into()),
                 ("1 + 1", _) => Ok(2.into()),
+                ("null", _) => Ok(serde_json::Value::Null),
                 (other, _) => Err(format!("unexpected {other}")),
             },
             |source, e| errors.push(format!("{source}: {e}")),

@@ -502,6 +502,38 @@ fn bench_evaluate() {
             one.evaluate_into(&compute, &mut findings).unwrap();
         });
     }
+    let parse = time("  Located::parse of the compute record", &mut || {
+        std::hint::black_box(crate::engine::Located::parse(&compute).unwrap());
+    });
+    for rule in set.rules() {
+        let located = crate::engine::Located::parse(&compute).unwrap();
+        match rule.judge(&located, false) {
+            crate::engine::Judgement::NotEvaluated(e) => {
+                println!("  {}: not evaluated: {e}", rule.id())
+            }
+            crate::engine::Judgement::NotApplicable(e) => {
+                println!("  {}: not applicable: {e}", rule.id())
+            }
+            crate::engine::Judgement::Pass => println!("  {}: pass", rule.id()),
+            crate::engine::Judgement::Fail(_) => println!("  {}: fail", rule.id()),
+        }
+        time(
+            &format!("  parse + judge {} (parse {parse:.0} ns)", rule.id()),
+            &mut || {
+                let located = crate::engine::Located::parse(&compute).unwrap();
+                std::hint::black_box(rule.judge(&located, false));
+            },
+        );
+    }
+    let located = crate::engine::Located::parse(&compute).unwrap();
+    for rule in set.rules() {
+        time(
+            &format!("  judge {} again on a parsed record", rule.id()),
+            &mut || {
+                std::hint::black_box(rule.judge(&located, false));
+            },
+        );
+    }
     println!(
         "per (record, applicable rule), above the scan: {:.0} ns; a finding costs {:.0} ns; \
          the scan: {:.0} ns ({:.0} ns for Head::parse)",
@@ -524,7 +556,8 @@ fn bench_cel_pieces() {
         }
     }
     let text = r#"{"name": "vm1", "canIpForward": false, "metadata": {"items": [{"key": "a", "value": "b"}, {"key": "c", "value": "d"}]}}"#;
-    let raw = crate::values::bucket(text, &crate::values::Need::All).unwrap();
+    let text_raw: Box<serde_json::value::RawValue> = serde_json::from_str(text).unwrap();
+    let raw = crate::values::value(&text_raw);
     let r = R(raw.as_ref());
     let n = 100_000;
     let per = |what: &str, f: &mut dyn FnMut()| {
@@ -555,13 +588,44 @@ fn bench_cel_pieces() {
         ctx.set_variable_resolver(&r);
         std::hint::black_box(&ctx);
     });
-    per(&format!("convert {} bytes", text.len()), &mut || {
-        std::hint::black_box(crate::values::bucket(text, &crate::values::Need::All).unwrap());
-    });
+    per(
+        &format!("locate the entries of {} bytes", text.len()),
+        &mut || {
+            std::hint::black_box(crate::values::value(&text_raw));
+        },
+    );
     per(
         &format!("serde_json::Value of {} bytes", text.len()),
         &mut || {
             std::hint::black_box(serde_json::from_str::<Value>(text).unwrap());
         },
+    );
+}
+
+#[test]
+#[ignore]
+fn bench_one_rule() {
+    let set = Loader::new()
+        .add_path(source_rules_dir(), Origin::Bundled)
+        .load(&Options::default())
+        .unwrap();
+    let page: Value = serde_json::from_str(include_str!(
+        "../../../tests/data/gcp/instances_list.forseti.json"
+    ))
+    .unwrap();
+    let instance = page["items"][0].clone();
+    let compute = json!({"raw": instance,
+           "ext": {"project_id": "project1", "cloud_type": "gcp", "record_type": "compute", "zone": "z"},
+           "com": {"cloud_type": "gcp", "record_type": "compute", "reference": instance["selfLink"]}})
+    .to_string();
+    let rule = set.rule("gcp_compute_ip_forwarding_enabled").unwrap();
+    let start = cpu_ns();
+    for _ in 0..300_000 {
+        let located = crate::engine::Located::parse(&compute).unwrap();
+        std::hint::black_box(rule.judge(&located, false));
+    }
+    println!(
+        "parse + judge: {:.0} ns",
+        (cpu_ns() - start) as f64 / 300_000.0
     );
 }

@@ -132,9 +132,11 @@ impl PluginType for RulesEvent {
 
 impl Event for RulesEvent {
     fn eval(&mut self, record: &str, out: &mut Batch) -> sdk::Result<()> {
-        let findings = self
-            .rules
-            .evaluate(record)
+        let mut findings = Vec::new();
+        self.rules
+            .evaluate_with(record, &mut findings, |rule, scope, failed| {
+                out.evaluated(rule, scope, failed)
+            })
             .map_err(|e| PluginError::failed(format!("rulesevent: {e}")))?;
         for finding in &findings {
             out.push(finding)?;

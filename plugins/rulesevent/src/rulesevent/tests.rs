@@ -231,3 +231,52 @@ fn the_bundled_packs_are_found_from_a_build_in_the_source_tree() {
     let dir = bundled_dir().unwrap();
     assert!(dir.join("gcp/compute.yaml").is_file(), "{}", dir.display());
 }
+
+#[test]
+fn each_rule_counts_what_it_evaluated_per_project() {
+    use cloudmarker_plugin_api::abi_stable::std_types::{RSlice, RStr};
+    use cloudmarker_plugin_api::sdk::tally::is_check_summary;
+    use cloudmarker_plugin_api::sdk::EventAdapter;
+    use cloudmarker_plugin_api::Plugin;
+    let mut adapter = EventAdapter::new(bundled());
+    let mut forwarding = instance();
+    forwarding["canIpForward"] = json!(true);
+    let records = [compute(&instance()), compute(&forwarding)];
+    let texts: Vec<RStr<'_>> = records.iter().map(|r| RStr::from(r.as_str())).collect();
+    let events = adapter.eval(RSlice::from(&texts[..])).unwrap();
+    assert_eq!(events.records.len(), 3, "{:?}", events.records);
+    let done = adapter.done().unwrap();
+    let mut summaries: Vec<Value> = done
+        .records
+        .iter()
+        .filter(|r| is_check_summary(r))
+        .map(|r| serde_json::from_str(r).unwrap())
+        .collect();
+    summaries.sort_by_key(|s| s["ext"]["check"].as_str().unwrap().to_owned());
+    let counts: Vec<(&str, &str, u64, u64)> = summaries
+        .iter()
+        .map(|s| {
+            let ext = &s["ext"];
+            (
+                ext["check"].as_str().unwrap(),
+                ext["scope"].as_str().unwrap(),
+                ext["evaluated"].as_u64().unwrap(),
+                ext["failed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("gcp_compute_ip_forwarding_enabled", "project1", 2, 1),
+            ("gcp_compute_serial_port_enabled", "project1", 2, 0),
+            (
+                "gcp_compute_shielded_vm_secure_boot_disabled",
+                "project1",
+                2,
+                2
+            ),
+        ]
+    );
+    assert_eq!(summaries[0]["ext"]["plugin"], "rulesevent");
+}
