@@ -113,10 +113,25 @@ fn mongo_config(sb: &Sandbox, params: &str, alert: bool) {
     } else {
         "[filestore]"
     };
+    // The test's own params win over these (a key set twice in a mapping is
+    // a configuration error).
+    let defaults: String = [
+        "server_selection_timeout: 2",
+        "connect_timeout: 2",
+        "timeout: 10",
+        "retry_delay: 0.1",
+    ]
+    .iter()
+    .filter(|line| {
+        let key = line.split(':').next().unwrap_or_default();
+        !params.lines().any(|p| p.trim_start().starts_with(&format!("{key}:")))
+    })
+    .map(|line| format!("      {line}\n"))
+    .collect();
     sb.file(
         "mongo.yaml",
         &format!(
-            "plugins:\n  mongodbstore:\n    params:\n      server_selection_timeout: 2\n      connect_timeout: 2\n      timeout: 10\n      retry_delay: 0.1\n{params}audits:\n  mockaudit:\n    stores: [filestore, mongodbstore]\n    alerts: {alerts}\n"
+            "plugins:\n  mongodbstore:\n    params:\n{defaults}{params}audits:\n  mockaudit:\n    stores: [filestore, mongodbstore]\n    alerts: {alerts}\n"
         ),
     );
 }
