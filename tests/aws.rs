@@ -572,3 +572,110 @@ fn shards_divide_the_accounts_or_the_regions_of_one_account() {
         .collect();
     assert_eq!(union, of_a, "the shards together read the one account");
 }
+
+/// The regional summaries (`(account, region)` → `ext`).
+fn regional_summaries(all: &[Value]) -> Vec<&Value> {
+    of_type(all, "collection_summary")
+        .into_iter()
+        .map(|s| &s["ext"])
+        .filter(|ext| ext["region"] != "global")
+        .collect()
+}
+
+#[test]
+fn ec2_lists_are_read_a_page_at_a_time_and_retries_run_out_with_the_services_error() {
+    let sb = Sandbox::new();
+    let aws = Aws::start(
+        &sb,
+        &[
+            "--page-size",
+            "1",
+            "--fail",
+            "DescribeVolumes=503:RequestLimitExceeded",
+            "--fail",
+            "DescribeInstances=500:InternalErrorx1",
+        ],
+    );
+    config(&sb, &aws, "      max_retries: 2\n");
+    let run = audit(&sb);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let all = records(&sb, "awsaudit_awscloud.json");
+    let summaries = regional_summaries(&all);
+    assert_eq!(summaries.len(), 4);
+    for ext in summaries {
+        assert_eq!(ext["complete"], false, "{ext}");
+        assert_eq!(
+            ext["failed"],
+            serde_json::json!({"ebs_volume": "RequestLimitExceeded: Injected RequestLimitExceeded for DescribeVolumes"}),
+            "{ext}"
+        );
+    }
+    assert_eq!(
+        aws.count("DescribeVolumes"),
+        4 * 3,
+        "max_retries 2: three attempts in each account and region"
+    );
+    // The 500 was retried; each region's reservation is one page.
+    assert_eq!(of_type(&all, "ec2_instance").len(), 6);
+    assert_eq!(aws.count("DescribeInstances"), 4 + 1);
+    // Account A's 4 groups and 7 rules in each region, B's default group
+    // and its rule, one page each.
+    assert_eq!(of_type(&all, "security_group").len(), 2 * 4 + 2);
+    assert_eq!(aws.count("DescribeSecurityGroups"), 2 * 4 + 2);
+    assert_eq!(of_type(&all, "security_group_rule").len(), 2 * 7 + 2);
+    assert_eq!(aws.count("DescribeSecurityGroupRules"), 2 * 7 + 2);
+    assert_eq!(flagged(&sb, "firewallruleevent").len(), 4);
+    assert!(!run.output().contains(SECRET));
+}
+
+#[test]
+fn without_regions_the_enabled_ones_are_read_and_a_denied_list_is_summarised() {
+    let sb = Sandbox::new();
+    let aws = Aws::start(
+        &sb,
+        &["--fail", "DescribeRegions=403:UnauthorizedOperationx1"],
+    );
+    config(&sb, &aws, "");
+    sb.file(
+        "all-regions.yaml",
+        &format!("plugins:\n  awscloud:\n    params:\n      regions: []\n      role_arns: [\"arn:aws:iam::{A}:role/audit\"]\n"),
+    );
+    let args = ["-n", "-c", "sandbox.yaml", "aws.yaml", "all-regions.yaml"];
+
+    // The first DescribeRegions is denied: no region is read.
+    let run = cloudmarker(&sb, &args);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    let all = records(&sb, "awsaudit_awscloud.json");
+    let global = &of_type(&all, "collection_summary")[0]["ext"];
+    assert_eq!(global["region"], "global");
+    assert_eq!(
+        global["failed"]["regions"],
+        "cannot list the regions: UnauthorizedOperation: Injected UnauthorizedOperation for DescribeRegions"
+    );
+    assert!(regional_summaries(&all).is_empty());
+
+    // Then every region moto enables is read.
+    let run = cloudmarker(&sb, &args);
+    assert_eq!(run.status, Some(0), "{}", run.output());
+    let all = records(&sb, "awsaudit_awscloud.json");
+    let account = of_type(&all, "account")[0];
+    let regions: Vec<&str> = account["raw"]["Regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(regions.len() > 2, "{regions:?}");
+    assert!(
+        regions.windows(2).all(|w| w[0] < w[1]),
+        "sorted: {regions:?}"
+    );
+    assert!(REGIONS.iter().all(|r| regions.contains(r)), "{regions:?}");
+    let read: BTreeSet<&str> = regional_summaries(&all)
+        .iter()
+        .map(|ext| ext["region"].as_str().unwrap())
+        .collect();
+    assert_eq!(read, regions.iter().copied().collect());
+    assert_eq!(aws.count("DescribeRegions"), 2);
+    assert_eq!(of_type(&all, "ec2_instance").len(), 6);
+}

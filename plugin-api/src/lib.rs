@@ -9,6 +9,7 @@
 //! or [`sdk::Sink`] and call [`export_plugin!`] once:
 //!
 //! ```
+//! use cloudmarker_plugin_api::record::Envelope;
 //! use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 //! use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 //! use serde::{Deserialize, Serialize};
@@ -30,7 +31,12 @@
 //! impl Cloud for Counter {
 //!     fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
 //!         while self.next < self.end && out.remaining() > 0 {
-//!             out.push(&serde_json::json!({"raw": {"n": self.next}, "ext": {}, "com": {}}))?;
+//!             // `raw` is the data as read; the envelope adds `ext` and `com`
+//!             // (`cloud_type`, `record_type` and the resource's `reference`).
+//!             let record = Envelope::new("counter", "number")
+//!                 .reference(format!("number/{}", self.next))
+//!                 .to_json(&serde_json::json!({"n": self.next}));
+//!             out.push_json(record);
 //!             self.next += 1;
 //!         }
 //!         Ok(())

@@ -1,6 +1,7 @@
 //! The record format, in one place: the three buckets, the `com` keys the
-//! host and plugins agree on, the host's audit markers, and a borrowed view
-//! of the fields plugins route on.
+//! host and plugins agree on, the common models, the [`Envelope`] cloud
+//! plugins build their records with, the host's audit markers, and a
+//! borrowed view of the fields plugins route on.
 //!
 //! A record is a JSON object with `raw` (as the cloud returned it), `ext`
 //! (plugin additions) and `com` (the common model). The host stamps `com`
@@ -9,7 +10,10 @@
 //! after the last, stores and alerts receive a [`Marker`].
 
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
-use serde::Deserialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -72,6 +76,20 @@ pub mod com {
     pub const INTERRUPTED: &str = "interrupted";
     /// In the `end_audit` marker: the producing workers that failed.
     pub const FAILED_WORKERS: &str = "failed_workers";
+    /// In an `rdbms` record (a database server of any cloud): whether the
+    /// server refuses connections without TLS.
+    pub const TLS_ENFORCED: &str = "tls_enforced";
+}
+
+/// The keys of the `ext` bucket that every cloud plugin's records have
+/// (the rest of `ext` is the plugin's own).
+pub mod ext {
+    /// The plugin's own type of the record (`storage_account`,
+    /// `vm_instance_view`, `security_rule`, ...), which `Select::ext`
+    /// routes on; events repeat their `com.record_type` here.
+    pub const RECORD_TYPE: &str = "record_type";
+    /// The cloud it came from (`azure`, `gcp`, `aws`, `mock`).
+    pub const CLOUD_TYPE: &str = "cloud_type";
 }
 
 /// The `record_type` of the marker that opens an audit.
@@ -87,7 +105,7 @@ pub const FIREWALL_RULE: &str = "firewall_rule";
 /// normalises its own kind of rule into it (an Azure NSG rule, a GCP
 /// firewall entry, a SQL server's allowed range, an AWS security group
 /// permission).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FirewallRule {
     /// The cloud (`azure`, `gcp`, `aws`).
     pub cloud_type: &'static str,
@@ -133,7 +151,7 @@ impl FirewallRule {
 /// A record to emit, borrowing its three buckets: serialising it writes the
 /// cloud's answer as it is, without first copying it into a new JSON tree
 /// (as `json!({"raw": item, ...})` would).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Record<'a, R: ?Sized, E: ?Sized, C: ?Sized> {
     /// The cloud's data.
     pub raw: &'a R,
@@ -145,13 +163,232 @@ pub struct Record<'a, R: ?Sized, E: ?Sized, C: ?Sized> {
 
 impl<R, E, C> Record<'_, R, E, C>
 where
-    R: serde::Serialize + ?Sized,
-    E: serde::Serialize + ?Sized,
-    C: serde::Serialize + ?Sized,
+    R: Serialize + ?Sized,
+    E: Serialize + ?Sized,
+    C: Serialize + ?Sized,
 {
     /// The record as JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("JSON values always serialise")
+    }
+}
+
+/// A common model: a type whose fields are a record's whole `com` bucket
+/// ([`Envelope::com_model`]). Implemented by the models this crate defines.
+pub trait Model: Serialize + sealed::Sealed {}
+
+impl Model for FirewallRule {}
+
+mod sealed {
+    /// Only this crate's models are [`super::Model`]s.
+    pub trait Sealed {}
+    impl Sealed for super::FirewallRule {}
+}
+
+/// What a cloud plugin writes around the cloud's data: a record's `ext` and
+/// `com` buckets. Build one per record, then write the record with
+/// [`Envelope::to_json`], which serialises `raw` as it is, without first
+/// copying it into a new JSON tree.
+///
+/// [`Envelope::new`] sets the keys every record has: `ext.cloud_type`,
+/// `ext.record_type` (the plugin's own type), `com.cloud_type` and
+/// `com.record_type` (the common type, the same unless
+/// [`Envelope::com_record_type`] says otherwise). Both buckets keep their
+/// keys in the order they were first set (a key set again keeps its
+/// place), whatever serde_json's `preserve_order` feature; `com` always
+/// starts with `cloud_type`, `record_type` and, when set, `reference`.
+///
+/// ```
+/// use cloudmarker_plugin_api::record::{Envelope, FirewallRule};
+/// use serde_json::json;
+///
+/// let raw = json!({"id": "/subscriptions/s1/disks/d1", "sku": "Premium_LRS"});
+/// let text = Envelope::new("azure", "disk")
+///     .reference("/subscriptions/s1/disks/d1")
+///     .ext("disk_type", "unattached")
+///     .to_json(&raw);
+/// assert_eq!(
+///     text,
+///     concat!(
+///         r#"{"raw":{"id":"/subscriptions/s1/disks/d1","sku":"Premium_LRS"},"#,
+///         r#""ext":{"cloud_type":"azure","record_type":"disk","disk_type":"unattached"},"#,
+///         r#""com":{"cloud_type":"azure","record_type":"disk","reference":"/subscriptions/s1/disks/d1"}}"#,
+///     )
+/// );
+///
+/// // A plugin's type whose common type is another one (or none) ...
+/// let vm = Envelope::new("azure", "virtual_machine").com_record_type(Some("compute"));
+/// assert_eq!(vm.to_value(&raw)["com"]["record_type"], "compute");
+///
+/// // ... or a common model, which is all of `com`.
+/// let rule = FirewallRule {
+///     protocol: Some("tcp".into()),
+///     ..FirewallRule::new("azure", Some("/subscriptions/s1/nsg/n1/securityRules/r1".into()))
+/// };
+/// let record = Envelope::new("azure", "security_rule").com_model(&rule).to_value(&raw);
+/// assert_eq!(record["ext"]["record_type"], "security_rule");
+/// assert_eq!(record["com"]["record_type"], "firewall_rule");
+/// assert_eq!(record["com"]["protocol"], "tcp");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    ext: Fields,
+    com: Fields,
+}
+
+impl Envelope {
+    /// The envelope of a `record_type` record of `cloud_type`, in both
+    /// buckets.
+    pub fn new(cloud_type: &str, record_type: &str) -> Self {
+        Self::with_ext(Map::new(), cloud_type, record_type)
+    }
+
+    /// The same, with `ext` starting with `scope` (the fields that locate
+    /// the resource: subscription, project, account and region), then
+    /// `ext.cloud_type` and `ext.record_type`; a key `scope` already has
+    /// keeps its place.
+    pub fn with_ext(scope: Map<String, Value>, cloud_type: &str, record_type: &str) -> Self {
+        let mut ext = Fields(scope.into_iter().collect());
+        ext.set(ext::CLOUD_TYPE, cloud_type.into());
+        ext.set(ext::RECORD_TYPE, record_type.into());
+        let mut com = Fields(Vec::with_capacity(3));
+        com.set(com::CLOUD_TYPE, cloud_type.into());
+        com.set(com::RECORD_TYPE, record_type.into());
+        Self { ext, com }
+    }
+
+    /// Sets `com.record_type` when the common type is not the plugin's own
+    /// (`compute` for a `virtual_machine`), or `null` (`None`) when the
+    /// record has no common type.
+    pub fn com_record_type(mut self, record_type: Option<&str>) -> Self {
+        self.com.set(
+            com::RECORD_TYPE,
+            record_type.map_or(Value::Null, Value::from),
+        );
+        self
+    }
+
+    /// Sets `com.reference`, the resource's identifier in its cloud
+    /// (`null` for `None`), right after `com.record_type`.
+    pub fn reference(mut self, reference: impl Into<Value>) -> Self {
+        let reference = reference.into();
+        match self.com.position(com::REFERENCE) {
+            Some(at) => self.com.0[at].1 = reference,
+            None => {
+                let at = self.com.position(com::RECORD_TYPE).map_or(0, |at| at + 1);
+                self.com.0.insert(at, (com::REFERENCE.into(), reference));
+            }
+        }
+        self
+    }
+
+    /// Sets `com.<key>`, a field of the common model beyond the ones every
+    /// record has (e.g. [`com::TLS_ENFORCED`]).
+    pub fn com(mut self, key: &str, value: impl Into<Value>) -> Self {
+        if key == com::REFERENCE {
+            return self.reference(value);
+        }
+        self.com.set(key, value.into());
+        self
+    }
+
+    /// Makes `model`'s fields the whole `com` bucket (a [`FirewallRule`]
+    /// has its own `cloud_type`, `record_type` and `reference`).
+    pub fn com_model(mut self, model: &impl Model) -> Self {
+        self.com = match serde_json::to_value(model) {
+            Ok(Value::Object(fields)) => Fields(fields.into_iter().collect()),
+            _ => unreachable!("a model serialises as an object"),
+        };
+        self
+    }
+
+    /// Sets `ext.<key>`, a field of the plugin's own.
+    pub fn ext(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.ext.set(key, value.into());
+        self
+    }
+
+    /// Sets each of `fields` in `ext`, in their order.
+    pub fn ext_extend(mut self, fields: impl IntoIterator<Item = (String, Value)>) -> Self {
+        for (key, value) in fields {
+            self.ext.set(&key, value);
+        }
+        self
+    }
+
+    /// The record with `raw` as JSON text.
+    pub fn to_json<R: Serialize + ?Sized>(&self, raw: &R) -> String {
+        Record {
+            raw,
+            ext: &self.ext,
+            com: &self.com,
+        }
+        .to_json()
+    }
+
+    /// The record with `raw` as a JSON tree (for tests, and fixtures of
+    /// event plugins' tests).
+    pub fn to_value<R: Serialize + ?Sized>(&self, raw: &R) -> Value {
+        serde_json::from_str(&self.to_json(raw)).expect("a record is JSON")
+    }
+
+    /// This envelope serialised once, for a producer whose records differ
+    /// only in `raw` (a generator).
+    pub fn frame(&self) -> Frame {
+        let text = |bucket: &Fields| {
+            serde_json::value::to_raw_value(bucket).expect("JSON values always serialise")
+        };
+        Frame {
+            ext: text(&self.ext),
+            com: text(&self.com),
+        }
+    }
+}
+
+/// An [`Envelope`] already serialised: [`Frame::to_json`] writes only `raw`.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    ext: Box<RawValue>,
+    com: Box<RawValue>,
+}
+
+impl Frame {
+    /// The record with `raw` as JSON text.
+    pub fn to_json<R: Serialize + ?Sized>(&self, raw: &R) -> String {
+        Record {
+            raw,
+            ext: &*self.ext,
+            com: &*self.com,
+        }
+        .to_json()
+    }
+}
+
+/// A bucket's fields in the order they were first set.
+#[derive(Debug, Clone, PartialEq)]
+struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    fn position(&self, key: &str) -> Option<usize> {
+        self.0.iter().position(|(k, _)| k == key)
+    }
+
+    /// Replaces `key`'s value in its place, or adds it at the end.
+    fn set(&mut self, key: &str, value: Value) {
+        match self.position(key) {
+            Some(at) => self.0[at].1 = value,
+            None => self.0.push((key.into(), value)),
+        }
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }
 
@@ -532,6 +769,108 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&text).unwrap(),
             json!({"raw": raw, "ext": {"record_type": "x"}, "com": {"reference": "/a"}})
+        );
+    }
+
+    /// A subscription's identity, its keys in alphabetical order so that
+    /// the expected texts hold with and without serde_json's
+    /// `preserve_order`.
+    fn scope() -> Map<String, Value> {
+        let mut scope = Map::new();
+        scope.insert("subscription_id".into(), "s1".into());
+        scope.insert("tenant_id".into(), Value::Null);
+        scope
+    }
+
+    #[test]
+    fn an_envelope_writes_its_keys_in_the_order_they_were_set() {
+        let raw = RawValue::from_string(r#"{"id": "/d1",  "big": [1, 2]}"#.into()).unwrap();
+        let text = Envelope::with_ext(scope(), "azure", "mysql_server")
+            .com_record_type(Some("rdbms"))
+            .com(com::TLS_ENFORCED, true)
+            .reference("/d1")
+            .ext("z_first", 1)
+            .ext_extend([("a_second".to_string(), json!([2]))])
+            .ext("z_first", "again")
+            .to_json(&*raw);
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"raw":{"id": "/d1",  "big": [1, 2]},"#,
+                r#""ext":{"subscription_id":"s1","tenant_id":null,"cloud_type":"azure","record_type":"mysql_server","z_first":"again","a_second":[2]},"#,
+                r#""com":{"cloud_type":"azure","record_type":"rdbms","reference":"/d1","tls_enforced":true}}"#
+            ),
+            "raw is written as it is; a key set again keeps its place; reference follows record_type"
+        );
+        let head = Head::parse(&text).unwrap();
+        assert_eq!(head.ext.record_type.as_deref(), Some("mysql_server"));
+        assert_eq!(head.com.record_type.as_deref(), Some("rdbms"));
+        assert_eq!(head.com.cloud_type.as_deref(), Some("azure"));
+        assert_eq!(head.com.reference.as_deref(), Some("/d1"));
+    }
+
+    #[test]
+    fn an_envelope_without_a_common_type_or_reference() {
+        let untyped = Envelope::new("gcp", "firewall")
+            .com_record_type(None)
+            .reference(None::<String>);
+        assert_eq!(
+            untyped.to_json(&json!({})),
+            r#"{"raw":{},"ext":{"cloud_type":"gcp","record_type":"firewall"},"com":{"cloud_type":"gcp","record_type":null,"reference":null}}"#
+        );
+        assert_eq!(
+            Envelope::new("mock", "foo")
+                .com_record_type(Some("mock"))
+                .to_json(&json!({"data": 1})),
+            r#"{"raw":{"data":1},"ext":{"cloud_type":"mock","record_type":"foo"},"com":{"cloud_type":"mock","record_type":"mock"}}"#,
+            "no reference unless one is set"
+        );
+        // The scope may place the envelope's keys (AWS: cloud_type first).
+        let mut aws = Map::new();
+        aws.insert(ext::CLOUD_TYPE.into(), "aws".into());
+        aws.insert("region".into(), "eu-west-1".into());
+        assert_eq!(
+            Envelope::with_ext(aws, "aws", "kms_key").to_value(&())["ext"],
+            json!({"cloud_type": "aws", "region": "eu-west-1", "record_type": "kms_key"})
+        );
+        assert_eq!(
+            serde_json::to_string(&Envelope::with_ext(scope(), "aws", "kms_key").ext).unwrap(),
+            r#"{"subscription_id":"s1","tenant_id":null,"cloud_type":"aws","record_type":"kms_key"}"#
+        );
+    }
+
+    #[test]
+    fn a_model_is_the_whole_common_bucket() {
+        let rule = FirewallRule {
+            protocol: Some("tcp".into()),
+            destination_ports: vec!["22".into()],
+            ..FirewallRule::new("azure", Some("/r1".into()))
+        };
+        let text = Envelope::with_ext(scope(), "azure", "security_rule")
+            .ext("nsg_id", "/n1")
+            .com_model(&rule)
+            .to_json(&json!({"id": "/r1"}));
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"raw":{"id":"/r1"},"#,
+                r#""ext":{"subscription_id":"s1","tenant_id":null,"cloud_type":"azure","record_type":"security_rule","nsg_id":"/n1"},"#,
+                r#""com":{"cloud_type":"azure","record_type":"firewall_rule","reference":"/r1","enabled":true,"direction":"in","access":"allow","protocol":"tcp","source_addresses":[],"destination_ports":["22"]}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_frame_writes_the_same_records() {
+        let envelope = Envelope::new("mock", "ball").com_record_type(Some("mock"));
+        let frame = envelope.frame();
+        for raw in [json!({"data": 4}), json!(null), json!("a \"b\"")] {
+            assert_eq!(frame.to_json(&raw), envelope.to_json(&raw));
+        }
+        assert_eq!(
+            envelope.to_value(&json!({"data": 4})),
+            json!({"raw": {"data": 4}, "ext": {"cloud_type": "mock", "record_type": "ball"},
+                   "com": {"cloud_type": "mock", "record_type": "mock"}})
         );
     }
 

@@ -3,13 +3,27 @@
 
 use crate::bearer::{TokenFuture, TokenSource};
 use crate::{Bearer, Http, HttpError, Pager};
+use cloudmarker_plugin_api::record::Envelope;
 use cloudmarker_plugin_api::sdk::{files, secret};
 use google_cloud_auth::credentials::{
     external_account, impersonated, service_account, AccessTokenCredentials,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::path::Path;
+
+/// The `cloud_type` of Google Cloud's records.
+pub const CLOUD_TYPE: &str = "gcp";
+
+/// The envelope of a Google Cloud record of the plugin's type
+/// `record_type` in the project whose `ext` identity is `project`
+/// (`project_id`, `project_name`, ...): `ext` starts with the project's
+/// fields, and `cloud_type` and `record_type` are set in both buckets. Add
+/// the record's `reference` and own fields, then write it with
+/// [`Envelope::to_json`].
+pub fn record(project: &Map<String, Value>, record_type: &str) -> Envelope {
+    Envelope::with_ext(project.clone(), CLOUD_TYPE, record_type)
+}
 
 /// The ways to sign in (`credentials:`).
 #[derive(
@@ -306,6 +320,24 @@ fn percent_encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_starts_with_the_project() {
+        let mut project = Map::new();
+        project.insert("project_id".into(), "p1".into());
+        let record = record(&project, "compute")
+            .reference("https://x/instances/i1")
+            .ext("zone", "z1")
+            .to_json(&json!({"name": "i1"}));
+        assert_eq!(
+            record,
+            concat!(
+                r#"{"raw":{"name":"i1"},"#,
+                r#""ext":{"project_id":"p1","cloud_type":"gcp","record_type":"compute","zone":"z1"},"#,
+                r#""com":{"cloud_type":"gcp","record_type":"compute","reference":"https://x/instances/i1"}}"#
+            )
+        );
+    }
 
     #[test]
     fn page_tokens_are_encoded() {

@@ -1,5 +1,6 @@
 //! Sending one email over SMTP with the original's `send_email` parameters.
 
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use cloudmarker_plugin_api::sdk::{net, Secret};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -10,17 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// How the connection is encrypted.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    Deserialize,
-    Serialize,
-    cloudmarker_plugin_api::sdk::schema::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub enum SslMode {

@@ -68,6 +68,7 @@
 use super::{Batch, Event, PluginType, Result};
 use crate::record::{com, Head};
 use crate::PluginError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -158,17 +159,7 @@ pub type Findings = Vec<Finding>;
 
 /// How bad a finding is (`com.severity`), on OCSF's scale.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

@@ -156,7 +156,6 @@ impl<R: ParamRule> PluginType for ParamRuleCheck<R> {
     const DESCRIPTION: &'static str = R::DESCRIPTION;
     const CLASS: Option<&'static str> = R::CLASS;
 
-
     fn new(params: R::Params) -> Result<Self> {
         R::new(params)
             .map(Self)

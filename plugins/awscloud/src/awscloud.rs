@@ -20,7 +20,6 @@ impl PluginType for AwsCloud {
     const SHARDS: bool = true;
     const DESCRIPTION: &'static str = "Reads AWS accounts: EC2 instances, security groups as firewall rules, EBS volumes, S3 buckets, IAM, CloudTrail, RDS and KMS.";
 
-
     fn new(params: AwsParams) -> sdk::Result<Self> {
         params
             .check()

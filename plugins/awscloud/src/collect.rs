@@ -203,12 +203,13 @@ async fn read_account(
     if !iam_failures.is_empty() {
         global.fail(ACCOUNT, iam_failures.join("; "));
     }
-    let mut ext = global.ext(ACCOUNT);
-    ext.extend(facts);
+    let record = global
+        .record(ACCOUNT)
+        .reference(format!("arn:aws:iam::{}:root", account.id))
+        .ext_extend(facts);
     let raw = json!({"AccountId": account.id, "ReadVia": account.via, "Regions": regions});
-    let root = format!("arn:aws:iam::{}:root", account.id);
     global.count(ACCOUNT, 1);
-    if !global.emit(raw, ext, ACCOUNT, &root) {
+    if !global.emit(&raw, &record) {
         return;
     }
     if summary(global, &ACCOUNT_WIDE) {
@@ -247,11 +248,12 @@ async fn read_region(scope: Scope<'_>) {
 fn summary(scope: Scope<'_>, expected: &[&str]) -> bool {
     let collected = scope.run.take_collected(&scope.account.id, scope.region);
     let label = format!("Account {} {}", scope.account.id, scope.region);
-    let mut ext = scope.ext("collection_summary");
-    ext.insert("read_via".into(), scope.account.via.as_str().into());
-    ext.extend(collected.summarise(&label, expected));
-    ext.extend(scope.run.shard_fields());
+    let record = scope
+        .record("collection_summary")
+        .reference(format!("{}/{}", scope.account.id, scope.region))
+        .ext("read_via", scope.account.via.as_str())
+        .ext_extend(collected.summarise(&label, expected))
+        .ext_extend(scope.run.shard_fields());
     let raw = json!({"AccountId": scope.account.id, "Region": scope.region});
-    let reference = format!("{}/{}", scope.account.id, scope.region);
-    scope.emit(raw, ext, "collection_summary", &reference)
+    scope.emit(&raw, &record)
 }

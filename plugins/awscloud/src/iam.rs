@@ -144,12 +144,14 @@ async fn user(scope: Scope<'_>, iam: &Client, user: &User) -> bool {
         "CreateDate": user.create_date().fmt(Format::DateTime).ok(),
         "PasswordLastUsed": user.password_last_used().and_then(|d| d.fmt(Format::DateTime).ok()),
     });
-    let mut ext = scope.ext(IAM_USER);
-    ext.insert("user_name".into(), name.into());
-    ext.insert("console_password".into(), console_password);
-    ext.insert("mfa_enabled".into(), mfa);
-    ext.insert("access_keys".into(), keys);
-    scope.emit(raw, ext, IAM_USER, user.arn())
+    let record = scope
+        .record(IAM_USER)
+        .reference(user.arn())
+        .ext("user_name", name)
+        .ext("console_password", console_password)
+        .ext("mfa_enabled", mfa)
+        .ext("access_keys", keys);
+    scope.emit(&raw, &record)
 }
 
 /// Whole days since `date`.

@@ -63,14 +63,16 @@ pub async fn keys(scope: Scope<'_>) -> Result<usize, String> {
             "Description": key.description(),
             "KeyRotationEnabled": rotation,
         });
-        let mut ext = scope.ext(KMS_KEY);
-        ext.insert("key_id".into(), id.as_str().into());
-        ext.insert("key_manager".into(), raw["KeyManager"].clone());
-        ext.insert("key_state".into(), raw["KeyState"].clone());
-        ext.insert("key_spec".into(), raw["KeySpec"].clone());
-        ext.insert("rotation_enabled".into(), rotation);
+        let record = scope
+            .record(KMS_KEY)
+            .reference(arn)
+            .ext("key_id", id.as_str())
+            .ext("key_manager", raw["KeyManager"].clone())
+            .ext("key_state", raw["KeyState"].clone())
+            .ext("key_spec", raw["KeySpec"].clone())
+            .ext("rotation_enabled", rotation);
         count += 1;
-        if !scope.emit(raw, ext, KMS_KEY, &arn) {
+        if !scope.emit(&raw, &record) {
             break;
         }
     }

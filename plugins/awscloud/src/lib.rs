@@ -18,6 +18,7 @@ mod ec2;
 mod iam;
 mod kms;
 mod params;
+mod query;
 mod rds;
 mod s3;
 mod scope;
@@ -31,6 +32,7 @@ pub use checks::{
 };
 pub use ec2::firewall_rule;
 pub use params::AwsParams;
+pub use query::SecurityGroupRule;
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AwsCloud,

@@ -39,13 +39,16 @@ pub async fn instances(scope: Scope<'_>) -> Result<usize, String> {
                 "KmsKeyId": db.kms_key_id(),
                 "Endpoint": db.endpoint().and_then(|e| e.address()),
             });
-            let mut ext = scope.ext(RDS_INSTANCE);
-            ext.insert("db_instance_identifier".into(), id.into());
-            ext.insert("engine".into(), raw["Engine"].clone());
-            ext.insert("publicly_accessible".into(), public.into());
-            ext.insert("storage_encrypted".into(), encrypted.into());
+            let record = scope
+                .record(RDS_INSTANCE)
+                .com_record_type(Some("rdbms"))
+                .reference(arn)
+                .ext("db_instance_identifier", id)
+                .ext("engine", raw["Engine"].clone())
+                .ext("publicly_accessible", public)
+                .ext("storage_encrypted", encrypted);
             count += 1;
-            if !scope.emit(raw, ext, "rdbms", &arn) {
+            if !scope.emit(&raw, &record) {
                 return Ok(count);
             }
         }

@@ -141,7 +141,8 @@ async fn bucket(
         }
     };
     let s3 = client(&scope.account.in_region(&region));
-    let mut ext = scope.ext(S3_BUCKET);
+    // The record's own `ext` fields; `raw` repeats what was read.
+    let mut ext = Map::new();
     ext.insert("bucket".into(), name.into());
     ext.insert("bucket_region".into(), region.as_str().into());
     ext.insert("account_public_access_block".into(), account_block.clone());
@@ -235,8 +236,12 @@ async fn bucket(
         scope.fail(S3_BUCKET, format!("bucket {name}: {}", failures.join("; ")));
     }
     let raw = raw_of(name, &ext);
-    let arn = format!("arn:aws:s3:::{name}");
-    scope.emit(raw, ext, "bucket", &arn)
+    let record = scope
+        .record(S3_BUCKET)
+        .com_record_type(Some("bucket"))
+        .reference(format!("arn:aws:s3:::{name}"))
+        .ext_extend(ext);
+    scope.emit(&raw, &record)
 }
 
 /// The bucket as the record's `raw`: its name and what was read.

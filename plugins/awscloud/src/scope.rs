@@ -2,9 +2,11 @@
 //! account and a region (`global` for account-wide services).
 
 use crate::session::{partition, Account};
+use cloudmarker_plugin_api::record::{self, Envelope};
 use cloudmarker_plugin_api::{sdk, PluginError};
 use cloudrest::{Collected, Emitter};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +15,9 @@ use tokio::sync::Semaphore;
 
 /// The region of account-wide services (IAM, S3, CloudTrail trails).
 pub const GLOBAL: &str = "global";
+
+/// The `cloud_type` of AWS's records.
+pub const CLOUD_TYPE: &str = "aws";
 
 /// The shared state of one run.
 pub struct Run {
@@ -60,12 +65,12 @@ impl Run {
         self.reader_gone.load(Ordering::Relaxed)
     }
 
-    /// Emits a record; false once nobody reads any more.
-    pub fn emit(&self, record: &Value) -> bool {
+    /// Emits a record (JSON text); false once nobody reads any more.
+    pub fn emit(&self, record: String) -> bool {
         if self.reader_gone() {
             return false;
         }
-        let alive = self.emit.record(record.to_string());
+        let alive = self.emit.record(record);
         if !alive {
             self.reader_gone.store(true, Ordering::Relaxed);
         }
@@ -118,14 +123,17 @@ impl Scope<'_> {
         Some(self.run.max_recs).filter(|max| *max > 0)
     }
 
-    /// The `ext` every record of this scope starts with.
-    pub fn ext(&self, record_type: &str) -> Map<String, Value> {
+    /// The envelope of an AWS record of the plugin's type `record_type` in
+    /// this scope: `ext` has `cloud_type`, `account_id`, `region` and
+    /// `record_type` (upstream's order), and `cloud_type` and `record_type`
+    /// are set in `com` too. Add the record's `reference` and own fields,
+    /// then emit it with [`Scope::emit`].
+    pub fn record(&self, record_type: &str) -> Envelope {
         let mut ext = Map::new();
-        ext.insert("cloud_type".into(), "aws".into());
+        ext.insert(record::ext::CLOUD_TYPE.into(), CLOUD_TYPE.into());
         ext.insert("account_id".into(), self.account.id.as_str().into());
         ext.insert("region".into(), self.region.into());
-        ext.insert("record_type".into(), record_type.into());
-        ext
+        Envelope::with_ext(ext, CLOUD_TYPE, record_type)
     }
 
     /// The ARN of `resource` of `service` in this scope (no region for
@@ -141,22 +149,10 @@ impl Scope<'_> {
         )
     }
 
-    /// Emits a record with `com` of `record_type` and `reference`; false
-    /// once nobody reads any more.
-    pub fn emit(
-        &self,
-        raw: Value,
-        ext: Map<String, Value>,
-        record_type: &str,
-        reference: &str,
-    ) -> bool {
-        let com = json!({"cloud_type": "aws", "record_type": record_type, "reference": reference});
-        self.emit_with(raw, ext, com)
-    }
-
-    /// Emits a record with its own `com` (a firewall rule's).
-    pub fn emit_with(&self, raw: Value, ext: Map<String, Value>, com: Value) -> bool {
-        self.run.emit(&json!({"raw": raw, "ext": ext, "com": com}))
+    /// Emits the record of `raw` in `envelope` (see [`Scope::record`]);
+    /// false once nobody reads any more.
+    pub fn emit<R: Serialize + ?Sized>(&self, raw: &R, envelope: &Envelope) -> bool {
+        self.run.emit(envelope.to_json(raw))
     }
 
     /// Counts `n` records of `record_type` in this scope's summary.

@@ -55,16 +55,19 @@ pub async fn trails(scope: Scope<'_>) -> Result<Vec<String>, String> {
             "S3BucketName": trail.s3_bucket_name(),
             "IsLogging": logging,
         });
-        let mut ext = scope.ext(CLOUDTRAIL_TRAIL);
-        ext.insert("region".into(), region.as_str().into());
-        ext.insert("is_multi_region_trail".into(), multi_region.into());
-        ext.insert("is_logging".into(), logging.into());
-        ext.insert(
-            "log_file_validation_enabled".into(),
-            trail.log_file_validation_enabled().unwrap_or(false).into(),
-        );
+        // The trail's home region, in the place of the scope's (global).
+        let record = scope
+            .record(CLOUDTRAIL_TRAIL)
+            .reference(arn.as_str())
+            .ext("region", region.as_str())
+            .ext("is_multi_region_trail", multi_region)
+            .ext("is_logging", logging)
+            .ext(
+                "log_file_validation_enabled",
+                trail.log_file_validation_enabled().unwrap_or(false),
+            );
         count += 1;
-        if !scope.emit(raw, ext, CLOUDTRAIL_TRAIL, &arn) {
+        if !scope.emit(&raw, &record) {
             break;
         }
     }

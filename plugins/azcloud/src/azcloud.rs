@@ -2,11 +2,11 @@
 //! service principal can see, and turns NSG rules into `firewall_rule` records.
 
 use crate::nsg::firewall_rule;
-use cloudmarker_plugin_api::record::Record;
+use cloudmarker_plugin_api::record::com;
 use cloudrest::azure::{self, AzurePlugin, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The resource types read in every subscription.
 const RESOURCES: [ResourceType; 11] = [
@@ -99,7 +99,7 @@ fn read_all(session: &Session, emit: &Emitter) {
             };
             let nsg_id = nsg.get("id").and_then(Value::as_str).unwrap_or_default();
             for rule in nsg_rules(&nsg) {
-                alive &= emit.record(firewall_rule(rule, nsg_id, listed.subscription).to_string());
+                alive &= emit.record(firewall_rule(rule, nsg_id, listed.subscription));
             }
         }
         alive
@@ -108,27 +108,17 @@ fn read_all(session: &Session, emit: &Emitter) {
 
 /// The record of one listed resource: its JSON text as `raw`, unchanged.
 fn resource_record(item: &RawValue, record_type: &str, sub_ext: &Map<String, Value>) -> String {
-    let mut ext = sub_ext.clone();
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), record_type.into());
-    let reference = azure::item_id(item);
-    let com = match record_type {
-        "virtual_machine" => {
-            json!({"cloud_type": "azure", "record_type": "compute", "reference": reference})
-        }
+    let record = azure::record(sub_ext, record_type).reference(azure::item_id(item));
+    match record_type {
+        "virtual_machine" => record.com_record_type(Some("compute")),
         // Every MySQL server (upstream emitted only the first of a
         // subscription), in the common model of database servers.
-        "mysql_server" => {
-            json!({"cloud_type": "azure", "record_type": "rdbms", "reference": reference, "tls_enforced": ssl_enforced(item)})
-        }
-        _ => json!({"cloud_type": "azure", "record_type": null, "reference": reference}),
-    };
-    Record {
-        raw: item,
-        ext: &ext,
-        com: &com,
+        "mysql_server" => record
+            .com_record_type(Some("rdbms"))
+            .com(com::TLS_ENFORCED, ssl_enforced(item)),
+        _ => record.com_record_type(None),
     }
-    .to_json()
+    .to_json(item)
 }
 
 /// Whether a MySQL single server refuses connections without TLS.

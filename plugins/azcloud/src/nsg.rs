@@ -2,11 +2,12 @@
 //! original AzCloud normalises them.
 
 use cloudmarker_plugin_api::record::FirewallRule;
-use serde_json::{json, Map, Value};
+use cloudrest::azure;
+use serde_json::{Map, Value};
 
-/// The `firewall_rule` record of one NSG security rule (or default rule).
-/// `ext` is the subscription identity of the NSG's record.
-pub fn firewall_rule(rule: &Value, nsg_id: &str, subscription_ext: &Map<String, Value>) -> Value {
+/// The `firewall_rule` record (JSON text) of one NSG security rule (or
+/// default rule). `ext` is the subscription identity of the NSG's record.
+pub fn firewall_rule(rule: &Value, nsg_id: &str, subscription_ext: &Map<String, Value>) -> String {
     let props = rule.get("properties").unwrap_or(&Value::Null);
     let text = |key: &str| props.get(key).and_then(Value::as_str);
     let lower = |key: &str| text(key).map(str::to_ascii_lowercase);
@@ -34,15 +35,13 @@ pub fn firewall_rule(rule: &Value, nsg_id: &str, subscription_ext: &Map<String, 
         protocol,
         source_addresses: sources,
         destination_ports: ports,
-        ..FirewallRule::new("azure", Some(rule_id.into()))
+        ..FirewallRule::new(azure::CLOUD_TYPE, Some(rule_id.into()))
     };
-
-    let mut ext = subscription_ext.clone();
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), "security_rule".into());
-    ext.insert("nsg_id".into(), nsg_id.into());
-    ext.insert("security_rule_id".into(), rule_id.into());
-    json!({"raw": rule, "ext": ext, "com": com})
+    azure::record(subscription_ext, "security_rule")
+        .ext("nsg_id", nsg_id)
+        .ext("security_rule_id", rule_id)
+        .com_model(&com)
+        .to_json(rule)
 }
 
 /// The single-valued property followed by the list-valued one.
@@ -63,15 +62,21 @@ fn one_and_many<'a>(props: &'a Value, one: &str, many: &str) -> impl Iterator<It
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::ext;
+    use serde_json::json;
 
     fn rule(props: Value) -> Value {
         json!({"id": "/subscriptions/s/nsg/n/securityRules/r", "name": "r", "properties": props})
     }
 
-    fn com(props: Value) -> Value {
+    fn record(props: Value) -> Value {
         let mut ext = Map::new();
         ext.insert("subscription_id".into(), "s".into());
-        firewall_rule(&rule(props), "/nsg/n", &ext)["com"].clone()
+        serde_json::from_str(&firewall_rule(&rule(props), "/nsg/n", &ext)).unwrap()
+    }
+
+    fn com(props: Value) -> Value {
+        record(props)["com"].clone()
     }
 
     #[test]
@@ -82,12 +87,16 @@ mod tests {
             "destinationPortRange": "80", "sourceAddressPrefix": "*", "destinationAddressPrefix": "*",
             "access": "Allow", "priority": 130, "direction": "Inbound"}),
         );
-        assert_eq!(
-            c,
-            json!({"cloud_type": "azure", "record_type": "firewall_rule", "reference": "/subscriptions/s/nsg/n/securityRules/r",
-                   "enabled": true, "direction": "in", "access": "allow", "protocol": "all",
-                   "source_addresses": ["0.0.0.0/0"], "destination_ports": ["80"]})
-        );
+        let expected = FirewallRule {
+            protocol: Some("all".into()),
+            source_addresses: vec!["0.0.0.0/0".into()],
+            destination_ports: vec!["80".into()],
+            ..FirewallRule::new(
+                "azure",
+                Some("/subscriptions/s/nsg/n/securityRules/r".into()),
+            )
+        };
+        assert_eq!(c, serde_json::to_value(expected).unwrap());
     }
 
     #[test]
@@ -122,12 +131,10 @@ mod tests {
 
     #[test]
     fn ext_names_the_nsg_and_the_rule() {
-        let mut sub = Map::new();
-        sub.insert("subscription_id".into(), "s".into());
-        let record = firewall_rule(&rule(json!({})), "/nsg/n", &sub);
+        let record = record(json!({}));
         assert_eq!(
             record["ext"],
-            json!({"subscription_id": "s", "cloud_type": "azure", "record_type": "security_rule",
+            json!({"subscription_id": "s", ext::CLOUD_TYPE: "azure", ext::RECORD_TYPE: "security_rule",
                    "nsg_id": "/nsg/n", "security_rule_id": "/subscriptions/s/nsg/n/securityRules/r"})
         );
         assert_eq!(record["raw"]["name"], "r");

@@ -2,11 +2,9 @@
 //! every subscription, as a `disk` record saying whether it is attached and
 //! how it is encrypted.
 
-use cloudmarker_plugin_api::record::Record;
 use cloudrest::azure::{self, AzurePlugin, Listed, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 use serde::Deserialize;
-use serde_json::json;
 
 /// Managed disks.
 const DISKS: ResourceType = ResourceType {
@@ -61,25 +59,18 @@ struct Encryption {
 fn disk_record(listed: &Listed<'_>) -> String {
     let disk: Disk = serde_json::from_str(listed.item.get()).unwrap_or_default();
     let attached = disk.managed_by.as_deref().is_some_and(|m| !m.is_empty());
-    let mut ext = listed.subscription.clone();
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), "disk".into());
-    ext.insert(
-        "disk_type".into(),
-        if attached { "attached" } else { "unattached" }.into(),
-    );
-    ext.insert(
-        "encryption_type".into(),
-        disk.properties.encryption.and_then(|e| e.kind).into(),
-    );
-    ext.insert("disk_state".into(), disk.properties.disk_state.into());
-    let com = json!({"cloud_type": "azure", "record_type": "disk", "reference": azure::item_id(listed.item)});
-    Record {
-        raw: listed.item,
-        ext: &ext,
-        com: &com,
-    }
-    .to_json()
+    azure::record(listed.subscription, DISKS.record_type)
+        .reference(azure::item_id(listed.item))
+        .ext(
+            "disk_type",
+            if attached { "attached" } else { "unattached" },
+        )
+        .ext(
+            "encryption_type",
+            disk.properties.encryption.and_then(|e| e.kind),
+        )
+        .ext("disk_state", disk.properties.disk_state)
+        .to_json(listed.item)
 }
 
 cloudmarker_plugin_api::export_plugin!(cloud: AzDisk);

@@ -1,11 +1,11 @@
 //! The `azkv` cloud plugin (upstream's `AzKV`).
 
-use cloudmarker_plugin_api::record::Record;
+use cloudmarker_plugin_api::record::com;
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
 use cloudrest::{Bearer, Emitter};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -90,22 +90,12 @@ impl Vaults<'_> {
         let vault: Vault = serde_json::from_str(listed.item.get()).unwrap_or_default();
         let soft_delete = vault.properties.enable_soft_delete.unwrap_or(false);
         let purge_protection = vault.properties.enable_purge_protection.unwrap_or(false);
-        let mut ext = listed.subscription.clone();
-        ext.insert("cloud_type".into(), "azure".into());
-        ext.insert("record_type".into(), KEY_VAULT.into());
-        ext.insert("enable_soft_delete".into(), soft_delete.into());
-        ext.insert("enable_purge_protection".into(), purge_protection.into());
-        ext.insert(
-            "recoverable".into(),
-            (soft_delete && purge_protection).into(),
-        );
-        let com = json!({"cloud_type": "azure", "record_type": KEY_VAULT, "reference": vault.id});
-        let record = Record {
-            raw: listed.item,
-            ext: &ext,
-            com: &com,
-        };
-        if !emit.record(record.to_json()) {
+        let record = azure::record(listed.subscription, KEY_VAULT)
+            .reference(vault.id.as_str())
+            .ext("enable_soft_delete", soft_delete)
+            .ext("enable_purge_protection", purge_protection)
+            .ext("recoverable", soft_delete && purge_protection);
+        if !emit.record(record.to_json(listed.item)) {
             return false;
         }
         let Some(uri) = vault.properties.vault_uri.as_deref() else {
@@ -208,24 +198,20 @@ fn item_record(
         .and_then(|a| a.get("enabled"))
         .cloned()
         .unwrap_or(Value::Null);
-    let mut ext = subscription.clone();
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), record_type.into());
-    ext.insert("expiry_set".into(), expiry_set.into());
-    ext.insert("enabled".into(), enabled);
-    ext.insert("reference".into(), reference.clone());
-    ext.insert("key_vault_id".into(), vault_id.into());
-    json!({
-        "raw": item,
-        "ext": ext,
-        "com": {"cloud_type": "azure", "record_type": record_type, "reference": reference},
-    })
-    .to_string()
+    azure::record(subscription, record_type)
+        .reference(reference.clone())
+        .ext("expiry_set", expiry_set)
+        .ext("enabled", enabled)
+        // Upstream's records repeat the reference in `ext`.
+        .ext(com::REFERENCE, reference)
+        .ext("key_vault_id", vault_id)
+        .to_json(&item)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_data_plane_scope_follows_the_cloud() {
@@ -254,7 +240,7 @@ mod tests {
         assert_eq!(record["ext"]["expiry_set"], false);
         assert_eq!(record["ext"]["enabled"], true);
         assert_eq!(
-            record["com"]["reference"],
+            record["com"][com::REFERENCE],
             "https://kv.vault.azure.net/keys/k"
         );
         let secret = json!({"id": "https://kv.vault.azure.net/secrets/s", "attributes": {"enabled": false, "exp": 1}});

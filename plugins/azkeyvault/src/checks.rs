@@ -130,15 +130,18 @@ mod tests {
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
     use cloudmarker_plugin_api::sdk::PluginType;
-    use serde_json::{json, Value};
+    use cloudrest::azure;
+    use serde_json::{json, Map, Value};
 
+    /// A record of `record_type` as `azkv` writes it, with the `ext` fields
+    /// `ext`.
     fn record(record_type: &str, reference: &str, ext: Value) -> Value {
-        let mut full =
-            json!({"cloud_type": "azure", "record_type": record_type, "subscription_id": "s1"});
-        for (k, v) in ext.as_object().unwrap() {
-            full[k] = v.clone();
-        }
-        json!({"raw": {}, "ext": full, "com": {"cloud_type": "azure", "record_type": record_type, "reference": reference}})
+        let mut subscription = Map::new();
+        subscription.insert("subscription_id".into(), "s1".into());
+        azure::record(&subscription, record_type)
+            .reference(reference)
+            .ext_extend(ext.as_object().unwrap().clone())
+            .to_value(&json!({}))
     }
 
     const KEY: &str = "https://kv1.vault.azure.net/keys/key1";

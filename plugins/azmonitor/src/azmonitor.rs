@@ -1,9 +1,10 @@
 //! The `azmonitor` cloud plugin (upstream's `AzMonitor`).
 
+use cloudmarker_plugin_api::record::Envelope;
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, subscription_ext, AzurePlugin, Collected, Reader, Session};
 use cloudrest::{run_bounded, Emitter};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -78,9 +79,9 @@ fn read_all(session: &Session, emit: &Emitter) {
     let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     let expected = [LOCATIONS.0, LOG_PROFILE, DIAGNOSTIC_SETTING];
     for (index, subscription) in subscriptions.iter().enumerate() {
-        let mut summary = azure::summary_record(subscription, collected.get(&index), &expected);
-        azure::add_fields(&mut summary, session.shard_fields());
-        if !emit.record(summary.to_string()) {
+        let summary =
+            azure::summary_record(session, subscription, collected.get(&index), &expected);
+        if !emit.record(summary) {
             return;
         }
     }
@@ -135,36 +136,21 @@ fn subscription_records(
         .filter_map(|l| l.get("name").cloned())
         .collect();
     let base = |record_type: &str| {
-        let mut ext = sub_ext.clone();
-        ext.insert("cloud_type".into(), "azure".into());
-        ext.insert("record_type".into(), record_type.into());
-        ext.insert("subscription_locations".into(), locations.clone().into());
-        ext
+        azure::record(&sub_ext, record_type).ext("subscription_locations", locations.clone())
     };
     if let Some(profiles) = list(session, subscription, LOG_PROFILES, emit, read) {
         let max = session.params.max_recs;
         for profile in profiles.iter().take(if max > 0 { max } else { usize::MAX }) {
-            let mut ext = base(LOG_PROFILE);
             let props = profile.get("properties").unwrap_or(&Value::Null);
             let retention = props.get("retentionPolicy").unwrap_or(&Value::Null);
-            ext.insert(
-                "retention_enabled".into(),
-                retention.get("enabled").cloned().unwrap_or(Value::Null),
-            );
-            ext.insert(
-                "retention_days".into(),
-                retention.get("days").cloned().unwrap_or(Value::Null),
-            );
-            ext.insert(
-                "locations".into(),
-                props.get("locations").cloned().unwrap_or(Value::Null),
-            );
-            ext.insert(
-                "categories".into(),
-                props.get("categories").cloned().unwrap_or(Value::Null),
-            );
-            let record = json!({"raw": profile, "ext": ext, "com": {"cloud_type": "azure", "record_type": LOG_PROFILE, "reference": profile.get("id")}});
-            if !emit.record(record.to_string()) {
+            let field = |value: &Value, key: &str| value.get(key).cloned().unwrap_or(Value::Null);
+            let record = base(LOG_PROFILE)
+                .reference(profile.get("id").cloned())
+                .ext("retention_enabled", field(retention, "enabled"))
+                .ext("retention_days", field(retention, "days"))
+                .ext("locations", field(props, "locations"))
+                .ext("categories", field(props, "categories"));
+            if !emit.record(record.to_json(profile)) {
                 return;
             }
         }
@@ -174,7 +160,6 @@ fn subscription_records(
     }
     if let Some(settings) = list(session, subscription, DIAGNOSTIC_SETTINGS, emit, read) {
         for setting in &settings {
-            let mut ext = base(DIAGNOSTIC_SETTING);
             let props = setting.get("properties").unwrap_or(&Value::Null);
             let enabled: Vec<Value> = props
                 .get("logs")
@@ -184,7 +169,6 @@ fn subscription_records(
                 .filter(|l| l.get("enabled").and_then(Value::as_bool) == Some(true))
                 .filter_map(|l| l.get("category").cloned())
                 .collect();
-            ext.insert("categories_enabled".into(), enabled.into());
             let destinations: Vec<Value> = [
                 "storageAccountId",
                 "workspaceId",
@@ -198,9 +182,11 @@ fn subscription_records(
                     .map(|_| Value::from(*k))
             })
             .collect();
-            ext.insert("destinations".into(), destinations.into());
-            let record = json!({"raw": setting, "ext": ext, "com": {"cloud_type": "azure", "record_type": DIAGNOSTIC_SETTING, "reference": setting.get("id")}});
-            if !emit.record(record.to_string()) {
+            let record = base(DIAGNOSTIC_SETTING)
+                .reference(setting.get("id").cloned())
+                .ext("categories_enabled", enabled)
+                .ext("destinations", destinations);
+            if !emit.record(record.to_json(setting)) {
                 return;
             }
         }
@@ -212,7 +198,6 @@ fn subscription_records(
 
 /// The record that says a subscription has none of something (upstream's
 /// `<type>_missing`, its reference the subscription).
-fn missing(ext: Map<String, Value>, subscription_id: &Value) -> String {
-    let record_type = ext.get("record_type").cloned().unwrap_or(Value::Null);
-    json!({"raw": null, "ext": ext, "com": {"cloud_type": "azure", "record_type": record_type, "reference": subscription_id}}).to_string()
+fn missing(record: Envelope, subscription_id: &Value) -> String {
+    record.reference(subscription_id.clone()).to_json(&())
 }

@@ -230,15 +230,19 @@ mod tests {
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
     use cloudmarker_plugin_api::sdk::PluginType;
-    use serde_json::{json, Value};
+    use cloudrest::azure;
+    use serde_json::{json, Map, Value};
 
+    /// A record of `record_type` as `azmonitor` writes it, with the `ext`
+    /// fields `ext`.
     fn record(record_type: &str, ext: Value) -> Value {
-        let mut full = json!({"cloud_type": "azure", "record_type": record_type, "subscription_id": "s1",
-            "subscription_locations": ["westus", "eastus"]});
-        for (k, v) in ext.as_object().unwrap() {
-            full[k] = v.clone();
-        }
-        json!({"raw": {}, "ext": full, "com": {"cloud_type": "azure", "record_type": record_type, "reference": "/subscriptions/s1/providers/microsoft.insights/logprofiles/default"}})
+        let mut subscription = Map::new();
+        subscription.insert("subscription_id".into(), "s1".into());
+        azure::record(&subscription, record_type)
+            .reference("/subscriptions/s1/providers/microsoft.insights/logprofiles/default")
+            .ext("subscription_locations", ["westus", "eastus"])
+            .ext_extend(ext.as_object().unwrap().clone())
+            .to_value(&json!({}))
     }
 
     fn good_profile() -> Value {

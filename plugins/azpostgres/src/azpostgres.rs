@@ -1,10 +1,11 @@
 //! The `azpostgres` cloud plugin (upstream's `AzPostgres`).
 
+use cloudmarker_plugin_api::record::com;
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
 /// The `ext.record_type` of a server (upstream's name; `com.record_type`
 /// is `rdbms`).
@@ -155,20 +156,15 @@ fn server(
     if let Some(object) = server.as_object_mut() {
         object.insert("configuration".into(), Value::Array(configurations));
     }
-    let mut ext = listed.subscription.clone();
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), POSTGRESQL_SERVER.into());
-    ext.insert(
-        "server_kind".into(),
-        if flexible { "flexible" } else { "single" }.into(),
-    );
-    if let Ok(Value::Object(fields)) = serde_json::to_value(&settings) {
-        ext.extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
-    }
-    let record = json!({
-        "raw": server,
-        "ext": ext,
-        "com": {"cloud_type": "azure", "record_type": "rdbms", "reference": id, "tls_enforced": tls_enforced},
-    });
-    emit.record(record.to_string())
+    let fields = match serde_json::to_value(&settings) {
+        Ok(Value::Object(fields)) => fields,
+        _ => Map::new(),
+    };
+    let record = azure::record(listed.subscription, POSTGRESQL_SERVER)
+        .com_record_type(Some("rdbms"))
+        .reference(id)
+        .com(com::TLS_ENFORCED, tls_enforced)
+        .ext("server_kind", if flexible { "flexible" } else { "single" })
+        .ext_extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
+    emit.record(record.to_json(&server))
 }

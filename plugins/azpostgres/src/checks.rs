@@ -168,28 +168,41 @@ pub type LogRetentionDays = ParamRuleCheck<LogRetentionDaysRule>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::com;
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
     use cloudmarker_plugin_api::sdk::PluginType;
-    use serde_json::{json, Value};
+    use cloudrest::azure;
+    use serde_json::{json, Map, Value};
 
     const ID: &str =
         "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.DBforPostgreSQL/servers/pg1";
 
+    /// A server record as `azpostgres` writes it, with `fields` over a
+    /// compliant baseline.
     fn server(fields: Value) -> Value {
-        let mut ext = json!({"cloud_type": "azure", "record_type": "postgresql_server",
-            "log_checkpoints_enabled": true, "log_connections_enabled": true, "log_disconnections_enabled": true,
-            "log_duration_enabled": true, "connection_throttling_enabled": true, "log_retention_days": 7});
-        for (k, v) in fields.as_object().unwrap() {
-            ext[k] = v.clone();
-        }
-        json!({"raw": {"id": ID}, "ext": ext, "com": {"cloud_type": "azure", "record_type": "rdbms", "reference": ID, "tls_enforced": true}})
+        azure::record(&Map::new(), "postgresql_server")
+            .com_record_type(Some("rdbms"))
+            .reference(ID)
+            .com(com::TLS_ENFORCED, true)
+            .ext_extend(
+                json!({"log_checkpoints_enabled": true, "log_connections_enabled": true,
+                       "log_disconnections_enabled": true, "log_duration_enabled": true,
+                       "connection_throttling_enabled": true, "log_retention_days": 7})
+                .as_object()
+                .unwrap()
+                .clone(),
+            )
+            .ext_extend(fields.as_object().unwrap().clone())
+            .to_value(&json!({"id": ID}))
     }
 
     fn others() -> Vec<Value> {
-        vec![
-            json!({"raw": {}, "ext": {"record_type": "mysql_server", "log_checkpoints_enabled": false, "log_retention_days": 1}, "com": {"cloud_type": "azure", "record_type": "rdbms"}}),
-        ]
+        vec![azure::record(&Map::new(), "mysql_server")
+            .com_record_type(Some("rdbms"))
+            .ext("log_checkpoints_enabled", false)
+            .ext("log_retention_days", 1)
+            .to_value(&json!({}))]
     }
 
     #[test]

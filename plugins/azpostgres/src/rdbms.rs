@@ -39,7 +39,6 @@ impl PluginType for RdbmsEnforceTls {
     const DESCRIPTION: &'static str =
         "Flags database servers (rdbms records) that accept connections without TLS.";
 
-
     fn new(_: NoParams) -> sdk::Result<Self> {
         Ok(Self)
     }
@@ -82,19 +81,33 @@ impl Check for RdbmsEnforceTls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::com;
     use cloudmarker_plugin_api::sdk::check::assert_check;
-    use serde_json::json;
+    use cloudrest::azure;
+    use serde_json::{json, Map};
 
     #[test]
     fn servers_that_do_not_enforce_tls() {
-        let server = |tls: bool| json!({"raw": {}, "ext": {"record_type": "postgresql_server", "subscription_id": "s1"}, "com": {"cloud_type": "azure", "record_type": "rdbms", "reference": "pg1", "tls_enforced": tls}});
+        let mut subscription = Map::new();
+        subscription.insert("subscription_id".into(), "s1".into());
+        let server = |tls: bool| {
+            azure::record(&subscription, "postgresql_server")
+                .com_record_type(Some("rdbms"))
+                .reference("pg1")
+                .com(com::TLS_ENFORCED, tls)
+                .to_value(&json!({}))
+        };
         let events = assert_check(
             &mut RdbmsEnforceTls,
             "rdbms_enforce_tls_event",
             &server(false),
             &server(true),
             &[
-                json!({"raw": {}, "ext": {"record_type": "rdbms"}, "com": {"cloud_type": "azure", "record_type": "postgresql_server", "tls_enforced": false}}),
+                // The common type is read from com, not ext.
+                azure::record(&Map::new(), "rdbms")
+                    .com_record_type(Some("postgresql_server"))
+                    .com(com::TLS_ENFORCED, false)
+                    .to_value(&json!({})),
             ],
         );
         assert_eq!(events[0]["ext"]["subscription_id"], "s1");

@@ -1,11 +1,11 @@
 //! The `azsql` cloud plugin (upstream's `AzSQL`).
 
-use cloudmarker_plugin_api::record::FirewallRule;
+use cloudmarker_plugin_api::record::{Envelope, FirewallRule};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// `ext.record_type` of a database (upstream's; `com.record_type` is
 /// `database`).
@@ -152,11 +152,9 @@ impl<'a> Server<'a> {
         None
     }
 
-    fn ext(&self, record_type: &str) -> Map<String, Value> {
-        let mut ext = self.listed.subscription.clone();
-        ext.insert("cloud_type".into(), "azure".into());
-        ext.insert("record_type".into(), record_type.into());
-        ext
+    /// The envelope of a `record_type` record of this server's subscription.
+    fn record(&self, record_type: &str) -> Envelope {
+        azure::record(self.listed.subscription, record_type)
     }
 
     /// Reads and emits everything of this server; false once the host stops
@@ -185,12 +183,15 @@ impl<'a> Server<'a> {
         if let (Some(object), Some(auditing)) = (raw.as_object_mut(), auditing) {
             object.insert("auditing_settings".into(), auditing);
         }
-        let mut ext = self.ext(SQL_SERVER);
-        if let Ok(Value::Object(fields)) = serde_json::to_value(&settings) {
-            ext.extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
-        }
-        let record = json!({"raw": raw, "ext": ext, "com": {"cloud_type": "azure", "record_type": SQL_SERVER, "reference": self.id}});
-        if !self.emit.record(record.to_string()) {
+        let fields = match serde_json::to_value(&settings) {
+            Ok(Value::Object(fields)) => fields,
+            _ => Map::new(),
+        };
+        let record = self
+            .record(SQL_SERVER)
+            .reference(self.id.as_str())
+            .ext_extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
+        if !self.emit.record(record.to_json(&raw)) {
             return false;
         }
         let rules = self
@@ -202,10 +203,11 @@ impl<'a> Server<'a> {
             .unwrap_or_default();
         self.collected.count(SQL_FIREWALL_RULE, rules.len());
         for rule in rules {
-            if !self
-                .emit
-                .record(firewall_rule(&rule, &self.id, self.ext(SQL_FIREWALL_RULE)).to_string())
-            {
+            if !self.emit.record(firewall_rule(
+                &rule,
+                &self.id,
+                self.record(SQL_FIREWALL_RULE),
+            )) {
                 return false;
             }
         }
@@ -242,12 +244,14 @@ impl<'a> Server<'a> {
             if let Some(object) = db.as_object_mut() {
                 object.insert("transparent_data_encryption".into(), tde);
             }
-            let mut ext = self.ext(SQL_DB);
-            ext.insert("tde_enabled".into(), tde_enabled.into());
-            ext.insert("server_id".into(), self.id.clone().into());
+            let record = self
+                .record(SQL_DB)
+                .com_record_type(Some("database"))
+                .reference(db_id)
+                .ext("tde_enabled", tde_enabled)
+                .ext("server_id", self.id.as_str());
             self.collected.count(SQL_DB, 1);
-            let record = json!({"raw": db, "ext": ext, "com": {"cloud_type": "azure", "record_type": "database", "reference": db_id}});
-            if !self.emit.record(record.to_string()) {
+            if !self.emit.record(record.to_json(&db)) {
                 return false;
             }
         }
@@ -259,7 +263,8 @@ impl<'a> Server<'a> {
 /// from its address range (`0.0.0.0/0` when the range is every IPv4
 /// address), so that `firewallruleevent` sees SQL servers open to the world.
 /// Azure's `0.0.0.0`-`0.0.0.0` rule means "Azure services", not the Internet.
-fn firewall_rule(rule: &Value, server_id: &str, mut ext: Map<String, Value>) -> Value {
+/// `record` is the envelope of the rule's `ext.record_type`.
+fn firewall_rule(rule: &Value, server_id: &str, record: Envelope) -> String {
     let text = |key: &str| {
         rule.pointer(&format!("/properties/{key}"))
             .and_then(Value::as_str)
@@ -272,25 +277,30 @@ fn firewall_rule(rule: &Value, server_id: &str, mut ext: Map<String, Value>) -> 
         (start, end) => format!("{start}-{end}"),
     };
     let rule_id = rule.get("id").and_then(Value::as_str);
-    ext.insert("server_id".into(), server_id.into());
     let com = FirewallRule {
         protocol: Some("tcp".into()),
         source_addresses: vec![source],
         destination_ports: vec!["1433".into()],
-        ..FirewallRule::new("azure", rule_id.map(String::from))
+        ..FirewallRule::new(azure::CLOUD_TYPE, rule_id.map(String::from))
     };
-    json!({"raw": rule, "ext": ext, "com": com})
+    record
+        .ext("server_id", server_id)
+        .com_model(&com)
+        .to_json(rule)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn firewall_ranges_become_sources() {
         let rule = |start: &str, end: &str| json!({"id": "r", "properties": {"startIpAddress": start, "endIpAddress": end}});
-        let source =
-            |r: Value| firewall_rule(&r, "s", Map::new())["com"]["source_addresses"][0].clone();
+        let source = |r: Value| {
+            let record = firewall_rule(&r, "s", azure::record(&Map::new(), SQL_FIREWALL_RULE));
+            serde_json::from_str::<Value>(&record).unwrap()["com"]["source_addresses"][0].clone()
+        };
         assert_eq!(source(rule("0.0.0.0", "255.255.255.255")), "0.0.0.0/0");
         assert_eq!(source(rule("0.0.0.0", "0.0.0.0")), "0.0.0.0/32");
         assert_eq!(source(rule("10.0.0.1", "10.0.0.9")), "10.0.0.1-10.0.0.9");

@@ -67,19 +67,22 @@ mod tests {
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
     use cloudmarker_plugin_api::sdk::PluginType;
-    use serde_json::{json, Value};
+    use cloudrest::azure;
+    use serde_json::{json, Map, Value};
 
     const DB: &str =
         "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Sql/servers/sql1/databases/db1";
     const SERVER: &str =
         "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Sql/servers/sql1";
 
+    /// A record as `azsql` writes it: `record_type` in `ext`, `com_type`
+    /// in `com`, with the `ext` fields `ext`.
     fn record(record_type: &str, com_type: &str, reference: &str, ext: Value) -> Value {
-        let mut full = json!({"cloud_type": "azure", "record_type": record_type});
-        for (k, v) in ext.as_object().unwrap() {
-            full[k] = v.clone();
-        }
-        json!({"raw": {}, "ext": full, "com": {"cloud_type": "azure", "record_type": com_type, "reference": reference}})
+        azure::record(&Map::new(), record_type)
+            .com_record_type(Some(com_type))
+            .reference(reference)
+            .ext_extend(ext.as_object().unwrap().clone())
+            .to_value(&json!({}))
     }
 
     #[test]

@@ -1,10 +1,8 @@
 //! The `azstorageaccount` cloud plugin.
 
 use crate::account::{Account, STORAGE_ACCOUNT_PROPERTIES};
-use cloudmarker_plugin_api::record::Record;
 use cloudrest::azure::{self, AzurePlugin, Listed, Reader, ResourceType, Session};
 use cloudrest::Emitter;
-use serde_json::json;
 
 /// Storage accounts, listed with all their properties.
 const STORAGE_ACCOUNTS: ResourceType = ResourceType {
@@ -41,23 +39,12 @@ pub type AzStorageAccount = AzurePlugin<AzStorageAccountReader>;
 /// The record of one listed storage account: the account as `raw`,
 /// unchanged, and its security properties in `ext`.
 fn account_record(listed: &Listed<'_>) -> String {
-    let mut ext = listed.subscription.clone();
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), STORAGE_ACCOUNT_PROPERTIES.into());
-    if let Ok(serde_json::Value::Object(fields)) =
-        serde_json::to_value(Account::of_listed(listed.item))
-    {
-        ext.extend(fields);
-    }
-    let com = json!({
-        "cloud_type": "azure",
-        "record_type": STORAGE_ACCOUNT_PROPERTIES,
-        "reference": azure::item_id(listed.item),
-    });
-    Record {
-        raw: listed.item,
-        ext: &ext,
-        com: &com,
-    }
-    .to_json()
+    let fields = match serde_json::to_value(Account::of_listed(listed.item)) {
+        Ok(serde_json::Value::Object(fields)) => fields,
+        _ => serde_json::Map::new(),
+    };
+    azure::record(listed.subscription, STORAGE_ACCOUNT_PROPERTIES)
+        .reference(azure::item_id(listed.item))
+        .ext_extend(fields)
+        .to_json(listed.item)
 }

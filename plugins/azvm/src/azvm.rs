@@ -1,7 +1,6 @@
 //! A cloud plugin that reads every Azure virtual machine with its instance
 //! view: power state, disk encryption and extensions.
 
-use cloudmarker_plugin_api::record::Record;
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, subscription_ext, AzurePlugin, Reader, Session};
 use cloudrest::{run_bounded, Collected, Emitter};
@@ -114,33 +113,32 @@ fn read_all(session: &Session, emit: &Emitter) {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .count(VIEWS, 1);
-                let mut ext = subscription_ext(&subscriptions[index]);
-                ext.extend(vm_ext(&vm));
-                let com = json!({"cloud_type": "azure", "record_type": "compute", "reference": id});
-                emit.record(
-                    Record {
-                        raw: &vm,
-                        ext: &ext,
-                        com: &com,
-                    }
-                    .to_json(),
-                );
+                emit.record(vm_record(&subscriptions[index], &vm, &id));
             }
             Err(e) => fail(index, format!("azvm: {e}")),
         }
     });
     for (subscription, collected) in subscriptions.iter().zip(collected) {
         let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-        let mut summary = azure::summary_record(subscription, Some(&collected), &[VIEWS]);
-        azure::add_fields(&mut summary, session.shard_fields());
-        if !emit.record(summary.to_string()) {
+        let summary = azure::summary_record(session, subscription, Some(&collected), &[VIEWS]);
+        if !emit.record(summary) {
             return;
         }
     }
 }
 
-/// The `ext` fields derived from a VM with its instance view:
-/// `record_type`, `power_state`, `os_disk_encrypted`,
+/// The `vm_instance_view` record (`com.record_type` `compute`) of `vm`
+/// (with its instance view) of `subscription`.
+fn vm_record(subscription: &Value, vm: &Value, id: &str) -> String {
+    azure::record(&subscription_ext(subscription), VIEWS)
+        .com_record_type(Some("compute"))
+        .reference(id)
+        .ext_extend(vm_ext(vm))
+        .to_json(vm)
+}
+
+/// The `ext` fields derived from a VM with its instance view (besides
+/// those of every record): `power_state`, `os_disk_encrypted`,
 /// `all_data_disks_encrypted` and `extensions`.
 pub fn vm_ext(vm: &Value) -> Map<String, Value> {
     let view = vm
@@ -177,8 +175,6 @@ pub fn vm_ext(vm: &Value) -> Map<String, Value> {
         .filter_map(|e| e.get("name").cloned())
         .collect();
     let mut ext = Map::new();
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), "vm_instance_view".into());
     ext.insert(
         "power_state".into(),
         power_state.map_or(Value::Null, Value::from),
@@ -205,6 +201,7 @@ fn encrypted(disk: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::{com, ext};
 
     fn vm(disks: Value) -> Value {
         json!({"id": "/vm/1", "properties": {
@@ -227,7 +224,26 @@ mod tests {
         assert_eq!(ext["os_disk_encrypted"], true);
         assert_eq!(ext["all_data_disks_encrypted"], true);
         assert_eq!(ext["extensions"], json!(["IaaSAntimalware", "MMA"]));
-        assert_eq!(ext["record_type"], "vm_instance_view");
+    }
+
+    #[test]
+    fn the_record_is_a_vm_instance_view_of_its_subscription() {
+        let vm = vm(json!([{"name": "osdisk", "encryptionSettings": [{"enabled": true}]}]));
+        let record: Value =
+            serde_json::from_str(&vm_record(&json!({"subscriptionId": "s1"}), &vm, "/vm/1"))
+                .unwrap();
+        assert_eq!(record["raw"], vm);
+        assert_eq!(
+            record["ext"],
+            json!({"subscription_id": "s1", "subscription_name": null, "subscription_state": null,
+                   "tenant_id": null, ext::CLOUD_TYPE: "azure", ext::RECORD_TYPE: VIEWS,
+                   "power_state": "running", "os_disk_encrypted": true,
+                   "all_data_disks_encrypted": true, "extensions": ["IaaSAntimalware", "MMA"]})
+        );
+        assert_eq!(
+            record["com"],
+            json!({com::CLOUD_TYPE: "azure", com::RECORD_TYPE: "compute", com::REFERENCE: "/vm/1"})
+        );
     }
 
     #[test]

@@ -109,7 +109,6 @@ impl Check for AzVmExtensionEvent {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

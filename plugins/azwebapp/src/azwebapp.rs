@@ -4,7 +4,7 @@ use cloudmarker_plugin_api::PluginError;
 use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
 /// The `record_type` of a web app record (upstream's name).
 pub const WEB_APP_CONFIG: &str = "web_app_config";
@@ -132,16 +132,12 @@ fn web_app(
     if let Some(object) = app.as_object_mut() {
         object.insert("config".into(), config);
     }
-    let mut ext = listed.subscription.clone();
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), WEB_APP_CONFIG.into());
-    if let Ok(Value::Object(fields)) = serde_json::to_value(&settings) {
-        ext.extend(fields);
-    }
-    let record = json!({
-        "raw": app,
-        "ext": ext,
-        "com": {"cloud_type": "azure", "record_type": WEB_APP_CONFIG, "reference": id},
-    });
-    emit.record(record.to_string())
+    let fields = match serde_json::to_value(&settings) {
+        Ok(Value::Object(fields)) => fields,
+        _ => Map::new(),
+    };
+    let record = azure::record(listed.subscription, WEB_APP_CONFIG)
+        .reference(id)
+        .ext_extend(fields);
+    emit.record(record.to_json(&app))
 }

@@ -184,25 +184,38 @@ mod tests {
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
     use cloudmarker_plugin_api::sdk::PluginType;
-    use serde_json::{json, Value};
+    use cloudrest::azure;
+    use serde_json::{json, Map, Value};
 
     const ID: &str = "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Web/sites/app1";
 
     /// A web app record with `ext` fields over a compliant baseline.
     fn app(fields: Value) -> Value {
-        let mut ext = json!({"cloud_type": "azure", "record_type": "web_app_config",
-            "https_only": true, "client_cert_enabled": true, "http20_enabled": true,
-            "min_tls_version": "1.2", "ftps_state": "FtpsOnly", "subscription_id": "s1"});
-        for (k, v) in fields.as_object().unwrap() {
-            ext[k] = v.clone();
-        }
-        json!({"raw": {"id": ID}, "ext": ext, "com": {"cloud_type": "azure", "record_type": "web_app_config", "reference": ID}})
+        let mut subscription = Map::new();
+        subscription.insert("subscription_id".into(), "s1".into());
+        azure::record(&subscription, "web_app_config")
+            .reference(ID)
+            .ext_extend(
+                json!({"https_only": true, "client_cert_enabled": true, "http20_enabled": true,
+                       "min_tls_version": "1.2", "ftps_state": "FtpsOnly"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            )
+            .ext_extend(fields.as_object().unwrap().clone())
+            .to_value(&json!({"id": ID}))
     }
 
     fn others() -> Vec<Value> {
-        vec![
-            json!({"raw": {}, "ext": {"record_type": "storage_account_properties", "https_only": false, "http20_enabled": false, "client_cert_enabled": false, "ftps_state": "AllAllowed", "min_tls_version": "1.0"}, "com": {"cloud_type": "azure"}}),
-        ]
+        vec![azure::record(&Map::new(), "storage_account_properties")
+            .ext_extend(
+                json!({"https_only": false, "http20_enabled": false, "client_cert_enabled": false,
+                       "ftps_state": "AllAllowed", "min_tls_version": "1.0"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            )
+            .to_value(&json!({}))]
     }
 
     #[test]

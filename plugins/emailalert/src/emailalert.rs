@@ -126,6 +126,7 @@ pub fn summary(events: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::{com, END_AUDIT};
     use serde_json::json;
 
     #[test]
@@ -139,7 +140,7 @@ mod tests {
             event("b", 0, "resolved"),
             event("a", 3, "new"),
             event("b", 6, "new"),
-            json!({"com": {"record_type": "odd"}}),
+            json!({"com": {com::RECORD_TYPE: "odd"}}),
         ]);
         assert_eq!(
             body,
@@ -154,7 +155,9 @@ mod tests {
 
     #[test]
     fn markers_are_not_events() {
-        assert!(is_marker(r#"{"com": {"record_type": "end_audit"}}"#));
-        assert!(!is_marker(r#"{"com": {"record_type": "mock_event"}}"#));
+        let record =
+            |record_type: &str| json!({"com": {com::RECORD_TYPE: record_type}}).to_string();
+        assert!(is_marker(&record(END_AUDIT)));
+        assert!(!is_marker(&record("mock_event")));
     }
 }

@@ -46,7 +46,6 @@ impl PluginType for FileCloud {
         "Reads records back from filestore output files, to evaluate a saved inventory again.";
     const SHARDS: bool = true;
 
-
     fn new(params: FileCloudParams) -> sdk::Result<Self> {
         let config = |e: String| PluginError::config(format!("filecloud: {e}"));
         if params.path.trim().is_empty() {
@@ -235,33 +234,41 @@ fn is_cloud_record(record: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use cloudmarker_plugin_api::record::{com, BEGIN_AUDIT};
+    use serde_json::{json, Value};
+
+    fn text(record: Value) -> String {
+        record.to_string()
+    }
 
     #[test]
     fn cloud_records_only() {
-        assert!(is_cloud_record(
-            r#"{"com": {"record_type": "vm", "origin_type": "cloud"}}"#
-        ));
+        assert!(is_cloud_record(&text(
+            json!({"com": {com::RECORD_TYPE: "vm", com::ORIGIN_TYPE: "cloud"}})
+        )));
         assert!(is_cloud_record(r#"{"raw": {}}"#));
-        assert!(!is_cloud_record(
-            r#"{"com": {"record_type": "begin_audit"}}"#
-        ));
-        assert!(!is_cloud_record(
-            r#"{"com": {"record_type": "x_event", "origin_type": "event"}}"#
-        ));
+        assert!(!is_cloud_record(&text(
+            json!({"com": {com::RECORD_TYPE: BEGIN_AUDIT}})
+        )));
+        assert!(!is_cloud_record(&text(
+            json!({"com": {com::RECORD_TYPE: "x_event", com::ORIGIN_TYPE: "event"}})
+        )));
     }
 
     #[test]
     fn a_record_is_sharded_by_its_subscription_project_or_account() {
         assert_eq!(
-            scope_of(
-                r#"{"ext": {"subscription_id": "s1", "account_id": "a"}, "com": {"reference": "/r"}}"#
-            ),
+            scope_of(&text(
+                json!({"ext": {"subscription_id": "s1", "account_id": "a"}, "com": {com::REFERENCE: "/r"}})
+            )),
             "s1"
         );
         assert_eq!(scope_of(r#"{"ext": {"project_id": "p"}}"#), "p");
         assert_eq!(scope_of(r#"{"ext": {"account_id": "a"}}"#), "a");
-        assert_eq!(scope_of(r#"{"ext": {}, "com": {"reference": "/r"}}"#), "/r");
+        assert_eq!(
+            scope_of(&text(json!({"ext": {}, "com": {com::REFERENCE: "/r"}}))),
+            "/r"
+        );
         assert_eq!(scope_of(r#"{"raw": 1}"#), r#"{"raw": 1}"#);
     }
 
@@ -279,6 +286,5 @@ mod tests {
             .collect();
         assert_eq!(names, ["a.json", "b.json"]);
         assert!(inputs(&dir.path().join("nope")).is_err());
-        let _ = json!(null);
     }
 }

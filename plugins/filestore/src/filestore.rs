@@ -383,6 +383,7 @@ fn checked_name(name: &str) -> Result<&str, String> {
 mod tests {
     use super::*;
     use abi_stable::std_types::{RStr, RVec};
+    use cloudmarker_plugin_api::record::{com, BEGIN_AUDIT, END_AUDIT};
     use serde_json::{json, Value};
 
     fn store(dir: &Path) -> FileStore {
@@ -426,7 +427,7 @@ mod tests {
         let mut fs_store = store(dir.path());
         let texts = [json!({"raw": 1}).to_string(), "{\"raw\": 2}".to_string()];
         let strs: RVec<RStr<'_>> = texts.iter().map(|s| RStr::from_str(s)).collect();
-        let begin = json!({"com": {"record_type": "begin_audit", "audit_version": "20260101_000000", "target_worker": "audit_fs", "target_type": "store"}});
+        let begin = json!({"com": {com::RECORD_TYPE: BEGIN_AUDIT, "audit_version": "20260101_000000", "target_worker": "audit_fs", "target_type": "store"}});
         write(&mut fs_store, &[begin]).unwrap();
         fs_store
             .write_from("audit_a", Records::new(strs.as_rslice()))
@@ -445,7 +446,7 @@ mod tests {
     #[test]
     fn markers_of_store_and_alert_do_not_collide() {
         let dir = tempfile::tempdir().unwrap();
-        let marker = |t| json!({"com": {"record_type": "begin_audit", "target_worker": "audit_fs", "target_type": t}});
+        let marker = |t| json!({"com": {com::RECORD_TYPE: BEGIN_AUDIT, "target_worker": "audit_fs", "target_type": t}});
         let (mut as_store, mut as_alert) = (store(dir.path()), store(dir.path()));
         write(&mut as_store, &[marker("store")]).unwrap();
         write(&mut as_alert, &[marker("alert")]).unwrap();
@@ -538,7 +539,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a/b");
         let mut fs_store = store(&out);
-        let marker = json!({"com": {"record_type": "begin_audit", "audit_version": "v1", "target_worker": "audit_fs", "target_type": "store"}});
+        let marker = json!({"com": {com::RECORD_TYPE: BEGIN_AUDIT, "audit_version": "v1", "target_worker": "audit_fs", "target_type": "store"}});
         write(
             &mut fs_store,
             &[marker, json!({"com": {"origin_worker": "w"}})],
@@ -577,8 +578,8 @@ mod tests {
     fn temporaries_of_earlier_runs_are_removed_at_the_next_run() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
-        let marker = |v: &str| json!({"com": {"record_type": "begin_audit", "audit_version": v, "target_worker": "audit_fs", "target_type": "store"}});
-        let end = json!({"com": {"record_type": "end_audit", "interrupted": true, "target_worker": "audit_fs", "target_type": "store"}});
+        let marker = |v: &str| json!({"com": {com::RECORD_TYPE: BEGIN_AUDIT, "audit_version": v, "target_worker": "audit_fs", "target_type": "store"}});
+        let end = json!({"com": {com::RECORD_TYPE: END_AUDIT, "interrupted": true, "target_worker": "audit_fs", "target_type": "store"}});
         let mut first = store(out);
         write(
             &mut first,
@@ -621,7 +622,7 @@ mod tests {
         let path = |name: &str| dir.path().join(name);
         fs::write(path("audit_bad.json"), "[\"old\"]").unwrap();
         let mut fs_store = store(dir.path());
-        let end = json!({"com": {"record_type": "end_audit", "interrupted": false, "failed_workers": ["audit_bad"], "target_worker": "audit_fs", "target_type": "store"}});
+        let end = json!({"com": {com::RECORD_TYPE: END_AUDIT, "interrupted": false, "failed_workers": ["audit_bad"], "target_worker": "audit_fs", "target_type": "store"}});
         let rec = |w: &str| json!({"com": {"origin_worker": w}});
         write(&mut fs_store, &[rec("audit_good"), rec("audit_bad"), end]).unwrap();
         fs_store.done().unwrap();
@@ -634,7 +635,7 @@ mod tests {
         assert_eq!(temporaries(dir.path(), "audit_bad"), 1);
 
         let mut fs_store = store(dir.path());
-        let end = json!({"com": {"record_type": "end_audit", "interrupted": true, "failed_workers": [], "target_worker": "audit_fs", "target_type": "store"}});
+        let end = json!({"com": {com::RECORD_TYPE: END_AUDIT, "interrupted": true, "failed_workers": [], "target_worker": "audit_fs", "target_type": "store"}});
         write(&mut fs_store, &[rec("audit_other"), end]).unwrap();
         fs_store.done().unwrap();
         assert!(

@@ -27,7 +27,9 @@ pub enum Format {
     Csv,
 }
 
-/// The `com` fields a CSV row has, in order.
+/// The `com` fields a CSV row has, in order: the file format's header,
+/// spelt out as its columns (the `record_type`, `cloud_type` and
+/// `reference` literals are the header's names, not a record producer's).
 pub const CSV_COLUMNS: [&str; 16] = [
     "record_type",
     "cloud_type",
@@ -120,21 +122,24 @@ fn csv_row(record: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::com;
+    use serde_json::json;
 
     #[test]
     fn csv_quotes_what_needs_quoting() {
-        let row = csv_row(&serde_json::json!({"com": {
-            "record_type": "e", "description": "a, \"b\"\nc", "compliance": ["x 1", "y 2"], "occurrences": 3
+        let row = csv_row(&json!({"com": {
+            com::RECORD_TYPE: "e", "description": "a, \"b\"\nc", "compliance": ["x 1", "y 2"], "occurrences": 3
         }}));
         assert_eq!(row, "e,,,,,,\"a, \"\"b\"\"\nc\",,,,3,,,,,x 1; y 2\r\n");
     }
 
     #[test]
     fn ocsf_leaves_out_what_is_not_a_finding() {
-        assert!(encode(Format::Ocsf, r#"{"com": {"record_type": "vm"}}"#).is_none());
+        let record = |bucket: Value| json!({ "com": bucket }).to_string();
+        assert!(encode(Format::Ocsf, &record(json!({com::RECORD_TYPE: "vm"}))).is_none());
         let line = encode(
             Format::Ocsf,
-            r#"{"com": {"record_type": "e", "finding_id": "f"}}"#,
+            &record(json!({com::RECORD_TYPE: "e", com::FINDING_ID: "f"})),
         )
         .unwrap();
         assert!(line.ends_with('\n'));

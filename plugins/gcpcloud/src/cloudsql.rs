@@ -4,9 +4,9 @@
 //! them as they check Azure's.
 
 use crate::Reader;
-use cloudmarker_plugin_api::record::FirewallRule;
-use cloudrest::Emitter;
-use serde_json::{json, Map, Value};
+use cloudmarker_plugin_api::record::{com, FirewallRule};
+use cloudrest::{gcp, Emitter};
+use serde_json::{Map, Value};
 
 /// Emits one `sql_instance` record per Cloud SQL instance of `project` and
 /// one `firewall_rule` record per authorized network; returns how many
@@ -24,7 +24,7 @@ pub fn read_sql_instances(
     )?;
     for instance in &instances {
         for record in instance_records(instance, project_ext) {
-            if !emit.record(record.to_string()) {
+            if !emit.record(record) {
                 return Ok(instances.len());
             }
         }
@@ -32,8 +32,9 @@ pub fn read_sql_instances(
     Ok(instances.len())
 }
 
-/// The records of one instance: itself, then its authorized networks.
-fn instance_records(instance: &Value, project_ext: &Map<String, Value>) -> Vec<Value> {
+/// The records (JSON text) of one instance: itself, then its authorized
+/// networks.
+fn instance_records(instance: &Value, project_ext: &Map<String, Value>) -> Vec<String> {
     let ip = instance
         .pointer("/settings/ipConfiguration")
         .unwrap_or(&Value::Null);
@@ -60,26 +61,21 @@ fn instance_records(instance: &Value, project_ext: &Map<String, Value>) -> Vec<V
         _ => "3306",
     };
     let reference = instance.get("selfLink").cloned().unwrap_or(Value::Null);
-    let mut ext = project_ext.clone();
-    ext.insert("cloud_type".into(), "gcp".into());
-    ext.insert("record_type".into(), "sql_instance".into());
-    ext.insert("public_ip".into(), public_ip.into());
-    ext.insert("database_version".into(), version.into());
-    let mut records = vec![json!({
-        "raw": instance,
-        "ext": ext,
-        "com": {"cloud_type": "gcp", "record_type": "rdbms", "reference": reference, "tls_enforced": tls_enforced},
-    })];
+    let server = gcp::record(project_ext, "sql_instance")
+        .com_record_type(Some("rdbms"))
+        .reference(reference.clone())
+        .com(com::TLS_ENFORCED, tls_enforced)
+        .ext("public_ip", public_ip)
+        .ext("database_version", version);
+    let mut records = vec![server.to_json(instance)];
     for network in ip
         .get("authorizedNetworks")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        let mut ext = project_ext.clone();
-        ext.insert("cloud_type".into(), "gcp".into());
-        ext.insert("record_type".into(), "sql_authorized_network".into());
-        ext.insert("sql_instance".into(), reference.clone());
+        let record = gcp::record(project_ext, "sql_authorized_network")
+            .ext("sql_instance", reference.clone());
         let name = network
             .get("name")
             .and_then(Value::as_str)
@@ -96,11 +92,11 @@ fn instance_records(instance: &Value, project_ext: &Map<String, Value>) -> Vec<V
                 .collect(),
             destination_ports: vec![port.into()],
             ..FirewallRule::new(
-                "gcp",
+                gcp::CLOUD_TYPE,
                 Some(format!("{reference}/authorizedNetworks/{name}")),
             )
         };
-        records.push(json!({"raw": network, "ext": ext, "com": com}));
+        records.push(record.com_model(&com).to_json(network));
     }
     records
 }
@@ -108,21 +104,26 @@ fn instance_records(instance: &Value, project_ext: &Map<String, Value>) -> Vec<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn records(instance: &Value) -> Vec<Value> {
+        instance_records(instance, &Map::new())
+            .iter()
+            .map(|r| serde_json::from_str(r).unwrap())
+            .collect()
+    }
 
     #[test]
     fn instances_are_databases_and_their_networks_firewall_rules() {
         let instance = json!({"name": "pg", "selfLink": "https://sqladmin/pg", "databaseVersion": "POSTGRES_14",
             "settings": {"ipConfiguration": {"ipv4Enabled": true, "requireSsl": false, "sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
                 "authorizedNetworks": [{"name": "anywhere", "value": "0.0.0.0/0"}]}}});
-        let records = instance_records(&instance, &Map::new());
-        assert_eq!(records[0]["com"]["tls_enforced"], false);
-        assert_eq!(records[1]["com"]["source_addresses"], json!(["0.0.0.0/0"]));
-        assert_eq!(records[1]["com"]["destination_ports"], json!(["5432"]));
+        let read = records(&instance);
+        assert_eq!(read[0]["com"][com::TLS_ENFORCED], false);
+        assert_eq!(read[1]["com"]["source_addresses"], json!(["0.0.0.0/0"]));
+        assert_eq!(read[1]["com"]["destination_ports"], json!(["5432"]));
         let mut strict = instance.clone();
         strict["settings"]["ipConfiguration"]["sslMode"] = json!("ENCRYPTED_ONLY");
-        assert_eq!(
-            instance_records(&strict, &Map::new())[0]["com"]["tls_enforced"],
-            true
-        );
+        assert_eq!(records(&strict)[0]["com"][com::TLS_ENFORCED], true);
     }
 }

@@ -1,11 +1,13 @@
 //! Google Cloud firewalls in the common `firewall_rule` model, as the
 //! original GCPCloud normalises them: one rule per `allowed` and `denied` entry.
 
-use cloudmarker_plugin_api::record::FirewallRule;
-use serde_json::{json, Map, Value};
+use cloudmarker_plugin_api::record::{FirewallRule, FIREWALL_RULE};
+use cloudrest::gcp;
+use serde_json::{Map, Value};
 
-/// The `firewall_rule` records of one firewall; `ext` is the project identity.
-pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec<Value> {
+/// The `firewall_rule` records (JSON text) of one firewall; `ext` is the
+/// project identity.
+pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec<String> {
     // An unknown direction passes through unchanged, as upstream's does.
     let direction = match firewall.get("direction").and_then(Value::as_str) {
         Some("INGRESS") | None => "in".to_string(),
@@ -15,19 +17,11 @@ pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec
     let enabled = firewall.get("disabled") != Some(&Value::Bool(true));
     let sources = strings(firewall.get("sourceRanges"));
     let reference = firewall.get("selfLink").cloned().unwrap_or(Value::Null);
-    let mut ext = project_ext.clone();
-    ext.insert("cloud_type".into(), "gcp".into());
-    ext.insert("record_type".into(), "firewall_rule".into());
-    ext.insert(
-        "firewall_name".into(),
-        firewall.get("name").cloned().unwrap_or(Value::Null),
-    );
-    // Upstream's names for the firewall's id and link.
-    ext.insert(
-        "firewall_id".into(),
-        firewall.get("id").cloned().unwrap_or(Value::Null),
-    );
-    ext.insert("firewall_link".into(), reference.clone());
+    let record = gcp::record(project_ext, FIREWALL_RULE)
+        .ext("firewall_name", firewall.get("name").cloned())
+        // Upstream's names for the firewall's id and link.
+        .ext("firewall_id", firewall.get("id").cloned())
+        .ext("firewall_link", reference.clone());
     [("allowed", "allow"), ("denied", "deny")]
         .into_iter()
         .flat_map(|(key, access)| {
@@ -54,9 +48,9 @@ pub fn firewall_rules(firewall: &Value, project_ext: &Map<String, Value>) -> Vec
                 protocol,
                 source_addresses: sources.clone(),
                 destination_ports: ports,
-                ..FirewallRule::new("gcp", reference.as_str().map(String::from))
+                ..FirewallRule::new(gcp::CLOUD_TYPE, reference.as_str().map(String::from))
             };
-            json!({"raw": firewall, "ext": ext, "com": com})
+            record.clone().com_model(&com).to_json(firewall)
         })
         .collect()
 }
@@ -74,6 +68,15 @@ fn strings(list: Option<&Value>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::ext;
+    use serde_json::json;
+
+    fn records(firewall: &Value) -> Vec<Value> {
+        firewall_rules(firewall, &Map::new())
+            .iter()
+            .map(|r| serde_json::from_str(r).unwrap())
+            .collect()
+    }
 
     #[test]
     fn one_rule_per_allowed_and_denied_entry() {
@@ -82,7 +85,7 @@ mod tests {
             "allowed": [{"IPProtocol": "udp", "ports": ["1-65535"]}, {"IPProtocol": "tcp", "ports": ["1-65535"]}, {"IPProtocol": "icmp"}],
             "denied": [{"IPProtocol": "TCP", "ports": ["22"]}],
             "selfLink": "https://x/global/firewalls/default-allow-internal"});
-        let rules = firewall_rules(&firewall, &Map::new());
+        let rules = records(&firewall);
         let coms: Vec<Value> = rules.iter().map(|r| r["com"].clone()).collect();
         assert_eq!(coms.len(), 4);
         assert_eq!(coms[0]["access"], "allow");
@@ -98,14 +101,14 @@ mod tests {
             .iter()
             .all(|c| c["enabled"] == true && c["direction"] == "in"));
         assert_eq!(coms[0]["source_addresses"], json!(["10.0.0.0/8"]));
-        assert_eq!(rules[0]["ext"]["record_type"], "firewall_rule");
+        assert_eq!(rules[0]["ext"][ext::RECORD_TYPE], FIREWALL_RULE);
     }
 
     #[test]
     fn disabled_and_egress() {
         let firewall =
             json!({"direction": "EGRESS", "disabled": true, "allowed": [{"IPProtocol": "all"}]});
-        let com = &firewall_rules(&firewall, &Map::new())[0]["com"];
+        let com = &records(&firewall)[0]["com"];
         assert_eq!(com["enabled"], false);
         assert_eq!(com["direction"], "out");
         assert_eq!(com["protocol"], "all");

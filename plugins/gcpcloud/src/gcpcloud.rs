@@ -319,10 +319,8 @@ fn collect_project(
         "client_email".into(),
         session.sign_in.identity.as_str().into(),
     );
-    let mut ext = project_ext.clone();
-    ext.insert("cloud_type".into(), "gcp".into());
-    ext.insert("record_type".into(), "project".into());
-    if !emit.record(json!({"raw": project_json, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "project", "reference": project}}).to_string()) {
+    let record = gcp::record(&project_ext, "project").reference(project);
+    if !emit.record(record.to_json(project_json)) {
         return false;
     }
     let base = session.params.compute_url.trim_end_matches('/');
@@ -375,12 +373,11 @@ fn collect_project(
         },
     );
     let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut ext = project_ext.clone();
-    ext.insert("cloud_type".into(), "gcp".into());
-    ext.insert("record_type".into(), "collection_summary".into());
-    ext.extend(collected.summarise(&format!("Project {project}"), &[]));
-    ext.extend(shard_fields.clone());
-    emit.record(json!({"raw": {"project_id": project}, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "collection_summary", "reference": project}}).to_string())
+    let record = gcp::record(&project_ext, "collection_summary")
+        .reference(project)
+        .ext_extend(collected.summarise(&format!("Project {project}"), &[]))
+        .ext_extend(shard_fields.clone());
+    emit.record(record.to_json(&json!({"project_id": project})))
 }
 
 fn read_firewalls(
@@ -396,14 +393,21 @@ fn read_firewalls(
         .unwrap_or_default();
     let what = format!("project {project}: listing firewalls");
     gcp::list(&session.http, &what, url, &session.token, |page| {
-        for firewall in page.get("items").and_then(Value::as_array).into_iter().flatten() {
+        for firewall in page
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             count += 1;
-            let mut ext = project_ext.clone();
-            ext.insert("cloud_type".into(), "gcp".into());
-            ext.insert("record_type".into(), "firewall".into());
-            emit.record(json!({"raw": firewall, "ext": ext, "com": {"cloud_type": "gcp", "record_type": null, "reference": firewall.get("selfLink")}}).to_string());
+            // As upstream's: the firewall itself has no common type (its
+            // rules are `firewall_rule` records).
+            let record = gcp::record(project_ext, "firewall")
+                .com_record_type(None)
+                .reference(firewall.get("selfLink").cloned());
+            emit.record(record.to_json(firewall));
             for rule in firewall_rules(firewall, project_ext) {
-                emit.record(rule.to_string());
+                emit.record(rule);
             }
         }
     })
@@ -427,15 +431,14 @@ fn read_instances(
     let mut count = 0;
     let mut emit_instance = |instance: &Value| {
         count += 1;
-        let mut ext = project_ext.clone();
-        ext.insert("cloud_type".into(), "gcp".into());
-        ext.insert("record_type".into(), "compute".into());
         let zone = instance
             .get("zone")
             .and_then(Value::as_str)
             .and_then(|z| z.rsplit('/').next());
-        ext.insert("zone".into(), zone.map_or(Value::Null, Value::from));
-        emit.record(json!({"raw": instance, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "compute", "reference": instance.get("selfLink")}}).to_string());
+        let record = gcp::record(project_ext, "compute")
+            .reference(instance.get("selfLink").cloned())
+            .ext("zone", zone);
+        emit.record(record.to_json(instance));
     };
     gcp::list(
         &session.http,

@@ -43,25 +43,30 @@ pub type PublicBucket = RuleCheck<PublicBucketRule>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::Envelope;
     use cloudmarker_plugin_api::sdk::check::assert_check;
     use cloudmarker_plugin_api::sdk::rule::NoParams;
     use cloudmarker_plugin_api::sdk::PluginType;
-    use serde_json::json;
+    use cloudrest::gcp;
+    use serde_json::{json, Map};
 
     #[test]
     fn public_buckets() {
         let bucket = |members: &[&str]| {
-            json!({"raw": {}, "ext": {"cloud_type": "gcp", "record_type": "bucket", "public_members": members},
-            "com": {"cloud_type": "gcp", "record_type": "bucket", "reference": "https://storage/b/b1"}})
+            gcp::record(&Map::new(), "bucket")
+                .reference("https://storage/b/b1")
+                .ext("public_members", members)
+                .to_value(&json!({}))
         };
         let events = assert_check(
             &mut PublicBucket::new(NoParams {}).unwrap(),
             "bucket_public_event",
             &bucket(&["allUsers"]),
             &bucket(&[]),
-            &[
-                json!({"raw": {}, "ext": {"record_type": "bucket", "public_members": ["allUsers"]}, "com": {"cloud_type": "azure"}}),
-            ],
+            // Another cloud's bucket.
+            &[Envelope::new("azure", "bucket")
+                .ext("public_members", ["allUsers"])
+                .to_value(&json!({}))],
         );
         assert!(events[0]["com"]["recommendation"]
             .as_str()

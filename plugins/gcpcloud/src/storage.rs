@@ -1,8 +1,9 @@
 //! Cloud Storage buckets, with their IAM policy: who can read them.
 
 use crate::Reader;
+use cloudrest::gcp;
 use cloudrest::Emitter;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The members that make a bucket public.
 pub const PUBLIC_MEMBERS: [&str; 2] = ["allUsers", "allAuthenticatedUsers"];
@@ -57,18 +58,15 @@ pub fn read_buckets(
             .pointer("/iamConfiguration/uniformBucketLevelAccess/enabled")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let mut ext = project_ext.clone();
-        ext.insert("cloud_type".into(), "gcp".into());
-        ext.insert("record_type".into(), "bucket".into());
-        ext.insert("uniform_bucket_level_access".into(), uniform.into());
-        ext.insert("public".into(), (!public.is_empty()).into());
-        ext.insert("public_members".into(), public.into());
-        let reference = bucket.get("selfLink").cloned().unwrap_or(Value::Null);
+        let record = gcp::record(project_ext, "bucket")
+            .reference(bucket.get("selfLink").cloned())
+            .ext("uniform_bucket_level_access", uniform)
+            .ext("public", !public.is_empty())
+            .ext("public_members", public);
         if let Some(object) = bucket.as_object_mut() {
             object.insert("iam".into(), policy);
         }
-        let record = json!({"raw": bucket, "ext": ext, "com": {"cloud_type": "gcp", "record_type": "bucket", "reference": reference}});
-        if !emit.record(record.to_string()) {
+        if !emit.record(record.to_json(&bucket)) {
             break;
         }
     }

@@ -1,5 +1,6 @@
 //! A cloud that generates numbered mock records.
 
+use cloudmarker_plugin_api::record::{Envelope, Frame};
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use serde::{Deserialize, Serialize};
@@ -28,14 +29,18 @@ impl Default for MockCloudParams {
     }
 }
 
-/// Generates `record_count` records; record `i` is
-/// `{"raw":{"data":i},"ext":{"cloud_type":"mock","record_type":T},"com":{"cloud_type":"mock","record_type":"mock"}}`
-/// where `T` is `record_types[i % record_types.len()]`. In a sharded run
-/// it generates the records whose number `i` (as text) the shard takes.
+/// The `cloud_type` of the generated records, and their `com.record_type`.
+pub const MOCK: &str = "mock";
+
+/// Generates `record_count` records; record `i` has `raw` `{"data": i}`,
+/// `ext.record_type` `T`, `com.record_type` `mock` and `cloud_type` `mock`
+/// in both buckets, where `T` is `record_types[i % record_types.len()]`.
+/// In a sharded run it generates the records whose number `i` (as text)
+/// the shard takes.
 #[derive(Debug)]
 pub struct MockCloud {
-    /// Each record type already as a JSON string literal.
-    record_types: Vec<String>,
+    /// The envelope of each record type, already serialised.
+    record_types: Vec<Frame>,
     next: u64,
     end: u64,
     delay: Duration,
@@ -59,7 +64,7 @@ impl PluginType for MockCloud {
         let record_types = params
             .record_types
             .iter()
-            .map(|t| serde_json::to_string(t).expect("a string always serializes"))
+            .map(|t| Envelope::new(MOCK, t).com_record_type(Some(MOCK)).frame())
             .collect();
         Ok(Self {
             record_types,
@@ -82,19 +87,23 @@ impl Cloud for MockCloud {
             if self.shard.is_some_and(|s| !s.takes(&i.to_string())) {
                 continue;
             }
-            let record_type = &self.record_types[(i % self.record_types.len() as u64) as usize];
-            // Formatted directly: the shape is fixed and both values are valid JSON.
-            out.push_json(format!(
-                r#"{{"raw":{{"data":{i}}},"ext":{{"cloud_type":"mock","record_type":{record_type}}},"com":{{"cloud_type":"mock","record_type":"mock"}}}}"#
-            ));
+            let frame = &self.record_types[(i % self.record_types.len() as u64) as usize];
+            out.push_json(frame.to_json(&Data { data: i }));
         }
         Ok(())
     }
 }
 
+/// A generated record's `raw`.
+#[derive(Serialize)]
+struct Data {
+    data: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::{com, ext};
     use serde_json::{json, Value};
 
     fn read_all(cloud: &mut MockCloud, batch_size: usize) -> Vec<Value> {
@@ -124,12 +133,12 @@ mod tests {
         assert_eq!(records.len(), 5);
         assert_eq!(
             records[4],
-            json!({"raw": {"data": 4}, "ext": {"cloud_type": "mock", "record_type": "ball"},
-                   "com": {"cloud_type": "mock", "record_type": "mock"}})
+            json!({"raw": {"data": 4}, "ext": {ext::CLOUD_TYPE: MOCK, ext::RECORD_TYPE: "ball"},
+                   "com": {com::CLOUD_TYPE: MOCK, com::RECORD_TYPE: MOCK}})
         );
         let types: Vec<_> = records
             .iter()
-            .map(|r| r["ext"]["record_type"].clone())
+            .map(|r| r["ext"][ext::RECORD_TYPE].clone())
             .collect();
         assert_eq!(types, ["apple", "ball", "cat", "apple", "ball"]);
     }

@@ -1,5 +1,6 @@
 //! An event plugin that flags records whose `raw.data` is a multiple of `n`.
 
+use cloudmarker_plugin_api::record::ext::RECORD_TYPE;
 use cloudmarker_plugin_api::sdk::{self, Batch, Event, PluginType};
 use cloudmarker_plugin_api::PluginError;
 use serde::{Deserialize, Serialize};
@@ -86,7 +87,7 @@ impl Event for MockEvent {
             Some(ext) => serde_json::from_str(ext.get()).unwrap_or_default(),
             None => Map::new(),
         };
-        ext.insert("record_type".into(), json!("mock_event"));
+        ext.insert(RECORD_TYPE.into(), json!("mock_event"));
         ext.insert("data".into(), json!(data));
         ext.insert("n".into(), json!(n));
         out.push(&EventRecord {
@@ -105,6 +106,7 @@ impl Event for MockEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::{com, ext, Envelope};
 
     fn events(record: &str) -> Vec<Value> {
         let mut plugin = MockEvent::new(MockEventParams::default()).unwrap();
@@ -117,15 +119,13 @@ mod tests {
 
     #[test]
     fn multiple_of_n_raises_one_event() {
-        let got = events(
-            r#"{"raw":{"data":6},"ext":{"cloud_type":"mock","record_type":"foo"},"com":{}}"#,
-        );
+        let got = events(&Envelope::new("mock", "foo").to_json(&json!({"data": 6})));
         assert_eq!(
             got,
             [json!({
-                "ext": {"cloud_type": "mock", "record_type": "mock_event", "data": 6, "n": 3},
-                "com": {"record_type": "mock_event", "description": "6 is a multiple of 3.",
-                        "recommendation": "Divide 6 by 3 and confirm that the remainder is 0."}
+                "ext": {ext::CLOUD_TYPE: "mock", ext::RECORD_TYPE: "mock_event", "data": 6, "n": 3},
+                "com": {com::RECORD_TYPE: "mock_event", com::DESCRIPTION: "6 is a multiple of 3.",
+                        com::RECOMMENDATION: "Divide 6 by 3 and confirm that the remainder is 0."}
             })]
         );
     }

@@ -219,6 +219,7 @@ fn event_lines(events: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::com;
     use serde_json::json;
 
     #[test]
@@ -256,7 +257,7 @@ mod tests {
     fn event_lines_group_by_status_with_severities() {
         let lines = event_lines(&[
             json!({"com": {"description": "d1", "status": "open", "severity": "low"}}),
-            json!({"com": {"record_type": "t", "status": "new", "severity": "high"}}),
+            json!({"com": {com::RECORD_TYPE: "t", "status": "new", "severity": "high"}}),
             json!({"com": {"description": "d3"}}),
         ]);
         assert_eq!(

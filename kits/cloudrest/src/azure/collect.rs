@@ -7,9 +7,10 @@
 
 use super::{list_raw, subscription_ext, Session};
 use crate::{run_bounded, Collected, Emitter};
+use cloudmarker_plugin_api::record::Envelope;
 use cloudmarker_plugin_api::PluginError;
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -103,9 +104,8 @@ pub fn collect(
     let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     let expected: Vec<&str> = types.iter().map(|t| t.record_type).collect();
     for (index, subscription) in subscriptions.iter().enumerate() {
-        let mut summary = summary_record(subscription, collected.get(&index), &expected);
-        add_fields(&mut summary, session.shard_fields());
-        if !emit.record(summary.to_string()) {
+        let summary = summary_record(session, subscription, collected.get(&index), &expected);
+        if !emit.record(summary) {
             return;
         }
     }
@@ -162,38 +162,43 @@ fn list_type(
     Ok(count)
 }
 
-/// Says what was read from a subscription and what could not be (a type
-/// of `expected` neither counted nor failed was not read at all); logs it.
+/// The `cloud_type` of Azure's records.
+pub const CLOUD_TYPE: &str = "azure";
+
+/// The envelope of an Azure record of the plugin's type `record_type` in
+/// the subscription whose `ext` identity is `subscription` (see
+/// [`subscription_ext`]; a [`Listed`] item has it): `ext` starts with the
+/// subscription's fields, and `cloud_type` and `record_type` are set in
+/// both buckets. Add the record's `reference` and own fields, then write it
+/// with [`Envelope::to_json`].
+pub fn record(subscription: &Map<String, Value>, record_type: &str) -> Envelope {
+    Envelope::with_ext(subscription.clone(), CLOUD_TYPE, record_type)
+}
+
+/// The `collection_summary` record of a subscription: what was read from
+/// it and what could not be (a type of `expected` neither counted nor
+/// failed was not read at all), and in a sharded run which shard read it;
+/// logs it.
 pub fn summary_record(
+    session: &Session,
     subscription: &Value,
     collected: Option<&Collected>,
     expected: &[&str],
-) -> Value {
+) -> String {
     let empty = Collected::default();
     let sub_id = subscription
         .get("subscriptionId")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let mut ext = subscription_ext(subscription);
-    ext.insert("cloud_type".into(), "azure".into());
-    ext.insert("record_type".into(), "collection_summary".into());
-    ext.extend(
-        collected
-            .unwrap_or(&empty)
-            .summarise(&format!("Subscription {sub_id}"), expected),
-    );
-    json!({
-        "raw": subscription,
-        "ext": ext,
-        "com": {"cloud_type": "azure", "record_type": "collection_summary", "reference": subscription.get("id")},
-    })
-}
-
-/// Adds `fields` to a record's `ext`.
-pub fn add_fields(record: &mut Value, fields: Map<String, Value>) {
-    if let Some(ext) = record.get_mut("ext").and_then(Value::as_object_mut) {
-        ext.extend(fields);
-    }
+    record(&subscription_ext(subscription), "collection_summary")
+        .reference(subscription.get("id").cloned())
+        .ext_extend(
+            collected
+                .unwrap_or(&empty)
+                .summarise(&format!("Subscription {sub_id}"), expected),
+        )
+        .ext_extend(session.shard_fields())
+        .to_json(subscription)
 }
 
 /// The `id` of a listed item, read without parsing the rest.
@@ -206,4 +211,30 @@ pub fn item_id(item: &RawValue) -> Option<String> {
     serde_json::from_str::<Id<'_>>(item.get())
         .ok()
         .and_then(|item| item.id.as_str().map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_record_starts_with_the_subscription() {
+        let subscription = json!({"subscriptionId": "s1", "displayName": "One", "state": "Enabled",
+            "tenantId": "t1", "id": "/subscriptions/s1"});
+        let item = RawValue::from_string(r#"{"id": "/subscriptions/s1/disks/d1"}"#.into()).unwrap();
+        let record = record(&subscription_ext(&subscription), "disk")
+            .reference(item_id(&item))
+            .ext("disk_type", "attached")
+            .to_json(&*item);
+        assert_eq!(
+            record,
+            concat!(
+                r#"{"raw":{"id": "/subscriptions/s1/disks/d1"},"#,
+                r#""ext":{"subscription_id":"s1","subscription_name":"One","subscription_state":"Enabled","tenant_id":"t1","#,
+                r#""cloud_type":"azure","record_type":"disk","disk_type":"attached"},"#,
+                r#""com":{"cloud_type":"azure","record_type":"disk","reference":"/subscriptions/s1/disks/d1"}}"#
+            )
+        );
+    }
 }

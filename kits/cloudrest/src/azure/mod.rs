@@ -8,7 +8,7 @@ mod plugin;
 
 pub use crate::Collected;
 pub use collect::{
-    add_fields, collect, item_id, summary_record, Listed, ResourceType, SUBSCRIPTION,
+    collect, item_id, record, summary_record, Listed, ResourceType, CLOUD_TYPE, SUBSCRIPTION,
 };
 pub use credential::{CredentialKind, SignIn};
 pub use plugin::{AzurePlugin, Reader};

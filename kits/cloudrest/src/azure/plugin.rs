@@ -39,7 +39,6 @@ impl<R: Reader> PluginType for AzurePlugin<R> {
     const CLASS: Option<&'static str> = R::CLASS;
     const SHARDS: bool = true;
 
-
     fn new(params: AzureParams) -> sdk::Result<Self> {
         let session =
             Session::new(params).map_err(|e| PluginError::config(format!("{}: {e}", R::NAME)))?;
