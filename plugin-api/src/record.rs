@@ -602,6 +602,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
+/// The `com` fields a check names a record by, borrowed from its text:
+/// the resource and its cloud (each empty when missing or not a string).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+pub struct ComRef<'a> {
+    /// `com.reference`.
+    #[serde(borrow, default)]
+    pub reference: Text<'a>,
+    /// `com.cloud_type`.
+    #[serde(borrow, default)]
+    pub cloud_type: Text<'a>,
+}
+
 /// The `com` of a record whose last top-level entry is `"com":{...}`, read
 /// without reading what comes before it. Candidates are tried from the end:
 /// only the real bucket is an object that ends right before the record's

@@ -1,9 +1,9 @@
 //! The `wordcount` event plugin.
 
-use cloudmarker_plugin_api::record::Text;
+use cloudmarker_plugin_api::record::{ComRef, Text};
 use cloudmarker_plugin_api::sdk::check::{Check, Finding, Findings, Select};
-use cloudmarker_plugin_api::sdk::{self, log, PluginError, PluginType};
 use cloudmarker_plugin_api::sdk::schema::JsonSchema;
+use cloudmarker_plugin_api::sdk::{self, log, PluginError, PluginType};
 use serde::{Deserialize, Serialize};
 
 /// The plugin's parameters; `deny_unknown_fields` makes a typo an error.
@@ -32,21 +32,13 @@ pub struct TextRecord<'a> {
     #[serde(borrow, default)]
     raw: Raw<'a>,
     #[serde(borrow, default)]
-    com: Com<'a>,
+    com: ComRef<'a>,
 }
 
 #[derive(Default, Deserialize)]
 struct Raw<'a> {
     #[serde(borrow, default)]
     text: Text<'a>,
-}
-
-#[derive(Default, Deserialize)]
-struct Com<'a> {
-    #[serde(borrow, default)]
-    reference: Text<'a>,
-    #[serde(borrow, default)]
-    cloud_type: Text<'a>,
 }
 
 impl PluginType for WordCount {

@@ -4,6 +4,7 @@
 use crate::bearer::{TokenFuture, TokenSource};
 use crate::{Bearer, Http, HttpError, Pager};
 use cloudmarker_plugin_api::record::Envelope;
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use cloudmarker_plugin_api::sdk::{files, secret};
 use google_cloud_auth::credentials::{
     external_account, impersonated, service_account, AccessTokenCredentials,
@@ -26,16 +27,7 @@ pub fn record(project: &Map<String, Value>, record_type: &str) -> Envelope {
 }
 
 /// The ways to sign in (`credentials:`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Deserialize,
-    Serialize,
-    cloudmarker_plugin_api::sdk::schema::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub enum Kind {

@@ -35,7 +35,7 @@
 
 use super::check::{Check, Finding, Findings, Select, Severity};
 use super::{schema, PluginType, Result};
-use crate::record::Text;
+use crate::record::ComRef;
 use crate::PluginError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -83,15 +83,7 @@ pub struct RuleRecord<'a> {
     #[serde(borrow)]
     ext: &'a RawValue,
     #[serde(borrow, default)]
-    com: RuleCom<'a>,
-}
-
-#[derive(Default, Deserialize)]
-struct RuleCom<'a> {
-    #[serde(borrow, default)]
-    reference: Text<'a>,
-    #[serde(borrow, default)]
-    cloud_type: Text<'a>,
+    com: ComRef<'a>,
 }
 
 impl<'a> RuleRecord<'a> {

@@ -238,15 +238,7 @@ pub fn excerpt(text: &str) -> String {
 /// The RFC 3986 percent-encoded form of `value`, as a URL path or query
 /// carries it (`%20` for a space).
 fn percent_encoded(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    escaped(value, b"-_.~", None)
 }
 
 /// `form` with the hex digits of its `%XX` escapes in lower case.
@@ -270,13 +262,17 @@ fn lower_escapes(form: &str) -> String {
 /// `application/x-www-form-urlencoded` form of `value`, as a form body
 /// carries it.
 fn url_encoded(value: &str) -> String {
+    escaped(value, b"-_.*", Some("+"))
+}
+
+/// `value` with each byte other than an ASCII letter or digit or one of
+/// `unreserved` as `%XX` (upper-case hex), a space as `space` if given.
+fn escaped(value: &str, unreserved: &[u8], space: Option<&str>) -> String {
     value
         .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_string(),
+        .map(|b| match (b, space) {
+            (b' ', Some(space)) => space.to_string(),
+            _ if b.is_ascii_alphanumeric() || unreserved.contains(&b) => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

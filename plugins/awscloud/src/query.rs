@@ -18,6 +18,7 @@
 //! and value rules: a number or boolean that does not parse fails the page,
 //! as it did in the SDK); everything else in an answer is skipped.
 
+use crate::session::causes;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
@@ -650,18 +651,6 @@ fn dispatch(e: ConnectorError) -> Error {
     }
 }
 
-/// An error and its causes, `: `-separated.
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(source) = cause {
-        text.push_str(": ");
-        text.push_str(&source.to_string());
-        cause = source.source();
-    }
-    text
-}
-
 /// The delay before retrying after failed attempt number `attempt` (from
 /// 1): the SDK's `2^(attempt-1)` times the initial backoff (for throttling
 /// the configured one, else the retry spec's), at most the maximum
@@ -698,97 +687,100 @@ fn jitter() -> f64 {
 // ---------------------------------------------------------------------------
 // The answers.
 
-/// A region of `DescribeRegions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Region {
-    /// `regionName`.
-    pub region_name: Option<String>,
+/// The item types of answers and their parsers: each field named with the
+/// element it is read from (its doc, with any further lines) and how the
+/// element is read (a function of its decoder). An element that repeats
+/// sets its field the last time; any other element is skipped.
+macro_rules! items {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident, parsed by $parse:ident {
+            $($tag:literal => $field:ident: $ty:ty = $read:expr $(, #[$note:meta])*;)*
+        }
+    )*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct $name {
+            $(
+                #[doc = concat!("`", $tag, "`.")]
+                $(#[$note])*
+                pub $field: $ty,
+            )*
+        }
+
+        fn $parse(tag: &mut Decoder<'_, '_>) -> Result<$name, XmlDecodeError> {
+            let mut out = $name::default();
+            while let Some(mut child) = tag.next_tag() {
+                match child.start_el().local() {
+                    $($tag => out.$field = ($read)(&mut child)?,)*
+                    _ => {}
+                }
+            }
+            Ok(out)
+        }
+    )*};
 }
 
-/// An instance of `DescribeInstances`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Instance {
-    /// `instanceId`.
-    pub instance_id: Option<String>,
-    /// `instanceType`.
-    pub instance_type: Option<String>,
-    /// `instanceState/name`.
-    pub state: Option<String>,
-    /// `imageId`.
-    pub image_id: Option<String>,
-    /// `vpcId`.
-    pub vpc_id: Option<String>,
-    /// `ipAddress`.
-    pub public_ip_address: Option<String>,
-    /// `iamInstanceProfile/arn`.
-    pub iam_instance_profile_arn: Option<String>,
-    /// `metadataOptions/httpTokens`.
-    pub metadata_http_tokens: Option<String>,
-    /// The `groupId`s of the instance's `groupSet`.
-    pub security_groups: Vec<String>,
-}
+items! {
+    /// A region of `DescribeRegions`.
+    Region, parsed by region {
+        "regionName" => region_name: Option<String> = some_text;
+    }
 
-/// A security group of `DescribeSecurityGroups`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SecurityGroup {
-    /// `groupId`.
-    pub group_id: Option<String>,
-    /// `groupName`.
-    pub group_name: Option<String>,
-    /// `groupDescription`.
-    pub description: Option<String>,
-    /// `vpcId`.
-    pub vpc_id: Option<String>,
-    /// `ownerId`.
-    pub owner_id: Option<String>,
-}
+    /// An instance of `DescribeInstances`.
+    Instance, parsed by instance {
+        "instanceId" => instance_id: Option<String> = some_text;
+        "instanceType" => instance_type: Option<String> = some_text;
+        "instanceState" => state: Option<String> = |c| child_text(c, "name"), #[doc = "Its `name`."];
+        "imageId" => image_id: Option<String> = some_text;
+        "vpcId" => vpc_id: Option<String> = some_text;
+        "ipAddress" => public_ip_address: Option<String> = some_text;
+        "iamInstanceProfile" => iam_instance_profile_arn: Option<String> = |c| child_text(c, "arn"),
+            #[doc = "Its `arn`."];
+        "metadataOptions" => metadata_http_tokens: Option<String> = |c| child_text(c, "httpTokens"),
+            #[doc = "Its `httpTokens`."];
+        "groupSet" => security_groups: Vec<String> = |c| ids(c, group_id),
+            #[doc = "Its `groupId`s: the instance's own groups, not those of its network"],
+            #[doc = "interfaces."];
+    }
 
-/// A rule of `DescribeSecurityGroupRules`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SecurityGroupRule {
-    /// `securityGroupRuleId`.
-    pub security_group_rule_id: Option<String>,
-    /// `groupId`.
-    pub group_id: Option<String>,
-    /// `isEgress`.
-    pub is_egress: Option<bool>,
-    /// `ipProtocol` (`-1`: all).
-    pub ip_protocol: Option<String>,
-    /// `fromPort`.
-    pub from_port: Option<i32>,
-    /// `toPort`.
-    pub to_port: Option<i32>,
-    /// `cidrIpv4`.
-    pub cidr_ipv4: Option<String>,
-    /// `cidrIpv6`.
-    pub cidr_ipv6: Option<String>,
-    /// `prefixListId`.
-    pub prefix_list_id: Option<String>,
-    /// `referencedGroupInfo/groupId`.
-    pub referenced_group_id: Option<String>,
-    /// `description`.
-    pub description: Option<String>,
-}
+    /// A security group of `DescribeSecurityGroups`.
+    SecurityGroup, parsed by security_group {
+        "groupId" => group_id: Option<String> = some_text;
+        "groupName" => group_name: Option<String> = some_text;
+        "groupDescription" => description: Option<String> = some_text;
+        "vpcId" => vpc_id: Option<String> = some_text;
+        "ownerId" => owner_id: Option<String> = some_text;
+    }
 
-/// A volume of `DescribeVolumes`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Volume {
-    /// `volumeId`.
-    pub volume_id: Option<String>,
-    /// `encrypted`.
-    pub encrypted: Option<bool>,
-    /// `kmsKeyId`.
-    pub kms_key_id: Option<String>,
-    /// `status`.
-    pub state: Option<String>,
-    /// `size` (GiB).
-    pub size: Option<i32>,
-    /// `volumeType`.
-    pub volume_type: Option<String>,
-    /// `availabilityZone`.
-    pub availability_zone: Option<String>,
-    /// The `instanceId`s of the volume's `attachmentSet`.
-    pub attached_to: Vec<String>,
+    /// A rule of `DescribeSecurityGroupRules`.
+    SecurityGroupRule, parsed by security_group_rule {
+        "securityGroupRuleId" => security_group_rule_id: Option<String> = some_text;
+        "groupId" => group_id: Option<String> = some_text;
+        "isEgress" => is_egress: Option<bool> = some_value;
+        "ipProtocol" => ip_protocol: Option<String> = some_text, #[doc = "`-1`: all."];
+        "fromPort" => from_port: Option<i32> = some_value;
+        "toPort" => to_port: Option<i32> = some_value;
+        "cidrIpv4" => cidr_ipv4: Option<String> = some_text;
+        "cidrIpv6" => cidr_ipv6: Option<String> = some_text;
+        "prefixListId" => prefix_list_id: Option<String> = some_text;
+        "referencedGroupInfo" => referenced_group_id: Option<String> = group_id,
+            #[doc = "Its `groupId`."];
+        "description" => description: Option<String> = some_text;
+    }
+
+    /// A volume of `DescribeVolumes`.
+    Volume, parsed by volume {
+        "volumeId" => volume_id: Option<String> = some_text;
+        "encrypted" => encrypted: Option<bool> = some_value;
+        "kmsKeyId" => kms_key_id: Option<String> = some_text;
+        "status" => state: Option<String> = some_text;
+        "size" => size: Option<i32> = some_value, #[doc = "GiB."];
+        "volumeType" => volume_type: Option<String> = some_text;
+        "availabilityZone" => availability_zone: Option<String> = some_text;
+        "attachmentSet" => attached_to: Vec<String> = |c| ids(c, instance_id),
+            #[doc = "Its `instanceId`s."];
+    }
 }
 
 /// The regions of a `DescribeRegions` answer.
@@ -940,6 +932,26 @@ fn child_text(tag: &mut Decoder<'_, '_>, field: &str) -> Result<Option<String>, 
     Ok(out)
 }
 
+/// An element's text, as a field that may be missing.
+fn some_text(tag: &mut Decoder<'_, '_>) -> Result<Option<String>, XmlDecodeError> {
+    text(tag).map(Some)
+}
+
+/// An element's text as `T` (see [`value`]), as a field that may be
+/// missing.
+fn some_value<T: Parse>(tag: &mut Decoder<'_, '_>) -> Result<Option<T>, XmlDecodeError> {
+    value(tag).map(Some)
+}
+
+/// The ids of a list's items, read with `id` (items without one left
+/// out).
+fn ids(
+    list: &mut Decoder<'_, '_>,
+    id: fn(&mut Decoder<'_, '_>) -> Result<Option<String>, XmlDecodeError>,
+) -> Result<Vec<String>, XmlDecodeError> {
+    Ok(items(list, id)?.into_iter().flatten().collect())
+}
+
 fn group_id(tag: &mut Decoder<'_, '_>) -> Result<Option<String>, XmlDecodeError> {
     child_text(tag, "groupId")
 }
@@ -948,98 +960,11 @@ fn instance_id(tag: &mut Decoder<'_, '_>) -> Result<Option<String>, XmlDecodeErr
     child_text(tag, "instanceId")
 }
 
-fn region(tag: &mut Decoder<'_, '_>) -> Result<Region, XmlDecodeError> {
-    Ok(Region {
-        region_name: child_text(tag, "regionName")?,
-    })
-}
-
 fn reservation(tag: &mut Decoder<'_, '_>) -> Result<Vec<Instance>, XmlDecodeError> {
     let mut out = Vec::new();
     while let Some(mut child) = tag.next_tag() {
         if child.start_el().matches("instancesSet") {
             out = items(&mut child, instance)?;
-        }
-    }
-    Ok(out)
-}
-
-fn instance(tag: &mut Decoder<'_, '_>) -> Result<Instance, XmlDecodeError> {
-    let mut out = Instance::default();
-    while let Some(mut child) = tag.next_tag() {
-        match child.start_el().local() {
-            "instanceId" => out.instance_id = Some(text(&mut child)?),
-            "instanceType" => out.instance_type = Some(text(&mut child)?),
-            "instanceState" => out.state = child_text(&mut child, "name")?,
-            "imageId" => out.image_id = Some(text(&mut child)?),
-            "vpcId" => out.vpc_id = Some(text(&mut child)?),
-            "ipAddress" => out.public_ip_address = Some(text(&mut child)?),
-            "iamInstanceProfile" => out.iam_instance_profile_arn = child_text(&mut child, "arn")?,
-            "metadataOptions" => out.metadata_http_tokens = child_text(&mut child, "httpTokens")?,
-            // The instance's own groups, not those of its network interfaces.
-            "groupSet" => {
-                out.security_groups = items(&mut child, group_id)?.into_iter().flatten().collect();
-            }
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
-fn security_group(tag: &mut Decoder<'_, '_>) -> Result<SecurityGroup, XmlDecodeError> {
-    let mut out = SecurityGroup::default();
-    while let Some(mut child) = tag.next_tag() {
-        match child.start_el().local() {
-            "groupId" => out.group_id = Some(text(&mut child)?),
-            "groupName" => out.group_name = Some(text(&mut child)?),
-            "groupDescription" => out.description = Some(text(&mut child)?),
-            "vpcId" => out.vpc_id = Some(text(&mut child)?),
-            "ownerId" => out.owner_id = Some(text(&mut child)?),
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
-fn security_group_rule(tag: &mut Decoder<'_, '_>) -> Result<SecurityGroupRule, XmlDecodeError> {
-    let mut out = SecurityGroupRule::default();
-    while let Some(mut child) = tag.next_tag() {
-        match child.start_el().local() {
-            "securityGroupRuleId" => out.security_group_rule_id = Some(text(&mut child)?),
-            "groupId" => out.group_id = Some(text(&mut child)?),
-            "isEgress" => out.is_egress = Some(value(&mut child)?),
-            "ipProtocol" => out.ip_protocol = Some(text(&mut child)?),
-            "fromPort" => out.from_port = Some(value(&mut child)?),
-            "toPort" => out.to_port = Some(value(&mut child)?),
-            "cidrIpv4" => out.cidr_ipv4 = Some(text(&mut child)?),
-            "cidrIpv6" => out.cidr_ipv6 = Some(text(&mut child)?),
-            "prefixListId" => out.prefix_list_id = Some(text(&mut child)?),
-            "referencedGroupInfo" => out.referenced_group_id = group_id(&mut child)?,
-            "description" => out.description = Some(text(&mut child)?),
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
-fn volume(tag: &mut Decoder<'_, '_>) -> Result<Volume, XmlDecodeError> {
-    let mut out = Volume::default();
-    while let Some(mut child) = tag.next_tag() {
-        match child.start_el().local() {
-            "volumeId" => out.volume_id = Some(text(&mut child)?),
-            "encrypted" => out.encrypted = Some(value(&mut child)?),
-            "kmsKeyId" => out.kms_key_id = Some(text(&mut child)?),
-            "status" => out.state = Some(text(&mut child)?),
-            "size" => out.size = Some(value(&mut child)?),
-            "volumeType" => out.volume_type = Some(text(&mut child)?),
-            "availabilityZone" => out.availability_zone = Some(text(&mut child)?),
-            "attachmentSet" => {
-                out.attached_to = items(&mut child, instance_id)?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-            }
-            _ => {}
         }
     }
     Ok(out)
@@ -1356,27 +1281,41 @@ mod tests {
         assert!(error.to_string().contains("HTTP 502"), "{error}");
     }
 
-    /// The AWS SigV4 test suite's `post-x-www-form-urlencoded` (signed
-    /// headers content-type, host and x-amz-date; no body hash header).
-    #[test]
-    fn signing_matches_the_sigv4_test_suite() {
-        let credentials = Credentials::new(
+    /// The test suite's credentials, with a session token or not.
+    fn suite_credentials(token: Option<&str>) -> Credentials {
+        Credentials::new(
             "AKIDEXAMPLE",
             "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            None,
+            token.map(String::from),
             None,
             "test",
-        );
-        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 2015-08-30T12:36:00Z
-        let request = signed_request(
+        )
+    }
+
+    /// 2015-08-30T12:36:00Z, the test suite's time.
+    fn suite_time() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160)
+    }
+
+    /// The test suite's `post-x-www-form-urlencoded` request, signed with
+    /// `credentials`.
+    fn suite_request(credentials: &Credentials) -> http::Request<String> {
+        signed_request(
             "https://example.amazonaws.com/",
             "us-east-1",
             "service",
             "Param1=value1",
-            &credentials,
-            time,
+            credentials,
+            suite_time(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// The AWS SigV4 test suite's `post-x-www-form-urlencoded` (signed
+    /// headers content-type, host and x-amz-date; no body hash header).
+    #[test]
+    fn signing_matches_the_sigv4_test_suite() {
+        let request = suite_request(&suite_credentials(None));
         let header = |name: &str| request.headers().get(name).map(|v| v.to_str().unwrap());
         assert_eq!(
             header("authorization"),
@@ -1392,23 +1331,8 @@ mod tests {
 
     #[test]
     fn a_session_token_is_sent_and_signed_and_the_port_is_in_the_host() {
-        let credentials = Credentials::new(
-            "AKIDEXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            Some("TOKEN".into()),
-            None,
-            "test",
-        );
-        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
-        let request = signed_request(
-            "https://example.amazonaws.com/",
-            "us-east-1",
-            "service",
-            "Param1=value1",
-            &credentials,
-            time,
-        )
-        .unwrap();
+        let credentials = suite_credentials(Some("TOKEN"));
+        let request = suite_request(&credentials);
         let header = |name: &str| request.headers().get(name).map(|v| v.to_str().unwrap());
         assert_eq!(header("x-amz-security-token"), Some("TOKEN"));
         // The signature computed independently (HMAC-SHA256 by hand).
@@ -1423,7 +1347,7 @@ mod tests {
             SERVICE,
             &form("DescribeRegions", &[]),
             &credentials,
-            time,
+            suite_time(),
         )
         .unwrap();
         let header = |name: &str| request.headers().get(name).map(|v| v.to_str().unwrap());
@@ -1448,46 +1372,74 @@ mod tests {
 
     #[test]
     fn endpoints_by_partition_fips_dual_stack_and_override() {
-        let url =
-            |configured, region, fips, dual| regional_endpoint(configured, region, fips, dual);
-        assert_eq!(
-            url(None, "eu-west-1", false, false).unwrap(),
-            "https://ec2.eu-west-1.amazonaws.com/"
-        );
-        assert_eq!(
-            url(None, "cn-north-1", false, false).unwrap(),
-            "https://ec2.cn-north-1.amazonaws.com.cn/"
-        );
-        assert_eq!(
-            url(None, "us-east-1", true, false).unwrap(),
-            "https://ec2-fips.us-east-1.amazonaws.com/"
-        );
-        assert_eq!(
-            url(None, "us-gov-west-1", true, false).unwrap(),
-            "https://ec2.us-gov-west-1.amazonaws.com/"
-        );
-        assert_eq!(
-            url(None, "us-east-1", false, true).unwrap(),
-            "https://ec2.us-east-1.api.aws/"
-        );
-        assert_eq!(
-            url(None, "us-isob-east-1", false, false).unwrap(),
-            "https://ec2.us-isob-east-1.sc2s.sgov.gov/"
-        );
-        assert_eq!(
-            url(Some("http://localhost:4566"), "eu-west-1", false, false).unwrap(),
-            "http://localhost:4566/"
-        );
-        assert_eq!(
-            url(
+        let cases = [
+            (
+                None,
+                "eu-west-1",
+                false,
+                false,
+                "https://ec2.eu-west-1.amazonaws.com/",
+            ),
+            (
+                None,
+                "cn-north-1",
+                false,
+                false,
+                "https://ec2.cn-north-1.amazonaws.com.cn/",
+            ),
+            (
+                None,
+                "us-east-1",
+                true,
+                false,
+                "https://ec2-fips.us-east-1.amazonaws.com/",
+            ),
+            (
+                None,
+                "us-gov-west-1",
+                true,
+                false,
+                "https://ec2.us-gov-west-1.amazonaws.com/",
+            ),
+            (
+                None,
+                "us-east-1",
+                false,
+                true,
+                "https://ec2.us-east-1.api.aws/",
+            ),
+            (
+                None,
+                "us-isob-east-1",
+                false,
+                false,
+                "https://ec2.us-isob-east-1.sc2s.sgov.gov/",
+            ),
+            (
+                Some("http://localhost:4566"),
+                "eu-west-1",
+                false,
+                false,
+                "http://localhost:4566/",
+            ),
+            (
                 Some("https://proxy.example/ec2/"),
                 "eu-west-1",
                 false,
-                false
-            )
-            .unwrap(),
-            "https://proxy.example/ec2/"
-        );
+                false,
+                "https://proxy.example/ec2/",
+            ),
+        ];
+        for (configured, region, fips, dual, want) in cases {
+            let got = regional_endpoint(configured, region, fips, dual);
+            assert_eq!(
+                got.as_deref(),
+                Ok(want),
+                "{region} {configured:?} {fips} {dual}"
+            );
+        }
+        let url =
+            |configured, region, fips, dual| regional_endpoint(configured, region, fips, dual);
         assert!(url(Some("http://localhost:4566"), "eu-west-1", true, false).is_err());
         assert!(url(None, "eu-west-1/../x", false, false).is_err());
         assert!(url(None, "", false, false).is_err());

@@ -6,8 +6,23 @@
 use crate::scope::Scope;
 use crate::session::{code, describe};
 use aws_config::SdkConfig;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
+use std::future::Future;
+
+/// A public access block configuration's four settings (S3's and S3
+/// Control's have the same fields in two types), an unset one false.
+macro_rules! block {
+    ($b:expr) => {
+        json!({
+            "block_public_acls": $b.block_public_acls().unwrap_or(false),
+            "ignore_public_acls": $b.ignore_public_acls().unwrap_or(false),
+            "block_public_policy": $b.block_public_policy().unwrap_or(false),
+            "restrict_public_buckets": $b.restrict_public_buckets().unwrap_or(false),
+        })
+    };
+}
 
 /// `ext.record_type` of a bucket.
 pub const S3_BUCKET: &str = "s3_bucket";
@@ -90,31 +105,10 @@ async fn account_block(scope: Scope<'_>, home: &SdkConfig) -> Result<Value, Stri
     match answer {
         Ok(answer) => Ok(answer
             .public_access_block_configuration()
-            .map_or(Value::Null, |b| {
-                block(
-                    b.block_public_acls(),
-                    b.ignore_public_acls(),
-                    b.block_public_policy(),
-                    b.restrict_public_buckets(),
-                )
-            })),
+            .map_or(Value::Null, |b| block!(b))),
         Err(e) if code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(Value::Null),
         Err(e) => Err(describe(&e)),
     }
-}
-
-fn block(
-    acls: Option<bool>,
-    ignore: Option<bool>,
-    policy: Option<bool>,
-    restrict: Option<bool>,
-) -> Value {
-    json!({
-        "block_public_acls": acls.unwrap_or(false),
-        "ignore_public_acls": ignore.unwrap_or(false),
-        "block_public_policy": policy.unwrap_or(false),
-        "restrict_public_buckets": restrict.unwrap_or(false),
-    })
 }
 
 /// Reads one bucket's details and emits its record; false if it was not
@@ -147,89 +141,78 @@ async fn bucket(
     ext.insert("bucket_region".into(), region.as_str().into());
     ext.insert("account_public_access_block".into(), account_block.clone());
 
-    let own_block = match scope
-        .call(s3.get_public_access_block().bucket(name).send())
-        .await
-    {
-        Ok(answer) => answer
-            .public_access_block_configuration()
-            .map_or(Value::Null, |b| {
-                block(
-                    b.block_public_acls(),
-                    b.ignore_public_acls(),
-                    b.block_public_policy(),
-                    b.restrict_public_buckets(),
-                )
-            }),
-        Err(e) if code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Value::Null,
-        Err(e) => {
-            failures.push(format!("public access block: {}", describe(&e)));
-            Value::Null
-        }
-    };
+    let own_block = setting(
+        scope.call(s3.get_public_access_block().bucket(name).send()),
+        ("public access block", &mut failures),
+        Some(("NoSuchPublicAccessBlockConfiguration", Value::Null)),
+        |answer| {
+            answer
+                .public_access_block_configuration()
+                .map_or(Value::Null, |b| block!(b))
+        },
+    )
+    .await;
     ext.insert("public_access_block".into(), own_block);
 
-    let policy_public = match scope
-        .call(s3.get_bucket_policy_status().bucket(name).send())
-        .await
-    {
-        Ok(answer) => json!(answer
-            .policy_status()
-            .and_then(|s| s.is_public())
-            .unwrap_or(false)),
-        Err(e) if code(&e) == Some("NoSuchBucketPolicy") => json!(false),
-        Err(e) => {
-            failures.push(format!("policy status: {}", describe(&e)));
-            Value::Null
-        }
-    };
+    let policy_public = setting(
+        scope.call(s3.get_bucket_policy_status().bucket(name).send()),
+        ("policy status", &mut failures),
+        Some(("NoSuchBucketPolicy", json!(false))),
+        |answer| {
+            json!(answer
+                .policy_status()
+                .and_then(|s| s.is_public())
+                .unwrap_or(false))
+        },
+    )
+    .await;
     ext.insert("policy_is_public".into(), policy_public);
 
-    let grants = match scope.call(s3.get_bucket_acl().bucket(name).send()).await {
-        Ok(answer) => json!(answer
-            .grants()
-            .iter()
-            .filter_map(|grant| {
-                let uri = grant.grantee()?.uri()?;
-                let (_, group) = PUBLIC_GROUPS.iter().find(|(u, _)| *u == uri)?;
-                let permission = grant.permission().map_or("?", |p| p.as_str());
-                Some(format!("{group}:{permission}"))
-            })
-            .collect::<Vec<_>>()),
-        Err(e) => {
-            failures.push(format!("ACL: {}", describe(&e)));
-            Value::Null
-        }
-    };
+    let grants = setting(
+        scope.call(s3.get_bucket_acl().bucket(name).send()),
+        ("ACL", &mut failures),
+        None,
+        |answer| {
+            json!(answer
+                .grants()
+                .iter()
+                .filter_map(|grant| {
+                    let uri = grant.grantee()?.uri()?;
+                    let (_, group) = PUBLIC_GROUPS.iter().find(|(u, _)| *u == uri)?;
+                    let permission = grant.permission().map_or("?", |p| p.as_str());
+                    Some(format!("{group}:{permission}"))
+                })
+                .collect::<Vec<_>>())
+        },
+    )
+    .await;
     ext.insert("public_acl_grants".into(), grants);
 
-    let encryption = match scope
-        .call(s3.get_bucket_encryption().bucket(name).send())
-        .await
-    {
-        Ok(answer) => json!(answer
-            .server_side_encryption_configuration()
-            .and_then(|c| c.rules().first())
-            .and_then(|r| r.apply_server_side_encryption_by_default())
-            .map(|d| d.sse_algorithm().as_str())),
-        Err(e) if code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => Value::Null,
-        Err(e) => {
-            failures.push(format!("encryption: {}", describe(&e)));
-            Value::Null
-        }
-    };
+    let encryption = setting(
+        scope.call(s3.get_bucket_encryption().bucket(name).send()),
+        ("encryption", &mut failures),
+        Some((
+            "ServerSideEncryptionConfigurationNotFoundError",
+            Value::Null,
+        )),
+        |answer| {
+            json!(answer
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().first())
+                .and_then(|r| r.apply_server_side_encryption_by_default())
+                .map(|d| d.sse_algorithm().as_str()))
+        },
+    )
+    .await;
     ext.insert("default_encryption".into(), encryption);
 
-    let versioning = match scope
-        .call(s3.get_bucket_versioning().bucket(name).send())
-        .await
-    {
-        Ok(answer) => json!(answer.status().map_or("Disabled", |s| s.as_str())),
-        Err(e) => {
-            failures.push(format!("versioning: {}", describe(&e)));
-            Value::Null
-        }
-    };
+    let versioning = setting(
+        scope.call(s3.get_bucket_versioning().bucket(name).send()),
+        ("versioning", &mut failures),
+        None,
+        |answer| json!(answer.status().map_or("Disabled", |s| s.as_str())),
+    )
+    .await;
     ext.insert("versioning".into(), versioning);
 
     if !failures.is_empty() {
@@ -242,6 +225,32 @@ async fn bucket(
         .reference(format!("arn:aws:s3:::{name}"))
         .ext_extend(ext);
     scope.emit(&raw, &record)
+}
+
+/// A bucket setting from its read's `answer` (when it comes): `read` of
+/// the answer; the
+/// value of `unset` when the service answered with its error code (the
+/// setting is not there); else null, with the failure added to the
+/// `failures` under `what`.
+async fn setting<T, E>(
+    answer: impl Future<Output = Result<T, E>>,
+    (what, failures): (&str, &mut Vec<String>),
+    unset: Option<(&str, Value)>,
+    read: impl FnOnce(T) -> Value,
+) -> Value
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match answer.await {
+        Ok(answer) => read(answer),
+        Err(e) if unset.as_ref().is_some_and(|(c, _)| code(&e) == Some(*c)) => {
+            unset.map_or(Value::Null, |(_, value)| value)
+        }
+        Err(e) => {
+            failures.push(format!("{what}: {}", describe(&e)));
+            Value::Null
+        }
+    }
 }
 
 /// The bucket as the record's `raw`: its name and what was read.

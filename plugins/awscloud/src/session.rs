@@ -134,17 +134,20 @@ where
     match (e.code(), e.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
-        _ => {
-            let mut text = e.to_string();
-            let mut cause = e.source();
-            while let Some(source) = cause {
-                text.push_str(": ");
-                text.push_str(&source.to_string());
-                cause = source.source();
-            }
-            text
-        }
+        _ => causes(e),
     }
+}
+
+/// An error and its causes, `: `-separated.
+pub fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(source) = cause {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+        cause = source.source();
+    }
+    text
 }
 
 /// The service's error code, if it answered with one.

@@ -2,20 +2,12 @@
 //! Detection Findings (JSON Lines) and CSV.
 
 use cloudmarker_plugin_api::sdk::ocsf;
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// How records are written.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Deserialize,
-    Serialize,
-    cloudmarker_plugin_api::sdk::schema::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub enum Format {

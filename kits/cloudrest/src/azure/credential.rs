@@ -18,6 +18,7 @@ use azure_identity::{
     ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
     WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
+use cloudmarker_plugin_api::sdk::schema::JsonSchema;
 use cloudmarker_plugin_api::sdk::secret::excerpt;
 use cloudmarker_plugin_api::sdk::Secret;
 use serde::{Deserialize, Serialize};
@@ -28,16 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The ways to sign in (`credential:`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Deserialize,
-    Serialize,
-    cloudmarker_plugin_api::sdk::schema::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
 pub enum CredentialKind {
