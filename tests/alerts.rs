@@ -84,6 +84,27 @@ fn email_config(sb: &Sandbox, port: u16, extra: &str) {
     );
 }
 
+/// `email.yaml` for a server in TLS `mode` (`starttls`, or `ssl`, the
+/// default) that logs in as alice with `password` and trusts `pki`'s CA.
+fn login_config(sb: &Sandbox, smtp: &Smtp, mode: &str, password: &str, pki: &tls::TestPki) {
+    let ssl_mode = match mode {
+        "ssl" => String::new(),
+        other => format!("      ssl_mode: {other}\n"),
+    };
+    let extra = format!(
+        "{ssl_mode}      username: alice\n      password: {password}\n      ca_cert: {}\n",
+        pki.ca_cert.display()
+    );
+    email_config(sb, smtp.server.port, &extra);
+}
+
+/// A mail server in TLS `mode` that asks for a login, with its test PKI.
+fn tls_smtp(sb: &Sandbox, mode: &str) -> (Smtp, tls::TestPki) {
+    let pki = tls::generate(sb.path());
+    let smtp = Smtp::start(sb, mode, Some(&pki), true);
+    (smtp, pki)
+}
+
 /// The one email of a mock audit: 4 events, named in the text and attached.
 fn assert_mock_events_email(message: &Value) {
     assert_eq!(message["subject"], "Cloudmarker Alert");
@@ -117,7 +138,7 @@ fn emailalert_sends_one_email_with_the_events_over_plain_smtp() {
     let smtp = Smtp::start(&sb, "plain", None, false);
     email_config(&sb, smtp.server.port, "      ssl_mode: disable\n");
     let run = sb.run_now(&["email.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Sent 4 event(s) by email to user1@example.com, user2@example.com.");
     let messages = smtp.messages();
     assert_eq!(messages.len(), 1);
@@ -127,15 +148,10 @@ fn emailalert_sends_one_email_with_the_events_over_plain_smtp() {
 #[test]
 fn emailalert_uses_starttls_with_a_private_ca_and_logs_in() {
     let sb = Sandbox::new();
-    let pki = tls::generate(sb.path());
-    let smtp = Smtp::start(&sb, "starttls", Some(&pki), true);
-    let extra = format!(
-        "      ssl_mode: starttls\n      username: alice\n      password: {PASSWORD}\n      ca_cert: {}\n",
-        pki.ca_cert.display()
-    );
-    email_config(&sb, smtp.server.port, &extra);
+    let (smtp, pki) = tls_smtp(&sb, "starttls");
+    login_config(&sb, &smtp, "starttls", PASSWORD, &pki);
     let run = sb.run_now(&["email.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_mock_events_email(&smtp.messages()[0]);
     assert!(
         !run.output().contains(PASSWORD) && !sb.log().contains(PASSWORD),
@@ -146,15 +162,10 @@ fn emailalert_uses_starttls_with_a_private_ca_and_logs_in() {
 #[test]
 fn emailalert_uses_implicit_tls() {
     let sb = Sandbox::new();
-    let pki = tls::generate(sb.path());
-    let smtp = Smtp::start(&sb, "ssl", Some(&pki), true);
-    let extra = format!(
-        "      username: alice\n      password: {PASSWORD}\n      ca_cert: {}\n",
-        pki.ca_cert.display()
-    );
-    email_config(&sb, smtp.server.port, &extra);
+    let (smtp, pki) = tls_smtp(&sb, "ssl");
+    login_config(&sb, &smtp, "ssl", PASSWORD, &pki);
     let run = sb.run_now(&["email.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(smtp.messages().len(), 1);
 }
 
@@ -168,7 +179,7 @@ fn no_events_no_email() {
         "plugins:\n  mockcloud:\n    params: {record_count: 0}\n",
     );
     let run = sb.run_now(&["email.yaml", "none.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("No events; no email sent.");
     assert!(smtp.messages().is_empty());
 }
@@ -177,17 +188,14 @@ fn no_events_no_email() {
 fn assert_email_fails(sb: &Sandbox, message: &str) -> common::Run {
     let started = std::time::Instant::now();
     let run = sb.run_now(&["email.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("ERROR mockaudit_emailalert");
     run.assert_says(message);
     run.assert_says("Audit mockaudit finished: 10 records read, 4 events, ");
     assert!(started.elapsed().as_secs() < 30, "no hang");
     assert!(!run.output().contains(PASSWORD));
     assert_eq!(
-        sb.read_json("mockaudit_mockevent.json")
-            .as_array()
-            .unwrap()
-            .len(),
+        sb.record_count("mockaudit_mockevent.json"),
         4,
         "the other alert still got the events"
     );
@@ -241,13 +249,8 @@ fn tls_to_a_plain_text_smtp_port_says_so() {
 #[test]
 fn a_wrong_password_is_a_clear_failure() {
     let sb = Sandbox::new();
-    let pki = tls::generate(sb.path());
-    let smtp = Smtp::start(&sb, "ssl", Some(&pki), true);
-    let extra = format!(
-        "      username: alice\n      password: wrong-{PASSWORD}\n      ca_cert: {}\n",
-        pki.ca_cert.display()
-    );
-    email_config(&sb, smtp.server.port, &extra);
+    let (smtp, pki) = tls_smtp(&sb, "ssl");
+    login_config(&sb, &smtp, "ssl", &format!("wrong-{PASSWORD}"), &pki);
     assert_email_fails(&sb, "535");
     assert!(smtp.messages().is_empty());
 }
@@ -255,14 +258,9 @@ fn a_wrong_password_is_a_clear_failure() {
 #[test]
 fn validate_connect_logs_in_to_the_smtp_server_and_sends_nothing() {
     let sb = Sandbox::new();
-    let pki = tls::generate(sb.path());
-    let smtp = Smtp::start(&sb, "starttls", Some(&pki), true);
+    let (smtp, pki) = tls_smtp(&sb, "starttls");
     let row = |password: &str| {
-        let extra = format!(
-            "      ssl_mode: starttls\n      username: alice\n      password: {password}\n      ca_cert: {}\n",
-            pki.ca_cert.display()
-        );
-        email_config(&sb, smtp.server.port, &extra);
+        login_config(&sb, &smtp, "starttls", password, &pki);
         let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "email.yaml"]);
         assert!(
             !run.output().contains(PASSWORD),
@@ -378,7 +376,7 @@ fn slackalert_sends_each_user_the_events_as_a_file() {
         &bot_params(&slack.api_url(), "[alice@example.com, bob@example.com]", ""),
     );
     let run = sb.run_now(&["slack.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let delivered = slack.delivered();
     assert_eq!(delivered.len(), 2, "{delivered:?}");
     for (message, user) in delivered.iter().zip(["U0001", "U0002"]) {
@@ -444,7 +442,7 @@ fn slackalert_hears_only_what_changed_since_the_last_run() {
     assert_eq!(slack.delivered().len(), 1);
     // The same findings again: nothing new to say.
     let run = sb.run_now(&["slack.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("No events; nothing sent to Slack.");
     assert_eq!(slack.delivered().len(), 1);
     // Four records instead of ten: 6 and 9 are resolved, and said so.
@@ -453,7 +451,7 @@ fn slackalert_hears_only_what_changed_since_the_last_run() {
         "plugins:\n  mockcloud:\n    params:\n      record_count: 4\n",
     );
     let run = sb.run_now(&["slack.yaml", "fewer.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let delivered = slack.delivered();
     assert_eq!(
         delivered[1]["webhook"],
@@ -481,7 +479,7 @@ fn slackalert_posts_to_an_incoming_webhook() {
     let slack = Slack::start(&sb, &[]);
     webhook_config(&sb, &slack);
     let run = sb.run_now(&["slack.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let delivered = slack.delivered();
     assert_eq!(
         delivered[0]["webhook"],
@@ -503,7 +501,7 @@ fn slackalert_waits_out_rate_limits() {
     );
     let started = std::time::Instant::now();
     let run = sb.run_now(&["slack.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("users.lookupByEmail: HTTP 429 Too Many Requests; retrying in 1.00 s.");
     assert!(
         started.elapsed().as_secs_f64() >= 2.0,
@@ -516,7 +514,7 @@ fn slackalert_waits_out_rate_limits() {
 fn assert_slack_fails(sb: &Sandbox, message: &str) {
     let started = std::time::Instant::now();
     let run = sb.run_now(&["slack.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("ERROR mockaudit_slackalert");
     run.assert_says(message);
     assert!(started.elapsed().as_secs() < 30, "no hang");
@@ -601,7 +599,7 @@ fn audit_notifications_are_sent_for_the_run_and_each_audit() {
     let smtp = Smtp::start(&sb, "plain", None, false);
     notification_config(&sb, smtp.server.port, "");
     let run = sb.run_now(&["notify.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let messages = smtp.messages();
     let subjects: Vec<&str> = messages
         .iter()
@@ -632,7 +630,7 @@ fn audit_notifications_are_sent_for_the_run_and_each_audit() {
     // Two more per extra audit.
     sb.file("two.yaml", "audits:\n  second:\n    clouds: [mockcloud]\n    stores: [filestore]\nrun: [mockaudit, second]\n");
     let run = sb.run_now(&["notify.yaml", "two.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(smtp.messages().len(), 4 + 6);
 }
 
@@ -671,7 +669,7 @@ fn a_bad_email_config_is_a_config_error() {
         "email:\n  from_addr: cloudmarker@example.com\n  to_addrs: not-an-address\n",
     );
     let run = sb.run_now(&["notify.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says(
         "notify.yaml:3: email.to_addrs: invalid type: string \"not-an-address\", expected a sequence",
     );

@@ -6,7 +6,7 @@
 mod common;
 
 use common::python::{self, Server};
-use common::{Run, Sandbox};
+use common::{of_type, Run, Sandbox};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -44,7 +44,7 @@ struct Aws {
 impl Aws {
     /// moto with the test estate, behind the proxy with `extra` options.
     fn start(sb: &Sandbox, extra: &[&str]) -> Self {
-        let log = sb.path().join("requests.jsonl");
+        let log = sb.requests_log();
         let mut args = vec!["--estate"];
         args.extend_from_slice(extra);
         Self {
@@ -107,24 +107,13 @@ fn audit(sb: &Sandbox) -> Run {
     cloudmarker(sb, &["-n", "-c", "sandbox.yaml", "aws.yaml"])
 }
 
-fn records(sb: &Sandbox, name: &str) -> Vec<Value> {
-    sb.read_json(name).as_array().unwrap().clone()
-}
-
-fn of_type<'a>(records: &'a [Value], record_type: &str) -> Vec<&'a Value> {
-    records
-        .iter()
-        .filter(|r| r["ext"]["record_type"] == record_type)
-        .collect()
-}
-
 /// The `com.reference`s of the events a check wrote (none: no file).
 fn flagged(sb: &Sandbox, check: &str) -> BTreeSet<String> {
     let path = sb.out().join(format!("awsaudit_{check}.json"));
     if !path.exists() {
         return BTreeSet::new();
     }
-    records(sb, &format!("awsaudit_{check}.json"))
+    sb.records(&format!("awsaudit_{check}.json"))
         .iter()
         .map(|e| e["com"]["reference"].as_str().unwrap().to_string())
         .collect()
@@ -153,8 +142,8 @@ fn two_accounts_and_two_regions_raise_exactly_the_expected_events() {
     let aws = Aws::start(&sb, &["--page-size", "2"]);
     config(&sb, &aws, "");
     let run = audit(&sb);
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let all = records(&sb, "awsaudit_awscloud.json");
+    run.assert_status(0);
+    let all = sb.records("awsaudit_awscloud.json");
 
     // One summary per account and region, all complete.
     let summaries = of_type(&all, "collection_summary");
@@ -309,7 +298,7 @@ fn two_accounts_and_two_regions_raise_exactly_the_expected_events() {
     // Every event names the account and says how to fix it.
     for check in CHECKS {
         let path = sb.out().join(format!("awsaudit_{check}.json"));
-        for event in records(&sb, path.file_name().unwrap().to_str().unwrap()) {
+        for event in sb.records(path.file_name().unwrap().to_str().unwrap()) {
             let text = event["com"]["description"].as_str().unwrap();
             assert!(text.contains(A), "{check}: {text}");
             assert!(!event["com"]["recommendation"].as_str().unwrap().is_empty());
@@ -361,7 +350,7 @@ fn a_denied_call_is_summarised_and_throttling_is_retried() {
         run.output()
     );
     run.assert_says("could NOT read ebs_volume");
-    let all = records(&sb, "awsaudit_awscloud.json");
+    let all = sb.records("awsaudit_awscloud.json");
     for summary in of_type(&all, "collection_summary") {
         let ext = &summary["ext"];
         if ext["region"] == "global" {
@@ -393,11 +382,12 @@ fn an_account_that_cannot_be_reached_leaves_the_other_read() {
     let aws = Aws::start(&sb, &["--fail", "AssumeRole=403:AccessDeniedx1"]);
     config(&sb, &aws, "");
     let run = audit(&sb);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(&format!("role arn:aws:iam::{A}:role/audit: cannot sign in"));
     run.assert_says("AccessDenied");
     run.assert_says("Injected AccessDenied for AssumeRole");
-    let accounts: BTreeSet<String> = records(&sb, "awsaudit_awscloud.json")
+    let accounts: BTreeSet<String> = sb
+        .records("awsaudit_awscloud.json")
         .iter()
         .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
         .collect();
@@ -414,7 +404,7 @@ fn validate_connect_signs_in_and_an_unreachable_endpoint_fails_fast() {
         &sb,
         &["validate", "--connect", "-c", "sandbox.yaml", "aws.yaml"],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(&format!(
         "signed in to account {A} (role arn:aws:iam::{A}:role/audit), account {B}"
     ));
@@ -441,7 +431,7 @@ fn validate_connect_signs_in_and_an_unreachable_endpoint_fails_fast() {
             dead.to_str().unwrap(),
         ],
     );
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("default credentials: cannot sign in");
     assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
     assert!(!run.output().contains(SECRET));
@@ -455,7 +445,7 @@ fn bad_params_name_the_param() {
         "plugins:\n  awscloud:\n    plugin: awscloud\n    params:\n      role_arn: audit\naudits:\n  a:\n    clouds: [awscloud]\n    stores: [filestore]\nrun: [a]\n",
     );
     let run = sb.run_now(&["bad.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("awscloud: \"audit\" is not a role ARN");
 }
 
@@ -510,7 +500,7 @@ fn two_shards(sb: &Sandbox, more: &[&str], name: &str) -> Vec<(Read, BTreeSet<St
             args.extend_from_slice(more);
             args.push("out.yaml");
             let run = cloudmarker(sb, &args);
-            assert_eq!(run.status, Some(0), "{}", run.output());
+            run.assert_status(0);
             read_in(&out)
         })
         .collect()
@@ -523,7 +513,7 @@ fn shards_divide_the_accounts_or_the_regions_of_one_account() {
     let aws = Aws::start(&sb, &[]);
     config(&sb, &aws, "");
     let run = audit(&sb);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let (everything, accounts) = read_in(&sb.out());
     assert_eq!(accounts, set(&[A.to_string(), B.to_string()]));
 
@@ -598,8 +588,8 @@ fn ec2_lists_are_read_a_page_at_a_time_and_retries_run_out_with_the_services_err
     );
     config(&sb, &aws, "      max_retries: 2\n");
     let run = audit(&sb);
-    assert_eq!(run.status, Some(1), "{}", run.output());
-    let all = records(&sb, "awsaudit_awscloud.json");
+    run.assert_status(1);
+    let all = sb.records("awsaudit_awscloud.json");
     let summaries = regional_summaries(&all);
     assert_eq!(summaries.len(), 4);
     for ext in summaries {
@@ -644,8 +634,8 @@ fn without_regions_the_enabled_ones_are_read_and_a_denied_list_is_summarised() {
 
     // The first DescribeRegions is denied: no region is read.
     let run = cloudmarker(&sb, &args);
-    assert_eq!(run.status, Some(1), "{}", run.output());
-    let all = records(&sb, "awsaudit_awscloud.json");
+    run.assert_status(1);
+    let all = sb.records("awsaudit_awscloud.json");
     let global = &of_type(&all, "collection_summary")[0]["ext"];
     assert_eq!(global["region"], "global");
     assert_eq!(
@@ -656,8 +646,8 @@ fn without_regions_the_enabled_ones_are_read_and_a_denied_list_is_summarised() {
 
     // Then every region moto enables is read.
     let run = cloudmarker(&sb, &args);
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let all = records(&sb, "awsaudit_awscloud.json");
+    run.assert_status(0);
+    let all = sb.records("awsaudit_awscloud.json");
     let account = of_type(&all, "account")[0];
     let regions: Vec<&str> = account["raw"]["Regions"]
         .as_array()

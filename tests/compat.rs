@@ -64,15 +64,9 @@ fn a_plugin_built_against_a_later_compatible_api_runs() {
     let sb = Sandbox::new();
     config_with_foreign_cloud(&sb, &lib);
     let run = sb.run_now(&["foreign.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Audit mockaudit finished: 13 records read");
-    assert_eq!(
-        sb.read_json("mockaudit_foreign.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(sb.record_count("mockaudit_foreign.json"), 3);
 }
 
 #[test]
@@ -108,7 +102,7 @@ fn a_plugin_built_against_an_old_api_is_refused_with_both_versions() {
     let sb = Sandbox::new();
     config_with_foreign_cloud(&sb, &lib);
     let run = sb.run_now(&["foreign.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(&format!(
         "plugin \"foreign\": cannot load {}: built against cloudmarker-plugin-api 0.0.9, but this cloudmarker expects plugin-api 0.1.x",
         lib.display()
@@ -122,7 +116,7 @@ fn a_plugin_with_an_incompatible_layout_is_refused_with_the_cause() {
     let sb = Sandbox::new();
     config_with_foreign_cloud(&sb, &lib);
     let run = sb.run_now(&["foreign.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(&format!(
         "cannot load {}: built against an incompatible cloudmarker-plugin-api interface",
         lib.display()
@@ -168,7 +162,7 @@ fn an_out_of_tree_library_of_three_plugins_runs_by_their_names() {
         let mut all = vec!["-n", "-c", "sandbox.yaml", "example.yaml"];
         all.extend(args);
         let run = sb.run_with(&all, &env);
-        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_status(0);
         for plugin in ["textcloud", "wordcount", "wordtally"] {
             run.assert_says(&format!(
                 "Loaded plugin {plugin} 0.2.0 (plugin-api {}) from {dir}/libwordcount.so",
@@ -186,7 +180,7 @@ fn an_out_of_tree_library_of_three_plugins_runs_by_their_names() {
         assert_eq!(tally, serde_json::json!({"texts": 3, "words": 8}));
     }
     let run = sb.run(&["plugins", "list", "--format", "json", "--plugin-dir", &dir]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
     let from_example: Vec<_> = entries
         .iter()
@@ -215,8 +209,7 @@ fn the_first_library_on_the_search_path_wins_and_later_ones_are_shadowed() {
     let library = example_library();
     let first = plugin_dir_with(&sb, "first", &library);
     // The same plugins under another file name, later on the search path.
-    let second = sb.path().join("second");
-    std::fs::create_dir(&second).unwrap();
+    let second = sb.dir("second");
     std::fs::copy(&library, second.join("libtextfamily.so")).unwrap();
     let (first, second) = (first.display().to_string(), second.display().to_string());
     let dirs = [
@@ -229,7 +222,7 @@ fn the_first_library_on_the_search_path_wins_and_later_ones_are_shadowed() {
     let mut args = vec!["plugins", "list", "--format", "json"];
     args.extend(dirs);
     let run = sb.run(&args);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
     let status = |name: &str, dir: &str| {
         let entry = entries
@@ -262,7 +255,7 @@ fn the_first_library_on_the_search_path_wins_and_later_ones_are_shadowed() {
     let mut args = vec!["-n", "-c", "sandbox.yaml", "texts.yaml"];
     args.extend(dirs);
     let run = sb.run(&args);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(&format!(
         "Loaded plugin textcloud 0.2.0 (plugin-api {}) from {first}/libwordcount.so",
         cloudmarker_plugin_api::API_VERSION
@@ -284,22 +277,16 @@ fn a_plugin_built_against_plugin_api_0_1_0_still_runs() {
     let sb = Sandbox::new();
     config_with_foreign_cloud(&sb, &lib);
     let run = sb.run_now(&["foreign.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(&format!(
         "Loaded plugin foreigncloud 0.1.0 (plugin-api 0.1.0) from {}",
         lib.display()
     ));
-    assert_eq!(
-        sb.read_json("mockaudit_foreign.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(sb.record_count("mockaudit_foreign.json"), 3);
     // It cannot divide its work between shards: refused in a sharded run,
     // with both versions.
     let run = sb.run(&["-n", "--shard", "0/2", "-c", "sandbox.yaml", "foreign.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("plugin foreigncloud is built against plugin-api 0.1.0, which cannot divide its work between shards (shard 0/2 of a sharded run needs plugin-api 0.1.2 or later)");
 
     // A 0.1.0 sink lacks write_from: the host writes through write.
@@ -312,7 +299,7 @@ fn a_plugin_built_against_plugin_api_0_1_0_still_runs() {
         ),
     );
     let run = sb.run_now(&["sink.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let received = std::fs::read_to_string(sb.path().join("received.jsonl")).unwrap();
     let origins: Vec<String> = received
         .lines()
@@ -364,7 +351,7 @@ fn validate_connect_runs_each_plugins_health_check() {
     let mut connect = args.to_vec();
     connect.push("--connect");
     let run = sb.run_with(&connect, &env);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     let row = |key: &str| {
         run.stdout
             .lines()

@@ -103,7 +103,7 @@ fn json_report(sb: &Sandbox, framework: &str) -> Value {
         "sandbox.yaml",
         "cmp.yaml",
     ]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
 }
 
@@ -127,7 +127,7 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
         storage_account(),
     ]));
     let run = sb.run_now(&["cmp.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     // The event's com.compliance: the Azure frameworks' requirements that
     // map firewallruleevent (not the GCP or AWS ones).
     let events = sb.read_json("cmp_firewallruleevent.json");
@@ -254,7 +254,7 @@ fn a_failed_collection_is_why_a_requirement_is_not_evaluated() {
         failed_collection("sub2", "security_rule", "HTTP 403: AuthorizationFailed"),
     ]));
     let run = sb.run_now(&["cmp.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let report = json_report(&sb, "cis_azure_6.0.0");
     let r = requirement(&report, "7.1");
     assert_eq!(r["status"], "not_evaluated", "{r}");
@@ -285,7 +285,7 @@ fn a_failed_collection_is_why_a_requirement_is_not_evaluated() {
     )
     .unwrap();
     let run = sb.run_now(&["cmp.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let report = json_report(&sb, "cis_azure_6.0.0");
     assert_eq!(
         requirement(&report, "7.1")["why"],
@@ -371,8 +371,7 @@ fn a_bad_framework_file_of_the_config_is_a_config_error() {
 fn the_installed_host_reads_the_frameworks_installed_beside_its_plugins() {
     // deploy/install.sh into a prefix, from a directory like target/release.
     let sb = Sandbox::new();
-    let build = sb.path().join("build");
-    std::fs::create_dir(&build).unwrap();
+    let build = sb.dir("build");
     std::fs::copy(common::binary(), build.join("cloudmarker")).unwrap();
     let root = common::python::root();
     for entry in std::fs::read_dir(root.join("plugins")).unwrap() {

@@ -56,7 +56,7 @@ fn google(server: &CloudServer, rest: &str) -> String {
 
 /// Asserts that azcloud read the crafted subscriptions' resources.
 fn assert_azure_listed(sb: &Sandbox, run: &Run) {
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let records = sb.read_json("cloudaudit_azcloud.json");
     let summary = records
         .as_array()
@@ -77,7 +77,7 @@ fn assert_azure_listed(sb: &Sandbox, run: &Run) {
 
 /// Asserts that gcpcloud read the crafted project's resources.
 fn assert_google_listed(run: &Run) {
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Reading 2 project(s).");
     run.assert_says(
         "Project example-project: read 2 bucket, 1 compute, 4 firewall, 2 sql_instance.",
@@ -153,7 +153,7 @@ fn a_client_certificate_signs_in_from_pem_and_from_pkcs12() {
 
     config(&sb, "azcloud", &azure(&server, "tenant: tenant-1, client: client-id, certificate: client.pfx, certificate_password: wrong-password-3c1"));
     let run = sb.run_now(&["clouds.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("azcloud: client_certificate: certificate client.pfx: not a PKCS#12 file, or certificate_password does not open it");
     assert!(!run.output().contains("wrong-password-3c1"));
 }
@@ -162,14 +162,13 @@ fn a_client_certificate_signs_in_from_pem_and_from_pkcs12() {
 fn a_certificate_the_application_did_not_register_is_refused_by_entra_id() {
     let sb = Sandbox::new();
     client_certificate(sb.path(), "pw-unused");
-    let other = sb.path().join("other");
-    std::fs::create_dir(&other).unwrap();
+    let other = sb.dir("other");
     client_certificate(&other, "pw-unused");
     let registered = other.join("client-cert.pem");
     let (server, _log) = start_server(&sb, &["--client-cert", registered.to_str().unwrap()]);
     config(&sb, "azcloud", &azure(&server, "credential: client_certificate, tenant: tenant-1, client: client-id, certificate: client.pem"));
     let run = sb.run_now(&["clouds.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("signing in with client_certificate failed:");
     run.assert_says("AADSTS700027");
 }
@@ -197,7 +196,7 @@ fn workload_identity_signs_in_with_what_aks_injects_and_an_expired_token_says_so
     let expired = jwt(now() - 60);
     std::fs::write(&token_file, &expired).unwrap();
     let run = sb.run_with(&["-n", "-c", "sandbox.yaml", "clouds.yaml"], &env);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(
         "azcloud: cannot list subscriptions: signing in with workload_identity failed:",
     );
@@ -234,7 +233,7 @@ fn a_managed_identity_signs_in_through_its_endpoint_and_a_missing_one_says_so() 
         ("IDENTITY_HEADER", "identity-header-7d1"),
     ];
     let run = sb.run_with(&["-n", "-c", "sandbox.yaml", "clouds.yaml"], &env);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("signing in with managed_identity failed:");
     run.assert_says("Connection refused");
     assert!(!run.output().contains("identity-header-7d1"));
@@ -259,8 +258,7 @@ fn fake_azure_cli(dir: &Path) {
 #[test]
 fn the_azure_cli_login_is_used_once_per_scope() {
     let sb = Sandbox::new();
-    let bin = sb.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
+    let bin = sb.dir("bin");
     fake_azure_cli(&bin);
     let (server, log) = start_server(&sb, &[]);
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
@@ -300,13 +298,12 @@ fn the_default_chain_says_which_way_worked_and_why_each_other_did_not() {
     assert_eq!(grants(&log), ["federated"]);
 
     // Nothing configured (and no `az` on the PATH): every member's reason.
-    let empty = sb.path().join("empty-bin");
-    std::fs::create_dir(&empty).unwrap();
+    let empty = sb.dir("empty-bin");
     let run = sb.run_with(
         &["-n", "-c", "sandbox.yaml", "clouds.yaml"],
         &[("PATH", empty.to_str().unwrap())],
     );
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("signing in with default failed:");
     run.assert_says("environment: AZURE_TENANT_ID and AZURE_CLIENT_ID are not set");
     run.assert_says("workload_identity: AZURE_FEDERATED_TOKEN_FILE is not set");
@@ -391,8 +388,7 @@ fn application_default_credentials_from_each_place_they_are_found() {
     // 3. gcloud's user credentials (`gcloud auth application-default login`).
     let sb = Sandbox::new();
     let (server, log) = start_server(&sb, &["--refresh-token", "refresh-token-5e8"]);
-    let gcloud = sb.path().join(".config/gcloud");
-    std::fs::create_dir_all(&gcloud).unwrap();
+    let gcloud = sb.dir(".config/gcloud");
     std::fs::write(
         gcloud.join("application_default_credentials.json"),
         json!({"type": "authorized_user", "client_id": "gcloud-client", "client_secret": "gcloud-secret-b41", "refresh_token": "refresh-token-5e8", "token_uri": format!("{}/token", server.url())}).to_string(),
@@ -419,7 +415,7 @@ fn no_metadata_server_names_application_default_credentials() {
         &["-n", "-c", "sandbox.yaml", "clouds.yaml"],
         &[("GCE_METADATA_HOST", &dead)],
     );
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("signing in with application_default failed:");
 }
 
@@ -475,7 +471,7 @@ fn an_external_account_exchanges_its_subject_token_and_an_expired_one_says_so() 
     std::fs::write(&subject_file, &expired).unwrap();
     external_account(&sb, &server, &subject_file, false);
     let run = sb.run_now(&["clouds.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("signing in with external_account failed:");
     assert!(!run.output().contains(&expired));
 }
@@ -503,7 +499,7 @@ fn a_key_file_can_act_as_another_service_account() {
         .collect();
     assert_eq!(listing, ["impersonated".to_string()].into());
     let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "clouds.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("signed in with key_file as scanner@example-project.iam.gserviceaccount.com");
 }
 
@@ -518,7 +514,7 @@ fn a_pkcs1_key_file_is_refused_with_how_to_convert_it() {
         &google(&server, &format!("key_file_path: \"{}\"", pkcs1.display())),
     );
     let run = sb.run_now(&["clouds.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("is PKCS#1 (BEGIN RSA PRIVATE KEY); Google issues PKCS#8 keys");
     assert!(
         !run.output().contains("MIIE"),
@@ -541,7 +537,7 @@ fn refused_sign_in(answer: &str, secret: &str) -> (String, String) {
         ),
     );
     let run = sb.run_now(&["clouds.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("azcloud: cannot list subscriptions: signing in with client_secret failed:");
     let said = format!("{}\n{}", run.output(), sb.log());
     assert!(!said.contains(secret), "the secret in: {said}");
@@ -589,8 +585,7 @@ fn a_refused_sign_in_names_the_endpoint_the_status_and_the_server_code() {
 fn an_empty_secret_says_that_the_default_chain_signs_in_instead() {
     let sb = Sandbox::new();
     let (server, log) = start_server(&sb, &[]);
-    let empty = sb.path().join("empty-bin");
-    std::fs::create_dir(&empty).unwrap();
+    let empty = sb.dir("empty-bin");
     // `secret: ${AZURE_SECRET:-}` with the variable unset.
     config(
         &sb,
@@ -604,7 +599,7 @@ fn an_empty_secret_says_that_the_default_chain_signs_in_instead() {
         &["-n", "-c", "sandbox.yaml", "clouds.yaml"],
         &[("PATH", empty.to_str().unwrap())],
     );
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("Azure: tenant or client is set but secret and certificate are empty, so the plugin signs in with credential: default");
     run.assert_says("signing in with default failed:");
     assert!(grants(&log).is_empty());
@@ -619,7 +614,7 @@ fn an_empty_secret_says_that_the_default_chain_signs_in_instead() {
         ),
     );
     let run = sb.run_now(&["clouds.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("client_secret: secret must be set (it is empty;");
     assert!(requests(&log, "/oauth2/v2.0/token").is_empty());
 }

@@ -151,7 +151,7 @@ fn the_base_and_the_example_overlay_are_valid_and_wired_for_their_shards() {
     let args = pod_args(&container, 5, &config);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = sb.run(&args);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(", shard 5/8.");
     for record in sb.read_json("mockaudit_mockcloud.json").as_array().unwrap() {
         assert_eq!(record["com"]["shard"], "5/8");
@@ -175,11 +175,11 @@ fn the_config_map_is_a_valid_config_with_its_variables_set() {
         ("ES_URL", "https://es.example.com:9200"),
     ];
     let run = sb.run_with(&["validate", "-c", "cloudmarker.yaml"], &env);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert!(!run.output().contains("s3cr3t-value"));
     // Without the Secret's variables, the error names the one missing.
     let run = sb.run_with(&["validate", "-c", "cloudmarker.yaml"], &env[..3]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     assert!(
         run.output().contains("AZURE_CLIENT_SECRET"),
         "{}",

@@ -13,7 +13,7 @@ fn com(record: &Value, key: &str) -> Value {
 fn default_mock_audit_writes_records_events_and_markers() {
     let sb = Sandbox::new();
     let run = sb.run_now(&[]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 14 writes, 0 failures");
 
     let records = sb.read_json("mockaudit_mockcloud.json");
@@ -87,7 +87,7 @@ fn two_audits_run_together_with_one_audit_version() {
          run: [mockaudit, second]\n",
     );
     let run = sb.run_now(&["two.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(
         "Audit second finished: 1000 records read, 334 events, 1334 writes, 0 failures",
     );
@@ -99,13 +99,7 @@ fn two_audits_run_together_with_one_audit_version() {
         com(&first[0], "audit_version"),
         com(&second[999], "audit_version")
     );
-    assert_eq!(
-        sb.read_json("second_mockevent.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        334
-    );
+    assert_eq!(sb.record_count("second_mockevent.json"), 334);
 }
 
 #[test]
@@ -140,15 +134,14 @@ fn default_cascade_reads_cloudmarker_yaml_in_the_working_directory() {
         "plugins:\n  mockcloud:\n    params:\n      record_count: 3\n",
     );
     let run = sb.run(&["-n"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("3 records read");
 }
 
 #[test]
 fn plugins_load_from_paths_dirs_env_and_class_names() {
     let sb = Sandbox::new();
-    let lib_dir = sb.path().join("myplugins");
-    std::fs::create_dir_all(&lib_dir).unwrap();
+    let lib_dir = sb.dir("myplugins");
     std::fs::copy(plugin_lib("mockcloud"), lib_dir.join("libmycloud.so")).unwrap();
     std::fs::create_dir_all(sb.path().join("conf")).unwrap();
     sb.file(
@@ -163,28 +156,10 @@ fn plugins_load_from_paths_dirs_env_and_class_names() {
         &["-n", "-c", "sandbox.yaml", "conf/paths.yaml"],
         &[("CLOUDMARKER_PLUGIN_PATH", &env_path)],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    assert_eq!(
-        sb.read_json("paths_relcloud.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    assert_eq!(
-        sb.read_json("paths_classcloud.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
-    assert_eq!(
-        sb.read_json("paths_envcloud.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
+    run.assert_status(0);
+    assert_eq!(sb.record_count("paths_relcloud.json"), 2);
+    assert_eq!(sb.record_count("paths_classcloud.json"), 3);
+    assert_eq!(sb.record_count("paths_envcloud.json"), 4);
 }
 
 #[test]
@@ -195,20 +170,14 @@ fn unknown_plugin_is_reported_and_the_rest_of_the_audit_runs() {
         "plugins:\n  nosuchstore:\n    plugin: nosuchstore\naudits:\n  mockaudit:\n    stores: [filestore, nosuchstore]\n",
     );
     let run = sb.run_now(&["cfg.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("Cannot start store worker mockaudit_nosuchstore, error: plugin \"nosuchstore\": plugin library \"nosuchstore\" not found; looked for ");
     run.assert_says(&format!(
         "{}/libnosuchstore.so",
         common::plugin_dir().display()
     ));
     run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 14 writes, 1 failures");
-    assert_eq!(
-        sb.read_json("mockaudit_mockcloud.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        10
-    );
+    assert_eq!(sb.record_count("mockaudit_mockcloud.json"), 10);
 }
 
 #[test]
@@ -219,7 +188,7 @@ fn a_plugin_in_the_wrong_role_is_refused() {
         "audits:\n  mockaudit:\n    stores: [filestore, mockcloud]\n",
     );
     let run = sb.run_now(&["cfg.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("plugin \"mockcloud\" (mockcloud) is a cloud plugin, but audits.mockaudit.stores needs a store plugin");
 }
 
@@ -231,7 +200,7 @@ fn malformed_yaml_names_the_file_and_exits_2() {
         "plugins:\n  mockcloud:\n    params: {record_count: 5\nrun: [mockaudit]\n",
     );
     let run = sb.run_now(&["bad.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says(
         "cloudmarker: error: bad.yaml: did not find expected ',' or '}' at line 4 column 4",
     );
@@ -247,14 +216,14 @@ fn bad_params_name_the_plugin_and_the_field() {
     );
     // Checked against the plugin's schema before anything runs.
     let run = sb.run_now(&["cfg.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("cfg.yaml:4: plugins.mockcloud.params.record_cont: unknown param (did you mean `record_count`?)");
     assert!(!sb.out().exists(), "no audit ran");
     let run = sb.run(&["validate", "-c", "sandbox.yaml", "cfg.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("cfg.yaml:4: plugins.mockcloud.params.record_cont: unknown param");
     let run = sb.run(&["validate", "-c", "sandbox.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("The configuration is valid");
 }
 
@@ -263,12 +232,12 @@ fn wrong_types_and_unknown_audits_are_config_errors() {
     let sb = Sandbox::new();
     sb.file("cfg.yaml", "run: [mockaudit, nosuch]\n");
     let run = sb.run_now(&["cfg.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("cloudmarker: error: cfg.yaml:1: run: lists audit \"nosuch\", which is not defined under audits (defined: mockaudit)");
 
     sb.file("types.yaml", "audits:\n  mockaudit:\n    clouds: 7\n");
     let run = sb.run_now(&["types.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says(
         "types.yaml:3: audits.mockaudit.clouds: invalid type: integer `7`, expected a sequence",
     );
@@ -279,7 +248,7 @@ fn empty_config_file_is_fine_and_missing_c_file_warns() {
     let sb = Sandbox::new();
     sb.file("empty.yaml", "");
     let run = sb.run_now(&["empty.yaml", "missing.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(
         "WARN main cloudmarker - Config file missing.yaml does not exist; skipping it.",
     );
@@ -303,7 +272,7 @@ fn print_base_config_and_help() {
         "/etc/cloudmarker.yaml, ~/.cloudmarker.yaml, ~/cloudmarker.yaml, ./cloudmarker.yaml",
     );
     let run = sb.run(&["-v"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(
         run.stdout.trim(),
         format!("cloudmarker {}", env!("CARGO_PKG_VERSION")),
@@ -345,7 +314,7 @@ fn a_killed_run_leaves_the_previous_output_untouched() {
 
     // The next run clears the killed run's leftovers.
     let run = sb.run_now(&[]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert!(!tmp.exists(), "the stale temporary file was removed");
     assert_eq!(sb.temporary("mockaudit_mockcloud"), None);
     run.assert_says("temporary file(s) of earlier runs from");
@@ -361,7 +330,7 @@ fn c_without_files_means_the_base_config_only() {
     let run = sb.run_with(&["-n", "-c"], &[]);
     // The base config writes to /tmp/cloudmarker; only check that the
     // cascade skipped ./cloudmarker.yaml and the audit ran.
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Config files merged over the base config: none.");
     run.assert_says("Audit mockaudit finished: 10 records read");
 }
@@ -391,15 +360,12 @@ fn every_test_file_is_registered() {
 #[test]
 fn loaded_libraries_and_slow_calls_are_logged() {
     let sb = Sandbox::new();
-    sb.file(
+    let run = sb.run_config(
         "slow.yaml",
         "plugins:\n  mockcloud:\n    params: {record_count: 3, delay_ms: 1600}\n",
-    );
-    let run = sb.run_with(
-        &["-n", "-c", "sandbox.yaml", "slow.yaml"],
         &[("CLOUDMARKER_SLOW_CALL_SECONDS", "0.5")],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(&format!(
         "Loaded plugin mockcloud {} (plugin-api {}) from {}",
         env!("CARGO_PKG_VERSION"),
@@ -417,8 +383,7 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
     let prefix = sb.path().join("prefix");
     // A build directory like target/release: the host and the plugin
     // libraries side by side (a test build keeps the plugins elsewhere).
-    let build = sb.path().join("build");
-    std::fs::create_dir(&build).unwrap();
+    let build = sb.dir("build");
     std::fs::copy(common::binary(), build.join("cloudmarker")).unwrap();
     // Every bundled plugin library, and the test fixtures' libraries that a
     // real target/release holds beside them.
@@ -496,13 +461,7 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
         )),
         "{text}"
     );
-    assert_eq!(
-        sb.read_json("mockaudit_mockcloud.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        10
-    );
+    assert_eq!(sb.record_count("mockaudit_mockcloud.json"), 10);
     // The image and `just install` use that script, into the same layout.
     let root = common::python::root();
     let containerfile = std::fs::read_to_string(root.join("Containerfile")).unwrap();
@@ -523,8 +482,7 @@ fn the_bundled_plugins_table_in_the_docs_is_the_one_the_plugins_generate() {
     // A directory like an install: the host and the bundled plugin
     // libraries alone (the test build keeps fixtures beside them).
     let sb = Sandbox::new();
-    let dir = sb.path().join("bin");
-    std::fs::create_dir(&dir).unwrap();
+    let dir = sb.dir("bin");
     std::fs::copy(common::binary(), dir.join("cloudmarker")).unwrap();
     for name in bundled_libraries() {
         let lib = plugin_lib(&name);
@@ -573,12 +531,12 @@ fn bundled_libraries() -> Vec<String> {
 fn completions_and_the_man_page_come_from_the_command_line_definition() {
     let sb = Sandbox::new();
     let run = sb.run(&["completions", "bash"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert!(
         run.stdout.contains("_cloudmarker()") && run.stdout.contains("--allow-insecure-plugins")
     );
     let run = sb.run(&["man"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert!(
         run.stdout.contains(".TH cloudmarker 1") && run.stdout.contains("plugin\\-dir"),
         "{}",
@@ -642,7 +600,7 @@ fn records_name_the_upstream_class_of_plugins_configured_by_class() {
         "plugins:\n  mockcloud:\n    plugin: cloudmarker.clouds.mockcloud.MockCloud\n  filestore:\n    plugin: cloudmarker.stores.filestore.FileStore\n    params: {path: out}\n",
     );
     let run = sb.run_now(&["upstream.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let records = sb.read_json("mockaudit_mockcloud.json");
     let com = &records[0]["com"];
     assert_eq!(com["origin_class"], "MockCloud", "{com}");

@@ -291,7 +291,7 @@ fn disk_event(kind: &str, vm: &Value, disk: &str) -> Value {
 fn event_plugins_flag_open_rules_and_unencrypted_disks() {
     let sb = sandbox();
     let run = sb.run_now(&["events.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Audit eventaudit finished: 11 records read, 8 events, 19 writes, 0 failures");
     run.assert_says(&format!(
         "WARN eventaudit_firewallruleevent cloudmarker_plugin_api::sdk::check - Skipped a malformed firewall_rule record (reference {GCP_FIREWALLS}/bad-rule), error: invalid type: string \"yes\", expected a boolean"
@@ -386,7 +386,7 @@ fn findings_are_written_as_ocsf_detection_findings_and_csv() {
         .replace("    alerts: [filestore]", "    alerts: [filestore, ocsf, csv]");
     sb.file("events.yaml", &text);
     let run = sb.run_now(&["events.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
 
     let findings = ocsf.join("eventaudit_firewallruleevent.ocsf.jsonl");
     let lines: Vec<Value> = std::fs::read_to_string(&findings)
@@ -453,6 +453,6 @@ fn jsoncloud_names_a_file_it_cannot_read() {
          audits:\n  a:\n    clouds: [jsoncloud]\n    events: [firewallruleevent]\nrun: [a]\n",
     );
     let run = sb.run_now(&["missing.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("jsoncloud: cannot read records from \"nosuch.json\": ");
 }

@@ -28,20 +28,8 @@ fn extra_cloud(params: &str) -> String {
 
 /// The healthy plugins of the mock audit did all their work.
 fn assert_mock_audit_complete(sb: &Sandbox) {
-    assert_eq!(
-        sb.read_json("mockaudit_mockcloud.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        10
-    );
-    assert_eq!(
-        sb.read_json("mockaudit_mockevent.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
+    assert_eq!(sb.record_count("mockaudit_mockcloud.json"), 10);
+    assert_eq!(sb.record_count("mockaudit_mockevent.json"), 4);
 }
 
 #[test]
@@ -98,13 +86,7 @@ fn panics_in_a_cloud_are_contained() {
             "{tmp}"
         );
         run.assert_says("this output is incomplete, so it stays in ");
-        assert_eq!(
-            sb.read_json("mockaudit_mockcloud.json")
-                .as_array()
-                .unwrap()
-                .len(),
-            10
-        );
+        assert_eq!(sb.record_count("mockaudit_mockcloud.json"), 10);
     }
 }
 
@@ -182,15 +164,12 @@ fn a_library_that_crashes_while_loading_cannot_kill_the_host() {
     ] {
         let sb = Sandbox::new();
         let lib = plugin_lib("plainlib");
-        sb.file(
+        let run = sb.run_config(
             "faulty.yaml",
             &extra_store("{}").replace("faultysink", lib.to_str().unwrap()),
-        );
-        let run = sb.run_with(
-            &["-n", "-c", "sandbox.yaml", "faulty.yaml"],
             &[("PLAINLIB_ON_LOAD", action)],
         );
-        assert_eq!(run.status, Some(1), "{}", run.output());
+        run.assert_status(1);
         run.assert_says(&format!(
             "plugin \"bad\": cannot load {}: it crashed while being loaded ({signal}",
             lib.display()
@@ -204,8 +183,7 @@ fn a_library_that_crashes_while_loading_cannot_kill_the_host() {
 #[test]
 fn a_crashed_library_is_remembered_until_its_file_changes() {
     let sb = Sandbox::new();
-    let dir = sb.path().join("plugins");
-    std::fs::create_dir(&dir).unwrap();
+    let dir = sb.dir("plugins");
     let lib = dir.join("libplainlib.so");
     std::fs::copy(plugin_lib("plainlib"), &lib).unwrap();
     let dir_arg = dir.display().to_string();
@@ -221,7 +199,7 @@ fn a_crashed_library_is_remembered_until_its_file_changes() {
             ],
             env,
         );
-        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_status(0);
         let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
         let entry = entries
             .iter()
@@ -254,17 +232,14 @@ fn a_crashed_library_is_remembered_until_its_file_changes() {
     .unwrap();
     assert_eq!(status(&[]), "not a plugin");
     let run = sb.run_now(&[]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
 }
 
 #[test]
 fn plugins_list_shows_every_library_with_its_status() {
     let sb = Sandbox::new();
-    let first = sb.path().join("first");
-    let shared = sb.path().join("shared");
-    for dir in [&first, &shared] {
-        std::fs::create_dir(dir).unwrap();
-    }
+    let first = sb.dir("first");
+    let shared = sb.dir("shared");
     // The bundled mockcloud, first on the path (the sandbox's own
     // --plugin-dir comes first), shadows a copy later on it.
     std::fs::copy(plugin_lib("mockcloud"), first.join("libmockcloud.so")).unwrap();
@@ -289,7 +264,7 @@ fn plugins_list_shows_every_library_with_its_status() {
         ],
         &[("PLAINLIB_ON_LOAD", "abort")],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
     let status_of = |path: &std::path::Path| {
         entries
@@ -334,7 +309,7 @@ fn plugins_inspect_describes_params_and_a_config_to_paste() {
         "inspect",
         "cloudmarker.clouds.mockcloud.MockCloud",
     ]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     for text in [
         "mockcloud 0.1.0: Generates numbered mock records",
         "kinds:      cloud",
@@ -345,7 +320,7 @@ fn plugins_inspect_describes_params_and_a_config_to_paste() {
         run.assert_says(text);
     }
     let run = sb.run(&["plugins", "inspect", "nosuchplugin"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("plugin library \"nosuchplugin\" not found");
 }
 

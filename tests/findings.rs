@@ -27,7 +27,7 @@ fn config(sb: &Sandbox, records: u64, extra: &str) {
 fn run(sb: &Sandbox) -> Run {
     let _ = std::fs::remove_dir_all(sb.path().join("changes"));
     let run = sb.run_now(&["findings.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run
 }
 
@@ -303,7 +303,7 @@ fn a_mute_needs_a_reason_and_an_expiry() {
         "mutes:\n  - match: {record_type: mock_event}\n    owner: me\n",
     );
     let run = sb.run_now(&["findings.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("findings.yaml");
     run.assert_says("mutes");
     run.assert_says("missing field `reason`");
@@ -313,7 +313,7 @@ fn a_mute_needs_a_reason_and_an_expiry() {
         "mutes:\n  - match: {}\n    reason: \" \"\n    expires: 2030-01-01\n",
     );
     let run = sb.run_now(&["findings.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("mutes.0.reason: must say why the findings are muted");
     run.assert_says("mutes.0.match: names no field");
 }
@@ -363,7 +363,7 @@ fn a_saved_inventory_is_evaluated_again_without_a_cloud() {
         ),
     );
     let run = sb.run_now(&["again.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Read 10 record(s) from");
     run.assert_says("Read 1 record(s) from");
     run.assert_says("(left out 1 marker(s) and event(s))");
@@ -389,7 +389,7 @@ fn a_saved_inventory_is_evaluated_again_without_a_cloud() {
         ),
     );
     let run = sb.run_now(&["broken.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("broken.json is not a filestore JSON array of records");
 }
 
@@ -441,7 +441,7 @@ fn a_partial_collection_resolves_only_in_subscriptions_read_completely() {
         ", problem: \"s2: network security groups could not be listed\"",
     );
     let run = sb.run_now(&["rules.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(
         "only the findings of subscriptions, projects and accounts read completely can be resolved",
     );

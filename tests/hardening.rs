@@ -18,9 +18,12 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn an_unknown_top_level_key_is_a_config_error_and_nothing_runs() {
     let sb = Sandbox::new();
-    sb.file("typo.yaml", "audit:\n  mine:\n    clouds: [mockcloud]\n");
-    let run = sb.run(&["-n", "-c", "sandbox.yaml", "typo.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    let run = sb.run_config(
+        "typo.yaml",
+        "audit:\n  mine:\n    clouds: [mockcloud]\n",
+        &[],
+    );
+    run.assert_status(2);
     run.assert_says("typo.yaml:1: audit: unknown key (did you mean `audits`?)");
     assert!(!sb.out().exists(), "no audit ran");
 }
@@ -29,12 +32,12 @@ fn an_unknown_top_level_key_is_a_config_error_and_nothing_runs() {
 fn oversized_and_deeply_nested_configs_are_refused_before_parsing() {
     let sb = Sandbox::new();
     let depth = 100_000;
-    sb.file(
+    let run = sb.run_config(
         "deep.yaml",
         &format!("run: {}{}\n", "[".repeat(depth), "]".repeat(depth)),
+        &[],
     );
-    let run = sb.run(&["-n", "-c", "sandbox.yaml", "deep.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says(&format!(
         "deep.yaml: mappings and lists nest {} levels deep; at most 64 are allowed",
         depth + 1
@@ -46,7 +49,7 @@ fn oversized_and_deeply_nested_configs_are_refused_before_parsing() {
         .set_len(17 * 1024 * 1024)
         .unwrap();
     let run = sb.run(&["-n", "-c", "sandbox.yaml", "big.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("big.yaml: the file is larger than 16 MiB");
     assert!(!sb.out().exists(), "no audit ran");
 }
@@ -54,21 +57,21 @@ fn oversized_and_deeply_nested_configs_are_refused_before_parsing() {
 #[test]
 fn numeric_secrets_are_never_echoed() {
     let sb = Sandbox::new();
-    sb.file(
+    let run = sb.run_config(
         "email.yaml",
         "email:\n  host: localhost\n  from_addr: a@example.com\n  to_addrs: [b@example.com]\n  username: u\n  password: 5331337\n",
+        &[],
     );
-    let run = sb.run(&["-n", "-c", "sandbox.yaml", "email.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("value not shown: it is a secret");
     assert!(!run.output().contains("5331337"), "{}", run.output());
 
-    sb.file(
+    let run = sb.run_config(
         "slack.yaml",
         "plugins:\n  slack:\n    plugin: slackalert\n    params:\n      webhook_url: http://127.0.0.1:9/hook\n      bot_user_token: 5331337\naudits:\n  mockaudit:\n    alerts: [slack]\n",
+        &[],
     );
-    let run = sb.run(&["-n", "-c", "sandbox.yaml", "slack.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says(
         "slack.yaml:6: plugins.slack.params.bot_user_token: must be string or null, not an integer",
     );
@@ -114,7 +117,7 @@ fn runs_in_the_same_second_get_distinct_audit_versions() {
     let versions: Vec<String> = (0..3)
         .map(|_| {
             let run = sb.run_now(&[]);
-            assert_eq!(run.status, Some(0), "{}", run.output());
+            run.assert_status(0);
             let records = sb.read_json("mockaudit_mockcloud.json");
             records[0]["com"]["audit_version"]
                 .as_str()
@@ -136,7 +139,7 @@ fn runs_in_the_same_second_get_distinct_audit_versions() {
 fn outputs_log_and_history_are_private_whatever_the_umask() {
     let sb = Sandbox::new();
     let run = sb.run_with_umask(0, &["-n", "-c", "sandbox.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(mode(&sb.out()), 0o700);
     assert_eq!(mode(&sb.out().join("audit_markers")), 0o700);
     for file in [
@@ -160,7 +163,7 @@ fn an_output_directory_others_can_write_is_refused() {
     std::fs::write(&victim, "precious").unwrap();
     std::os::unix::fs::symlink(&victim, sb.out().join("mockaudit_mockcloud.tmp")).unwrap();
     let run = sb.run_now(&[]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(&format!(
         "{} is writable by others (mode 777); run `chmod go-w {}`",
         sb.out().display(),
@@ -178,15 +181,12 @@ fn relative_and_empty_plugin_path_entries_are_ignored() {
         sb.path().join("planted/libplanted.so"),
     )
     .unwrap();
-    sb.file(
+    let run = sb.run_config(
         "planted.yaml",
         "plugins:\n  planted:\n    plugin: planted\naudits:\n  mockaudit:\n    clouds: [planted]\n",
-    );
-    let run = sb.run_with(
-        &["-n", "-c", "sandbox.yaml", "planted.yaml"],
         &[("CLOUDMARKER_PLUGIN_PATH", "planted::/nonexistent")],
     );
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("CLOUDMARKER_PLUGIN_PATH: ignoring the relative entry \"planted\"");
     run.assert_says("CLOUDMARKER_PLUGIN_PATH: ignoring an empty entry");
     run.assert_says("plugin \"planted\": plugin library \"planted\" not found");
@@ -201,7 +201,7 @@ fn a_corrupt_history_line_never_stops_history_or_a_run() {
     std::fs::write(sb.history_path(), history).unwrap();
     assert_eq!(sb.run_now(&[]).status, Some(0));
     let run = sb.run(&["history", "-c", "sandbox.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
     run.assert_says("skipped 2 unreadable line(s)");
 }
@@ -219,29 +219,20 @@ fn a_history_that_cannot_be_written_never_stops_a_run() {
         ),
     );
     let run = sb.run_now(&["history.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Cannot append to the run history");
-    assert_eq!(
-        sb.read_json("mockaudit_mockcloud.json")
-            .as_array()
-            .unwrap()
-            .len(),
-        10
-    );
+    assert_eq!(sb.record_count("mockaudit_mockcloud.json"), 10);
 }
 
 #[test]
 fn environment_variables_fill_config_values_and_secrets_stay_hidden() {
     let sb = Sandbox::new();
-    sb.file(
+    let run = sb.run_config(
         "env.yaml",
         "plugins:\n  mockcloud:\n    params:\n      record_types: [\"${CM_TEST_TYPE}\", \"${CM_TEST_UNSET:-fallback}\", \"cost $$5\"]\n",
-    );
-    let run = sb.run_with(
-        &["-n", "-c", "sandbox.yaml", "env.yaml"],
         &[("CM_TEST_TYPE", "from_env")],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let records = sb.read_json("mockaudit_mockcloud.json");
     let types: Vec<&str> = records
         .as_array()
@@ -252,24 +243,21 @@ fn environment_variables_fill_config_values_and_secrets_stay_hidden() {
         .collect();
     assert_eq!(types, ["from_env", "fallback", "cost $5"]);
 
-    sb.file(
+    let run = sb.run_config(
         "missing.yaml",
         "plugins:\n  mockcloud:\n    params:\n      record_types: [\"${CM_TEST_NOPE}\"]\n",
+        &[],
     );
-    let run = sb.run(&["-n", "-c", "sandbox.yaml", "missing.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("missing.yaml:4: plugins.mockcloud.params.record_types.0: the environment variable CM_TEST_NOPE is not set");
 
     // A secret from the environment is redacted like one written in the file.
-    sb.file(
+    let run = sb.run_config(
         "slack.yaml",
         "plugins:\n  slack:\n    plugin: slackalert\n    notify: all\n    params:\n      webhook_url: \"http://127.0.0.1:9/${CM_TEST_HOOK}\"\naudits:\n  mockaudit:\n    alerts: [slack]\n",
-    );
-    let run = sb.run_with(
-        &["-n", "-c", "sandbox.yaml", "slack.yaml"],
         &[("CM_TEST_HOOK", "T000/B000/hook-s3cret")],
     );
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     assert!(!run.output().contains("hook-s3cret"), "{}", run.output());
     assert!(!sb.log().contains("hook-s3cret"));
 }
@@ -277,20 +265,19 @@ fn environment_variables_fill_config_values_and_secrets_stay_hidden() {
 #[test]
 fn a_plugin_others_could_change_is_refused_unless_allowed() {
     let sb = Sandbox::new();
-    let shared = sb.path().join("shared");
-    std::fs::create_dir(&shared).unwrap();
+    let shared = sb.dir("shared");
     let lib = shared.join("libsharedcloud.so");
     std::fs::copy(plugin_lib("mockcloud"), &lib).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
-    sb.file(
+    let run = sb.run_config(
         "shared.yaml",
         &format!(
             "plugins:\n  shared:\n    plugin: {}\naudits:\n  mockaudit:\n    clouds: [shared]\n",
             lib.display()
         ),
+        &[],
     );
-    let run = sb.run(&["-n", "-c", "sandbox.yaml", "shared.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(&format!(
         "plugin \"shared\": cannot load {}: refused: {} is writable by others (mode 777); run `chmod go-w {}`",
         lib.display(),
@@ -301,7 +288,7 @@ fn a_plugin_others_could_change_is_refused_unless_allowed() {
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o666)).unwrap();
     let run = sb.run(&["-n", "-c", "sandbox.yaml", "shared.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("is writable by others (mode 666)");
 
     let run = sb.run(&[
@@ -311,7 +298,7 @@ fn a_plugin_others_could_change_is_refused_unless_allowed() {
         "shared.yaml",
         "--allow-insecure-plugins",
     ]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Audit mockaudit finished: 10 records read");
 }
 
@@ -326,7 +313,7 @@ fn config_show_redacts_secrets_and_names_origins() {
         &["config", "show", "-c", "sandbox.yaml", "show.yaml"],
         &[("CM_TEST_SLACK", "xoxb-S3cret-2")],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     for secret in ["pw-S3cret-1", "xoxb-S3cret-2"] {
         assert!(!run.output().contains(secret), "{}", run.output());
     }
@@ -349,7 +336,7 @@ fn config_show_redacts_secrets_and_names_origins() {
         ],
         &[("CM_TEST_SLACK", "xoxb-S3cret-2")],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert!(
         run.stdout
             .contains("plugins.slack.params.text: \"hello\"  # show.yaml:9"),
@@ -379,7 +366,7 @@ fn a_key_set_twice_in_a_mapping_is_a_config_error_naming_file_line_and_key() {
         "plugins:\n  mine: {plugin: mockcloud, params: {record_count: 1}}\n  mine: {plugin: mockcloud, params: {record_count: 2}}\naudits:\n  mockaudit:\n    clouds: [mine]\n    stores: [filestore, filestore]\n    clouds: [mockcloud]\n",
     );
     let run = sb.run_now(&["twice.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("2 problems in the configuration:");
     run.assert_says(
         "twice.yaml:3: plugins.mine: duplicate key `mine` (the same mapping sets it at line 2); remove one of them",
@@ -390,7 +377,7 @@ fn a_key_set_twice_in_a_mapping_is_a_config_error_naming_file_line_and_key() {
     assert!(!sb.out().exists(), "no audit ran");
 
     let run = sb.run(&["validate", "-c", "sandbox.yaml", "twice.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("plugins.mine: duplicate key `mine`");
 }
 
@@ -410,7 +397,7 @@ fn a_plugin_library_others_could_change_is_skipped_with_a_warning() {
     let (shared_arg, own_arg) = (shared.display().to_string(), own.display().to_string());
     let dirs = ["--plugin-dir", &shared_arg, "--plugin-dir", &own_arg];
     let run = sb.run(&[&["-n", "-c", "sandbox.yaml", "copy.yaml"], &dirs[..]].concat());
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let warning = format!(
         "Skipped plugin library {}: refused: {} is writable by others (mode 777); run `chmod go-w {}`; a plugin is code that runs with your rights (--allow-insecure-plugins loads it anyway); plugin \"copycloud\" is loaded from {} instead.",
         shared.join("libcopycloud.so").display(),
@@ -426,7 +413,7 @@ fn a_plugin_library_others_could_change_is_skipped_with_a_warning() {
     run.assert_says("Audit mockaudit finished: 10 records read");
 
     let run = sb.run(&[&["validate", "-c", "sandbox.yaml", "copy.yaml"], &dirs[..]].concat());
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(&format!("cloudmarker: warning: {warning}"));
 }
 
@@ -451,7 +438,7 @@ fn temporaries_that_are_links_directories_or_others_files_are_left_alone_with_a_
     let given_away = me == 0 && std::os::unix::fs::chown(&others, Some(65534), None).is_ok();
 
     let run = sb.run_now(&[]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let log = sb.log();
     let said = |path: &Path, why: &str| {
         format!(
@@ -526,7 +513,7 @@ fn a_tls_store_against_a_server_that_does_not_answer_the_handshake_says_so() {
         ),
     );
     let run = sb.run_now(&["tls.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     let log = sb.log();
     let said: Vec<&str> = log.lines().filter(|l| l.contains(hint)).collect();
     for store in ["mockaudit_mongodbstore", "mockaudit_splunkhecstore"] {

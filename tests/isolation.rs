@@ -42,7 +42,7 @@ fn run_failing(sb: &Sandbox, seconds: u64) -> common::Run {
         started.elapsed(),
         run.output()
     );
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run
 }
 
@@ -149,14 +149,14 @@ fn a_sink_that_crashes_loses_only_its_own_output() {
 fn isolated_plugins_produce_what_in_process_plugins_do() {
     let sb = Sandbox::new();
     let run = sb.run_now(&[]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let in_process: Vec<serde_json::Value> =
         ["mockaudit_mockcloud.json", "mockaudit_mockevent.json"]
             .iter()
             .map(|f| sb.read_json(f))
             .collect();
     let run = sb.run(&["-n", "-c", "sandbox.yaml", "--isolate-plugins"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     for plugin in ["mockcloud", "mockevent", "filestore"] {
         run.assert_says(&format!("Started plugin {plugin} in its own process (pid "));
     }

@@ -90,7 +90,7 @@ fn a_test_case_that_disagrees_exits_1_naming_it() {
     std::fs::create_dir(sb.path().join("mine")).unwrap();
     let file = sb.file("mine/storage.yaml", &rule_file(DISAGREEING));
     let run = sb.run(&["rules", "test", "mine"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     // The file and line of the rule's `tests:`, the rule, the case and what
     // it expected and got.
     run.assert_says(&format!(
@@ -102,7 +102,7 @@ fn a_test_case_that_disagrees_exits_1_naming_it() {
     // Fixed, it passes.
     std::fs::write(&file, rule_file("")).unwrap();
     let run = sb.run(&["rules", "test", "mine/storage.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("1 rule(s), 2 test case(s): 2 agreed, 0 disagreed.");
 }
 
@@ -124,7 +124,7 @@ fn a_user_rule_without_tests_is_a_warning_and_the_bundled_packs_can_come_along()
     let untested = &text[..text.find("    tests:").unwrap()];
     sb.file("untested.yaml", untested);
     let run = sb.run(&["rules", "test", "untested.yaml", "@bundled"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(
         "warning: untested.yaml:2: rule acme_storage_http: no test records it must fail or pass",
     );
@@ -192,7 +192,7 @@ run: [ra]
 fn a_user_rule_raises_events_with_its_check_finding_severity_and_frameworks() {
     let sb = audit_sandbox();
     let run = sb.run_now(&["ra.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let events = sb.read_json("ra_rulesevent.json");
     let events = events.as_array().unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
@@ -271,7 +271,7 @@ fn a_bad_rule_in_a_config_is_a_configuration_error_naming_file_line_and_rule() {
     validate.assert_says("plugins.rulesevent.params: rulesevent: 1 problem with the rules:");
     validate.assert_says("rules/broken.yaml:5: rule acme_broken: fail: ");
     let run = sb.run_now(&["ra.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     run.assert_says("rules/broken.yaml:5: rule acme_broken: fail: ");
     // A test case the rule disagrees with is as bad.
     std::fs::remove_file(sb.path().join("rules/broken.yaml")).unwrap();

@@ -89,7 +89,7 @@ fn once_waits_for_the_schedule_runs_once_and_exits() {
     let sb = Sandbox::new();
     schedule_config(&sb, "schedule: \"* * * * * *\"\n");
     let run = sb.run(&["--once", "-c", "sandbox.yaml", "sched.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(run_count(&sb), 1);
     run.assert_says("Next run at ");
 }
@@ -253,7 +253,7 @@ fn unknown_logger_keys_only_warn() {
     let sb = Sandbox::new();
     schedule_config(&sb, "logger:\n  colour: true\n");
     let run = sb.run_now(&["sched.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("WARN main cloudmarker - Ignoring unknown logger keys: colour.");
 }
 
@@ -267,7 +267,7 @@ fn history_shows_recent_runs() {
     sb.file("bad.yaml", "audits:\n  mockaudit:\n    stores: [filestore, nosuchstore]\nplugins:\n  nosuchstore:\n    plugin: nosuchstore\n");
     assert_eq!(sb.run_now(&["bad.yaml"]).status, Some(1));
     let run = sb.run(&["history", "-c", "sandbox.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", run.stdout);
     assert!(lines[0].starts_with("started"));

@@ -88,7 +88,7 @@ fn run_shards(sb: &Sandbox, server: &CloudServer, log: &Path, round: u32) -> BTr
         azure_config(sb, server, &name, &out);
         let shard = format!("{index}/{SHARDS}");
         let run = sb.run(&["-n", "--shard", &shard, "-c", "sandbox.yaml", &name]);
-        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_status(0);
         run.assert_says(&format!("Shard {shard}: taking "));
         let (listed, total) = listed_subscriptions(log, seen);
         seen = total;
@@ -132,7 +132,7 @@ fn four_shards_read_forty_subscriptions_once_each_and_write_what_one_run_writes(
     let whole: PathBuf = sb.path().join("unsharded");
     azure_config(&sb, &server, "whole.yaml", &whole);
     let run = sb.run_now(&["whole.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let (everything, _) = listed_subscriptions(&log, 0);
     assert_eq!(everything.len(), SUBSCRIPTIONS);
 
@@ -175,7 +175,7 @@ fn four_shards_read_forty_subscriptions_once_each_and_write_what_one_run_writes(
     for index in 0..SHARDS {
         let shard = format!("{index}/{SHARDS}");
         let run = sb.run(&["-n", "--shard", &shard, "-c", "sandbox.yaml", "saved.yaml"]);
-        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_status(0);
         let read = sb.read_json("mockaudit_saved.json");
         for record in read.as_array().unwrap() {
             let subscription = record["ext"]["subscription_id"].as_str().unwrap();
@@ -206,7 +206,7 @@ fn the_shard_index_comes_from_job_completion_index() {
             &["-n", "-c", "sandbox.yaml", "sharded.yaml"],
             &[("JOB_COMPLETION_INDEX", &index.to_string())],
         );
-        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_status(0);
         run.assert_says("with audit version");
         run.assert_says(&format!(", shard {index}/4."));
         let records = sb.read_json("mockaudit_mockcloud.json");
@@ -231,7 +231,7 @@ fn the_shard_index_comes_from_job_completion_index() {
         ],
         &[("JOB_COMPLETION_INDEX", "2")],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let isolated: Vec<i64> = sb
         .read_json("mockaudit_mockcloud.json")
         .as_array()
@@ -248,7 +248,7 @@ fn the_shard_index_comes_from_job_completion_index() {
         &["-n", "--shard", "1/4", "-c", "sandbox.yaml", "sharded.yaml"],
         &[("JOB_COMPLETION_INDEX", "3")],
     );
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(", shard 1/4.");
 }
 
@@ -256,17 +256,17 @@ fn the_shard_index_comes_from_job_completion_index() {
 fn bad_shards_and_plugins_that_cannot_shard_are_refused_with_the_reason() {
     let sb = Sandbox::new();
     let run = sb.run(&["-n", "--shard", "4/4", "-c", "sandbox.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     assert!(run.output().contains("numbered from 0"), "{}", run.output());
 
     sb.file("nocount.yaml", "shard:\n  count: 0\n");
     let run = sb.run_now(&["nocount.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     assert!(run.output().contains("shard.count"), "{}", run.output());
 
     sb.file("noindex.yaml", "shard:\n  count: 4\n");
     let run = sb.run_now(&["noindex.yaml"]);
-    assert_eq!(run.status, Some(2), "{}", run.output());
+    run.assert_status(2);
     assert!(
         run.output()
             .contains("shard.index: is not set, and neither is JOB_COMPLETION_INDEX"),
@@ -280,6 +280,6 @@ fn bad_shards_and_plugins_that_cannot_shard_are_refused_with_the_reason() {
         "plugins:\n  faulty:\n    plugin: faultycloud\naudits:\n  mockaudit:\n    clouds: [faulty]\n",
     );
     let run = sb.run(&["-n", "--shard", "0/2", "-c", "sandbox.yaml", "faulty.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("plugin faultycloud does not divide its work between shards");
 }

@@ -3,8 +3,8 @@
 
 use crate::common::{Run, Sandbox};
 use crate::{
-    cloud_audit, named, of_type, records, reference, run_audit, tls_enforced, upstream_key,
-    AuditYaml, Clouds,
+    cloud_audit, named, of_type, reference, run_audit, tls_enforced, upstream_key, AuditYaml,
+    Clouds,
 };
 use serde_json::{json, Value};
 
@@ -51,7 +51,7 @@ fn assert_each_raised_once_about(
     let name = resource.rsplit('/').next().unwrap();
     for &(class, record_type) in events {
         let module = upstream_key(class);
-        let raised = records(sb, &format!("{audit}_{module}.json"));
+        let raised = sb.records(&format!("{audit}_{module}.json"));
         assert_eq!(raised.len(), 1, "{module}: only {name}: {raised:?}");
         assert_eq!(raised[0]["com"]["record_type"], record_type);
         assert!(reference(&raised[0]).ends_with(resource));
@@ -63,18 +63,18 @@ fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
     let (sb, clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
         cloud_audit(clouds, &["azcloud", "azvm", "gcpcloud"])
     });
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
 
-    let mut firewall_events: Vec<(String, Value)> =
-        records(&sb, "cloudaudit_firewallruleevent.json")
-            .iter()
-            .map(|e| {
-                (
-                    e["com"]["description"].as_str().unwrap().to_string(),
-                    e["com"]["exposed_ports"].clone(),
-                )
-            })
-            .collect();
+    let mut firewall_events: Vec<(String, Value)> = sb
+        .records("cloudaudit_firewallruleevent.json")
+        .iter()
+        .map(|e| {
+            (
+                e["com"]["description"].as_str().unwrap().to_string(),
+                e["com"]["exposed_ports"].clone(),
+            )
+        })
+        .collect();
     firewall_events.sort_by(|a, b| a.0.cmp(&b.0));
     let nsg = "/subscriptions/subid/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/nsg-open/securityRules";
     let gcp = "https://www.googleapis.com/compute/beta/projects/project1/global/firewalls";
@@ -91,14 +91,14 @@ fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
     );
 
     let vm = "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM";
-    let os_events = records(&sb, "cloudaudit_azvmosdiskencryptionevent.json");
+    let os_events = sb.records("cloudaudit_azvmosdiskencryptionevent.json");
     assert_eq!(
         descriptions(&os_events),
         [format!(
             "Azure virtual machine {vm} has unencrypted OS disk myOsDisk"
         )]
     );
-    let data_events = records(&sb, "cloudaudit_azvmdatadiskencryptionevent.json");
+    let data_events = sb.records("cloudaudit_azvmdatadiskencryptionevent.json");
     assert_eq!(
         descriptions(&data_events),
         [format!(
@@ -107,7 +107,7 @@ fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
     );
 
     // What azcloud read: every type of the first subscription, nothing in the second.
-    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let azcloud = sb.records("cloudaudit_azcloud.json");
     let summaries = of_type(&azcloud, "collection_summary");
     assert_eq!(summaries.len(), 2);
     assert_eq!(
@@ -144,7 +144,7 @@ fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
     );
     assert_eq!(vm_record["com"]["origin_worker"], "cloudaudit_azcloud");
 
-    let azvm = records(&sb, "cloudaudit_azvm.json");
+    let azvm = sb.records("cloudaudit_azvm.json");
     let views = of_type(&azvm, "vm_instance_view");
     assert_eq!(views.len(), 2);
     let encrypted: Vec<(&Value, &Value)> = views
@@ -157,7 +157,7 @@ fn an_audit_of_azure_and_gcp_raises_exactly_the_expected_events() {
     );
     assert_eq!(views[0]["ext"]["power_state"], "running");
 
-    let gcp_records = records(&sb, "cloudaudit_gcpcloud.json");
+    let gcp_records = sb.records("cloudaudit_gcpcloud.json");
     assert_eq!(
         of_type(&gcp_records, "firewall").len(),
         4,
@@ -188,14 +188,14 @@ fn a_denied_type_is_reported_and_everything_else_is_read() {
         run.output()
     );
     run.assert_says("could NOT read storage_account");
-    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let azcloud = sb.records("cloudaudit_azcloud.json");
     let summary = of_type(&azcloud, "collection_summary")[0];
     assert_eq!(summary["ext"]["complete"], false);
     assert!(summary["ext"]["failed"]["storage_account"].as_str().unwrap().contains("HTTP 403: subscription 291bba3f-e0a5-47bc-a099-3bdcb2a50a05: listing storage_account: AuthorizationFailed"), "{summary}");
     assert_eq!(summary["ext"]["collected"]["nsg"], 3);
     assert_eq!(
         of_type(
-            &records(&sb, "cloudaudit_firewallruleevent.json"),
+            &sb.records("cloudaudit_firewallruleevent.json"),
             "firewall_rule_event"
         )
         .len(),
@@ -217,10 +217,10 @@ fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
     ];
     let classes = checks.map(|(class, _)| class);
     let (sb, _clouds, run) = run_checks("storageaudit", "AzStorageAccount", "", classes);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
 
     // The published example's six accounts, each with its properties.
-    let accounts = records(&sb, "storageaudit_azstorageaccount.json");
+    let accounts = sb.records("storageaudit_azstorageaccount.json");
     let accounts_read = of_type(&accounts, "storage_account_properties");
     assert_eq!(accounts_read.len(), 6);
     let sto8596 = named(&accounts_read, "sto8596");
@@ -242,7 +242,7 @@ fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
             .join(format!("storageaudit_{}.json", upstream_key(class)));
         assert_eq!(crate::common::records_at(&file).len(), raised, "{class}");
     }
-    let event = &records(&sb, "storageaudit_azstorageaccountsecuretransferevent.json")[0];
+    let event = &sb.records("storageaudit_azstorageaccountsecuretransferevent.json")[0];
     assert_eq!(
         event["com"]["record_type"],
         "storage_account_secure_transfer_event"
@@ -271,9 +271,9 @@ fn key_vaults_their_keys_and_secrets_and_a_vault_that_refuses() {
     ];
     let (sb, _clouds, run) = run_checks("kvaudit", "AzKV", ", max_retries: 0", checks);
     // One vault's data plane refused: a partial read, reported, not fatal.
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("Cannot list the keys of Key Vault kv-firewalled");
-    let read = records(&sb, "kvaudit_azkv.json");
+    let read = sb.records("kvaudit_azkv.json");
     assert_eq!(of_type(&read, "key_vault").len(), 3);
     let keys = of_type(&read, "key_vault_key");
     assert_eq!(keys.len(), 3, "both pages of kv-recoverable's keys");
@@ -292,7 +292,7 @@ fn key_vaults_their_keys_and_secrets_and_a_vault_that_refuses() {
     assert_eq!(summary["collected"]["key_vault_key"], 3);
     assert_refused(&summary["failed"], "key_vault_key", "vault kv-firewalled");
 
-    let events = |name: &str| records(&sb, &format!("kvaudit_{name}.json"));
+    let events = |name: &str| sb.records(&format!("kvaudit_{name}.json"));
     let keys = events("azkvkeynoexpiryevent");
     assert_eq!(keys.len(), 1, "the disabled key is left alone");
     assert!(reference(&keys[0]).ends_with("/keys/key-no-expiry"));
@@ -333,8 +333,8 @@ fn web_apps_with_their_configuration_and_the_checks() {
         audit
     });
     // app-noconfig's configuration is refused: counted, the others are read.
-    assert_eq!(run.status, Some(1), "{}", run.output());
-    let read = records(&sb, "webaudit_azwebapp.json");
+    run.assert_status(1);
+    let read = sb.records("webaudit_azwebapp.json");
     let apps = of_type(&read, "web_app_config");
     assert_eq!(apps.len(), 2, "both pages; app-noconfig has no record");
     let insecure = named(&apps, "app-insecure");
@@ -379,8 +379,8 @@ fn postgres_servers_with_their_parameters_and_the_checks() {
     let classes = events.map(|(class, _)| class);
     let (sb, _clouds, run) = run_checks("pgaudit", "AzPostgres", ", max_retries: 0", classes);
     // pg-flex-denied's parameters are refused: counted, the others are read.
-    assert_eq!(run.status, Some(1), "{}", run.output());
-    let read = records(&sb, "pgaudit_azpostgres.json");
+    run.assert_status(1);
+    let read = sb.records("pgaudit_azpostgres.json");
     let servers = of_type(&read, "postgresql_server");
     assert_eq!(servers.len(), 2, "{servers:?}");
     let single = named(&servers, "pg-single-insecure");
@@ -416,8 +416,8 @@ fn sql_servers_databases_and_their_firewall_open_to_the_world() {
             .event("azsqlserverauditingevent", "azsqlserverauditingevent", "")
             .events(&["firewallruleevent"])
     });
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let read = records(&sb, "sqlaudit_azsql.json");
+    run.assert_status(0);
+    let read = sb.records("sqlaudit_azsql.json");
     assert_eq!(of_type(&read, "sql_server").len(), 2);
     let dbs = of_type(&read, "sql_db");
     assert_eq!(dbs.len(), 3, "master is not a user database: {dbs:?}");
@@ -425,15 +425,15 @@ fn sql_servers_databases_and_their_firewall_open_to_the_world() {
     let summary = &of_type(&read, "collection_summary")[0]["ext"];
     assert_eq!(summary["complete"], true, "{summary}");
 
-    let tde = records(&sb, "sqlaudit_azsqldatabasetdeevent.json");
+    let tde = sb.records("sqlaudit_azsqldatabasetdeevent.json");
     assert_eq!(tde.len(), 1);
     assert!(reference(&tde[0]).ends_with("/databases/db-plain"));
-    let auditing = records(&sb, "sqlaudit_azsqlserverauditingevent.json");
+    let auditing = sb.records("sqlaudit_azsqlserverauditingevent.json");
     assert_eq!(auditing.len(), 1);
     assert!(reference(&auditing[0]).ends_with("/servers/sql-open"));
     // Only AllowAll opens 1433 to the Internet; Azure services and the
     // office range do not.
-    let open = records(&sb, "sqlaudit_firewallruleevent.json");
+    let open = sb.records("sqlaudit_firewallruleevent.json");
     assert_eq!(open.len(), 1, "{open:?}");
     assert!(reference(&open[0]).ends_with("/firewallRules/AllowAll"));
 }
@@ -448,8 +448,8 @@ fn log_profiles_diagnostic_settings_and_their_absence() {
         "AzDiagnosticSettingEvent",
     ];
     let (sb, _clouds, run) = run_checks("monaudit", "AzMonitor", "", checks);
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let read = records(&sb, "monaudit_azmonitor.json");
+    run.assert_status(0);
+    let read = sb.records("monaudit_azmonitor.json");
     let profile = &of_type(&read, "log_profile")[0]["ext"];
     assert_eq!(
         profile["subscription_locations"],
@@ -463,10 +463,10 @@ fn log_profiles_diagnostic_settings_and_their_absence() {
     );
     assert_eq!(of_type(&read, "diagnostic_setting").len(), 1);
     assert_eq!(of_type(&read, "diagnostic_setting_missing").len(), 1);
-    let count = |module: &str| records(&sb, &format!("monaudit_{module}.json")).len();
+    let count = |module: &str| sb.records(&format!("monaudit_{module}.json")).len();
     assert_eq!(count("azlogprofileevent"), 1);
     assert_eq!(count("azlogprofilemissingcategoryevent"), 1);
-    let location = &records(&sb, "monaudit_azlogprofilemissinglocationevent.json")[0];
+    let location = &sb.records("monaudit_azlogprofilemissinglocationevent.json")[0];
     assert!(
         location["com"]["description"]
             .as_str()
@@ -493,8 +493,8 @@ fn disks_and_vm_extensions() {
                 "{blacklisted: [IaaSAntiMalware-ext0], required: [AzureMonitorLinuxAgent]}",
             )
     });
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let disks = records(&sb, "diskaudit_azdisk.json");
+    run.assert_status(0);
+    let disks = sb.records("diskaudit_azdisk.json");
     let disks = of_type(&disks, "disk");
     assert_eq!(disks.len(), 4, "both pages");
     let attached: Vec<&str> = disks
@@ -510,7 +510,7 @@ fn disks_and_vm_extensions() {
     assert_eq!(disks[0]["com"]["record_type"], "disk");
 
     // Both VMs run the blacklisted antimalware extension and lack the agent.
-    let events = records(&sb, "diskaudit_azvmextensionevent.json");
+    let events = sb.records("diskaudit_azvmextensionevent.json");
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["com"]["record_type"].as_str().unwrap())

@@ -2,7 +2,7 @@
 //! their firewalls, buckets and Cloud SQL instances, and its shards.
 
 use crate::common::Sandbox;
-use crate::{cloud_audit, named, of_type, records, run_audit, tls_enforced, Clouds};
+use crate::{cloud_audit, named, of_type, run_audit, tls_enforced, Clouds};
 use serde_json::{json, Value};
 
 /// The `ext.project_id` of each project record of `read`.
@@ -18,8 +18,8 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
     let (sb, clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
         cloud_audit(clouds, &["gcpcloud"])
     });
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let read = records(&sb, "cloudaudit_gcpcloud.json");
+    run.assert_status(0);
+    let read = sb.records("cloudaudit_gcpcloud.json");
     assert_eq!(
         project_ids(&read),
         ["example-project", "second-project"],
@@ -62,8 +62,8 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
     let run = cloud_audit(&clouds, &["gcpcloud"])
         .with_params("gcpcloud", ", _max_projects: 1")
         .run(&sb, "clouds.yaml");
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let read = records(&sb, "cloudaudit_gcpcloud.json");
+    run.assert_status(0);
+    let read = sb.records("cloudaudit_gcpcloud.json");
     assert_eq!(of_type(&read, "project").len(), 1);
 }
 
@@ -77,7 +77,7 @@ fn gcp_shards_divide_the_projects() {
     for index in 0..2u32 {
         let shard = format!("{index}/2");
         let run = sb.run(&["-n", "--shard", &shard, "-c", "sandbox.yaml", "clouds.yaml"]);
-        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_status(0);
         let expected: Vec<&str> = ["example-project", "second-project"]
             .into_iter()
             .filter(|p| Shard::of(p, 2) == index)
@@ -89,7 +89,7 @@ fn gcp_shards_divide_the_projects() {
         let read = if expected.is_empty() {
             Vec::new()
         } else {
-            records(&sb, "cloudaudit_gcpcloud.json")
+            sb.records("cloudaudit_gcpcloud.json")
         };
         let projects = project_ids(&read);
         assert_eq!(projects, expected, "shard {shard}");

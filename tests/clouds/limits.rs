@@ -6,8 +6,8 @@ use crate::common::python::free_port;
 use crate::common::{Run, Sandbox};
 use crate::upstream::head_config;
 use crate::{
-    azure_list_requests, cloud_audit, count_requests, failed_in, most_at_once, of_type, records,
-    run_audit, AuditYaml, Clouds,
+    azure_list_requests, cloud_audit, count_requests, failed_in, most_at_once, of_type, run_audit,
+    AuditYaml, Clouds,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -44,11 +44,11 @@ fn throttling_is_retried_after_the_retry_after_delay() {
     let audit = cloud_audit(&clouds, &["azcloud"]);
     let started = Instant::now();
     let run = audit.run(&sb, "clouds.yaml");
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("listing nic: HTTP 429 Too Many Requests; retrying in 1.00 s.");
     run.assert_says("listing lb: HTTP 503 Service Unavailable; retrying in 1.00 s.");
     assert!(started.elapsed().as_secs_f64() >= 1.0);
-    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    let azcloud = sb.records("cloudaudit_azcloud.json");
     let summary = &of_type(&azcloud, "collection_summary")[0]["ext"];
     assert_eq!(
         (
@@ -63,7 +63,7 @@ fn throttling_is_retried_after_the_retry_after_delay() {
 fn a_storm_beyond_the_retries_fails_that_type_only() {
     let server_args = failing_at_once(&["loadBalancers=503"]);
     let (_sb, clouds, run) = run_azcloud(&server_args, ", max_retries: 2");
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("listing lb: InternalServerError: Injected 503");
     run.assert_says("(after 3 attempts)");
     let lb_requests = count_requests(&clouds, "loadBalancers");
@@ -86,7 +86,7 @@ fn the_new_azure_plugins_wait_out_throttling() {
             .cloud("azkv", "azkv", &azure)
             .cloud("azwebapp", "azwebapp", &azure)
     });
-    let count = |file: &str, record_type: &str| of_type(&records(&sb, file), record_type).len();
+    let count = |file: &str, record_type: &str| of_type(&sb.records(file), record_type).len();
     assert_eq!(
         count(
             "throttled_azstorageaccount.json",
@@ -122,8 +122,8 @@ fn the_other_new_lists_wait_out_throttling_too() {
             .cloud("azmonitor", "azmonitor", &azure)
             .cloud("azsql", "azsql", &azure)
     });
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let count = |file: &str, record_type: &str| of_type(&records(&sb, file), record_type).len();
+    run.assert_status(0);
+    let count = |file: &str, record_type: &str| of_type(&sb.records(file), record_type).len();
     assert_eq!(count("cloudaudit_azmonitor.json", "log_profile"), 1);
     assert_eq!(count("cloudaudit_azsql.json", "sql_firewall_rule"), 3);
     assert_eq!(count("cloudaudit_gcpcloud.json", "bucket"), 2);
@@ -138,7 +138,7 @@ fn the_other_new_lists_wait_out_throttling_too() {
 #[test]
 fn requests_stay_within_max_concurrency() {
     let (_sb, clouds, run) = run_azcloud(&["--latency-ms", "100"], ", max_concurrency: 3");
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let requests = azure_list_requests(&clouds);
     assert_eq!(
         requests.len(),
@@ -165,7 +165,7 @@ fn an_unreachable_cloud_fails_without_hanging() {
         );
     sb.file("clouds.yaml", &text);
     let run = sb.run_now(&["clouds.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("azvm: cannot list subscriptions: signing in with client_secret failed:");
     run.assert_says("Connection refused");
 }
@@ -177,8 +177,8 @@ fn max_subs_and_max_recs_limit_the_read_and_a_zone_reads_one_zone() {
             .with_params("azcloud", ", _max_subs: 1, _max_recs: 1")
             .with_params("gcpcloud", ", zone: us-central1-a")
     });
-    assert_eq!(run.status, Some(0), "{}", run.output());
-    let azcloud = records(&sb, "cloudaudit_azcloud.json");
+    run.assert_status(0);
+    let azcloud = sb.records("cloudaudit_azcloud.json");
     let summaries = of_type(&azcloud, "collection_summary");
     assert_eq!(summaries.len(), 1);
     assert_eq!(summaries[0]["ext"]["collected"]["storage_account"], 1);
@@ -194,7 +194,7 @@ fn a_paging_loop_is_cut_and_reported_in_the_summary() {
     let (sb, clouds, run) = run_audit(&server_args, "clouds.yaml", |clouds| {
         cloud_audit(clouds, &["azcloud", "gcpcloud"])
     });
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     let loop_text = "the server sent a page link or token it had sent before (a paging loop)";
     let azure = failed_in(&sb, "cloudaudit_azcloud.json");
     let nsg = azure["nsg"].as_str().unwrap_or_default();
@@ -226,7 +226,7 @@ fn a_paging_loop_is_cut_and_reported_in_the_summary() {
 fn max_pages_cuts_a_long_listing_and_says_so() {
     let server_args = ["--subscriptions-per-page", "2"];
     let (sb, _clouds, run) = run_azcloud(&server_args, ", max_pages: 1");
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     let failed = failed_in(&sb, "cloudaudit_azcloud.json");
     for record_type in ["nsg", "virtual_machine"] {
         assert!(
@@ -249,7 +249,7 @@ fn an_oversized_answer_is_refused_and_reported() {
         &["--huge", "virtualMachines"],
         ", max_response_bytes: 1048576",
     );
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     let failed = failed_in(&sb, "cloudaudit_azcloud.json");
     assert!(
         failed["virtual_machine"]
@@ -273,7 +273,8 @@ fn outputs(sb: &Sandbox, clouds: &Clouds) -> BTreeMap<String, Vec<String>> {
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        let mut texts: Vec<String> = records(sb, path.file_name().unwrap().to_str().unwrap())
+        let mut texts: Vec<String> = sb
+            .records(path.file_name().unwrap().to_str().unwrap())
             .into_iter()
             .map(|mut r| {
                 if let Some(com) = r["com"].as_object_mut() {
@@ -312,7 +313,7 @@ fn every_list_reads_the_same_one_item_a_page() {
     let one_a_page = Clouds::start(&paged, &["--page-size", "1"]);
     head_config(&paged, &one_a_page);
     let run = paged.run_now(&["head.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
 
     let (expected, got) = (outputs(&whole, &clouds), outputs(&paged, &one_a_page));
     assert!(expected.len() > 30, "{:?}", expected.keys());

@@ -27,7 +27,7 @@ mod signin;
 mod upstream;
 
 use common::python::{self, root, CloudServer};
-use common::{Run, Sandbox};
+use common::{of_type, Run, Sandbox};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -43,7 +43,7 @@ struct Clouds {
 impl Clouds {
     /// Starts the server with `extra` options (faults, paging, latency).
     fn start(sb: &Sandbox, extra: &[&str]) -> Self {
-        let log = sb.path().join("requests.jsonl");
+        let log = sb.requests_log();
         Self {
             server: python::cloud_server(&log, extra),
             log,
@@ -260,19 +260,6 @@ fn gcp_key() -> PathBuf {
     root().join("tests/data/gcp/service_account_key.pkcs8.derived.json")
 }
 
-/// The records filestore wrote to `name`.
-fn records(sb: &Sandbox, name: &str) -> Vec<Value> {
-    sb.read_json(name).as_array().unwrap().clone()
-}
-
-/// The records of `records` whose `ext.record_type` is `record_type`.
-fn of_type<'a>(records: &'a [Value], record_type: &str) -> Vec<&'a Value> {
-    records
-        .iter()
-        .filter(|r| r["ext"]["record_type"] == record_type)
-        .collect()
-}
-
 /// The record of `records` whose `raw.name` is `name`.
 fn named<'a>(records: &[&'a Value], name: &str) -> &'a Value {
     records
@@ -301,7 +288,7 @@ fn reference(record: &Value) -> &str {
 
 /// The `ext.failed` map of the first collection summary in `file`.
 fn failed_in(sb: &Sandbox, file: &str) -> Value {
-    let all = records(sb, file);
+    let all = sb.records(file);
     of_type(&all, "collection_summary")[0]["ext"]["failed"].clone()
 }
 

@@ -17,7 +17,7 @@ fn bad_credentials_fail_clearly_and_keep_the_secret() {
         run_audit(&["--secret", "the-real-secret"], "clouds.yaml", |clouds| {
             cloud_audit(clouds, &["azcloud", "gcpcloud"])
         });
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("azcloud: cannot list subscriptions: signing in with client_secret failed: ClientSecretCredential authentication failed. AADSTS7000215: Invalid client secret provided.");
     assert!(!run.output().contains(SECRET) && !run.output().contains("the-real-secret"));
     run.assert_says(
@@ -31,7 +31,7 @@ fn validate_connect_signs_in_to_each_cloud_and_reads_no_resources() {
     let clouds = Clouds::start(&sb, &[]);
     cloud_audit(&clouds, &["azcloud", "azvm", "gcpcloud"]).write(&sb, "clouds.yaml");
     let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "clouds.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let row = |key: &str| {
         health_row(&run.stdout, key).unwrap_or_else(|| panic!("no row for {key}: {}", run.output()))
     };
@@ -64,7 +64,7 @@ fn validate_connect_signs_in_to_each_cloud_and_reads_no_resources() {
     let clouds = Clouds::start(&sb, &["--secret", "the-real-secret"]);
     cloud_audit(&clouds, &["azcloud"]).write(&sb, "clouds.yaml");
     let run = sb.run(&["validate", "--connect", "-c", "sandbox.yaml", "clouds.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     let line = health_row(&run.stdout, "azcloud").unwrap_or_default();
     assert!(
         line.contains(" failed azcloud: ") && line.contains("Invalid client secret provided."),
@@ -79,7 +79,7 @@ fn a_token_endpoint_that_echoes_the_request_never_leaks_the_secret() {
     let (sb, _clouds, run) = run_audit(&server_args, "clouds.yaml", |clouds| {
         cloud_audit(clouds, &["azcloud"])
     });
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(
         "AADSTS900144: Malformed request: client_id=client-id&client_secret=***&grant_type=",
     );

@@ -115,7 +115,7 @@ fn an_upstream_head_config_runs_with_every_plugin() {
     let run = sb.run_now(&["head.yaml"]);
     // The fixtures deny a vault, an app's configuration and a server's
     // parameters on purpose: those partial reads make the run exit 1.
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     assert!(
         !run.output().contains("Cannot start"),
         "every plugin started: {}",
@@ -140,7 +140,7 @@ fn configs_written_for_upstream_head_run_unchanged() {
             .with_params("azcloud", ", threads: 1, processes: 4")
             .with_params("gcpcloud", ", threads: 2, processes: 2, _max_projects: 1")
     });
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("The processes param has no effect in cloudmarker");
     let overlapping = most_at_once(&azure_list_requests(&clouds)) > 1;
     assert!(!overlapping, "threads: 1 means one Azure request at a time");

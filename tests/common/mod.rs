@@ -115,6 +115,14 @@ pub fn plugin_lib(name: &str) -> PathBuf {
     path
 }
 
+/// The records of `records` whose `ext.record_type` is `record_type`.
+pub fn of_type<'a>(records: &'a [Value], record_type: &str) -> Vec<&'a Value> {
+    records
+        .iter()
+        .filter(|r| r["ext"]["record_type"] == record_type)
+        .collect()
+}
+
 /// A temporary working directory with an output directory for filestore.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -132,6 +140,12 @@ impl Run {
     /// stdout and stderr together, for assertions on messages.
     pub fn output(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Asserts the run exited with `code`, showing its output if not.
+    #[track_caller]
+    pub fn assert_status(&self, code: i32) {
+        assert_eq!(self.status, Some(code), "{}", self.output());
     }
 
     /// Asserts the output contains `text`.
@@ -214,6 +228,25 @@ impl Sandbox {
         let path = self.path().join(name);
         std::fs::write(&path, text).expect("write file");
         path
+    }
+
+    /// Creates the directory `name` (and its parents); returns its path.
+    pub fn dir(&self, name: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(&path).expect("create dir");
+        path
+    }
+
+    /// The log the Python test servers write of the requests they answer.
+    pub fn requests_log(&self) -> PathBuf {
+        self.path().join("requests.jsonl")
+    }
+
+    /// Writes the config `name` with `text` and runs
+    /// `cloudmarker -n -c sandbox.yaml <name>` with `env`.
+    pub fn run_config(&self, name: &str, text: &str, env: &[(&str, &str)]) -> Run {
+        self.file(name, text);
+        self.run_with(&["-n", "-c", "sandbox.yaml", name], env)
     }
 
     /// Runs `cloudmarker -n -c sandbox.yaml <configs...>`.
@@ -334,6 +367,19 @@ impl Sandbox {
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The records filestore wrote to `name`.
+    pub fn records(&self, name: &str) -> Vec<Value> {
+        self.read_json(name)
+            .as_array()
+            .expect("a JSON array")
+            .clone()
+    }
+
+    /// How many records filestore wrote to `name`.
+    pub fn record_count(&self, name: &str) -> usize {
+        self.read_json(name).as_array().expect("a JSON array").len()
     }
 }
 

@@ -158,7 +158,7 @@ fn esstore_indexes_every_record_event_and_marker() {
         true,
     );
     let run = run_timed(&sb, &["es.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 28 writes, 0 failures");
     run.assert_says("Indexed 12 record(s) into Elasticsearch at ");
     run.assert_says("Indexed 6 record(s) into Elasticsearch at ");
@@ -199,7 +199,7 @@ fn esstore_refuses_an_answer_larger_than_max_response_bytes() {
         false,
     );
     let run = run_timed(&sb, &["es.yaml"]);
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says("the answer is larger than 16 bytes (");
     run.assert_says("max_response_bytes); it was not read");
 }
@@ -226,7 +226,7 @@ fn esstore_uses_host_and_port_and_flushes_by_bytes() {
         false,
     );
     let run = run_timed(&sb, &["es.yaml", "many.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Indexed 1002 record(s) into Elasticsearch at ");
     let docs = es.documents();
     assert_eq!(docs.len(), 1002);
@@ -287,7 +287,7 @@ fn esstore_retries_rejected_items_without_duplicates() {
         false,
     );
     let run = run_timed(&sb, &["es.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("12 item(s) answered 429 or 5xx; retrying in ");
     run.assert_says("Indexed 12 record(s) into Elasticsearch at ");
     assert_eq!(
@@ -344,7 +344,7 @@ fn esstore_429_storm_server_down_and_bad_credentials_end_with_a_count() {
         false,
     );
     let run = run_timed(&sb, &["es.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
 
     // An API key goes as `Authorization: ApiKey <key>` and is never logged.
     let key = "S2V5SWQ6c2VjcmV0LUFwaUtleQ==";
@@ -358,7 +358,7 @@ fn esstore_429_storm_server_down_and_bad_credentials_end_with_a_count() {
         false,
     );
     let run = run_timed(&sb, &["es.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert!(!run.output().contains(key) && !sb.log().contains(key));
 
     let port = free_port();
@@ -392,12 +392,12 @@ fn esstore_tls_with_a_private_ca_or_without_verification() {
         false,
     );
     let run = run_timed(&sb, &["es.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(es.documents().len(), 12);
 
     es_config(&sb, &format!("{base}      verify_certs: false\n"), false);
     let run = run_timed(&sb, &["es.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
 
     es_config(&sb, &format!("{base}      max_retries: 0\n"), false);
     let run = run_timed(&sb, &["es.yaml"]);

@@ -144,7 +144,7 @@ fn run_timed(sb: &Sandbox, configs: &[&str]) -> Run {
 /// Asserts a run failed in `worker` with `message`, and the summary counts
 /// `failures` failures and `lost` records lost.
 fn assert_store_failed(run: &Run, worker: &str, message: &str, failures: u32, lost: u64) {
-    assert_eq!(run.status, Some(1), "{}", run.output());
+    run.assert_status(1);
     run.assert_says(&format!("ERROR {worker}"));
     run.assert_says(message);
     run.assert_says(&format!("{failures} failures ({lost} records lost)"));

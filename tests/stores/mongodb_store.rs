@@ -124,7 +124,9 @@ fn mongo_config(sb: &Sandbox, params: &str, alert: bool) {
     .iter()
     .filter(|line| {
         let key = line.split(':').next().unwrap_or_default();
-        !params.lines().any(|p| p.trim_start().starts_with(&format!("{key}:")))
+        !params
+            .lines()
+            .any(|p| p.trim_start().starts_with(&format!("{key}:")))
     })
     .map(|line| format!("      {line}\n"))
     .collect();
@@ -149,7 +151,7 @@ fn mongodbstore_inserts_every_record_event_and_marker() {
         true,
     );
     let run = run_timed(&sb, &["mongo.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 28 writes, 0 failures");
     run.assert_says("Inserted 12 record(s) into MongoDB at ");
     run.assert_says("Inserted 6 record(s) into MongoDB at ");
@@ -176,7 +178,7 @@ fn mongodbstore_uses_host_and_port_and_inserts_full_buffers() {
         false,
     );
     let run = run_timed(&sb, &["mongo.yaml", "many.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says(&format!(
         "Inserted 1002 record(s) into MongoDB at 127.0.0.1:{port}/{}.cloudmarker.",
         mongo.db
@@ -312,7 +314,7 @@ fn mongodbstore_tls_with_a_private_ca_and_failing_verification() {
         false,
     );
     let run = run_timed(&sb, &["mongo.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(mongo.count("cloudmarker"), 12);
 
     // TLS without the private CA: the certificate is refused.

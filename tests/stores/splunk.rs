@@ -92,7 +92,7 @@ fn splunkhecstore_indexes_every_record_event_and_marker() {
     if let Some((uri, token)) = Hec::real() {
         hec_config(&sb, &uri, &token, "      index: main\n", true);
         let run = run_timed(&sb, &["hec.yaml"]);
-        assert_eq!(run.status, Some(0), "{}", run.output());
+        run.assert_status(0);
         run.assert_says("0 failures");
         return;
     }
@@ -105,7 +105,7 @@ fn splunkhecstore_indexes_every_record_event_and_marker() {
         true,
     );
     let run = run_timed(&sb, &["hec.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("Audit mockaudit finished: 10 records read, 4 events, 28 writes, 0 failures");
     run.assert_says("Posted 12 event(s) to Splunk HEC at http://127.0.0.1:");
     run.assert_says("Posted 6 event(s) to Splunk HEC at http://127.0.0.1:");
@@ -130,7 +130,7 @@ fn splunkhecstore_posts_full_buffers_and_the_rest_in_done() {
     );
     hec_config(&sb, &hec.uri, &hec.token, "      buffer_size: 300\n", false);
     let run = run_timed(&sb, &["hec.yaml", "many.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     let records = hec.records();
     assert_eq!(records.len(), 1002);
     // Records keep their order: the begin marker, 0..999, the end marker.
@@ -154,7 +154,7 @@ fn splunkhecstore_keeps_a_failed_batch_and_posts_it_again_in_done() {
     let params = "      buffer_size: 8\n      max_retries: 1\n";
     hec_config(&sb, &hec.uri, &hec.token, params, false);
     let run = run_timed(&sb, &["hec.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     run.assert_says("code 9: Server is busy (HTTP 503 Service Unavailable), after 2 attempt(s); keeping them for the next flush.");
     run.assert_says("Posted 12 event(s) to Splunk HEC");
     assert_eq!(hec.records().len(), 12);
@@ -198,10 +198,7 @@ fn splunkhecstore_busy_and_rate_limit_storms_end_with_a_count() {
             run.assert_says("(HTTP 503 Service Unavailable); retrying in 0.1");
         }
         assert_eq!(
-            sb.read_json("mockaudit_mockcloud.json")
-                .as_array()
-                .unwrap()
-                .len(),
+            sb.record_count("mockaudit_mockcloud.json"),
             10,
             "filestore still stored everything"
         );
@@ -233,7 +230,7 @@ fn splunkhecstore_a_200_that_is_not_the_collectors_answer_is_not_success() {
     };
     hec_config(&sb, &hec.uri, &hec.token, "      max_retries: 1\n", false);
     let run = run_timed(&sb, &["hec.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(hec.records().len(), 12);
 }
 
@@ -316,13 +313,13 @@ fn splunkhecstore_tls_with_a_private_ca_or_without_verification() {
     let ca = format!("      ca_cert: {}\n", pki.ca_cert.display());
     hec_config(&sb, &hec.uri, &hec.token, &ca, false);
     let run = run_timed(&sb, &["hec.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(hec.records().len(), 12);
 
     // The original's `ca_cert: false` turns verification off.
     hec_config(&sb, &hec.uri, &hec.token, "      ca_cert: false\n", false);
     let run = run_timed(&sb, &["hec.yaml"]);
-    assert_eq!(run.status, Some(0), "{}", run.output());
+    run.assert_status(0);
     assert_eq!(hec.records().len(), 24);
 
     // By default the built-in roots do not know the private CA.

@@ -12,16 +12,9 @@ use serde::Serialize;
 
 /// Prints the report of `framework` (the known frameworks when none).
 pub fn run(cli: &Cli, framework: Option<&str>, format: FindingsFormat, audit: Option<&str>) -> u8 {
-    let config = match super::load_config(cli) {
-        Ok(loaded) => loaded.config,
+    let (config, frameworks) = match super::load_frameworks(cli) {
+        Ok(loaded) => loaded,
         Err(status) => return status,
-    };
-    let frameworks = match crate::compliance::load(&config) {
-        Ok(frameworks) => frameworks,
-        Err(e) => {
-            eprintln!("cloudmarker: error: {e}");
-            return exit::CONFIG;
-        }
     };
     let Some(id) = framework.filter(|id| !id.is_empty()) else {
         print!("{}", list(&frameworks, format));

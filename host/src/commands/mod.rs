@@ -61,6 +61,17 @@ pub fn load_config(cli: &Cli) -> Result<Loaded, u8> {
     Ok(loaded)
 }
 
+/// [`load_config`] and the compliance frameworks it names; a framework
+/// that cannot be read is reported on stderr and gives [`exit::CONFIG`].
+pub fn load_frameworks(cli: &Cli) -> Result<(Config, ::rules::framework::Frameworks), u8> {
+    let config = load_config(cli)?.config;
+    let frameworks = crate::compliance::load(&config).map_err(|e| {
+        eprintln!("cloudmarker: error: {e}");
+        exit::CONFIG
+    })?;
+    Ok((config, frameworks))
+}
+
 fn read_config(cli: &Cli) -> Result<Loaded, ConfigError> {
     let mut warnings = Vec::new();
     let explicit = cli.config.is_some();

@@ -93,16 +93,9 @@ struct Listed<'a> {
 }
 
 fn list(cli: &Cli, framework: Option<&str>, format: &str, paths: &[PathBuf]) -> u8 {
-    let config = match super::load_config(cli) {
-        Ok(loaded) => loaded.config,
+    let (_, frameworks) = match super::load_frameworks(cli) {
+        Ok(loaded) => loaded,
         Err(status) => return status,
-    };
-    let frameworks = match crate::compliance::load(&config) {
-        Ok(frameworks) => frameworks,
-        Err(e) => {
-            eprintln!("cloudmarker: error: {e}");
-            return exit::CONFIG;
-        }
     };
     if let Some(id) = framework.filter(|id| frameworks.get(id).is_none()) {
         eprintln!(

@@ -418,19 +418,29 @@ fn cpu_ns() -> u128 {
     t.tv_sec as u128 * 1_000_000_000 + t.tv_nsec as u128
 }
 
+/// The bundled rules, from the source tree.
+fn bundled_rules() -> RuleSet {
+    Loader::new()
+        .add_path(source_rules_dir(), Origin::Bundled)
+        .load(&Options::default())
+        .unwrap()
+}
+
+/// A page of GCP compute instances (Forseti's test data).
+fn forseti_instances() -> Value {
+    serde_json::from_str(include_str!(
+        "../../../tests/data/gcp/instances_list.forseti.json"
+    ))
+    .unwrap()
+}
+
 /// The cost of evaluation, in a release build:
 /// `cargo test --release -p cloudmarker-rules --lib -- --ignored --nocapture bench`.
 #[test]
 #[ignore]
 fn bench_evaluate() {
-    let set = Loader::new()
-        .add_path(source_rules_dir(), Origin::Bundled)
-        .load(&Options::default())
-        .unwrap();
-    let page: Value = serde_json::from_str(include_str!(
-        "../../../tests/data/gcp/instances_list.forseti.json"
-    ))
-    .unwrap();
+    let set = bundled_rules();
+    let page = forseti_instances();
     let mut instance = page["items"][0].clone();
     instance["shieldedInstanceConfig"] =
         json!({"enableSecureBoot": true, "enableVtpm": true, "enableIntegrityMonitoring": true});
@@ -605,14 +615,8 @@ fn bench_cel_pieces() {
 #[test]
 #[ignore]
 fn bench_one_rule() {
-    let set = Loader::new()
-        .add_path(source_rules_dir(), Origin::Bundled)
-        .load(&Options::default())
-        .unwrap();
-    let page: Value = serde_json::from_str(include_str!(
-        "../../../tests/data/gcp/instances_list.forseti.json"
-    ))
-    .unwrap();
+    let set = bundled_rules();
+    let page = forseti_instances();
     let instance = page["items"][0].clone();
     let compute = json!({"raw": instance,
            "ext": {"project_id": "project1", "cloud_type": "gcp", "record_type": "compute", "zone": "z"},

@@ -1,21 +1,7 @@
 use super::*;
+use crate::vm_fixtures::{assert_unreadable, eval_text, other_records, vm_record, VM_ID};
 use cloudmarker_plugin_api::sdk::testing::capture_logs;
-use cloudmarker_plugin_api::sdk::{Batch, Event};
 use serde_json::{json, Value};
-
-/// A `vm_instance_view` record derived from two published Azure REST API
-/// examples (VirtualMachine_Get and VirtualMachine_Get_InstanceView,
-/// api-version 2024-07-01); see `tests/data/README.md`. OS disk `myOsDisk`,
-/// instance view disks `myOsDisk` and `myDataDisk0` without encryption
-/// settings, both encryption flags `false`.
-const DERIVED: &str = include_str!("../../../tests/data/azure/vm_instance_view.derived.json");
-
-const VM_ID: &str = "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM";
-
-fn vm_record() -> Value {
-    let mut doc: Value = serde_json::from_str(DERIVED).unwrap();
-    doc["record"].take()
-}
 
 /// The derived record with these instance view disks.
 fn with_disks(disks: Value) -> Value {
@@ -29,12 +15,10 @@ fn events(record: &Value) -> Vec<Value> {
 }
 
 fn events_of(record: &str) -> Vec<Value> {
-    let mut plugin = AzVmDataDiskEncryptionEvent::new(Default::default()).unwrap();
-    let mut out = Batch::with_capacity(usize::MAX);
-    plugin.eval(record, &mut out).unwrap();
-    out.records()
-        .map(|r| serde_json::from_str(r).unwrap())
-        .collect()
+    eval_text(
+        AzVmDataDiskEncryptionEvent::new(Default::default()).unwrap(),
+        record,
+    )
 }
 
 /// The disk names of the events `record` raises.
@@ -227,16 +211,11 @@ fn the_reference_falls_back_to_the_vm_id() {
 
 #[test]
 fn text_that_is_not_a_record_is_an_error() {
-    let mut plugin = AzVmDataDiskEncryptionEvent::new(Default::default()).unwrap();
-    let mut out = Batch::with_capacity(usize::MAX);
-    for bad in ["{\"raw\": [", "\"text\""] {
-        let err = plugin.eval(bad, &mut out).unwrap_err();
-        assert!(
-            err.message
-                .contains("azvmdatadiskencryptionevent: unreadable record"),
-            "{bad}: {err}"
-        );
-    }
+    assert_unreadable(
+        AzVmDataDiskEncryptionEvent::new(Default::default()).unwrap(),
+        "azvmdatadiskencryptionevent",
+        &["{\"raw\": [", "\"text\""],
+    );
 }
 
 /// The warnings evaluating `record` logs; it must raise no event.
@@ -294,16 +273,12 @@ fn passes_the_event_compliance_check() {
     let mut plugin = AzVmDataDiskEncryptionEvent::new(Default::default()).unwrap();
     let mut compliant = vm_record();
     compliant["ext"]["all_data_disks_encrypted"] = json!(true);
-    let mut gcp = vm_record();
-    gcp["com"]["cloud_type"] = json!("gcp");
-    let mut disk = vm_record();
-    disk["ext"]["record_type"] = json!("disk");
     cloudmarker_plugin_api::sdk::check::assert_check(
         &mut plugin,
         "vm_data_disk_encryption_event",
         &vm_record(),
         &compliant,
-        &[gcp, disk],
+        &other_records(),
     );
 }
 

@@ -10,6 +10,8 @@ mod datadisk;
 mod extension;
 mod osdisk;
 mod vmrecord;
+#[cfg(test)]
+mod vm_fixtures;
 
 pub use azvm::{vm_ext, AzVm};
 pub use datadisk::{AzVmDataDiskEncryptionEvent, AzVmDataDiskEncryptionEventParams};

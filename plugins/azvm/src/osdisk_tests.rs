@@ -1,33 +1,17 @@
 use super::*;
+use crate::vm_fixtures::{assert_unreadable, eval_text, other_records, vm_record, VM_ID};
 use cloudmarker_plugin_api::sdk::testing::capture_logs;
-use cloudmarker_plugin_api::sdk::{Batch, Event};
 use serde_json::{json, Value};
-
-/// A `vm_instance_view` record derived from two published Azure REST API
-/// examples (VirtualMachine_Get and VirtualMachine_Get_InstanceView,
-/// api-version 2024-07-01); see `tests/data/README.md`. OS disk `myOsDisk`,
-/// instance view disks `myOsDisk` and `myDataDisk0` without encryption
-/// settings, both encryption flags `false`.
-const DERIVED: &str = include_str!("../../../tests/data/azure/vm_instance_view.derived.json");
-
-const VM_ID: &str = "/subscriptions/{subscription-id}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM";
-
-fn vm_record() -> Value {
-    let mut doc: Value = serde_json::from_str(DERIVED).unwrap();
-    doc["record"].take()
-}
 
 fn events(record: &Value) -> Vec<Value> {
     events_of(&record.to_string())
 }
 
 fn events_of(record: &str) -> Vec<Value> {
-    let mut plugin = AzVmOsDiskEncryptionEvent::new(Default::default()).unwrap();
-    let mut out = Batch::with_capacity(usize::MAX);
-    plugin.eval(record, &mut out).unwrap();
-    out.records()
-        .map(|r| serde_json::from_str(r).unwrap())
-        .collect()
+    eval_text(
+        AzVmOsDiskEncryptionEvent::new(Default::default()).unwrap(),
+        record,
+    )
 }
 
 /// The derived record with `ext.os_disk_encrypted` set to `flag` (removed
@@ -148,16 +132,11 @@ fn other_records_are_skipped() {
 
 #[test]
 fn text_that_is_not_a_record_is_an_error() {
-    let mut plugin = AzVmOsDiskEncryptionEvent::new(Default::default()).unwrap();
-    let mut out = Batch::with_capacity(usize::MAX);
-    for bad in ["not json", "{\"com\": {", "7"] {
-        let err = plugin.eval(bad, &mut out).unwrap_err();
-        assert!(
-            err.message
-                .contains("azvmosdiskencryptionevent: unreadable record"),
-            "{err}"
-        );
-    }
+    assert_unreadable(
+        AzVmOsDiskEncryptionEvent::new(Default::default()).unwrap(),
+        "azvmosdiskencryptionevent",
+        &["not json", "{\"com\": {", "7"],
+    );
 }
 
 #[test]
@@ -247,15 +226,11 @@ fn there_are_no_params() {
 #[test]
 fn passes_the_event_compliance_check() {
     let mut plugin = AzVmOsDiskEncryptionEvent::new(Default::default()).unwrap();
-    let mut gcp = vm_record();
-    gcp["com"]["cloud_type"] = json!("gcp");
-    let mut disk = vm_record();
-    disk["ext"]["record_type"] = json!("disk");
     cloudmarker_plugin_api::sdk::check::assert_check(
         &mut plugin,
         "vm_os_disk_encryption_event",
         &with_flag(Some(json!(false))),
         &with_flag(Some(json!(true))),
-        &[gcp, disk],
+        &other_records(),
     );
 }
