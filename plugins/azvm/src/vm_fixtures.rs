@@ -49,3 +49,10 @@ pub(crate) fn other_records() -> [Value; 2] {
     disk["ext"]["record_type"] = json!("disk");
     [gcp, disk]
 }
+
+/// Asserts the plugin takes no params: its defaults are `{}` and any key
+/// is refused.
+pub(crate) fn assert_no_params<P: Default + serde::Serialize + serde::de::DeserializeOwned>() {
+    assert_eq!(serde_json::to_value(P::default()).unwrap(), json!({}));
+    assert!(serde_json::from_str::<P>(r#"{"n": 1}"#).is_err());
+}
