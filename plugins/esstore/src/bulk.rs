@@ -300,11 +300,12 @@ fn read_answer(status: StatusCode, body: &str, sent: usize) -> Outcome {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use cloudmarker_plugin_api::record::com::{AUDIT_VERSION, RECORD_TYPE, TARGET_TYPE};
 
     /// A record of `version` from `worker` (a marker without one).
     pub(crate) fn record(version: &str, worker: Option<&str>, n: u64) -> String {
-        let mut com = serde_json::json!({"audit_version": version, "target_type": "store",
-            "record_type": "mock"});
+        let mut com =
+            serde_json::json!({AUDIT_VERSION: version, TARGET_TYPE: "store", RECORD_TYPE: "mock"});
         if let Some(w) = worker {
             com["origin_worker"] = w.into();
         }
