@@ -106,6 +106,15 @@ fn tls_smtp(sb: &Sandbox, mode: &str) -> (Smtp, tls::TestPki) {
 }
 
 /// The one email of a mock audit: 4 events, named in the text and attached.
+/// The events of an attachment (JSON text), which must be the mock audit's
+/// four events (data 0, 3, 6 and 9).
+fn attached_mock_events(attachment: &Value) -> Vec<Value> {
+    let events: Vec<Value> = serde_json::from_str(attachment.as_str().unwrap()).unwrap();
+    let data: Vec<&Value> = events.iter().map(|e| &e["ext"]["data"]).collect();
+    assert_eq!(data, [0, 3, 6, 9]);
+    events
+}
+
 fn assert_mock_events_email(message: &Value) {
     assert_eq!(message["subject"], "Cloudmarker Alert");
     assert_eq!(message["from"], "Cloudmarker <cloudmarker@example.com>");
@@ -120,15 +129,7 @@ fn assert_mock_events_email(message: &Value) {
     for n in [0, 3, 6, 9] {
         assert!(text.contains(&format!("- [medium] {n} is a multiple of 3.\n  Recommendation: Divide {n} by 3 and confirm that the remainder is 0.\n")), "{text}");
     }
-    let events: Value =
-        serde_json::from_str(message["attachments"]["events.json"].as_str().unwrap()).unwrap();
-    let data: Vec<&Value> = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["ext"]["data"])
-        .collect();
-    assert_eq!(data, [0, 3, 6, 9]);
+    let events = attached_mock_events(&message["attachments"]["events.json"]);
     assert_eq!(events[0]["com"]["target_worker"], "mockaudit_emailalert");
 }
 
@@ -384,15 +385,7 @@ fn slackalert_sends_each_user_the_events_as_a_file() {
         assert_eq!(message["channel"], format!("D{user}"));
         assert_eq!(message["comment"], "Attention - Cloudmarker Alert");
         assert_eq!(message["files"][0]["title"], "cloudmarker-events.json");
-        let events: Value =
-            serde_json::from_str(message["files"][0]["content"].as_str().unwrap()).unwrap();
-        let data: Vec<&Value> = events
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| &e["ext"]["data"])
-            .collect();
-        assert_eq!(data, [0, 3, 6, 9]);
+        attached_mock_events(&message["files"][0]["content"]);
     }
     assert!(!run.output().contains("xoxb-test-token") && !sb.log().contains("xoxb-test-token"));
 }

@@ -386,16 +386,7 @@ fn the_installed_host_reads_the_frameworks_installed_beside_its_plugins() {
         std::fs::copy(&lib, build.join(lib.file_name().unwrap())).unwrap();
     }
     let prefix = sb.path().join("prefix");
-    let installed = std::process::Command::new(root.join("deploy/install.sh"))
-        .arg(&prefix)
-        .arg(&build)
-        .output()
-        .unwrap();
-    assert!(
-        installed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&installed.stderr)
-    );
+    common::install(&prefix, &build);
     let data = prefix.join("lib/cloudmarker");
     assert!(data.join("frameworks/cis_azure_6.0.0.yaml").is_file());
     assert!(data.join("rules/gcp/compute.yaml").is_file());

@@ -394,16 +394,7 @@ fn an_installed_host_finds_its_plugins_under_the_prefix() {
         std::fs::copy(&lib, build.join(lib.file_name().unwrap())).unwrap();
     }
     let plugins = prefix.join("lib/cloudmarker/plugins");
-    let installed = std::process::Command::new(common::python::root().join("deploy/install.sh"))
-        .arg(&prefix)
-        .arg(&build)
-        .output()
-        .unwrap();
-    assert!(
-        installed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&installed.stderr)
-    );
+    common::install(&prefix, &build);
     for file in [
         "share/man/man1/cloudmarker.1",
         "share/bash-completion/completions/cloudmarker",

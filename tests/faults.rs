@@ -188,19 +188,7 @@ fn a_crashed_library_is_remembered_until_its_file_changes() {
     std::fs::copy(plugin_lib("plainlib"), &lib).unwrap();
     let dir_arg = dir.display().to_string();
     let status = |env: &[(&str, &str)]| {
-        let run = sb.run_with(
-            &[
-                "plugins",
-                "list",
-                "--format",
-                "json",
-                "--plugin-dir",
-                &dir_arg,
-            ],
-            env,
-        );
-        run.assert_status(0);
-        let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+        let entries = listed_json(&sb, &[&dir_arg], env);
         let entry = entries
             .iter()
             .find(|e| e["path"] == lib.display().to_string())
@@ -249,23 +237,11 @@ fn plugins_list_shows_every_library_with_its_status() {
     let first_arg = first.display().to_string();
     let shared_arg = shared.display().to_string();
     let bundled_arg = common::plugin_dir().display().to_string();
-    let run = sb.run_with(
-        &[
-            "plugins",
-            "list",
-            "--format",
-            "json",
-            "--plugin-dir",
-            &bundled_arg,
-            "--plugin-dir",
-            &first_arg,
-            "--plugin-dir",
-            &shared_arg,
-        ],
+    let entries = listed_json(
+        &sb,
+        &[&bundled_arg, &first_arg, &shared_arg],
         &[("PLAINLIB_ON_LOAD", "abort")],
     );
-    run.assert_status(0);
-    let entries: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
     let status_of = |path: &std::path::Path| {
         entries
             .iter()
@@ -390,4 +366,16 @@ fn every_bundled_plugin_documents_every_param_and_marks_its_secrets() {
             .unwrap_or_default();
         assert_eq!(marked, expected, "{plugin}: secret params");
     }
+}
+
+/// The entries of `plugins list --format json` with `dirs` as
+/// `--plugin-dir`s, in order (the run must succeed).
+fn listed_json(sb: &Sandbox, dirs: &[&str], env: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    let mut args = vec!["plugins", "list", "--format", "json"];
+    for dir in dirs {
+        args.extend(["--plugin-dir", dir]);
+    }
+    let run = sb.run_with(&args, env);
+    run.assert_status(0);
+    serde_json::from_str(&run.stdout).unwrap()
 }

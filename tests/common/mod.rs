@@ -453,3 +453,18 @@ pub fn exit_within(child: &mut Child, seconds: u64) -> Option<i32> {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Runs `deploy/install.sh PREFIX BUILD_DIR` (what `just install` and the
+/// container image run) and asserts that it succeeded.
+pub fn install(prefix: &Path, build: &Path) {
+    let installed = std::process::Command::new(python::root().join("deploy/install.sh"))
+        .arg(prefix)
+        .arg(build)
+        .output()
+        .unwrap();
+    assert!(
+        installed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+}

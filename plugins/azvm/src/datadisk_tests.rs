@@ -1,6 +1,7 @@
 use super::*;
 use crate::vm_fixtures::{
-    assert_no_params, assert_unreadable, eval_text, other_records, vm_record, VM_ID,
+    assert_no_params, assert_reference_falls_back_to_the_vm_id, assert_unreadable, eval_text,
+    other_records, vm_record, VM_ID,
 };
 use cloudmarker_plugin_api::sdk::testing::capture_logs;
 use serde_json::{json, Value};
@@ -13,14 +14,7 @@ fn with_disks(disks: Value) -> Value {
 }
 
 fn events(record: &Value) -> Vec<Value> {
-    events_of(&record.to_string())
-}
-
-fn events_of(record: &str) -> Vec<Value> {
-    eval_text(
-        AzVmDataDiskEncryptionEvent::new(Default::default()).unwrap(),
-        record,
-    )
+    eval_text::<AzVmDataDiskEncryptionEvent>(&record.to_string())
 }
 
 /// The disk names of the events `record` raises.
@@ -199,16 +193,16 @@ fn only_azure_vm_instance_view_records_count() {
         r#"{"com": "azure"}"#,
         r#"{"com": {"cloud_type": "azure", "reference": 5}, "ext": "vm_instance_view"}"#,
     ] {
-        assert!(events_of(record).is_empty(), "{record}");
+        assert!(
+            eval_text::<AzVmDataDiskEncryptionEvent>(record).is_empty(),
+            "{record}"
+        );
     }
 }
 
 #[test]
 fn the_reference_falls_back_to_the_vm_id() {
-    let mut record = vm_record();
-    record["com"].as_object_mut().unwrap().remove("reference");
-    record["raw"]["id"] = json!("vm-7");
-    assert_eq!(events(&record)[0]["com"]["reference"], "vm-7");
+    assert_reference_falls_back_to_the_vm_id::<AzVmDataDiskEncryptionEvent>();
 }
 
 #[test]

@@ -9,9 +9,9 @@ mod azvm;
 mod datadisk;
 mod extension;
 mod osdisk;
-mod vmrecord;
 #[cfg(test)]
 mod vm_fixtures;
+mod vmrecord;
 
 pub use azvm::{vm_ext, AzVm};
 pub use datadisk::{AzVmDataDiskEncryptionEvent, AzVmDataDiskEncryptionEventParams};

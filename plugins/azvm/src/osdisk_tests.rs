@@ -1,19 +1,13 @@
 use super::*;
 use crate::vm_fixtures::{
-    assert_no_params, assert_unreadable, eval_text, other_records, vm_record, VM_ID,
+    assert_no_params, assert_reference_falls_back_to_the_vm_id, assert_unreadable, eval_text,
+    other_records, vm_record, VM_ID,
 };
 use cloudmarker_plugin_api::sdk::testing::capture_logs;
 use serde_json::{json, Value};
 
 fn events(record: &Value) -> Vec<Value> {
-    events_of(&record.to_string())
-}
-
-fn events_of(record: &str) -> Vec<Value> {
-    eval_text(
-        AzVmOsDiskEncryptionEvent::new(Default::default()).unwrap(),
-        record,
-    )
+    eval_text::<AzVmOsDiskEncryptionEvent>(&record.to_string())
 }
 
 /// The derived record with `ext.os_disk_encrypted` set to `flag` (removed
@@ -128,7 +122,10 @@ fn other_records_are_skipped() {
         r#"{"com": "azure"}"#,
         r#"{"com": {"cloud_type": "mock", "record_type": "mock"}, "ext": {"record_type": "foo"}}"#,
     ] {
-        assert!(events_of(record).is_empty(), "{record}");
+        assert!(
+            eval_text::<AzVmOsDiskEncryptionEvent>(record).is_empty(),
+            "{record}"
+        );
     }
 }
 
@@ -169,11 +166,7 @@ fn the_event_keeps_ext_and_never_copies_host_stamps() {
 
 #[test]
 fn the_reference_falls_back_to_the_vm_id() {
-    let mut record = vm_record();
-    record["com"].as_object_mut().unwrap().remove("reference");
-    record["raw"]["id"] = json!("vm-7");
-    let got = events(&record);
-    assert_eq!(got[0]["com"]["reference"], "vm-7");
+    let mut record = assert_reference_falls_back_to_the_vm_id::<AzVmOsDiskEncryptionEvent>();
 
     record["raw"].as_object_mut().unwrap().remove("id");
     let got = events(&record);

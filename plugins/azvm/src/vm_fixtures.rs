@@ -18,8 +18,10 @@ pub(crate) fn vm_record() -> Value {
     doc["record"].take()
 }
 
-/// The events a fresh `plugin` raises for the record text `record`.
-pub(crate) fn eval_text(mut plugin: impl Event, record: &str) -> Vec<Value> {
+/// The events a fresh plugin `P` (default params) raises for the record
+/// text `record`.
+pub(crate) fn eval_text<P: Event>(record: &str) -> Vec<Value> {
+    let mut plugin = P::new(Default::default()).unwrap();
     let mut out = Batch::with_capacity(usize::MAX);
     plugin.eval(record, &mut out).unwrap();
     out.records()
@@ -55,4 +57,16 @@ pub(crate) fn other_records() -> [Value; 2] {
 pub(crate) fn assert_no_params<P: Default + serde::Serialize + serde::de::DeserializeOwned>() {
     assert_eq!(serde_json::to_value(P::default()).unwrap(), json!({}));
     assert!(serde_json::from_str::<P>(r#"{"n": 1}"#).is_err());
+}
+
+/// Asserts that the events of plugin `P` name the VM by `raw.id` when the
+/// record has no `com.reference`, and returns the record (without the
+/// reference) for more checks.
+pub(crate) fn assert_reference_falls_back_to_the_vm_id<P: Event>() -> Value {
+    let mut record = vm_record();
+    record["com"].as_object_mut().unwrap().remove("reference");
+    record["raw"]["id"] = json!("vm-7");
+    let got = eval_text::<P>(&record.to_string());
+    assert_eq!(got[0]["com"]["reference"], "vm-7");
+    record
 }
