@@ -9,6 +9,7 @@ use crate::config::{did_you_mean, Config, LoadedConfig, Problem, Role};
 use crate::plugins::Registry;
 use abi_stable::std_types::RResult;
 use cloudmarker_plugin_api::sdk::schema;
+use cloudmarker_plugin_api::sdk::schema::kind_of;
 use cloudmarker_plugin_api::ErrorKind;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -206,7 +207,7 @@ pub fn check_params(params: &Map<String, Value>, param_schema: &Value) -> Vec<(S
                     if !expected.iter().any(|t| is_of(value, t)) {
                         problems.push((
                             name.clone(),
-                            format!("must be {}, not {}", expected.join(" or "), kind(value)),
+                            format!("must be {}, not {}", expected.join(" or "), kind_of(value)),
                         ));
                     }
                 }
@@ -232,18 +233,6 @@ fn is_of(value: &Value, json_type: &str) -> bool {
         "array" => value.is_array(),
         "object" => value.is_object(),
         _ => true,
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a number",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`super::duplicates`]), reported with those of every other file.
 
 use super::ConfigError;
+use cloudmarker_plugin_api::sdk::schema::kind_of;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -243,18 +244,6 @@ fn merge(
             provenance.set(path, source);
             *base = overlay;
         }
-    }
-}
-
-/// A short name for the kind of a JSON value, for messages.
-pub(super) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
     }
 }
 

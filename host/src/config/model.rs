@@ -1,9 +1,9 @@
 //! The typed configuration and its validation (pure: no files, no plugins).
 
-use super::cascade::kind_of;
 use super::{ConfigError, LoadedConfig, Problem, Source};
 use crate::logging::LoggerConfig;
 use crate::schedule::{Schedule, ScheduleError};
+use cloudmarker_plugin_api::sdk::schema::kind_of;
 use cloudmarker_plugin_api::sdk::shard::Shard;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;

@@ -3,22 +3,11 @@
 //! a float default any number; a list default of one element type takes
 //! lists of that type).
 
+use cloudmarker_plugin_api::sdk::schema::kind_of;
 use serde_json::{Map, Value};
 
 /// `{<rule id>: {<param>: value}}`.
 pub type RuleParams = std::collections::BTreeMap<String, Map<String, Value>>;
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a number",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
-}
 
 /// Whether `value` may replace `default`; else what it should be.
 fn fits(default: &Value, value: &Value) -> Result<(), String> {
@@ -26,9 +15,9 @@ fn fits(default: &Value, value: &Value) -> Result<(), String> {
         (Value::Null, _) => true,
         (Value::Number(d), Value::Number(v)) => d.is_f64() || !v.is_f64(),
         (Value::Array(d), Value::Array(v)) => {
-            let first = d.first().map(kind);
+            let first = d.first().map(kind_of);
             match first {
-                Some(k) if d.iter().all(|x| kind(x) == k) => v
+                Some(k) if d.iter().all(|x| kind_of(x) == k) => v
                     .iter()
                     .all(|x| d.first().is_some_and(|sample| fits(sample, x).is_ok())),
                 _ => true,
@@ -43,13 +32,13 @@ fn fits(default: &Value, value: &Value) -> Result<(), String> {
         Value::Array(d) => match d.first() {
             Some(sample) => format!(
                 "a list of {}s",
-                kind(sample)
+                kind_of(sample)
                     .trim_start_matches("a ")
                     .trim_start_matches("an ")
             ),
             None => "a list".into(),
         },
-        other => kind(other).to_string(),
+        other => kind_of(other).to_string(),
     };
     Err(format!(
         "must be {expected} like its default {default}, not {value}"

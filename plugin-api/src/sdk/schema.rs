@@ -105,3 +105,18 @@ pub fn parse(params: &Value) -> (Value, Option<Value>) {
         None => (params.clone(), None),
     }
 }
+
+/// How the type of a config value reads in an error message (`a string`,
+/// `an integer`, `a mapping`, ...), in the YAML terms a config is written
+/// in.
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a number",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
