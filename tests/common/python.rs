@@ -91,13 +91,33 @@ fn run(command: &mut Command, what: &str) -> Result<(), String> {
     ))
 }
 
-/// A free TCP port on the loopback interface.
+/// A free TCP port on the loopback interface for a server a test starts.
+///
+/// Asking the kernel for port 0 and handing that number on races: between
+/// closing the probe and the server's bind, the kernel may give the same
+/// ephemeral port to an outgoing connection (CI saw "Address already in
+/// use"). So the ports come from below Linux's ephemeral range (32768 and
+/// up), start at an offset from the process id (so that two test binaries
+/// rarely try the same ones), are never handed out twice in one process,
+/// and each is probed before it is handed out.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(2_654_435_761) % SPAN;
+    loop {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(
+            step < SPAN,
+            "no free port left in {FIRST}..{}",
+            FIRST + SPAN
+        );
+        let port = (FIRST + (start + step) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The cloud test server: plain HTTP for the APIs, and the same over TLS
