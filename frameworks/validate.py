@@ -5,9 +5,9 @@ Usage: python3 frameworks/validate.py [--markdown]
 
 Checks every *.yaml here: the framework header, unique requirement ids, every
 field present and of the right type, ids inside their section, and that each
-name in `checks`/`partial_checks` is an event plugin compiled from plugins/
-(names it cannot find are reported as warnings: they may be rule ids of the
-rules engine). Exits 1 on any error. Needs PyYAML.
+name in `checks`/`partial_checks` is a rule id of the bundled packs (rules/)
+or an event plugin compiled from plugins/. Exits 1 on any error. Needs
+PyYAML.
 """
 import pathlib
 import re
@@ -24,10 +24,14 @@ OPTIONAL = {"subsection": str, "partial_checks": list}
 PROVIDERS = {"aws", "azure", "gcp"}
 
 
-def plugin_names():
+def check_names():
+    """The rule ids of the bundled packs and the compiled event plugins."""
     names = set()
     for src in (REPO / "plugins").glob("*/src/**/*.rs"):
         names.update(re.findall(r'"([a-z0-9]+event)"', src.read_text(errors="replace")))
+    for pack in (REPO / "rules").glob("**/*.y*ml"):
+        for rule in (yaml.safe_load(pack.read_text()) or {}).get("rules") or []:
+            names.add(rule.get("id"))
     return names
 
 
@@ -94,7 +98,7 @@ def validate(path, known, errors, warnings):
             if not isinstance(name, str) or not name:
                 err(f"{where}: check names must be non-empty strings")
             elif name not in known:
-                warnings.append(f"{path.name} {rid}: {name!r} is no compiled event plugin (rule id?)")
+                err(f"{rid}: {name!r} is neither a bundled rule's id nor a compiled event plugin")
         if set(checks) & set(partial):
             err(f"{where}: a check is listed as both full and partial")
         stats["recs"] += 1
@@ -110,7 +114,7 @@ def validate(path, known, errors, warnings):
 
 
 def main():
-    known = plugin_names()
+    known = check_names()
     errors, warnings, rows = [], [], []
     for path in sorted(HERE.glob("*.yaml")):
         result = validate(path, known, errors, warnings)

@@ -172,7 +172,7 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
     assert_eq!(r["status"], "not_evaluated", "{r}");
     assert_eq!(
         r["why"],
-        "its checks evaluated nothing in the latest run: azkvkeynoexpiryevent"
+        "its checks evaluated nothing in the latest run: azure_keyvault_key_no_expiry"
     );
     // No check maps Databricks, and 2.1.3 is manual.
     let r = requirement(&report, "2.1.1");

@@ -70,8 +70,27 @@ mod in_process {
 }
 
 /// `ffi-stateless`: the FFI mode with `state: {enabled: false}`, the data
-/// path without the findings lifecycle.
-const MODES: [&str; 4] = ["ffi", "in-process", "isolated", "ffi-stateless"];
+/// path without the findings lifecycle. `ffi-rules`: `ffi-stateless` with
+/// the rules engine (`rulesevent`) and [`RULES`] rules loaded, ten of them
+/// applying to each of the ten record types the mock cloud produces;
+/// `ffi-rules-idle`: the same rules on record types the cloud does not
+/// produce (what rules cost a record they do not apply to). All modes read
+/// the same records (ten record types). `BENCH_MODES` (comma-separated)
+/// runs some of them only.
+const MODES: [&str; 6] = [
+    "ffi",
+    "in-process",
+    "isolated",
+    "ffi-stateless",
+    "ffi-rules",
+    "ffi-rules-idle",
+];
+
+/// Rules loaded in the rules modes.
+const RULES: usize = 100;
+
+/// Record types of the mock records (each has `RULES / RECORD_TYPES` rules).
+const RECORD_TYPES: usize = 10;
 
 /// The original Python cloudmarker's mode, measured up to [`UPSTREAM_MAX`]
 /// records (it reads about 15,000 a second here: 10^7 would take over ten
@@ -121,7 +140,13 @@ fn main() {
     println!("|---:|---|---|---:|---:|---:|---:|---:|---:|");
     for size in sizes {
         for (storage, dir) in storages.iter().filter(|(_, d)| d.is_dir()) {
-            let mut modes = MODES.to_vec();
+            let mut modes: Vec<&str> = match std::env::var("BENCH_MODES") {
+                Ok(list) => MODES
+                    .into_iter()
+                    .filter(|m| list.split(',').any(|l| l.trim() == *m))
+                    .collect(),
+                Err(_) => MODES.to_vec(),
+            };
             if upstream.is_some() && size <= UPSTREAM_MAX {
                 modes.push(UPSTREAM);
             }
@@ -239,20 +264,33 @@ fn child(mode: &str, records: u64, out: &Path) {
     }
     let dir = tempfile::tempdir_in(out).expect("temp dir");
     let config_file = dir.path().join("bench.yaml");
+    let types: Vec<String> = (0..RECORD_TYPES).map(|t| format!("t{t}")).collect();
+    let rules = match mode {
+        "ffi-rules" => Some(rules_file(dir.path(), "t")),
+        "ffi-rules-idle" => Some(rules_file(dir.path(), "absent")),
+        _ => None,
+    };
+    let rules_config = rules.map_or_else(String::new, |file| {
+        format!(
+            "  rules:\n    plugin: rulesevent\n    params: {{paths: [{}]}}\naudits:\n  mockaudit:\n    events: [mockevent, rules]\n",
+            file.display()
+        )
+    });
     std::fs::write(
         &config_file,
         format!(
-            "plugins:\n  mockcloud:\n    params: {{record_count: {records}}}\n  filestore:\n    params: {{path: {}}}\nstate:\n  path: {}\n  enabled: {}\n{}",
+            "plugins:\n  mockcloud:\n    params: {{record_count: {records}, record_types: [{}]}}\n  filestore:\n    params: {{path: {}}}\n{rules_config}state:\n  path: {}\n  enabled: {}\n{}",
+            types.join(", "),
             dir.path().join("out").display(),
             dir.path().join("findings.db").display(),
-            mode != "ffi-stateless",
+            !mode.starts_with("ffi-stateless") && !mode.starts_with("ffi-rules"),
             if mode == "isolated" { "isolation: process\n" } else { "" }
         ),
     )
     .unwrap();
     let config = Config::from_loaded(&load(&[config_file], |_| {}).unwrap()).unwrap();
     let registry = match mode {
-        "ffi" | "isolated" | "ffi-stateless" => {
+        "ffi" | "isolated" | "ffi-stateless" | "ffi-rules" | "ffi-rules-idle" => {
             Registry::new(SearchPath::new(&[plugin_dir()], None, None))
         }
         _ => Registry::new(SearchPath::default())
@@ -277,6 +315,38 @@ fn child(mode: &str, records: u64, out: &Path) {
         peak_rss_kb() as f64 / 1024.0,
         cpu_seconds()
     );
+}
+
+/// Writes [`RULES`] rules into `dir` and returns the file: rule `i` reads
+/// records of type `<prefix><i % RECORD_TYPES>` and fails about one record
+/// in a thousand; the expressions vary (arithmetic, comparisons, `has`,
+/// strings) as real rules do.
+fn rules_file(dir: &Path, prefix: &str) -> PathBuf {
+    let mut text = String::from("rules:\n");
+    for i in 0..RULES {
+        let fail = match i % 4 {
+            0 => format!("raw.data % 1000 == {}", i % 1000),
+            1 => format!(
+                "has(raw.data) && raw.data % 997 == {} && raw.data >= 0",
+                i % 997
+            ),
+            2 => format!(
+                "string(raw.data).endsWith('{:03}') && raw.data > 10",
+                i % 1000
+            ),
+            _ => format!(
+                "raw.?data.orValue(0) % 1009 == {} || raw.?missing.orValue(false) == true",
+                i % 1009
+            ),
+        };
+        text.push_str(&format!(
+            "  - id: bench_rule_{i}\n    title: Bench rule {i}\n    severity: low\n    cloud_type: mock\n    record_type: {prefix}{}\n    fail: \"{fail}\"\n    description: \"Record {{{{ raw.data }}}} fails rule {i}.\"\n    remediation: {{text: Nothing to do}}\n",
+            i % RECORD_TYPES
+        ));
+    }
+    let file = dir.join("bench-rules.yaml");
+    std::fs::write(&file, text).unwrap();
+    file
 }
 
 /// Runs the original cloudmarker's mock audit (its mockcloud -> filestore +

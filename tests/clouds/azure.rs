@@ -249,7 +249,8 @@ fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
     );
     assert!(reference(event).ends_with("/storageAccounts/sto1125"));
 
-    // One library provides all six.
+    // The library provides the cloud plugin; the five checks are bundled
+    // rules that answer to the checks' plugin names.
     let run = sb.run(&["plugins", "list", "--format", "json"]);
     let entries: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
     let from_library: Vec<&str> = entries
@@ -259,7 +260,17 @@ fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
         })
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(from_library.len(), 6, "{from_library:?}");
+    assert_eq!(from_library, ["azstorageaccount"]);
+    let run = sb.run(&["rules", "list", "--format", "json"]);
+    run.assert_status(0);
+    let rules: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    for (class, _) in checks {
+        let plugin = upstream_key(class);
+        assert!(
+            rules.iter().any(|r| r["plugin"] == plugin.as_str()),
+            "{plugin}: no bundled rule answers to it"
+        );
+    }
 }
 
 #[test]

@@ -653,7 +653,12 @@ impl Audit<'_> {
         planned: Vec<Planned>,
     ) -> impl Iterator<Item = (Worker, Stamp, Receiver<Message>)> + '_ {
         planned.into_iter().map(|Planned { worker, key, input }| {
-            let class = class_name(&self.config.plugins[&key].plugin, &worker.plugin.info);
+            let plugin_config = &self.config.plugins[&key];
+            let value = plugin_config
+                .alias_of
+                .as_deref()
+                .unwrap_or(&plugin_config.plugin);
+            let class = class_name(value, &worker.plugin.info);
             let role = worker.role.name();
             let severity = self.config.plugins[&key].severity;
             let origin = || {

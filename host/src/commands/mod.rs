@@ -83,7 +83,17 @@ fn read_config(cli: &Cli) -> Result<Loaded, ConfigError> {
             ));
         }
     })?;
-    let config = Config::from_loaded(&loaded)?;
+    let mut config = Config::from_loaded(&loaded)?;
+    if let Some(dir) = rules::bundled_rules_dir(&cli.plugin_dirs) {
+        let aliases = crate::plugins::aliases::bundled(&dir);
+        for key in crate::plugins::aliases::expand(&mut config, &aliases) {
+            log::debug!(
+                target: LOG_TARGET,
+                "plugins.{key}: its plugin is bundled rules now; running them with {}.",
+                crate::plugins::aliases::RULES_PLUGIN
+            );
+        }
+    }
     let files: Vec<String> = loaded
         .files
         .iter()

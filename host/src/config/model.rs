@@ -143,6 +143,11 @@ pub struct PluginConfig {
     /// The directory of the file that set `plugin` (None: the base config).
     #[serde(skip)]
     pub config_dir: Option<PathBuf>,
+    /// The `plugin:` value as written when it named a plugin that bundled
+    /// rules answer to, and `plugin` became `rulesevent` (see
+    /// [`crate::plugins::aliases`]).
+    #[serde(skip)]
+    pub alias_of: Option<String>,
 }
 
 /// A number of bytes, written as an integer or as a size with a unit

@@ -1,5 +1,6 @@
 //! Finding, loading and describing plugin libraries.
 
+pub mod aliases;
 pub mod cache;
 pub mod catalog;
 pub mod isolate;

@@ -267,14 +267,13 @@ impl Rule {
         let text = r.text.as_ref().map(render);
         let console = r.console.as_ref().map(render);
         let cli = r.cli.as_ref().map(render);
-        let recommendation = recommendation(text, console, cli);
+        let recommendation = recommendation(text, console, cli, self.console_name());
         let mut finding = Finding::new(&self.event, description, recommendation)
             .cloud_type(located.com.cloud_type.as_str())
             .reference(reference)
             .ext_from(located.ext_text)
             .com(CHECK, self.id())
-            .severity(self.severity())
-            .compliance(self.compliance().to_vec());
+            .severity(self.severity());
         for (name, expr) in &self.distinguished_by {
             let value = scope.eval(expr).unwrap_or_else(|e| {
                 log::debug!("Rule {}: distinguished_by {name} is null: {e}", self.id());
@@ -282,7 +281,7 @@ impl Rule {
             });
             finding = finding.distinguished_by(name, value);
         }
-        finding.identify(self.severity(), &[]);
+        finding.identify(self.severity());
         finding
     }
 
@@ -305,11 +304,17 @@ impl Rule {
     }
 }
 
-/// `com.recommendation` from a remediation's parts.
-fn recommendation(text: Option<String>, console: Option<String>, cli: Option<String>) -> String {
+/// `com.recommendation` from a remediation's parts; `console_name` is
+/// what the cloud calls its web console (`portal` for Azure).
+fn recommendation(
+    text: Option<String>,
+    console: Option<String>,
+    cli: Option<String>,
+    console_name: &str,
+) -> String {
     let steps = match (console, cli) {
-        (Some(console), Some(cli)) => Some(format!("in the console, {console}; or {cli}")),
-        (Some(console), None) => Some(format!("in the console, {console}")),
+        (Some(console), Some(cli)) => Some(format!("in the {console_name}, {console}; or {cli}")),
+        (Some(console), None) => Some(format!("in the {console_name}, {console}")),
         (None, Some(cli)) => Some(format!("run {cli}")),
         (None, None) => None,
     };
@@ -495,14 +500,17 @@ mod tests {
     fn recommendations_join_their_parts() {
         let s = |v: &str| Some(v.to_string());
         assert_eq!(
-            recommendation(s("Disable it."), s("A > B"), s("cmd x")),
+            recommendation(s("Disable it."), s("A > B"), s("cmd x"), "console"),
             "Disable it: in the console, A > B; or cmd x"
         );
-        assert_eq!(recommendation(s("Just this."), None, None), "Just this.");
         assert_eq!(
-            recommendation(None, s("A > B"), s("cmd")),
-            "In the console, A > B; or cmd"
+            recommendation(s("Just this."), None, None, "console"),
+            "Just this."
         );
-        assert_eq!(recommendation(None, None, s("cmd")), "Run cmd");
+        assert_eq!(
+            recommendation(None, s("A > B"), s("cmd"), "portal"),
+            "In the portal, A > B; or cmd"
+        );
+        assert_eq!(recommendation(None, None, s("cmd"), "console"), "Run cmd");
     }
 }

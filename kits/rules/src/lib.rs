@@ -18,7 +18,6 @@
 //!     severity: medium                     # informational, low, medium, high, critical
 //!     cloud_type: gcp                      # com.cloud_type; absent: any cloud
 //!     record_type: compute                 # or a list; ext.record_type or com.record_type
-//!     compliance: [CIS Google Cloud Platform Foundation 1.2.0 4.6]
 //!     # event: the events' record_type (default: the id), for a rule that
 //!     #   replaces a compiled check and keeps its finding ids
 //!     # plugin: the compiled check's event plugin name, which then selects it
@@ -38,7 +37,13 @@
 //! ```
 //!
 //! `com.recommendation` is the remediation's parts joined: `<text>: in the
-//! console, <console>; or <cli>` (the text alone when it is the only part).
+//! console, <console>; or <cli>` (`in the portal` for Azure rules; the text
+//! alone when it is the only part).
+//!
+//! Which benchmark requirements a rule answers is not written in the rule:
+//! the framework files (`frameworks/`, see [`framework`]) list the rule ids
+//! that answer each requirement, and the host stamps `com.compliance` from
+//! them.
 //!
 //! # CEL
 //!

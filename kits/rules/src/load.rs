@@ -2,6 +2,7 @@
 //! naming its file, line and rule, before the load fails.
 
 use crate::engine::RuleSet;
+use crate::framework::Frameworks;
 use crate::layout::Layout;
 use crate::model::{RuleFile, RuleSpec};
 use crate::params::{self, RuleParams};
@@ -9,7 +10,7 @@ use crate::problem::{Level, LoadError, Problem};
 use crate::rule::{Origin, Rule};
 use crate::select::{self, Names, Selection};
 use crate::testing::{self, TestReport};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// How a config uses the rules.
@@ -20,10 +21,14 @@ pub struct Options {
     /// Param overrides per rule.
     pub rule_params: RuleParams,
     /// Leave the rules' tests alone (for `rules test`, which runs them
-    /// itself). By default a load runs the tests of the selected rules,
-    /// and a case that disagrees is an error: a rule that fails its own
-    /// tests (a type error, a wrong field name) is a bad rule.
+    /// itself). By default a load runs the tests of the selected rules of
+    /// the user's (the bundled packs' run in the project's CI), and a case
+    /// that disagrees is an error: a rule that fails its own tests (a type
+    /// error, a wrong field name) is a bad rule.
     pub skip_tests: bool,
+    /// The frameworks whose ids and requirements `selection` may name
+    /// (see [`Selection`]).
+    pub frameworks: Frameworks,
 }
 
 /// Rule files to load.
@@ -88,6 +93,35 @@ impl Loader {
         self
     }
 
+    /// The event plugin names the rules answer to (their `plugin` field),
+    /// each with the ids of its rules, read without compiling anything (a
+    /// config that names such a plugin runs those rules; see the host's
+    /// configuration). Files and rules that cannot be read are left out:
+    /// loading the rules reports them.
+    pub fn plugin_aliases(&self) -> BTreeMap<String, Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            id: String,
+            plugin: Option<String>,
+        }
+        let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (_, _, text) in &self.sources {
+            let Ok(file) = serde_norway::from_str::<crate::model::RuleFile>(text) else {
+                continue;
+            };
+            for rule in file.rules {
+                if let Ok(Named {
+                    id,
+                    plugin: Some(plugin),
+                }) = serde_norway::from_value::<Named>(rule)
+                {
+                    aliases.entry(plugin).or_default().push(id);
+                }
+            }
+        }
+        aliases
+    }
+
     /// Loads, compiles and selects the rules; every problem found when any
     /// is an error.
     pub fn load(&self, options: &Options) -> Result<RuleSet, LoadError> {
@@ -124,22 +158,30 @@ impl Loader {
             }
         }
         // Patterns that select nothing.
+        let mapped_by = |id: &str| -> Vec<String> {
+            options
+                .frameworks
+                .mappings(id)
+                .iter()
+                .flat_map(|m| [m.framework.clone(), m.to_string()])
+                .collect()
+        };
         let names = |p: &Parsed| {
             (
                 p.spec.id.clone(),
                 p.spec.plugin.clone(),
-                p.spec.compliance.clone(),
+                mapped_by(&p.spec.id),
             )
         };
         let all_names: Vec<_> = specs.iter().map(names).collect();
         let matches_any = |pattern: &str| {
-            all_names.iter().any(|(id, plugin, compliance)| {
+            all_names.iter().any(|(id, plugin, frameworks)| {
                 select::matches(
                     pattern,
                     &Names {
                         id,
                         plugin: plugin.as_deref(),
-                        compliance,
+                        frameworks,
                     },
                 )
             })
@@ -147,26 +189,32 @@ impl Loader {
         for pattern in &options.selection.include {
             if !matches_any(pattern) {
                 problems.push(Problem::error(format!(
-                    "include: `{pattern}` matches no rule id, plugin name or compliance section"
+                    "include: `{pattern}` matches no rule id, plugin name, framework or requirement"
                 )));
             }
         }
         for pattern in &options.selection.exclude {
             if !matches_any(pattern) {
                 problems.push(Problem::warning(format!(
-                    "exclude: `{pattern}` matches no rule id, plugin name or compliance section"
+                    "exclude: `{pattern}` matches no rule id, plugin name, framework or requirement"
                 )));
             }
         }
-        // Compile every rule; keep the selected ones.
+        // Compile the selected rules and the user's (whose problems a run
+        // reports whether it selects them or not); the bundled packs are
+        // checked whole by the project's CI (`rules test`).
         let mut rules = Vec::new();
         for parsed in specs {
             let id = parsed.spec.id.clone();
+            let frameworks = mapped_by(&id);
             let selected = options.selection.selects(&Names {
                 id: &id,
                 plugin: parsed.spec.plugin.as_deref(),
-                compliance: &parsed.spec.compliance,
+                frameworks: &frameworks,
             });
+            if !selected && parsed.origin == Origin::Bundled {
+                continue;
+            }
             let problem = |key: &str, message: String, problems: &mut Vec<Problem>| {
                 problems.push(
                     Problem::error(message)
@@ -201,10 +249,11 @@ impl Loader {
                 }
             }
         }
-        // The selected rules' tests.
+        // The selected rules' tests; the bundled packs' are run by the
+        // project's CI (`rules test`), not again at every load.
         if !options.skip_tests {
             let mut report = TestReport::default();
-            for rule in &rules {
+            for rule in rules.iter().filter(|r| r.origin() == Origin::User) {
                 testing::run_rule(rule, &mut report);
             }
             for case in report.failures() {

@@ -42,9 +42,6 @@ pub struct RuleSpec {
     /// rule, and `include`/`exclude` match it.
     #[serde(default)]
     pub plugin: Option<String>,
-    /// The benchmark sections its events answer to (`com.compliance`).
-    #[serde(default)]
-    pub compliance: Vec<String>,
     /// CEL: whether the rule applies to a record of its types (default:
     /// it does).
     #[serde(default)]

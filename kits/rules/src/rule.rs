@@ -78,8 +78,6 @@ pub struct RuleInfo {
     pub event: String,
     /// The event plugin it answers to as well.
     pub plugin: Option<String>,
-    /// Its benchmark sections.
-    pub compliance: Vec<String>,
     /// Its documentation links.
     pub references: Vec<String>,
     /// Its params, as the config left them.
@@ -240,6 +238,15 @@ impl Rule {
         self.spec.cloud_type.as_deref()
     }
 
+    /// What its cloud calls the web console, for recommendations:
+    /// `portal` for Azure, `console` for the others.
+    pub fn console_name(&self) -> &'static str {
+        match self.cloud_type() {
+            Some("azure") => "portal",
+            _ => "console",
+        }
+    }
+
     /// The record types it reads.
     pub fn record_types(&self) -> &[String] {
         &self.record_types
@@ -253,11 +260,6 @@ impl Rule {
     /// The event plugin it answers to as well.
     pub fn plugin(&self) -> Option<&str> {
         self.spec.plugin.as_deref()
-    }
-
-    /// Its benchmark sections.
-    pub fn compliance(&self) -> &[String] {
-        &self.spec.compliance
     }
 
     /// The params in force.
@@ -298,7 +300,6 @@ impl Rule {
             record_types: self.record_types.clone(),
             event: self.event.clone(),
             plugin: self.spec.plugin.clone(),
-            compliance: self.spec.compliance.clone(),
             references: self.spec.references.clone(),
             params: self.params.clone(),
             origin: self.origin,

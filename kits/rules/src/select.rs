@@ -30,9 +30,10 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// The rules a config runs. A pattern (a glob, see [`glob_match`]) names a
 /// rule when it matches its id, the event plugin it answers to (`plugin`),
-/// or one of its compliance sections (e.g. `CIS Google Cloud Platform
-/// Foundation 1.2.0 *`; framework ids come later). No `include` means every
-/// rule; `exclude` removes rules from what `include` chose.
+/// the id of a framework that maps it (`cis_gcp_5.0.0`) or one of the
+/// framework's requirements that map it (`cis_gcp_5.0.0 4.*`, as in
+/// `com.compliance`). No `include` means every rule; `exclude` removes
+/// rules from what `include` chose.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Selection {
@@ -46,13 +47,15 @@ pub struct Selection {
 pub(crate) struct Names<'a> {
     pub id: &'a str,
     pub plugin: Option<&'a str>,
-    pub compliance: &'a [String],
+    /// The frameworks and requirements that map it: `<framework id>` and
+    /// `<framework id> <requirement id>` for each mapping.
+    pub frameworks: &'a [String],
 }
 
 pub(crate) fn matches(pattern: &str, names: &Names<'_>) -> bool {
     glob_match(pattern, names.id)
         || names.plugin.is_some_and(|p| glob_match(pattern, p))
-        || names.compliance.iter().any(|c| glob_match(pattern, c))
+        || names.frameworks.iter().any(|c| glob_match(pattern, c))
 }
 
 impl Selection {
@@ -84,7 +87,7 @@ mod tests {
         let names = |id| Names {
             id,
             plugin: Some("oldplugin"),
-            compliance: &[],
+            frameworks: &[],
         };
         let s = Selection {
             include: vec!["gcp_*".into()],
@@ -99,15 +102,23 @@ mod tests {
             exclude: vec![],
         };
         assert!(by_plugin.selects(&names("anything")));
-        let compliance = ["CIS Google Cloud Platform Foundation 1.2.0 4.5".to_string()];
-        let by_section = Selection {
-            include: vec!["CIS Google Cloud Platform Foundation 1.2.0 *".into()],
-            exclude: vec![],
-        };
-        assert!(by_section.selects(&Names {
+        let frameworks = ["cis_gcp_5.0.0".to_string(), "cis_gcp_5.0.0 4.5".to_string()];
+        let mapped = Names {
             id: "x",
             plugin: None,
-            compliance: &compliance
-        }));
+            frameworks: &frameworks,
+        };
+        for pattern in ["cis_gcp_5.0.0", "cis_gcp_5.0.0 4.*", "cis_gcp_*"] {
+            let by_framework = Selection {
+                include: vec![pattern.into()],
+                exclude: vec![],
+            };
+            assert!(by_framework.selects(&mapped), "{pattern}");
+        }
+        let other = Selection {
+            include: vec!["cis_gcp_5.0.0 3.*".into()],
+            exclude: vec![],
+        };
+        assert!(!other.selects(&mapped));
     }
 }

@@ -66,9 +66,10 @@
 //! ```
 
 use super::{Batch, Event, PluginType, Result};
-use crate::record::{com, Head};
+use crate::record::{com, ComRef, Head};
 use crate::PluginError;
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -142,10 +143,6 @@ pub trait Check: PluginType {
     /// otherwise ([`Finding::severity`]) or the config overrides it.
     const SEVERITY: Severity = Severity::Medium;
 
-    /// The benchmark sections its events answer to (`com.compliance`), e.g.
-    /// `CIS Microsoft Azure Foundations 2.0.0 3.1`.
-    const COMPLIANCE: &'static [&'static str] = &[];
-
     /// The parts of a selected record it reads.
     type Record<'a>: Deserialize<'a>;
 
@@ -216,7 +213,6 @@ pub struct Finding {
     com: Map<String, Value>,
     distinguished_by: Map<String, Value>,
     severity: Option<Severity>,
-    compliance: Option<Vec<String>>,
 }
 
 impl Finding {
@@ -235,7 +231,6 @@ impl Finding {
             com,
             distinguished_by: Map::new(),
             severity: None,
-            compliance: None,
         }
     }
 
@@ -252,16 +247,11 @@ impl Finding {
         self
     }
 
-    /// This event's benchmark sections, instead of its check's (when they
-    /// depend on the resource: the cloud of a firewall rule, its ports).
-    pub fn compliance(mut self, sections: Vec<String>) -> Self {
-        self.compliance = Some(sections);
-        self
-    }
-
-    /// Sets `com.finding_id`, `com.severity` and `com.compliance` (the
-    /// event's own, else its check's `severity` and `compliance`).
-    pub fn identify(&mut self, severity: Severity, compliance: &[&str]) {
+    /// Sets `com.finding_id` and `com.severity` (the event's own, else its
+    /// check's `severity`). Which benchmark requirements an event answers
+    /// (`com.compliance`) is not the plugin's to say: the host stamps it
+    /// from the framework files, by the event's check.
+    pub fn identify(&mut self, severity: Severity) {
         let id = finding_id(
             self.com
                 .get(com::RECORD_TYPE)
@@ -275,11 +265,6 @@ impl Finding {
         let severity = self.severity.unwrap_or(severity);
         self.com
             .insert(com::SEVERITY.into(), severity.name().into());
-        let compliance = match &self.compliance {
-            Some(own) => own.clone().into(),
-            None => compliance.to_vec().into(),
-        };
-        self.com.insert(com::COMPLIANCE.into(), compliance);
     }
 
     /// Names the check that raised the event (`com.check`), unless the
@@ -379,7 +364,7 @@ impl<T: Check> Event for T {
         let scope = head.ext.scope().unwrap_or(super::tally::NO_SCOPE);
         out.evaluated(T::NAME, scope, !findings.is_empty());
         for finding in &mut findings {
-            finding.identify(T::SEVERITY, T::COMPLIANCE);
+            finding.identify(T::SEVERITY);
             finding.set_check(T::NAME);
             out.push(&*finding)?;
         }
@@ -533,6 +518,47 @@ pub fn assert_check<T: Check>(
     events
 }
 
+/// What a check says about one resource: `Some((description,
+/// recommendation))` when something is wrong with it: what, and how to fix
+/// it (a console path, a CLI command).
+pub type Verdict = Option<(String, String)>;
+
+/// A selected record as a check that keeps the record's `ext` in its events
+/// reads it (upstream Cloudmarker's events do): its `ext`, kept whole, and
+/// its `com` head.
+#[derive(Deserialize)]
+pub struct ExtRecord<'a> {
+    #[serde(borrow)]
+    ext: &'a RawValue,
+    #[serde(borrow, default)]
+    com: ComRef<'a>,
+}
+
+impl ExtRecord<'_> {
+    /// Judges this record with `judge` over its `ext` read as `E` (and the
+    /// record's `com.reference`, `(unknown)` when it has none), and adds
+    /// the event of type `event` it raises, with the record's `ext`.
+    pub fn raise<E: DeserializeOwned>(
+        &self,
+        event: &str,
+        findings: &mut Findings,
+        judge: impl FnOnce(&E, &str) -> Verdict,
+    ) -> Result<()> {
+        let ext: E = serde_json::from_str(self.ext.get())
+            .map_err(|e| PluginError::failed(format!("unreadable ext: {e}")))?;
+        let reference = self.com.reference.as_str().unwrap_or("(unknown)");
+        if let Some((description, recommendation)) = judge(&ext, reference) {
+            findings.push(
+                Finding::new(event, description, recommendation)
+                    .cloud_type(self.com.cloud_type.as_str())
+                    .reference(self.com.reference.as_str())
+                    .ext_from(Some(self.ext)),
+            );
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,14 +575,13 @@ mod tests {
     fn a_finding_id_depends_on_what_the_finding_is_about_only() {
         let identify = |f: Finding| {
             let mut f = f;
-            f.identify(Severity::High, &["CIS X 1.1"]);
+            f.identify(Severity::High);
             serde_json::to_value(&f).unwrap()["com"].clone()
         };
         let base = || Finding::new("e", "d".into(), "r".into()).reference(Some("/res/1"));
         let first = identify(base().ext("seen_at", 1));
         assert_eq!(first["finding_id"].as_str().unwrap().len(), 32);
         assert_eq!(first["severity"], "high");
-        assert_eq!(first["compliance"], json!(["CIS X 1.1"]));
         // The description and ext of a referenced resource may change.
         let reworded = identify(
             Finding::new("e", "other words".into(), "r".into())
@@ -674,7 +699,7 @@ mod tests {
                 "ext": {"sub": "s1", "record_type": "open_event"},
                 "com": {"record_type": "open_event", "cloud_type": "azure", "reference": "r1",
                         "description": "open", "recommendation": "close it", "ports": [22],
-                        "finding_id": id, "severity": "medium", "compliance": [],
+                        "finding_id": id, "severity": "medium",
                         "check": "openevent"}
             })]
         );

@@ -18,7 +18,6 @@ pub mod nesting;
 pub mod net;
 pub mod ocsf;
 pub mod retry;
-pub mod rule;
 pub mod schema;
 pub mod secret;
 pub mod shard;

@@ -12,7 +12,6 @@
 //! could not be.
 
 mod awscloud;
-mod checks;
 mod collect;
 mod ec2;
 mod iam;
@@ -26,25 +25,10 @@ mod session;
 mod trail;
 
 pub use awscloud::AwsCloud;
-pub use checks::{
-    AccessKeyRotation, BucketPublic, KeyRotation, PasswordPolicyCheck, RdsEncryption, RdsPublic,
-    RootAccessKey, RootMfa, TrailMultiRegion, UserMfa, VolumeEncryption,
-};
 pub use ec2::firewall_rule;
 pub use params::AwsParams;
 pub use query::SecurityGroupRule;
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AwsCloud,
-    event: BucketPublic,
-    event: VolumeEncryption,
-    event: RootMfa,
-    event: RootAccessKey,
-    event: UserMfa,
-    event: AccessKeyRotation,
-    event: PasswordPolicyCheck,
-    event: TrailMultiRegion,
-    event: RdsPublic,
-    event: RdsEncryption,
-    event: KeyRotation,
 );

@@ -4,14 +4,9 @@
 //! three Key Vault checks.
 
 mod azkv;
-mod checks;
 
 pub use azkv::AzKv;
-pub use checks::{KeyNoExpiry, NonRecoverable, SecretNoExpiry};
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AzKv,
-    event: KeyNoExpiry,
-    event: SecretNoExpiry,
-    event: NonRecoverable,
 );

@@ -4,19 +4,9 @@
 //! checks, and a diagnostic settings check.
 
 mod azmonitor;
-mod checks;
 
 pub use azmonitor::AzMonitor;
-pub use checks::{
-    DiagnosticSetting, LogProfile, LogProfileMissingCategory, LogProfileMissingLocation,
-    LogProfileRetention,
-};
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AzMonitor,
-    event: LogProfile,
-    event: LogProfileMissingCategory,
-    event: LogProfileMissingLocation,
-    event: LogProfileRetention,
-    event: DiagnosticSetting,
 );

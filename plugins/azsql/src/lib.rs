@@ -4,13 +4,9 @@
 //! encryption), upstream Cloudmarker's TDE check and an auditing check.
 
 mod azsql;
-mod checks;
 
 pub use azsql::{AzSql, SqlDatabase, SqlServer, SQL_DB, SQL_SERVER};
-pub use checks::{ServerAuditing, Tde};
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AzSql,
-    event: Tde,
-    event: ServerAuditing,
 );

@@ -5,19 +5,10 @@
 
 mod account;
 mod azstorageaccount;
-mod checks;
 
 pub use account::{Account, STORAGE_ACCOUNT_PROPERTIES};
 pub use azstorageaccount::AzStorageAccount;
-pub use checks::{
-    AllowTrustedServices, DefaultNetworkAccess, MinTlsVersion, PublicBlobAccess, SecureTransfer,
-};
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AzStorageAccount,
-    event: SecureTransfer,
-    event: DefaultNetworkAccess,
-    event: AllowTrustedServices,
-    event: PublicBlobAccess,
-    event: MinTlsVersion,
 );

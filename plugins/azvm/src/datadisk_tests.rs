@@ -47,7 +47,6 @@ fn an_unencrypted_data_disk_raises_one_event() {
                 "recommendation": format!("Check Azure virtual machine {VM_ID} and encrypt its data disk myDataDisk0"),
                 "finding_id": cloudmarker_plugin_api::sdk::check::finding_id("vm_data_disk_encryption_event", Some(VM_ID), &Default::default(), &json!({"disk_name": "myDataDisk0"}).as_object().unwrap().clone()),
                 "severity": "medium",
-                "compliance": [],
                 "check": "azvmdatadiskencryptionevent"
             }
         })]

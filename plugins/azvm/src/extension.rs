@@ -3,8 +3,7 @@
 //! that run an extension of `blacklisted`, one not in `whitelisted` (when it
 //! is given), or that lack one of `required`.
 
-use cloudmarker_plugin_api::sdk::check::{Check, Findings, Select, Severity};
-use cloudmarker_plugin_api::sdk::rule::RuleRecord;
+use cloudmarker_plugin_api::sdk::check::{Check, ExtRecord, Findings, Select, Severity};
 use cloudmarker_plugin_api::sdk::{self, schema, PluginType};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -49,9 +48,9 @@ impl PluginType for AzVmExtensionEvent {
 impl Check for AzVmExtensionEvent {
     const SELECT: Select = Select::ext(&["vm_instance_view"]).in_cloud("azure");
     const SEVERITY: Severity = Severity::Medium;
-    type Record<'a> = RuleRecord<'a>;
+    type Record<'a> = ExtRecord<'a>;
 
-    fn check(&mut self, record: RuleRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
+    fn check(&mut self, record: ExtRecord<'_>, findings: &mut Findings) -> sdk::Result<()> {
         let p = &self.params;
         for (event, what, fix) in [
             (

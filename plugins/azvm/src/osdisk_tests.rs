@@ -44,7 +44,6 @@ fn an_unencrypted_os_disk_raises_one_event() {
                 "recommendation": format!("Check Azure virtual machine {VM_ID} and encrypt its OS disk myOsDisk"),
                 "finding_id": cloudmarker_plugin_api::sdk::check::finding_id("vm_os_disk_encryption_event", Some(VM_ID), &Default::default(), &Default::default()),
                 "severity": "medium",
-                "compliance": [],
                 "check": "azvmosdiskencryptionevent"
             }
         })]
@@ -153,7 +152,6 @@ fn the_event_keeps_ext_and_never_copies_host_stamps() {
         [
             "check",
             "cloud_type",
-            "compliance",
             "description",
             "finding_id",
             "recommendation",

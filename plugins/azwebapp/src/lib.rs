@@ -4,16 +4,9 @@
 //! four, and FTP).
 
 mod azwebapp;
-mod checks;
 
 pub use azwebapp::{AzWebApp, WebApp, WEB_APP_CONFIG};
-pub use checks::{ClientCert, Ftp, Http20, HttpsOnly, MinTls};
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AzWebApp,
-    event: HttpsOnly,
-    event: ClientCert,
-    event: Http20,
-    event: MinTls,
-    event: Ftp,
 );

@@ -119,37 +119,9 @@ fn event(ext: Option<&RawValue>, rule: &RuleCom<'_>, exposed: &PortSet) -> Findi
     Finding::new(EVENT_TYPE, description, recommendation)
         .cloud_type(cloud_type)
         .reference(reference)
-        .compliance(compliance(cloud_type, &ports))
         .distinguished_by("exposed_ports", ports.clone())
         .com("exposed_ports", ports)
         .ext_from(ext)
-}
-
-/// The benchmark sections an Internet-facing rule breaks: remote
-/// administration (SSH, RDP) open to the world, per cloud.
-fn compliance(cloud_type: Option<&str>, ports: &[u16]) -> Vec<String> {
-    let sections: &[(u16, &str)] = match cloud_type {
-        Some("azure") => &[
-            (3389, "CIS Microsoft Azure Foundations 1.3.0 6.1"),
-            (22, "CIS Microsoft Azure Foundations 1.3.0 6.2"),
-        ],
-        Some("gcp") => &[
-            (22, "CIS Google Cloud Platform Foundation 1.2.0 3.6"),
-            (3389, "CIS Google Cloud Platform Foundation 1.2.0 3.7"),
-        ],
-        Some("aws") => &[
-            (22, "CIS AWS Foundations 1.4.0 5.2"),
-            (3389, "CIS AWS Foundations 1.4.0 5.2"),
-        ],
-        _ => &[],
-    };
-    let mut found: Vec<String> = sections
-        .iter()
-        .filter(|(port, _)| ports.contains(port))
-        .map(|(_, section)| section.to_string())
-        .collect();
-    found.dedup();
-    found
 }
 
 #[cfg(test)]

@@ -4,12 +4,10 @@
 mod cloudsql;
 mod firewall;
 mod gcpcloud;
-mod publicbucket;
 mod storage;
 
 pub use firewall::firewall_rules;
 pub use gcpcloud::{GcpCloud, GcpParams};
-pub use publicbucket::PublicBucket;
 
 use cloudrest::{gcp, Bearer, Http};
 use serde_json::Value;
@@ -40,4 +38,4 @@ impl Reader<'_> {
     }
 }
 
-cloudmarker_plugin_api::export_plugins!(cloud: GcpCloud, event: PublicBucket);
+cloudmarker_plugin_api::export_plugins!(cloud: GcpCloud);

@@ -23,7 +23,9 @@ pub struct RulesEventParams {
     /// for the bundled packs, to run them along with your own.
     pub paths: Vec<String>,
     /// The rules to run: globs (`*`, `?`) matching rule ids, the event
-    /// plugin names rules answer to, or compliance sections. Empty: all.
+    /// plugin names rules answer to, the ids of the bundled frameworks that
+    /// map them (`cis_gcp_5.0.0`) or their requirements (`cis_gcp_5.0.0 4.*`).
+    /// Empty: all.
     pub include: Vec<String>,
     /// The rules not to run, as in `include`.
     pub exclude: Vec<String>,
@@ -100,14 +102,32 @@ impl PluginType for RulesEvent {
                 loader.add_path(path, Origin::User);
             }
         }
-        let options = Options {
+        let mut options = Options {
             selection: Selection {
                 include: params.include,
                 exclude: params.exclude,
             },
             rule_params: params.rule_params,
             skip_tests: false,
+            frameworks: Default::default(),
         };
+        let aliases = loader.plugin_aliases();
+        let plain_name = |pattern: &String| {
+            aliases.contains_key(pattern) || aliases.values().flatten().any(|id| id == pattern)
+        };
+        let patterns = || {
+            options
+                .selection
+                .include
+                .iter()
+                .chain(&options.selection.exclude)
+        };
+        if !patterns().all(plain_name) {
+            // Some patterns may name frameworks and their requirements.
+            let dir = rules::framework::bundled_dir(library_dir().as_deref());
+            options.frameworks = rules::framework::Frameworks::layered(dir.as_deref(), &[])
+                .map_err(|e| PluginError::config(format!("rulesevent: {e}")))?;
+        }
         let rules = loader
             .load(&options)
             .map_err(|e| PluginError::config(format!("rulesevent: {e}")))?;

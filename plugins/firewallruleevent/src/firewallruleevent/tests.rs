@@ -84,7 +84,6 @@ fn an_open_rule_raises_one_event_worded_as_the_original() {
                 "recommendation": "Check Azure firewall rule rule-1 and update rules to restrict access to port 22.",
                 "finding_id": id,
                 "severity": "high",
-                "compliance": ["CIS Microsoft Azure Foundations 1.3.0 6.2"],
                 "check": "firewallruleevent"
             }
         })]
@@ -330,8 +329,8 @@ fn the_event_keeps_ext_and_never_copies_host_stamps() {
     let keys: Vec<&String> = got[0]["com"].as_object().unwrap().keys().collect();
     assert_eq!(
         keys.len(),
-        10,
-        "only the event's own com fields (and its identity, severity, compliance, check): {:?}",
+        9,
+        "only the event's own com fields (and its identity, severity, check): {:?}",
         got[0]["com"]
     );
 
