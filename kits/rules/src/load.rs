@@ -11,7 +11,9 @@ use crate::rule::{Origin, Rule};
 use crate::select::{self, Names, Selection};
 use crate::testing::{self, TestReport};
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How a config uses the rules.
 #[derive(Debug, Clone, Default)]
@@ -99,23 +101,14 @@ impl Loader {
     /// configuration). Files and rules that cannot be read are left out:
     /// loading the rules reports them.
     pub fn plugin_aliases(&self) -> BTreeMap<String, Vec<String>> {
-        #[derive(serde::Deserialize)]
-        struct Named {
-            id: String,
-            plugin: Option<String>,
-        }
         let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (_, _, text) in &self.sources {
-            let Ok(file) = serde_norway::from_str::<crate::model::RuleFile>(text) else {
-                continue;
-            };
-            for rule in file.rules {
-                if let Ok(Named {
-                    id,
-                    plugin: Some(plugin),
-                }) = serde_norway::from_value::<Named>(rule)
-                {
-                    aliases.entry(plugin).or_default().push(id);
+        for (path, origin, text) in &self.sources {
+            for parsed in &parse_file_cached(path, *origin, text).0 {
+                if let Some(plugin) = &parsed.spec.plugin {
+                    aliases
+                        .entry(plugin.clone())
+                        .or_default()
+                        .push(parsed.spec.id.clone());
                 }
             }
         }
@@ -128,7 +121,9 @@ impl Loader {
         let mut problems = self.problems.clone();
         let mut specs: Vec<Parsed> = Vec::new();
         for (path, origin, text) in &self.sources {
-            parse_file(path, *origin, text, &mut specs, &mut problems);
+            let parsed = parse_file_cached(path, *origin, text);
+            specs.extend(parsed.0.iter().cloned());
+            problems.extend(parsed.1.iter().cloned());
         }
         // Duplicate ids, anywhere.
         let mut first: HashMap<&str, &Parsed> = HashMap::new();
@@ -271,7 +266,36 @@ impl Loader {
     }
 }
 
+/// What [`parse_file`] made of a file: its rules and its problems.
+type ParsedFile = Arc<(Vec<Parsed>, Vec<Problem>)>;
+
+/// [`parse_file`], once per process for the same file and text: a config
+/// that names many of the checks that are rules now has one rulesevent per
+/// entry, each loading the same packs.
+fn parse_file_cached(path: &Path, origin: Origin, text: &str) -> ParsedFile {
+    type Cache = Mutex<HashMap<(PathBuf, Origin, u64), ParsedFile>>;
+    static PARSED: OnceLock<Cache> = OnceLock::new();
+    let key = {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        (path.to_path_buf(), origin, hasher.finish())
+    };
+    let cache = PARSED.get_or_init(Mutex::default);
+    if let Some(parsed) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Arc::clone(parsed);
+    }
+    let (mut specs, mut problems) = (Vec::new(), Vec::new());
+    parse_file(path, origin, text, &mut specs, &mut problems);
+    let parsed = Arc::new((specs, problems));
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, Arc::clone(&parsed));
+    parsed
+}
+
 /// A rule read from a file, not yet compiled.
+#[derive(Clone)]
 struct Parsed {
     spec: RuleSpec,
     origin: Origin,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Where a rule came from: the packs that ship with cloudmarker, which must
 /// carry test cases of both kinds, or the user's own files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// A bundled pack (`rules/<cloud>/<service>.yaml`).
