@@ -62,8 +62,9 @@ fn failed_collection(subscription: &str, record_type: &str, why: &str) -> Value 
     })
 }
 
-/// A sandbox whose audit `cmp` runs firewallruleevent, a Key Vault check
-/// and a storage check on `records`.
+/// A sandbox whose audit `cmp` runs firewallruleevent, the firewall rules
+/// of the bundled packs, a Key Vault check and a storage check on
+/// `records`.
 fn sandbox(records: Value) -> Sandbox {
     let sb = Sandbox::new();
     let path = sb.file("records.json", &records.to_string());
@@ -78,10 +79,13 @@ fn sandbox(records: Value) -> Sandbox {
     plugin: azkvkeynoexpiryevent
   azstorageaccountsecuretransferevent:
     plugin: azstorageaccountsecuretransferevent
+  firewall:
+    plugin: rulesevent
+    params: {{include: [\"firewall_*\"]}}
 audits:
   cmp:
     clouds: [jsoncloud]
-    events: [firewallruleevent, azkvkeynoexpiryevent, azstorageaccountsecuretransferevent]
+    events: [firewallruleevent, firewall, azkvkeynoexpiryevent, azstorageaccountsecuretransferevent]
     alerts: [filestore]
 run: [cmp]
 ",
@@ -89,6 +93,18 @@ run: [cmp]
         ),
     );
     sb
+}
+
+/// The automated requirements of the bundled framework `id` that some
+/// check maps in full (`checks:` not empty), counted in its file's text.
+fn mapped_automated(id: &str) -> u64 {
+    let text =
+        std::fs::read_to_string(common::python::root().join(format!("frameworks/{id}.yaml")))
+            .unwrap();
+    text.split("\n  - id: ")
+        .skip(1)
+        .filter(|r| r.contains("\n    automated: true") && !r.contains("\n    checks: []"))
+        .count() as u64
 }
 
 /// `compliance --framework <framework> --format json`, exit 0, parsed.
@@ -129,11 +145,16 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
     let run = sb.run_now(&["cmp.yaml"]);
     run.assert_status(0);
     // The event's com.compliance: the Azure frameworks' requirements that
-    // map firewallruleevent (not the GCP or AWS ones).
-    let events = sb.read_json("cmp_firewallruleevent.json");
-    let azure = events
+    // map the SSH rule (not the GCP or AWS ones).
+    let events: Vec<Value> = sb
+        .read_json("cmp_firewall.json")
         .as_array()
         .unwrap()
+        .iter()
+        .filter(|e| e["com"]["check"] == "firewall_ssh_open_to_internet")
+        .cloned()
+        .collect();
+    let azure = events
         .iter()
         .find(|e| e["com"]["cloud_type"] == "azure")
         .unwrap();
@@ -144,7 +165,7 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
         .map(|c| c.as_str().unwrap())
         .collect();
     assert!(
-        compliance.contains(&"cis_azure_6.0.0 7.1"),
+        compliance.contains(&"cis_azure_6.0.0 7.2"),
         "{compliance:?}"
     );
     assert!(
@@ -156,12 +177,18 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
     assert_eq!(report["framework"]["id"], "cis_azure_6.0.0");
     assert_eq!(report["framework"]["provider"], "azure");
     // RDP and SSH open to the Internet: one open finding of the Azure rule
-    // (the GCP ones are another cloud's).
-    for id in ["7.1", "7.2"] {
+    // (the GCP ones are another cloud's); UDP and HTTP(S): evaluated, none.
+    for (id, check) in [
+        ("7.1", "firewall_rdp_open_to_internet"),
+        ("7.2", "firewall_ssh_open_to_internet"),
+    ] {
         let r = requirement(&report, id);
         assert_eq!(r["status"], "fail", "{r}");
         assert_eq!(r["open_findings"], 1, "{r}");
-        assert_eq!(r["checks"], json!(["firewallruleevent"]));
+        assert_eq!(r["checks"], json!([check]));
+    }
+    for id in ["7.3", "7.4"] {
+        assert_eq!(requirement(&report, id)["status"], "pass");
     }
     // Secure transfer: the storage check read the account and found nothing.
     let r = requirement(&report, "9.3.4");
@@ -182,14 +209,14 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
     let totals = &report["totals"];
     assert_eq!(
         (totals["pass"].clone(), totals["fail"].clone()),
-        (json!(1), json!(2))
+        (json!(3), json!(2))
     );
     assert_eq!(
         totals["score"].as_f64().map(|s| (s * 100.0).round()),
-        Some(33.0)
+        Some(60.0)
     );
     assert_eq!(
-        totals["not_evaluated"].as_u64().unwrap() + totals["manual"].as_u64().unwrap() + 3,
+        totals["not_evaluated"].as_u64().unwrap() + totals["manual"].as_u64().unwrap() + 5,
         report["requirements"].as_array().unwrap().len() as u64
     );
     let networking = report["sections"]
@@ -201,11 +228,14 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
     assert_eq!(networking["fail"], 2, "{networking}");
     // The GCP benchmark counts the GCP rules.
     let gcp = json_report(&sb, "cis_gcp_5.0.0");
-    let r = requirement(&gcp, "3.6");
-    assert_eq!(
-        (r["status"].as_str(), r["open_findings"].as_u64()),
-        (Some("fail"), Some(2))
-    );
+    for id in ["3.6", "3.7"] {
+        let r = requirement(&gcp, id);
+        assert_eq!(
+            (r["status"].as_str(), r["open_findings"].as_u64()),
+            (Some("fail"), Some(1)),
+            "{r}"
+        );
+    }
 
     // The same as a table and as CSV.
     let table = sb.run(&[
@@ -218,7 +248,7 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
     ]);
     assert_eq!(table.status, Some(0), "{}", table.output());
     table.assert_says("CIS Microsoft Azure Foundations Benchmark 6.0.0 (cis_azure_6.0.0, azure)");
-    table.assert_says("Score 33% = 1 pass / (1 pass + 2 fail);");
+    table.assert_says("Score 60% = 3 pass / (3 pass + 2 fail);");
     let line = table
         .stdout
         .lines()
@@ -248,7 +278,7 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
 #[test]
 fn a_failed_collection_is_why_a_requirement_is_not_evaluated() {
     // The cloud could not list the security rules of subscription sub2:
-    // firewallruleevent has nothing to evaluate.
+    // the firewall rules have nothing to evaluate.
     let sb = sandbox(json!([
         storage_account(),
         failed_collection("sub2", "security_rule", "HTTP 403: AuthorizationFailed"),
@@ -289,7 +319,7 @@ fn a_failed_collection_is_why_a_requirement_is_not_evaluated() {
     let report = json_report(&sb, "cis_azure_6.0.0");
     assert_eq!(
         requirement(&report, "7.1")["why"],
-        "its checks evaluated nothing in the latest run: firewallruleevent"
+        "its checks evaluated nothing in the latest run: firewall_rdp_open_to_internet"
     );
 }
 
@@ -320,8 +350,11 @@ fn frameworks_are_listed_and_an_unknown_one_is_exit_2() {
             azure["automated"].as_u64(),
             azure["mapped"].as_u64()
         ),
-        (Some(127), Some(89), Some(14)),
-        "frameworks/README.md's counts"
+        (
+            Some(127),
+            Some(89),
+            Some(mapped_automated("cis_azure_6.0.0"))
+        ),
     );
     let unknown = sb.run(&["compliance", "--framework", "cis_nope_1.0"]);
     assert_eq!(unknown.status, Some(2), "{}", unknown.output());

@@ -205,25 +205,11 @@ fn finding_id(record_type: &str, reference: &str, distinguished_by: Value) -> St
 /// whatever the ports (the host stamps it by the event's check).
 fn firewall_compliance(cloud_type: &str) -> Vec<&'static str> {
     if cloud_type == "azure" {
-        vec![
-            "cis_azure_1.3.0 6.1",
-            "cis_azure_1.3.0 6.2",
-            "cis_azure_1.3.0 6.3",
-            "cis_azure_3.0.0 5.1.2",
-            "cis_azure_3.0.0 7.1",
-            "cis_azure_3.0.0 7.2",
-            "cis_azure_6.0.0 7.1",
-            "cis_azure_6.0.0 7.2",
-        ]
+        // The port-specific requirements map the rules of
+        // rules/common/firewall.yaml; firewallruleevent answers the SQL ones.
+        vec!["cis_azure_1.3.0 6.3", "cis_azure_3.0.0 5.1.2"]
     } else {
-        vec![
-            "cis_gcp_1.2.0 3.6",
-            "cis_gcp_1.2.0 3.7",
-            "cis_gcp_1.2.0 6.5",
-            "cis_gcp_5.0.0 3.6",
-            "cis_gcp_5.0.0 3.7",
-            "cis_gcp_5.0.0 6.5",
-        ]
+        vec!["cis_gcp_1.2.0 6.5", "cis_gcp_5.0.0 6.5"]
     }
 }
 
@@ -408,7 +394,7 @@ fn findings_are_written_as_ocsf_detection_findings_and_csv() {
         lines[0]["finding_info"]["uid"],
         sb.read_json("eventaudit_firewallruleevent.json")[0]["com"]["finding_id"]
     );
-    assert_eq!(lines[0]["unmapped"]["compliance"][0], "cis_azure_1.3.0 6.1");
+    assert_eq!(lines[0]["unmapped"]["compliance"][0], "cis_azure_1.3.0 6.3");
     // Against the published schema's models.
     for file in [
         "eventaudit_firewallruleevent",

@@ -731,7 +731,11 @@ requirements:
         let azure = frameworks.get("cis_azure_6.0.0").unwrap();
         assert_eq!(azure.provider, "azure");
         assert!(frameworks
-            .compliance("firewallruleevent", Some("azure"))
+            .compliance("firewall_rdp_open_to_internet", Some("azure"))
             .contains(&"cis_azure_6.0.0 7.1".to_string()));
+        assert_eq!(
+            frameworks.compliance("firewallruleevent", Some("gcp")),
+            ["cis_gcp_1.2.0 6.5", "cis_gcp_5.0.0 6.5"]
+        );
     }
 }
