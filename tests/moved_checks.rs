@@ -172,3 +172,22 @@ fn a_database_written_by_the_compiled_checks_sees_its_findings_again() {
     assert_eq!(findings.as_array().unwrap().len(), 114, "{findings:#}");
     assert_eq!(statuses, BTreeSet::from(["open"]), "{findings:#}");
 }
+
+#[test]
+fn an_old_check_s_bad_param_is_a_configuration_error_naming_the_rule() {
+    let sb = Sandbox::new();
+    sb.file(
+        "tls.yaml",
+        "plugins:\n  tls:\n    plugin: azstorageaccountmintlsevent\n    params: {_min_tls_version: TLS9}\naudits:\n  mockaudit:\n    events: [tls]\n",
+    );
+    let run = sb.run(&["validate", "-c", "sandbox.yaml", "tls.yaml"]);
+    run.assert_status(2);
+    run.assert_says("rule azure_storage_min_tls_version_too_low: params: _min_tls_version must be TLS1_0, TLS1_1 or TLS1_2");
+    let good = sb.file(
+        "tls.yaml",
+        "plugins:\n  tls:\n    plugin: azstorageaccountmintlsevent\n    params: {_min_tls_version: TLS1_1}\naudits:\n  mockaudit:\n    events: [tls]\n",
+    );
+    assert!(good.is_file());
+    sb.run(&["validate", "-c", "sandbox.yaml", "tls.yaml"])
+        .assert_status(0);
+}

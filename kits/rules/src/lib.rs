@@ -24,6 +24,8 @@
 //!     when: "!raw.name.startsWith('gke-')"   # optional CEL: does the rule apply?
 //!     fail: "raw.?canIpForward.orValue(false) == true"   # CEL: true raises a finding
 //!     params: {}                           # defaults; params.x in CEL; rule_params override
+//!     # params_check: [{valid: "params.max_days >= 1", message: max_days must be at least 1}]
+//!     #   conditions on the params in force: false is a configuration error
 //!     description: "Instance {{ raw.name }} forwards packets it did not originate."
 //!     remediation:                         # text, console, cli: at least one (templates)
 //!       text: Disable IP forwarding on instance {{ raw.name }}

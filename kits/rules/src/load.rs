@@ -357,6 +357,7 @@ fn parse_file(
             .map(|key| (*key, layout.key_line(n, count, key)))
             .collect();
         key_lines.insert("params", layout.key_line(n, count, "params"));
+        key_lines.insert("params_check", layout.key_line(n, count, "params_check"));
         // Tests: required of both kinds in a bundled pack.
         let tests = spec.tests.as_ref();
         let missing: Vec<&str> = [

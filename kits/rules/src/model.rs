@@ -56,6 +56,11 @@ pub struct RuleSpec {
     pub description: String,
     /// How to fix it (the event's `com.recommendation`), templates too.
     pub remediation: RemediationSpec,
+    /// Conditions the params in force must meet (CEL over `params` only),
+    /// each with the message of the configuration error a config gets
+    /// when it does not: a threshold out of range, a value not in a list.
+    #[serde(default)]
+    pub params_check: Vec<ParamsCheckSpec>,
     /// Documentation links.
     #[serde(default)]
     pub references: Vec<String>,
@@ -67,6 +72,16 @@ pub struct RuleSpec {
     /// Records the rule must fail and records it must pass.
     #[serde(default)]
     pub tests: Option<TestsSpec>,
+}
+
+/// A condition on a rule's params.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamsCheckSpec {
+    /// CEL over `params`: true when the params are usable.
+    pub valid: String,
+    /// What is wrong when `valid` is false.
+    pub message: String,
 }
 
 /// A string or a list of strings.

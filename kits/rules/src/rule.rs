@@ -1,9 +1,12 @@
 //! A compiled rule: its expressions compiled once, its params applied.
 
-use crate::expr::Expr;
+use crate::expr::{env, Expr};
 use crate::model::{RuleSpec, TestsSpec};
 use crate::template::Template;
 use crate::values::{self, Cel};
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
+use cel::Context;
 use cloudmarker_plugin_api::sdk::check::Severity;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -115,6 +118,28 @@ pub struct Rule {
     pub(crate) counters: Counters,
 }
 
+/// Resolves `params` only: what a `params_check` sees.
+struct ParamsOnly<'a>(&'a (dyn Val + 'static));
+
+impl VariableResolver for ParamsOnly<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        (variable == "params").then_some(CowVal::Borrowed(self.0))
+    }
+}
+
+/// Whether `params` meet `check` (a CEL boolean over `params`).
+fn params_valid(check: &Expr, params: &Cel<'static>) -> Result<bool, String> {
+    let resolver = ParamsOnly(params.as_ref());
+    let mut context = Context::with_env(env());
+    context.set_variable_resolver(&resolver);
+    let value = cel::Value::resolve_val(check.program.expression(), &context)
+        .map_err(|e| format!("{}: {e}", check.source))?;
+    match values::to_json(value.as_ref()) {
+        Value::Bool(valid) => Ok(valid),
+        other => Err(format!("{} gives {other}, not a boolean", check.source)),
+    }
+}
+
 /// An id (rule or event type): lowercase ASCII letters, digits and `_`,
 /// starting with a letter.
 pub(crate) fn valid_id(id: &str) -> bool {
@@ -193,6 +218,24 @@ impl Rule {
             return Err(problems);
         };
         let params_cel = values::owned(&Value::Object(params.clone()));
+        for check in &spec.params_check {
+            match Expr::compile(&check.valid, defaults).and_then(|e| params_valid(&e, &params_cel))
+            {
+                Ok(true) => {}
+                Ok(false) => problems.push((
+                    "params",
+                    format!(
+                        "params: {} (in force: {})",
+                        check.message,
+                        Value::Object(params.clone())
+                    ),
+                )),
+                Err(e) => problems.push(("params_check", format!("params_check: {e}"))),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         let defaults_cel = values::owned(&Value::Object(spec.params.clone()));
         Ok(Self {
             record_types,

@@ -658,3 +658,36 @@ fn bench_one_rule() {
         (cpu_ns() - start) as f64 / 300_000.0
     );
 }
+
+#[test]
+fn params_checks_refuse_unusable_params_at_load() {
+    let text = one_rule(TESTS).replace(
+        "    fail: raw.open == true\n",
+        "    params: {max_days: 90}\n    params_check:\n      - {valid: params.max_days >= 1, message: max_days must be at least 1}\n    fail: raw.open == true && params.max_days > 0\n",
+    );
+    assert!(load(&text, Origin::User, &Options::default()).is_ok());
+    let options = |days: i64| Options {
+        rule_params: serde_json::from_value(json!({"open_vm": {"max_days": days}})).unwrap(),
+        ..Options::default()
+    };
+    assert!(load(&text, Origin::User, &options(30)).is_ok());
+    let err = load(&text, Origin::User, &options(0)).unwrap_err();
+    assert_eq!(
+        messages(&err),
+        [
+            r#"pack.yaml:7: rule open_vm: params: max_days must be at least 1 (in force: {"max_days":0})"#
+        ]
+    );
+    // A check that reads the record, or is no boolean, is a bad rule.
+    for (valid, says) in [
+        ("raw.open", "params_check: raw.open: "),
+        (
+            "params.max_days",
+            "params_check: params.max_days gives 90, not a boolean",
+        ),
+    ] {
+        let bad = text.replace("params.max_days >= 1", valid);
+        let err = load(&bad, Origin::User, &Options::default()).unwrap_err();
+        assert!(messages(&err)[0].contains(says), "{err}");
+    }
+}
