@@ -39,7 +39,7 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
         .contains("/global/firewalls/"));
     assert!(rule["ext"]["firewall_id"].is_string(), "{rule}");
     run.assert_says(
-        "Project second-project: read 0 api_key, 0 backend_service, 0 bucket, 0 compute, 1 compute_project, 1 enabled_services, 0 firewall, 1 iam_policy, 0 network, 0 service_account, 0 service_account_key, 0 sql_instance, 0 subnetwork.",
+        "Project second-project: read 0 api_key, 0 backend_service, 0 bucket, 0 compute, 1 compute_project, 0 dns_managed_zone, 1 enabled_services, 0 firewall, 1 iam_policy, 1 log_metrics, 0 log_sink, 0 network, 0 service_account, 0 service_account_key, 0 sql_instance, 0 subnetwork.",
     );
     // Beyond upstream: buckets with who can read them, Cloud SQL instances
     // as databases, their authorized networks as firewall rules.
@@ -258,16 +258,16 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
         "projects/12340001/services/bigquery.googleapis.com"
     );
 
-    // The IAM API takes only the cloud-platform scope; every other API is
-    // read with the read-only scope.
+    // The IAM and Monitoring APIs take no read-only scope; every other API
+    // is read with the read-only scope.
     let mut iam_requests = 0;
     for request in crate::common::json_lines(&clouds.log) {
         let (Some(path), Some(scope)) = (request["path"].as_str(), request["scope"].as_str())
         else {
             continue;
         };
-        let expected = if path.starts_with("/iam/v1/") {
-            iam_requests += 1;
+        let expected = if path.starts_with("/iam/v1/") || path.starts_with("/monitoring/v3/") {
+            iam_requests += usize::from(path.starts_with("/iam/v1/"));
             "https://www.googleapis.com/auth/cloud-platform"
         } else {
             "https://www.googleapis.com/auth/cloud-platform.read-only"
@@ -276,7 +276,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
     }
     assert_eq!(iam_requests, 2 + 1, "two projects' accounts, one's keys");
 
-    run.assert_says("Project example-project: read 2 api_key, 3 backend_service, 2 bucket, 1 compute, 1 compute_project, 1 enabled_services, 4 firewall, 1 iam_policy, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.");
+    run.assert_says("Project example-project: read 2 api_key, 3 backend_service, 2 bucket, 1 compute, 1 compute_project, 2 dns_managed_zone, 1 enabled_services, 4 firewall, 1 iam_policy, 1 log_metrics, 4 log_sink, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.");
 }
 
 #[test]
@@ -297,6 +297,9 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
             "service_account",
             "/iam/v1/projects/example-project/serviceAccounts=403",
         ),
+        ("log_sink", "/logging/v2/projects/example-project/sinks=403"),
+        ("log_metrics", "/monitoring/v3/=403"),
+        ("dns_managed_zone", "/managedZones=403"),
     ];
     let mut server_args = Vec::new();
     for (_, fault) in denied {
@@ -337,9 +340,15 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
     assert_eq!(summary["ext"]["collected"]["firewall"], 4);
 
     // DNS policies denied: the networks are read, but whether they log DNS
-    // is unknown, and `network` is reported failed.
+    // is unknown, and `network` is reported failed. The same for the
+    // retention lock of a sink's destination bucket, and `log_sink`.
     let (sb, _clouds, run) = run_audit(
-        &["--fail", "/dns/v1/projects/example-project/policies=403"],
+        &[
+            "--fail",
+            "/dns/v1/projects/example-project/policies=403",
+            "--fail",
+            "/storage/v1/b/audit-log-archive$=403",
+        ],
         "clouds.yaml",
         |clouds| cloud_audit(clouds, &["gcpcloud"]),
     );
@@ -347,7 +356,13 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
     let failed = failed_in(&sb, "cloudaudit_gcpcloud.json");
     assert_eq!(
         failed.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["network"]
+        ["log_sink", "network"]
+    );
+    assert!(
+        failed["log_sink"].as_str().unwrap().contains(
+            "log sink all-logs-archive: reading its destination bucket audit-log-archive"
+        ),
+        "{failed}"
     );
     assert!(
         failed["network"].as_str().unwrap().starts_with(
@@ -361,6 +376,14 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
     assert!(networks
         .iter()
         .all(|n| n["ext"]["dns_logging_enabled"].is_null()));
+    let archive = of_type(&read, "log_sink")
+        .into_iter()
+        .find(|s| s["raw"]["name"] == "all-logs-archive")
+        .unwrap();
+    assert_eq!(
+        archive["ext"]["destination_bucket"],
+        json!({"name": "audit-log-archive", "retention_locked": null, "retention_period": null})
+    );
 
     // A key list denied: the account is read with user_managed_keys null,
     // both types failed.
@@ -377,4 +400,101 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
     );
     let read = sb.records("cloudaudit_gcpcloud.json");
     assert!(of_type(&read, "service_account")[0]["ext"]["user_managed_keys"].is_null());
+}
+
+#[test]
+fn gcp_reads_log_sinks_log_metrics_with_their_alerts_and_dns_zones() {
+    let (sb, _clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
+        cloud_audit(clouds, &["gcpcloud"])
+    });
+    run.assert_status(0);
+    let read = sb.records("cloudaudit_gcpcloud.json");
+    let example = |record_type: &str| -> Vec<&Value> {
+        of_type(&read, record_type)
+            .into_iter()
+            .filter(|r| r["ext"]["project_id"] == "example-project")
+            .collect()
+    };
+
+    // Sinks (two pages), the Cloud Storage one with its bucket's lock.
+    let sinks = example("log_sink");
+    let names: Vec<&str> = sinks
+        .iter()
+        .map(|s| s["raw"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "_Required",
+            "_Default",
+            "all-logs-archive",
+            "audit-to-bigquery"
+        ]
+    );
+    let archive = ending(&sinks, "/sinks/all-logs-archive");
+    assert_eq!(
+        reference(archive),
+        "projects/example-project/sinks/all-logs-archive"
+    );
+    assert_eq!(
+        archive["raw"]["destination"],
+        "storage.googleapis.com/audit-log-archive"
+    );
+    assert_eq!(
+        archive["ext"]["destination_bucket"],
+        json!({"name": "audit-log-archive", "retention_locked": true, "retention_period": "31536000"})
+    );
+    let bigquery = ending(&sinks, "/sinks/audit-to-bigquery");
+    assert_eq!(bigquery["ext"]["destination_bucket"], Value::Null);
+    assert_eq!(bigquery["raw"]["disabled"], true);
+
+    // Log-based metrics joined with the alert policies (two pages): the
+    // enabled policy alerts on one, the disabled one counts for nothing.
+    let metrics = example("log_metrics");
+    assert_eq!(metrics.len(), 1);
+    let metrics = metrics[0];
+    assert_eq!(reference(metrics), "projects/example-project");
+    assert_eq!(metrics["raw"]["metrics"].as_array().unwrap().len(), 2);
+    assert_eq!(metrics["raw"]["alertPolicies"].as_array().unwrap().len(), 2);
+    let joined: Vec<(&str, &Value)> = metrics["ext"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), &m["alerting"]))
+        .collect();
+    assert_eq!(
+        joined,
+        [
+            ("audit-config-changes", &json!(true)),
+            ("vpc-route-changes", &json!(false))
+        ]
+    );
+    assert!(metrics["ext"]["metrics"][0]["filter"]
+        .as_str()
+        .unwrap()
+        .contains("auditConfigDeltas"));
+    // A project without metrics or policies still has its record.
+    let second = of_type(&read, "log_metrics")
+        .into_iter()
+        .find(|r| r["ext"]["project_id"] == "second-project")
+        .unwrap();
+    assert_eq!(second["ext"]["metrics"], json!([]));
+
+    // Managed zones, public with DNSSEC and private.
+    let zones = example("dns_managed_zone");
+    assert_eq!(zones.len(), 2);
+    let public = ending(&zones, "/managedZones/example-public");
+    assert_eq!(
+        reference(public),
+        "projects/example-project/managedZones/example-public"
+    );
+    assert_eq!(public["raw"]["visibility"], "public");
+    assert_eq!(
+        public["raw"]["dnssecConfig"]["defaultKeySpecs"][0],
+        json!({"kind": "dns#dnsKeySpec", "keyType": "keySigning", "algorithm": "rsasha1", "keyLength": 2048})
+    );
+    assert_eq!(
+        ending(&zones, "/managedZones/internal-private")["raw"]["visibility"],
+        "private"
+    );
 }

@@ -47,6 +47,8 @@ pub(crate) fn head_config(sb: &Sandbox, clouds: &Clouds) -> Vec<String> {
         &format!("iam_url: {url}/iam/v1"),
         &format!("apikeys_url: {url}/apikeys/v2"),
         &format!("serviceusage_url: {url}/serviceusage/v1"),
+        &format!("logging_url: {url}/logging/v2"),
+        &format!("monitoring_url: {url}/monitoring/v3"),
     ]);
     let mut audit = AuditYaml::new("headaudit");
     for class in [

@@ -7,9 +7,10 @@ signs in, logs and injects faults): each route is a verb and a path with
   A project without pages gets one empty page, as Google sends it (no
   `key` at all).
 - `One({project: body}, default)`: one resource; `default(project)` for a
-  project the table does not name (None: 404).
-- Routes of APIs that accept only the `cloud-platform` OAuth scope (IAM:
-  not `cloud-platform.read-only`) are wrapped in `FullScope`: a token whose
+  project the table does not name (None: 404). A path without `{project}`
+  (a bucket) has its body under None.
+- Routes of APIs that accept only the `cloud-platform` OAuth scope (IAM,
+  Monitoring: not `cloud-platform.read-only`) are wrapped in `FullScope`: a token whose
   scopes are known (a self-signed JWT's) and lack it gets Google's 403
   ACCESS_TOKEN_SCOPE_INSUFFICIENT.
 
@@ -28,7 +29,7 @@ import re
 EXAMPLE = "example-project"
 
 # The API prefixes served from the table (what needs a Google token).
-PREFIXES = ("/dns/v1/", "/iam/v1/", "/apikeys/v2/", "/serviceusage/v1/")
+PREFIXES = ("/dns/v1/", "/iam/v1/", "/apikeys/v2/", "/serviceusage/v1/", "/logging/v2/", "/monitoring/v3/")
 
 
 class Pages:
@@ -86,6 +87,7 @@ def routes(data):
     data = pathlib.Path(data)
     load = lambda name: json.loads((data / name).read_text())
     derived = load("iam_keys_dns_policies.derived.json")
+    logs = load("logging_monitoring_dns_zones.derived.json")
     # networks.list of the two published networks (networks.get answers,
     # wrapped here in a list page).
     networks = [load("networks_get.gcpdiag_gce1_default.json"),
@@ -114,7 +116,18 @@ def routes(data):
             "keys", {EXAMPLE: [{"keys": page} for page in derived["apiKeys"]]}),
         ("GET", "/serviceusage/v1/projects/{project}/services"): Pages(
             "services", {EXAMPLE: [load("services_list.gcpdiag_gce1.json")]}),
+        ("GET", "/logging/v2/projects/{project}/sinks"): Pages(
+            "sinks", {EXAMPLE: [{"sinks": page} for page in logs["sinks"]]}),
+        ("GET", "/logging/v2/projects/{project}/metrics"): Pages(
+            "metrics", {EXAMPLE: [{"metrics": page} for page in logs["metrics"]]}),
+        ("GET", "/monitoring/v3/projects/{project}/alertPolicies"): FullScope(Pages(
+            "alertPolicies", {EXAMPLE: [{"alertPolicies": page} for page in logs["alertPolicies"]]})),
+        ("GET", "/dns/v1/projects/{project}/managedZones"): Pages(
+            "managedZones", {EXAMPLE: [{"kind": "dns#managedZonesListResponse", "managedZones": page}
+                                       for page in logs["managedZones"]]}),
     }
+    for name, bucket in logs["buckets"].items():
+        table[("GET", "/storage/v1/b/" + name)] = One({None: bucket})
     for email, keys in derived["serviceAccountKeys"].items():
         table[("GET", "/iam/v1/projects/{project}/serviceAccounts/" + email + "/keys")] = FullScope(One(
             {EXAMPLE: {"keys": keys}}))
@@ -129,5 +142,5 @@ def answer(table, verb, path, query, scope=None):
     for route_verb, pattern, route in table:
         match = pattern.match(path)
         if match and route_verb == verb:
-            return route.answer(match.group("project"), query, scope)
+            return route.answer(match.groupdict().get("project"), query, scope)
     return None

@@ -59,6 +59,10 @@ pub struct GcpParams {
     pub apikeys_url: String,
     /// The Service Usage API base URL (enabled services).
     pub serviceusage_url: String,
+    /// The Cloud Logging API base URL (sinks, log-based metrics).
+    pub logging_url: String,
+    /// The Cloud Monitoring API base URL (alert policies).
+    pub monitoring_url: String,
     /// Requests in flight at most.
     pub max_concurrency: usize,
     /// Upstream Cloudmarker's name for `max_concurrency`; wins when given.
@@ -96,6 +100,8 @@ impl Default for GcpParams {
             iam_url: "https://iam.googleapis.com/v1".into(),
             apikeys_url: "https://apikeys.googleapis.com/v2".into(),
             serviceusage_url: "https://serviceusage.googleapis.com/v1".into(),
+            logging_url: "https://logging.googleapis.com/v2".into(),
+            monitoring_url: "https://monitoring.googleapis.com/v3".into(),
             max_concurrency: 4,
             threads: None,
             processes: None,
@@ -136,6 +142,8 @@ impl Session {
             iam_url: self.params.iam_url.trim_end_matches('/'),
             apikeys_url: self.params.apikeys_url.trim_end_matches('/'),
             serviceusage_url: self.params.serviceusage_url.trim_end_matches('/'),
+            logging_url: self.params.logging_url.trim_end_matches('/'),
+            monitoring_url: self.params.monitoring_url.trim_end_matches('/'),
         }
     }
 }
@@ -257,10 +265,13 @@ enum Kind {
     ServiceAccounts,
     ApiKeys,
     EnabledServices,
+    LogSinks,
+    LogMetrics,
+    DnsZones,
 }
 
 impl Kind {
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 15] = [
         Kind::Firewalls,
         Kind::Instances,
         Kind::Buckets,
@@ -273,6 +284,9 @@ impl Kind {
         Kind::ServiceAccounts,
         Kind::ApiKeys,
         Kind::EnabledServices,
+        Kind::LogSinks,
+        Kind::LogMetrics,
+        Kind::DnsZones,
     ];
 }
 
@@ -416,6 +430,9 @@ fn collect_project(
             Kind::EnabledServices => {
                 crate::services::read_enabled_services(reader, project, ext, emit)
             }
+            Kind::LogSinks => crate::logging::read_log_sinks(reader, project, ext, emit),
+            Kind::LogMetrics => crate::logging::read_log_metrics(reader, project, ext, emit),
+            Kind::DnsZones => crate::dns::read_managed_zones(reader, project, ext, emit),
         };
         for why in read.failures.values() {
             emit.problem(PluginError::partial(0, why.clone()));

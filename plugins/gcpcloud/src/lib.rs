@@ -3,9 +3,11 @@
 
 mod cloudsql;
 mod compute;
+mod dns;
 mod firewall;
 mod gcpcloud;
 mod iam;
+mod logging;
 mod publicbucket;
 mod services;
 mod storage;
@@ -34,6 +36,8 @@ pub(crate) struct Reader<'a> {
     iam_url: &'a str,
     apikeys_url: &'a str,
     serviceusage_url: &'a str,
+    logging_url: &'a str,
+    monitoring_url: &'a str,
 }
 
 impl<'a> Reader<'a> {
