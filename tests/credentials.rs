@@ -50,7 +50,7 @@ fn azure(server: &CloudServer, rest: &str) -> String {
 /// Google params for the server.
 fn google(server: &CloudServer, rest: &str) -> String {
     let url = server.url();
-    format!("{rest}{}compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", storage_url: \"{url}/storage/v1\", sqladmin_url: \"{url}/sqladmin/v1\", dns_url: \"{url}/dns/v1\", iam_url: \"{url}/iam/v1\", apikeys_url: \"{url}/apikeys/v2\", serviceusage_url: \"{url}/serviceusage/v1\", logging_url: \"{url}/logging/v2\", monitoring_url: \"{url}/monitoring/v3\", iam_credentials_url: \"{url}\", timeout: 10, max_retries: 1",
+    format!("{rest}{}compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", storage_url: \"{url}/storage/v1\", sqladmin_url: \"{url}/sqladmin/v1\", dns_url: \"{url}/dns/v1\", iam_url: \"{url}/iam/v1\", apikeys_url: \"{url}/apikeys/v2\", serviceusage_url: \"{url}/serviceusage/v1\", logging_url: \"{url}/logging/v2\", monitoring_url: \"{url}/monitoring/v3\", cloudkms_url: \"{url}/cloudkms/v1\", bigquery_url: \"{url}/bigquery/v2\", dataproc_url: \"{url}/dataproc/v1\", essentialcontacts_url: \"{url}/essentialcontacts/v1\", iam_credentials_url: \"{url}\", timeout: 10, max_retries: 1",
         if rest.is_empty() { "" } else { ", " })
 }
 
@@ -80,7 +80,7 @@ fn assert_google_listed(run: &Run) {
     run.assert_status(0);
     run.assert_says("Reading 2 project(s).");
     run.assert_says(
-        "Project example-project: read 2 api_key, 3 backend_service, 2 bucket, 1 compute, 1 compute_project, 2 dns_managed_zone, 1 enabled_services, 4 firewall, 1 iam_policy, 1 log_metrics, 4 log_sink, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.",
+        "Project example-project: read 2 api_key, 3 backend_service, 2 bigquery_dataset, 3 bigquery_table, 2 bucket, 1 compute, 1 compute_project, 4 dataproc_cluster, 2 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 4 firewall, 1 iam_policy, 3 kms_crypto_key, 1 log_metrics, 4 log_sink, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.",
     );
 }
 

@@ -2,7 +2,10 @@
 //! their firewalls, buckets and Cloud SQL instances, and its shards.
 
 use crate::common::Sandbox;
-use crate::{cloud_audit, failed_in, named, of_type, reference, run_audit, tls_enforced, Clouds};
+use crate::{
+    cloud_audit, count_requests, failed_in, named, of_type, reference, run_audit, tls_enforced,
+    Clouds,
+};
 use serde_json::{json, Value};
 
 /// The `ext.project_id` of each project record of `read`.
@@ -39,7 +42,7 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
         .contains("/global/firewalls/"));
     assert!(rule["ext"]["firewall_id"].is_string(), "{rule}");
     run.assert_says(
-        "Project second-project: read 0 api_key, 0 backend_service, 0 bucket, 0 compute, 1 compute_project, 0 dns_managed_zone, 1 enabled_services, 0 firewall, 1 iam_policy, 1 log_metrics, 0 log_sink, 0 network, 0 service_account, 0 service_account_key, 0 sql_instance, 0 subnetwork.",
+        "Project second-project: read 0 api_key, 0 backend_service, 0 bigquery_dataset, 0 bigquery_table, 0 bucket, 0 compute, 1 compute_project, 0 dataproc_cluster, 0 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 0 firewall, 1 iam_policy, 0 kms_crypto_key, 1 log_metrics, 0 log_sink, 0 network, 0 service_account, 0 service_account_key, 0 sql_instance, 0 subnetwork.",
     );
     // Beyond upstream: buckets with who can read them, Cloud SQL instances
     // as databases, their authorized networks as firewall rules.
@@ -266,7 +269,16 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
         else {
             continue;
         };
-        let expected = if path.starts_with("/iam/v1/") || path.starts_with("/monitoring/v3/") {
+        let expected = if [
+            "/iam/v1/",
+            "/monitoring/v3/",
+            "/cloudkms/v1/",
+            "/dataproc/v1/",
+            "/essentialcontacts/v1/",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
+        {
             iam_requests += usize::from(path.starts_with("/iam/v1/"));
             "https://www.googleapis.com/auth/cloud-platform"
         } else {
@@ -276,7 +288,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
     }
     assert_eq!(iam_requests, 2 + 1, "two projects' accounts, one's keys");
 
-    run.assert_says("Project example-project: read 2 api_key, 3 backend_service, 2 bucket, 1 compute, 1 compute_project, 2 dns_managed_zone, 1 enabled_services, 4 firewall, 1 iam_policy, 1 log_metrics, 4 log_sink, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.");
+    run.assert_says("Project example-project: read 2 api_key, 3 backend_service, 2 bigquery_dataset, 3 bigquery_table, 2 bucket, 1 compute, 1 compute_project, 4 dataproc_cluster, 2 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 4 firewall, 1 iam_policy, 3 kms_crypto_key, 1 log_metrics, 4 log_sink, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.");
 }
 
 #[test]
@@ -300,6 +312,10 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
         ("log_sink", "/logging/v2/projects/example-project/sinks=403"),
         ("log_metrics", "/monitoring/v3/=403"),
         ("dns_managed_zone", "/managedZones=403"),
+        ("kms_crypto_key", "/cloudkms/v1/=403"),
+        ("dataproc_cluster", "/dataproc/v1/=403"),
+        ("essential_contacts", "/essentialcontacts/v1/projects/=403"),
+        ("bigquery_dataset", "/bigquery/v2/=403"),
     ];
     let mut server_args = Vec::new();
     for (_, fault) in denied {
@@ -318,6 +334,7 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
     let failed = summary["ext"]["failed"].as_object().unwrap();
     let mut expected: Vec<&str> = denied.iter().map(|(t, _)| *t).collect();
     expected.push("service_account_key");
+    expected.push("bigquery_table");
     expected.sort();
     assert_eq!(failed.keys().collect::<Vec<_>>(), expected, "{summary}");
     assert!(
@@ -496,5 +513,109 @@ fn gcp_reads_log_sinks_log_metrics_with_their_alerts_and_dns_zones() {
     assert_eq!(
         ending(&zones, "/managedZones/internal-private")["raw"]["visibility"],
         "private"
+    );
+}
+
+#[test]
+fn gcp_reads_kms_keys_bigquery_dataproc_and_essential_contacts() {
+    let (sb, clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
+        cloud_audit(clouds, &["gcpcloud"])
+    });
+    run.assert_status(0);
+    let read = sb.records("cloudaudit_gcpcloud.json");
+    let example = |record_type: &str| -> Vec<&Value> {
+        of_type(&read, record_type)
+            .into_iter()
+            .filter(|r| r["ext"]["project_id"] == "example-project")
+            .collect()
+    };
+
+    // KMS keys (gcpdiag's, and one without rotation) with their key ring,
+    // location, rotation in days and IAM bindings.
+    let keys = example("kms_crypto_key");
+    assert_eq!(keys.len(), 3);
+    let enabled = ending(&keys, "/cryptoKeys/kms-key-enabled");
+    assert_eq!(
+        reference(enabled),
+        "projects/gcpdiag-gke1-aaaa/locations/us-central1/keyRings/usckr/cryptoKeys/kms-key-enabled"
+    );
+    assert_eq!(enabled["ext"]["key_ring"], "usckr");
+    assert_eq!(enabled["ext"]["location"], "us-central1");
+    assert_eq!(enabled["ext"]["rotation_period_days"], 90);
+    assert_eq!(enabled["raw"]["rotationPeriod"], "7776000s");
+    assert_eq!(
+        enabled["ext"]["iam_bindings"][0]["role"],
+        "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    );
+    let disabled = ending(&keys, "/cryptoKeys/kms-key-disabled");
+    assert_eq!(disabled["raw"]["primary"]["state"], "DISABLED");
+    assert_eq!(disabled["ext"]["iam_bindings"], json!([]));
+    let manual = ending(&keys, "/cryptoKeys/kms-key-no-rotation");
+    assert_eq!(manual["ext"]["rotation_period_days"], Value::Null);
+
+    // BigQuery datasets (from datasets.get: access, default key) and
+    // tables (from tables.get: their key).
+    let datasets = example("bigquery_dataset");
+    assert_eq!(datasets.len(), 2);
+    let public = ending(&datasets, "example-project:public_data");
+    assert_eq!(
+        public["raw"]["access"][1],
+        json!({"role": "READER", "iamMember": "allUsers"})
+    );
+    let analytics = ending(&datasets, "example-project:analytics");
+    assert!(
+        analytics["raw"]["defaultEncryptionConfiguration"]["kmsKeyName"]
+            .as_str()
+            .unwrap()
+            .ends_with("/kms-key-enabled")
+    );
+    let tables = example("bigquery_table");
+    assert_eq!(tables.len(), 3);
+    let events = ending(&tables, "example-project:analytics.events");
+    assert_eq!(events["ext"]["dataset_id"], "analytics");
+    assert!(events["raw"]["encryptionConfiguration"]["kmsKeyName"].is_string());
+    let open = ending(&tables, "example-project:public_data.open");
+    assert_eq!(open["ext"]["dataset_id"], "public_data");
+    assert!(open["raw"].get("encryptionConfiguration").is_none());
+
+    // Dataproc clusters of every region (gcpdiag's us-central1 capture).
+    let clusters = example("dataproc_cluster");
+    assert_eq!(clusters.len(), 4);
+    let good = ending(&clusters, "/regions/us-central1/clusters/good");
+    assert_eq!(good["ext"]["region"], "us-central1");
+    assert_eq!(good["raw"]["clusterName"], "good");
+    assert_eq!(
+        count_requests(&clouds, "/dataproc/v1/projects/example-project/regions/"),
+        3,
+        "one list per region"
+    );
+
+    // Essential contacts: the project's (two pages) and its organization's.
+    let contacts = example("essential_contacts");
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(reference(contacts[0]), "projects/example-project");
+    assert_eq!(contacts[0]["raw"]["contacts"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        contacts[0]["ext"]["categories"],
+        json!(["BILLING", "LEGAL", "SECURITY", "SUSPENSION", "TECHNICAL"])
+    );
+
+    // max_bigquery_tables bounds the tables.get calls: past it, the tables
+    // are reported cut, so their checks are not evaluated.
+    let run = cloud_audit(&clouds, &["gcpcloud"])
+        .with_params("gcpcloud", ", max_bigquery_tables: 2")
+        .run(&sb, "clouds.yaml");
+    run.assert_status(1);
+    let failed = failed_in(&sb, "cloudaudit_gcpcloud.json");
+    assert!(
+        failed["bigquery_table"]
+            .as_str()
+            .unwrap()
+            .contains("more than 2 BigQuery tables"),
+        "{failed}"
+    );
+    assert_eq!(
+        of_type(&sb.records("cloudaudit_gcpcloud.json"), "bigquery_table").len(),
+        2
     );
 }

@@ -259,7 +259,7 @@ fn upstream_key(class: &str) -> String {
 /// tests/support/gcp_api.py's table) at the server at `url`, in flow style
 /// without braces.
 fn gcp_api_urls(url: &str) -> String {
-    format!("dns_url: \"{url}/dns/v1\", iam_url: \"{url}/iam/v1\", apikeys_url: \"{url}/apikeys/v2\", serviceusage_url: \"{url}/serviceusage/v1\", logging_url: \"{url}/logging/v2\", monitoring_url: \"{url}/monitoring/v3\"")
+    format!("dns_url: \"{url}/dns/v1\", iam_url: \"{url}/iam/v1\", apikeys_url: \"{url}/apikeys/v2\", serviceusage_url: \"{url}/serviceusage/v1\", logging_url: \"{url}/logging/v2\", monitoring_url: \"{url}/monitoring/v3\", cloudkms_url: \"{url}/cloudkms/v1\", bigquery_url: \"{url}/bigquery/v2\", dataproc_url: \"{url}/dataproc/v1\", essentialcontacts_url: \"{url}/essentialcontacts/v1\"")
 }
 
 /// The service-account key file: the published example's key, as PKCS#8

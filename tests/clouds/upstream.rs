@@ -49,6 +49,10 @@ pub(crate) fn head_config(sb: &Sandbox, clouds: &Clouds) -> Vec<String> {
         &format!("serviceusage_url: {url}/serviceusage/v1"),
         &format!("logging_url: {url}/logging/v2"),
         &format!("monitoring_url: {url}/monitoring/v3"),
+        &format!("cloudkms_url: {url}/cloudkms/v1"),
+        &format!("bigquery_url: {url}/bigquery/v2"),
+        &format!("dataproc_url: {url}/dataproc/v1"),
+        &format!("essentialcontacts_url: {url}/essentialcontacts/v1"),
     ]);
     let mut audit = AuditYaml::new("headaudit");
     for class in [

@@ -43,7 +43,8 @@ replaying the published examples in tests/data.
   Cloud SQL instances (under /sqladmin/v1). The other Google APIs (IAM
   policy, Compute Engine project, networks, subnetworks, backend services,
   DNS, IAM, API Keys, Service Usage, Logging, Monitoring, a log sink's
-  bucket) are served from the table of
+  bucket, regions, Cloud KMS, BigQuery, Dataproc, Essential Contacts) are
+  served from the table of
   gcp_api.py. A --fail SUBSTRING ending in `$` matches the paths that end
   with it (`/projects/example-project$`: only Compute Engine's
   projects.get). A Google API answers an injected 403 with Google's error

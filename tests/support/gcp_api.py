@@ -10,7 +10,8 @@ signs in, logs and injects faults): each route is a verb and a path with
   project the table does not name (None: 404). A path without `{project}`
   (a bucket) has its body under None.
 - Routes of APIs that accept only the `cloud-platform` OAuth scope (IAM,
-  Monitoring: not `cloud-platform.read-only`) are wrapped in `FullScope`: a token whose
+  Monitoring, Cloud KMS, Dataproc, Essential Contacts: not
+  `cloud-platform.read-only`) are wrapped in `FullScope`: a token whose
   scopes are known (a self-signed JWT's) and lack it gets Google's 403
   ACCESS_TOKEN_SCOPE_INSUFFICIENT.
 
@@ -29,7 +30,8 @@ import re
 EXAMPLE = "example-project"
 
 # The API prefixes served from the table (what needs a Google token).
-PREFIXES = ("/dns/v1/", "/iam/v1/", "/apikeys/v2/", "/serviceusage/v1/", "/logging/v2/", "/monitoring/v3/")
+PREFIXES = ("/dns/v1/", "/iam/v1/", "/apikeys/v2/", "/serviceusage/v1/", "/logging/v2/", "/monitoring/v3/",
+            "/cloudkms/v1/", "/bigquery/v2/", "/dataproc/v1/", "/essentialcontacts/v1/")
 
 
 class Pages:
@@ -88,6 +90,9 @@ def routes(data):
     load = lambda name: json.loads((data / name).read_text())
     derived = load("iam_keys_dns_policies.derived.json")
     logs = load("logging_monitoring_dns_zones.derived.json")
+    more = load("kms_bigquery_dataproc_contacts.derived.json")
+    keys = [load("cryptoKeys_get.gcpdiag_gke1_enabled.json"), load("cryptoKeys_get.gcpdiag_gke1_disabled.json"),
+            more["keyWithoutRotation"]]
     # networks.list of the two published networks (networks.get answers,
     # wrapped here in a list page).
     networks = [load("networks_get.gcpdiag_gce1_default.json"),
@@ -126,6 +131,49 @@ def routes(data):
             "managedZones", {EXAMPLE: [{"kind": "dns#managedZonesListResponse", "managedZones": page}
                                        for page in logs["managedZones"]]}),
     }
+    table.update({
+        ("GET", "/cloudkms/v1/projects/{project}/locations"): FullScope(Pages(
+            "locations", {EXAMPLE: [{"locations": more["kmsLocations"]}]})),
+        ("GET", "/compute/v1/projects/{project}/regions"): Pages(
+            "items", {EXAMPLE: [{"kind": "compute#regionList", "items": more["regions"]}]}),
+        ("GET", "/dataproc/v1/projects/{project}/regions/us-central1/clusters"): FullScope(Pages(
+            "clusters", {EXAMPLE: [load("clusters_list.gcpdiag_dataproc1_us-central1.json")]})),
+        ("GET", "/bigquery/v2/projects/{project}/datasets"): Pages(
+            "datasets", {EXAMPLE: [{"kind": "bigquery#datasetList", "datasets": more["datasetsList"]}]}),
+        ("GET", "/essentialcontacts/v1/projects/{project}/contacts"): FullScope(Pages(
+            "contacts", {EXAMPLE: [{"contacts": more["contacts"][:1]}, {"contacts": more["contacts"][1:]}]})),
+    })
+    for region in more["regions"]:
+        if region["name"] != "us-central1":
+            table[("GET", "/dataproc/v1/projects/{project}/regions/" + region["name"] + "/clusters")] = FullScope(
+                Pages("clusters", {}))
+    for location in more["kmsLocations"]:
+        if location["locationId"] not in more["keyRings"]:
+            table[("GET", "/cloudkms/v1/projects/{project}/locations/" + location["locationId"] + "/keyRings")] = FullScope(
+                Pages("keyRings", {}))
+    for location, rings in more["keyRings"].items():
+        table[("GET", "/cloudkms/v1/projects/{project}/locations/" + location + "/keyRings")] = FullScope(Pages(
+            "keyRings", {EXAMPLE: [{"keyRings": rings}]}))
+        for ring in rings:
+            # The keys' names are gcpdiag's project's: their paths are.
+            table[("GET", "/cloudkms/v1/" + ring["name"] + "/cryptoKeys")] = FullScope(One(
+                {None: {"cryptoKeys": keys, "totalSize": len(keys)}}))
+    for key in keys:
+        policy = load("cryptoKeys_getIamPolicy.gcpdiag_apigee1.json") if key["name"].endswith("/kms-key-enabled") else {"version": 1, "etag": "ACAB"}
+        table[("GET", "/cloudkms/v1/" + key["name"] + ":getIamPolicy")] = FullScope(One({None: policy}))
+    for dataset_id, dataset in more["datasets"].items():
+        base = "/bigquery/v2/projects/{project}/datasets/" + dataset_id
+        table[("GET", base)] = One({EXAMPLE: dataset})
+        listed = more["tables"][dataset_id]
+        table[("GET", base + "/tables")] = Pages("tables", {EXAMPLE: [{"kind": "bigquery#tableList", "tables": listed,
+                                                                      "totalItems": len(listed)}]})
+        for item in listed:
+            table_id = item["tableReference"]["tableId"]
+            table[("GET", base + "/tables/" + table_id)] = One(
+                {EXAMPLE: {**item, **more["tableDetails"][dataset_id + "." + table_id]}})
+    for organization, contacts in more["organizationContacts"].items():
+        table[("GET", "/essentialcontacts/v1/organizations/" + organization + "/contacts")] = FullScope(Pages(
+            "contacts", {None: [{"contacts": contacts}]}))
     for name, bucket in logs["buckets"].items():
         table[("GET", "/storage/v1/b/" + name)] = One({None: bucket})
     for email, keys in derived["serviceAccountKeys"].items():

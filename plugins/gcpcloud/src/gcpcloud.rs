@@ -63,6 +63,17 @@ pub struct GcpParams {
     pub logging_url: String,
     /// The Cloud Monitoring API base URL (alert policies).
     pub monitoring_url: String,
+    /// The Cloud KMS API base URL (key rings, crypto keys).
+    pub cloudkms_url: String,
+    /// The BigQuery API base URL (datasets, tables).
+    pub bigquery_url: String,
+    /// The Dataproc API base URL (clusters).
+    pub dataproc_url: String,
+    /// The Essential Contacts API base URL.
+    pub essentialcontacts_url: String,
+    /// BigQuery tables read at most a project (one tables.get each); past
+    /// it, `bigquery_table` is reported cut.
+    pub max_bigquery_tables: usize,
     /// Requests in flight at most.
     pub max_concurrency: usize,
     /// Upstream Cloudmarker's name for `max_concurrency`; wins when given.
@@ -102,6 +113,11 @@ impl Default for GcpParams {
             serviceusage_url: "https://serviceusage.googleapis.com/v1".into(),
             logging_url: "https://logging.googleapis.com/v2".into(),
             monitoring_url: "https://monitoring.googleapis.com/v3".into(),
+            cloudkms_url: "https://cloudkms.googleapis.com/v1".into(),
+            bigquery_url: "https://bigquery.googleapis.com/bigquery/v2".into(),
+            dataproc_url: "https://dataproc.googleapis.com/v1".into(),
+            essentialcontacts_url: "https://essentialcontacts.googleapis.com/v1".into(),
+            max_bigquery_tables: 1000,
             max_concurrency: 4,
             threads: None,
             processes: None,
@@ -144,6 +160,10 @@ impl Session {
             serviceusage_url: self.params.serviceusage_url.trim_end_matches('/'),
             logging_url: self.params.logging_url.trim_end_matches('/'),
             monitoring_url: self.params.monitoring_url.trim_end_matches('/'),
+            cloudkms_url: self.params.cloudkms_url.trim_end_matches('/'),
+            bigquery_url: self.params.bigquery_url.trim_end_matches('/'),
+            dataproc_url: self.params.dataproc_url.trim_end_matches('/'),
+            essentialcontacts_url: self.params.essentialcontacts_url.trim_end_matches('/'),
         }
     }
 }
@@ -268,10 +288,14 @@ enum Kind {
     LogSinks,
     LogMetrics,
     DnsZones,
+    CryptoKeys,
+    BigQuery,
+    DataprocClusters,
+    EssentialContacts,
 }
 
 impl Kind {
-    const ALL: [Kind; 15] = [
+    const ALL: [Kind; 19] = [
         Kind::Firewalls,
         Kind::Instances,
         Kind::Buckets,
@@ -287,6 +311,10 @@ impl Kind {
         Kind::LogSinks,
         Kind::LogMetrics,
         Kind::DnsZones,
+        Kind::CryptoKeys,
+        Kind::BigQuery,
+        Kind::DataprocClusters,
+        Kind::EssentialContacts,
     ];
 }
 
@@ -392,6 +420,12 @@ fn collect_project(
     }
     let base = session.params.compute_url.trim_end_matches('/');
     let collected: Mutex<Collected> = Mutex::default();
+    // The organization a project's essential contacts also come from.
+    let organization = project_json
+        .get("parent")
+        .filter(|p| p.get("type").and_then(Value::as_str) == Some("organization"))
+        .and_then(|p| p.get("id"))
+        .and_then(Value::as_str);
     run_bounded(Kind::ALL.to_vec(), session.params.max_concurrency, |kind| {
         let reader = session.reader();
         let (reader, ext) = (&reader, &project_ext);
@@ -433,6 +467,18 @@ fn collect_project(
             Kind::LogSinks => crate::logging::read_log_sinks(reader, project, ext, emit),
             Kind::LogMetrics => crate::logging::read_log_metrics(reader, project, ext, emit),
             Kind::DnsZones => crate::dns::read_managed_zones(reader, project, ext, emit),
+            Kind::CryptoKeys => crate::kms::read_crypto_keys(reader, project, ext, emit),
+            Kind::BigQuery => crate::bigquery::read_bigquery(
+                reader,
+                project,
+                session.params.max_bigquery_tables,
+                ext,
+                emit,
+            ),
+            Kind::DataprocClusters => crate::dataproc::read_clusters(reader, project, ext, emit),
+            Kind::EssentialContacts => {
+                crate::contacts::read_contacts(reader, project, organization, ext, emit)
+            }
         };
         for why in read.failures.values() {
             emit.problem(PluginError::partial(0, why.clone()));

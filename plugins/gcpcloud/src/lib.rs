@@ -1,12 +1,16 @@
 //! The `gcpcloud` plugin library: the [`GcpCloud`] cloud plugin and the
 //! public bucket check of its bucket records.
 
+mod bigquery;
 mod cloudsql;
 mod compute;
+mod contacts;
+mod dataproc;
 mod dns;
 mod firewall;
 mod gcpcloud;
 mod iam;
+mod kms;
 mod logging;
 mod publicbucket;
 mod services;
@@ -38,6 +42,10 @@ pub(crate) struct Reader<'a> {
     serviceusage_url: &'a str,
     logging_url: &'a str,
     monitoring_url: &'a str,
+    cloudkms_url: &'a str,
+    bigquery_url: &'a str,
+    dataproc_url: &'a str,
+    essentialcontacts_url: &'a str,
 }
 
 impl<'a> Reader<'a> {
