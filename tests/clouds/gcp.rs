@@ -149,7 +149,11 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
     assert_eq!(policy.len(), 1);
     let policy = policy[0];
     assert_eq!(reference(policy), "projects/example-project");
-    assert_eq!(policy["com"]["record_type"], "iam_policy");
+    // No common model type: com.record_type is null, ext.record_type names
+    // the record (the contract's).
+    assert_eq!(policy["ext"]["record_type"], "iam_policy");
+    assert_eq!(policy["com"]["record_type"], Value::Null);
+    assert_eq!(policy["com"]["cloud_type"], "gcp");
     assert_eq!(policy["ext"]["client_email"], "service-account@example.com");
     assert_eq!(
         policy["raw"]["auditConfigs"][1],

@@ -2,7 +2,7 @@
 //! key) and tables (`bigquery_table`: their key).
 
 use crate::{collected, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{Map, Value};
 
 /// One `bigquery_dataset` record per dataset (datasets.get: the list has
@@ -48,7 +48,7 @@ pub fn read_bigquery(
         ) {
             Ok(dataset) => {
                 collected.count("bigquery_dataset", 1);
-                let record = gcp::record(project_ext, "bigquery_dataset")
+                let record = crate::record(project_ext, "bigquery_dataset")
                     .reference(dataset.get("id").cloned());
                 if !emit.record(record.to_json(&dataset)) {
                     return collected;
@@ -85,7 +85,7 @@ pub fn read_bigquery(
             ) {
                 Ok(table) => {
                     collected.count("bigquery_table", 1);
-                    let record = gcp::record(project_ext, "bigquery_table")
+                    let record = crate::record(project_ext, "bigquery_table")
                         .reference(table.get("id").cloned())
                         .ext("dataset_id", dataset_id);
                     if !emit.record(record.to_json(&table)) {

@@ -3,7 +3,7 @@
 //! logged (`network`), subnetworks and backend services of every region.
 
 use crate::{collected, last_segment, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{Map, Value};
 
 /// One `compute_project` record: Compute Engine's `projects.get`
@@ -21,7 +21,7 @@ pub fn read_compute_project(
             &url,
         )
         .map(|answer| {
-            let record = gcp::record(project_ext, "compute_project")
+            let record = crate::record(project_ext, "compute_project")
                 .reference(answer.get("selfLink").cloned().unwrap_or(url.into()));
             emit.record(record.to_json(&answer));
             1
@@ -68,7 +68,7 @@ pub fn read_networks(
             (Some(_), None) => Value::Bool(false),
             (None, _) => Value::Null,
         };
-        let record = gcp::record(project_ext, "network")
+        let record = crate::record(project_ext, "network")
             .reference(network.get("selfLink").cloned())
             .ext("dns_logging_enabled", dns_logging);
         if !emit.record(record.to_json(network)) {
@@ -108,7 +108,7 @@ pub fn read_subnetworks(
         )
         .map(|subnets| {
             for subnet in &subnets {
-                let record = gcp::record(project_ext, "subnetwork")
+                let record = crate::record(project_ext, "subnetwork")
                     .reference(subnet.get("selfLink").cloned())
                     .ext("region", last_segment(subnet.get("region")));
                 if !emit.record(record.to_json(subnet)) {
@@ -140,7 +140,7 @@ pub fn read_backend_services(
         )
         .map(|services| {
             for service in &services {
-                let record = gcp::record(project_ext, "backend_service")
+                let record = crate::record(project_ext, "backend_service")
                     .reference(service.get("selfLink").cloned());
                 if !emit.record(record.to_json(service)) {
                     break;

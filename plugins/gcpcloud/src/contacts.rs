@@ -1,7 +1,7 @@
 //! Who Google tells about a project (`essential_contacts`).
 
 use crate::{collected, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
@@ -50,7 +50,7 @@ pub fn read_contacts(
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    let record = gcp::record(project_ext, "essential_contacts")
+    let record = crate::record(project_ext, "essential_contacts")
         .reference(format!("projects/{project}"))
         .ext("categories", categories.into_iter().collect::<Vec<_>>());
     emit.record(record.to_json(&json!({"contacts": contacts})));

@@ -1,7 +1,7 @@
 //! Dataproc clusters (`dataproc_cluster`): their disk encryption keys.
 
 use crate::{collected, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{Map, Value};
 
 /// One `dataproc_cluster` record per cluster of every Compute Engine
@@ -46,7 +46,7 @@ pub fn read_clusters(
                 .get("clusterName")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let record = gcp::record(project_ext, "dataproc_cluster")
+            let record = crate::record(project_ext, "dataproc_cluster")
                 .reference(format!(
                     "projects/{project}/regions/{region}/clusters/{name}"
                 ))

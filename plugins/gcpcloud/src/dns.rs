@@ -2,7 +2,7 @@
 //! algorithms.
 
 use crate::{collected, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{Map, Value};
 
 /// One `dns_managed_zone` record per managed zone, public and private.
@@ -22,7 +22,7 @@ pub fn read_managed_zones(
         .map(|zones| {
             for zone in &zones {
                 let name = zone.get("name").and_then(Value::as_str).unwrap_or_default();
-                let record = gcp::record(project_ext, "dns_managed_zone")
+                let record = crate::record(project_ext, "dns_managed_zone")
                     .reference(format!("projects/{project}/managedZones/{name}"));
                 if !emit.record(record.to_json(zone)) {
                     break;

@@ -3,7 +3,7 @@
 //! `service_account_key`) and its API keys (`api_key`).
 
 use crate::{age_days, collected, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{json, Map, Value};
 
 /// One `iam_policy` record: Cloud Resource Manager `getIamPolicy`, asked
@@ -27,7 +27,7 @@ pub fn read_iam_policy(
         )
         .map(|policy| {
             let record =
-                gcp::record(project_ext, "iam_policy").reference(format!("projects/{project}"));
+                crate::record(project_ext, "iam_policy").reference(format!("projects/{project}"));
             emit.record(record.to_json(&policy));
             1
         });
@@ -89,7 +89,7 @@ pub fn read_service_accounts(
                 Value::Null
             }
         };
-        let record = gcp::record(project_ext, "service_account")
+        let record = crate::record(project_ext, "service_account")
             .reference(account.get("name").cloned())
             .ext("user_managed_keys", user_managed);
         if !emit.record(record.to_json(account)) {
@@ -97,7 +97,7 @@ pub fn read_service_accounts(
         }
         for key in keys.iter().flatten() {
             collected.count("service_account_key", 1);
-            let record = gcp::record(project_ext, "service_account_key")
+            let record = crate::record(project_ext, "service_account_key")
                 .reference(key.get("name").cloned())
                 .ext("service_account_email", email)
                 .ext("age_days", age_days(key.get("validAfterTime")));
@@ -129,7 +129,7 @@ pub fn read_api_keys(
         )
         .map(|keys| {
             for key in &keys {
-                let record = gcp::record(project_ext, "api_key")
+                let record = crate::record(project_ext, "api_key")
                     .reference(key.get("name").cloned())
                     .ext("age_days", age_days(key.get("createTime")));
                 if !emit.record(record.to_json(key)) {

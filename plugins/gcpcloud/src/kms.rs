@@ -1,7 +1,7 @@
 //! Cloud KMS crypto keys (`kms_crypto_key`): rotation and who may use them.
 
 use crate::{last_segment, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{Map, Value};
 
 /// One `kms_crypto_key` record per crypto key of every key ring of every
@@ -84,7 +84,7 @@ pub fn read_crypto_keys(
                         }
                     };
                 collected.count("kms_crypto_key", 1);
-                let record = gcp::record(project_ext, "kms_crypto_key")
+                let record = crate::record(project_ext, "kms_crypto_key")
                     .reference(name)
                     .ext("key_ring", last_segment(ring.get("name")))
                     .ext("location", location)

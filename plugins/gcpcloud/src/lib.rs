@@ -121,6 +121,16 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The envelope of a record of the GCP record contract (issue 27):
+/// `gcp::record` with `com.record_type` null, as these records have no
+/// common model type (`ext.record_type` names them).
+pub(crate) fn record(
+    project_ext: &serde_json::Map<String, Value>,
+    record_type: &str,
+) -> cloudmarker_plugin_api::record::Envelope {
+    gcp::record(project_ext, record_type).com_record_type(None)
+}
+
 /// What one reader of one record type read: `count` records, or why it
 /// could not.
 pub(crate) fn collected(record_type: &'static str, result: Result<usize, String>) -> Collected {

@@ -4,7 +4,7 @@
 //! (`log_metrics`).
 
 use crate::{collected, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -61,7 +61,7 @@ pub fn read_log_sinks(
                 })
                 .clone(),
         };
-        let record = gcp::record(project_ext, "log_sink")
+        let record = crate::record(project_ext, "log_sink")
             .reference(format!("projects/{project}/sinks/{name}"))
             .ext("destination_bucket", destination_bucket);
         if !emit.record(record.to_json(sink)) {
@@ -125,7 +125,7 @@ pub fn read_log_metrics(
             })
         })
         .collect();
-    let record = gcp::record(project_ext, "log_metrics")
+    let record = crate::record(project_ext, "log_metrics")
         .reference(format!("projects/{project}"))
         .ext("metrics", joined);
     emit.record(record.to_json(&json!({"metrics": metrics, "alertPolicies": policies})));

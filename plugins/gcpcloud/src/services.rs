@@ -1,7 +1,7 @@
 //! The APIs enabled in a project (`enabled_services`).
 
 use crate::{collected, last_segment, Reader};
-use cloudrest::{gcp, Collected, Emitter};
+use cloudrest::{Collected, Emitter};
 use serde_json::{json, Map, Value};
 
 /// One `enabled_services` record: Service Usage's enabled services under
@@ -32,7 +32,7 @@ pub fn read_enabled_services(
                         .or_else(|| last_segment(s.get("name")))
                 })
                 .collect();
-            let record = gcp::record(project_ext, "enabled_services")
+            let record = crate::record(project_ext, "enabled_services")
                 .reference(format!("projects/{project}"))
                 .ext("services", names);
             emit.record(record.to_json(&json!({"services": services})));
