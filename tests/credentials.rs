@@ -50,7 +50,7 @@ fn azure(server: &CloudServer, rest: &str) -> String {
 /// Google params for the server.
 fn google(server: &CloudServer, rest: &str) -> String {
     let url = server.url();
-    format!("{rest}{}compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", storage_url: \"{url}/storage/v1\", sqladmin_url: \"{url}/sqladmin/v1\", iam_credentials_url: \"{url}\", timeout: 10, max_retries: 1",
+    format!("{rest}{}compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", storage_url: \"{url}/storage/v1\", sqladmin_url: \"{url}/sqladmin/v1\", dns_url: \"{url}/dns/v1\", iam_url: \"{url}/iam/v1\", apikeys_url: \"{url}/apikeys/v2\", serviceusage_url: \"{url}/serviceusage/v1\", logging_url: \"{url}/logging/v2\", monitoring_url: \"{url}/monitoring/v3\", cloudkms_url: \"{url}/cloudkms/v1\", bigquery_url: \"{url}/bigquery/v2\", dataproc_url: \"{url}/dataproc/v1\", essentialcontacts_url: \"{url}/essentialcontacts/v1\", iam_credentials_url: \"{url}\", timeout: 10, max_retries: 1",
         if rest.is_empty() { "" } else { ", " })
 }
 
@@ -80,8 +80,27 @@ fn assert_google_listed(run: &Run) {
     run.assert_status(0);
     run.assert_says("Reading 2 project(s).");
     run.assert_says(
-        "Project example-project: read 2 bucket, 1 compute, 4 firewall, 2 sql_instance.",
+        "Project example-project: read 2 api_key, 3 backend_service, 2 bigquery_dataset, 3 bigquery_table, 2 bucket, 1 compute, 1 compute_project, 4 dataproc_cluster, 2 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 4 firewall, 1 iam_policy, 3 kms_crypto_key, 1 log_metrics, 4 log_sink, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.",
     );
+}
+
+/// The OAuth scopes gcpcloud asks tokens for: read-only for every API
+/// that takes it, cloud-platform for the IAM API (which does not), sorted.
+const GCPCLOUD_SCOPES: [&str; 2] = [
+    "https://www.googleapis.com/auth/cloud-platform",
+    "https://www.googleapis.com/auth/cloud-platform.read-only",
+];
+
+/// The scopes the token requests of `grant` asked for, sorted.
+fn scopes_asked(log: &Path, grant: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = common::json_lines(log)
+        .iter()
+        .filter(|r| r["grant"] == grant)
+        .flat_map(|r| r["scopes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    scopes.sort();
+    scopes
 }
 
 /// The grants the token endpoints gave, in order.
@@ -397,7 +416,9 @@ fn application_default_credentials_from_each_place_they_are_found() {
     config(&sb, "gcpcloud", &google(&server, ""));
     let run = sb.run_now(&["clouds.yaml"]);
     assert_google_listed(&run);
-    assert_eq!(grants(&log), ["refresh_token"]);
+    // One token for each scope gcpcloud asks for: cloud-platform.read-only,
+    // and cloud-platform for the IAM API.
+    assert_eq!(grants(&log), ["refresh_token", "refresh_token"]);
     assert_eq!(bearers(&log), ["google".to_string()].into());
 }
 
@@ -453,7 +474,8 @@ fn an_external_account_exchanges_its_subject_token_and_an_expired_one_says_so() 
     config(&sb, "gcpcloud", &google(&server, "credentials: external_account, credentials_file: federation.json, project: example-project"));
     let run = sb.run_now(&["clouds.yaml"]);
     assert_google_listed(&run);
-    assert_eq!(grants(&log), ["sts"]);
+    assert_eq!(grants(&log), ["sts", "sts"], "one token for each scope");
+    assert_eq!(scopes_asked(&log, "sts"), GCPCLOUD_SCOPES);
     assert_eq!(bearers(&log), ["federated".to_string()].into());
 
     // With the configuration's own impersonation URL.
@@ -484,7 +506,14 @@ fn a_key_file_can_act_as_another_service_account() {
     let run = sb.run_now(&["clouds.yaml"]);
     assert_google_listed(&run);
     let generated = requests(&log, ":generateAccessToken");
-    assert_eq!(generated.len(), 1, "{generated:?}");
+    assert_eq!(generated.len(), 2, "one for each scope: {generated:?}");
+    let mut asked: Vec<&str> = generated
+        .iter()
+        .flat_map(|r| r["scopes"].as_array().unwrap())
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    asked.sort();
+    assert_eq!(asked, GCPCLOUD_SCOPES);
     assert_eq!(
         generated[0]["target"],
         "scanner@example-project.iam.gserviceaccount.com"

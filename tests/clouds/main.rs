@@ -69,8 +69,9 @@ impl Clouds {
     fn gcp_params(&self) -> String {
         let url = self.url();
         format!(
-            "{{key_file_path: \"{}\", compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", storage_url: \"{url}/storage/v1\", sqladmin_url: \"{url}/sqladmin/v1\", timeout: 10}}",
-            gcp_key().display()
+            "{{key_file_path: \"{}\", compute_url: \"{url}/compute/v1\", resource_manager_url: \"{url}/cloudresourcemanager/v1\", storage_url: \"{url}/storage/v1\", sqladmin_url: \"{url}/sqladmin/v1\", {}, timeout: 10}}",
+            gcp_key().display(),
+            gcp_api_urls(&url)
         )
     }
 
@@ -252,6 +253,13 @@ fn run_audit(
 /// `AzKVKeyNoExpiryEvent`).
 fn upstream_key(class: &str) -> String {
     class.to_lowercase()
+}
+
+/// The params that point gcpcloud's other Google APIs (those served from
+/// tests/support/gcp_api.py's table) at the server at `url`, in flow style
+/// without braces.
+fn gcp_api_urls(url: &str) -> String {
+    format!("dns_url: \"{url}/dns/v1\", iam_url: \"{url}/iam/v1\", apikeys_url: \"{url}/apikeys/v2\", serviceusage_url: \"{url}/serviceusage/v1\", logging_url: \"{url}/logging/v2\", monitoring_url: \"{url}/monitoring/v3\", cloudkms_url: \"{url}/cloudkms/v1\", bigquery_url: \"{url}/bigquery/v2\", dataproc_url: \"{url}/dataproc/v1\", essentialcontacts_url: \"{url}/essentialcontacts/v1\"")
 }
 
 /// The service-account key file: the published example's key, as PKCS#8

@@ -43,6 +43,16 @@ pub(crate) fn head_config(sb: &Sandbox, clouds: &Clouds) -> Vec<String> {
         &format!("resource_manager_url: {url}/cloudresourcemanager/v1"),
         &format!("storage_url: {url}/storage/v1"),
         &format!("sqladmin_url: {url}/sqladmin/v1"),
+        &format!("dns_url: {url}/dns/v1"),
+        &format!("iam_url: {url}/iam/v1"),
+        &format!("apikeys_url: {url}/apikeys/v2"),
+        &format!("serviceusage_url: {url}/serviceusage/v1"),
+        &format!("logging_url: {url}/logging/v2"),
+        &format!("monitoring_url: {url}/monitoring/v3"),
+        &format!("cloudkms_url: {url}/cloudkms/v1"),
+        &format!("bigquery_url: {url}/bigquery/v2"),
+        &format!("dataproc_url: {url}/dataproc/v1"),
+        &format!("essentialcontacts_url: {url}/essentialcontacts/v1"),
     ]);
     let mut audit = AuditYaml::new("headaudit");
     for class in [

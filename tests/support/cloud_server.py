@@ -40,7 +40,15 @@ replaying the published examples in tests/data.
 - Google: projects.list under /cloudresourcemanager/v1 (two pages, the
   lifecycleState:ACTIVE filter honoured); only example-project has
   firewalls, instances, buckets (with IAM policies, under /storage/v1) and
-  Cloud SQL instances (under /sqladmin/v1).
+  Cloud SQL instances (under /sqladmin/v1). The other Google APIs (IAM
+  policy, Compute Engine project, networks, subnetworks, backend services,
+  DNS, IAM, API Keys, Service Usage, Logging, Monitoring, a log sink's
+  bucket, regions, Cloud KMS, BigQuery, Dataproc, Essential Contacts) are
+  served from the table of
+  gcp_api.py. A --fail SUBSTRING ending in `$` matches the paths that end
+  with it (`/projects/example-project$`: only Compute Engine's
+  projects.get). A Google API answers an injected 403 with Google's error
+  shape.
 - Web apps: the sites of web_app.derived.json (two pages) and each one's
   `config/web`; app-noconfig's configuration answers 403.
 - PostgreSQL: the single and flexible servers of postgres.derived.json and
@@ -62,6 +70,7 @@ import pathlib
 import time
 import urllib.parse
 
+import gcp_api
 import identity
 import testserver
 
@@ -248,6 +257,8 @@ SQL_INSTANCES = [
                   "sslMode": "ENCRYPTED_ONLY", "authorizedNetworks": []}}},
 ]
 FIREWALL_PAGES = [gcp("firewalls_list.page1.forseti.json"), gcp("firewalls_list.page2.forseti.json")]
+GCP_TABLE = gcp_api.routes(DATA / "gcp")
+GOOGLE_PREFIXES = ("/cloudresourcemanager/v1/", "/storage/v1/", "/sqladmin/v1/", "/compute/v1/") + gcp_api.PREFIXES
 
 
 def google_page(body, items, query):
@@ -286,7 +297,7 @@ class Handler(testserver.Handler):
     do_GET = do_POST = handle_request
 
     def injected_fault(self, path):
-        fault = FAULTS.take(lambda pattern: pattern in path)
+        fault = FAULTS.take(lambda pattern: path.endswith(pattern[:-1]) if pattern.endswith("$") else pattern in path)
         if fault is None:
             return False
         status = int(fault)
@@ -294,6 +305,10 @@ class Handler(testserver.Handler):
         if "/compute/v1/" in path:
             body = gcp("error_403_access_denied.forseti.json") if status == 403 else {
                 "error": {"code": status, "message": "Injected failure", "status": "UNAVAILABLE" if status >= 500 else "RESOURCE_EXHAUSTED"}}
+        elif path.startswith(GOOGLE_PREFIXES):
+            reason = {403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}.get(status, "UNAVAILABLE")
+            body = {"error": {"code": status, "message": f"Injected {status} for {path}: the caller does not have permission"
+                              if status == 403 else f"Injected {status} for {path}", "status": reason}}
         else:
             code = {403: "AuthorizationFailed", 429: "TooManyRequests"}.get(status, "InternalServerError")
             body = {"error": {"code": code, "message": f"Injected {status} for {path}"}}
@@ -314,10 +329,16 @@ class Handler(testserver.Handler):
             return self.sts(raw)
         auth = self.headers.get("Authorization")
         if verb == "POST" and path.startswith("/v1/projects/-/serviceAccounts/"):
-            return self.generate_access_token(path, auth)
-        google = path.startswith(("/cloudresourcemanager/v1/", "/storage/v1/", "/sqladmin/v1/", "/compute/v1/"))
+            return self.generate_access_token(path, auth, raw)
+        google = path.startswith(GOOGLE_PREFIXES)
         if google and not self.google_bearer(auth):
             return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
+        if google:
+            found = gcp_api.answer(GCP_TABLE, verb, path, urllib.parse.parse_qs(url.query), self.note.get("scope"))
+            if found is not None:
+                return self.reply(*found)
+            if path.startswith(gcp_api.PREFIXES):
+                return self.reply(404, gcp_api.not_found())
         if path.startswith("/vaults/"):
             return self.vault(path, urllib.parse.parse_qs(url.query), auth)
         if path == "/cloudresourcemanager/v1/projects":
@@ -520,14 +541,16 @@ class Handler(testserver.Handler):
             return self.reply(400, {"error": "invalid_grant", "error_description": "The token has expired."})
         if not args.subject_token or field("subject_token") != args.subject_token:
             return self.reply(400, {"error": "invalid_grant", "error_description": "The subject token is invalid."})
-        self.note = {"grant": "sts", "audience": field("audience")}
+        self.note = {"grant": "sts", "audience": field("audience"), "scopes": field("scope").split()}
         self.reply(200, {"access_token": FEDERATED_TOKEN, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
                          "token_type": "Bearer", "expires_in": 3599})
 
-    def generate_access_token(self, path, auth):
+    def generate_access_token(self, path, auth, raw):
         """IAM Credentials generateAccessToken: acting as another service account."""
         if not path.endswith(":generateAccessToken") or not self.google_bearer(auth):
             return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
+        # The scopes asked for (the log notes them; the token issued is the same).
+        self.note["scopes"] = (json.loads(raw or b"{}").get("scope") or [])
         target = path.rsplit("/", 1)[1].split(":")[0]
         self.note["target"] = target
         expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
@@ -539,6 +562,9 @@ class Handler(testserver.Handler):
         kind = {GOOGLE_TOKEN: "google", FEDERATED_TOKEN: "federated", IMPERSONATED_TOKEN: "impersonated"}.get(token)
         if kind is None and SERVICE_ACCOUNT.accepts(token):
             kind = "self_signed"
+            # What a self-signed JWT may do: its scopes (the APIs of
+            # gcp_api.py that take only cloud-platform check them).
+            self.note["scope"] = identity.parts(token)[1]["scope"]
         if kind:
             self.note["bearer"] = kind
         return kind is not None

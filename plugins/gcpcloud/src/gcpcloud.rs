@@ -11,8 +11,12 @@ use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Read-only access to Compute Engine and to the project list.
+/// Read-only access to every API that offers it.
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform.read-only";
+
+/// The scope of the APIs that accept no read-only scope (IAM): what the
+/// token may do is still only what the roles of the account allow.
+const FULL_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
 /// Parameters of [`GcpCloud`].
 #[derive(Clone, Deserialize, Serialize, cloudmarker_plugin_api::sdk::schema::JsonSchema)]
@@ -47,6 +51,29 @@ pub struct GcpParams {
     pub storage_url: String,
     /// The Cloud SQL Admin API base URL (database instances).
     pub sqladmin_url: String,
+    /// The Cloud DNS API base URL (DNS policies of the networks).
+    pub dns_url: String,
+    /// The IAM API base URL (service accounts and their keys).
+    pub iam_url: String,
+    /// The API Keys API base URL.
+    pub apikeys_url: String,
+    /// The Service Usage API base URL (enabled services).
+    pub serviceusage_url: String,
+    /// The Cloud Logging API base URL (sinks, log-based metrics).
+    pub logging_url: String,
+    /// The Cloud Monitoring API base URL (alert policies).
+    pub monitoring_url: String,
+    /// The Cloud KMS API base URL (key rings, crypto keys).
+    pub cloudkms_url: String,
+    /// The BigQuery API base URL (datasets, tables).
+    pub bigquery_url: String,
+    /// The Dataproc API base URL (clusters).
+    pub dataproc_url: String,
+    /// The Essential Contacts API base URL.
+    pub essentialcontacts_url: String,
+    /// BigQuery tables read at most a project (one tables.get each); past
+    /// it, `bigquery_table` is reported cut.
+    pub max_bigquery_tables: usize,
     /// Requests in flight at most.
     pub max_concurrency: usize,
     /// Upstream Cloudmarker's name for `max_concurrency`; wins when given.
@@ -80,6 +107,17 @@ impl Default for GcpParams {
             resource_manager_url: "https://cloudresourcemanager.googleapis.com/v1".into(),
             storage_url: "https://storage.googleapis.com/storage/v1".into(),
             sqladmin_url: "https://sqladmin.googleapis.com/v1".into(),
+            dns_url: "https://dns.googleapis.com/dns/v1".into(),
+            iam_url: "https://iam.googleapis.com/v1".into(),
+            apikeys_url: "https://apikeys.googleapis.com/v2".into(),
+            serviceusage_url: "https://serviceusage.googleapis.com/v1".into(),
+            logging_url: "https://logging.googleapis.com/v2".into(),
+            monitoring_url: "https://monitoring.googleapis.com/v3".into(),
+            cloudkms_url: "https://cloudkms.googleapis.com/v1".into(),
+            bigquery_url: "https://bigquery.googleapis.com/bigquery/v2".into(),
+            dataproc_url: "https://dataproc.googleapis.com/v1".into(),
+            essentialcontacts_url: "https://essentialcontacts.googleapis.com/v1".into(),
+            max_bigquery_tables: 1000,
             max_concurrency: 4,
             threads: None,
             processes: None,
@@ -95,6 +133,8 @@ impl Default for GcpParams {
 struct Session {
     http: Http,
     token: Bearer,
+    /// Tokens of [`FULL_SCOPE`], for the APIs without a read-only scope.
+    full_token: Bearer,
     /// How the plugin signs in.
     sign_in: SignIn,
     /// The project read when the project list cannot be (`project`, the
@@ -109,8 +149,21 @@ impl Session {
         crate::Reader {
             http: &self.http,
             token: &self.token,
+            full_token: &self.full_token,
             storage_url: self.params.storage_url.trim_end_matches('/'),
             sqladmin_url: self.params.sqladmin_url.trim_end_matches('/'),
+            compute_url: self.params.compute_url.trim_end_matches('/'),
+            resource_manager_url: self.params.resource_manager_url.trim_end_matches('/'),
+            dns_url: self.params.dns_url.trim_end_matches('/'),
+            iam_url: self.params.iam_url.trim_end_matches('/'),
+            apikeys_url: self.params.apikeys_url.trim_end_matches('/'),
+            serviceusage_url: self.params.serviceusage_url.trim_end_matches('/'),
+            logging_url: self.params.logging_url.trim_end_matches('/'),
+            monitoring_url: self.params.monitoring_url.trim_end_matches('/'),
+            cloudkms_url: self.params.cloudkms_url.trim_end_matches('/'),
+            bigquery_url: self.params.bigquery_url.trim_end_matches('/'),
+            dataproc_url: self.params.dataproc_url.trim_end_matches('/'),
+            essentialcontacts_url: self.params.essentialcontacts_url.trim_end_matches('/'),
         }
     }
 }
@@ -128,7 +181,7 @@ impl PluginType for GcpCloud {
     const CLASS: Option<&'static str> = Some("GCPCloud");
     const SHARDS: bool = true;
     const DESCRIPTION: &'static str =
-        "Reads the firewalls and instances of every Google Cloud project the service account can see.";
+        "Reads every Google Cloud project the credentials can see: instances, firewalls, buckets, Cloud SQL, IAM, KMS, logging, DNS, networks, BigQuery and more.";
 
     /// Signs in and reads one firewall rule of the project (or, without a
     /// known project, one page of the project list).
@@ -163,15 +216,16 @@ impl PluginType for GcpCloud {
         params.max_concurrency =
             cloudrest::upstream_threads(params.max_concurrency, params.threads, params.processes);
         let config = |e: String| PluginError::config(format!("gcpcloud: {e}"));
-        let sign_in = SignIn::new(&gcp::Settings {
+        let settings = |scope| gcp::Settings {
             kind: params.credentials,
             key_file_path: &params.key_file_path,
             credentials_file: &params.credentials_file,
             impersonate_service_account: params.impersonate_service_account.as_deref(),
             iam_credentials_url: &params.iam_credentials_url,
-            scope: SCOPE,
-        })
-        .map_err(config)?;
+            scope,
+        };
+        let sign_in = SignIn::new(&settings(SCOPE)).map_err(config)?;
+        let full_token = SignIn::new(&settings(FULL_SCOPE)).map_err(config)?.bearer();
         let http = Http::new(
             params.timeout,
             params.max_retries,
@@ -192,6 +246,7 @@ impl PluginType for GcpCloud {
             session: Arc::new(Session {
                 http,
                 token: sign_in.bearer(),
+                full_token,
                 sign_in,
                 project,
                 params,
@@ -215,12 +270,52 @@ impl Cloud for GcpCloud {
     }
 }
 
+/// The readers of a project, run concurrently (at most `max_concurrency`).
 #[derive(Clone, Copy)]
 enum Kind {
     Firewalls,
     Instances,
     Buckets,
     SqlInstances,
+    IamPolicy,
+    ComputeProject,
+    Networks,
+    Subnetworks,
+    BackendServices,
+    ServiceAccounts,
+    ApiKeys,
+    EnabledServices,
+    LogSinks,
+    LogMetrics,
+    DnsZones,
+    CryptoKeys,
+    BigQuery,
+    DataprocClusters,
+    EssentialContacts,
+}
+
+impl Kind {
+    const ALL: [Kind; 19] = [
+        Kind::Firewalls,
+        Kind::Instances,
+        Kind::Buckets,
+        Kind::SqlInstances,
+        Kind::IamPolicy,
+        Kind::ComputeProject,
+        Kind::Networks,
+        Kind::Subnetworks,
+        Kind::BackendServices,
+        Kind::ServiceAccounts,
+        Kind::ApiKeys,
+        Kind::EnabledServices,
+        Kind::LogSinks,
+        Kind::LogMetrics,
+        Kind::DnsZones,
+        Kind::CryptoKeys,
+        Kind::BigQuery,
+        Kind::DataprocClusters,
+        Kind::EssentialContacts,
+    ];
 }
 
 /// Reads every active project the service account can see (the key
@@ -325,53 +420,74 @@ fn collect_project(
     }
     let base = session.params.compute_url.trim_end_matches('/');
     let collected: Mutex<Collected> = Mutex::default();
-    run_bounded(
-        vec![
-            Kind::Firewalls,
-            Kind::Instances,
-            Kind::Buckets,
-            Kind::SqlInstances,
-        ],
-        session.params.max_concurrency,
-        |kind| {
-            let (name, result) = match kind {
-                Kind::Firewalls => (
-                    "firewall",
-                    read_firewalls(
-                        session,
-                        &format!("{base}/projects/{project}/global/firewalls"),
-                        &project_ext,
-                        emit,
-                    ),
+    // The organization a project's essential contacts also come from.
+    let organization = project_json
+        .get("parent")
+        .filter(|p| p.get("type").and_then(Value::as_str) == Some("organization"))
+        .and_then(|p| p.get("id"))
+        .and_then(Value::as_str);
+    run_bounded(Kind::ALL.to_vec(), session.params.max_concurrency, |kind| {
+        let reader = session.reader();
+        let (reader, ext) = (&reader, &project_ext);
+        let read = match kind {
+            Kind::Firewalls => crate::collected(
+                "firewall",
+                read_firewalls(
+                    session,
+                    &format!("{base}/projects/{project}/global/firewalls"),
+                    ext,
+                    emit,
                 ),
-                Kind::Instances => (
-                    "compute",
-                    read_instances(session, project, base, &project_ext, emit),
-                ),
-                Kind::Buckets => (
-                    "bucket",
-                    crate::storage::read_buckets(&session.reader(), project, &project_ext, emit),
-                ),
-                Kind::SqlInstances => (
-                    "sql_instance",
-                    crate::cloudsql::read_sql_instances(
-                        &session.reader(),
-                        project,
-                        &project_ext,
-                        emit,
-                    ),
-                ),
-            };
-            let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
-            match result {
-                Ok(count) => collected.count(name, count),
-                Err(message) => {
-                    emit.problem(PluginError::partial(0, message.clone()));
-                    collected.fail(name, message);
-                }
+            ),
+            Kind::Instances => {
+                crate::collected("compute", read_instances(session, project, base, ext, emit))
             }
-        },
-    );
+            Kind::Buckets => crate::collected(
+                "bucket",
+                crate::storage::read_buckets(reader, project, ext, emit),
+            ),
+            Kind::SqlInstances => crate::collected(
+                "sql_instance",
+                crate::cloudsql::read_sql_instances(reader, project, ext, emit),
+            ),
+            Kind::IamPolicy => crate::iam::read_iam_policy(reader, project, ext, emit),
+            Kind::ComputeProject => {
+                crate::compute::read_compute_project(reader, project, ext, emit)
+            }
+            Kind::Networks => crate::compute::read_networks(reader, project, ext, emit),
+            Kind::Subnetworks => crate::compute::read_subnetworks(reader, project, ext, emit),
+            Kind::BackendServices => {
+                crate::compute::read_backend_services(reader, project, ext, emit)
+            }
+            Kind::ServiceAccounts => crate::iam::read_service_accounts(reader, project, ext, emit),
+            Kind::ApiKeys => crate::iam::read_api_keys(reader, project, ext, emit),
+            Kind::EnabledServices => {
+                crate::services::read_enabled_services(reader, project, ext, emit)
+            }
+            Kind::LogSinks => crate::logging::read_log_sinks(reader, project, ext, emit),
+            Kind::LogMetrics => crate::logging::read_log_metrics(reader, project, ext, emit),
+            Kind::DnsZones => crate::dns::read_managed_zones(reader, project, ext, emit),
+            Kind::CryptoKeys => crate::kms::read_crypto_keys(reader, project, ext, emit),
+            Kind::BigQuery => crate::bigquery::read_bigquery(
+                reader,
+                project,
+                session.params.max_bigquery_tables,
+                ext,
+                emit,
+            ),
+            Kind::DataprocClusters => crate::dataproc::read_clusters(reader, project, ext, emit),
+            Kind::EssentialContacts => {
+                crate::contacts::read_contacts(reader, project, organization, ext, emit)
+            }
+        };
+        for why in read.failures.values() {
+            emit.problem(PluginError::partial(0, why.clone()));
+        }
+        collected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .merge(read);
+    });
     let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     let record = gcp::record(&project_ext, "collection_summary")
         .reference(project)
