@@ -320,7 +320,7 @@ fn frameworks_are_listed_and_an_unknown_one_is_exit_2() {
             azure["automated"].as_u64(),
             azure["mapped"].as_u64()
         ),
-        (Some(127), Some(89), Some(14)),
+        (Some(127), Some(89), Some(50)),
         "frameworks/README.md's counts"
     );
     let unknown = sb.run(&["compliance", "--framework", "cis_nope_1.0"]);
