@@ -858,3 +858,13 @@ fn an_unreadable_root_scope_is_not_evaluated_and_refused_assignments_fail_the_co
         "the root scope is not evaluated"
     );
 }
+
+#[test]
+fn refused_flow_logs_alone_are_a_partial_read() {
+    let (sb, _clouds, run) = run_audit(&["--fail", "flowLogs=403"], "network.yaml", network_audit);
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read flow_log");
+    let read = sb.records("netaudit_aznetwork.json");
+    assert_eq!(of_type(&read, "virtual_network").len(), 2);
+    assert!(of_type(&read, "flow_log").is_empty());
+}

@@ -99,7 +99,14 @@ pub fn read(
                     .and_then(Value::as_str)
                     .unwrap_or_default(),
             };
+            let failed_before: Vec<&str> = read.failures.keys().copied().collect();
             let out = records(session, &sub, &lists, &mut read);
+            // What `records` could not read is a partial read too.
+            for (record_type, why) in &read.failures {
+                if !failed_before.contains(record_type) {
+                    emit.problem(PluginError::partial(0, why.clone()));
+                }
+            }
             let mut emitting = true;
             for record in out {
                 if emitting && !emit.record(record) {
