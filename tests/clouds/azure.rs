@@ -534,3 +534,337 @@ fn disks_and_vm_extensions() {
         "no whitelist, no unapproved"
     );
 }
+
+/// The audit of azsecurity's two plugins, with the bundled rules about
+/// their records (events in `secaudit_rules.json`).
+fn security_audit(clouds: &Clouds) -> AuditYaml {
+    let azure = clouds.azure_params("");
+    AuditYaml::new("secaudit")
+        .cloud("azdefender", "azdefender", &azure)
+        .cloud("azactivitylogalerts", "azactivitylogalerts", &azure)
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_defender_*\", \"azure_activity_log_alert_*\"]}",
+        )
+}
+
+/// How many events of `events` each rule (`com.check`) raised.
+fn per_check(events: &[Value]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for event in events {
+        let check = event["com"]["check"].as_str().unwrap().to_string();
+        *counts.entry(check).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
+    let (sb, _clouds, run) = run_audit(&[], "security.yaml", security_audit);
+    run.assert_status(0);
+    let read = sb.records("secaudit_azdefender.json");
+    let pricings = of_type(&read, "defender_pricing");
+    assert_eq!(pricings.len(), 15, "both pages of the first subscription");
+    let servers = named(&pricings, "VirtualMachines");
+    assert_eq!(servers["ext"]["pricing_tier"], "Standard");
+    assert_eq!(servers["ext"]["sub_plan"], "P2");
+    assert_eq!(servers["raw"]["properties"]["pricingTier"], "Standard");
+    // One contacts record per subscription; the second has none.
+    let contacts = of_type(&read, "security_contacts");
+    assert_eq!(contacts.len(), 2);
+    let first = contacts.iter().find(|c| c["ext"]["contacts"] == 1).unwrap();
+    assert_eq!(
+        first["ext"]["emails"],
+        json!(["secops@contoso.example", "oncall@contoso.example"])
+    );
+    assert_eq!(first["ext"]["notified_roles"], json!(["Owner", "Admin"]));
+    assert_eq!(first["ext"]["alert_minimal_severity"], "Medium");
+    assert!(contacts.iter().any(|c| c["raw"]["contacts"] == json!([])));
+    for summary in of_type(&read, "collection_summary") {
+        assert_eq!(summary["ext"]["complete"], true, "{summary}");
+    }
+
+    let alerts = sb.records("secaudit_azactivitylogalerts.json");
+    let alerts = of_type(&alerts, "activity_log_alerts");
+    assert_eq!(alerts.len(), 2, "one per subscription");
+    let first = alerts.iter().find(|a| a["ext"]["alerts"] == 4).unwrap();
+    // The alert scoped to a resource group and the disabled one do not count.
+    assert_eq!(
+        first["ext"]["operations_alerted"],
+        json!([
+            "microsoft.authorization/policyassignments/delete",
+            "microsoft.authorization/policyassignments/write",
+            "microsoft.network/networksecuritygroups/write"
+        ])
+    );
+
+    let raised = per_check(&sb.records("secaudit_rules.json"));
+    let expected: Vec<(&str, usize)> = vec![
+        ("azure_activity_log_alert_missing_nsg_delete", 2),
+        ("azure_activity_log_alert_missing_nsg_write", 1),
+        (
+            "azure_activity_log_alert_missing_policy_assignment_create",
+            1,
+        ),
+        (
+            "azure_activity_log_alert_missing_policy_assignment_delete",
+            1,
+        ),
+        ("azure_activity_log_alert_missing_public_ip_delete", 2),
+        ("azure_activity_log_alert_missing_public_ip_write", 2),
+        (
+            "azure_activity_log_alert_missing_security_solution_delete",
+            2,
+        ),
+        (
+            "azure_activity_log_alert_missing_security_solution_write",
+            2,
+        ),
+        ("azure_activity_log_alert_missing_service_health", 2),
+        (
+            "azure_activity_log_alert_missing_sql_firewall_rule_delete",
+            2,
+        ),
+        (
+            "azure_activity_log_alert_missing_sql_firewall_rule_write",
+            2,
+        ),
+        ("azure_defender_alert_notifications_off", 1),
+        ("azure_defender_apis_off", 1),
+        ("azure_defender_app_services_off", 1),
+        ("azure_defender_attack_path_notifications_off", 2),
+        ("azure_defender_cosmos_db_off", 1),
+        ("azure_defender_no_security_contact_email", 1),
+        ("azure_defender_open_source_databases_off", 1),
+        ("azure_defender_owner_not_notified", 1),
+    ];
+    let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(raised, expected);
+}
+
+#[test]
+fn refused_defender_plans_and_alerts_are_failed_collections() {
+    let (sb, _clouds, run) = run_audit(
+        &[
+            "--fail",
+            "Microsoft.Security/pricings=403",
+            "--fail",
+            "activityLogAlerts=403",
+        ],
+        "security.yaml",
+        security_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read defender_pricing");
+    run.assert_says("could NOT read activity_log_alerts");
+    let read = sb.records("secaudit_azdefender.json");
+    assert!(of_type(&read, "defender_pricing").is_empty());
+    assert_eq!(of_type(&read, "security_contacts").len(), 2);
+    for summary in of_type(&read, "collection_summary") {
+        assert_eq!(summary["ext"]["complete"], false);
+        assert_refused(
+            &summary["ext"]["failed"],
+            "defender_pricing",
+            "listing defender_pricing",
+        );
+        assert!(
+            summary["ext"]["collected"]["security_contacts"].is_u64(),
+            "{summary}"
+        );
+    }
+    let alerts = sb.records("secaudit_azactivitylogalerts.json");
+    assert!(of_type(&alerts, "activity_log_alerts").is_empty());
+    for summary in of_type(&alerts, "collection_summary") {
+        assert_refused(
+            &summary["ext"]["failed"],
+            "activity_log_alerts",
+            "listing activity_log_alerts",
+        );
+    }
+    // Nothing read, nothing raised: no plan is "off" and no alert "missing".
+    let raised = per_check(&sb.records("secaudit_rules.json"));
+    assert!(
+        raised
+            .keys()
+            .all(|k| k.contains("notif") || k.contains("email") || k.contains("owner")),
+        "{raised:?}"
+    );
+}
+
+/// The audit of aznetwork with the bundled network rules (events in
+/// `netaudit_rules.json`).
+fn network_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("netaudit")
+        .cloud("aznetwork", "aznetwork", &clouds.azure_params(""))
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_vnet_*\", \"azure_bastion_*\", \"azure_network_watcher_*\", \"azure_nsg_flow_log_*\"]}",
+        )
+}
+
+#[test]
+fn virtual_networks_bastions_watchers_flow_logs_and_their_rules() {
+    let (sb, _clouds, run) = run_audit(&[], "network.yaml", network_audit);
+    run.assert_status(0);
+    let read = sb.records("netaudit_aznetwork.json");
+    let vnets = of_type(&read, "virtual_network");
+    assert_eq!(vnets.len(), 2);
+    let app = named(&vnets, "vnet-app");
+    assert_eq!(
+        app["ext"]["subnets_without_nsg"],
+        json!(["db", "GatewaySubnet"])
+    );
+    assert_eq!(app["ext"]["ddos_protection"], false);
+    let bastions = of_type(&read, "bastion_hosts");
+    assert_eq!(bastions.len(), 2, "one per subscription");
+    let watchers = of_type(&read, "network_watchers");
+    assert_eq!(watchers.len(), 2, "one per subscription");
+    let first = watchers
+        .iter()
+        .find(|w| w["ext"]["network_watchers"] == 1)
+        .unwrap();
+    assert_eq!(first["ext"]["unwatched_locations"], json!(["eastus"]));
+    let flows = of_type(&read, "flow_log");
+    assert_eq!(flows.len(), 3, "both pages");
+    let nsg_flow = named(&flows, "web-nsg-flows");
+    assert_eq!(nsg_flow["ext"]["target_type"], "network_security_group");
+    assert_eq!(nsg_flow["ext"]["retention_days"], 30);
+    for summary in of_type(&read, "collection_summary") {
+        assert_eq!(summary["ext"]["complete"], true, "{summary}");
+    }
+    let raised = per_check(&sb.records("netaudit_rules.json"));
+    let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        raised,
+        [
+            ("azure_bastion_host_missing", 1),
+            ("azure_network_watcher_missing", 1),
+            ("azure_nsg_flow_log_retention_short", 1),
+            ("azure_vnet_ddos_protection_off", 1),
+            ("azure_vnet_flow_log_retention_short", 1),
+            ("azure_vnet_subnet_without_nsg", 1),
+        ]
+    );
+}
+
+#[test]
+fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "virtualNetworks=403", "--fail", "flowLogs=403"],
+        "network.yaml",
+        network_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read");
+    let read = sb.records("netaudit_aznetwork.json");
+    assert!(of_type(&read, "virtual_network").is_empty());
+    assert!(of_type(&read, "flow_log").is_empty());
+    // Without the virtual networks, the regions in use are unknown.
+    assert!(of_type(&read, "network_watchers").is_empty());
+    assert_eq!(of_type(&read, "bastion_hosts").len(), 2);
+    let summaries = of_type(&read, "collection_summary");
+    for summary in &summaries {
+        assert_refused(
+            &summary["ext"]["failed"],
+            "virtual_network",
+            "listing virtual_network",
+        );
+    }
+    let first = summaries
+        .iter()
+        .find(|s| s["ext"]["failed"].get("flow_log").is_some())
+        .unwrap();
+    assert_refused(
+        &first["ext"]["failed"],
+        "flow_log",
+        "watcher NetworkWatcher_westus",
+    );
+    let raised = per_check(&sb.records("netaudit_rules.json"));
+    assert_eq!(
+        raised.keys().collect::<Vec<_>>(),
+        ["azure_bastion_host_missing"]
+    );
+}
+
+/// The audit of azauthorization with the bundled authorization rules
+/// (events in `authaudit_rules.json`).
+fn authorization_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("authaudit")
+        .cloud("azauthorization", "azauthorization", &clouds.azure_params(""))
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_custom_subscription_admin_role\", \"azure_subscription_owner_count\", \"azure_root_user_access_administrator\"]}",
+        )
+}
+
+#[test]
+fn custom_roles_owners_and_the_root_scope_with_their_rules() {
+    let (sb, _clouds, run) = run_audit(&["--root-readable"], "auth.yaml", authorization_audit);
+    run.assert_status(0);
+    let read = sb.records("authaudit_azauthorization.json");
+    let roles = of_type(&read, "custom_role");
+    assert_eq!(roles.len(), 3, "the custom roles only");
+    let owners = of_type(&read, "subscription_owners");
+    assert_eq!(owners.len(), 2, "one per subscription");
+    assert!(owners.iter().any(|o| o["ext"]["owners"] == 1));
+    let root = of_type(&read, "root_user_access_administrators");
+    assert_eq!(root.len(), 1, "one per run");
+    assert_eq!(root[0]["ext"]["readable"], true);
+    assert_eq!(
+        root[0]["ext"]["user_access_administrators"],
+        json!(["a1a1a1a1-0000-0000-0000-000000000003"])
+    );
+    let raised = per_check(&sb.records("authaudit_rules.json"));
+    let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        raised,
+        [
+            ("azure_custom_subscription_admin_role", 1),
+            ("azure_root_user_access_administrator", 1),
+            ("azure_subscription_owner_count", 2),
+        ]
+    );
+}
+
+#[test]
+fn an_unreadable_root_scope_is_not_evaluated_and_refused_assignments_fail_the_collection() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "roleDefinitions=403"],
+        "auth.yaml",
+        authorization_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read custom_role");
+    let read = sb.records("authaudit_azauthorization.json");
+    let root = of_type(&read, "root_user_access_administrators");
+    assert_eq!(root[0]["ext"]["readable"], false);
+    let why = root[0]["ext"]["why"].as_str().unwrap();
+    assert!(why.contains("403") && why.contains("elevat"), "{why}");
+    assert!(of_type(&read, "custom_role").is_empty());
+    for summary in of_type(&read, "collection_summary") {
+        assert_refused(
+            &summary["ext"]["failed"],
+            "custom_role",
+            "listing custom_role",
+        );
+    }
+    let raised = per_check(&sb.records("authaudit_rules.json"));
+    assert_eq!(
+        raised.keys().collect::<Vec<_>>(),
+        ["azure_subscription_owner_count"],
+        "the root scope is not evaluated"
+    );
+}
+
+#[test]
+fn refused_flow_logs_alone_are_a_partial_read() {
+    let (sb, _clouds, run) = run_audit(&["--fail", "flowLogs=403"], "network.yaml", network_audit);
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read flow_log");
+    let read = sb.records("netaudit_aznetwork.json");
+    assert_eq!(of_type(&read, "virtual_network").len(), 2);
+    assert!(of_type(&read, "flow_log").is_empty());
+}

@@ -58,6 +58,15 @@ replaying the published examples in tests/data.
 - Disks: the published disk list, then (derived) one attached disk.
 - Monitor: the first subscription's locations, log profile and diagnostic
   setting of monitor.derived.json; the others have none.
+- Security: the first subscription's Defender plans (two pages), security
+  contact and activity log alerts of security.derived.json; the others have
+  none.
+- Network: the first subscription's virtual networks, Bastion host, Network
+  Watcher and its flow logs (two pages) of network.derived.json; the others
+  have none.
+- Authorization: the first subscription's role definitions and role
+  assignments of authorization.derived.json; the role assignments at the
+  root scope / answer 403 unless --root-readable.
   Each request is logged to --log as a JSON line (path, start,
   end) so tests can check concurrency.
 Prints READY; stops when its standard input closes.
@@ -99,6 +108,8 @@ parser.add_argument("--token-lifetime", type=int, default=3599)
 parser.add_argument("--gcp-key", help="the service-account key whose self-signed JWTs are accepted")
 parser.add_argument("--subject-token", help="the external account subject token STS accepts")
 parser.add_argument("--refresh-token", help="the authorized_user refresh token accepted")
+parser.add_argument("--root-readable", action="store_true",
+                    help="answer the role assignments at the root scope / (else 403, as for an identity without elevated access)")
 parser.add_argument("--scale-vms", type=int, default=0,
                     help="serve this many virtual machines (copies of the published example, derived), 1000 a page")
 args = parser.parse_args()
@@ -213,6 +224,19 @@ MONITOR = json.loads((DATA / "azure" / "monitor.derived.json").read_text().repla
 RESOURCES["locations"] = [MONITOR["locations"]]
 RESOURCES["providers/Microsoft.Insights/logprofiles"] = [MONITOR["logprofiles"]]
 RESOURCES["providers/Microsoft.Insights/diagnosticSettings"] = [MONITOR["diagnosticSettings"]]
+SECURITY = json.loads((DATA / "azure" / "security.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
+# The pricings in two pages (nextLink), the contacts and alerts in one.
+RESOURCES["providers/Microsoft.Security/pricings"] = [SECURITY["pricings"][:8], SECURITY["pricings"][8:]]
+RESOURCES["providers/Microsoft.Security/securityContacts"] = [SECURITY["securityContacts"]]
+RESOURCES["providers/Microsoft.Insights/activityLogAlerts"] = [SECURITY["activityLogAlerts"]]
+NETWORK = json.loads((DATA / "azure" / "network.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
+RESOURCES["providers/Microsoft.Network/virtualNetworks"] = [NETWORK["virtualNetworks"]]
+RESOURCES["providers/Microsoft.Network/bastionHosts"] = [NETWORK["bastionHosts"]]
+RESOURCES["providers/Microsoft.Network/networkWatchers"] = [NETWORK["networkWatchers"]]
+RESOURCES[NETWORK["watcherFlowLogsPath"]] = [NETWORK["flowLogs"][:2], NETWORK["flowLogs"][2:]]
+AUTHORIZATION = json.loads((DATA / "azure" / "authorization.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
+RESOURCES["providers/Microsoft.Authorization/roleDefinitions"] = [AUTHORIZATION["roleDefinitions"]]
+RESOURCES["providers/Microsoft.Authorization/roleAssignments"] = [AUTHORIZATION["roleAssignments"]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -351,6 +375,11 @@ class Handler(testserver.Handler):
             return self.reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "The access token is invalid."}})
         query = urllib.parse.parse_qs(url.query)
         page = int((query.get("$skiptoken") or ["0"])[0])
+        if path == "/providers/Microsoft.Authorization/roleAssignments":
+            if not args.root_readable:
+                return self.reply(403, {"error": {"code": "AuthorizationFailed",
+                                                  "message": "The client does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/'."}})
+            return self.page(path, query, [AUTHORIZATION["rootAssignments"]], page)
         if path == "/subscriptions":
             n = args.subscriptions_per_page
             return self.page(path, query, [SUBSCRIPTIONS[i:i + n] for i in range(0, len(SUBSCRIPTIONS), n)], page)

@@ -1,0 +1,164 @@
+//! The `azdefender` cloud plugin: Microsoft Defender for Cloud's plans
+//! (pricings) and security contacts of every subscription.
+
+use crate::lists::{self, text, Lists, Subscription};
+use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
+use cloudrest::Emitter;
+use serde_json::{json, Value};
+
+/// `record_type` of one Defender plan of a subscription.
+pub const DEFENDER_PRICING: &str = "defender_pricing";
+/// `record_type` of a subscription's security contacts (all of them, in
+/// one record, so that none is a record too).
+pub const SECURITY_CONTACTS: &str = "security_contacts";
+
+/// Defender for Cloud plans (`Microsoft.Security/pricings/read`).
+const PRICINGS: ResourceType = ResourceType {
+    record_type: DEFENDER_PRICING,
+    path: "providers/Microsoft.Security/pricings",
+    api_version: "2024-01-01",
+};
+
+/// Security contacts (`Microsoft.Security/securityContacts/read`); this
+/// version has the notification sources (alerts, attack paths).
+const CONTACTS: ResourceType = ResourceType {
+    record_type: SECURITY_CONTACTS,
+    path: "providers/Microsoft.Security/securityContacts",
+    api_version: "2023-12-01-preview",
+};
+
+/// Reads each subscription's Defender plans (one `defender_pricing` record
+/// each) and security contacts (one `security_contacts` record), then one
+/// `collection_summary` per subscription.
+pub enum AzDefenderReader {}
+
+impl Reader for AzDefenderReader {
+    const NAME: &'static str = "azdefender";
+    const DESCRIPTION: &'static str =
+        "Reads the Microsoft Defender for Cloud plans and security contacts of every Azure subscription.";
+
+    fn collect(session: &Session, emit: &Emitter) {
+        lists::read(
+            session,
+            Self::NAME,
+            &[PRICINGS, CONTACTS],
+            &[],
+            emit,
+            records,
+        );
+    }
+}
+
+/// The `azdefender` cloud plugin.
+pub type AzDefender = AzurePlugin<AzDefenderReader>;
+
+/// The records of one subscription: one per plan, and the contacts (when
+/// listed).
+fn records(_: &Session, sub: &Subscription<'_>, lists: &Lists, _: &mut Collected) -> Vec<String> {
+    let mut records: Vec<String> = lists
+        .get(DEFENDER_PRICING)
+        .into_iter()
+        .flatten()
+        .map(|item| pricing_record(sub, item))
+        .collect();
+    if let Some(contacts) = lists.get(SECURITY_CONTACTS) {
+        records.push(contacts_record(sub, contacts.clone()));
+    }
+    records
+}
+
+/// One plan: the pricing resource as `raw`; `ext.plan` (its name),
+/// `ext.pricing_tier` (`Free`, `Standard`) and `ext.sub_plan`.
+fn pricing_record(sub: &Subscription<'_>, item: &Value) -> String {
+    azure::record(sub.ext, DEFENDER_PRICING)
+        .reference(item.get("id").cloned().unwrap_or(Value::Null))
+        .ext("plan", text(item, &["name"]))
+        .ext("pricing_tier", text(item, &["properties", "pricingTier"]))
+        .ext("sub_plan", text(item, &["properties", "subPlan"]))
+        .to_json(item)
+}
+
+/// The subscription's contacts: `raw.contacts` (the list, maybe empty); in
+/// `ext`, from the contacts that are not disabled: `contacts` (how many),
+/// `emails` (each address), `notified_roles` (the roles notified, when
+/// notifications by role are on), `alert_minimal_severity` and
+/// `attack_path_minimal_risk_level` (null when nothing is notified).
+fn contacts_record(sub: &Subscription<'_>, contacts: Vec<Value>) -> String {
+    let enabled: Vec<&Value> = contacts
+        .iter()
+        .filter(|c| c.pointer("/properties/isEnabled").and_then(Value::as_bool) != Some(false))
+        .collect();
+    let emails: Vec<&str> = enabled
+        .iter()
+        .filter_map(|c| text(c, &["properties", "emails"]))
+        .flat_map(|e| e.split([';', ',']))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let roles: Vec<&str> = enabled
+        .iter()
+        .filter(|c| text(c, &["properties", "notificationsByRole", "state"]) == Some("On"))
+        .filter_map(|c| c.pointer("/properties/notificationsByRole/roles"))
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let source = |kind: &str, field: &str| -> Option<String> {
+        enabled
+            .iter()
+            .filter_map(|c| c.pointer("/properties/notificationsSources"))
+            .filter_map(Value::as_array)
+            .flatten()
+            .filter(|s| text(s, &["sourceType"]) == Some(kind))
+            .find_map(|s| text(s, &[field]).map(str::to_string))
+    };
+    azure::record(sub.ext, SECURITY_CONTACTS)
+        .reference(sub.id)
+        .ext("contacts", enabled.len())
+        .ext("emails", emails)
+        .ext("notified_roles", roles)
+        .ext("alert_minimal_severity", source("Alert", "minimalSeverity"))
+        .ext(
+            "attack_path_minimal_risk_level",
+            source("AttackPath", "minimalRiskLevel"),
+        )
+        .to_json(&json!({ "contacts": contacts }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    fn sub_ext() -> Map<String, Value> {
+        let mut ext = Map::new();
+        ext.insert("subscription_id".into(), "s1".into());
+        ext
+    }
+
+    #[test]
+    fn contacts_say_what_is_notified_and_none_is_a_record() {
+        let ext = sub_ext();
+        let sub = Subscription {
+            ext: &ext,
+            id: "/subscriptions/s1",
+            subscription_id: "s1",
+        };
+        let contact = json!({"name": "default", "properties": {
+            "isEnabled": true, "emails": "a@example.com; b@example.com",
+            "notificationsByRole": {"state": "On", "roles": ["Owner"]},
+            "notificationsSources": [{"sourceType": "Alert", "minimalSeverity": "High"}]}});
+        let record: Value = serde_json::from_str(&contacts_record(&sub, vec![contact])).unwrap();
+        assert_eq!(
+            record["ext"]["emails"],
+            json!(["a@example.com", "b@example.com"])
+        );
+        assert_eq!(record["ext"]["notified_roles"], json!(["Owner"]));
+        assert_eq!(record["ext"]["alert_minimal_severity"], "High");
+        assert_eq!(record["ext"]["attack_path_minimal_risk_level"], Value::Null);
+        assert_eq!(record["com"]["reference"], "/subscriptions/s1");
+        let none: Value = serde_json::from_str(&contacts_record(&sub, vec![])).unwrap();
+        assert_eq!(none["raw"]["contacts"], json!([]));
+        assert_eq!(none["ext"]["contacts"], 0);
+    }
+}

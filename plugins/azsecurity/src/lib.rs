@@ -1,0 +1,28 @@
+//! Azure security settings, as one plugin library: the `azdefender` cloud
+//! plugin (Microsoft Defender for Cloud plans and security contacts), the
+//! `azactivitylogalerts` cloud plugin (activity log alerts), the
+//! `aznetwork` cloud plugin (virtual networks, Bastion hosts, Network
+//! Watchers and flow logs) and the `azauthorization` cloud plugin (custom
+//! roles, subscription owners, User Access Administrators at the root
+//! scope). Their checks are bundled rules (rules/azure/defender.yaml,
+//! activitylog.yaml, network.yaml, authorization.yaml).
+
+mod alerts;
+mod authorization;
+mod defender;
+mod lists;
+mod network;
+
+pub use alerts::{AzActivityLogAlerts, ACTIVITY_LOG_ALERTS};
+pub use authorization::{
+    AzAuthorization, CUSTOM_ROLE, ROOT_USER_ACCESS_ADMINISTRATORS, SUBSCRIPTION_OWNERS,
+};
+pub use defender::{AzDefender, DEFENDER_PRICING, SECURITY_CONTACTS};
+pub use network::{AzNetwork, BASTION_HOSTS, FLOW_LOG, NETWORK_WATCHERS, VIRTUAL_NETWORK};
+
+cloudmarker_plugin_api::export_plugins!(
+    cloud: AzDefender,
+    cloud: AzActivityLogAlerts,
+    cloud: AzNetwork,
+    cloud: AzAuthorization,
+);
