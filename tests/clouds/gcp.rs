@@ -42,7 +42,7 @@ fn gcp_reads_every_active_project_the_service_account_sees() {
         .contains("/global/firewalls/"));
     assert!(rule["ext"]["firewall_id"].is_string(), "{rule}");
     run.assert_says(
-        "Project second-project: read 0 api_key, 0 backend_service, 0 bigquery_dataset, 0 bigquery_table, 0 bucket, 0 compute, 1 compute_project, 0 dataproc_cluster, 0 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 0 firewall, 1 iam_policy, 0 kms_crypto_key, 1 log_metrics, 0 log_sink, 0 network, 0 service_account, 0 service_account_key, 0 sql_instance, 0 subnetwork.",
+        "Project second-project: read 0 api_key, 0 backend_service, 0 bigquery_dataset, 0 bigquery_table, 0 bucket, 0 compute, 1 compute_project, 0 dataproc_cluster, 0 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 0 firewall, 1 iam_policy, 0 kms_crypto_key, 1 log_metrics, 0 log_sink, 1 log_sinks, 0 network, 0 service_account, 0 service_account_key, 0 sql_instance, 0 subnetwork.",
     );
     // Beyond upstream: buckets with who can read them, Cloud SQL instances
     // as databases, their authorized networks as firewall rules.
@@ -292,7 +292,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
     }
     assert_eq!(iam_requests, 2 + 1, "two projects' accounts, one's keys");
 
-    run.assert_says("Project example-project: read 2 api_key, 3 backend_service, 2 bigquery_dataset, 3 bigquery_table, 2 bucket, 1 compute, 1 compute_project, 4 dataproc_cluster, 2 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 4 firewall, 1 iam_policy, 3 kms_crypto_key, 1 log_metrics, 4 log_sink, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.");
+    run.assert_says("Project example-project: read 2 api_key, 3 backend_service, 2 bigquery_dataset, 3 bigquery_table, 2 bucket, 1 compute, 1 compute_project, 4 dataproc_cluster, 2 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 4 firewall, 1 iam_policy, 3 kms_crypto_key, 1 log_metrics, 4 log_sink, 1 log_sinks, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.");
 }
 
 #[test]
@@ -339,6 +339,7 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
     let mut expected: Vec<&str> = denied.iter().map(|(t, _)| *t).collect();
     expected.push("service_account_key");
     expected.push("bigquery_table");
+    expected.push("log_sinks");
     expected.sort();
     assert_eq!(failed.keys().collect::<Vec<_>>(), expected, "{summary}");
     assert!(

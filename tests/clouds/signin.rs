@@ -21,7 +21,7 @@ fn bad_credentials_fail_clearly_and_keep_the_secret() {
     run.assert_says("azcloud: cannot list subscriptions: signing in with client_secret failed: ClientSecretCredential authentication failed. AADSTS7000215: Invalid client secret provided.");
     assert!(!run.output().contains(SECRET) && !run.output().contains("the-real-secret"));
     run.assert_says(
-        "Project example-project: read 2 api_key, 3 backend_service, 2 bigquery_dataset, 3 bigquery_table, 2 bucket, 1 compute, 1 compute_project, 4 dataproc_cluster, 2 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 4 firewall, 1 iam_policy, 3 kms_crypto_key, 1 log_metrics, 4 log_sink, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.",
+        "Project example-project: read 2 api_key, 3 backend_service, 2 bigquery_dataset, 3 bigquery_table, 2 bucket, 1 compute, 1 compute_project, 4 dataproc_cluster, 2 dns_managed_zone, 1 enabled_services, 1 essential_contacts, 4 firewall, 1 iam_policy, 3 kms_crypto_key, 1 log_metrics, 4 log_sink, 1 log_sinks, 2 network, 1 service_account, 2 service_account_key, 2 sql_instance, 37 subnetwork.",
     );
 }
 

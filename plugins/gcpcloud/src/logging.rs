@@ -28,9 +28,29 @@ pub fn read_log_sinks(
         "sinks",
     ) {
         Ok(sinks) => sinks,
-        Err(why) => return collected("log_sink", Err(why)),
+        Err(why) => {
+            let mut failed = collected("log_sink", Err(why.clone()));
+            failed.fail("log_sinks", why);
+            return failed;
+        }
     };
     let mut collected = collected("log_sink", Ok(sinks.len()));
+    // The project's sinks as one record: whether one of them exports every
+    // log entry (no filter, not disabled) is a fact about all of them.
+    let exports_all = sinks.iter().any(|sink| {
+        sink.get("filter")
+            .and_then(Value::as_str)
+            .is_none_or(|f| f.trim().is_empty())
+            && sink.get("disabled").and_then(Value::as_bool) != Some(true)
+    });
+    let all = crate::record(project_ext, "log_sinks")
+        .reference(format!("projects/{project}"))
+        .ext("sink_count", sinks.len())
+        .ext("exports_all_entries", exports_all);
+    if !emit.record(all.to_json(&json!({"sinks": sinks}))) {
+        return collected;
+    }
+    collected.count("log_sinks", 1);
     let mut buckets: HashMap<String, Value> = HashMap::new();
     for sink in &sinks {
         let name = sink.get("name").and_then(Value::as_str).unwrap_or_default();
