@@ -2,7 +2,7 @@
 //! (`compute_project`), VPC networks with whether their DNS queries are
 //! logged (`network`), subnetworks and backend services of every region.
 
-use crate::{collected, last_segment, Reader};
+use crate::{collected, emit_listed, last_segment, Reader};
 use cloudrest::{Collected, Emitter};
 use serde_json::{Map, Value};
 
@@ -100,24 +100,16 @@ pub fn read_subnetworks(
         "{}/projects/{project}/aggregated/subnetworks",
         reader.compute_url
     );
-    let result = reader
-        .aggregated(
-            &format!("project {project}: listing subnetworks"),
-            &url,
-            "subnetworks",
-        )
-        .map(|subnets| {
-            for subnet in &subnets {
-                let record = crate::record(project_ext, "subnetwork")
-                    .reference(subnet.get("selfLink").cloned())
-                    .ext("region", last_segment(subnet.get("region")));
-                if !emit.record(record.to_json(subnet)) {
-                    break;
-                }
-            }
-            subnets.len()
-        });
-    collected("subnetwork", result)
+    let subnets = reader.aggregated(
+        &format!("project {project}: listing subnetworks"),
+        &url,
+        "subnetworks",
+    );
+    emit_listed("subnetwork", subnets, emit, |subnet| {
+        crate::record(project_ext, "subnetwork")
+            .reference(subnet.get("selfLink").cloned())
+            .ext("region", last_segment(subnet.get("region")))
+    })
 }
 
 /// One `backend_service` record per backend service, global and regional
@@ -132,23 +124,14 @@ pub fn read_backend_services(
         "{}/projects/{project}/aggregated/backendServices",
         reader.compute_url
     );
-    let result = reader
-        .aggregated(
-            &format!("project {project}: listing backend services"),
-            &url,
-            "backendServices",
-        )
-        .map(|services| {
-            for service in &services {
-                let record = crate::record(project_ext, "backend_service")
-                    .reference(service.get("selfLink").cloned());
-                if !emit.record(record.to_json(service)) {
-                    break;
-                }
-            }
-            services.len()
-        });
-    collected("backend_service", result)
+    let services = reader.aggregated(
+        &format!("project {project}: listing backend services"),
+        &url,
+        "backendServices",
+    );
+    emit_listed("backend_service", services, emit, |service| {
+        crate::record(project_ext, "backend_service").reference(service.get("selfLink").cloned())
+    })
 }
 
 #[cfg(test)]

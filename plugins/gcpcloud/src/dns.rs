@@ -1,7 +1,7 @@
 //! Cloud DNS managed zones (`dns_managed_zone`): DNSSEC and its key
 //! algorithms.
 
-use crate::{collected, Reader};
+use crate::{emit_listed, Reader};
 use cloudrest::{Collected, Emitter};
 use serde_json::{Map, Value};
 
@@ -13,22 +13,14 @@ pub fn read_managed_zones(
     emit: &Emitter,
 ) -> Collected {
     let url = format!("{}/projects/{project}/managedZones", reader.dns_url);
-    let result = reader
-        .list_of(
-            &format!("project {project}: listing DNS managed zones"),
-            &url,
-            "managedZones",
-        )
-        .map(|zones| {
-            for zone in &zones {
-                let name = zone.get("name").and_then(Value::as_str).unwrap_or_default();
-                let record = crate::record(project_ext, "dns_managed_zone")
-                    .reference(format!("projects/{project}/managedZones/{name}"));
-                if !emit.record(record.to_json(zone)) {
-                    break;
-                }
-            }
-            zones.len()
-        });
-    collected("dns_managed_zone", result)
+    let zones = reader.list_of(
+        &format!("project {project}: listing DNS managed zones"),
+        &url,
+        "managedZones",
+    );
+    emit_listed("dns_managed_zone", zones, emit, |zone| {
+        let name = zone.get("name").and_then(Value::as_str).unwrap_or_default();
+        crate::record(project_ext, "dns_managed_zone")
+            .reference(format!("projects/{project}/managedZones/{name}"))
+    })
 }

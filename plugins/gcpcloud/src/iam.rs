@@ -2,7 +2,7 @@
 //! service accounts and their keys (`service_account`,
 //! `service_account_key`) and its API keys (`api_key`).
 
-use crate::{age_days, collected, Reader};
+use crate::{age_days, collected, emit_listed, Reader};
 use cloudrest::{Collected, Emitter};
 use serde_json::{json, Map, Value};
 
@@ -121,22 +121,14 @@ pub fn read_api_keys(
         "{}/projects/{project}/locations/global/keys",
         reader.apikeys_url
     );
-    let result = reader
-        .list_of(
-            &format!("project {project}: listing API keys"),
-            &url,
-            "keys",
-        )
-        .map(|keys| {
-            for key in &keys {
-                let record = crate::record(project_ext, "api_key")
-                    .reference(key.get("name").cloned())
-                    .ext("age_days", age_days(key.get("createTime")));
-                if !emit.record(record.to_json(key)) {
-                    break;
-                }
-            }
-            keys.len()
-        });
-    collected("api_key", result)
+    let keys = reader.list_of(
+        &format!("project {project}: listing API keys"),
+        &url,
+        "keys",
+    );
+    emit_listed("api_key", keys, emit, |key| {
+        crate::record(project_ext, "api_key")
+            .reference(key.get("name").cloned())
+            .ext("age_days", age_days(key.get("createTime")))
+    })
 }

@@ -18,7 +18,7 @@ mod storage;
 pub use firewall::firewall_rules;
 pub use gcpcloud::{GcpCloud, GcpParams};
 
-use cloudrest::{gcp, Bearer, Collected, Http};
+use cloudrest::{gcp, Bearer, Collected, Emitter, Http};
 use serde_json::Value;
 
 /// What the readers of the APIs need from the session: the client, the
@@ -138,6 +138,26 @@ pub(crate) fn collected(record_type: &'static str, result: Result<usize, String>
         Err(why) => collected.fail(record_type, why),
     }
     collected
+}
+
+/// The collection of `record_type` from a listing: one record per listed
+/// item (`record` builds it from the item), until the run stops taking
+/// records; the count is the items listed, a failed listing its failure.
+pub(crate) fn emit_listed(
+    record_type: &'static str,
+    listed: Result<Vec<Value>, String>,
+    emit: &Emitter,
+    record: impl Fn(&Value) -> cloudmarker_plugin_api::record::Envelope,
+) -> Collected {
+    let result = listed.map(|items| {
+        for item in &items {
+            if !emit.record(record(item).to_json(item)) {
+                break;
+            }
+        }
+        items.len()
+    });
+    collected(record_type, result)
 }
 
 /// Whole days from the RFC 3339 time `time` (`createTime`,
