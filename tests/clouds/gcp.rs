@@ -1,7 +1,7 @@
 //! What gcpcloud reads: every active project the service account sees, with
 //! their firewalls, buckets and Cloud SQL instances, and its shards.
 
-use crate::common::Sandbox;
+use crate::common::{Run, Sandbox};
 use crate::{
     cloud_audit, count_requests, failed_in, named, of_type, reference, run_audit, tls_enforced,
     Clouds,
@@ -18,11 +18,7 @@ fn project_ids(read: &[Value]) -> Vec<&str> {
 
 #[test]
 fn gcp_reads_every_active_project_the_service_account_sees() {
-    let (sb, clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
-        cloud_audit(clouds, &["gcpcloud"])
-    });
-    run.assert_status(0);
-    let read = sb.records("cloudaudit_gcpcloud.json");
+    let (sb, clouds, run, read) = gcp_audit(&[], 0);
     assert_eq!(
         project_ids(&read),
         ["example-project", "second-project"],
@@ -116,6 +112,28 @@ fn days_since(days_since_epoch: u64) -> u64 {
     now / 86_400 - days_since_epoch
 }
 
+/// An audit of gcpcloud alone over the local Google API server, which
+/// answers the requests matching each of `faults` (`PATTERN=STATUS`, the
+/// server's `--fail`) with that status; the run's exit `status` asserted.
+/// Its sandbox, servers, run and the records read.
+fn gcp_audit(faults: &[&str], status: i32) -> (Sandbox, Clouds, Run, Vec<Value>) {
+    let server_args: Vec<&str> = faults.iter().flat_map(|f| ["--fail", f]).collect();
+    let (sb, clouds, run) = run_audit(&server_args, "clouds.yaml", |clouds| {
+        cloud_audit(clouds, &["gcpcloud"])
+    });
+    run.assert_status(status);
+    let read = sb.records("cloudaudit_gcpcloud.json");
+    (sb, clouds, run, read)
+}
+
+/// The records of `record_type` read from the project `example-project`.
+fn example<'a>(read: &'a [Value], record_type: &str) -> Vec<&'a Value> {
+    of_type(read, record_type)
+        .into_iter()
+        .filter(|r| r["ext"]["project_id"] == "example-project")
+        .collect()
+}
+
 /// The record of `records` whose `com.reference` ends with `tail`.
 fn ending<'a>(records: &[&'a Value], tail: &str) -> &'a Value {
     records
@@ -131,21 +149,11 @@ fn ending<'a>(records: &[&'a Value], tail: &str) -> &'a Value {
 
 #[test]
 fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
-    let (sb, clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
-        cloud_audit(clouds, &["gcpcloud"])
-    });
-    run.assert_status(0);
-    let read = sb.records("cloudaudit_gcpcloud.json");
-    let example = |record_type: &str| -> Vec<&Value> {
-        of_type(&read, record_type)
-            .into_iter()
-            .filter(|r| r["ext"]["project_id"] == "example-project")
-            .collect()
-    };
+    let (_sb, clouds, run, read) = gcp_audit(&[], 0);
 
     // getIamPolicy (gcpdiag's gce3 capture): bindings and audit configs as
     // the API answers them.
-    let policy = example("iam_policy");
+    let policy = example(&read, "iam_policy");
     assert_eq!(policy.len(), 1);
     let policy = policy[0];
     assert_eq!(reference(policy), "projects/example-project");
@@ -163,7 +171,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
     assert_eq!(of_type(&read, "iam_policy").len(), 2, "one per project");
 
     // Compute Engine's project: its metadata.
-    let project = example("compute_project")[0];
+    let project = example(&read, "compute_project")[0];
     assert_eq!(
         reference(project),
         "https://www.googleapis.com/compute/v1/projects/gcpdiag-gce1-aaaa"
@@ -175,7 +183,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
 
     // Networks: logged by a DNS policy (the second page's policy does not
     // log, and names its network by another host's URL).
-    let networks = example("network");
+    let networks = example(&read, "network");
     assert_eq!(networks.len(), 2);
     let logging: Vec<(&str, &Value)> = networks
         .iter()
@@ -193,7 +201,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
     assert_eq!(networks[0]["raw"]["autoCreateSubnetworks"], true);
 
     // Subnetworks of every region (aggregatedList), with the region's name.
-    let subnets = example("subnetwork");
+    let subnets = example(&read, "subnetwork");
     assert_eq!(subnets.len(), 37);
     let gke = ending(&subnets, "/regions/europe-west4/subnetworks/gke1-subnet");
     assert_eq!(gke["ext"]["region"], "europe-west4");
@@ -201,7 +209,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
     assert_eq!(gke["raw"]["purpose"], "PRIVATE");
 
     // Backend services, global and regional.
-    let services = example("backend_service");
+    let services = example(&read, "backend_service");
     assert_eq!(services.len(), 3);
     let global = ending(&services, "/global/backendServices/aaaa");
     assert_eq!(global["raw"]["logConfig"], json!({"enable": false}));
@@ -209,14 +217,14 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
     ending(&services, "/regions/us-central1/backendServices/backend1");
 
     // Service accounts, their keys (with ages), API keys, enabled services.
-    let accounts = example("service_account");
+    let accounts = example(&read, "service_account");
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0]["ext"]["user_managed_keys"], 1);
     assert_eq!(
         reference(accounts[0]),
         "projects/gcpdiag-gce1-aaaa/serviceAccounts/12340001-compute@developer.gserviceaccount.com"
     );
-    let keys = example("service_account_key");
+    let keys = example(&read, "service_account_key");
     let ages: Vec<(&str, &Value, u64)> = keys
         .iter()
         .map(|k| {
@@ -246,7 +254,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
             ),
         ]
     );
-    let api_keys = example("api_key");
+    let api_keys = example(&read, "api_key");
     assert_eq!(api_keys.len(), 2, "both pages");
     assert_eq!(api_keys[0]["ext"]["age_days"], days_since(19_737));
     assert!(api_keys[0]["raw"].get("restrictions").is_none());
@@ -254,7 +262,7 @@ fn gcp_reads_the_iam_policy_networks_and_load_balancers_of_each_project() {
         api_keys[1]["raw"]["restrictions"]["apiTargets"],
         json!([{"service": "translate.googleapis.com"}])
     );
-    let enabled = example("enabled_services");
+    let enabled = example(&read, "enabled_services");
     assert_eq!(enabled.len(), 1);
     assert_eq!(reference(enabled[0]), "projects/example-project");
     let names = enabled[0]["ext"]["services"].as_array().unwrap();
@@ -321,15 +329,8 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
         ("essential_contacts", "/essentialcontacts/v1/projects/=403"),
         ("bigquery_dataset", "/bigquery/v2/=403"),
     ];
-    let mut server_args = Vec::new();
-    for (_, fault) in denied {
-        server_args.extend(["--fail", fault]);
-    }
-    let (sb, _clouds, run) = run_audit(&server_args, "clouds.yaml", |clouds| {
-        cloud_audit(clouds, &["gcpcloud"])
-    });
-    run.assert_status(1);
-    let read = sb.records("cloudaudit_gcpcloud.json");
+    let faults: Vec<&str> = denied.iter().map(|(_, fault)| *fault).collect();
+    let (_sb, _clouds, _run, read) = gcp_audit(&faults, 1);
     let summary = of_type(&read, "collection_summary")
         .into_iter()
         .find(|s| s["ext"]["project_id"] == "example-project")
@@ -364,17 +365,11 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
     // DNS policies denied: the networks are read, but whether they log DNS
     // is unknown, and `network` is reported failed. The same for the
     // retention lock of a sink's destination bucket, and `log_sink`.
-    let (sb, _clouds, run) = run_audit(
-        &[
-            "--fail",
-            "/dns/v1/projects/example-project/policies=403",
-            "--fail",
-            "/storage/v1/b/audit-log-archive$=403",
-        ],
-        "clouds.yaml",
-        |clouds| cloud_audit(clouds, &["gcpcloud"]),
-    );
-    run.assert_status(1);
+    let faults = [
+        "/dns/v1/projects/example-project/policies=403",
+        "/storage/v1/b/audit-log-archive$=403",
+    ];
+    let (sb, _clouds, _run, read) = gcp_audit(&faults, 1);
     let failed = failed_in(&sb, "cloudaudit_gcpcloud.json");
     assert_eq!(
         failed.as_object().unwrap().keys().collect::<Vec<_>>(),
@@ -392,7 +387,6 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
         ),
         "{failed}"
     );
-    let read = sb.records("cloudaudit_gcpcloud.json");
     let networks = of_type(&read, "network");
     assert_eq!(networks.len(), 2);
     assert!(networks
@@ -409,37 +403,21 @@ fn gcp_reports_each_denied_api_as_its_record_type_failed() {
 
     // A key list denied: the account is read with user_managed_keys null,
     // both types failed.
-    let (sb, _clouds, run) = run_audit(
-        &["--fail", "gserviceaccount.com/keys=403"],
-        "clouds.yaml",
-        |clouds| cloud_audit(clouds, &["gcpcloud"]),
-    );
-    run.assert_status(1);
+    let (sb, _clouds, _run, read) = gcp_audit(&["gserviceaccount.com/keys=403"], 1);
     let failed = failed_in(&sb, "cloudaudit_gcpcloud.json");
     assert_eq!(
         failed.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["service_account", "service_account_key"]
     );
-    let read = sb.records("cloudaudit_gcpcloud.json");
     assert!(of_type(&read, "service_account")[0]["ext"]["user_managed_keys"].is_null());
 }
 
 #[test]
 fn gcp_reads_log_sinks_log_metrics_with_their_alerts_and_dns_zones() {
-    let (sb, _clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
-        cloud_audit(clouds, &["gcpcloud"])
-    });
-    run.assert_status(0);
-    let read = sb.records("cloudaudit_gcpcloud.json");
-    let example = |record_type: &str| -> Vec<&Value> {
-        of_type(&read, record_type)
-            .into_iter()
-            .filter(|r| r["ext"]["project_id"] == "example-project")
-            .collect()
-    };
+    let (_sb, _clouds, _run, read) = gcp_audit(&[], 0);
 
     // Sinks (two pages), the Cloud Storage one with its bucket's lock.
-    let sinks = example("log_sink");
+    let sinks = example(&read, "log_sink");
     let names: Vec<&str> = sinks
         .iter()
         .map(|s| s["raw"]["name"].as_str().unwrap())
@@ -472,7 +450,7 @@ fn gcp_reads_log_sinks_log_metrics_with_their_alerts_and_dns_zones() {
 
     // Log-based metrics joined with the alert policies (two pages): the
     // enabled policy alerts on one, the disabled one counts for nothing.
-    let metrics = example("log_metrics");
+    let metrics = example(&read, "log_metrics");
     assert_eq!(metrics.len(), 1);
     let metrics = metrics[0];
     assert_eq!(reference(metrics), "projects/example-project");
@@ -503,7 +481,7 @@ fn gcp_reads_log_sinks_log_metrics_with_their_alerts_and_dns_zones() {
     assert_eq!(second["ext"]["metrics"], json!([]));
 
     // Managed zones, public with DNSSEC and private.
-    let zones = example("dns_managed_zone");
+    let zones = example(&read, "dns_managed_zone");
     assert_eq!(zones.len(), 2);
     let public = ending(&zones, "/managedZones/example-public");
     assert_eq!(
@@ -523,21 +501,11 @@ fn gcp_reads_log_sinks_log_metrics_with_their_alerts_and_dns_zones() {
 
 #[test]
 fn gcp_reads_kms_keys_bigquery_dataproc_and_essential_contacts() {
-    let (sb, clouds, run) = run_audit(&[], "clouds.yaml", |clouds| {
-        cloud_audit(clouds, &["gcpcloud"])
-    });
-    run.assert_status(0);
-    let read = sb.records("cloudaudit_gcpcloud.json");
-    let example = |record_type: &str| -> Vec<&Value> {
-        of_type(&read, record_type)
-            .into_iter()
-            .filter(|r| r["ext"]["project_id"] == "example-project")
-            .collect()
-    };
+    let (sb, clouds, _run, read) = gcp_audit(&[], 0);
 
     // KMS keys (gcpdiag's, and one without rotation) with their key ring,
     // location, rotation in days and IAM bindings.
-    let keys = example("kms_crypto_key");
+    let keys = example(&read, "kms_crypto_key");
     assert_eq!(keys.len(), 3);
     let enabled = ending(&keys, "/cryptoKeys/kms-key-enabled");
     assert_eq!(
@@ -560,7 +528,7 @@ fn gcp_reads_kms_keys_bigquery_dataproc_and_essential_contacts() {
 
     // BigQuery datasets (from datasets.get: access, default key) and
     // tables (from tables.get: their key).
-    let datasets = example("bigquery_dataset");
+    let datasets = example(&read, "bigquery_dataset");
     assert_eq!(datasets.len(), 2);
     let public = ending(&datasets, "example-project:public_data");
     assert_eq!(
@@ -574,7 +542,7 @@ fn gcp_reads_kms_keys_bigquery_dataproc_and_essential_contacts() {
             .unwrap()
             .ends_with("/kms-key-enabled")
     );
-    let tables = example("bigquery_table");
+    let tables = example(&read, "bigquery_table");
     assert_eq!(tables.len(), 3);
     let events = ending(&tables, "example-project:analytics.events");
     assert_eq!(events["ext"]["dataset_id"], "analytics");
@@ -584,7 +552,7 @@ fn gcp_reads_kms_keys_bigquery_dataproc_and_essential_contacts() {
     assert!(open["raw"].get("encryptionConfiguration").is_none());
 
     // Dataproc clusters of every region (gcpdiag's us-central1 capture).
-    let clusters = example("dataproc_cluster");
+    let clusters = example(&read, "dataproc_cluster");
     assert_eq!(clusters.len(), 4);
     let good = ending(&clusters, "/regions/us-central1/clusters/good");
     assert_eq!(good["ext"]["region"], "us-central1");
@@ -596,7 +564,7 @@ fn gcp_reads_kms_keys_bigquery_dataproc_and_essential_contacts() {
     );
 
     // Essential contacts: the project's (two pages) and its organization's.
-    let contacts = example("essential_contacts");
+    let contacts = example(&read, "essential_contacts");
     assert_eq!(contacts.len(), 1);
     assert_eq!(reference(contacts[0]), "projects/example-project");
     assert_eq!(contacts[0]["raw"]["contacts"].as_array().unwrap().len(), 3);

@@ -1,9 +1,9 @@
 //! BigQuery datasets (`bigquery_dataset`: who may read them, their default
 //! key) and tables (`bigquery_table`: their key).
 
-use crate::{collected, Reader};
-use cloudrest::{Collected, Emitter};
-use serde_json::{Map, Value};
+use crate::{collected, Project};
+use cloudrest::Collected;
+use serde_json::Value;
 
 /// One `bigquery_dataset` record per dataset (datasets.get: the list has
 /// no `access` nor encryption) and one `bigquery_table` record per table
@@ -11,19 +11,11 @@ use serde_json::{Map, Value};
 /// tables.list per dataset and **one tables.get per table**; at most
 /// `max_tables` tables are read a project, past that `bigquery_table` is
 /// reported failed (cut), so its checks are not evaluated.
-pub fn read_bigquery(
-    reader: &Reader<'_>,
-    project: &str,
-    max_tables: usize,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let base = format!("{}/projects/{project}/datasets", reader.bigquery_url);
-    let listed = match reader.list_of(
-        &format!("project {project}: listing BigQuery datasets"),
-        &format!("{base}?all=true"),
-        "datasets",
-    ) {
+pub fn read_bigquery(project: &Project<'_>, max_tables: usize) -> Collected {
+    let reader = &project.reader;
+    let base = project.url(reader.bigquery_url, "/datasets");
+    let url = format!("{base}?all=true");
+    let listed = match project.list_of("listing BigQuery datasets", &url, "datasets") {
         Ok(listed) => listed,
         Err(why) => {
             let mut failed = collected("bigquery_dataset", Err(why.clone()));
@@ -48,9 +40,10 @@ pub fn read_bigquery(
         ) {
             Ok(dataset) => {
                 collected.count("bigquery_dataset", 1);
-                let record = crate::record(project_ext, "bigquery_dataset")
+                let record = project
+                    .record("bigquery_dataset")
                     .reference(dataset.get("id").cloned());
-                if !emit.record(record.to_json(&dataset)) {
+                if !project.emit(record, &dataset) {
                     return collected;
                 }
             }
@@ -74,7 +67,7 @@ pub fn read_bigquery(
             if tables_read == max_tables {
                 collected.fail(
                     "bigquery_table",
-                    format!("gcpcloud: project {project}: more than {max_tables} BigQuery tables; read the first {max_tables} (max_bigquery_tables)"),
+                    format!("gcpcloud: project {}: more than {max_tables} BigQuery tables; read the first {max_tables} (max_bigquery_tables)", project.id),
                 );
                 return collected;
             }
@@ -85,10 +78,11 @@ pub fn read_bigquery(
             ) {
                 Ok(table) => {
                     collected.count("bigquery_table", 1);
-                    let record = crate::record(project_ext, "bigquery_table")
+                    let record = project
+                        .record("bigquery_table")
                         .reference(table.get("id").cloned())
                         .ext("dataset_id", dataset_id);
-                    if !emit.record(record.to_json(&table)) {
+                    if !project.emit(record, &table) {
                         return collected;
                     }
                 }

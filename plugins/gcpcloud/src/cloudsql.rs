@@ -3,28 +3,20 @@
 //! records, so that `rdbmsenforcetlsevent` and `firewallruleevent` check
 //! them as they check Azure's.
 
-use crate::Reader;
+use crate::Project;
 use cloudmarker_plugin_api::record::{com, FirewallRule};
-use cloudrest::{gcp, Emitter};
+use cloudrest::gcp;
 use serde_json::{Map, Value};
 
 /// Emits one `sql_instance` record per Cloud SQL instance of `project` and
 /// one `firewall_rule` record per authorized network; returns how many
 /// instances there were.
-pub fn read_sql_instances(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Result<usize, String> {
-    let url = format!("{}/projects/{project}/instances", reader.sqladmin_url);
-    let instances = reader.items(
-        &format!("project {project}: listing Cloud SQL instances"),
-        &url,
-    )?;
+pub fn read_sql_instances(project: &Project<'_>) -> Result<usize, String> {
+    let url = project.url(project.reader.sqladmin_url, "/instances");
+    let instances = project.items("listing Cloud SQL instances", &url)?;
     for instance in &instances {
-        for record in instance_records(instance, project_ext) {
-            if !emit.record(record) {
+        for record in instance_records(instance, project.ext) {
+            if !project.emit.record(record) {
                 return Ok(instances.len());
             }
         }

@@ -2,54 +2,32 @@
 //! (`compute_project`), VPC networks with whether their DNS queries are
 //! logged (`network`), subnetworks and backend services of every region.
 
-use crate::{collected, emit_listed, last_segment, Reader};
-use cloudrest::{Collected, Emitter};
-use serde_json::{Map, Value};
+use crate::{collected, last_segment, Project};
+use cloudrest::Collected;
+use serde_json::Value;
 
 /// One `compute_project` record: Compute Engine's `projects.get`
 /// (`commonInstanceMetadata`: OS Login, serial port, project-wide SSH keys).
-pub fn read_compute_project(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!("{}/projects/{project}", reader.compute_url);
-    let result = reader
-        .get(
-            &format!("project {project}: reading its Compute Engine settings"),
-            &url,
-        )
-        .map(|answer| {
-            let record = crate::record(project_ext, "compute_project")
-                .reference(answer.get("selfLink").cloned().unwrap_or(url.into()));
-            emit.record(record.to_json(&answer));
-            1
-        });
-    collected("compute_project", result)
+pub fn read_compute_project(project: &Project<'_>) -> Collected {
+    let url = project.url(project.reader.compute_url, "");
+    let answer = project.get("reading its Compute Engine settings", &url);
+    project.emit_one("compute_project", answer, |answer, record| {
+        record.reference(answer.get("selfLink").cloned().unwrap_or(url.into()))
+    })
 }
 
 /// One `network` record per VPC network, `ext.dns_logging_enabled` when a
 /// DNS policy with `enableLogging` lists it. When the DNS policies cannot
 /// be read, the networks are still emitted with `dns_logging_enabled: null`
 /// and `network` is reported failed: what a check of it says is unknown.
-pub fn read_networks(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!("{}/projects/{project}/global/networks", reader.compute_url);
-    let networks = match reader.items(&format!("project {project}: listing networks"), &url) {
+pub fn read_networks(project: &Project<'_>) -> Collected {
+    let url = project.url(project.reader.compute_url, "/global/networks");
+    let networks = match project.items("listing networks", &url) {
         Ok(networks) => networks,
         Err(why) => return collected("network", Err(why)),
     };
-    let url = format!("{}/projects/{project}/policies", reader.dns_url);
-    let policies = reader.list_of(
-        &format!("project {project}: listing DNS policies"),
-        &url,
-        "policies",
-    );
+    let url = project.url(project.reader.dns_url, "/policies");
+    let policies = project.list_of("listing DNS policies", &url, "policies");
     let logged: Option<Vec<String>> = policies.as_ref().ok().map(|policies| {
         policies
             .iter()
@@ -68,10 +46,11 @@ pub fn read_networks(
             (Some(_), None) => Value::Bool(false),
             (None, _) => Value::Null,
         };
-        let record = crate::record(project_ext, "network")
+        let record = project
+            .record("network")
             .reference(network.get("selfLink").cloned())
             .ext("dns_logging_enabled", dns_logging);
-        if !emit.record(record.to_json(network)) {
+        if !project.emit(record, network) {
             break;
         }
     }
@@ -90,23 +69,10 @@ fn network_path(url: &str) -> Option<&str> {
 
 /// One `subnetwork` record per subnetwork of every region
 /// (`subnetworks.aggregatedList`), `ext.region` its region's name.
-pub fn read_subnetworks(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!(
-        "{}/projects/{project}/aggregated/subnetworks",
-        reader.compute_url
-    );
-    let subnets = reader.aggregated(
-        &format!("project {project}: listing subnetworks"),
-        &url,
-        "subnetworks",
-    );
-    emit_listed("subnetwork", subnets, emit, |subnet| {
-        crate::record(project_ext, "subnetwork")
+pub fn read_subnetworks(project: &Project<'_>) -> Collected {
+    let subnets = aggregated(project, "subnetworks", "subnetworks");
+    project.emit_listed("subnetwork", subnets, |subnet, record| {
+        record
             .reference(subnet.get("selfLink").cloned())
             .ext("region", last_segment(subnet.get("region")))
     })
@@ -114,24 +80,22 @@ pub fn read_subnetworks(
 
 /// One `backend_service` record per backend service, global and regional
 /// (`backendServices.aggregatedList`).
-pub fn read_backend_services(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!(
-        "{}/projects/{project}/aggregated/backendServices",
-        reader.compute_url
-    );
-    let services = reader.aggregated(
-        &format!("project {project}: listing backend services"),
-        &url,
-        "backendServices",
-    );
-    emit_listed("backend_service", services, emit, |service| {
-        crate::record(project_ext, "backend_service").reference(service.get("selfLink").cloned())
+pub fn read_backend_services(project: &Project<'_>) -> Collected {
+    let services = aggregated(project, "backendServices", "backend services");
+    project.emit_listed("backend_service", services, |service, record| {
+        record.reference(service.get("selfLink").cloned())
     })
+}
+
+/// The `resource` (`subnetworks`, `backendServices`) of every region of
+/// the project and the global ones: Compute Engine's aggregated list.
+fn aggregated(project: &Project<'_>, resource: &str, named: &str) -> Result<Vec<Value>, String> {
+    let url = project.url(
+        project.reader.compute_url,
+        &format!("/aggregated/{resource}"),
+    );
+    let what = project.what(&format!("listing {named}"));
+    project.reader.aggregated(&what, &url, resource)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Who Google tells about a project (`essential_contacts`).
 
-use crate::{collected, Reader};
-use cloudrest::{Collected, Emitter};
-use serde_json::{json, Map, Value};
+use crate::Project;
+use cloudrest::Collected;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 /// One `essential_contacts` record: the project's contacts, and those of
@@ -11,26 +11,14 @@ use std::collections::BTreeSet;
 /// `ext.categories`: the union of their `notificationCategorySubscriptions`.
 /// The organization's contacts are extra: when they cannot be read, only
 /// the project's are used (logged, not failed).
-pub fn read_contacts(
-    reader: &Reader<'_>,
-    project: &str,
-    organization: Option<&str>,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
+pub fn read_contacts(project: &Project<'_>, organization: Option<&str>) -> Collected {
     // Essential Contacts takes no read-only scope.
-    let reader = &reader.full_scope();
-    let url = format!(
-        "{}/projects/{project}/contacts",
-        reader.essentialcontacts_url
-    );
-    let mut contacts = match reader.list_of(
-        &format!("project {project}: listing essential contacts"),
-        &url,
-        "contacts",
-    ) {
+    let project = &project.full_scope();
+    let reader = &project.reader;
+    let url = project.url(reader.essentialcontacts_url, "/contacts");
+    let mut contacts = match project.list_of("listing essential contacts", &url, "contacts") {
         Ok(contacts) => contacts,
-        Err(why) => return collected("essential_contacts", Err(why)),
+        Err(why) => return crate::collected("essential_contacts", Err(why)),
     };
     if let Some(organization) = organization {
         let url = format!(
@@ -50,9 +38,11 @@ pub fn read_contacts(
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    let record = crate::record(project_ext, "essential_contacts")
-        .reference(format!("projects/{project}"))
-        .ext("categories", categories.into_iter().collect::<Vec<_>>());
-    emit.record(record.to_json(&json!({"contacts": contacts})));
-    collected("essential_contacts", Ok(1))
+    let categories: Vec<&str> = categories.into_iter().collect();
+    let answer = json!({"contacts": contacts});
+    project.emit_one("essential_contacts", Ok(answer), |_, record| {
+        record
+            .reference(format!("projects/{}", project.id))
+            .ext("categories", categories)
+    })
 }

@@ -1,39 +1,31 @@
 //! Dataproc clusters (`dataproc_cluster`): their disk encryption keys.
 
-use crate::{collected, Reader};
-use cloudrest::{Collected, Emitter};
-use serde_json::{Map, Value};
+use crate::{collected, Project};
+use cloudrest::Collected;
+use serde_json::Value;
 
 /// One `dataproc_cluster` record per cluster of every Compute Engine
 /// region of the project (`ext.region`). Cost: one regions.list, then one
 /// clusters.list per region (about 40), sequentially.
-pub fn read_clusters(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!("{}/projects/{project}/regions", reader.compute_url);
-    let regions = match reader.items(&format!("project {project}: listing regions"), &url) {
+pub fn read_clusters(project: &Project<'_>) -> Collected {
+    let url = project.url(project.reader.compute_url, "/regions");
+    let regions = match project.items("listing regions", &url) {
         Ok(regions) => regions,
         Err(why) => return collected("dataproc_cluster", Err(why)),
     };
     // Dataproc takes no read-only scope.
-    let dataproc = reader.full_scope();
+    let dataproc = project.full_scope();
     let mut collected = collected("dataproc_cluster", Ok(0));
     for region in regions
         .iter()
         .filter_map(|r| r.get("name").and_then(Value::as_str))
     {
-        let url = format!(
-            "{}/projects/{project}/regions/{region}/clusters",
-            reader.dataproc_url
+        let url = project.url(
+            project.reader.dataproc_url,
+            &format!("/regions/{region}/clusters"),
         );
-        let clusters = match dataproc.list_of(
-            &format!("project {project}: listing the Dataproc clusters of {region}"),
-            &url,
-            "clusters",
-        ) {
+        let doing = format!("listing the Dataproc clusters of {region}");
+        let clusters = match dataproc.list_of(&doing, &url, "clusters") {
             Ok(clusters) => clusters,
             Err(why) => {
                 collected.fail("dataproc_cluster", why);
@@ -46,12 +38,14 @@ pub fn read_clusters(
                 .get("clusterName")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let record = crate::record(project_ext, "dataproc_cluster")
+            let record = project
+                .record("dataproc_cluster")
                 .reference(format!(
-                    "projects/{project}/regions/{region}/clusters/{name}"
+                    "projects/{}/regions/{region}/clusters/{name}",
+                    project.id
                 ))
                 .ext("region", region);
-            if !emit.record(record.to_json(cluster)) {
+            if !project.emit(record, cluster) {
                 return collected;
             }
         }

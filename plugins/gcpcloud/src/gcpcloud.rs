@@ -427,58 +427,48 @@ fn collect_project(
         .and_then(|p| p.get("id"))
         .and_then(Value::as_str);
     run_bounded(Kind::ALL.to_vec(), session.params.max_concurrency, |kind| {
-        let reader = session.reader();
-        let (reader, ext) = (&reader, &project_ext);
+        let project = crate::Project {
+            reader: session.reader(),
+            id: project,
+            ext: &project_ext,
+            emit,
+        };
         let read = match kind {
             Kind::Firewalls => crate::collected(
                 "firewall",
                 read_firewalls(
                     session,
-                    &format!("{base}/projects/{project}/global/firewalls"),
-                    ext,
+                    &format!("{base}/projects/{}/global/firewalls", project.id),
+                    &project_ext,
                     emit,
                 ),
             ),
-            Kind::Instances => {
-                crate::collected("compute", read_instances(session, project, base, ext, emit))
-            }
-            Kind::Buckets => crate::collected(
-                "bucket",
-                crate::storage::read_buckets(reader, project, ext, emit),
+            Kind::Instances => crate::collected(
+                "compute",
+                read_instances(session, project.id, base, &project_ext, emit),
             ),
+            Kind::Buckets => crate::collected("bucket", crate::storage::read_buckets(&project)),
             Kind::SqlInstances => crate::collected(
                 "sql_instance",
-                crate::cloudsql::read_sql_instances(reader, project, ext, emit),
+                crate::cloudsql::read_sql_instances(&project),
             ),
-            Kind::IamPolicy => crate::iam::read_iam_policy(reader, project, ext, emit),
-            Kind::ComputeProject => {
-                crate::compute::read_compute_project(reader, project, ext, emit)
+            Kind::IamPolicy => crate::iam::read_iam_policy(&project),
+            Kind::ComputeProject => crate::compute::read_compute_project(&project),
+            Kind::Networks => crate::compute::read_networks(&project),
+            Kind::Subnetworks => crate::compute::read_subnetworks(&project),
+            Kind::BackendServices => crate::compute::read_backend_services(&project),
+            Kind::ServiceAccounts => crate::iam::read_service_accounts(&project),
+            Kind::ApiKeys => crate::iam::read_api_keys(&project),
+            Kind::EnabledServices => crate::services::read_enabled_services(&project),
+            Kind::LogSinks => crate::logging::read_log_sinks(&project),
+            Kind::LogMetrics => crate::logging::read_log_metrics(&project),
+            Kind::DnsZones => crate::dns::read_managed_zones(&project),
+            Kind::CryptoKeys => crate::kms::read_crypto_keys(&project),
+            Kind::BigQuery => {
+                crate::bigquery::read_bigquery(&project, session.params.max_bigquery_tables)
             }
-            Kind::Networks => crate::compute::read_networks(reader, project, ext, emit),
-            Kind::Subnetworks => crate::compute::read_subnetworks(reader, project, ext, emit),
-            Kind::BackendServices => {
-                crate::compute::read_backend_services(reader, project, ext, emit)
-            }
-            Kind::ServiceAccounts => crate::iam::read_service_accounts(reader, project, ext, emit),
-            Kind::ApiKeys => crate::iam::read_api_keys(reader, project, ext, emit),
-            Kind::EnabledServices => {
-                crate::services::read_enabled_services(reader, project, ext, emit)
-            }
-            Kind::LogSinks => crate::logging::read_log_sinks(reader, project, ext, emit),
-            Kind::LogMetrics => crate::logging::read_log_metrics(reader, project, ext, emit),
-            Kind::DnsZones => crate::dns::read_managed_zones(reader, project, ext, emit),
-            Kind::CryptoKeys => crate::kms::read_crypto_keys(reader, project, ext, emit),
-            Kind::BigQuery => crate::bigquery::read_bigquery(
-                reader,
-                project,
-                session.params.max_bigquery_tables,
-                ext,
-                emit,
-            ),
-            Kind::DataprocClusters => crate::dataproc::read_clusters(reader, project, ext, emit),
-            Kind::EssentialContacts => {
-                crate::contacts::read_contacts(reader, project, organization, ext, emit)
-            }
+            Kind::DataprocClusters => crate::dataproc::read_clusters(&project),
+            Kind::EssentialContacts => crate::contacts::read_contacts(&project, organization),
         };
         for why in read.failures.values() {
             emit.problem(PluginError::partial(0, why.clone()));

@@ -2,36 +2,19 @@
 //! service accounts and their keys (`service_account`,
 //! `service_account_key`) and its API keys (`api_key`).
 
-use crate::{age_days, collected, emit_listed, Reader};
-use cloudrest::{Collected, Emitter};
-use serde_json::{json, Map, Value};
+use crate::{age_days, collected, Project};
+use cloudrest::Collected;
+use serde_json::{json, Value};
 
 /// One `iam_policy` record: Cloud Resource Manager `getIamPolicy`, asked
 /// for policy version 3 (conditional bindings as they are).
-pub fn read_iam_policy(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!(
-        "{}/projects/{project}:getIamPolicy",
-        reader.resource_manager_url
-    );
+pub fn read_iam_policy(project: &Project<'_>) -> Collected {
+    let url = project.url(project.reader.resource_manager_url, ":getIamPolicy");
     let body = json!({"options": {"requestedPolicyVersion": 3}});
-    let result = reader
-        .post(
-            &format!("project {project}: reading its IAM policy"),
-            &url,
-            &body,
-        )
-        .map(|policy| {
-            let record =
-                crate::record(project_ext, "iam_policy").reference(format!("projects/{project}"));
-            emit.record(record.to_json(&policy));
-            1
-        });
-    collected("iam_policy", result)
+    let policy = project.post("reading its IAM policy", &url, &body);
+    project.emit_one("iam_policy", policy, |_, record| {
+        record.reference(format!("projects/{}", project.id))
+    })
 }
 
 /// One `service_account` record per service account
@@ -39,20 +22,11 @@ pub fn read_iam_policy(
 /// (`ext.service_account_email`, `ext.age_days`). An account whose keys
 /// cannot be listed gets `user_managed_keys: null`, and both types are
 /// reported failed.
-pub fn read_service_accounts(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
+pub fn read_service_accounts(project: &Project<'_>) -> Collected {
     // The IAM API takes no read-only scope.
-    let reader = &reader.full_scope();
-    let url = format!("{}/projects/{project}/serviceAccounts", reader.iam_url);
-    let accounts = match reader.list_of(
-        &format!("project {project}: listing service accounts"),
-        &url,
-        "accounts",
-    ) {
+    let project = &project.full_scope();
+    let url = project.url(project.reader.iam_url, "/serviceAccounts");
+    let accounts = match project.list_of("listing service accounts", &url, "accounts") {
         Ok(accounts) => accounts,
         Err(why) => {
             let mut failed = collected("service_account", Err(why.clone()));
@@ -68,11 +42,11 @@ pub fn read_service_accounts(
             .get("email")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let url = format!(
-            "{}/projects/{project}/serviceAccounts/{email}/keys",
-            reader.iam_url
+        let url = project.url(
+            project.reader.iam_url,
+            &format!("/serviceAccounts/{email}/keys"),
         );
-        let keys = reader.list_of(
+        let keys = project.reader.list_of(
             &format!("service account {email}: listing its keys"),
             &url,
             "keys",
@@ -89,19 +63,21 @@ pub fn read_service_accounts(
                 Value::Null
             }
         };
-        let record = crate::record(project_ext, "service_account")
+        let record = project
+            .record("service_account")
             .reference(account.get("name").cloned())
             .ext("user_managed_keys", user_managed);
-        if !emit.record(record.to_json(account)) {
+        if !project.emit(record, account) {
             return collected;
         }
         for key in keys.iter().flatten() {
             collected.count("service_account_key", 1);
-            let record = crate::record(project_ext, "service_account_key")
+            let record = project
+                .record("service_account_key")
                 .reference(key.get("name").cloned())
                 .ext("service_account_email", email)
                 .ext("age_days", age_days(key.get("validAfterTime")));
-            if !emit.record(record.to_json(key)) {
+            if !project.emit(record, key) {
                 return collected;
             }
         }
@@ -111,23 +87,11 @@ pub fn read_service_accounts(
 
 /// One `api_key` record per API key (API Keys v2, `ext.age_days` from
 /// `createTime`).
-pub fn read_api_keys(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!(
-        "{}/projects/{project}/locations/global/keys",
-        reader.apikeys_url
-    );
-    let keys = reader.list_of(
-        &format!("project {project}: listing API keys"),
-        &url,
-        "keys",
-    );
-    emit_listed("api_key", keys, emit, |key| {
-        crate::record(project_ext, "api_key")
+pub fn read_api_keys(project: &Project<'_>) -> Collected {
+    let url = project.url(project.reader.apikeys_url, "/locations/global/keys");
+    let keys = project.list_of("listing API keys", &url, "keys");
+    project.emit_listed("api_key", keys, |key, record| {
+        record
             .reference(key.get("name").cloned())
             .ext("age_days", age_days(key.get("createTime")))
     })

@@ -1,8 +1,8 @@
 //! Cloud KMS crypto keys (`kms_crypto_key`): rotation and who may use them.
 
-use crate::{last_segment, Reader};
-use cloudrest::{Collected, Emitter};
-use serde_json::{Map, Value};
+use crate::{last_segment, Project};
+use cloudrest::Collected;
+use serde_json::Value;
 
 /// One `kms_crypto_key` record per crypto key of every key ring of every
 /// location: `ext.location` and `ext.key_ring` (short names),
@@ -12,21 +12,13 @@ use serde_json::{Map, Value};
 /// `kms_crypto_key` is reported failed. Cost: one key ring list per KMS
 /// location (about 40), one key list per key ring, one getIamPolicy per
 /// key, sequentially.
-pub fn read_crypto_keys(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
+pub fn read_crypto_keys(project: &Project<'_>) -> Collected {
     // Cloud KMS takes no read-only scope.
-    let reader = &reader.full_scope();
+    let project = &project.full_scope();
+    let reader = &project.reader;
     let mut collected = Collected::default();
-    let url = format!("{}/projects/{project}/locations", reader.cloudkms_url);
-    let locations = match reader.list_of(
-        &format!("project {project}: listing KMS locations"),
-        &url,
-        "locations",
-    ) {
+    let url = project.url(reader.cloudkms_url, "/locations");
+    let locations = match project.list_of("listing KMS locations", &url, "locations") {
         Ok(locations) => locations,
         Err(why) => return crate::collected("kms_crypto_key", Err(why)),
     };
@@ -35,15 +27,12 @@ pub fn read_crypto_keys(
         let Some(location) = location.get("locationId").and_then(Value::as_str) else {
             continue;
         };
-        let url = format!(
-            "{}/projects/{project}/locations/{location}/keyRings",
-            reader.cloudkms_url
+        let url = project.url(
+            reader.cloudkms_url,
+            &format!("/locations/{location}/keyRings"),
         );
-        let rings = match reader.list_of(
-            &format!("project {project}: listing the key rings of {location}"),
-            &url,
-            "keyRings",
-        ) {
+        let doing = format!("listing the key rings of {location}");
+        let rings = match project.list_of(&doing, &url, "keyRings") {
             Ok(rings) => rings,
             Err(why) => {
                 collected.fail("kms_crypto_key", why);
@@ -84,7 +73,8 @@ pub fn read_crypto_keys(
                         }
                     };
                 collected.count("kms_crypto_key", 1);
-                let record = crate::record(project_ext, "kms_crypto_key")
+                let record = project
+                    .record("kms_crypto_key")
                     .reference(name)
                     .ext("key_ring", last_segment(ring.get("name")))
                     .ext("location", location)
@@ -93,7 +83,7 @@ pub fn read_crypto_keys(
                         "rotation_period_days",
                         rotation_days(key.get("rotationPeriod")),
                     );
-                if !emit.record(record.to_json(key)) {
+                if !project.emit(record, key) {
                     return collected;
                 }
             }

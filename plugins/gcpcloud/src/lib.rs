@@ -18,8 +18,9 @@ mod storage;
 pub use firewall::firewall_rules;
 pub use gcpcloud::{GcpCloud, GcpParams};
 
+use cloudmarker_plugin_api::record::Envelope;
 use cloudrest::{gcp, Bearer, Collected, Emitter, Http};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// What the readers of the APIs need from the session: the client, the
 /// token and the base URLs (without a trailing `/`).
@@ -119,14 +120,105 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The envelope of a record of the GCP record contract (issue 27):
-/// `gcp::record` with `com.record_type` null, as these records have no
-/// common model type (`ext.record_type` names them).
-pub(crate) fn record(
-    project_ext: &serde_json::Map<String, Value>,
-    record_type: &str,
-) -> cloudmarker_plugin_api::record::Envelope {
-    gcp::record(project_ext, record_type).com_record_type(None)
+/// One project being read: the API reader, the project's id, the `ext`
+/// every record of it carries, and where its records go. The readers of
+/// the record types take one.
+#[derive(Clone, Copy)]
+pub(crate) struct Project<'a> {
+    reader: Reader<'a>,
+    id: &'a str,
+    ext: &'a Map<String, Value>,
+    emit: &'a Emitter,
+}
+
+impl<'a> Project<'a> {
+    /// The same project read with tokens of the `cloud-platform` scope,
+    /// for an API that takes no read-only scope.
+    fn full_scope(&self) -> Project<'a> {
+        Project {
+            reader: self.reader.full_scope(),
+            ..*self
+        }
+    }
+
+    /// `<base>/projects/<id><path>`: a URL of this project under an API's
+    /// base URL.
+    fn url(&self, base: &str, path: &str) -> String {
+        format!("{base}/projects/{}{path}", self.id)
+    }
+
+    /// What a request does, for its errors: `project <id>: <doing>`.
+    fn what(&self, doing: &str) -> String {
+        format!("project {}: {doing}", self.id)
+    }
+
+    /// [`Reader::list_of`] for this project.
+    fn list_of(&self, doing: &str, url: &str, key: &str) -> Result<Vec<Value>, String> {
+        self.reader.list_of(&self.what(doing), url, key)
+    }
+
+    /// [`Reader::items`] for this project.
+    fn items(&self, doing: &str, url: &str) -> Result<Vec<Value>, String> {
+        self.reader.items(&self.what(doing), url)
+    }
+
+    /// [`Reader::get`] for this project.
+    fn get(&self, doing: &str, url: &str) -> Result<Value, String> {
+        self.reader.get(&self.what(doing), url)
+    }
+
+    /// [`Reader::post`] for this project.
+    fn post(&self, doing: &str, url: &str, body: &Value) -> Result<Value, String> {
+        self.reader.post(&self.what(doing), url, body)
+    }
+
+    /// The envelope of a record of the GCP record contract (issue 27):
+    /// `gcp::record` with `com.record_type` null, as these records have
+    /// no common model type (`ext.record_type` names them).
+    fn record(&self, record_type: &str) -> Envelope {
+        gcp::record(self.ext, record_type).com_record_type(None)
+    }
+
+    /// Emits `raw` in `envelope`; false once the run stops taking records.
+    fn emit(&self, envelope: Envelope, raw: &Value) -> bool {
+        self.emit.record(envelope.to_json(raw))
+    }
+
+    /// The collection of `record_type` from a listing: one record per
+    /// listed item (`record` finishes the item's envelope), until the run
+    /// stops taking records; the count is the items listed, a failed
+    /// listing its failure.
+    fn emit_listed(
+        &self,
+        record_type: &'static str,
+        listed: Result<Vec<Value>, String>,
+        record: impl Fn(&Value, Envelope) -> Envelope,
+    ) -> Collected {
+        let result = listed.map(|items| {
+            for item in &items {
+                if !self.emit(record(item, self.record(record_type)), item) {
+                    break;
+                }
+            }
+            items.len()
+        });
+        collected(record_type, result)
+    }
+
+    /// The collection of `record_type` from one read: one record of the
+    /// answer, `reference` and `ext` set by `record`.
+    fn emit_one(
+        &self,
+        record_type: &'static str,
+        read: Result<Value, String>,
+        record: impl FnOnce(&Value, Envelope) -> Envelope,
+    ) -> Collected {
+        let result = read.map(|answer| {
+            self.emit(record(&answer, self.record(record_type)), &answer);
+            1
+        });
+        collected(record_type, result)
+    }
 }
 
 /// What one reader of one record type read: `count` records, or why it
@@ -138,26 +230,6 @@ pub(crate) fn collected(record_type: &'static str, result: Result<usize, String>
         Err(why) => collected.fail(record_type, why),
     }
     collected
-}
-
-/// The collection of `record_type` from a listing: one record per listed
-/// item (`record` builds it from the item), until the run stops taking
-/// records; the count is the items listed, a failed listing its failure.
-pub(crate) fn emit_listed(
-    record_type: &'static str,
-    listed: Result<Vec<Value>, String>,
-    emit: &Emitter,
-    record: impl Fn(&Value) -> cloudmarker_plugin_api::record::Envelope,
-) -> Collected {
-    let result = listed.map(|items| {
-        for item in &items {
-            if !emit.record(record(item).to_json(item)) {
-                break;
-            }
-        }
-        items.len()
-    });
-    collected(record_type, result)
 }
 
 /// Whole days from the RFC 3339 time `time` (`createTime`,

@@ -3,9 +3,9 @@
 //! log-based metrics joined with the alert policies that alert on them
 //! (`log_metrics`).
 
-use crate::{collected, Reader};
-use cloudrest::{Collected, Emitter};
-use serde_json::{json, Map, Value};
+use crate::{collected, Project};
+use cloudrest::Collected;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// One `log_sink` record per sink; `ext.destination_bucket` for a Cloud
@@ -15,18 +15,10 @@ use std::collections::HashMap;
 /// policy). A destination bucket that cannot be read (another project's,
 /// not readable) gives nulls, and `log_sink` is reported failed. Each
 /// bucket is read once.
-pub fn read_log_sinks(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!("{}/projects/{project}/sinks", reader.logging_url);
-    let sinks = match reader.list_of(
-        &format!("project {project}: listing log sinks"),
-        &url,
-        "sinks",
-    ) {
+pub fn read_log_sinks(project: &Project<'_>) -> Collected {
+    let reader = &project.reader;
+    let url = project.url(reader.logging_url, "/sinks");
+    let sinks = match project.list_of("listing log sinks", &url, "sinks") {
         Ok(sinks) => sinks,
         Err(why) => {
             let mut failed = collected("log_sink", Err(why.clone()));
@@ -43,11 +35,12 @@ pub fn read_log_sinks(
             .is_none_or(|f| f.trim().is_empty())
             && sink.get("disabled").and_then(Value::as_bool) != Some(true)
     });
-    let all = crate::record(project_ext, "log_sinks")
-        .reference(format!("projects/{project}"))
+    let all = project
+        .record("log_sinks")
+        .reference(format!("projects/{}", project.id))
         .ext("sink_count", sinks.len())
         .ext("exports_all_entries", exports_all);
-    if !emit.record(all.to_json(&json!({"sinks": sinks}))) {
+    if !project.emit(all, &json!({"sinks": sinks})) {
         return collected;
     }
     collected.count("log_sinks", 1);
@@ -81,10 +74,11 @@ pub fn read_log_sinks(
                 })
                 .clone(),
         };
-        let record = crate::record(project_ext, "log_sink")
-            .reference(format!("projects/{project}/sinks/{name}"))
+        let record = project
+            .record("log_sink")
+            .reference(format!("projects/{}/sinks/{name}", project.id))
             .ext("destination_bucket", destination_bucket);
-        if !emit.record(record.to_json(sink)) {
+        if !project.emit(record, sink) {
             break;
         }
     }
@@ -104,30 +98,16 @@ fn storage_bucket(sink: &Value) -> Option<&str> {
 /// alert policy has a condition whose filter names
 /// `metric.type="logging.googleapis.com/user/<name>"`). Without both lists
 /// there is no record, and `log_metrics` is reported failed.
-pub fn read_log_metrics(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Collected {
-    let url = format!("{}/projects/{project}/metrics", reader.logging_url);
-    let metrics = reader.list_of(
-        &format!("project {project}: listing log-based metrics"),
-        &url,
-        "metrics",
-    );
-    let metrics = match metrics {
+pub fn read_log_metrics(project: &Project<'_>) -> Collected {
+    let url = project.url(project.reader.logging_url, "/metrics");
+    let metrics = match project.list_of("listing log-based metrics", &url, "metrics") {
         Ok(metrics) => metrics,
         Err(why) => return collected("log_metrics", Err(why)),
     };
     // Monitoring's reference lists no cloud-platform.read-only scope.
-    let url = format!("{}/projects/{project}/alertPolicies", reader.monitoring_url);
-    let policies = reader.full_scope().list_of(
-        &format!("project {project}: listing alert policies"),
-        &url,
-        "alertPolicies",
-    );
-    let policies = match policies {
+    let url = project.url(project.reader.monitoring_url, "/alertPolicies");
+    let full = project.full_scope();
+    let policies = match full.list_of("listing alert policies", &url, "alertPolicies") {
         Ok(policies) => policies,
         Err(why) => return collected("log_metrics", Err(why)),
     };
@@ -145,11 +125,12 @@ pub fn read_log_metrics(
             })
         })
         .collect();
-    let record = crate::record(project_ext, "log_metrics")
-        .reference(format!("projects/{project}"))
-        .ext("metrics", joined);
-    emit.record(record.to_json(&json!({"metrics": metrics, "alertPolicies": policies})));
-    collected("log_metrics", Ok(1))
+    let answer = json!({"metrics": metrics, "alertPolicies": policies});
+    project.emit_one("log_metrics", Ok(answer), |_, record| {
+        record
+            .reference(format!("projects/{}", project.id))
+            .ext("metrics", joined)
+    })
 }
 
 /// Whether an enabled policy of `policies` (`enabled` not false: the API's

@@ -1,23 +1,18 @@
 //! Cloud Storage buckets, with their IAM policy: who can read them.
 
-use crate::Reader;
+use crate::Project;
 use cloudrest::gcp;
-use cloudrest::Emitter;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The members that make a bucket public.
 pub const PUBLIC_MEMBERS: [&str; 2] = ["allUsers", "allAuthenticatedUsers"];
 
 /// Emits one `bucket` record per bucket of `project` (with its IAM policy
 /// under `raw.iam`); returns how many buckets there were.
-pub fn read_buckets(
-    reader: &Reader<'_>,
-    project: &str,
-    project_ext: &Map<String, Value>,
-    emit: &Emitter,
-) -> Result<usize, String> {
-    let url = format!("{}/b?project={project}", reader.storage_url);
-    let buckets = reader.items(&format!("project {project}: listing buckets"), &url)?;
+pub fn read_buckets(project: &Project<'_>) -> Result<usize, String> {
+    let reader = &project.reader;
+    let url = format!("{}/b?project={}", reader.storage_url, project.id);
+    let buckets = project.items("listing buckets", &url)?;
     for mut bucket in buckets.iter().cloned() {
         let name = bucket
             .get("name")
@@ -58,7 +53,7 @@ pub fn read_buckets(
             .pointer("/iamConfiguration/uniformBucketLevelAccess/enabled")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let record = gcp::record(project_ext, "bucket")
+        let record = gcp::record(project.ext, "bucket")
             .reference(bucket.get("selfLink").cloned())
             .ext("uniform_bucket_level_access", uniform)
             .ext("public", !public.is_empty())
@@ -66,7 +61,7 @@ pub fn read_buckets(
         if let Some(object) = bucket.as_object_mut() {
             object.insert("iam".into(), policy);
         }
-        if !emit.record(record.to_json(&bucket)) {
+        if !project.emit(record, &bucket) {
             break;
         }
     }
