@@ -8,6 +8,7 @@
 //! fields lazily (see the `values` module): a rule pays only for the
 //! fields it reads.
 
+use crate::direct::{Var, Variables};
 use crate::expr::{env, Expr};
 use crate::rule::{Counters, Rule, RuleInfo, RuleStats};
 use crate::values::{self, Cel, Lazy};
@@ -167,23 +168,34 @@ struct Scope<'r, 'a> {
     params: &'r (dyn Val + 'static),
 }
 
-impl VariableResolver for Scope<'_, '_> {
-    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+impl Variables for Scope<'_, '_> {
+    fn var(&self, var: Var) -> &dyn Val {
         let record = self.record;
-        let value: &'b (dyn Val + 'b) = match variable {
-            "raw" => record.raw.as_ref(),
-            "ext" => record
+        match var {
+            Var::Raw => record.raw.as_ref(),
+            Var::Ext => record
                 .ext_cel
                 .get_or_init(|| bucket_cel(record.ext_text))
                 .as_ref(),
-            "com" => record
+            Var::Com => record
                 .com_cel
                 .get_or_init(|| bucket_cel(record.com_text))
                 .as_ref(),
-            "params" => self.params,
+            Var::Params => self.params,
+        }
+    }
+}
+
+impl VariableResolver for Scope<'_, '_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let var = match variable {
+            "raw" => Var::Raw,
+            "ext" => Var::Ext,
+            "com" => Var::Com,
+            "params" => Var::Params,
             _ => return None,
         };
-        Some(CowVal::Borrowed(value))
+        Some(CowVal::Borrowed(self.var(var)))
     }
 }
 
@@ -197,8 +209,17 @@ impl Scope<'_, '_> {
             .map_err(|e| e.to_string())
     }
 
-    /// `expr`'s value, which must be a boolean.
+    /// `expr`'s value, which must be a boolean: from its direct form when
+    /// that answers, else from the interpreter.
     fn test(&self, expr: &Expr, what: &str) -> Result<bool, String> {
+        if let Some(answer) = expr.direct.as_ref().and_then(|d| d.test(self)) {
+            return Ok(answer);
+        }
+        self.interpret(expr, what)
+    }
+
+    /// `expr`'s value, which must be a boolean, from the interpreter.
+    fn interpret(&self, expr: &Expr, what: &str) -> Result<bool, String> {
         let mut context = Context::with_env(env());
         context.set_variable_resolver(self);
         let value = cel::Value::resolve_val(expr.program.expression(), &context)
@@ -212,6 +233,24 @@ impl Scope<'_, '_> {
             )),
         }
     }
+}
+
+/// `expr` on `record` (JSON text) both ways, with `params`: its direct
+/// form's answer (`None` when it has none or gives none) and the
+/// interpreter's; for the tests that hold the two to agree.
+#[cfg(test)]
+pub(crate) fn both_ways(
+    expr: &Expr,
+    record: &str,
+    params: &(dyn Val + 'static),
+) -> (Option<bool>, Result<bool, String>) {
+    let located = Located::parse(record).expect("a JSON object");
+    let scope = Scope {
+        record: &located,
+        params,
+    };
+    let direct = expr.direct.as_ref().and_then(|d| d.test(&scope));
+    (direct, scope.interpret(expr, "expr"))
 }
 
 /// What a rule made of a record.

@@ -1,6 +1,7 @@
 //! CEL expressions of rules: compiled once, and checked against the names
 //! a rule sees (`raw`, `ext`, `com`, `params`) and the params it declares.
 
+use crate::direct::Direct;
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr, LiteralValue};
 use cel::{Env, Program};
 use serde_json::{Map, Value};
@@ -34,6 +35,8 @@ pub fn env() -> Arc<Env> {
 pub(crate) struct Expr {
     pub source: String,
     pub program: Program,
+    /// Its direct form, when it has one (see [`crate::direct`]).
+    pub direct: Option<Direct>,
 }
 
 impl Expr {
@@ -62,6 +65,7 @@ impl Expr {
         }
         Ok(Self {
             source: source.to_owned(),
+            direct: Direct::compile(program.expression()),
             program,
         })
     }

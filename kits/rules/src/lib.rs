@@ -78,6 +78,7 @@
 //! rule disagrees with. A load collects all of them, each naming its file,
 //! line and rule ([`Problem`]); a user rule without tests is a warning.
 
+mod direct;
 mod engine;
 mod expr;
 pub mod framework;

@@ -444,7 +444,7 @@ fn cpu_ns() -> u128 {
 }
 
 /// The bundled rules, from the source tree.
-fn bundled_rules() -> RuleSet {
+pub(crate) fn bundled_rules() -> RuleSet {
     Loader::new()
         .add_path(source_rules_dir(), Origin::Bundled)
         .load(&Options::default())
