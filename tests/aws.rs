@@ -78,7 +78,9 @@ fn config(sb: &Sandbox, aws: &Aws, extra: &str) {
     for check in CHECKS {
         yaml.push_str(&format!("  {check}:\n    plugin: {check}\n"));
     }
-    yaml.push_str("  awsrules:\n    plugin: rulesevent\n    params: {include: [\"aws_*\"]}\n");
+    yaml.push_str(
+        "  awsrules:\n    plugin: rulesevent\n    params: {include: [\"aws_*\", \"firewall_*\"]}\n",
+    );
     yaml.push_str(&format!(
         "audits:\n  awsaudit:\n    clouds: [awscloud]\n    stores: [filestore]\n    events: [firewallruleevent, awsrules, {}]\n    alerts: [filestore]\nrun: [awsaudit]\n",
         CHECKS.join(", ")
@@ -787,6 +789,17 @@ fn the_cis_rules_fire_on_their_crafted_resources_and_not_on_the_twins() {
     let open = default_acl_ingress(&all);
     assert_eq!(fired("aws_ec2_network_acl_admin_ports_open"), open);
     assert!(open.is_disjoint(&custom));
+    // The common firewall rules see them as they see security group rules.
+    for rule in [
+        "firewall_ssh_open_to_internet",
+        "firewall_rdp_open_to_internet",
+    ] {
+        let acl_entries: BTreeSet<String> = fired(rule)
+            .into_iter()
+            .filter(|r| r.contains(":network-acl/"))
+            .collect();
+        assert_eq!(acl_entries, open, "{rule}");
+    }
 
     // Default security groups: all keep their outbound rule but the
     // second VPC's, emptied.
@@ -888,7 +901,7 @@ fn the_cis_rules_fire_on_their_crafted_resources_and_not_on_the_twins() {
         assert!(aws.count(op) > at_least, "{op}: {}", aws.count(op));
     }
 
-    // The compliance report evaluates the requirements these records answer.
+    // The compliance report evaluates every automated requirement.
     let report = cloudmarker(
         &sb,
         &[
@@ -916,8 +929,11 @@ fn the_cis_rules_fire_on_their_crafted_resources_and_not_on_the_twins() {
         .filter(|(_, s)| *s == "pass" || *s == "fail")
         .map(|(id, _)| *id)
         .collect();
-    assert!(
-        evaluated.len() >= 31,
+    // Every automated requirement: the estate has a record for each.
+    assert_eq!(statuses.len(), 34);
+    assert_eq!(
+        evaluated.len(),
+        34,
         "{} evaluated: {statuses:?}",
         evaluated.len()
     );
