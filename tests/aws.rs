@@ -78,8 +78,11 @@ fn config(sb: &Sandbox, aws: &Aws, extra: &str) {
     for check in CHECKS {
         yaml.push_str(&format!("  {check}:\n    plugin: {check}\n"));
     }
+    yaml.push_str(
+        "  awsrules:\n    plugin: rulesevent\n    params: {include: [\"aws_*\", \"firewall_*\"]}\n",
+    );
     yaml.push_str(&format!(
-        "audits:\n  awsaudit:\n    clouds: [awscloud]\n    stores: [filestore]\n    events: [firewallruleevent, {}]\n    alerts: [filestore]\nrun: [awsaudit]\n",
+        "audits:\n  awsaudit:\n    clouds: [awscloud]\n    stores: [filestore]\n    events: [firewallruleevent, awsrules, {}]\n    alerts: [filestore]\nrun: [awsaudit]\n",
         CHECKS.join(", ")
     ));
     sb.file("aws.yaml", &yaml);
@@ -117,6 +120,30 @@ fn flagged(sb: &Sandbox, check: &str) -> BTreeSet<String> {
         .iter()
         .map(|e| e["com"]["reference"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// The `com.reference`s of the events the rule `rule` raised (through the
+/// `awsrules` rulesevent).
+fn fired(sb: &Sandbox, rule: &str) -> BTreeSet<String> {
+    let path = sb.out().join("awsaudit_awsrules.json");
+    if !path.exists() {
+        return BTreeSet::new();
+    }
+    sb.records("awsaudit_awsrules.json")
+        .iter()
+        .filter(|e| e["com"]["check"] == rule)
+        .map(|e| e["com"]["reference"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The ingress allow-all entries of the default network ACLs (one per
+/// VPC): open to SSH and RDP from anywhere.
+fn default_acl_ingress(all: &[Value]) -> BTreeSet<String> {
+    references(all, "network_acl_entry", |e| {
+        e["raw"]["IsDefault"] == true
+            && e["raw"]["Egress"] == false
+            && e["raw"]["RuleAction"] == "allow"
+    })
 }
 
 fn set(items: &[String]) -> BTreeSet<String> {
@@ -175,13 +202,17 @@ fn two_accounts_and_two_regions_raise_exactly_the_expected_events() {
             .clone()
     };
     // Each region of account A: 3 instances, 3 volumes + 3 root volumes,
-    // 2 databases, 3 groups + the default one; read over pages of 2.
+    // 2 databases, 3 groups + the default one (and in us-east-1 the
+    // default group of a second VPC); read over pages of 2.
     for region in REGIONS {
         let collected = summary(A, region);
         assert_eq!(collected["ec2_instance"], 3, "{collected}");
         assert_eq!(collected["ebs_volume"], 6, "{collected}");
         assert_eq!(collected["rds_instance"], 2, "{collected}");
-        assert_eq!(collected["security_group"], 4, "{collected}");
+        let vpcs = if region == "us-east-1" { 2 } else { 1 };
+        assert_eq!(collected["security_group"], 3 + vpcs, "{collected}");
+        assert_eq!(collected["vpc"], vpcs, "{collected}");
+        assert_eq!(collected["ebs_encryption_default"], 1, "{collected}");
     }
     assert_eq!(summary(A, "global")["iam_user"], 4);
     assert_eq!(summary(A, "global")["s3_bucket"], 5);
@@ -208,7 +239,8 @@ fn two_accounts_and_two_regions_raise_exactly_the_expected_events() {
     assert_eq!(v6["com"]["direction"], "in");
 
     // firewallruleevent finds the open SSH (IPv4) and RDP (IPv6) rules of
-    // both regions, not the one open to 10.0.0.0/8.
+    // both regions, not the one open to 10.0.0.0/8; and the allow-all
+    // ingress entries of the default network ACLs.
     let groups = of_type(&all, "security_group");
     let group_of = |name: &str| -> BTreeSet<String> {
         groups
@@ -223,7 +255,12 @@ fn two_accounts_and_two_regions_raise_exactly_the_expected_events() {
         r["raw"]["IsEgress"] == false && (open.contains(group) || v6_open.contains(group))
     });
     assert_eq!(open_rules.len(), 4);
-    assert_eq!(flagged(&sb, "firewallruleevent"), open_rules);
+    let open_acl_entries = default_acl_ingress(&all);
+    assert_eq!(open_acl_entries.len(), 5, "a default ACL per VPC");
+    assert_eq!(
+        flagged(&sb, "firewallruleevent"),
+        &open_rules | &open_acl_entries
+    );
 
     let bucket = |name: &str| format!("arn:aws:s3:::{name}");
     assert_eq!(
@@ -372,7 +409,7 @@ fn a_denied_call_is_summarised_and_throttling_is_retried() {
         "two throttled answers, then one list per account"
     );
     assert_eq!(flagged(&sb, "awss3bucketpublicevent").len(), 2);
-    assert_eq!(flagged(&sb, "firewallruleevent").len(), 4);
+    assert_eq!(flagged(&sb, "firewallruleevent").len(), 4 + 5);
 }
 
 #[test]
@@ -608,13 +645,14 @@ fn ec2_lists_are_read_a_page_at_a_time_and_retries_run_out_with_the_services_err
     // The 500 was retried; each region's reservation is one page.
     assert_eq!(of_type(&all, "ec2_instance").len(), 6);
     assert_eq!(aws.count("DescribeInstances"), 4 + 1);
-    // Account A's 4 groups and 7 rules in each region, B's default group
-    // and its rule, one page each.
-    assert_eq!(of_type(&all, "security_group").len(), 2 * 4 + 2);
-    assert_eq!(aws.count("DescribeSecurityGroups"), 2 * 4 + 2);
+    // Account A's 4 groups and 7 rules in each region (and the emptied
+    // default group of its second VPC in us-east-1), B's default group and
+    // its rule, one page each.
+    assert_eq!(of_type(&all, "security_group").len(), 2 * 4 + 1 + 2);
+    assert_eq!(aws.count("DescribeSecurityGroups"), 2 * 4 + 1 + 2);
     assert_eq!(of_type(&all, "security_group_rule").len(), 2 * 7 + 2);
     assert_eq!(aws.count("DescribeSecurityGroupRules"), 2 * 7 + 2);
-    assert_eq!(flagged(&sb, "firewallruleevent").len(), 4);
+    assert_eq!(flagged(&sb, "firewallruleevent").len(), 4 + 5);
     assert!(!run.output().contains(SECRET));
 }
 
@@ -668,4 +706,283 @@ fn without_regions_the_enabled_ones_are_read_and_a_denied_list_is_summarised() {
     assert_eq!(read, regions.iter().copied().collect());
     assert_eq!(aws.count("DescribeRegions"), 2);
     assert_eq!(of_type(&all, "ec2_instance").len(), 6);
+}
+
+/// The ARN-like reference of a per-region setting.
+fn regional(service: &str, account: &str, region: &str, resource: &str) -> String {
+    format!("arn:aws:{service}:{region}:{account}:{resource}")
+}
+
+/// `resource` of `service` in every account and region but `(A,
+/// us-east-1)`, where the estate turns the setting on.
+fn all_but_a_us_east_1(service: &str, resource: &str) -> BTreeSet<String> {
+    [A, B]
+        .iter()
+        .flat_map(|a| REGIONS.map(|r| (a.to_string(), r)))
+        .filter(|(a, r)| !(a == A && *r == "us-east-1"))
+        .map(|(a, r)| regional(service, &a, r, resource))
+        .collect()
+}
+
+/// The CIS AWS 7.0.0 rules over the estate (tests/support/aws_server.py,
+/// `create_cis_estate`), every list read a page of one at a time: each
+/// rule fires on the resource made to fail it and stays silent on its
+/// compliant twin; the compliance report evaluates the requirements.
+#[test]
+fn the_cis_rules_fire_on_their_crafted_resources_and_not_on_the_twins() {
+    let sb = Sandbox::new();
+    let aws = Aws::start(&sb, &["--page-size", "1"]);
+    config(&sb, &aws, "");
+    let run = audit(&sb);
+    run.assert_status(0);
+    let all = sb.records("awsaudit_awscloud.json");
+    let fired = |rule: &str| fired(&sb, rule);
+    let root = |account: &str| format!("arn:aws:iam::{account}:root");
+    let user = |name: &str| format!("arn:aws:iam::{A}:user/{name}");
+
+    // Per region: EBS encryption by default, AWS Config, Security Hub are
+    // on in A's us-east-1 only; Access Analyzer (a recorded answer) in
+    // every us-east-1.
+    assert_eq!(of_type(&all, "ebs_encryption_default").len(), 4);
+    assert_eq!(
+        fired("aws_ec2_ebs_encryption_by_default_disabled"),
+        all_but_a_us_east_1("ec2", "ebs-encryption-by-default")
+    );
+    assert_eq!(of_type(&all, "config_recorders").len(), 4);
+    assert_eq!(
+        fired("aws_config_not_recording"),
+        all_but_a_us_east_1("config", "configuration-recorders")
+    );
+    assert_eq!(of_type(&all, "security_hub").len(), 4);
+    assert_eq!(
+        fired("aws_securityhub_disabled"),
+        all_but_a_us_east_1("securityhub", "hub/default")
+    );
+    assert_eq!(of_type(&all, "access_analyzers").len(), 4);
+    assert_eq!(
+        fired("aws_iam_access_analyzer_disabled"),
+        [A, B]
+            .iter()
+            .map(|a| regional("access-analyzer", a, "eu-west-1", "analyzers"))
+            .collect()
+    );
+    let analyzers = references(&all, "access_analyzers", |r| {
+        r["ext"]["external_access_active"] == 1
+            && r["ext"]["analyzers"].as_array().unwrap().len() == 2
+    });
+    assert_eq!(analyzers.len(), 2, "both analyzers read over two pages");
+
+    // VPCs: the second VPC of A logs rejected traffic, the default ones
+    // nothing.
+    let logged = references(&all, "vpc", |v| v["raw"]["CidrBlock"] == "10.9.0.0/16");
+    assert_eq!(logged.len(), 1);
+    let unlogged = references(&all, "vpc", |v| v["raw"]["CidrBlock"] != "10.9.0.0/16");
+    assert_eq!(unlogged.len(), 4);
+    assert_eq!(fired("aws_ec2_vpc_flow_logs_disabled"), unlogged);
+
+    // Network ACLs: the default ones let everything in; the second VPC's
+    // own ACL only HTTPS from anywhere and SSH from 10.0.0.0/8.
+    let custom = references(&all, "network_acl_entry", |e| {
+        e["raw"]["IsDefault"] == false
+    });
+    assert_eq!(custom.len(), 2);
+    let open = default_acl_ingress(&all);
+    assert_eq!(fired("aws_ec2_network_acl_admin_ports_open"), open);
+    assert!(open.is_disjoint(&custom));
+    // The common firewall rules see them as they see security group rules.
+    for rule in [
+        "firewall_ssh_open_to_internet",
+        "firewall_rdp_open_to_internet",
+    ] {
+        let acl_entries: BTreeSet<String> = fired(rule)
+            .into_iter()
+            .filter(|r| r.contains(":network-acl/"))
+            .collect();
+        assert_eq!(acl_entries, open, "{rule}");
+    }
+
+    // Default security groups: all keep their outbound rule but the
+    // second VPC's, emptied.
+    let second_vpc = of_type(&all, "vpc")
+        .into_iter()
+        .find(|v| v["raw"]["CidrBlock"] == "10.9.0.0/16")
+        .unwrap()["ext"]["vpc_id"]
+        .clone();
+    let defaults = references(&all, "security_group", |g| g["ext"]["is_default"] == true);
+    let emptied = references(&all, "security_group", |g| {
+        g["ext"]["is_default"] == true && g["ext"]["vpc_id"] == second_vpc
+    });
+    assert_eq!((defaults.len(), emptied.len()), (5, 1));
+    assert_eq!(
+        fired("aws_ec2_default_security_group_allows_traffic"),
+        &defaults - &emptied
+    );
+
+    // RDS: db-open takes no minor upgrades, db-closed does.
+    let db = |region: &str, name: &str| format!("arn:aws:rds:{region}:{A}:db:{name}");
+    assert_eq!(
+        fired("aws_rds_instance_auto_minor_upgrade_disabled"),
+        set(&[db(REGIONS[0], "db-open"), db(REGIONS[1], "db-open")])
+    );
+
+    // S3: only private-versioned's policy denies plain HTTP.
+    let buckets = references(&all, "s3_bucket", |_| true);
+    let tls_only = set(&["arn:aws:s3:::private-versioned".to_string()]);
+    assert_eq!(buckets.len(), 5 + 1);
+    assert_eq!(
+        fired("aws_s3_bucket_policy_allows_http"),
+        &buckets - &tls_only
+    );
+
+    // EFS: the plain file system of A's us-east-1, not the encrypted one.
+    let plain = references(&all, "efs_file_system", |f| {
+        f["raw"]["CreationToken"] == "plain"
+    });
+    assert_eq!(plain.len(), 1);
+    assert_eq!(of_type(&all, "efs_file_system").len(), 2);
+    assert_eq!(fired("aws_efs_file_system_unencrypted"), plain);
+
+    // CloudTrail S3 data events and the support role: account B is the
+    // twin (A's trail records them but covers one region).
+    for rule in [
+        "aws_cloudtrail_s3_write_events_not_logged",
+        "aws_cloudtrail_s3_read_events_not_logged",
+        "aws_iam_no_support_role",
+    ] {
+        assert_eq!(fired(rule), set(&[root(A)]), "{rule}");
+    }
+    let one_region = of_type(&all, "cloudtrail_trail")
+        .into_iter()
+        .find(|t| t["raw"]["Name"] == "one-region")
+        .unwrap();
+    assert_eq!(one_region["ext"]["s3_data_events_write"], true);
+    assert_eq!(one_region["ext"]["s3_data_events_read"], true);
+
+    // IAM users: alice's password idle 100 days and service's key 200 days
+    // (bob and carol are new); carol has a policy of her own.
+    assert_eq!(
+        fired("aws_iam_credentials_unused"),
+        set(&[user("alice"), user("service")])
+    );
+    assert_eq!(
+        fired("aws_iam_user_has_own_policies"),
+        set(&[user("carol")])
+    );
+    // Attached policies: full-admin (on a group) grants everything;
+    // s3-read and AWSSupportAccess do not.
+    assert_eq!(
+        fired("aws_iam_policy_full_admin_attached"),
+        set(&[format!("arn:aws:iam::{A}:policy/full-admin")])
+    );
+    let policies = references(&all, "iam_policy", |_| true);
+    assert!(
+        policies.contains(&format!("arn:aws:iam::{A}:policy/s3-read")),
+        "{policies:?}"
+    );
+    assert!(
+        policies.contains("arn:aws:iam::aws:policy/AWSSupportAccess"),
+        "{policies:?}"
+    );
+    // Server certificates: the expired one, not the valid one.
+    let certificate = |name: &str| format!("arn:aws:iam::{A}:server-certificate/{name}");
+    assert_eq!(of_type(&all, "iam_server_certificate").len(), 2);
+    assert_eq!(
+        fired("aws_iam_server_certificate_expired"),
+        set(&[certificate("expired-site")])
+    );
+
+    // The new lists were paged (pages of one).
+    for (op, at_least) in [
+        ("DescribeVpcs", 2),
+        ("DescribeNetworkAcls", 2),
+        ("ListServerCertificates", 2),
+        ("ListAnalyzers", 2 * 2),
+    ] {
+        assert!(aws.count(op) > at_least, "{op}: {}", aws.count(op));
+    }
+
+    // The compliance report evaluates every automated requirement.
+    let report = cloudmarker(
+        &sb,
+        &[
+            "compliance",
+            "--framework",
+            "cis_aws_7.0.0",
+            "--format",
+            "json",
+            "-c",
+            "sandbox.yaml",
+            "aws.yaml",
+        ],
+    );
+    report.assert_status(0);
+    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let statuses: Vec<(&str, &str)> = report["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["automated"] == true)
+        .map(|r| (r["id"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    let evaluated: Vec<&str> = statuses
+        .iter()
+        .filter(|(_, s)| *s == "pass" || *s == "fail")
+        .map(|(id, _)| *id)
+        .collect();
+    // Every automated requirement: the estate has a record for each.
+    assert_eq!(statuses.len(), 34);
+    assert_eq!(
+        evaluated.len(),
+        34,
+        "{} evaluated: {statuses:?}",
+        evaluated.len()
+    );
+}
+
+/// A denied call to a new service is that service's failed read in its
+/// region (its rules not evaluated there), throttling is retried, and the
+/// rest is read.
+#[test]
+fn a_denied_call_to_a_new_service_leaves_its_rules_not_evaluated() {
+    let sb = Sandbox::new();
+    let aws = Aws::start(
+        &sb,
+        &[
+            "--fail",
+            "ListAnalyzers=403:AccessDeniedException",
+            "--fail",
+            "DescribeConfigurationRecorders=400:ThrottlingExceptionx1",
+            "--fail",
+            "DescribeHub=429:TooManyRequestsExceptionx1",
+            "--fail",
+            "DescribeFileSystems=403:AccessDeniedx1",
+        ],
+    );
+    config(&sb, &aws, "");
+    let run = audit(&sb);
+    run.assert_status(1);
+    run.assert_says("could NOT read access_analyzers");
+    let all = sb.records("awsaudit_awscloud.json");
+    let summaries = regional_summaries(&all);
+    assert_eq!(summaries.len(), 4);
+    let mut efs_denied = 0;
+    for ext in summaries {
+        let failed = ext["failed"].as_object().unwrap();
+        let why = failed["access_analyzers"].as_str().unwrap();
+        assert!(why.contains("AccessDeniedException: Injected"), "{why}");
+        if let Some(why) = failed.get("efs_file_system") {
+            assert!(why.as_str().unwrap().contains("AccessDenied"), "{why}");
+            efs_denied += 1;
+        }
+        assert!(failed.len() <= 2, "{ext}");
+    }
+    assert_eq!(efs_denied, 1, "one DescribeFileSystems was denied");
+    assert!(of_type(&all, "access_analyzers").is_empty());
+    assert!(fired(&sb, "aws_iam_access_analyzer_disabled").is_empty());
+    // Retried after throttling: every region's recorders and hub are read.
+    assert_eq!(of_type(&all, "config_recorders").len(), 4);
+    assert_eq!(of_type(&all, "security_hub").len(), 4);
+    assert_eq!(aws.count("DescribeConfigurationRecorders"), 4 + 1);
+    assert_eq!(aws.count("DescribeHub"), 4 + 1);
+    assert!(!run.output().contains(SECRET));
 }

@@ -13,6 +13,14 @@ through the AWS APIs.
   service's error body for CODE (EC2, query, JSON or S3 XML).
 - moto 5.2.5 answers GetBucketVersioning with a root element named after the
   operation; the proxy renames it VersioningConfiguration, as S3 sends it.
+- moto 5.2.5 answers ListServerCertificates with one fixed Expiration
+  (2012-05-08) for every certificate; the proxy puts in each certificate's
+  own notAfter, read from the body moto stored.
+- moto 5.2.5 has no IAM Access Analyzer: the proxy answers ListAnalyzers
+  itself with a recorded answer (`ANALYZERS`, derived from the example of
+  the Access Analyzer API reference): us-east-1 of every account has an
+  active analyzer of external access and one of unused access, the other
+  regions none.
 - `--estate` creates the estate of tests/aws.rs (see `create_estate`). What
   the APIs cannot do (root MFA, root access keys, an access key's age) is
   set on moto's own objects, as a real account would have it.
@@ -48,6 +56,7 @@ LOG = testserver.RequestLog(args.log)
 FAULTS = testserver.Faults(args.fail)
 
 S3_SUBRESOURCES = {
+    "policy": "GetBucketPolicy",
     "acl": "GetBucketAcl", "policyStatus": "GetBucketPolicyStatus", "encryption": "GetBucketEncryption",
     "versioning": "GetBucketVersioning", "publicAccessBlock": "GetPublicAccessBlock", "location": "GetBucketLocation",
 }
@@ -59,7 +68,36 @@ PAGED_XML = {
     "DescribeSecurityGroupRules": ("securityGroupRuleSet", "nextToken", "NextToken"),
     "ListUsers": ("Users", "Marker", "Marker"),
     "DescribeDBInstances": ("DBInstances", "Marker", "Marker"),
+    "DescribeVpcs": ("vpcSet", "nextToken", "NextToken"),
+    "DescribeFlowLogs": ("flowLogSet", "nextToken", "NextToken"),
+    "DescribeNetworkAcls": ("networkAclSet", "nextToken", "NextToken"),
+    "ListServerCertificates": ("ServerCertificateMetadataList", "Marker", "Marker"),
 }
+# The REST operations of the JSON services, by signing name and path.
+REST_JSON = {
+    ("elasticfilesystem", "/2015-02-01/file-systems"): "DescribeFileSystems",
+    ("access-analyzer", "/analyzer"): "ListAnalyzers",
+    ("securityhub", "/accounts"): "DescribeHub",
+}
+
+
+def analyzers(account, region):
+    """The recorded ListAnalyzers items of `account` in `region` (derived
+    from the API reference's example answer)."""
+    if region != "us-east-1":
+        return []
+    return [
+        {"arn": f"arn:aws:access-analyzer:{region}:{account}:analyzer/{name}", "name": name, "type": kind,
+         "status": "ACTIVE", "createdAt": "2026-11-02T10:00:00Z", "lastResourceAnalyzed": "",
+         "lastResourceAnalyzedAt": "2026-11-02T10:05:00Z", "tags": {}}
+        for name, kind in (("external-access", "ACCOUNT"), ("unused-access", "ACCOUNT_UNUSED_ACCESS"))
+    ]
+
+
+def credential_scope(headers):
+    """The access key and region of the request's signature."""
+    match = re.search(r"Credential=([^/]+)/\d+/([^/]+)/", headers.get("Authorization", ""))
+    return (match.group(1), match.group(2)) if match else ("", "")
 
 
 def service_of(headers):
@@ -96,6 +134,9 @@ class Proxy(testserver.Handler):
             form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
             return (form.get("Action") or [""])[0], form
         url = urllib.parse.urlparse(self.path)
+        rest = REST_JSON.get((service, url.path.rstrip("/")))
+        if rest:
+            return rest, None
         if url.path.startswith("/v20180820/configuration/publicAccessBlock"):
             return "GetAccountPublicAccessBlock", None
         if self.command == "GET" and url.path in ("", "/"):
@@ -109,7 +150,7 @@ class Proxy(testserver.Handler):
     def error(self, service, status, code, op):
         message = f"Injected {code} for {op}"
         headers = [("Content-Type", "text/xml")]
-        if self.headers.get("X-Amz-Target"):
+        if self.headers.get("X-Amz-Target") or op in REST_JSON.values():
             body = json.dumps({"__type": code, "message": message}).encode()
             headers = [("Content-Type", "application/x-amz-json-1.1"), ("X-Amzn-ErrorType", code)]
         elif service == "ec2":
@@ -124,6 +165,8 @@ class Proxy(testserver.Handler):
         self.send(status, body, headers=headers)
 
     def forward(self, op, form, body):
+        if op == "ListAnalyzers":
+            return self.list_analyzers()
         start = 0
         paged = args.page_size and (op in PAGED_XML or op == "ListKeys")
         if paged and form is not None:
@@ -145,7 +188,22 @@ class Proxy(testserver.Handler):
             # moto names the root element after the operation; S3 (and the
             # SDK) call it VersioningConfiguration.
             data = data.replace(b"GetBucketVersioningResponse", b"VersioningConfiguration")
+        if op == "ListServerCertificates" and answer.status == 200:
+            data = certificate_expirations(data)
         self.relay(answer, data, ("content-length", "connection", "transfer-encoding", "server", "date"))
+
+    def list_analyzers(self):
+        """ListAnalyzers from the recorded answer, paged by nextToken."""
+        from moto.iam.models import get_account_id_from
+        key, region = credential_scope(self.headers)
+        items = analyzers(get_account_id_from(key), region)
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        start = int((query.get("nextToken") or ["0"])[0])
+        size = args.page_size or len(items) or 1
+        answer = {"analyzers": items[start:start + size]}
+        if start + size < len(items):
+            answer["nextToken"] = str(start + size)
+        self.send(200, json.dumps(answer).encode(), headers=[("Content-Type", "application/json")])
 
     def page(self, op, data, start):
         """The page of moto's whole answer that starts at item `start`."""
@@ -184,6 +242,45 @@ class Proxy(testserver.Handler):
             token = ET.SubElement(parent, q(token_tag))
             token.text = str(start + size)
         return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def certificate_expirations(data):
+    """moto's ListServerCertificates answer with each certificate's own
+    notAfter as its Expiration."""
+    from cryptography import x509
+    from moto.iam.models import iam_backends
+    bodies = {}
+    for account in list(iam_backends.values()):
+        for cert in account["global"].certificates.values():
+            bodies[cert.arn] = cert.cert_body
+    namespace = re.match(rb"\s*(?:<\?xml[^>]*\?>)?\s*<[^ >]+ xmlns=\"([^\"]+)\"", data)
+    if namespace:
+        ET.register_namespace("", namespace.group(1).decode())
+    root = ET.fromstring(data)
+    for member in root.iter():
+        arn, expiration = member.find("{*}Arn"), member.find("{*}Expiration")
+        if arn is None or expiration is None or arn.text not in bodies:
+            continue
+        not_after = x509.load_pem_x509_certificate(bodies[arn.text].encode()).not_valid_after_utc
+        expiration.text = not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def certificate(name, days):
+    """A self-signed certificate for `name` (PEM) that expires in `days`
+    days (in the past when negative), and its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=400))
+            .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
 
 
 def create_estate(endpoint):
@@ -270,6 +367,96 @@ def create_estate(endpoint):
     a_trail = client("cloudtrail")
     a_trail.create_trail(Name="one-region", S3BucketName="a-trail-logs", IsMultiRegionTrail=False)
     a_trail.start_logging(Name="one-region")
+    create_cis_estate(client, s3, iam, trail, b_iam)
+
+
+def create_cis_estate(client, s3, iam, b_trail, b_iam):
+    """The resources of the CIS AWS 7.0.0 rules: in account A a failing
+    resource and its compliant twin of each kind (the regional settings on
+    in us-east-1, off in eu-west-1); account B is the compliant twin of the
+    account-wide ones (S3 data events logged, a support role)."""
+    from moto.iam.models import iam_backends
+    ec2 = client("ec2")
+    # A VPC whose flow log records rejected traffic, with a network ACL
+    # that allows only HTTPS from anywhere and SSH from 10.0.0.0/8, and a
+    # default security group emptied of its rules.
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_flow_logs(ResourceIds=[vpc], ResourceType="VPC", TrafficType="REJECT", LogDestinationType="s3",
+                         LogDestination="arn:aws:s3:::a-trail-logs")
+    acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="6", RuleAction="allow", Egress=False,
+                                 CidrBlock="0.0.0.0/0", PortRange={"From": 443, "To": 443})
+    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=110, Protocol="6", RuleAction="allow", Egress=False,
+                                 CidrBlock="10.0.0.0/8", PortRange={"From": 22, "To": 22})
+    default_group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                          {"Name": "group-name", "Values": ["default"]}])
+    group = default_group["SecurityGroups"][0]
+    if group["IpPermissions"]:
+        ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+    if group["IpPermissionsEgress"]:
+        ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"])
+    ec2.enable_ebs_encryption_by_default()
+
+    # RDS: db-closed keeps minor upgrades on (the default).
+    for region in REGIONS:
+        client("rds", region).modify_db_instance(DBInstanceIdentifier="db-open", AutoMinorVersionUpgrade=False,
+                                                 ApplyImmediately=True)
+
+    # S3: one bucket policy denies plain HTTP.
+    s3.put_bucket_policy(Bucket="private-versioned", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": ["arn:aws:s3:::private-versioned", "arn:aws:s3:::private-versioned/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+
+    # AWS Config records everything in us-east-1; EFS has an encrypted and
+    # a plain file system there; Security Hub is on there.
+    config = client("config")
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": f"arn:aws:iam::{ACCOUNT_A}:role/config",
+        "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}})
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "a-trail-logs"})
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+    efs = client("efs")
+    efs.create_file_system(CreationToken="plain", Encrypted=False)
+    efs.create_file_system(CreationToken="secret", Encrypted=True)
+    client("securityhub").enable_security_hub()
+
+    # IAM: a customer policy granting everything, attached to a group, and
+    # a narrow one attached to carol directly; two server certificates,
+    # one expired; alice's password last used 100 days ago.
+    admin = iam.create_policy(PolicyName="full-admin", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))["Policy"]["Arn"]
+    iam.create_group(GroupName="admins")
+    iam.attach_group_policy(GroupName="admins", PolicyArn=admin)
+    narrow = iam.create_policy(PolicyName="s3-read", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="carol", PolicyArn=narrow)
+    for name, days in (("expired-site", -30), ("site", 300)):
+        body, key = certificate(name, days)
+        iam.upload_server_certificate(ServerCertificateName=name, CertificateBody=body, PrivateKey=key)
+    users = iam_backends[ACCOUNT_A]["global"].users
+    users["alice"].password_last_used = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=100)
+
+    # Account B: a support role; its multi-region trail records S3 object
+    # reads and writes (advanced selectors); A's one-region trail records
+    # them too (basic selectors), but is not multi-region. moto loads AWS's
+    # managed policies only when asked to (all of them, slowly): the one
+    # used here is added from moto's copy, as every real account has it.
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy
+    data = json.loads(aws_managed_policies_data)["AWSSupportAccess"]
+    for account in (ACCOUNT_A, ACCOUNT_B):
+        backend = iam_backends[account]["global"]
+        policy = AWSManagedPolicy.from_data("AWSSupportAccess", account, "us-east-1", data)
+        backend.managed_policies[policy.arn] = policy
+    b_iam.create_role(RoleName="support", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_B}:root"}, "Action": "sts:AssumeRole"}]}))
+    b_iam.attach_role_policy(RoleName="support", PolicyArn="arn:aws:iam::aws:policy/AWSSupportAccess")
+    b_trail.put_event_selectors(TrailName="everywhere", AdvancedEventSelectors=[{"Name": "s3", "FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}])
+    client("cloudtrail").put_event_selectors(TrailName="one-region", EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}])
 
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -1,21 +1,28 @@
 //! One read of `awscloud`: every account; its account-wide services (IAM,
-//! S3, CloudTrail) once and its regional ones (EC2, EBS, RDS, KMS) in every
-//! region, all at once but with at most `max_concurrency` requests in
+//! S3, CloudTrail) once and its regional ones (EC2, EBS, VPC, RDS, KMS,
+//! AWS Config, EFS, IAM Access Analyzer, Security Hub) in every region, all at once but with at most `max_concurrency` requests in
 //! flight; then one `account` record and one `collection_summary` per
 //! account and region (`global` for the account-wide services).
 
-use crate::ec2::{self, EBS_VOLUME, EC2_INSTANCE, SECURITY_GROUP, SECURITY_GROUP_RULE};
-use crate::iam::{self, IAM_USER};
+use crate::accessanalyzer::{self, ACCESS_ANALYZERS};
+use crate::awsconfig::{self, CONFIG_RECORDERS};
+use crate::ec2::{
+    self, EBS_ENCRYPTION_DEFAULT, EBS_VOLUME, EC2_INSTANCE, NETWORK_ACL_ENTRY, SECURITY_GROUP,
+    SECURITY_GROUP_RULE, VPC,
+};
+use crate::efs::{self, EFS_FILE_SYSTEM};
+use crate::iam::{self, IAM_POLICY, IAM_SERVER_CERTIFICATE, IAM_USER};
 use crate::kms::{self, KMS_KEY};
 use crate::params::AwsParams;
 use crate::rds::{self, RDS_INSTANCE};
 use crate::s3::{self, S3_ACCOUNT_BLOCK, S3_BUCKET};
 use crate::scope::{Run, Scope, GLOBAL};
+use crate::securityhub::{self, SECURITY_HUB};
 use crate::session::{self, Account};
 use crate::trail::{self, CLOUDTRAIL_TRAIL};
 use cloudmarker_plugin_api::{sdk, PluginError};
 use cloudrest::Emitter;
-use futures_util::future::{join5, join_all};
+use futures_util::future::{join, join3, join5, join_all};
 use serde_json::{json, Map, Value};
 
 /// `ext.record_type` of the account record: the root user, the password
@@ -25,18 +32,27 @@ pub const ACCOUNT: &str = "account";
 pub const REGIONS: &str = "regions";
 
 /// What each regional summary expects to have been read.
-const REGIONAL: [&str; 6] = [
+const REGIONAL: [&str; 13] = [
     EC2_INSTANCE,
     SECURITY_GROUP,
     SECURITY_GROUP_RULE,
     EBS_VOLUME,
+    EBS_ENCRYPTION_DEFAULT,
+    VPC,
+    NETWORK_ACL_ENTRY,
     RDS_INSTANCE,
     KMS_KEY,
+    CONFIG_RECORDERS,
+    EFS_FILE_SYSTEM,
+    ACCESS_ANALYZERS,
+    SECURITY_HUB,
 ];
 /// What the account-wide summary expects to have been read.
-const ACCOUNT_WIDE: [&str; 5] = [
+const ACCOUNT_WIDE: [&str; 7] = [
     ACCOUNT,
     IAM_USER,
+    IAM_POLICY,
+    IAM_SERVER_CERTIFICATE,
     S3_BUCKET,
     S3_ACCOUNT_BLOCK,
     CLOUDTRAIL_TRAIL,
@@ -179,24 +195,54 @@ async fn read_account(
             region,
         })
     }));
-    let (iam_failures, trails, (), (), _) = join5(
+    let (iam_failures, trails, (), (), (_, (), ())) = join5(
         iam::account_facts(global, &mut facts),
         trail::trails(global),
         global.read(IAM_USER, iam::users(global)),
         global.read(S3_BUCKET, s3::buckets(global)),
-        regional,
+        join3(
+            regional,
+            global.read(IAM_POLICY, iam::policies(global)),
+            global.read(IAM_SERVER_CERTIFICATE, iam::server_certificates(global)),
+        ),
     )
     .await;
     match trails {
-        Ok(arns) => {
+        Ok(trails) => {
             facts.insert(
                 "multi_region_trail_logging".into(),
-                (!arns.is_empty()).into(),
+                (!trails.is_empty()).into(),
             );
+            let arns: Vec<&str> = trails.iter().map(|t| t.arn.as_str()).collect();
             facts.insert("logging_multi_region_trails".into(), json!(arns));
+            // True when one such trail records them; unknown when none
+            // does but the selectors of one could not be read.
+            let data_events = |pick: fn((bool, bool)) -> bool| {
+                if trails.iter().any(|t| t.s3_data_events.is_some_and(pick)) {
+                    json!(true)
+                } else if trails.iter().any(|t| t.s3_data_events.is_none()) {
+                    Value::Null
+                } else {
+                    json!(false)
+                }
+            };
+            facts.insert(
+                "s3_object_write_events_logged".into(),
+                data_events(|(write, _)| write),
+            );
+            facts.insert(
+                "s3_object_read_events_logged".into(),
+                data_events(|(_, read)| read),
+            );
         }
         Err(why) => {
-            facts.insert("multi_region_trail_logging".into(), Value::Null);
+            for fact in [
+                "multi_region_trail_logging",
+                "s3_object_write_events_logged",
+                "s3_object_read_events_logged",
+            ] {
+                facts.insert(fact.into(), Value::Null);
+            }
             global.fail(CLOUDTRAIL_TRAIL, why);
         }
     }
@@ -233,12 +279,29 @@ fn regional_summaries(run: &Run, account: &Account, regions: &[String]) {
 }
 
 async fn read_region(scope: Scope<'_>) {
-    join5(
-        scope.read(EC2_INSTANCE, ec2::instances(scope)),
-        scope.read(SECURITY_GROUP, ec2::security_groups(scope)),
-        scope.read(EBS_VOLUME, ec2::volumes(scope)),
-        scope.read(RDS_INSTANCE, rds::instances(scope)),
-        scope.read(KMS_KEY, kms::keys(scope)),
+    join3(
+        join5(
+            scope.read(EC2_INSTANCE, ec2::instances(scope)),
+            scope.read(SECURITY_GROUP, ec2::security_groups(scope)),
+            scope.read(EBS_VOLUME, ec2::volumes(scope)),
+            scope.read(RDS_INSTANCE, rds::instances(scope)),
+            scope.read(KMS_KEY, kms::keys(scope)),
+        ),
+        join3(
+            scope.read(EBS_ENCRYPTION_DEFAULT, ec2::ebs_encryption_default(scope)),
+            scope.read(VPC, ec2::vpcs(scope)),
+            scope.read(NETWORK_ACL_ENTRY, ec2::network_acl_entries(scope)),
+        ),
+        join(
+            join(
+                scope.read(CONFIG_RECORDERS, awsconfig::recorders(scope)),
+                scope.read(EFS_FILE_SYSTEM, efs::file_systems(scope)),
+            ),
+            join(
+                scope.read(ACCESS_ANALYZERS, accessanalyzer::analyzers(scope)),
+                scope.read(SECURITY_HUB, securityhub::hub(scope)),
+            ),
+        ),
     )
     .await;
 }

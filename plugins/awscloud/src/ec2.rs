@@ -1,11 +1,21 @@
 //! EC2: the enabled regions, instances, security groups with their rules
-//! in the common `firewall_rule` model, and EBS volumes (through the Query
-//! API client of `query.rs`).
+//! in the common `firewall_rule` model, network ACL entries in the same
+//! model, EBS volumes and the region's EBS encryption default, VPCs with
+//! their flow logs (through the Query API client of `query.rs`).
 
-use crate::query::{self, Ec2, SecurityGroupRule};
+use crate::query::{self, Ec2, NetworkAclEntry, SecurityGroupRule};
 use crate::scope::{Scope, CLOUD_TYPE};
 use cloudmarker_plugin_api::record::FirewallRule;
 use serde_json::json;
+use std::collections::BTreeMap;
+
+/// `ext.record_type` of a region's EBS encryption default (one record per
+/// account and region).
+pub const EBS_ENCRYPTION_DEFAULT: &str = "ebs_encryption_default";
+/// `ext.record_type` of a VPC (with its flow logs).
+pub const VPC: &str = "vpc";
+/// `ext.record_type` of a network ACL entry (`com`: `firewall_rule`).
+pub const NETWORK_ACL_ENTRY: &str = "network_acl_entry";
 
 /// `ext.record_type` of an instance.
 pub const EC2_INSTANCE: &str = "ec2_instance";
@@ -90,11 +100,18 @@ pub async fn security_groups(scope: Scope<'_>) -> Result<usize, String> {
                 "VpcId": group.vpc_id,
                 "OwnerId": group.owner_id,
             });
+            // Every VPC has one group named `default` (EC2-Classic's
+            // too): the name cannot be taken by another group.
+            let is_default = group.group_name.as_deref() == Some("default");
             let record = scope
                 .record(SECURITY_GROUP)
                 .reference(scope.arn("ec2", &format!("security-group/{id}")))
                 .ext("group_id", id)
-                .ext("group_name", raw["GroupName"].clone());
+                .ext("group_name", raw["GroupName"].clone())
+                .ext("vpc_id", raw["VpcId"].clone())
+                .ext("is_default", is_default)
+                .ext("ingress_rule_count", group.ingress_rules)
+                .ext("egress_rule_count", group.egress_rules);
             count += 1;
             if !scope.emit(&raw, &record) {
                 return Ok(count);
@@ -234,4 +251,184 @@ pub async fn volumes(scope: Scope<'_>) -> Result<usize, String> {
         }
     }
     Ok(count)
+}
+
+/// The region's EBS encryption default (`GetEbsEncryptionByDefault`): one
+/// `ebs_encryption_default` record with `enabled`.
+pub async fn ebs_encryption_default(scope: Scope<'_>) -> Result<usize, String> {
+    let ec2 = Ec2::new(&scope.account.in_region(scope.region));
+    let enabled = scope
+        .call(ec2.read(
+            "GetEbsEncryptionByDefault",
+            &[],
+            query::ebs_encryption_by_default,
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    let raw = json!({"EbsEncryptionByDefault": enabled});
+    let record = scope
+        .record(EBS_ENCRYPTION_DEFAULT)
+        .reference(scope.arn("ec2", "ebs-encryption-by-default"))
+        .ext("enabled", enabled);
+    scope.emit(&raw, &record);
+    Ok(1)
+}
+
+/// Every VPC of the region, one `vpc` record each with its flow logs
+/// (`flow_logs`: id, status, traffic type) and `flow_logging`: whether
+/// one of them is active and records rejected traffic (`ALL` or
+/// `REJECT`).
+pub async fn vpcs(scope: Scope<'_>) -> Result<usize, String> {
+    let ec2 = Ec2::new(&scope.account.in_region(scope.region));
+    let mut logs: BTreeMap<String, Vec<query::FlowLog>> = BTreeMap::new();
+    let mut pages = ec2.pages("DescribeFlowLogs", query::flow_logs);
+    while let Some(page) = scope.call(pages.next()).await {
+        let page = page.map_err(|e| format!("flow logs: {e}"))?;
+        for log in page {
+            if let Some(resource) = log.resource_id.clone() {
+                logs.entry(resource).or_default().push(log);
+            }
+        }
+    }
+    let mut pages = ec2.pages("DescribeVpcs", query::vpcs);
+    let mut count = 0;
+    while let Some(page) = scope.call(pages.next()).await {
+        let page = page.map_err(|e| e.to_string())?;
+        for vpc in &page {
+            if scope.full(count) {
+                return Ok(count);
+            }
+            let id = vpc.vpc_id.as_deref().unwrap_or_default();
+            let own = logs.get(id).map(Vec::as_slice).unwrap_or_default();
+            let flow_logs: Vec<_> = own
+                .iter()
+                .map(|log| {
+                    json!({
+                        "flow_log_id": log.flow_log_id,
+                        "status": log.status,
+                        "traffic_type": log.traffic_type,
+                        "destination_type": log.destination_type,
+                    })
+                })
+                .collect();
+            let logging = own.iter().any(|log| {
+                log.status.as_deref() == Some("ACTIVE")
+                    && matches!(log.traffic_type.as_deref(), Some("ALL" | "REJECT"))
+            });
+            let raw = json!({
+                "VpcId": id,
+                "IsDefault": vpc.is_default,
+                "State": vpc.state,
+                "CidrBlock": vpc.cidr_block,
+                "OwnerId": vpc.owner_id,
+                "FlowLogs": flow_logs,
+            });
+            let record = scope
+                .record(VPC)
+                .com_record_type(Some("network"))
+                .reference(scope.arn("ec2", &format!("vpc/{id}")))
+                .ext("vpc_id", id)
+                .ext("is_default", vpc.is_default.unwrap_or(false))
+                .ext("flow_logs", json!(flow_logs))
+                .ext("flow_logging", logging);
+            count += 1;
+            if !scope.emit(&raw, &record) {
+                return Ok(count);
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Every entry of every network ACL of the region, one
+/// `network_acl_entry` record each in the common `firewall_rule` model
+/// (see [`network_acl_rule`]).
+pub async fn network_acl_entries(scope: Scope<'_>) -> Result<usize, String> {
+    let ec2 = Ec2::new(&scope.account.in_region(scope.region));
+    let mut pages = ec2.pages("DescribeNetworkAcls", query::network_acls);
+    let mut count = 0;
+    while let Some(page) = scope.call(pages.next()).await {
+        let page = page.map_err(|e| e.to_string())?;
+        for acl in &page {
+            for entry in &acl.entries {
+                if scope.full(count) {
+                    return Ok(count);
+                }
+                let id = acl.network_acl_id.as_deref().unwrap_or_default();
+                let direction = if entry.egress == Some(true) {
+                    "egress"
+                } else {
+                    "ingress"
+                };
+                let number = entry.rule_number.unwrap_or_default();
+                let raw = json!({
+                    "NetworkAclId": id,
+                    "VpcId": acl.vpc_id,
+                    "IsDefault": acl.is_default,
+                    "RuleNumber": entry.rule_number,
+                    "Protocol": entry.protocol,
+                    "RuleAction": entry.rule_action,
+                    "Egress": entry.egress,
+                    "CidrBlock": entry.cidr_block,
+                    "Ipv6CidrBlock": entry.ipv6_cidr_block,
+                    "PortRange": entry.port_range.as_ref().map(|r| json!({"From": r.from, "To": r.to})),
+                });
+                let arn = scope.arn("ec2", &format!("network-acl/{id}/{direction}/{number}"));
+                let record = scope
+                    .record(NETWORK_ACL_ENTRY)
+                    .ext("network_acl_id", id)
+                    .ext("vpc_id", raw["VpcId"].clone())
+                    .ext("rule_number", number)
+                    .com_model(&network_acl_rule(entry, arn));
+                count += 1;
+                if !scope.emit(&raw, &record) {
+                    return Ok(count);
+                }
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// A network ACL entry in the common model: `direction` `in` or `out`,
+/// `access` the entry's action (`allow` or `deny`), `source_addresses` its
+/// IPv4 or IPv6 range, `destination_ports` its port range (all ports for
+/// protocol `-1` or without a range), protocol numbers 6, 17, 1 and 58 as
+/// `tcp`, `udp`, `icmp` and `icmpv6`. An entry is evaluated on its own:
+/// that a lower-numbered entry may deny the same traffic first is not
+/// weighed (CIS 6.2 asks for no allowing entry at all).
+pub fn network_acl_rule(entry: &NetworkAclEntry, arn: String) -> FirewallRule {
+    let protocol = match entry.protocol.as_deref().unwrap_or("-1") {
+        "-1" | "all" => "all",
+        "6" | "tcp" => "tcp",
+        "17" | "udp" => "udp",
+        "1" | "icmp" => "icmp",
+        "58" | "icmpv6" => "icmpv6",
+        other => other,
+    };
+    let ports = match (protocol, &entry.port_range) {
+        ("icmp" | "icmpv6", _) => Vec::new(),
+        ("all", _) | (_, None) => vec!["0-65535".to_string()],
+        (_, Some(range)) => match (range.from, range.to) {
+            (Some(from), Some(to)) if from != to => vec![format!("{from}-{to}")],
+            (Some(port), _) => vec![port.to_string()],
+            _ => vec!["0-65535".to_string()],
+        },
+    };
+    let source = entry.cidr_block.as_ref().or(entry.ipv6_cidr_block.as_ref());
+    FirewallRule {
+        direction: Some(
+            if entry.egress == Some(true) {
+                "out"
+            } else {
+                "in"
+            }
+            .into(),
+        ),
+        access: entry.rule_action.clone(),
+        protocol: Some(protocol.into()),
+        source_addresses: source.cloned().into_iter().collect(),
+        destination_ports: ports,
+        ..FirewallRule::new(CLOUD_TYPE, Some(arn))
+    }
 }

@@ -11,9 +11,12 @@
 //! region ends with a `collection_summary` saying what was read and what
 //! could not be.
 
+mod accessanalyzer;
 mod awscloud;
+mod awsconfig;
 mod collect;
 mod ec2;
+mod efs;
 mod iam;
 mod kms;
 mod params;
@@ -21,13 +24,14 @@ mod query;
 mod rds;
 mod s3;
 mod scope;
+mod securityhub;
 mod session;
 mod trail;
 
 pub use awscloud::AwsCloud;
-pub use ec2::firewall_rule;
+pub use ec2::{firewall_rule, network_acl_rule};
 pub use params::AwsParams;
-pub use query::SecurityGroupRule;
+pub use query::{NetworkAclEntry, SecurityGroupRule};
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AwsCloud,

@@ -48,6 +48,8 @@ pub const VERSION: &str = "2016-11-15";
 const SERVICE: &str = "ec2";
 /// What the SDK sends for the Query protocols.
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+/// What the SDK sends for the JSON 1.1 protocol.
+const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const USER_AGENT: &str = concat!("cloudmarker-awscloud/", env!("CARGO_PKG_VERSION"));
 
 /// Error codes the SDK retries as throttling (`aws-runtime`'s list).
@@ -157,8 +159,52 @@ pub struct Page<T> {
 /// Reads an answer (the XML text) into what the caller wants.
 pub type Parser<T> = fn(&str) -> Result<T, XmlDecodeError>;
 
-/// A client of EC2 in one region.
-pub struct Ec2 {
+/// An AWS service as the client addresses it: its id for the configured
+/// endpoints (`AWS_ENDPOINT_URL_<ID>`, the profile's `services` section),
+/// its SigV4 signing name and its endpoint prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    /// The SDK's service id (`EC2`, `Config Service`).
+    pub id: &'static str,
+    /// The SigV4 signing name.
+    pub signing_name: &'static str,
+    /// The first label of the regional host name.
+    pub prefix: &'static str,
+}
+
+/// EC2 (the Query API).
+pub const EC2: Service = Service {
+    id: "EC2",
+    signing_name: SERVICE,
+    prefix: "ec2",
+};
+
+/// What one call sends.
+#[derive(Debug, Clone, Copy)]
+pub enum Request<'a> {
+    /// A Query API call: a form POST of `Action`, `Version` and these
+    /// params (EC2).
+    Form(&'a str),
+    /// A JSON 1.1 call: a POST of this body with `X-Amz-Target` (AWS
+    /// Config).
+    Json {
+        /// `X-Amz-Target`: `Service_Version.Operation`.
+        target: &'a str,
+        /// The JSON body.
+        body: &'a str,
+    },
+    /// A REST call: a GET of this path and query (EFS, Access Analyzer,
+    /// Security Hub).
+    Get(&'a str),
+}
+
+/// A client of one AWS service (EC2 unless made with [`Client::of`]) in
+/// one region.
+pub type Ec2 = Client;
+
+/// A client of an AWS service in one region.
+pub struct Client {
+    service: Service,
     region: String,
     endpoint: Result<String, String>,
     credentials: Option<SharedCredentialsProvider>,
@@ -168,19 +214,36 @@ pub struct Ec2 {
     http: SharedHttpConnector,
 }
 
-impl Ec2 {
-    /// A client for `config`'s region, endpoint and credentials.
+impl Client {
+    /// A client of EC2 for `config`'s region, endpoint and credentials.
     pub fn new(config: &SdkConfig) -> Self {
-        let connect_timeout = config.timeout_config().and_then(|t| t.connect_timeout());
-        Self::with_connector(config, connector(connect_timeout))
+        Self::of(EC2, config)
     }
 
-    /// A client sending its requests through `http`.
+    /// A client of `service` for `config`'s region, endpoint and
+    /// credentials.
+    pub fn of(service: Service, config: &SdkConfig) -> Self {
+        let connect_timeout = config.timeout_config().and_then(|t| t.connect_timeout());
+        Self::with_connector_of(service, config, connector(connect_timeout))
+    }
+
+    /// A client of EC2 sending its requests through `http`.
+    #[cfg(test)]
     pub fn with_connector(config: &SdkConfig, http: SharedHttpConnector) -> Self {
+        Self::with_connector_of(EC2, config, http)
+    }
+
+    /// A client of `service` sending its requests through `http`.
+    pub fn with_connector_of(
+        service: Service,
+        config: &SdkConfig,
+        http: SharedHttpConnector,
+    ) -> Self {
         let region = config.region().map(|r| r.to_string()).unwrap_or_default();
         let timeouts = config.timeout_config();
         Self {
-            endpoint: endpoint(config, &region),
+            endpoint: service_endpoint(service, config, &region),
+            service,
             region,
             credentials: config.credentials_provider(),
             retry: config
@@ -204,6 +267,17 @@ impl Ec2 {
         parse(&xml).map_err(|e| Error::Response(format!("cannot read the {action} answer: {e}")))
     }
 
+    /// Sends `request` (the operation `action`) and reads its JSON answer.
+    pub async fn json(
+        &self,
+        action: &str,
+        request: Request<'_>,
+    ) -> Result<serde_json::Value, Error> {
+        let text = self.send(action, request).await?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Response(format!("cannot read the {action} answer: {e}")))
+    }
+
     /// The pages of the list `action` answers, read with `parse`.
     pub fn pages<T>(&self, action: &'static str, parse: Parser<Page<T>>) -> Pages<'_, T> {
         Pages {
@@ -219,7 +293,13 @@ impl Ec2 {
     /// returns the answer's text.
     pub async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<String, Error> {
         let body = form(action, params);
-        let attempts = self.attempts(action, &body);
+        self.send(action, Request::Form(&body)).await
+    }
+
+    /// Sends `request` (the operation `action`), retrying throttled and
+    /// failed attempts; returns the answer's text.
+    pub async fn send(&self, action: &str, request: Request<'_>) -> Result<String, Error> {
+        let attempts = self.attempts(action, request);
         match self.operation_timeout {
             Some(limit) => tokio::time::timeout(limit, attempts)
                 .await
@@ -232,7 +312,7 @@ impl Ec2 {
         }
     }
 
-    async fn attempts(&self, action: &str, body: &str) -> Result<String, Error> {
+    async fn attempts(&self, action: &str, body: Request<'_>) -> Result<String, Error> {
         let max_attempts = self.retry.max_attempts().max(1);
         let mut attempt = 1;
         loop {
@@ -254,7 +334,8 @@ impl Ec2 {
                 Some(throttled) if attempt < max_attempts => {
                     let delay = backoff(&self.retry, throttled, attempt, jitter());
                     log::debug!(
-                        "awscloud: EC2 {action} in {}: attempt {attempt} failed ({error}); retrying in {delay:?}",
+                        "awscloud: {} {action} in {}: attempt {attempt} failed ({error}); retrying in {delay:?}",
+                        self.service.id,
                         self.region
                     );
                     tokio::time::sleep(delay).await;
@@ -266,7 +347,7 @@ impl Ec2 {
     }
 
     /// One attempt: sign, send, and read the whole answer.
-    async fn attempt(&self, action: &str, body: &str) -> Result<String, Error> {
+    async fn attempt(&self, action: &str, body: Request<'_>) -> Result<String, Error> {
         let url = self
             .endpoint
             .as_ref()
@@ -279,19 +360,47 @@ impl Ec2 {
                 ))
             }
         };
-        let request = signed_request(
-            url,
-            &self.region,
-            SERVICE,
-            body,
-            &credentials,
-            SystemTime::now(),
-        )
+        let name = self.service.signing_name;
+        let request = match body {
+            Request::Form(body) => signed_request(
+                url,
+                &self.region,
+                name,
+                body,
+                &credentials,
+                SystemTime::now(),
+            ),
+            Request::Json { target, body } => signed(
+                http::Method::POST,
+                url,
+                (&self.region, name),
+                &[
+                    ("content-type", JSON_CONTENT_TYPE),
+                    ("x-amz-target", target),
+                ],
+                body,
+                &credentials,
+                SystemTime::now(),
+            ),
+            Request::Get(path) => signed(
+                http::Method::GET,
+                &format!("{}{}", url.trim_end_matches('/'), path),
+                (&self.region, name),
+                &[],
+                "",
+                &credentials,
+                SystemTime::now(),
+            ),
+        }
         .map_err(Error::Request)?;
         let request = HttpRequest::try_from(request.map(SdkBody::from))
             .map_err(|e| Error::Request(causes(&e)))?;
         let response = self.http.call(request).await.map_err(dispatch)?;
         let status = response.status().as_u16();
+        let error_type = response
+            .headers()
+            .get("x-amzn-errortype")
+            .map(|t| t.split(':').next().unwrap_or_default().to_string());
         let bytes = ByteStream::new(response.into_body())
             .collect()
             .await
@@ -304,7 +413,13 @@ impl Ec2 {
         if (200..300).contains(&status) {
             text.map_err(|_| Error::Response(format!("the {action} answer is not UTF-8")))
         } else {
-            let (code, message) = text.map(|t| error_document(&t)).unwrap_or_default();
+            let (code, message) = match body {
+                Request::Form(_) => text.map(|t| error_document(&t)).unwrap_or_default(),
+                _ => {
+                    let (code, message) = text.map(|t| json_error(&t)).unwrap_or_default();
+                    (error_type.filter(|t| !t.is_empty()).or(code), message)
+                }
+            };
             Err(Error::Service {
                 status,
                 code,
@@ -366,7 +481,7 @@ pub fn form(action: &str, params: &[(&str, &str)]) -> String {
 
 /// Percent-encodes everything but the unreserved characters (RFC 3986), as
 /// the SDK's query writer does.
-fn encode(text: &str) -> String {
+pub fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -389,14 +504,36 @@ pub fn signed_request(
     credentials: &Credentials,
     time: SystemTime,
 ) -> Result<http::Request<String>, String> {
+    signed(
+        http::Method::POST,
+        url,
+        (region, service),
+        &[(http::header::CONTENT_TYPE.as_str(), CONTENT_TYPE)],
+        body,
+        credentials,
+        time,
+    )
+}
+
+/// The `method` request of `body` to `url` with `headers`, signed with
+/// SigV4 for `(region, service)` at `time`: `headers`, `host`,
+/// `x-amz-date` and (with a session token) `x-amz-security-token` are
+/// signed.
+pub fn signed(
+    method: http::Method,
+    url: &str,
+    (region, service): (&str, &str),
+    headers: &[(&str, &str)],
+    body: &str,
+    credentials: &Credentials,
+    time: SystemTime,
+) -> Result<http::Request<String>, String> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| format!("the endpoint {url} is not a URL: {e}"))?;
     let host = host_header(&uri).ok_or_else(|| format!("the endpoint {url} names no host"))?;
-    let headers = [
-        (http::header::CONTENT_TYPE.as_str(), CONTENT_TYPE),
-        (http::header::HOST.as_str(), host.as_str()),
-    ];
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    all.push((http::header::HOST.as_str(), host.as_str()));
     let identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -408,20 +545,20 @@ pub fn signed_request(
         .map_err(|e| format!("cannot sign the request: {e}"))?
         .into();
     let signable = SignableRequest::new(
-        "POST",
+        method.as_str(),
         url,
-        headers.iter().copied(),
+        all.iter().copied(),
         SignableBody::Bytes(body.as_bytes()),
     )
     .map_err(|e| format!("cannot sign the request: {e}"))?;
     let (instructions, _signature) = sign(signable, &params)
         .map_err(|e| format!("cannot sign the request: {e}"))?
         .into_parts();
-    let mut request = http::Request::builder()
-        .method(http::Method::POST)
-        .uri(uri)
-        .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
-        .header(http::header::HOST, host)
+    let mut request = http::Request::builder().method(method).uri(uri);
+    for (name, value) in &all {
+        request = request.header(*name, *value);
+    }
+    let mut request = request
         .header(http::header::USER_AGENT, USER_AGENT)
         .body(body.to_string())
         .map_err(|e| format!("cannot make the request: {e}"))?;
@@ -448,35 +585,54 @@ fn host_header(uri: &http::Uri) -> Option<String> {
 /// the configured endpoint (the EC2-specific one of the environment or
 /// profile first, unless the code set one), else the regional endpoint of
 /// the region's partition, FIPS and dual-stack as configured.
+#[cfg(test)]
 fn endpoint(config: &SdkConfig, region: &str) -> Result<String, String> {
+    service_endpoint(EC2, config, region)
+}
+
+/// The URL of `service` for `region` (see [`endpoint`]).
+fn service_endpoint(service: Service, config: &SdkConfig, region: &str) -> Result<String, String> {
     let configured = if config.get_origin("endpoint_url").is_client_config() {
         config.endpoint_url().map(String::from)
     } else {
         config
             .service_config()
-            .and_then(|service| {
+            .and_then(|loader| {
                 let key = ServiceConfigKey::builder()
-                    .service_id("EC2")
+                    .service_id(service.id)
                     .env("AWS_ENDPOINT_URL")
                     .profile("endpoint_url")
                     .build()
                     .ok()?;
-                service.load_config(key)
+                loader.load_config(key)
             })
             .or_else(|| config.endpoint_url().map(String::from))
     };
     let fips = config.use_fips().unwrap_or(false);
     let dual_stack = config.use_dual_stack().unwrap_or(false);
-    regional_endpoint(configured.as_deref(), region, fips, dual_stack)
+    endpoint_of(service, configured.as_deref(), region, fips, dual_stack)
 }
 
 /// The endpoint rules of EC2 (see [`endpoint`]).
+#[cfg(test)]
 fn regional_endpoint(
     configured: Option<&str>,
     region: &str,
     fips: bool,
     dual_stack: bool,
 ) -> Result<String, String> {
+    endpoint_of(EC2, configured, region, fips, dual_stack)
+}
+
+/// The endpoint rules of `service`: EC2's, with its prefix.
+fn endpoint_of(
+    service: Service,
+    configured: Option<&str>,
+    region: &str,
+    fips: bool,
+    dual_stack: bool,
+) -> Result<String, String> {
+    let prefix = service.prefix;
     if let Some(url) = configured {
         if fips {
             return Err("Invalid Configuration: FIPS and custom endpoint are not supported".into());
@@ -503,13 +659,13 @@ fn regional_endpoint(
     }
     let (partition, dns_suffix, dual_stack_suffix) = partition(region);
     Ok(match (fips, dual_stack) {
-        (true, true) => format!("https://ec2-fips.{region}.{dual_stack_suffix}/"),
+        (true, true) => format!("https://{prefix}-fips.{region}.{dual_stack_suffix}/"),
         (true, false) if partition == "aws-us-gov" => {
-            format!("https://ec2.{region}.amazonaws.com/")
+            format!("https://{prefix}.{region}.amazonaws.com/")
         }
-        (true, false) => format!("https://ec2-fips.{region}.{dns_suffix}/"),
-        (false, true) => format!("https://ec2.{region}.{dual_stack_suffix}/"),
-        (false, false) => format!("https://ec2.{region}.{dns_suffix}/"),
+        (true, false) => format!("https://{prefix}-fips.{region}.{dns_suffix}/"),
+        (false, true) => format!("https://{prefix}.{region}.{dual_stack_suffix}/"),
+        (false, false) => format!("https://{prefix}.{region}.{dns_suffix}/"),
     })
 }
 
@@ -751,6 +907,53 @@ items! {
         "groupDescription" => description: Option<String> = some_text;
         "vpcId" => vpc_id: Option<String> = some_text;
         "ownerId" => owner_id: Option<String> = some_text;
+        "ipPermissions" => ingress_rules: usize = count,
+            #[doc = "How many: its inbound permissions."];
+        "ipPermissionsEgress" => egress_rules: usize = count,
+            #[doc = "How many: its outbound permissions."];
+    }
+
+    /// A VPC of `DescribeVpcs`.
+    Vpc, parsed by vpc {
+        "vpcId" => vpc_id: Option<String> = some_text;
+        "isDefault" => is_default: Option<bool> = some_value;
+        "state" => state: Option<String> = some_text;
+        "cidrBlock" => cidr_block: Option<String> = some_text;
+        "ownerId" => owner_id: Option<String> = some_text;
+    }
+
+    /// A flow log of `DescribeFlowLogs`.
+    FlowLog, parsed by flow_log {
+        "flowLogId" => flow_log_id: Option<String> = some_text;
+        "resourceId" => resource_id: Option<String> = some_text, #[doc = "The VPC, subnet or interface."];
+        "flowLogStatus" => status: Option<String> = some_text, #[doc = "`ACTIVE`."];
+        "trafficType" => traffic_type: Option<String> = some_text, #[doc = "`ACCEPT`, `REJECT` or `ALL`."];
+        "logDestinationType" => destination_type: Option<String> = some_text;
+    }
+
+    /// A network ACL of `DescribeNetworkAcls`.
+    NetworkAcl, parsed by network_acl {
+        "networkAclId" => network_acl_id: Option<String> = some_text;
+        "vpcId" => vpc_id: Option<String> = some_text;
+        "default" => is_default: Option<bool> = some_value;
+        "entrySet" => entries: Vec<NetworkAclEntry> = |c| items(c, network_acl_entry);
+    }
+
+    /// An entry of a network ACL.
+    NetworkAclEntry, parsed by network_acl_entry {
+        "ruleNumber" => rule_number: Option<i32> = some_value;
+        "protocol" => protocol: Option<String> = some_text, #[doc = "A protocol number; `-1`: all."];
+        "ruleAction" => rule_action: Option<String> = some_text, #[doc = "`allow` or `deny`."];
+        "egress" => egress: Option<bool> = some_value;
+        "cidrBlock" => cidr_block: Option<String> = some_text;
+        "ipv6CidrBlock" => ipv6_cidr_block: Option<String> = some_text;
+        "portRange" => port_range: Option<PortRange> = |c| port_range(c).map(Some);
+    }
+
+    /// The ports of a network ACL entry (inclusive).
+    PortRange, parsed by port_range {
+        "from" => from: Option<i32> = some_value;
+        "to" => to: Option<i32> = some_value;
     }
 
     /// A rule of `DescribeSecurityGroupRules`.
@@ -822,6 +1025,44 @@ pub fn security_group_rules(xml: &str) -> Result<Page<SecurityGroupRule>, XmlDec
     )
 }
 
+/// A `DescribeVpcs` page.
+pub fn vpcs(xml: &str) -> Result<Page<Vpc>, XmlDecodeError> {
+    page(xml, "DescribeVpcsResponse", "vpcSet", vpc)
+}
+
+/// A `DescribeFlowLogs` page.
+pub fn flow_logs(xml: &str) -> Result<Page<FlowLog>, XmlDecodeError> {
+    page(xml, "DescribeFlowLogsResponse", "flowLogSet", flow_log)
+}
+
+/// A `DescribeNetworkAcls` page.
+pub fn network_acls(xml: &str) -> Result<Page<NetworkAcl>, XmlDecodeError> {
+    page(
+        xml,
+        "DescribeNetworkAclsResponse",
+        "networkAclSet",
+        network_acl,
+    )
+}
+
+/// The `ebsEncryptionByDefault` of a `GetEbsEncryptionByDefault` answer.
+pub fn ebs_encryption_by_default(xml: &str) -> Result<bool, XmlDecodeError> {
+    let mut doc = Document::new(xml);
+    let mut root = doc.root_element()?;
+    if !root.start_el().matches("GetEbsEncryptionByDefaultResponse") {
+        return Err(XmlDecodeError::custom(format!(
+            "expected GetEbsEncryptionByDefaultResponse, got <{}>",
+            root.start_el().local()
+        )));
+    }
+    while let Some(mut tag) = root.next_tag() {
+        if tag.start_el().matches("ebsEncryptionByDefault") {
+            return value(&mut tag);
+        }
+    }
+    Err(XmlDecodeError::custom("no <ebsEncryptionByDefault>"))
+}
+
 /// A `DescribeVolumes` page.
 pub fn volumes(xml: &str) -> Result<Page<Volume>, XmlDecodeError> {
     page(xml, "DescribeVolumesResponse", "volumeSet", volume)
@@ -854,6 +1095,24 @@ pub fn error_document(xml: &str) -> (Option<String>, Option<String>) {
         Ok((code, message))
     }
     read(xml).unwrap_or_default()
+}
+
+/// The code and message of a JSON error answer (`__type`, `code` or
+/// `ErrorCode`; `message` or `Message`), the code without its namespace
+/// (`ns#Code`); none when it is not one.
+pub fn json_error(text: &str) -> (Option<String>, Option<String>) {
+    let Ok(serde_json::Value::Object(body)) = serde_json::from_str(text) else {
+        return (None, None);
+    };
+    let field = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| body.get(*n).and_then(|v| v.as_str()))
+            .map(String::from)
+    };
+    let code = field(&["__type", "code", "Code", "ErrorCode"])
+        .map(|c| c.rsplit('#').next().unwrap_or_default().to_string());
+    (code, field(&["message", "Message"]))
 }
 
 type Decoder<'inp, 'a> = ScopedDecoder<'inp, 'a>;
@@ -950,6 +1209,11 @@ fn ids(
     id: fn(&mut Decoder<'_, '_>) -> Result<Option<String>, XmlDecodeError>,
 ) -> Result<Vec<String>, XmlDecodeError> {
     Ok(items(list, id)?.into_iter().flatten().collect())
+}
+
+/// How many `<item>`s a list has.
+fn count(list: &mut Decoder<'_, '_>) -> Result<usize, XmlDecodeError> {
+    Ok(items(list, |_| Ok(()))?.len())
 }
 
 fn group_id(tag: &mut Decoder<'_, '_>) -> Result<Option<String>, XmlDecodeError> {
@@ -1151,6 +1415,126 @@ mod tests {
         assert!(volumes(xml).is_err());
     }
 
+    /// Derived from the EC2 API reference's examples of
+    /// DescribeNetworkAcls, DescribeVpcs, DescribeFlowLogs and
+    /// GetEbsEncryptionByDefault.
+    #[test]
+    fn network_acls_vpcs_flow_logs_and_the_ebs_default() {
+        let xml = r#"<DescribeNetworkAclsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+          <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
+          <networkAclSet>
+            <item>
+              <networkAclId>acl-5566953c</networkAclId>
+              <vpcId>vpc-5266953b</vpcId>
+              <default>true</default>
+              <entrySet>
+                <item>
+                  <ruleNumber>100</ruleNumber>
+                  <protocol>-1</protocol>
+                  <ruleAction>allow</ruleAction>
+                  <egress>false</egress>
+                  <cidrBlock>0.0.0.0/0</cidrBlock>
+                </item>
+                <item>
+                  <ruleNumber>110</ruleNumber>
+                  <protocol>6</protocol>
+                  <ruleAction>deny</ruleAction>
+                  <egress>true</egress>
+                  <ipv6CidrBlock>::/0</ipv6CidrBlock>
+                  <portRange><from>49152</from><to>65535</to></portRange>
+                </item>
+              </entrySet>
+              <associationSet/>
+              <tagSet/>
+            </item>
+          </networkAclSet>
+          <nextToken>n2</nextToken>
+        </DescribeNetworkAclsResponse>"#;
+        let page = network_acls(xml).unwrap();
+        assert_eq!(page.next_token.as_deref(), Some("n2"));
+        let acl = &page.items[0];
+        assert_eq!(acl.network_acl_id.as_deref(), Some("acl-5566953c"));
+        assert_eq!(acl.is_default, Some(true));
+        assert_eq!(acl.entries.len(), 2);
+        assert_eq!(acl.entries[0].protocol.as_deref(), Some("-1"));
+        assert_eq!(acl.entries[0].port_range, None);
+        assert_eq!(
+            acl.entries[1].port_range,
+            Some(PortRange {
+                from: Some(49152),
+                to: Some(65535)
+            })
+        );
+        assert_eq!(acl.entries[1].egress, Some(true));
+
+        let xml = r#"<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+          <vpcSet><item><vpcId>vpc-1a2b3c4d</vpcId><state>available</state><cidrBlock>10.0.0.0/16</cidrBlock>
+            <isDefault>false</isDefault><ownerId>123456789012</ownerId></item></vpcSet>
+        </DescribeVpcsResponse>"#;
+        let vpc = &vpcs(xml).unwrap().items[0];
+        assert_eq!(vpc.vpc_id.as_deref(), Some("vpc-1a2b3c4d"));
+        assert_eq!(vpc.is_default, Some(false));
+
+        let xml = r#"<DescribeFlowLogsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+          <flowLogSet><item><flowLogId>fl-1a2b3c4d</flowLogId><resourceId>vpc-1a2b3c4d</resourceId>
+            <flowLogStatus>ACTIVE</flowLogStatus><trafficType>ALL</trafficType>
+            <logDestinationType>cloud-watch-logs</logDestinationType></item></flowLogSet>
+        </DescribeFlowLogsResponse>"#;
+        let log = &flow_logs(xml).unwrap().items[0];
+        assert_eq!(log.resource_id.as_deref(), Some("vpc-1a2b3c4d"));
+        assert_eq!(log.traffic_type.as_deref(), Some("ALL"));
+
+        let xml = r#"<GetEbsEncryptionByDefaultResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+          <requestId>5f1d4a0b-EXAMPLE</requestId><ebsEncryptionByDefault>true</ebsEncryptionByDefault>
+        </GetEbsEncryptionByDefaultResponse>"#;
+        assert!(ebs_encryption_by_default(xml).unwrap());
+        assert!(ebs_encryption_by_default("<Other/>").is_err());
+    }
+
+    #[test]
+    fn json_errors_name_their_code_without_its_namespace() {
+        assert_eq!(
+            json_error(r#"{"__type": "com.amazon.coral#AccessDeniedException", "message": "no"}"#),
+            (Some("AccessDeniedException".into()), Some("no".into()))
+        );
+        assert_eq!(
+            json_error(r#"{"ErrorCode": "FileSystemNotFound", "Message": "gone"}"#),
+            (Some("FileSystemNotFound".into()), Some("gone".into()))
+        );
+        assert_eq!(json_error("not json"), (None, None));
+    }
+
+    #[test]
+    fn other_services_have_their_own_host_and_signing_name() {
+        let config = Service {
+            id: "Config Service",
+            signing_name: "config",
+            prefix: "config",
+        };
+        assert_eq!(
+            endpoint_of(config, None, "eu-west-1", false, false).unwrap(),
+            "https://config.eu-west-1.amazonaws.com/"
+        );
+        let request = signed(
+            http::Method::GET,
+            "http://localhost:4566/analyzer?nextToken=a%2Bb",
+            ("us-east-1", "access-analyzer"),
+            &[],
+            "",
+            &suite_credentials(None),
+            suite_time(),
+        )
+        .unwrap();
+        let authorization = request.headers()["authorization"].to_str().unwrap();
+        assert!(
+            authorization.contains(
+                "/us-east-1/access-analyzer/aws4_request, SignedHeaders=host;x-amz-date,"
+            ),
+            "{authorization}"
+        );
+        assert_eq!(request.method(), http::Method::GET);
+    }
+
     #[test]
     fn security_groups_volumes_and_regions() {
         let xml = r#"<DescribeSecurityGroupsResponse>
@@ -1178,6 +1562,8 @@ mod tests {
                 description: Some("default VPC security group".into()),
                 vpc_id: Some("vpc-1".into()),
                 owner_id: Some("123456789012".into()),
+                ingress_rules: 1,
+                egress_rules: 0,
             }]
         );
 

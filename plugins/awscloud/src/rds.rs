@@ -1,5 +1,6 @@
 //! RDS: every database instance, with whether it is reachable from the
-//! Internet and whether its storage is encrypted.
+//! Internet, whether its storage is encrypted and whether minor engine
+//! upgrades are applied automatically.
 
 use crate::scope::Scope;
 use crate::session::describe;
@@ -11,7 +12,8 @@ pub const RDS_INSTANCE: &str = "rds_instance";
 
 /// Every instance of the region: `rds_instance` records
 /// (`com.record_type: rdbms`) with `publicly_accessible` and
-/// `storage_encrypted`.
+/// `storage_encrypted` and `auto_minor_version_upgrade` (`null` when the
+/// answer does not say).
 pub async fn instances(scope: Scope<'_>) -> Result<usize, String> {
     let client = Client::new(&scope.account.in_region(scope.region));
     let mut pages = client.describe_db_instances().into_paginator().send();
@@ -28,6 +30,7 @@ pub async fn instances(scope: Scope<'_>) -> Result<usize, String> {
                 .map_or_else(|| scope.arn("rds", &format!("db:{id}")), String::from);
             let public = db.publicly_accessible().unwrap_or(false);
             let encrypted = db.storage_encrypted().unwrap_or(false);
+            let auto_minor = db.auto_minor_version_upgrade();
             let raw = json!({
                 "DBInstanceIdentifier": id,
                 "DBInstanceArn": arn,
@@ -38,6 +41,7 @@ pub async fn instances(scope: Scope<'_>) -> Result<usize, String> {
                 "StorageEncrypted": encrypted,
                 "KmsKeyId": db.kms_key_id(),
                 "Endpoint": db.endpoint().and_then(|e| e.address()),
+                "AutoMinorVersionUpgrade": auto_minor,
             });
             let record = scope
                 .record(RDS_INSTANCE)
@@ -46,7 +50,8 @@ pub async fn instances(scope: Scope<'_>) -> Result<usize, String> {
                 .ext("db_instance_identifier", id)
                 .ext("engine", raw["Engine"].clone())
                 .ext("publicly_accessible", public)
-                .ext("storage_encrypted", encrypted);
+                .ext("storage_encrypted", encrypted)
+                .ext("auto_minor_version_upgrade", auto_minor);
             count += 1;
             if !scope.emit(&raw, &record) {
                 return Ok(count);

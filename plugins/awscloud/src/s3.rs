@@ -1,7 +1,7 @@
 //! S3: every bucket with what makes it public or not (the account's and
 //! its own public access block, its policy status, its ACL grants to
-//! everyone), its default encryption and versioning, read in its own
-//! region.
+//! everyone), its policy document and whether it denies plain HTTP, its
+//! default encryption and versioning, read in its own region.
 
 use crate::scope::Scope;
 use crate::session::{code, describe};
@@ -168,6 +168,33 @@ async fn bucket(
     .await;
     ext.insert("policy_is_public".into(), policy_public);
 
+    let policy = setting(
+        scope.call(s3.get_bucket_policy().bucket(name).send()),
+        ("policy", &mut failures),
+        Some(("NoSuchBucketPolicy", json!({}))),
+        |answer| {
+            answer
+                .policy()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or(Value::Null)
+        },
+    )
+    .await;
+    // No policy (`{}`): nothing denies HTTP; unread or unparsable: unknown.
+    let denies_http = match &policy {
+        Value::Null => Value::Null,
+        document => json!(denies_insecure_transport(document)),
+    };
+    ext.insert("policy_denies_http".into(), denies_http);
+    ext.insert(
+        "policy".into(),
+        if policy == json!({}) {
+            Value::Null
+        } else {
+            policy
+        },
+    );
+
     let grants = setting(
         scope.call(s3.get_bucket_acl().bucket(name).send()),
         ("ACL", &mut failures),
@@ -253,6 +280,33 @@ where
     }
 }
 
+/// Whether the bucket policy `document` denies every request made without
+/// TLS: a statement with `Effect: Deny` for every principal (`*` or
+/// `{"AWS": "*"}`), every S3 action (`s3:*` or `*`) and the condition
+/// `Bool` (or `BoolIfExists`) `aws:SecureTransport` `false`.
+pub fn denies_insecure_transport(document: &Value) -> bool {
+    let statements = match &document["Statement"] {
+        Value::Array(list) => list.iter().collect(),
+        Value::Object(_) => vec![&document["Statement"]],
+        _ => Vec::new(),
+    };
+    let any = |value: &Value, wanted: &[&str]| match value {
+        Value::String(s) => wanted.contains(&s.as_str()),
+        Value::Array(list) => list
+            .iter()
+            .any(|v| v.as_str().is_some_and(|s| wanted.contains(&s))),
+        _ => false,
+    };
+    statements.into_iter().any(|st| {
+        let everyone = any(&st["Principal"], &["*"]) || any(&st["Principal"]["AWS"], &["*"]);
+        let insecure = ["Bool", "BoolIfExists"].iter().any(|op| {
+            let value = &st["Condition"][*op]["aws:SecureTransport"];
+            any(value, &["false"]) || value == &json!(false)
+        });
+        st["Effect"] == "Deny" && everyone && any(&st["Action"], &["s3:*", "*"]) && insecure
+    })
+}
+
 /// The bucket as the record's `raw`: its name and what was read.
 fn raw_of(name: &str, ext: &Map<String, Value>) -> Value {
     json!({
@@ -263,5 +317,46 @@ fn raw_of(name: &str, ext: &Map<String, Value>) -> Value {
         "PublicGrants": ext["public_acl_grants"],
         "DefaultEncryption": ext["default_encryption"],
         "Versioning": ext["versioning"],
+        "Policy": ext["policy"],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_denies_http_only_with_every_principal_action_and_the_condition() {
+        let deny = |principal: Value, action: Value, value: Value| {
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": principal,
+                "Action": action, "Resource": "arn:aws:s3:::b/*",
+                "Condition": {"Bool": {"aws:SecureTransport": value}}}]})
+        };
+        assert!(denies_insecure_transport(&deny(
+            json!("*"),
+            json!("s3:*"),
+            json!("false")
+        )));
+        assert!(denies_insecure_transport(&deny(
+            json!({"AWS": "*"}),
+            json!(["s3:*"]),
+            json!(false)
+        )));
+        assert!(!denies_insecure_transport(&deny(
+            json!({"AWS": "arn:aws:iam::1:root"}),
+            json!("s3:*"),
+            json!("false")
+        )));
+        assert!(!denies_insecure_transport(&deny(
+            json!("*"),
+            json!("s3:GetObject"),
+            json!("false")
+        )));
+        assert!(!denies_insecure_transport(&deny(
+            json!("*"),
+            json!("s3:*"),
+            json!("true")
+        )));
+        assert!(!denies_insecure_transport(&json!({})));
+    }
 }
