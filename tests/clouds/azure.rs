@@ -260,7 +260,7 @@ fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
         })
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(from_library, ["azstorageaccount"]);
+    assert_eq!(from_library, ["azstorageaccount", "azstorageservices"]);
     let run = sb.run(&["rules", "list", "--format", "json"]);
     run.assert_status(0);
     let rules: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
@@ -867,4 +867,127 @@ fn refused_flow_logs_alone_are_a_partial_read() {
     let read = sb.records("netaudit_aznetwork.json");
     assert_eq!(of_type(&read, "virtual_network").len(), 2);
     assert!(of_type(&read, "flow_log").is_empty());
+}
+
+/// The rules of the storage accounts' blob and file services and of their
+/// access keys' age (CIS Azure 6.0.0 9.1.1-9.1.3, 9.2.1-9.2.3, 9.3.1.2).
+const STORAGE_SERVICE_RULES: [&str; 7] = [
+    "azure_storage_access_keys_not_regenerated",
+    "azure_storage_blob_soft_delete_off",
+    "azure_storage_blob_versioning_off",
+    "azure_storage_container_soft_delete_off",
+    "azure_storage_file_share_soft_delete_off",
+    "azure_storage_smb_old_versions_allowed",
+    "azure_storage_smb_weak_channel_encryption",
+];
+
+/// The audit of azstorage's two plugins with [`STORAGE_SERVICE_RULES`]
+/// (events in `stoaudit_rules.json`).
+fn storage_services_audit(clouds: &Clouds) -> AuditYaml {
+    let azure = clouds.azure_params("");
+    let include: Vec<String> = STORAGE_SERVICE_RULES
+        .iter()
+        .map(|r| format!("\"{r}\""))
+        .collect();
+    AuditYaml::new("stoaudit")
+        .cloud("azstorageaccount", "azstorageaccount", &azure)
+        .cloud("azstorageservices", "azstorageservices", &azure)
+        .event(
+            "rules",
+            "rulesevent",
+            &format!("{{include: [{}]}}", include.join(", ")),
+        )
+}
+
+/// The service record of `records` of the storage account `account`.
+fn of_account<'a>(records: &[&'a Value], account: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| r["ext"]["storage_account"] == account)
+        .unwrap_or_else(|| panic!("no service of {account}"))
+}
+
+#[test]
+fn blob_and_file_services_and_access_key_age_with_their_rules() {
+    let (sb, _clouds, run) = run_audit(&[], "storage.yaml", storage_services_audit);
+    run.assert_status(0);
+    let read = sb.records("stoaudit_azstorageservices.json");
+    let blobs = of_type(&read, "storage_blob_service");
+    let files = of_type(&read, "storage_file_service");
+    assert_eq!((blobs.len(), files.len()), (6, 6), "each published account");
+    let bad = of_account(&blobs, "sto1125");
+    assert_eq!(bad["raw"]["properties"]["isVersioningEnabled"], false);
+    assert!(reference(bad).ends_with("/storageAccounts/sto1125/blobServices/default"));
+    let good = of_account(&files, "sto8596");
+    assert_eq!(
+        good["raw"]["properties"]["protocolSettings"]["smb"]["versions"],
+        "SMB3.1.1"
+    );
+    let summaries = of_type(&read, "collection_summary");
+    assert_eq!(summaries.len(), 2);
+    for summary in &summaries {
+        assert_eq!(summary["ext"]["complete"], true, "{summary}");
+    }
+    assert!(summaries
+        .iter()
+        .any(|s| s["ext"]["collected"]["storage_blob_service"] == 6
+            && s["ext"]["collected"]["storage_file_service"] == 6));
+
+    // The keys' age, from keyCreationTime: years for sto1125, ten days for
+    // sto8596, unknown for the accounts whose keys have no creation time.
+    let accounts = sb.records("stoaudit_azstorageaccount.json");
+    let accounts = of_type(&accounts, "storage_account_properties");
+    let age = |name: &str| named(&accounts, name)["ext"]["access_key_age_days"].clone();
+    assert!(age("sto1125").as_i64().unwrap() > 1000);
+    assert_eq!(age("sto8596"), 10);
+    assert_eq!(age("sto834"), Value::Null);
+
+    // Each rule fires on sto1125 only: not on sto8596, its compliant twin,
+    // nor on the other accounts.
+    let events = sb.records("stoaudit_rules.json");
+    let raised = per_check(&events);
+    let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(raised, STORAGE_SERVICE_RULES.map(|r| (r, 1)));
+    for event in &events {
+        assert!(
+            reference(event).contains("/storageAccounts/sto1125"),
+            "{event}"
+        );
+    }
+}
+
+#[test]
+fn refused_blob_services_are_a_failed_collection_and_their_rules_not_evaluated() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "blobServices/default=403"],
+        "storage.yaml",
+        storage_services_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read storage_blob_service");
+    let read = sb.records("stoaudit_azstorageservices.json");
+    assert!(of_type(&read, "storage_blob_service").is_empty());
+    assert_eq!(of_type(&read, "storage_file_service").len(), 6);
+    let first = of_type(&read, "collection_summary")
+        .into_iter()
+        .find(|s| s["ext"]["failed"].get("storage_blob_service").is_some())
+        .unwrap();
+    assert_eq!(first["ext"]["complete"], false);
+    assert_refused(
+        &first["ext"]["failed"],
+        "storage_blob_service",
+        "storage account sto1125",
+    );
+    // Nothing read, nothing raised about blobs; the file service rules and
+    // the key age still run.
+    let raised = per_check(&sb.records("stoaudit_rules.json"));
+    assert_eq!(
+        raised.keys().collect::<Vec<_>>(),
+        [
+            "azure_storage_access_keys_not_regenerated",
+            "azure_storage_file_share_soft_delete_off",
+            "azure_storage_smb_old_versions_allowed",
+            "azure_storage_smb_weak_channel_encryption",
+        ]
+    );
 }

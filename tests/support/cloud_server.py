@@ -55,6 +55,8 @@ replaying the published examples in tests/data.
   their `configurations` (paged); pg-flex-denied's answer 403.
 - SQL: the servers of sql.derived.json with their auditing settings,
   firewall rules, databases and each database's TDE.
+- Storage: the published storage accounts (two with the keys' creation
+  time) and each one's blob and file services (storage_services.derived.json).
 - Disks: the published disk list, then (derived) one attached disk.
 - Monitor: the first subscription's locations, log profile and diagnostic
   setting of monitor.derived.json; the others have none.
@@ -237,6 +239,15 @@ RESOURCES[NETWORK["watcherFlowLogsPath"]] = [NETWORK["flowLogs"][:2], NETWORK["f
 AUTHORIZATION = json.loads((DATA / "azure" / "authorization.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
 RESOURCES["providers/Microsoft.Authorization/roleDefinitions"] = [AUTHORIZATION["roleDefinitions"]]
 RESOURCES["providers/Microsoft.Authorization/roleAssignments"] = [AUTHORIZATION["roleAssignments"]]
+# The blob and file services of each storage account, and the keys'
+# creation times of two accounts (storage_services.derived.json).
+STORAGE_SERVICES = derived("storage_services.derived.json")
+# Midnight UTC, so that two servers started apart answer the same.
+_ten_days_ago = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - 10 * 86400))
+for account in RESOURCES["providers/Microsoft.Storage/storageAccounts"][0]:
+    created = STORAGE_SERVICES["keyCreationTime"].get(account["name"])
+    if created is not None:
+        account["properties"]["keyCreationTime"] = {k: v.replace("{10 days ago}", _ten_days_ago) for k, v in created.items()}
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -400,6 +411,8 @@ class Handler(testserver.Handler):
                 return self.reply(403, {"error": {"code": "AuthorizationFailed",
                                                   "message": f"The client does not have authorization to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/configurations/read' over scope '{path}'."}})
             return self.page(path, query, pages, page)
+        if "/providers/Microsoft.Storage/storageAccounts/" in path and path.endswith(("/blobServices/default", "/fileServices/default")):
+            return self.storage_service(path)
         if "/providers/Microsoft.Sql/servers/" in path:
             return self.sql(path, query, page)
         parts = path.split("/", 3)
@@ -410,6 +423,14 @@ class Handler(testserver.Handler):
                 return self.reply(404, {"error": {"code": "InvalidResourceType", "message": f"no {rest}"}})
             return self.page(path, query, pages if sub == FIRST_SUB else [[]], page)
         self.reply(404, {"error": {"code": "NotFound", "message": path}})
+
+    def storage_service(self, path):
+        """A storage account's blobServices/default or fileServices/default."""
+        rest = path.split("/storageAccounts/")[1].split("/")
+        services = STORAGE_SERVICES[rest[1]]
+        body = copy.deepcopy(services.get(rest[0], services["compliant"]))
+        body["id"] = urllib.parse.unquote(path)
+        return self.reply(200, body)
 
     def sql(self, path, query, page):
         """A SQL server's auditing, firewall rules, databases and their TDE."""
