@@ -991,3 +991,118 @@ fn refused_blob_services_are_a_failed_collection_and_their_rules_not_evaluated()
         ]
     );
 }
+
+/// The audit of azdatabricks with the bundled Databricks rules (events in
+/// `dbaudit_rules.json`).
+fn databricks_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("dbaudit")
+        .cloud("azdatabricks", "azdatabricks", &clouds.azure_params(""))
+        .event("rules", "rulesevent", "{include: [\"azure_databricks_*\"]}")
+}
+
+/// The events of `events` about the workspace `name` (its id ends with
+/// `/workspaces/<name>`), by rule.
+fn rules_about<'a>(events: &'a [Value], name: &str) -> Vec<&'a str> {
+    let mut rules: Vec<&str> = events
+        .iter()
+        .filter(|e| reference(e).ends_with(&format!("/workspaces/{name}")))
+        .map(|e| e["com"]["check"].as_str().unwrap())
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[test]
+fn databricks_workspaces_their_subnets_and_diagnostic_settings_with_their_rules() {
+    let (sb, _clouds, run) = run_audit(&[], "databricks.yaml", databricks_audit);
+    run.assert_status(0);
+    let read = sb.records("dbaudit_azdatabricks.json");
+    let workspaces = of_type(&read, "databricks_workspace");
+    assert_eq!(workspaces.len(), 3);
+    let managed = named(&workspaces, "myWorkspace1");
+    assert_eq!(managed["ext"]["custom_vnet_id"], Value::Null);
+    assert_eq!(managed["ext"]["public_network_access"], "Enabled");
+    let injected = named(&workspaces, "myWorkspace");
+    assert_eq!(injected["ext"]["no_public_ip"], true);
+    assert_eq!(injected["ext"]["approved_private_endpoints"], 1);
+    // The subnets of the two workspaces in a network of the customer's,
+    // read from that network.
+    let subnets = of_type(&read, "databricks_subnets");
+    assert_eq!(subnets.len(), 2);
+    let open = subnets
+        .iter()
+        .find(|s| s["ext"]["workspace"] == "myWorkspace3")
+        .unwrap();
+    assert_eq!(open["ext"]["subnets_without_nsg"], json!(["PrivateBob"]));
+    let settings = of_type(&read, "databricks_diagnostic_settings");
+    assert_eq!(settings.len(), 3, "one per workspace");
+    for summary in of_type(&read, "collection_summary") {
+        assert_eq!(summary["ext"]["complete"], true, "{summary}");
+    }
+
+    // myWorkspace1 (the published list's) fails every workspace rule and
+    // the logging one; myWorkspace, its compliant twin, none; myWorkspace3
+    // only the subnet one.
+    let events = sb.records("dbaudit_rules.json");
+    assert_eq!(
+        rules_about(&events, "myWorkspace1"),
+        [
+            "azure_databricks_no_diagnostic_logs",
+            "azure_databricks_no_private_endpoint",
+            "azure_databricks_not_in_customer_vnet",
+            "azure_databricks_public_ip_enabled",
+            "azure_databricks_public_network_access_enabled",
+        ]
+    );
+    assert!(rules_about(&events, "myWorkspace").is_empty());
+    assert_eq!(
+        rules_about(&events, "myWorkspace3"),
+        ["azure_databricks_subnet_without_nsg"]
+    );
+    assert_eq!(events.len(), 6);
+}
+
+#[test]
+fn refused_databricks_networks_and_diagnostic_settings_are_failed_collections() {
+    let (sb, _clouds, run) = run_audit(
+        &[
+            "--fail",
+            "virtualNetworks/myNetwork=403",
+            "--fail",
+            "/diagnosticSettings=403",
+        ],
+        "databricks.yaml",
+        databricks_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read databricks_diagnostic_settings, databricks_subnets");
+    let read = sb.records("dbaudit_azdatabricks.json");
+    assert_eq!(of_type(&read, "databricks_workspace").len(), 3);
+    assert!(of_type(&read, "databricks_subnets").is_empty());
+    assert!(of_type(&read, "databricks_diagnostic_settings").is_empty());
+    let first = of_type(&read, "collection_summary")
+        .into_iter()
+        .find(|s| s["ext"]["complete"] == false)
+        .unwrap();
+    assert_refused(
+        &first["ext"]["failed"],
+        "databricks_subnets",
+        "Databricks workspace myWorkspace3",
+    );
+    assert_refused(
+        &first["ext"]["failed"],
+        "databricks_diagnostic_settings",
+        "Databricks workspace myWorkspace1",
+    );
+    // Not evaluated: no subnet or logging finding; the workspace rules run.
+    let raised = per_check(&sb.records("dbaudit_rules.json"));
+    assert_eq!(
+        raised.keys().collect::<Vec<_>>(),
+        [
+            "azure_databricks_no_private_endpoint",
+            "azure_databricks_not_in_customer_vnet",
+            "azure_databricks_public_ip_enabled",
+            "azure_databricks_public_network_access_enabled",
+        ]
+    );
+}

@@ -57,6 +57,9 @@ replaying the published examples in tests/data.
   firewall rules, databases and each database's TDE.
 - Storage: the published storage accounts (two with the keys' creation
   time) and each one's blob and file services (storage_services.derived.json).
+- Databricks: the first subscription's workspaces of databricks.derived.json,
+  the virtual networks two of them are deployed in (GET by id), and each
+  workspace's diagnostic settings (as any resource's, by its name).
 - Disks: the published disk list, then (derived) one attached disk.
 - Monitor: the first subscription's locations, log profile and diagnostic
   setting of monitor.derived.json; the others have none.
@@ -248,6 +251,10 @@ for account in RESOURCES["providers/Microsoft.Storage/storageAccounts"][0]:
     created = STORAGE_SERVICES["keyCreationTime"].get(account["name"])
     if created is not None:
         account["properties"]["keyCreationTime"] = {k: v.replace("{10 days ago}", _ten_days_ago) for k, v in created.items()}
+DATABRICKS = json.loads((DATA / "azure" / "databricks.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
+RESOURCES["providers/Microsoft.Databricks/workspaces"] = [DATABRICKS["workspaces"]]
+# The diagnostic settings of single resources, by the resource's name.
+RESOURCE_DIAGNOSTIC_SETTINGS = dict(DATABRICKS["diagnosticSettings"])
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -411,6 +418,14 @@ class Handler(testserver.Handler):
                 return self.reply(403, {"error": {"code": "AuthorizationFailed",
                                                   "message": f"The client does not have authorization to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/configurations/read' over scope '{path}'."}})
             return self.page(path, query, pages, page)
+        if "/resourceGroups/" in path and path.endswith("/providers/Microsoft.Insights/diagnosticSettings"):
+            name = path.split("/providers/Microsoft.Insights/")[0].rsplit("/", 1)[1]
+            settings = RESOURCE_DIAGNOSTIC_SETTINGS.get(name)
+            if settings is None:
+                return self.reply(404, {"error": {"code": "ResourceNotFound", "message": path}})
+            return self.page(path, query, [settings], page)
+        if "/providers/Microsoft.Network/virtualNetworks/" in path and path.rsplit("/", 1)[1] in DATABRICKS["virtualNetworks"]:
+            return self.reply(200, DATABRICKS["virtualNetworks"][path.rsplit("/", 1)[1]])
         if "/providers/Microsoft.Storage/storageAccounts/" in path and path.endswith(("/blobServices/default", "/fileServices/default")):
             return self.storage_service(path)
         if "/providers/Microsoft.Sql/servers/" in path:

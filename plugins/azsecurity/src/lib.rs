@@ -2,13 +2,16 @@
 //! plugin (Microsoft Defender for Cloud plans and security contacts), the
 //! `azactivitylogalerts` cloud plugin (activity log alerts), the
 //! `aznetwork` cloud plugin (virtual networks, Bastion hosts, Network
-//! Watchers and flow logs) and the `azauthorization` cloud plugin (custom
+//! Watchers and flow logs), the `azauthorization` cloud plugin (custom
 //! roles, subscription owners, User Access Administrators at the root
-//! scope). Their checks are bundled rules (rules/azure/defender.yaml,
-//! activitylog.yaml, network.yaml, authorization.yaml).
+//! scope) and the `azdatabricks` cloud plugin (Databricks workspaces, their
+//! subnets' network security groups and their diagnostic settings). Their
+//! checks are bundled rules (rules/azure/defender.yaml, activitylog.yaml,
+//! network.yaml, authorization.yaml, databricks.yaml).
 
 mod alerts;
 mod authorization;
+mod databricks;
 mod defender;
 mod lists;
 mod network;
@@ -16,6 +19,9 @@ mod network;
 pub use alerts::{AzActivityLogAlerts, ACTIVITY_LOG_ALERTS};
 pub use authorization::{
     AzAuthorization, CUSTOM_ROLE, ROOT_USER_ACCESS_ADMINISTRATORS, SUBSCRIPTION_OWNERS,
+};
+pub use databricks::{
+    AzDatabricks, DATABRICKS_DIAGNOSTIC_SETTINGS, DATABRICKS_SUBNETS, DATABRICKS_WORKSPACE,
 };
 pub use defender::{AzDefender, DEFENDER_PRICING, SECURITY_CONTACTS};
 pub use network::{AzNetwork, BASTION_HOSTS, FLOW_LOG, NETWORK_WATCHERS, VIRTUAL_NETWORK};
@@ -25,4 +31,5 @@ cloudmarker_plugin_api::export_plugins!(
     cloud: AzActivityLogAlerts,
     cloud: AzNetwork,
     cloud: AzAuthorization,
+    cloud: AzDatabricks,
 );
