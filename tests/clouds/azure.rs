@@ -700,7 +700,7 @@ fn network_audit(clouds: &Clouds) -> AuditYaml {
         .event(
             "rules",
             "rulesevent",
-            "{include: [\"azure_vnet_*\", \"azure_bastion_*\", \"azure_network_watcher_*\", \"azure_nsg_flow_log_*\"]}",
+            "{include: [\"azure_vnet_*\", \"azure_bastion_*\", \"azure_network_watcher_*\", \"azure_nsg_flow_log_*\", \"azure_waf_policy_*\"]}",
         )
 }
 
@@ -731,6 +731,12 @@ fn virtual_networks_bastions_watchers_flow_logs_and_their_rules() {
     let nsg_flow = named(&flows, "web-nsg-flows");
     assert_eq!(nsg_flow["ext"]["target_type"], "network_security_group");
     assert_eq!(nsg_flow["ext"]["retention_days"], 30);
+    let policies = of_type(&read, "waf_policy");
+    assert_eq!(policies.len(), 2);
+    let published = named(&policies, "Policy1");
+    assert_eq!(published["ext"]["request_body_check"], true);
+    assert_eq!(published["ext"]["bot_protection"], false);
+    assert_eq!(named(&policies, "Policy2")["ext"]["bot_protection"], true);
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], true, "{summary}");
     }
@@ -745,14 +751,34 @@ fn virtual_networks_bastions_watchers_flow_logs_and_their_rules() {
             ("azure_vnet_ddos_protection_off", 1),
             ("azure_vnet_flow_log_retention_short", 1),
             ("azure_vnet_subnet_without_nsg", 1),
+            ("azure_waf_policy_bot_protection_off", 1),
+            ("azure_waf_policy_request_body_inspection_off", 1),
         ]
+    );
+    // Each WAF policy rule fires on one policy and is silent on its twin.
+    let events = sb.records("netaudit_rules.json");
+    let about = |check: &str| {
+        let event = events.iter().find(|e| e["com"]["check"] == check).unwrap();
+        reference(event).rsplit('/').next().unwrap().to_string()
+    };
+    assert_eq!(about("azure_waf_policy_bot_protection_off"), "Policy1");
+    assert_eq!(
+        about("azure_waf_policy_request_body_inspection_off"),
+        "Policy2"
     );
 }
 
 #[test]
 fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
     let (sb, _clouds, run) = run_audit(
-        &["--fail", "virtualNetworks=403", "--fail", "flowLogs=403"],
+        &[
+            "--fail",
+            "virtualNetworks=403",
+            "--fail",
+            "flowLogs=403",
+            "--fail",
+            "ApplicationGatewayWebApplicationFirewallPolicies=403",
+        ],
         "network.yaml",
         network_audit,
     );
@@ -765,11 +791,17 @@ fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
     assert!(of_type(&read, "network_watchers").is_empty());
     assert_eq!(of_type(&read, "bastion_hosts").len(), 2);
     let summaries = of_type(&read, "collection_summary");
+    assert!(of_type(&read, "waf_policy").is_empty());
     for summary in &summaries {
         assert_refused(
             &summary["ext"]["failed"],
             "virtual_network",
             "listing virtual_network",
+        );
+        assert_refused(
+            &summary["ext"]["failed"],
+            "waf_policy",
+            "listing waf_policy",
         );
     }
     let first = summaries

@@ -67,8 +67,8 @@ replaying the published examples in tests/data.
   contact and activity log alerts of security.derived.json; the others have
   none.
 - Network: the first subscription's virtual networks, Bastion host, Network
-  Watcher and its flow logs (two pages) of network.derived.json; the others
-  have none.
+  Watcher and its flow logs (two pages) and Application Gateway WAF
+  policies of network.derived.json; the others have none.
 - Authorization: the first subscription's role definitions and role
   assignments of authorization.derived.json; the role assignments at the
   root scope / answer 403 unless --root-readable.
@@ -238,6 +238,7 @@ NETWORK = json.loads((DATA / "azure" / "network.derived.json").read_text().repla
 RESOURCES["providers/Microsoft.Network/virtualNetworks"] = [NETWORK["virtualNetworks"]]
 RESOURCES["providers/Microsoft.Network/bastionHosts"] = [NETWORK["bastionHosts"]]
 RESOURCES["providers/Microsoft.Network/networkWatchers"] = [NETWORK["networkWatchers"]]
+RESOURCES["providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"] = [NETWORK["wafPolicies"]]
 RESOURCES[NETWORK["watcherFlowLogsPath"]] = [NETWORK["flowLogs"][:2], NETWORK["flowLogs"][2:]]
 AUTHORIZATION = json.loads((DATA / "azure" / "authorization.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
 RESOURCES["providers/Microsoft.Authorization/roleDefinitions"] = [AUTHORIZATION["roleDefinitions"]]

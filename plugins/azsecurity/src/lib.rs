@@ -2,11 +2,11 @@
 //! plugin (Microsoft Defender for Cloud plans and security contacts), the
 //! `azactivitylogalerts` cloud plugin (activity log alerts), the
 //! `aznetwork` cloud plugin (virtual networks, Bastion hosts, Network
-//! Watchers and flow logs), the `azauthorization` cloud plugin (custom
-//! roles, subscription owners, User Access Administrators at the root
-//! scope) and the `azdatabricks` cloud plugin (Databricks workspaces, their
-//! subnets' network security groups and their diagnostic settings). Their
-//! checks are bundled rules (rules/azure/defender.yaml, activitylog.yaml,
+//! Watchers, flow logs and Application Gateway WAF policies), the
+//! `azauthorization` cloud plugin (custom roles, subscription owners, User
+//! Access Administrators at the root scope) and the `azdatabricks` cloud
+//! plugin (Databricks workspaces, their subnets' network security groups
+//! and their diagnostic settings). Their checks are bundled rules (rules/azure/defender.yaml, activitylog.yaml,
 //! network.yaml, authorization.yaml, databricks.yaml).
 
 mod alerts;
@@ -24,7 +24,9 @@ pub use databricks::{
     AzDatabricks, DATABRICKS_DIAGNOSTIC_SETTINGS, DATABRICKS_SUBNETS, DATABRICKS_WORKSPACE,
 };
 pub use defender::{AzDefender, DEFENDER_PRICING, SECURITY_CONTACTS};
-pub use network::{AzNetwork, BASTION_HOSTS, FLOW_LOG, NETWORK_WATCHERS, VIRTUAL_NETWORK};
+pub use network::{
+    AzNetwork, BASTION_HOSTS, FLOW_LOG, NETWORK_WATCHERS, VIRTUAL_NETWORK, WAF_POLICY,
+};
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AzDefender,
