@@ -1138,3 +1138,67 @@ fn refused_databricks_networks_and_diagnostic_settings_are_failed_collections() 
         ]
     );
 }
+
+/// The audit of azappinsights with its rule (events in
+/// `aiaudit_rules.json`).
+fn app_insights_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("aiaudit")
+        .cloud("azappinsights", "azappinsights", &clouds.azure_params(""))
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_application_insights_missing\"]}",
+        )
+}
+
+#[test]
+fn application_insights_components_with_their_rule() {
+    let (sb, _clouds, run) = run_audit(&[], "appinsights.yaml", app_insights_audit);
+    run.assert_status(0);
+    let read = sb.records("aiaudit_azappinsights.json");
+    let records = of_type(&read, "application_insights");
+    assert_eq!(records.len(), 2, "one per subscription");
+    let first = records
+        .iter()
+        .find(|r| r["ext"]["components"] == 2)
+        .unwrap();
+    assert_eq!(
+        first["ext"]["component_names"],
+        json!(["my-component", "my-other-component"])
+    );
+    // The components are kept without what lets anyone send them telemetry.
+    let text = serde_json::to_string(&read).unwrap();
+    assert!(!text.contains("InstrumentationKey") && !text.contains("dc5931c7"));
+    // The rule fires on the second subscription (none) only.
+    let events = sb.records("aiaudit_rules.json");
+    assert_eq!(events.len(), 1);
+    let empty = records
+        .iter()
+        .find(|r| r["ext"]["components"] == 0)
+        .unwrap();
+    assert_eq!(reference(&events[0]), reference(empty));
+}
+
+#[test]
+fn refused_application_insights_is_a_failed_collection_not_a_missing_component() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "Microsoft.Insights/components=403"],
+        "appinsights.yaml",
+        app_insights_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read application_insights");
+    let read = sb.records("aiaudit_azappinsights.json");
+    assert!(of_type(&read, "application_insights").is_empty());
+    for summary in of_type(&read, "collection_summary") {
+        assert_refused(
+            &summary["ext"]["failed"],
+            "application_insights",
+            "listing application_insights",
+        );
+    }
+    assert!(
+        !sb.out().join("aiaudit_rules.json").exists(),
+        "no event: nothing was read"
+    );
+}

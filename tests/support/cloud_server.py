@@ -57,6 +57,8 @@ replaying the published examples in tests/data.
   firewall rules, databases and each database's TDE.
 - Storage: the published storage accounts (two with the keys' creation
   time) and each one's blob and file services (storage_services.derived.json).
+- Application Insights: the published components in the first
+  subscription; the others have none.
 - Databricks: the first subscription's workspaces of databricks.derived.json,
   the virtual networks two of them are deployed in (GET by id), and each
   workspace's diagnostic settings (as any resource's, by its name).
@@ -256,6 +258,8 @@ DATABRICKS = json.loads((DATA / "azure" / "databricks.derived.json").read_text()
 RESOURCES["providers/Microsoft.Databricks/workspaces"] = [DATABRICKS["workspaces"]]
 # The diagnostic settings of single resources, by the resource's name.
 RESOURCE_DIAGNOSTIC_SETTINGS = dict(DATABRICKS["diagnosticSettings"])
+# The published Application Insights components, in the first subscription.
+RESOURCES["providers/Microsoft.Insights/components"] = [azure("Components_List.2020-02-02.ComponentsList.json")["value"]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 

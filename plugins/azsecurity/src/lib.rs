@@ -4,15 +4,18 @@
 //! `aznetwork` cloud plugin (virtual networks, Bastion hosts, Network
 //! Watchers, flow logs and Application Gateway WAF policies), the
 //! `azauthorization` cloud plugin (custom roles, subscription owners, User
-//! Access Administrators at the root scope) and the `azdatabricks` cloud
+//! Access Administrators at the root scope), the `azdatabricks` cloud
 //! plugin (Databricks workspaces, their subnets' network security groups
-//! and their diagnostic settings). Their checks are bundled rules (rules/azure/defender.yaml, activitylog.yaml,
-//! network.yaml, authorization.yaml, databricks.yaml).
+//! and their diagnostic settings) and the `azappinsights` cloud plugin
+//! (Application Insights components). Their checks are bundled rules
+//! (rules/azure/defender.yaml, activitylog.yaml, network.yaml,
+//! authorization.yaml, databricks.yaml, appinsights.yaml).
 
 mod alerts;
 mod authorization;
 mod databricks;
 mod defender;
+mod insights;
 mod lists;
 mod network;
 
@@ -24,6 +27,7 @@ pub use databricks::{
     AzDatabricks, DATABRICKS_DIAGNOSTIC_SETTINGS, DATABRICKS_SUBNETS, DATABRICKS_WORKSPACE,
 };
 pub use defender::{AzDefender, DEFENDER_PRICING, SECURITY_CONTACTS};
+pub use insights::{AzAppInsights, APPLICATION_INSIGHTS};
 pub use network::{
     AzNetwork, BASTION_HOSTS, FLOW_LOG, NETWORK_WATCHERS, VIRTUAL_NETWORK, WAF_POLICY,
 };
@@ -34,4 +38,5 @@ cloudmarker_plugin_api::export_plugins!(
     cloud: AzNetwork,
     cloud: AzAuthorization,
     cloud: AzDatabricks,
+    cloud: AzAppInsights,
 );
