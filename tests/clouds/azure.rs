@@ -1202,3 +1202,83 @@ fn refused_application_insights_is_a_failed_collection_not_a_missing_component()
         "no event: nothing was read"
     );
 }
+
+/// The audit of azkv with the Key Vault audit logging rule (events in
+/// `kvlogaudit_rules.json`).
+fn key_vault_logging_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("kvlogaudit")
+        .cloud("azkv", "azkv", &clouds.azure_params(", max_retries: 0"))
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_keyvault_audit_logging_off\"]}",
+        )
+}
+
+/// The vault names of `records` (`ext.key_vault`).
+fn vault_names<'a>(records: &[&'a Value]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = records
+        .iter()
+        .map(|r| r["ext"]["key_vault"].as_str().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn key_vault_diagnostic_settings_and_the_audit_logging_rule() {
+    let (sb, _clouds, run) = run_audit(&[], "kvlog.yaml", key_vault_logging_audit);
+    // kv-firewalled's data plane refuses, as in the other Key Vault tests;
+    // its diagnostic settings come from the Resource Manager.
+    run.assert_status(1);
+    let read = sb.records("kvlogaudit_azkv.json");
+    let settings = of_type(&read, "key_vault_diagnostic_settings");
+    assert_eq!(
+        vault_names(&settings),
+        ["kv-firewalled", "kv-nonrecoverable", "kv-recoverable"]
+    );
+    let audited = |name: &str| {
+        settings
+            .iter()
+            .find(|s| s["ext"]["key_vault"] == name)
+            .unwrap()["ext"]["audit_settings"]
+            .clone()
+    };
+    assert_eq!(audited("kv-recoverable"), json!(["audit-to-law"]));
+    assert_eq!(audited("kv-firewalled"), json!(["audit-to-storage"]));
+    assert_eq!(audited("kv-nonrecoverable"), json!([]));
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_eq!(summary["collected"]["key_vault_diagnostic_settings"], 3);
+    // The rule fires on kv-nonrecoverable (AuditEvent disabled) only.
+    let events = sb.records("kvlogaudit_rules.json");
+    assert_eq!(events.len(), 1);
+    assert!(reference(&events[0]).ends_with("/vaults/kv-nonrecoverable"));
+}
+
+#[test]
+fn refused_key_vault_diagnostic_settings_are_a_failed_collection() {
+    let (sb, _clouds, run) = run_audit(
+        &[
+            "--fail",
+            "kv-nonrecoverable/providers/Microsoft.Insights/diagnosticSettings=403",
+        ],
+        "kvlog.yaml",
+        key_vault_logging_audit,
+    );
+    run.assert_status(1);
+    run.assert_says("Cannot list the diagnostic settings of Key Vault kv-nonrecoverable");
+    let read = sb.records("kvlogaudit_azkv.json");
+    let settings = of_type(&read, "key_vault_diagnostic_settings");
+    assert_eq!(vault_names(&settings), ["kv-firewalled", "kv-recoverable"]);
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_refused(
+        &summary["failed"],
+        "key_vault_diagnostic_settings",
+        "vault kv-nonrecoverable",
+    );
+    // Not evaluated: the vault whose settings were refused raises nothing.
+    assert!(
+        !sb.out().join("kvlogaudit_rules.json").exists(),
+        "no event: kv-nonrecoverable's settings were not read"
+    );
+}

@@ -33,7 +33,7 @@ replaying the published examples in tests/data.
   `--page-size N` re-pages every Azure list (those served in one page too)
   and the Cloud Storage and Cloud SQL lists at N items a page.
 - Key Vault: the vaults of key_vault.derived.json in the first subscription
-  (their `vaultUri` pointing here), and their data plane under
+  (their `vaultUri` pointing here) and their diagnostic settings, and their data plane under
   `/vaults/<name>/keys` and `/secrets` (paged), which accepts only the token
   issued for the `https://vault.azure.net/.default` scope; kv-firewalled
   answers 403 ForbiddenByFirewall.
@@ -258,6 +258,7 @@ DATABRICKS = json.loads((DATA / "azure" / "databricks.derived.json").read_text()
 RESOURCES["providers/Microsoft.Databricks/workspaces"] = [DATABRICKS["workspaces"]]
 # The diagnostic settings of single resources, by the resource's name.
 RESOURCE_DIAGNOSTIC_SETTINGS = dict(DATABRICKS["diagnosticSettings"])
+RESOURCE_DIAGNOSTIC_SETTINGS.update(json.loads(json.dumps(KEY_VAULT["diagnosticSettings"]).replace("{subscription-id}", FIRST_SUB)))
 # The published Application Insights components, in the first subscription.
 RESOURCES["providers/Microsoft.Insights/components"] = [azure("Components_List.2020-02-02.ComponentsList.json")["value"]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
