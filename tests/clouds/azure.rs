@@ -700,7 +700,7 @@ fn network_audit(clouds: &Clouds) -> AuditYaml {
         .event(
             "rules",
             "rulesevent",
-            "{include: [\"azure_vnet_*\", \"azure_bastion_*\", \"azure_network_watcher_*\", \"azure_nsg_flow_log_*\", \"azure_waf_policy_*\"]}",
+            "{include: [\"azure_vnet_*\", \"azure_bastion_*\", \"azure_network_watcher_*\", \"azure_nsg_flow_log_*\", \"azure_waf_policy_*\", \"azure_vpn_gateway_*\"]}",
         )
 }
 
@@ -737,6 +737,16 @@ fn virtual_networks_bastions_watchers_flow_logs_and_their_rules() {
     assert_eq!(published["ext"]["request_body_check"], true);
     assert_eq!(published["ext"]["bot_protection"], false);
     assert_eq!(named(&policies, "Policy2")["ext"]["bot_protection"], true);
+    let gateways = of_type(&read, "vpn_gateway");
+    assert_eq!(gateways.len(), 2, "listed as resources, then read");
+    assert_eq!(
+        named(&gateways, "vpngw")["ext"]["p2s_auth_types"],
+        json!(["Radius"])
+    );
+    assert_eq!(
+        named(&gateways, "vpngw-aad")["ext"]["p2s_auth_types"],
+        json!(["AAD"])
+    );
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], true, "{summary}");
     }
@@ -751,6 +761,7 @@ fn virtual_networks_bastions_watchers_flow_logs_and_their_rules() {
             ("azure_vnet_ddos_protection_off", 1),
             ("azure_vnet_flow_log_retention_short", 1),
             ("azure_vnet_subnet_without_nsg", 1),
+            ("azure_vpn_gateway_p2s_not_entra_only", 1),
             ("azure_waf_policy_bot_protection_off", 1),
             ("azure_waf_policy_request_body_inspection_off", 1),
         ]
@@ -766,6 +777,7 @@ fn virtual_networks_bastions_watchers_flow_logs_and_their_rules() {
         about("azure_waf_policy_request_body_inspection_off"),
         "Policy2"
     );
+    assert_eq!(about("azure_vpn_gateway_p2s_not_entra_only"), "vpngw");
 }
 
 #[test]
@@ -778,6 +790,8 @@ fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
             "flowLogs=403",
             "--fail",
             "ApplicationGatewayWebApplicationFirewallPolicies=403",
+            "--fail",
+            "virtualNetworkGateways/vpngw-aad=403",
         ],
         "network.yaml",
         network_audit,
@@ -804,6 +818,19 @@ fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
             "listing waf_policy",
         );
     }
+    // One gateway refused: the other is read, the refused one not evaluated.
+    let gateways = of_type(&read, "vpn_gateway");
+    assert_eq!(gateways.len(), 1);
+    assert_eq!(gateways[0]["raw"]["name"], "vpngw");
+    let first = summaries
+        .iter()
+        .find(|s| s["ext"]["failed"].get("vpn_gateway").is_some())
+        .unwrap();
+    assert_refused(
+        &first["ext"]["failed"],
+        "vpn_gateway",
+        "virtual network gateway vpngw-aad",
+    );
     let first = summaries
         .iter()
         .find(|s| s["ext"]["failed"].get("flow_log").is_some())
@@ -816,7 +843,10 @@ fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
     let raised = per_check(&sb.records("netaudit_rules.json"));
     assert_eq!(
         raised.keys().collect::<Vec<_>>(),
-        ["azure_bastion_host_missing"]
+        [
+            "azure_bastion_host_missing",
+            "azure_vpn_gateway_p2s_not_entra_only"
+        ]
     );
 }
 

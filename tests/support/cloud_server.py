@@ -69,8 +69,9 @@ replaying the published examples in tests/data.
   contact and activity log alerts of security.derived.json; the others have
   none.
 - Network: the first subscription's virtual networks, Bastion host, Network
-  Watcher and its flow logs (two pages) and Application Gateway WAF
-  policies of network.derived.json; the others have none.
+  Watcher and its flow logs (two pages), Application Gateway WAF policies
+  and virtual network gateways (listed as the subscription's resources,
+  then read by id) of network.derived.json; the others have none.
 - Authorization: the first subscription's role definitions and role
   assignments of authorization.derived.json; the role assignments at the
   root scope / answer 403 unless --root-readable.
@@ -241,6 +242,11 @@ RESOURCES["providers/Microsoft.Network/virtualNetworks"] = [NETWORK["virtualNetw
 RESOURCES["providers/Microsoft.Network/bastionHosts"] = [NETWORK["bastionHosts"]]
 RESOURCES["providers/Microsoft.Network/networkWatchers"] = [NETWORK["networkWatchers"]]
 RESOURCES["providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"] = [NETWORK["wafPolicies"]]
+# The subscription's resources, as Resources_List answers them: only the
+# virtual network gateways (the one type read through it), each then read
+# by id.
+VPN_GATEWAYS = {g["name"]: g for g in NETWORK["vpnGateways"]}
+RESOURCES["resources"] = [[{k: g[k] for k in ("id", "name", "type", "location")} for g in NETWORK["vpnGateways"]]]
 RESOURCES[NETWORK["watcherFlowLogsPath"]] = [NETWORK["flowLogs"][:2], NETWORK["flowLogs"][2:]]
 AUTHORIZATION = json.loads((DATA / "azure" / "authorization.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
 RESOURCES["providers/Microsoft.Authorization/roleDefinitions"] = [AUTHORIZATION["roleDefinitions"]]
@@ -430,6 +436,8 @@ class Handler(testserver.Handler):
             if settings is None:
                 return self.reply(404, {"error": {"code": "ResourceNotFound", "message": path}})
             return self.page(path, query, [settings], page)
+        if "/providers/Microsoft.Network/virtualNetworkGateways/" in path and path.rsplit("/", 1)[1] in VPN_GATEWAYS:
+            return self.reply(200, VPN_GATEWAYS[path.rsplit("/", 1)[1]])
         if "/providers/Microsoft.Network/virtualNetworks/" in path and path.rsplit("/", 1)[1] in DATABRICKS["virtualNetworks"]:
             return self.reply(200, DATABRICKS["virtualNetworks"][path.rsplit("/", 1)[1]])
         if "/providers/Microsoft.Storage/storageAccounts/" in path and path.endswith(("/blobServices/default", "/fileServices/default")):

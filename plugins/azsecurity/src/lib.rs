@@ -1,13 +1,13 @@
 //! Azure security settings, as one plugin library: the `azdefender` cloud
 //! plugin (Microsoft Defender for Cloud plans and security contacts), the
-//! `azactivitylogalerts` cloud plugin (activity log alerts), the
-//! `aznetwork` cloud plugin (virtual networks, Bastion hosts, Network
-//! Watchers, flow logs and Application Gateway WAF policies), the
+//! `azactivitylogalerts` cloud plugin (activity log alerts), the `aznetwork`
+//! cloud plugin (virtual networks, Bastion hosts, Network Watchers, flow
+//! logs, Application Gateway WAF policies, virtual network gateways), the
 //! `azauthorization` cloud plugin (custom roles, subscription owners, User
-//! Access Administrators at the root scope), the `azdatabricks` cloud
-//! plugin (Databricks workspaces, their subnets' network security groups
-//! and their diagnostic settings) and the `azappinsights` cloud plugin
-//! (Application Insights components). Their checks are bundled rules
+//! Access Administrators at the root scope), the `azdatabricks` cloud plugin
+//! (Databricks workspaces, their subnets' network security groups and their
+//! diagnostic settings) and the `azappinsights` cloud plugin (Application
+//! Insights components). Their checks are bundled rules
 //! (rules/azure/defender.yaml, activitylog.yaml, network.yaml,
 //! authorization.yaml, databricks.yaml, appinsights.yaml).
 
@@ -18,6 +18,7 @@ mod defender;
 mod insights;
 mod lists;
 mod network;
+mod vpn;
 
 pub use alerts::{AzActivityLogAlerts, ACTIVITY_LOG_ALERTS};
 pub use authorization::{
@@ -31,6 +32,7 @@ pub use insights::{AzAppInsights, APPLICATION_INSIGHTS};
 pub use network::{
     AzNetwork, BASTION_HOSTS, FLOW_LOG, NETWORK_WATCHERS, VIRTUAL_NETWORK, WAF_POLICY,
 };
+pub use vpn::VPN_GATEWAY;
 
 cloudmarker_plugin_api::export_plugins!(
     cloud: AzDefender,

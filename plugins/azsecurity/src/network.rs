@@ -1,9 +1,10 @@
 //! The `aznetwork` cloud plugin: virtual networks (subnets and their
 //! network security groups, DDoS protection), Bastion hosts, Network
-//! Watchers and their flow logs, and Application Gateway WAF policies, of
-//! every subscription.
+//! Watchers and their flow logs, Application Gateway WAF policies and
+//! virtual network gateways (point-to-site VPN), of every subscription.
 
 use crate::lists::{self, text, Lists, Subscription};
+use crate::vpn::{self, VPN_GATEWAY};
 use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 use serde_json::{json, Value};
@@ -59,21 +60,22 @@ const WAF_POLICIES: ResourceType = ResourceType {
 /// Reads each subscription's virtual networks (one `virtual_network`
 /// record each), Bastion hosts (one `bastion_hosts` record), Network
 /// Watchers (one `network_watchers` record), each watcher's flow logs
-/// (one `flow_log` record each) and Application Gateway WAF policies (one
-/// `waf_policy` record each), then one `collection_summary`.
+/// (one `flow_log` record each), Application Gateway WAF policies (one
+/// `waf_policy` record each) and virtual network gateways (one
+/// `vpn_gateway` record each), then one `collection_summary`.
 pub enum AzNetworkReader {}
 
 impl Reader for AzNetworkReader {
     const NAME: &'static str = "aznetwork";
     const DESCRIPTION: &'static str =
-        "Reads the virtual networks, Bastion hosts, Network Watchers, flow logs and Application Gateway WAF policies of every Azure subscription.";
+        "Reads the virtual networks, Bastion hosts, Network Watchers, flow logs, Application Gateway WAF policies and virtual network gateways of every Azure subscription.";
 
     fn collect(session: &Session, emit: &Emitter) {
         lists::read(
             session,
             Self::NAME,
             &[VNETS, BASTIONS, WATCHERS, WAF_POLICIES],
-            &[FLOW_LOG],
+            &[FLOW_LOG, VPN_GATEWAY],
             emit,
             records,
         );
@@ -126,6 +128,7 @@ fn records(
     for policy in lists.get(WAF_POLICY).into_iter().flatten() {
         records.push(waf_policy_record(sub, policy));
     }
+    records.extend(vpn::gateways(session, sub, read));
     records
 }
 
