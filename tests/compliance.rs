@@ -201,8 +201,8 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
         r["why"],
         "its checks evaluated nothing in the latest run: azure_keyvault_key_no_expiry"
     );
-    // No check maps Databricks, and 2.1.3 is manual.
-    let r = requirement(&report, "2.1.1");
+    // No check maps Entra ID's security defaults, and 2.1.3 is manual.
+    let r = requirement(&report, "5.1.1");
     assert_eq!(r["status"], "not_evaluated");
     assert_eq!(r["why"], "not automated here (no check maps it)");
     assert_eq!(requirement(&report, "2.1.3")["status"], "manual");

@@ -260,7 +260,7 @@ fn storage_accounts_and_their_checks_run_under_upstream_class_names() {
         })
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(from_library, ["azstorageaccount"]);
+    assert_eq!(from_library, ["azstorageaccount", "azstorageservices"]);
     let run = sb.run(&["rules", "list", "--format", "json"]);
     run.assert_status(0);
     let rules: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
@@ -700,7 +700,7 @@ fn network_audit(clouds: &Clouds) -> AuditYaml {
         .event(
             "rules",
             "rulesevent",
-            "{include: [\"azure_vnet_*\", \"azure_bastion_*\", \"azure_network_watcher_*\", \"azure_nsg_flow_log_*\"]}",
+            "{include: [\"azure_vnet_*\", \"azure_bastion_*\", \"azure_network_watcher_*\", \"azure_nsg_flow_log_*\", \"azure_waf_policy_*\", \"azure_vpn_gateway_*\"]}",
         )
 }
 
@@ -731,6 +731,22 @@ fn virtual_networks_bastions_watchers_flow_logs_and_their_rules() {
     let nsg_flow = named(&flows, "web-nsg-flows");
     assert_eq!(nsg_flow["ext"]["target_type"], "network_security_group");
     assert_eq!(nsg_flow["ext"]["retention_days"], 30);
+    let policies = of_type(&read, "waf_policy");
+    assert_eq!(policies.len(), 2);
+    let published = named(&policies, "Policy1");
+    assert_eq!(published["ext"]["request_body_check"], true);
+    assert_eq!(published["ext"]["bot_protection"], false);
+    assert_eq!(named(&policies, "Policy2")["ext"]["bot_protection"], true);
+    let gateways = of_type(&read, "vpn_gateway");
+    assert_eq!(gateways.len(), 2, "listed as resources, then read");
+    assert_eq!(
+        named(&gateways, "vpngw")["ext"]["p2s_auth_types"],
+        json!(["Radius"])
+    );
+    assert_eq!(
+        named(&gateways, "vpngw-aad")["ext"]["p2s_auth_types"],
+        json!(["AAD"])
+    );
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], true, "{summary}");
     }
@@ -745,14 +761,38 @@ fn virtual_networks_bastions_watchers_flow_logs_and_their_rules() {
             ("azure_vnet_ddos_protection_off", 1),
             ("azure_vnet_flow_log_retention_short", 1),
             ("azure_vnet_subnet_without_nsg", 1),
+            ("azure_vpn_gateway_p2s_not_entra_only", 1),
+            ("azure_waf_policy_bot_protection_off", 1),
+            ("azure_waf_policy_request_body_inspection_off", 1),
         ]
     );
+    // Each WAF policy rule fires on one policy and is silent on its twin.
+    let events = sb.records("netaudit_rules.json");
+    let about = |check: &str| {
+        let event = events.iter().find(|e| e["com"]["check"] == check).unwrap();
+        reference(event).rsplit('/').next().unwrap().to_string()
+    };
+    assert_eq!(about("azure_waf_policy_bot_protection_off"), "Policy1");
+    assert_eq!(
+        about("azure_waf_policy_request_body_inspection_off"),
+        "Policy2"
+    );
+    assert_eq!(about("azure_vpn_gateway_p2s_not_entra_only"), "vpngw");
 }
 
 #[test]
 fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
     let (sb, _clouds, run) = run_audit(
-        &["--fail", "virtualNetworks=403", "--fail", "flowLogs=403"],
+        &[
+            "--fail",
+            "virtualNetworks=403",
+            "--fail",
+            "flowLogs=403",
+            "--fail",
+            "ApplicationGatewayWebApplicationFirewallPolicies=403",
+            "--fail",
+            "virtualNetworkGateways/vpngw-aad=403",
+        ],
         "network.yaml",
         network_audit,
     );
@@ -765,13 +805,32 @@ fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
     assert!(of_type(&read, "network_watchers").is_empty());
     assert_eq!(of_type(&read, "bastion_hosts").len(), 2);
     let summaries = of_type(&read, "collection_summary");
+    assert!(of_type(&read, "waf_policy").is_empty());
     for summary in &summaries {
         assert_refused(
             &summary["ext"]["failed"],
             "virtual_network",
             "listing virtual_network",
         );
+        assert_refused(
+            &summary["ext"]["failed"],
+            "waf_policy",
+            "listing waf_policy",
+        );
     }
+    // One gateway refused: the other is read, the refused one not evaluated.
+    let gateways = of_type(&read, "vpn_gateway");
+    assert_eq!(gateways.len(), 1);
+    assert_eq!(gateways[0]["raw"]["name"], "vpngw");
+    let first = summaries
+        .iter()
+        .find(|s| s["ext"]["failed"].get("vpn_gateway").is_some())
+        .unwrap();
+    assert_refused(
+        &first["ext"]["failed"],
+        "vpn_gateway",
+        "virtual network gateway vpngw-aad",
+    );
     let first = summaries
         .iter()
         .find(|s| s["ext"]["failed"].get("flow_log").is_some())
@@ -784,7 +843,10 @@ fn refused_virtual_networks_and_flow_logs_are_failed_collections() {
     let raised = per_check(&sb.records("netaudit_rules.json"));
     assert_eq!(
         raised.keys().collect::<Vec<_>>(),
-        ["azure_bastion_host_missing"]
+        [
+            "azure_bastion_host_missing",
+            "azure_vpn_gateway_p2s_not_entra_only"
+        ]
     );
 }
 
@@ -867,4 +929,386 @@ fn refused_flow_logs_alone_are_a_partial_read() {
     let read = sb.records("netaudit_aznetwork.json");
     assert_eq!(of_type(&read, "virtual_network").len(), 2);
     assert!(of_type(&read, "flow_log").is_empty());
+}
+
+/// The rules of the storage accounts' blob and file services and of their
+/// access keys' age (CIS Azure 6.0.0 9.1.1-9.1.3, 9.2.1-9.2.3, 9.3.1.2).
+const STORAGE_SERVICE_RULES: [&str; 7] = [
+    "azure_storage_access_keys_not_regenerated",
+    "azure_storage_blob_soft_delete_off",
+    "azure_storage_blob_versioning_off",
+    "azure_storage_container_soft_delete_off",
+    "azure_storage_file_share_soft_delete_off",
+    "azure_storage_smb_old_versions_allowed",
+    "azure_storage_smb_weak_channel_encryption",
+];
+
+/// The audit of azstorage's two plugins with [`STORAGE_SERVICE_RULES`]
+/// (events in `stoaudit_rules.json`).
+fn storage_services_audit(clouds: &Clouds) -> AuditYaml {
+    let azure = clouds.azure_params("");
+    let include: Vec<String> = STORAGE_SERVICE_RULES
+        .iter()
+        .map(|r| format!("\"{r}\""))
+        .collect();
+    AuditYaml::new("stoaudit")
+        .cloud("azstorageaccount", "azstorageaccount", &azure)
+        .cloud("azstorageservices", "azstorageservices", &azure)
+        .event(
+            "rules",
+            "rulesevent",
+            &format!("{{include: [{}]}}", include.join(", ")),
+        )
+}
+
+/// The service record of `records` of the storage account `account`.
+fn of_account<'a>(records: &[&'a Value], account: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| r["ext"]["storage_account"] == account)
+        .unwrap_or_else(|| panic!("no service of {account}"))
+}
+
+#[test]
+fn blob_and_file_services_and_access_key_age_with_their_rules() {
+    let (sb, _clouds, run) = run_audit(&[], "storage.yaml", storage_services_audit);
+    run.assert_status(0);
+    let read = sb.records("stoaudit_azstorageservices.json");
+    let blobs = of_type(&read, "storage_blob_service");
+    let files = of_type(&read, "storage_file_service");
+    assert_eq!((blobs.len(), files.len()), (6, 6), "each published account");
+    let bad = of_account(&blobs, "sto1125");
+    assert_eq!(bad["raw"]["properties"]["isVersioningEnabled"], false);
+    assert!(reference(bad).ends_with("/storageAccounts/sto1125/blobServices/default"));
+    let good = of_account(&files, "sto8596");
+    assert_eq!(
+        good["raw"]["properties"]["protocolSettings"]["smb"]["versions"],
+        "SMB3.1.1"
+    );
+    let summaries = of_type(&read, "collection_summary");
+    assert_eq!(summaries.len(), 2);
+    for summary in &summaries {
+        assert_eq!(summary["ext"]["complete"], true, "{summary}");
+    }
+    assert!(summaries
+        .iter()
+        .any(|s| s["ext"]["collected"]["storage_blob_service"] == 6
+            && s["ext"]["collected"]["storage_file_service"] == 6));
+
+    // The keys' age, from keyCreationTime: years for sto1125, ten days for
+    // sto8596, unknown for the accounts whose keys have no creation time.
+    let accounts = sb.records("stoaudit_azstorageaccount.json");
+    let accounts = of_type(&accounts, "storage_account_properties");
+    let age = |name: &str| named(&accounts, name)["ext"]["access_key_age_days"].clone();
+    assert!(age("sto1125").as_i64().unwrap() > 1000);
+    assert_eq!(age("sto8596"), 10);
+    assert_eq!(age("sto834"), Value::Null);
+
+    // Each rule fires on sto1125 only: not on sto8596, its compliant twin,
+    // nor on the other accounts.
+    let events = sb.records("stoaudit_rules.json");
+    let raised = per_check(&events);
+    let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(raised, STORAGE_SERVICE_RULES.map(|r| (r, 1)));
+    for event in &events {
+        assert!(
+            reference(event).contains("/storageAccounts/sto1125"),
+            "{event}"
+        );
+    }
+}
+
+#[test]
+fn refused_blob_services_are_a_failed_collection_and_their_rules_not_evaluated() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "blobServices/default=403"],
+        "storage.yaml",
+        storage_services_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read storage_blob_service");
+    let read = sb.records("stoaudit_azstorageservices.json");
+    assert!(of_type(&read, "storage_blob_service").is_empty());
+    assert_eq!(of_type(&read, "storage_file_service").len(), 6);
+    let first = of_type(&read, "collection_summary")
+        .into_iter()
+        .find(|s| s["ext"]["failed"].get("storage_blob_service").is_some())
+        .unwrap();
+    assert_eq!(first["ext"]["complete"], false);
+    assert_refused(
+        &first["ext"]["failed"],
+        "storage_blob_service",
+        "storage account sto1125",
+    );
+    // Nothing read, nothing raised about blobs; the file service rules and
+    // the key age still run.
+    let raised = per_check(&sb.records("stoaudit_rules.json"));
+    assert_eq!(
+        raised.keys().collect::<Vec<_>>(),
+        [
+            "azure_storage_access_keys_not_regenerated",
+            "azure_storage_file_share_soft_delete_off",
+            "azure_storage_smb_old_versions_allowed",
+            "azure_storage_smb_weak_channel_encryption",
+        ]
+    );
+}
+
+/// The audit of azdatabricks with the bundled Databricks rules (events in
+/// `dbaudit_rules.json`).
+fn databricks_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("dbaudit")
+        .cloud("azdatabricks", "azdatabricks", &clouds.azure_params(""))
+        .event("rules", "rulesevent", "{include: [\"azure_databricks_*\"]}")
+}
+
+/// The events of `events` about the workspace `name` (its id ends with
+/// `/workspaces/<name>`), by rule.
+fn rules_about<'a>(events: &'a [Value], name: &str) -> Vec<&'a str> {
+    let mut rules: Vec<&str> = events
+        .iter()
+        .filter(|e| reference(e).ends_with(&format!("/workspaces/{name}")))
+        .map(|e| e["com"]["check"].as_str().unwrap())
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[test]
+fn databricks_workspaces_their_subnets_and_diagnostic_settings_with_their_rules() {
+    let (sb, _clouds, run) = run_audit(&[], "databricks.yaml", databricks_audit);
+    run.assert_status(0);
+    let read = sb.records("dbaudit_azdatabricks.json");
+    let workspaces = of_type(&read, "databricks_workspace");
+    assert_eq!(workspaces.len(), 3);
+    let managed = named(&workspaces, "myWorkspace1");
+    assert_eq!(managed["ext"]["custom_vnet_id"], Value::Null);
+    assert_eq!(managed["ext"]["public_network_access"], "Enabled");
+    let injected = named(&workspaces, "myWorkspace");
+    assert_eq!(injected["ext"]["no_public_ip"], true);
+    assert_eq!(injected["ext"]["approved_private_endpoints"], 1);
+    // The subnets of the two workspaces in a network of the customer's,
+    // read from that network.
+    let subnets = of_type(&read, "databricks_subnets");
+    assert_eq!(subnets.len(), 2);
+    let open = subnets
+        .iter()
+        .find(|s| s["ext"]["workspace"] == "myWorkspace3")
+        .unwrap();
+    assert_eq!(open["ext"]["subnets_without_nsg"], json!(["PrivateBob"]));
+    let settings = of_type(&read, "databricks_diagnostic_settings");
+    assert_eq!(settings.len(), 3, "one per workspace");
+    for summary in of_type(&read, "collection_summary") {
+        assert_eq!(summary["ext"]["complete"], true, "{summary}");
+    }
+
+    // myWorkspace1 (the published list's) fails every workspace rule and
+    // the logging one; myWorkspace, its compliant twin, none; myWorkspace3
+    // only the subnet one.
+    let events = sb.records("dbaudit_rules.json");
+    assert_eq!(
+        rules_about(&events, "myWorkspace1"),
+        [
+            "azure_databricks_no_diagnostic_logs",
+            "azure_databricks_no_private_endpoint",
+            "azure_databricks_not_in_customer_vnet",
+            "azure_databricks_public_ip_enabled",
+            "azure_databricks_public_network_access_enabled",
+        ]
+    );
+    assert!(rules_about(&events, "myWorkspace").is_empty());
+    assert_eq!(
+        rules_about(&events, "myWorkspace3"),
+        ["azure_databricks_subnet_without_nsg"]
+    );
+    assert_eq!(events.len(), 6);
+}
+
+#[test]
+fn refused_databricks_networks_and_diagnostic_settings_are_failed_collections() {
+    let (sb, _clouds, run) = run_audit(
+        &[
+            "--fail",
+            "virtualNetworks/myNetwork=403",
+            "--fail",
+            "/diagnosticSettings=403",
+        ],
+        "databricks.yaml",
+        databricks_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read databricks_diagnostic_settings, databricks_subnets");
+    let read = sb.records("dbaudit_azdatabricks.json");
+    assert_eq!(of_type(&read, "databricks_workspace").len(), 3);
+    assert!(of_type(&read, "databricks_subnets").is_empty());
+    assert!(of_type(&read, "databricks_diagnostic_settings").is_empty());
+    let first = of_type(&read, "collection_summary")
+        .into_iter()
+        .find(|s| s["ext"]["complete"] == false)
+        .unwrap();
+    assert_refused(
+        &first["ext"]["failed"],
+        "databricks_subnets",
+        "Databricks workspace myWorkspace3",
+    );
+    assert_refused(
+        &first["ext"]["failed"],
+        "databricks_diagnostic_settings",
+        "Databricks workspace myWorkspace1",
+    );
+    // Not evaluated: no subnet or logging finding; the workspace rules run.
+    let raised = per_check(&sb.records("dbaudit_rules.json"));
+    assert_eq!(
+        raised.keys().collect::<Vec<_>>(),
+        [
+            "azure_databricks_no_private_endpoint",
+            "azure_databricks_not_in_customer_vnet",
+            "azure_databricks_public_ip_enabled",
+            "azure_databricks_public_network_access_enabled",
+        ]
+    );
+}
+
+/// The audit of azappinsights with its rule (events in
+/// `aiaudit_rules.json`).
+fn app_insights_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("aiaudit")
+        .cloud("azappinsights", "azappinsights", &clouds.azure_params(""))
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_application_insights_missing\"]}",
+        )
+}
+
+#[test]
+fn application_insights_components_with_their_rule() {
+    let (sb, _clouds, run) = run_audit(&[], "appinsights.yaml", app_insights_audit);
+    run.assert_status(0);
+    let read = sb.records("aiaudit_azappinsights.json");
+    let records = of_type(&read, "application_insights");
+    assert_eq!(records.len(), 2, "one per subscription");
+    let first = records
+        .iter()
+        .find(|r| r["ext"]["components"] == 2)
+        .unwrap();
+    assert_eq!(
+        first["ext"]["component_names"],
+        json!(["my-component", "my-other-component"])
+    );
+    // The components are kept without what lets anyone send them telemetry.
+    let text = serde_json::to_string(&read).unwrap();
+    assert!(!text.contains("InstrumentationKey") && !text.contains("dc5931c7"));
+    // The rule fires on the second subscription (none) only.
+    let events = sb.records("aiaudit_rules.json");
+    assert_eq!(events.len(), 1);
+    let empty = records
+        .iter()
+        .find(|r| r["ext"]["components"] == 0)
+        .unwrap();
+    assert_eq!(reference(&events[0]), reference(empty));
+}
+
+#[test]
+fn refused_application_insights_is_a_failed_collection_not_a_missing_component() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "Microsoft.Insights/components=403"],
+        "appinsights.yaml",
+        app_insights_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    run.assert_says("could NOT read application_insights");
+    let read = sb.records("aiaudit_azappinsights.json");
+    assert!(of_type(&read, "application_insights").is_empty());
+    for summary in of_type(&read, "collection_summary") {
+        assert_refused(
+            &summary["ext"]["failed"],
+            "application_insights",
+            "listing application_insights",
+        );
+    }
+    assert!(
+        !sb.out().join("aiaudit_rules.json").exists(),
+        "no event: nothing was read"
+    );
+}
+
+/// The audit of azkv with the Key Vault audit logging rule (events in
+/// `kvlogaudit_rules.json`).
+fn key_vault_logging_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("kvlogaudit")
+        .cloud("azkv", "azkv", &clouds.azure_params(", max_retries: 0"))
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_keyvault_audit_logging_off\"]}",
+        )
+}
+
+/// The vault names of `records` (`ext.key_vault`).
+fn vault_names<'a>(records: &[&'a Value]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = records
+        .iter()
+        .map(|r| r["ext"]["key_vault"].as_str().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn key_vault_diagnostic_settings_and_the_audit_logging_rule() {
+    let (sb, _clouds, run) = run_audit(&[], "kvlog.yaml", key_vault_logging_audit);
+    // kv-firewalled's data plane refuses, as in the other Key Vault tests;
+    // its diagnostic settings come from the Resource Manager.
+    run.assert_status(1);
+    let read = sb.records("kvlogaudit_azkv.json");
+    let settings = of_type(&read, "key_vault_diagnostic_settings");
+    assert_eq!(
+        vault_names(&settings),
+        ["kv-firewalled", "kv-nonrecoverable", "kv-recoverable"]
+    );
+    let audited = |name: &str| {
+        settings
+            .iter()
+            .find(|s| s["ext"]["key_vault"] == name)
+            .unwrap()["ext"]["audit_settings"]
+            .clone()
+    };
+    assert_eq!(audited("kv-recoverable"), json!(["audit-to-law"]));
+    assert_eq!(audited("kv-firewalled"), json!(["audit-to-storage"]));
+    assert_eq!(audited("kv-nonrecoverable"), json!([]));
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_eq!(summary["collected"]["key_vault_diagnostic_settings"], 3);
+    // The rule fires on kv-nonrecoverable (AuditEvent disabled) only.
+    let events = sb.records("kvlogaudit_rules.json");
+    assert_eq!(events.len(), 1);
+    assert!(reference(&events[0]).ends_with("/vaults/kv-nonrecoverable"));
+}
+
+#[test]
+fn refused_key_vault_diagnostic_settings_are_a_failed_collection() {
+    let (sb, _clouds, run) = run_audit(
+        &[
+            "--fail",
+            "kv-nonrecoverable/providers/Microsoft.Insights/diagnosticSettings=403",
+        ],
+        "kvlog.yaml",
+        key_vault_logging_audit,
+    );
+    run.assert_status(1);
+    run.assert_says("Cannot list the diagnostic settings of Key Vault kv-nonrecoverable");
+    let read = sb.records("kvlogaudit_azkv.json");
+    let settings = of_type(&read, "key_vault_diagnostic_settings");
+    assert_eq!(vault_names(&settings), ["kv-firewalled", "kv-recoverable"]);
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_refused(
+        &summary["failed"],
+        "key_vault_diagnostic_settings",
+        "vault kv-nonrecoverable",
+    );
+    // Not evaluated: the vault whose settings were refused raises nothing.
+    assert!(
+        !sb.out().join("kvlogaudit_rules.json").exists(),
+        "no event: kv-nonrecoverable's settings were not read"
+    );
 }

@@ -33,7 +33,7 @@ replaying the published examples in tests/data.
   `--page-size N` re-pages every Azure list (those served in one page too)
   and the Cloud Storage and Cloud SQL lists at N items a page.
 - Key Vault: the vaults of key_vault.derived.json in the first subscription
-  (their `vaultUri` pointing here), and their data plane under
+  (their `vaultUri` pointing here) and their diagnostic settings, and their data plane under
   `/vaults/<name>/keys` and `/secrets` (paged), which accepts only the token
   issued for the `https://vault.azure.net/.default` scope; kv-firewalled
   answers 403 ForbiddenByFirewall.
@@ -55,6 +55,13 @@ replaying the published examples in tests/data.
   their `configurations` (paged); pg-flex-denied's answer 403.
 - SQL: the servers of sql.derived.json with their auditing settings,
   firewall rules, databases and each database's TDE.
+- Storage: the published storage accounts (two with the keys' creation
+  time) and each one's blob and file services (storage_services.derived.json).
+- Application Insights: the published components in the first
+  subscription; the others have none.
+- Databricks: the first subscription's workspaces of databricks.derived.json,
+  the virtual networks two of them are deployed in (GET by id), and each
+  workspace's diagnostic settings (as any resource's, by its name).
 - Disks: the published disk list, then (derived) one attached disk.
 - Monitor: the first subscription's locations, log profile and diagnostic
   setting of monitor.derived.json; the others have none.
@@ -62,8 +69,9 @@ replaying the published examples in tests/data.
   contact and activity log alerts of security.derived.json; the others have
   none.
 - Network: the first subscription's virtual networks, Bastion host, Network
-  Watcher and its flow logs (two pages) of network.derived.json; the others
-  have none.
+  Watcher and its flow logs (two pages), Application Gateway WAF policies
+  and virtual network gateways (listed as the subscription's resources,
+  then read by id) of network.derived.json; the others have none.
 - Authorization: the first subscription's role definitions and role
   assignments of authorization.derived.json; the role assignments at the
   root scope / answer 403 unless --root-readable.
@@ -233,10 +241,32 @@ NETWORK = json.loads((DATA / "azure" / "network.derived.json").read_text().repla
 RESOURCES["providers/Microsoft.Network/virtualNetworks"] = [NETWORK["virtualNetworks"]]
 RESOURCES["providers/Microsoft.Network/bastionHosts"] = [NETWORK["bastionHosts"]]
 RESOURCES["providers/Microsoft.Network/networkWatchers"] = [NETWORK["networkWatchers"]]
+RESOURCES["providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"] = [NETWORK["wafPolicies"]]
+# The subscription's resources, as Resources_List answers them: only the
+# virtual network gateways (the one type read through it), each then read
+# by id.
+VPN_GATEWAYS = {g["name"]: g for g in NETWORK["vpnGateways"]}
+RESOURCES["resources"] = [[{k: g[k] for k in ("id", "name", "type", "location")} for g in NETWORK["vpnGateways"]]]
 RESOURCES[NETWORK["watcherFlowLogsPath"]] = [NETWORK["flowLogs"][:2], NETWORK["flowLogs"][2:]]
 AUTHORIZATION = json.loads((DATA / "azure" / "authorization.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
 RESOURCES["providers/Microsoft.Authorization/roleDefinitions"] = [AUTHORIZATION["roleDefinitions"]]
 RESOURCES["providers/Microsoft.Authorization/roleAssignments"] = [AUTHORIZATION["roleAssignments"]]
+# The blob and file services of each storage account, and the keys'
+# creation times of two accounts (storage_services.derived.json).
+STORAGE_SERVICES = derived("storage_services.derived.json")
+# Midnight UTC, so that two servers started apart answer the same.
+_ten_days_ago = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - 10 * 86400))
+for account in RESOURCES["providers/Microsoft.Storage/storageAccounts"][0]:
+    created = STORAGE_SERVICES["keyCreationTime"].get(account["name"])
+    if created is not None:
+        account["properties"]["keyCreationTime"] = {k: v.replace("{10 days ago}", _ten_days_ago) for k, v in created.items()}
+DATABRICKS = json.loads((DATA / "azure" / "databricks.derived.json").read_text().replace("{subscription-id}", FIRST_SUB))
+RESOURCES["providers/Microsoft.Databricks/workspaces"] = [DATABRICKS["workspaces"]]
+# The diagnostic settings of single resources, by the resource's name.
+RESOURCE_DIAGNOSTIC_SETTINGS = dict(DATABRICKS["diagnosticSettings"])
+RESOURCE_DIAGNOSTIC_SETTINGS.update(json.loads(json.dumps(KEY_VAULT["diagnosticSettings"]).replace("{subscription-id}", FIRST_SUB)))
+# The published Application Insights components, in the first subscription.
+RESOURCES["providers/Microsoft.Insights/components"] = [azure("Components_List.2020-02-02.ComponentsList.json")["value"]]
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -400,6 +430,18 @@ class Handler(testserver.Handler):
                 return self.reply(403, {"error": {"code": "AuthorizationFailed",
                                                   "message": f"The client does not have authorization to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/configurations/read' over scope '{path}'."}})
             return self.page(path, query, pages, page)
+        if "/resourceGroups/" in path and path.endswith("/providers/Microsoft.Insights/diagnosticSettings"):
+            name = path.split("/providers/Microsoft.Insights/")[0].rsplit("/", 1)[1]
+            settings = RESOURCE_DIAGNOSTIC_SETTINGS.get(name)
+            if settings is None:
+                return self.reply(404, {"error": {"code": "ResourceNotFound", "message": path}})
+            return self.page(path, query, [settings], page)
+        if "/providers/Microsoft.Network/virtualNetworkGateways/" in path and path.rsplit("/", 1)[1] in VPN_GATEWAYS:
+            return self.reply(200, VPN_GATEWAYS[path.rsplit("/", 1)[1]])
+        if "/providers/Microsoft.Network/virtualNetworks/" in path and path.rsplit("/", 1)[1] in DATABRICKS["virtualNetworks"]:
+            return self.reply(200, DATABRICKS["virtualNetworks"][path.rsplit("/", 1)[1]])
+        if "/providers/Microsoft.Storage/storageAccounts/" in path and path.endswith(("/blobServices/default", "/fileServices/default")):
+            return self.storage_service(path)
         if "/providers/Microsoft.Sql/servers/" in path:
             return self.sql(path, query, page)
         parts = path.split("/", 3)
@@ -410,6 +452,14 @@ class Handler(testserver.Handler):
                 return self.reply(404, {"error": {"code": "InvalidResourceType", "message": f"no {rest}"}})
             return self.page(path, query, pages if sub == FIRST_SUB else [[]], page)
         self.reply(404, {"error": {"code": "NotFound", "message": path}})
+
+    def storage_service(self, path):
+        """A storage account's blobServices/default or fileServices/default."""
+        rest = path.split("/storageAccounts/")[1].split("/")
+        services = STORAGE_SERVICES[rest[1]]
+        body = copy.deepcopy(services.get(rest[0], services["compliant"]))
+        body["id"] = urllib.parse.unquote(path)
+        return self.reply(200, body)
 
     def sql(self, path, query, page):
         """A SQL server's auditing, firewall rules, databases and their TDE."""

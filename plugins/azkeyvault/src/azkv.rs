@@ -15,6 +15,9 @@ pub const KEY_VAULT: &str = "key_vault";
 pub const KEY_VAULT_KEY: &str = "key_vault_key";
 /// `record_type` of a secret.
 pub const KEY_VAULT_SECRET: &str = "key_vault_secret";
+/// `record_type` of a vault's diagnostic settings (all of them, in one
+/// record, so that none is a record too).
+pub const KEY_VAULT_DIAGNOSTIC_SETTINGS: &str = "key_vault_diagnostic_settings";
 
 /// Vaults, from the management plane.
 const VAULTS: ResourceType = ResourceType {
@@ -26,10 +29,15 @@ const VAULTS: ResourceType = ResourceType {
 /// The data plane's api-version.
 const DATA_PLANE_API: &str = "7.4";
 
+/// The api-version of a resource's diagnostic settings.
+const DIAGNOSTIC_API: &str = "2021-05-01-preview";
+
 /// Reads every Key Vault of every subscription: one `key_vault` record per
-/// vault, one `key_vault_key` / `key_vault_secret` record per key and secret
-/// (from the vault's own endpoint, with a token for Key Vault), then one
-/// `collection_summary` per subscription. A vault whose data plane refuses
+/// vault, one `key_vault_diagnostic_settings` record per vault (its
+/// diagnostic settings, from the Resource Manager), one `key_vault_key` /
+/// `key_vault_secret` record per key and secret (from the vault's own
+/// endpoint, with a token for Key Vault), then one `collection_summary` per
+/// subscription. A vault whose data plane refuses
 /// (its firewall, a missing access policy) is counted there, not fatal.
 pub enum AzKvReader {}
 
@@ -98,6 +106,11 @@ impl Vaults<'_> {
         if !emit.record(record.to_json(listed.item)) {
             return false;
         }
+        if let Some(record) = self.diagnostic_settings(&vault, listed, emit, collected) {
+            if !emit.record(record) {
+                return false;
+            }
+        }
         let Some(uri) = vault.properties.vault_uri.as_deref() else {
             collected.fail(
                 KEY_VAULT_KEY,
@@ -147,6 +160,50 @@ impl Vaults<'_> {
         true
     }
 
+    /// The vault's diagnostic settings record (see
+    /// [`diagnostic_settings_record`]); a vault whose settings cannot be
+    /// listed is counted as failed, without a record.
+    fn diagnostic_settings(
+        &self,
+        vault: &Vault,
+        listed: &Listed<'_>,
+        emit: &Emitter,
+        collected: &mut Collected,
+    ) -> Option<String> {
+        if vault.id.is_empty() {
+            return None;
+        }
+        let url = format!(
+            "{}{}/providers/Microsoft.Insights/diagnosticSettings?api-version={DIAGNOSTIC_API}",
+            self.session.resource_manager, vault.id
+        );
+        let what = format!("vault {}: listing diagnostic settings", vault.name);
+        let mut settings = Vec::new();
+        let read = azure::list(
+            &self.session.http,
+            &what,
+            &url,
+            &self.session.token,
+            |page| settings.extend(page),
+        );
+        if let Err(e) = read {
+            log::warn!(
+                "Cannot list the diagnostic settings of Key Vault {}: {e}",
+                vault.name
+            );
+            emit.problem(PluginError::partial(0, format!("azkv: {e}")));
+            collected.fail(KEY_VAULT_DIAGNOSTIC_SETTINGS, e.to_string());
+            return None;
+        }
+        collected.count(KEY_VAULT_DIAGNOSTIC_SETTINGS, 1);
+        Some(diagnostic_settings_record(
+            settings,
+            &vault.id,
+            &vault.name,
+            listed.subscription,
+        ))
+    }
+
     /// The data plane token cache for the vault at `uri`.
     fn token_for(&self, uri: &str) -> Arc<Bearer> {
         let scope = data_plane_scope(uri);
@@ -178,6 +235,64 @@ fn data_plane_scope(uri: &str) -> String {
     .find(|s| host.ends_with(s))
     .unwrap_or("vault.azure.net");
     format!("https://{suffix}/.default")
+}
+
+/// A vault's diagnostic settings: `raw.diagnosticSettings` as listed; in
+/// `ext`, `key_vault` (its name), `key_vault_id` and `audit_settings`: the
+/// names of the settings that send the `AuditEvent` log category (named,
+/// or in the `audit` or `allLogs` category group) to a destination (a Log
+/// Analytics workspace, a storage account, an event hub or a partner).
+fn diagnostic_settings_record(
+    settings: Vec<Value>,
+    vault_id: &str,
+    vault_name: &str,
+    subscription: &Map<String, Value>,
+) -> String {
+    let audit: Vec<Value> = settings
+        .iter()
+        .filter(|s| sends_audit_events(s))
+        .filter_map(|s| s.get("name").cloned())
+        .collect();
+    azure::record(subscription, KEY_VAULT_DIAGNOSTIC_SETTINGS)
+        .reference(vault_id)
+        .ext("key_vault", vault_name)
+        .ext("key_vault_id", vault_id)
+        .ext("audit_settings", audit)
+        .to_json(&serde_json::json!({ "diagnosticSettings": settings }))
+}
+
+/// Whether a diagnostic setting sends a vault's audit events somewhere.
+fn sends_audit_events(setting: &Value) -> bool {
+    let properties = setting.get("properties");
+    let field = |name: &str| {
+        properties
+            .and_then(|p| p.get(name))
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    let destination = [
+        "workspaceId",
+        "storageAccountId",
+        "eventHubAuthorizationRuleId",
+        "marketplacePartnerId",
+    ]
+    .into_iter()
+    .any(field);
+    let audited = properties
+        .and_then(|p| p.get("logs"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|l| l.get("enabled").and_then(Value::as_bool) == Some(true))
+        .any(|l| {
+            let is = |key: &str, names: &[&str]| {
+                l.get(key)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| names.iter().any(|n| v.eq_ignore_ascii_case(n)))
+            };
+            is("category", &["AuditEvent"]) || is("categoryGroup", &["audit", "allLogs"])
+        });
+    destination && audited
 }
 
 /// The record of one key or secret (upstream's shape: `expiry_set`,
@@ -227,6 +342,34 @@ mod tests {
             data_plane_scope("http://127.0.0.1:8080/vaults/kv1/"),
             "https://vault.azure.net/.default"
         );
+    }
+
+    #[test]
+    fn a_setting_audits_when_it_sends_audit_events_somewhere() {
+        let setting = |props: Value| json!({"name": "s", "properties": props});
+        let law = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w";
+        assert!(sends_audit_events(&setting(json!({
+            "workspaceId": law, "logs": [{"category": "AuditEvent", "enabled": true}]}))));
+        assert!(sends_audit_events(&setting(json!({
+            "storageAccountId": "/s", "logs": [{"categoryGroup": "audit", "enabled": true}]}))));
+        assert!(!sends_audit_events(&setting(json!({
+            "workspaceId": law, "logs": [{"category": "AuditEvent", "enabled": false}]}))));
+        assert!(!sends_audit_events(&setting(json!({
+            "workspaceId": law, "logs": [{"category": "AzurePolicyEvaluationDetails", "enabled": true}],
+            "metrics": [{"category": "AllMetrics", "enabled": true}]}))));
+        assert!(!sends_audit_events(&setting(json!({
+            "logs": [{"categoryGroup": "allLogs", "enabled": true}]}))));
+        let record: Value = serde_json::from_str(&diagnostic_settings_record(
+            vec![setting(
+                json!({"workspaceId": law, "logs": [{"category": "AuditEvent", "enabled": true}]}),
+            )],
+            "/vaults/kv",
+            "kv",
+            &Map::new(),
+        ))
+        .unwrap();
+        assert_eq!(record["ext"]["audit_settings"], json!(["s"]));
+        assert_eq!(record["com"]["reference"], "/vaults/kv");
     }
 
     #[test]

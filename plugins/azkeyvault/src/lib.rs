@@ -1,7 +1,7 @@
 //! Azure Key Vault, as one plugin library: the `azkv` cloud plugin, which
-//! reads every vault of every subscription (management plane) and each
-//! vault's keys and secrets (its own data plane), and upstream Cloudmarker's
-//! three Key Vault checks.
+//! reads every vault of every subscription (management plane) with its
+//! diagnostic settings, and each vault's keys and secrets (its own data
+//! plane). The Key Vault checks are bundled rules (rules/azure/keyvault.yaml).
 
 mod azkv;
 

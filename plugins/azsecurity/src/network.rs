@@ -1,8 +1,10 @@
 //! The `aznetwork` cloud plugin: virtual networks (subnets and their
 //! network security groups, DDoS protection), Bastion hosts, Network
-//! Watchers and their flow logs, of every subscription.
+//! Watchers and their flow logs, Application Gateway WAF policies and
+//! virtual network gateways (point-to-site VPN), of every subscription.
 
 use crate::lists::{self, text, Lists, Subscription};
+use crate::vpn::{self, VPN_GATEWAY};
 use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 use serde_json::{json, Value};
@@ -18,6 +20,10 @@ pub const NETWORK_WATCHERS: &str = "network_watchers";
 /// `record_type` of a flow log (of a network security group or a virtual
 /// network).
 pub const FLOW_LOG: &str = "flow_log";
+
+/// `record_type` of an Application Gateway web application firewall
+/// policy.
+pub const WAF_POLICY: &str = "waf_policy";
 
 /// The api-version of the Microsoft.Network reads.
 const NETWORK_API: &str = "2024-03-01";
@@ -43,23 +49,33 @@ const WATCHERS: ResourceType = ResourceType {
     api_version: NETWORK_API,
 };
 
+/// Application Gateway WAF policies (`Microsoft.Network/
+/// ApplicationGatewayWebApplicationFirewallPolicies/read`).
+const WAF_POLICIES: ResourceType = ResourceType {
+    record_type: WAF_POLICY,
+    path: "providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
+    api_version: NETWORK_API,
+};
+
 /// Reads each subscription's virtual networks (one `virtual_network`
 /// record each), Bastion hosts (one `bastion_hosts` record), Network
-/// Watchers (one `network_watchers` record) and each watcher's flow logs
-/// (one `flow_log` record each), then one `collection_summary`.
+/// Watchers (one `network_watchers` record), each watcher's flow logs
+/// (one `flow_log` record each), Application Gateway WAF policies (one
+/// `waf_policy` record each) and virtual network gateways (one
+/// `vpn_gateway` record each), then one `collection_summary`.
 pub enum AzNetworkReader {}
 
 impl Reader for AzNetworkReader {
     const NAME: &'static str = "aznetwork";
     const DESCRIPTION: &'static str =
-        "Reads the virtual networks, Bastion hosts, Network Watchers and flow logs of every Azure subscription.";
+        "Reads the virtual networks, Bastion hosts, Network Watchers, flow logs, Application Gateway WAF policies and virtual network gateways of every Azure subscription.";
 
     fn collect(session: &Session, emit: &Emitter) {
         lists::read(
             session,
             Self::NAME,
-            &[VNETS, BASTIONS, WATCHERS],
-            &[FLOW_LOG],
+            &[VNETS, BASTIONS, WATCHERS, WAF_POLICIES],
+            &[FLOW_LOG, VPN_GATEWAY],
             emit,
             records,
         );
@@ -109,7 +125,46 @@ fn records(
             records.extend(flow_logs(session, sub, watcher, read));
         }
     }
+    for policy in lists.get(WAF_POLICY).into_iter().flatten() {
+        records.push(waf_policy_record(sub, policy));
+    }
+    records.extend(vpn::gateways(session, sub, read));
     records
+}
+
+/// The managed rule set of Azure WAF's bot protection.
+const BOT_MANAGER_RULE_SET: &str = "Microsoft_BotManagerRuleSet";
+
+/// An Application Gateway WAF policy: `raw` as listed; in `ext`, `state`
+/// and `mode` (`policySettings`), `request_body_check`
+/// (`policySettings.requestBodyCheck`, null when not set),
+/// `bot_protection` (a managed rule set is Microsoft_BotManagerRuleSet)
+/// and `application_gateways` (how many gateways use it).
+fn waf_policy_record(sub: &Subscription<'_>, policy: &Value) -> String {
+    let settings = policy
+        .pointer("/properties/policySettings")
+        .unwrap_or(&Value::Null);
+    let bot_protection = policy
+        .pointer("/properties/managedRules/managedRuleSets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|set| text(set, &["ruleSetType"]) == Some(BOT_MANAGER_RULE_SET));
+    let gateways = policy
+        .pointer("/properties/applicationGateways")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    azure::record(sub.ext, WAF_POLICY)
+        .reference(policy.get("id").cloned().unwrap_or(Value::Null))
+        .ext("state", text(settings, &["state"]))
+        .ext("mode", text(settings, &["mode"]))
+        .ext(
+            "request_body_check",
+            settings.get("requestBodyCheck").and_then(Value::as_bool),
+        )
+        .ext("bot_protection", bot_protection)
+        .ext("application_gateways", gateways)
+        .to_json(policy)
 }
 
 /// A virtual network: `raw` as listed; `ext.ddos_protection`

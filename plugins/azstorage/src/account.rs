@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 pub const STORAGE_ACCOUNT_PROPERTIES: &str = "storage_account_properties";
 
 /// The security-relevant properties of a storage account, as its record's
-/// `ext` carries them (upstream's names, and three more).
+/// `ext` carries them (upstream's names, and four more).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     /// `supportsHttpsTrafficOnly`: requests over plain HTTP are refused.
@@ -32,6 +32,12 @@ pub struct Account {
     /// `allowSharedKeyAccess` (Azure's default: allowed).
     #[serde(default)]
     pub allow_shared_key_access: Option<bool>,
+    /// The age in whole days of the older of the two access keys, from
+    /// `keyCreationTime` (when each key was created or last regenerated);
+    /// `None` when Azure does not say for either key. Computed here because
+    /// the rules have no clock.
+    #[serde(default)]
+    pub access_key_age_days: Option<i64>,
 }
 
 /// The parts of a listed storage account that [`Account`] comes from.
@@ -49,6 +55,13 @@ struct Properties {
     allow_blob_public_access: Option<bool>,
     minimum_tls_version: Option<String>,
     allow_shared_key_access: Option<bool>,
+    key_creation_time: Option<KeyCreationTime>,
+}
+
+#[derive(Deserialize)]
+struct KeyCreationTime {
+    key1: Option<String>,
+    key2: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +74,11 @@ struct NetworkAcls {
 impl Account {
     /// The properties of a storage account as the Resource Manager lists it.
     pub fn of_listed(item: &RawValue) -> Self {
+        Self::of_listed_at(item, chrono::Utc::now())
+    }
+
+    /// [`Self::of_listed`] as of `now` (for the key age).
+    fn of_listed_at(item: &RawValue, now: chrono::DateTime<chrono::Utc>) -> Self {
         let listed: Listed = serde_json::from_str(item.get()).unwrap_or(Listed {
             properties: Properties::default(),
         });
@@ -83,8 +101,23 @@ impl Account {
             allow_blob_public_access: p.allow_blob_public_access,
             minimum_tls_version: Some(p.minimum_tls_version.unwrap_or_else(|| "TLS1_0".into())),
             allow_shared_key_access: Some(p.allow_shared_key_access.unwrap_or(true)),
+            access_key_age_days: p
+                .key_creation_time
+                .as_ref()
+                .and_then(|k| key_age_days(k, now)),
         }
     }
+}
+
+/// The age in days of the older of the two keys whose creation time Azure
+/// gives (a key without one, or with one that does not parse, is left out).
+fn key_age_days(times: &KeyCreationTime, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    [&times.key1, &times.key2]
+        .into_iter()
+        .flatten()
+        .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| now.signed_duration_since(t).num_days())
+        .max()
 }
 
 #[cfg(test)]
@@ -109,5 +142,32 @@ mod tests {
         assert_eq!(locked.default_network_access_allowed, Some(false));
         assert_eq!(locked.trusted_services_allowed, Some(false));
         assert_eq!(locked.secure_transfer_required, Some(true));
+        assert_eq!(locked.access_key_age_days, None);
+    }
+
+    #[test]
+    fn the_key_age_is_the_older_keys() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let item = serde_json::value::RawValue::from_string(
+            r#"{"properties": {"keyCreationTime": {"key1": "2026-11-07T13:00:00.0000000Z",
+                "key2": "2026-09-08T12:00:00Z"}}}"#
+                .into(),
+        )
+        .unwrap();
+        assert_eq!(
+            Account::of_listed_at(&item, now).access_key_age_days,
+            Some(90)
+        );
+        let one = serde_json::value::RawValue::from_string(
+            r#"{"properties": {"keyCreationTime": {"key1": "2026-11-07T13:00:00Z", "key2": null}}}"#
+                .into(),
+        )
+        .unwrap();
+        assert_eq!(
+            Account::of_listed_at(&one, now).access_key_age_days,
+            Some(29)
+        );
     }
 }
