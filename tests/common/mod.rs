@@ -123,6 +123,32 @@ pub fn of_type<'a>(records: &'a [Value], record_type: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// The automated requirements of a `compliance --format json` run (its
+/// success asserted) with their statuses, and the ids of those evaluated
+/// (`pass` or `fail`).
+pub fn automated_statuses(report: &Run) -> (Vec<(String, String)>, Vec<String>) {
+    report.assert_status(0);
+    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let statuses: Vec<(String, String)> = report["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["automated"] == true)
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().into(),
+                r["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let evaluated = statuses
+        .iter()
+        .filter(|(_, s)| s == "pass" || s == "fail")
+        .map(|(id, _)| id.clone())
+        .collect();
+    (statuses, evaluated)
+}
+
 /// A temporary working directory with an output directory for filestore.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,

@@ -323,6 +323,20 @@ fn string<'b>(value: Option<V<'b>>) -> Option<Cow<'b, str>> {
     }
 }
 
+/// `field` of `value` as an optional: `optional.of` the field, `none`
+/// when the container lacks it; `None` for a value that is no container
+/// this module follows.
+fn optional_field<'b>(value: V<'b>, field: &str) -> Option<V<'b>> {
+    let V::Other(value) = value else {
+        return None;
+    };
+    match lookup(value, field) {
+        Ok(found) => Some(V::SomeOpt(Box::new(of_val(found)))),
+        Err(true) => Some(V::NoneOpt),
+        Err(false) => None,
+    }
+}
+
 fn eval<'b>(node: &'b Node, vars: &'b dyn Variables) -> Option<V<'b>> {
     Some(match node {
         Node::Lit(literal) => of_literal(literal)?,
@@ -330,14 +344,7 @@ fn eval<'b>(node: &'b Node, vars: &'b dyn Variables) -> Option<V<'b>> {
         Node::Select(operand, field) => match eval(operand, vars)? {
             V::Other(value) => of_val(lookup(value, field).ok()?),
             V::NoneOpt => V::NoneOpt,
-            V::SomeOpt(inner) => match *inner {
-                V::Other(value) => match lookup(value, field) {
-                    Ok(found) => V::SomeOpt(Box::new(of_val(found))),
-                    Err(true) => V::NoneOpt,
-                    Err(false) => return None,
-                },
-                _ => return None,
-            },
+            V::SomeOpt(inner) => optional_field(*inner, field)?,
             _ => return None,
         },
         Node::Has(operand, field) => match eval(operand, vars)? {
@@ -351,20 +358,8 @@ fn eval<'b>(node: &'b Node, vars: &'b dyn Variables) -> Option<V<'b>> {
         },
         Node::OptSelect(operand, field) => match eval(operand, vars)? {
             V::NoneOpt => V::NoneOpt,
-            V::Other(value) => match lookup(value, field) {
-                Ok(found) => V::SomeOpt(Box::new(of_val(found))),
-                Err(true) => V::NoneOpt,
-                Err(false) => return None,
-            },
-            V::SomeOpt(inner) => match *inner {
-                V::Other(value) => match lookup(value, field) {
-                    Ok(found) => V::SomeOpt(Box::new(of_val(found))),
-                    Err(true) => V::NoneOpt,
-                    Err(false) => return None,
-                },
-                _ => return None,
-            },
-            _ => return None,
+            V::SomeOpt(inner) => optional_field(*inner, field)?,
+            other => optional_field(other, field)?,
         },
         Node::OrValue(target, default) => match eval(target, vars)? {
             V::SomeOpt(inner) => *inner,
