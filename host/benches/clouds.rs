@@ -12,7 +12,8 @@
 //! Then every Azure cloud plugin at once (`azcloud`, `azvm`, `azdisk`,
 //! `azkv`, `azmonitor`, `azpostgres`, `azsql`, `azstorageaccount`,
 //! `azwebapp`) over the same 100 slow subscriptions, each bounded to 64
-//! requests in flight.
+//! requests in flight, then those with the plugins that read for the CIS
+//! Azure 6.0.0 rules ([`CIS_READS`]), side by side.
 //!
 //! `cargo bench -p cloudmarker --bench clouds`
 
@@ -45,6 +46,19 @@ const AZURE_PLUGINS: [&str; 9] = [
     "azsql",
     "azstorageaccount",
     "azwebapp",
+];
+
+/// The Azure cloud plugins that read what the CIS Azure 6.0.0 rules need
+/// beyond the nine above (Defender, activity log alerts, networking, role
+/// assignments, Databricks, Application Insights, blob and file services).
+const CIS_READS: [&str; 7] = [
+    "azdefender",
+    "azactivitylogalerts",
+    "aznetwork",
+    "azauthorization",
+    "azdatabricks",
+    "azappinsights",
+    "azstorageservices",
 ];
 
 fn main() {
@@ -143,22 +157,37 @@ fn every_azure_plugin() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("requests.jsonl");
     let server = slow_server(&log);
-    let config = config_of(dir.path(), &server, 64, &AZURE_PLUGINS);
-    // The fixtures deny a vault, an app and a server on purpose: exit 1.
-    let (seconds, cpu, code) = run_with_status(&config);
-    assert!(matches!(code, Some(0 | 1)), "cloudmarker failed: {code:?}");
-    let requests = std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .count();
+    let with_cis: Vec<&str> = AZURE_PLUGINS.iter().chain(&CIS_READS).copied().collect();
     println!();
     println!("| plugins | subscriptions | requests | seconds | sequential would take | cloudmarker CPU s |");
     println!("|---|---:|---:|---:|---:|---:|");
-    println!(
-        "| every Azure cloud plugin ({}) | {SUBSCRIPTIONS} | {requests} | {seconds:.2} | {:.1} | {cpu:.2} |",
-        AZURE_PLUGINS.len(),
-        requests as f64 * LATENCY_MS as f64 / 1000.0
-    );
+    for (what, clouds) in [
+        (
+            "every Azure cloud plugin of 2026-12-03",
+            AZURE_PLUGINS.to_vec(),
+        ),
+        ("with the CIS Azure 6.0.0 reads", with_cis),
+    ] {
+        let before = requests(&log);
+        let config = config_of(dir.path(), &server, 64, &clouds);
+        // The fixtures deny a vault, an app and a server on purpose: exit 1.
+        let (seconds, cpu, code) = run_with_status(&config);
+        assert!(matches!(code, Some(0 | 1)), "cloudmarker failed: {code:?}");
+        let requests = requests(&log) - before;
+        println!(
+            "| {what} ({}) | {SUBSCRIPTIONS} | {requests} | {seconds:.2} | {:.1} | {cpu:.2} |",
+            clouds.len(),
+            requests as f64 * LATENCY_MS as f64 / 1000.0
+        );
+    }
+}
+
+/// How many requests the server has logged.
+fn requests(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .count()
 }
 
 /// User plus system CPU seconds of the waited-for children so far.
