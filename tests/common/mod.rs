@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod hosts;
 pub mod python;
 pub mod tls;
 
@@ -311,34 +312,9 @@ impl Sandbox {
     /// `/etc/hosts` is `hosts`: names that resolve for this run only (needs
     /// root, as the tests have on the CI machine).
     pub fn run_with_hosts(&self, hosts: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
-        use std::os::unix::process::CommandExt;
         let file = self.file("hosts", hosts);
-        let source = CString::new(file.as_os_str().as_bytes()).unwrap();
-        let (target, root) = (c"/etc/hosts", c"/");
         let mut command = self.command(args, env);
-        // SAFETY: unshare and mount are async-signal-safe system calls on
-        // memory allocated before the fork; they change only the child.
-        unsafe {
-            command.pre_exec(move || {
-                let null = std::ptr::null();
-                let private = libc::MS_REC | libc::MS_PRIVATE;
-                if libc::unshare(libc::CLONE_NEWNS) != 0
-                    || libc::mount(null, root.as_ptr(), null, private, std::ptr::null()) != 0
-                    || libc::mount(
-                        source.as_ptr(),
-                        target.as_ptr(),
-                        null,
-                        libc::MS_BIND,
-                        std::ptr::null(),
-                    ) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        hosts::with_hosts(&mut command, &file);
         let child = command
             .spawn()
             .expect("cloudmarker in a mount namespace of its own (the test must run as root)");
