@@ -90,10 +90,15 @@ fn config(sb: &Sandbox, aws: &Aws, extra: &str) {
 
 /// Runs `args` with the tests' credentials in the environment only.
 fn cloudmarker(sb: &Sandbox, args: &[&str]) -> Run {
+    cloudmarker_with_hosts(sb, HOSTS, args)
+}
+
+/// Runs `args` (see [`cloudmarker`]) with `hosts` as `/etc/hosts`.
+fn cloudmarker_with_hosts(sb: &Sandbox, hosts: &str, args: &[&str]) -> Run {
     let missing = sb.path().join("no-such-file");
     let missing = missing.to_str().unwrap();
     sb.run_with_hosts(
-        HOSTS,
+        hosts,
         args,
         &[
             ("AWS_ACCESS_KEY_ID", "AKIATESTKEYFORMOTO"),
@@ -423,12 +428,25 @@ fn an_account_that_cannot_be_reached_leaves_the_other_read() {
     run.assert_says(&format!("role arn:aws:iam::{A}:role/audit: cannot sign in"));
     run.assert_says("AccessDenied");
     run.assert_says("Injected AccessDenied for AssumeRole");
-    let accounts: BTreeSet<String> = sb
-        .records("awsaudit_awscloud.json")
+    let all = sb.records("awsaudit_awscloud.json");
+    let read: BTreeSet<String> = of_type(&all, "account")
         .iter()
         .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(accounts.len(), 1, "the other account is read: {accounts:?}");
+    assert_eq!(read, set(&[B.to_string()]), "the other account is read");
+    // The unreachable one is named in a summary of its own, nothing read.
+    let of_a: Vec<&Value> = all.iter().filter(|r| r["ext"]["account_id"] == A).collect();
+    assert_eq!(of_a.len(), 1, "{of_a:?}");
+    let ext = &of_a[0]["ext"];
+    assert_eq!(ext["record_type"], "collection_summary");
+    assert_eq!(ext["complete"], false);
+    assert!(
+        ext["failed"]["account"]
+            .as_str()
+            .unwrap()
+            .contains("Injected AccessDenied for AssumeRole"),
+        "{ext}"
+    );
     assert!(!run.output().contains(SECRET));
 }
 
@@ -985,4 +1003,114 @@ fn a_denied_call_to_a_new_service_leaves_its_rules_not_evaluated() {
     assert_eq!(aws.count("DescribeConfigurationRecorders"), 4 + 1);
     assert_eq!(aws.count("DescribeHub"), 4 + 1);
     assert!(!run.output().contains(SECRET));
+}
+
+/// An organization (tests/support/aws_server.py, `create_organization`):
+/// account A manages member-ok (with the role `audit`), member-norole
+/// (without it) and member-suspended (closed). Every active account is
+/// audited through `audit`, each its own scope; the suspended one is left
+/// out; the one without the role is named in a summary of its own (nothing
+/// read, its checks not evaluated) and the run goes on.
+#[test]
+fn an_organization_is_audited_account_by_account() {
+    let sb = Sandbox::new();
+    let org_file = sb.path().join("organization.json");
+    let aws = Aws::start(
+        &sb,
+        &[
+            "--page-size",
+            "1",
+            "--organization",
+            org_file.to_str().unwrap(),
+        ],
+    );
+    config(&sb, &aws, "");
+    let org: Value = serde_json::from_str(&std::fs::read_to_string(&org_file).unwrap()).unwrap();
+    let id = |name: &str| org["accounts"][name].as_str().unwrap().to_string();
+    let (ok, norole, suspended) = (id("member-ok"), id("member-norole"), id("member-suspended"));
+    // S3 Control of the members too.
+    let hosts = format!("{HOSTS}127.0.0.1 {ok}.localhost\n127.0.0.1 {norole}.localhost\n");
+    let cloudmarker = |sb: &Sandbox, args: &[&str]| cloudmarker_with_hosts(sb, &hosts, args);
+    sb.file(
+        "org.yaml",
+        "plugins:\n  awscloud:\n    params:\n      role_arns: []\n      organization: {role_name: audit}\n",
+    );
+    let run = cloudmarker(&sb, &["-n", "-c", "sandbox.yaml", "aws.yaml", "org.yaml"]);
+    run.assert_status(1);
+    run.assert_says(&format!(
+        "role arn:aws:iam::{norole}:role/audit: cannot sign in"
+    ));
+    run.assert_says(&format!("{suspended} (member-suspended): suspended"));
+    assert!(aws.count("ListAccounts") >= 4, "4 accounts in pages of one");
+
+    let all = sb.records("awsaudit_awscloud.json");
+    let read: BTreeSet<String> = of_type(&all, "account")
+        .iter()
+        .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(read, set(&[A.to_string(), ok.clone()]));
+    let summaries = |account: &str| -> Vec<&Value> {
+        of_type(&all, "collection_summary")
+            .into_iter()
+            .filter(|s| s["ext"]["account_id"] == account)
+            .collect()
+    };
+    assert!(
+        summaries(&suspended).is_empty(),
+        "a suspended account is not read"
+    );
+    let unreachable = summaries(&norole);
+    assert_eq!(unreachable.len(), 1);
+    let ext = &unreachable[0]["ext"];
+    assert_eq!(ext["complete"], false);
+    assert_eq!(ext["region"], "global");
+    assert!(
+        ext["failed"]["account"]
+            .as_str()
+            .unwrap()
+            .contains("AccessDenied"),
+        "{ext}"
+    );
+    assert!(all
+        .iter()
+        .filter(|r| r["ext"]["account_id"] == norole.as_str())
+        .all(|r| r["ext"]["record_type"] == "collection_summary"));
+    // The member's own scope: read completely, in both regions.
+    let member = summaries(&ok);
+    assert_eq!(member.len(), 3);
+    assert!(member.iter().all(|s| s["ext"]["complete"] == true));
+    assert!(fired(&sb, "aws_iam_no_support_role").contains(&format!("arn:aws:iam::{ok}:root")));
+    assert!(!run.output().contains(SECRET));
+
+    // exclude_accounts and include_ous: only the OU's accounts, less A.
+    sb.file(
+        "org.yaml",
+        &format!("plugins:\n  awscloud:\n    params:\n      role_arns: []\n      organization: {{role_name: audit, exclude_accounts: [\"{A}\"], include_ous: [\"{}\"]}}\n", org["root"].as_str().unwrap()),
+    );
+    let run = cloudmarker(&sb, &["-n", "-c", "sandbox.yaml", "aws.yaml", "org.yaml"]);
+    run.assert_status(1);
+    run.assert_says(&format!("{A} ("));
+    let all = sb.records("awsaudit_awscloud.json");
+    let scopes: BTreeSet<String> = all
+        .iter()
+        .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(scopes, set(&[ok.clone(), norole.clone()]));
+
+    sb.file(
+        "org.yaml",
+        &format!("plugins:\n  awscloud:\n    params:\n      role_arns: []\n      organization: {{role_name: audit, include_ous: [\"{}\"]}}\n", org["ou"].as_str().unwrap()),
+    );
+    let run = cloudmarker(&sb, &["-n", "-c", "sandbox.yaml", "aws.yaml", "org.yaml"]);
+    run.assert_status(1);
+    let all = sb.records("awsaudit_awscloud.json");
+    let scopes: BTreeSet<String> = all
+        .iter()
+        .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        scopes,
+        set(&[ok, norole]),
+        "the OU holds the two members, not A"
+    );
 }
