@@ -19,7 +19,7 @@ impl PluginType for AwsCloud {
     type Params = AwsParams;
     const NAME: &'static str = "awscloud";
     const SHARDS: bool = true;
-    const DESCRIPTION: &'static str = "Reads AWS accounts: EC2 instances, security groups as firewall rules, EBS volumes, S3 buckets, IAM, CloudTrail, RDS and KMS.";
+    const DESCRIPTION: &'static str = "Reads AWS accounts (a list, or a whole organization): EC2 instances, security groups and network ACLs as firewall rules, EBS, VPC flow logs, S3 buckets, IAM, CloudTrail, RDS, KMS, AWS Config, EFS, IAM Access Analyzer and Security Hub.";
 
     fn new(params: AwsParams) -> sdk::Result<Self> {
         params
