@@ -1114,3 +1114,107 @@ fn an_organization_is_audited_account_by_account() {
         "the OU holds the two members, not A"
     );
 }
+
+/// The benchmark of issue 29, on demand (`cargo test -p cloudmarker --test
+/// aws -- --ignored bench --nocapture`): an organization of 10, then 50
+/// member accounts in 4 regions, behind a proxy that answers every request
+/// 50 ms late, read with `max_concurrency` 16. Prints the wall time, the
+/// peak resident memory of the cloudmarker process (VmHWM, polled) and the
+/// requests made, per size. Nothing is asserted but that the runs end.
+#[test]
+#[ignore]
+fn bench_an_organization_in_4_regions_at_50_ms() {
+    for size in [10, 50] {
+        let sb = Sandbox::new();
+        let org_file = sb.path().join("organization.json");
+        let log = sb.requests_log();
+        let size_text = size.to_string();
+        let server = python::aws_server(
+            &log,
+            &[
+                "--organization",
+                org_file.to_str().unwrap(),
+                "--organization-size",
+                &size_text,
+                "--latency-ms",
+                "50",
+            ],
+        );
+        sb.file(
+            "bench.yaml",
+            &format!(
+                "plugins:\n  awscloud:\n    plugin: awscloud\n    params:\n      endpoint_url: http://localhost:{}\n      regions: [us-east-1, eu-west-1, us-west-2, ap-southeast-2]\n      organization: {{role_name: audit, exclude_accounts: [\"{A}\"]}}\n      max_concurrency: 16\n      timeout: 60\naudits:\n  bench:\n    clouds: [awscloud]\n    stores: [filestore]\nrun: [bench]\n",
+                server.port
+            ),
+        );
+        let missing = sb.path().join("no-such-file");
+        let missing = missing.to_str().unwrap();
+        let started = std::time::Instant::now();
+        let mut child = sb.spawn_with(
+            &["-n", "-c", "sandbox.yaml", "bench.yaml"],
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIATESTKEYFORMOTO"),
+                ("AWS_SECRET_ACCESS_KEY", SECRET),
+                ("AWS_CONFIG_FILE", missing),
+                ("AWS_SHARED_CREDENTIALS_FILE", missing),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        );
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut peak_kb = 0u64;
+        let status = loop {
+            if let Ok(text) = std::fs::read_to_string(&status_file) {
+                if let Some(kb) = text
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
+                    peak_kb = peak_kb.max(kb);
+                }
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed().as_secs() < 1800,
+                "the benchmark run did not end"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let wall = started.elapsed();
+        let timed = common::timed_requests(&log, "op");
+        let requests = timed.len();
+        let written = common::records_at(&sb.out().join("bench_awscloud.json"));
+        let records = written.len();
+        // What could not be read (S3 Control's `<account>.localhost` names
+        // do not resolve here: no private hosts file for this run).
+        let failed: BTreeSet<String> = of_type(&written, "collection_summary")
+            .iter()
+            .filter_map(|s| s["ext"]["failed"].as_object())
+            .flat_map(|f| f.keys().cloned())
+            .collect();
+        // How many requests the proxy held at once (at most, and on
+        // average over the run), and how long it took to answer one.
+        let most = timed
+            .iter()
+            .map(|(_, start, _)| {
+                timed
+                    .iter()
+                    .filter(|(_, s, e)| s <= start && start < e)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        let busy: f64 = timed.iter().map(|(_, s, e)| e - s).sum();
+        eprintln!(
+            "BENCH accounts={size} regions=4 max_concurrency=16 latency=50ms: exit {:?}, wall {:.1} s, peak RSS {} MiB, {requests} requests ({:.1}/s), {records} records; in flight at most {most}, on average {:.1}; {:.0} ms per answer; could not read {failed:?}",
+            status.code(),
+            wall.as_secs_f64(),
+            peak_kb / 1024,
+            requests as f64 / wall.as_secs_f64(),
+            busy / wall.as_secs_f64(),
+            1000.0 * busy / requests.max(1) as f64,
+        );
+    }
+}

@@ -54,6 +54,8 @@ parser.add_argument("--fail", action="append", default=[])
 parser.add_argument("--latency-ms", type=int, default=0)
 parser.add_argument("--estate", action="store_true")
 parser.add_argument("--organization", help="also create an organization; write its ids to this JSON file")
+parser.add_argument("--organization-size", type=int, default=0,
+                    help="with --organization: that many member accounts, all with the role audit (the benchmark's)")
 args = parser.parse_args()
 
 ACCOUNT_A = "123456789012"
@@ -301,6 +303,30 @@ def create_organization(endpoint, path):
         json.dump({"root": root, "ou": ou, "accounts": ids}, out)
 
 
+def create_large_organization(endpoint, path, size):
+    """Account A manages an organization of `size` member accounts, each
+    with the role `audit` and nothing else (moto's defaults: a default VPC,
+    its security group and network ACL in every region). Writes {accounts:
+    {name: id}} to `path`."""
+    import boto3
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    org = boto3.client("organizations", region_name="us-east-1", endpoint_url=endpoint, **credentials)
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint, **credentials)
+    org.create_organization(FeatureSet="ALL")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_A}:root"}, "Action": "sts:AssumeRole"}]})
+    ids = {}
+    for index in range(size):
+        name = f"member-{index}"
+        ids[name] = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]["AccountId"]
+        role = sts.assume_role(RoleArn=f"arn:aws:iam::{ids[name]}:role/setup", RoleSessionName="setup")["Credentials"]
+        boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id=role["AccessKeyId"],
+                     aws_secret_access_key=role["SecretAccessKey"], aws_session_token=role["SessionToken"]
+                     ).create_role(RoleName="audit", AssumeRolePolicyDocument=trust)
+    with open(path, "w") as out:
+        json.dump({"accounts": ids}, out)
+
+
 def certificate_expirations(data):
     """moto's ListServerCertificates answer with each certificate's own
     notAfter as its Expiration."""
@@ -521,6 +547,8 @@ moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=F
 moto.start()
 if args.estate:
     create_estate(f"http://127.0.0.1:{args.moto_port}")
-if args.organization:
+if args.organization and args.organization_size:
+    create_large_organization(f"http://127.0.0.1:{args.moto_port}", args.organization, args.organization_size)
+elif args.organization:
     create_organization(f"http://127.0.0.1:{args.moto_port}", args.organization)
 testserver.serve(Proxy, args, announce=str(args.port), stop=[moto.stop])

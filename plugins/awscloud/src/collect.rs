@@ -24,6 +24,7 @@ use crate::trail::{self, CLOUDTRAIL_TRAIL};
 use cloudmarker_plugin_api::{sdk, PluginError};
 use cloudrest::Emitter;
 use futures_util::future::{join, join3, join5, join_all};
+use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
 
 /// `ext.record_type` of the account record: the root user, the password
@@ -135,11 +136,17 @@ async fn read_all(params: &AwsParams, run: &Run) {
             }
         }
     }
-    join_all(
+    // A quarter of `max_concurrency` accounts at once (at least one): each
+    // account alone has more reads than that to run in parallel, and each
+    // account read holds its own state, so memory stays flat however many
+    // accounts there are.
+    stream::iter(
         accounts
             .iter()
-            .map(|a| read_account(params, run, a, region_shard)),
+            .map(|a| Box::pin(read_account(params, run, a, region_shard))),
     )
+    .buffer_unordered(params.max_concurrency.div_ceil(4).max(1))
+    .for_each(|()| async {})
     .await;
 }
 
