@@ -915,6 +915,7 @@ fn the_cis_rules_fire_on_their_crafted_resources_and_not_on_the_twins() {
         ("DescribeNetworkAcls", 2),
         ("ListServerCertificates", 2),
         ("ListAnalyzers", 2 * 2),
+        ("DescribeFileSystems", 4),
     ] {
         assert!(aws.count(op) > at_least, "{op}: {}", aws.count(op));
     }

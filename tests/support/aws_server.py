@@ -7,8 +7,11 @@ through the AWS APIs.
 - The proxy forwards every request to moto and logs it to --log as a JSON
   line (op, start, end). `--page-size N` pages the lists moto answers whole
   (EC2 DescribeInstances, DescribeVolumes, DescribeSecurityGroups,
-  DescribeSecurityGroupRules; IAM ListUsers; RDS DescribeDBInstances; KMS
-  ListKeys) with each protocol's own tokens. `--fail OP=STATUS:CODE[xN]`
+  DescribeSecurityGroupRules, DescribeVpcs, DescribeFlowLogs,
+  DescribeNetworkAcls; IAM ListUsers, ListServerCertificates; RDS
+  DescribeDBInstances; KMS ListKeys; the recorded ListAnalyzers) with each
+  protocol's own tokens, and asks moto for pages of N where it pages itself
+  (EFS DescribeFileSystems, Organizations ListAccounts). `--fail OP=STATUS:CODE[xN]`
   answers the operation OP (N times, default always) with STATUS and the
   service's error body for CODE (EC2, query, JSON or S3 XML).
 - moto 5.2.5 answers GetBucketVersioning with a root element named after the
@@ -178,6 +181,9 @@ class Proxy(testserver.Handler):
             return self.list_analyzers()
         if op == "AssumeRole" and args.organization and not role_exists(form):
             return self.error("sts", 403, "AccessDenied", op)
+        if op == "DescribeFileSystems" and args.page_size:
+            # moto pages EFS itself, by MaxItems (default 10).
+            self.path += ("&" if "?" in self.path else "?") + f"MaxItems={args.page_size}"
         if op == "ListAccounts" and args.page_size:
             request = json.loads(body or b"{}")
             request["MaxResults"] = args.page_size
