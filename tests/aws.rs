@@ -90,10 +90,15 @@ fn config(sb: &Sandbox, aws: &Aws, extra: &str) {
 
 /// Runs `args` with the tests' credentials in the environment only.
 fn cloudmarker(sb: &Sandbox, args: &[&str]) -> Run {
+    cloudmarker_with_hosts(sb, HOSTS, args)
+}
+
+/// Runs `args` (see [`cloudmarker`]) with `hosts` as `/etc/hosts`.
+fn cloudmarker_with_hosts(sb: &Sandbox, hosts: &str, args: &[&str]) -> Run {
     let missing = sb.path().join("no-such-file");
     let missing = missing.to_str().unwrap();
     sb.run_with_hosts(
-        HOSTS,
+        hosts,
         args,
         &[
             ("AWS_ACCESS_KEY_ID", "AKIATESTKEYFORMOTO"),
@@ -423,12 +428,25 @@ fn an_account_that_cannot_be_reached_leaves_the_other_read() {
     run.assert_says(&format!("role arn:aws:iam::{A}:role/audit: cannot sign in"));
     run.assert_says("AccessDenied");
     run.assert_says("Injected AccessDenied for AssumeRole");
-    let accounts: BTreeSet<String> = sb
-        .records("awsaudit_awscloud.json")
+    let all = sb.records("awsaudit_awscloud.json");
+    let read: BTreeSet<String> = of_type(&all, "account")
         .iter()
         .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(accounts.len(), 1, "the other account is read: {accounts:?}");
+    assert_eq!(read, set(&[B.to_string()]), "the other account is read");
+    // The unreachable one is named in a summary of its own, nothing read.
+    let of_a: Vec<&Value> = all.iter().filter(|r| r["ext"]["account_id"] == A).collect();
+    assert_eq!(of_a.len(), 1, "{of_a:?}");
+    let ext = &of_a[0]["ext"];
+    assert_eq!(ext["record_type"], "collection_summary");
+    assert_eq!(ext["complete"], false);
+    assert!(
+        ext["failed"]["account"]
+            .as_str()
+            .unwrap()
+            .contains("Injected AccessDenied for AssumeRole"),
+        "{ext}"
+    );
     assert!(!run.output().contains(SECRET));
 }
 
@@ -897,6 +915,7 @@ fn the_cis_rules_fire_on_their_crafted_resources_and_not_on_the_twins() {
         ("DescribeNetworkAcls", 2),
         ("ListServerCertificates", 2),
         ("ListAnalyzers", 2 * 2),
+        ("DescribeFileSystems", 4),
     ] {
         assert!(aws.count(op) > at_least, "{op}: {}", aws.count(op));
     }
@@ -972,4 +991,218 @@ fn a_denied_call_to_a_new_service_leaves_its_rules_not_evaluated() {
     assert_eq!(aws.count("DescribeConfigurationRecorders"), 4 + 1);
     assert_eq!(aws.count("DescribeHub"), 4 + 1);
     assert!(!run.output().contains(SECRET));
+}
+
+/// An organization (tests/support/aws_server.py, `create_organization`):
+/// account A manages member-ok (with the role `audit`), member-norole
+/// (without it) and member-suspended (closed). Every active account is
+/// audited through `audit`, each its own scope; the suspended one is left
+/// out; the one without the role is named in a summary of its own (nothing
+/// read, its checks not evaluated) and the run goes on.
+#[test]
+fn an_organization_is_audited_account_by_account() {
+    let sb = Sandbox::new();
+    let org_file = sb.path().join("organization.json");
+    let aws = Aws::start(
+        &sb,
+        &[
+            "--page-size",
+            "1",
+            "--organization",
+            org_file.to_str().unwrap(),
+        ],
+    );
+    config(&sb, &aws, "");
+    let org: Value = serde_json::from_str(&std::fs::read_to_string(&org_file).unwrap()).unwrap();
+    let id = |name: &str| org["accounts"][name].as_str().unwrap().to_string();
+    let (ok, norole, suspended) = (id("member-ok"), id("member-norole"), id("member-suspended"));
+    // S3 Control of the members too.
+    let hosts = format!("{HOSTS}127.0.0.1 {ok}.localhost\n127.0.0.1 {norole}.localhost\n");
+    let cloudmarker = |sb: &Sandbox, args: &[&str]| cloudmarker_with_hosts(sb, &hosts, args);
+    sb.file(
+        "org.yaml",
+        "plugins:\n  awscloud:\n    params:\n      role_arns: []\n      organization: {role_name: audit}\n",
+    );
+    let run = cloudmarker(&sb, &["-n", "-c", "sandbox.yaml", "aws.yaml", "org.yaml"]);
+    run.assert_status(1);
+    run.assert_says(&format!(
+        "role arn:aws:iam::{norole}:role/audit: cannot sign in"
+    ));
+    run.assert_says(&format!("{suspended} (member-suspended): suspended"));
+    assert!(aws.count("ListAccounts") >= 4, "4 accounts in pages of one");
+
+    let all = sb.records("awsaudit_awscloud.json");
+    let read: BTreeSet<String> = of_type(&all, "account")
+        .iter()
+        .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(read, set(&[A.to_string(), ok.clone()]));
+    let summaries = |account: &str| -> Vec<&Value> {
+        of_type(&all, "collection_summary")
+            .into_iter()
+            .filter(|s| s["ext"]["account_id"] == account)
+            .collect()
+    };
+    assert!(
+        summaries(&suspended).is_empty(),
+        "a suspended account is not read"
+    );
+    let unreachable = summaries(&norole);
+    assert_eq!(unreachable.len(), 1);
+    let ext = &unreachable[0]["ext"];
+    assert_eq!(ext["complete"], false);
+    assert_eq!(ext["region"], "global");
+    assert!(
+        ext["failed"]["account"]
+            .as_str()
+            .unwrap()
+            .contains("AccessDenied"),
+        "{ext}"
+    );
+    assert!(all
+        .iter()
+        .filter(|r| r["ext"]["account_id"] == norole.as_str())
+        .all(|r| r["ext"]["record_type"] == "collection_summary"));
+    // The member's own scope: read completely, in both regions.
+    let member = summaries(&ok);
+    assert_eq!(member.len(), 3);
+    assert!(member.iter().all(|s| s["ext"]["complete"] == true));
+    assert!(fired(&sb, "aws_iam_no_support_role").contains(&format!("arn:aws:iam::{ok}:root")));
+    assert!(!run.output().contains(SECRET));
+
+    // exclude_accounts and include_ous: only the OU's accounts, less A.
+    sb.file(
+        "org.yaml",
+        &format!("plugins:\n  awscloud:\n    params:\n      role_arns: []\n      organization: {{role_name: audit, exclude_accounts: [\"{A}\"], include_ous: [\"{}\"]}}\n", org["root"].as_str().unwrap()),
+    );
+    let run = cloudmarker(&sb, &["-n", "-c", "sandbox.yaml", "aws.yaml", "org.yaml"]);
+    run.assert_status(1);
+    run.assert_says(&format!("{A} ("));
+    let all = sb.records("awsaudit_awscloud.json");
+    let scopes: BTreeSet<String> = all
+        .iter()
+        .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(scopes, set(&[ok.clone(), norole.clone()]));
+
+    sb.file(
+        "org.yaml",
+        &format!("plugins:\n  awscloud:\n    params:\n      role_arns: []\n      organization: {{role_name: audit, include_ous: [\"{}\"]}}\n", org["ou"].as_str().unwrap()),
+    );
+    let run = cloudmarker(&sb, &["-n", "-c", "sandbox.yaml", "aws.yaml", "org.yaml"]);
+    run.assert_status(1);
+    let all = sb.records("awsaudit_awscloud.json");
+    let scopes: BTreeSet<String> = all
+        .iter()
+        .map(|r| r["ext"]["account_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        scopes,
+        set(&[ok, norole]),
+        "the OU holds the two members, not A"
+    );
+}
+
+/// The benchmark of issue 29, on demand (`cargo test -p cloudmarker --test
+/// aws -- --ignored bench --nocapture`): an organization of 10, then 50
+/// member accounts in 4 regions, behind a proxy that answers every request
+/// 50 ms late, read with `max_concurrency` 16. Prints the wall time, the
+/// peak resident memory of the cloudmarker process (VmHWM, polled) and the
+/// requests made, per size. Nothing is asserted but that the runs end.
+#[test]
+#[ignore]
+fn bench_an_organization_in_4_regions_at_50_ms() {
+    for size in [10, 50] {
+        let sb = Sandbox::new();
+        let org_file = sb.path().join("organization.json");
+        let log = sb.requests_log();
+        let size_text = size.to_string();
+        let server = python::aws_server(
+            &log,
+            &[
+                "--organization",
+                org_file.to_str().unwrap(),
+                "--organization-size",
+                &size_text,
+                "--latency-ms",
+                "50",
+            ],
+        );
+        sb.file(
+            "bench.yaml",
+            &format!(
+                "plugins:\n  awscloud:\n    plugin: awscloud\n    params:\n      endpoint_url: http://localhost:{}\n      regions: [us-east-1, eu-west-1, us-west-2, ap-southeast-2]\n      organization: {{role_name: audit, exclude_accounts: [\"{A}\"]}}\n      max_concurrency: 16\n      timeout: 60\naudits:\n  bench:\n    clouds: [awscloud]\n    stores: [filestore]\nrun: [bench]\n",
+                server.port
+            ),
+        );
+        let missing = sb.path().join("no-such-file");
+        let missing = missing.to_str().unwrap();
+        let started = std::time::Instant::now();
+        let mut child = sb.spawn_with(
+            &["-n", "-c", "sandbox.yaml", "bench.yaml"],
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIATESTKEYFORMOTO"),
+                ("AWS_SECRET_ACCESS_KEY", SECRET),
+                ("AWS_CONFIG_FILE", missing),
+                ("AWS_SHARED_CREDENTIALS_FILE", missing),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        );
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut peak_kb = 0u64;
+        let status = loop {
+            if let Ok(text) = std::fs::read_to_string(&status_file) {
+                if let Some(kb) = text
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
+                    peak_kb = peak_kb.max(kb);
+                }
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed().as_secs() < 1800,
+                "the benchmark run did not end"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let wall = started.elapsed();
+        let timed = common::timed_requests(&log, "op");
+        let requests = timed.len();
+        let written = common::records_at(&sb.out().join("bench_awscloud.json"));
+        let records = written.len();
+        // What could not be read (S3 Control's `<account>.localhost` names
+        // do not resolve here: no private hosts file for this run).
+        let failed: BTreeSet<String> = of_type(&written, "collection_summary")
+            .iter()
+            .filter_map(|s| s["ext"]["failed"].as_object())
+            .flat_map(|f| f.keys().cloned())
+            .collect();
+        // How many requests the proxy held at once (at most, and on
+        // average over the run), and how long it took to answer one.
+        let most = timed
+            .iter()
+            .map(|(_, start, _)| {
+                timed
+                    .iter()
+                    .filter(|(_, s, e)| s <= start && start < e)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        let busy: f64 = timed.iter().map(|(_, s, e)| e - s).sum();
+        eprintln!(
+            "BENCH accounts={size} regions=4 max_concurrency=16 latency=50ms: exit {:?}, wall {:.1} s, peak RSS {} MiB, {requests} requests ({:.1}/s), {records} records; in flight at most {most}, on average {:.1}; {:.0} ms per answer; could not read {failed:?}",
+            status.code(),
+            wall.as_secs_f64(),
+            peak_kb / 1024,
+            requests as f64 / wall.as_secs_f64(),
+            busy / wall.as_secs_f64(),
+            1000.0 * busy / requests.max(1) as f64,
+        );
+    }
 }

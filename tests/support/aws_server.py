@@ -7,8 +7,11 @@ through the AWS APIs.
 - The proxy forwards every request to moto and logs it to --log as a JSON
   line (op, start, end). `--page-size N` pages the lists moto answers whole
   (EC2 DescribeInstances, DescribeVolumes, DescribeSecurityGroups,
-  DescribeSecurityGroupRules; IAM ListUsers; RDS DescribeDBInstances; KMS
-  ListKeys) with each protocol's own tokens. `--fail OP=STATUS:CODE[xN]`
+  DescribeSecurityGroupRules, DescribeVpcs, DescribeFlowLogs,
+  DescribeNetworkAcls; IAM ListUsers, ListServerCertificates; RDS
+  DescribeDBInstances; KMS ListKeys; the recorded ListAnalyzers) with each
+  protocol's own tokens, and asks moto for pages of N where it pages itself
+  (EFS DescribeFileSystems, Organizations ListAccounts). `--fail OP=STATUS:CODE[xN]`
   answers the operation OP (N times, default always) with STATUS and the
   service's error body for CODE (EC2, query, JSON or S3 XML).
 - moto 5.2.5 answers GetBucketVersioning with a root element named after the
@@ -21,6 +24,12 @@ through the AWS APIs.
   the Access Analyzer API reference): us-east-1 of every account has an
   active analyzer of external access and one of unused access, the other
   regions none.
+- `--organization FILE` makes account A the management account of an
+  organization of three more accounts (see `create_organization`) and
+  writes their ids to FILE. moto 5.2.5 lets anyone assume any role, even
+  one that does not exist: in this mode the proxy answers AssumeRole of a
+  role named `audit` with AccessDenied when the account has no such role,
+  as STS does.
 - `--estate` creates the estate of tests/aws.rs (see `create_estate`). What
   the APIs cannot do (root MFA, root access keys, an access key's age) is
   set on moto's own objects, as a real account would have it.
@@ -47,6 +56,9 @@ parser.add_argument("--page-size", type=int, default=0)
 parser.add_argument("--fail", action="append", default=[])
 parser.add_argument("--latency-ms", type=int, default=0)
 parser.add_argument("--estate", action="store_true")
+parser.add_argument("--organization", help="also create an organization; write its ids to this JSON file")
+parser.add_argument("--organization-size", type=int, default=0,
+                    help="with --organization: that many member accounts, all with the role audit (the benchmark's)")
 args = parser.parse_args()
 
 ACCOUNT_A = "123456789012"
@@ -167,6 +179,15 @@ class Proxy(testserver.Handler):
     def forward(self, op, form, body):
         if op == "ListAnalyzers":
             return self.list_analyzers()
+        if op == "AssumeRole" and args.organization and not role_exists(form):
+            return self.error("sts", 403, "AccessDenied", op)
+        if op == "DescribeFileSystems" and args.page_size:
+            # moto pages EFS itself, by MaxItems (default 10).
+            self.path += ("&" if "?" in self.path else "?") + f"MaxItems={args.page_size}"
+        if op == "ListAccounts" and args.page_size:
+            request = json.loads(body or b"{}")
+            request["MaxResults"] = args.page_size
+            body = json.dumps(request).encode()
         start = 0
         paged = args.page_size and (op in PAGED_XML or op == "ListKeys")
         if paged and form is not None:
@@ -242,6 +263,74 @@ class Proxy(testserver.Handler):
             token = ET.SubElement(parent, q(token_tag))
             token.text = str(start + size)
         return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def role_exists(form):
+    """Whether the role of an AssumeRole form exists, for roles named
+    `audit` (the organization's; others are taken as they are)."""
+    from moto.iam.models import iam_backends
+    arn = (form.get("RoleArn") or [""])[0]
+    match = re.match(r"arn:aws:iam::(\d{12}):role/(.+)$", arn)
+    if not match or match.group(2) != "audit":
+        return True
+    account, name = match.groups()
+    return any(role.name == name for role in iam_backends[account]["global"].roles.values())
+
+
+def create_organization(endpoint, path):
+    """Account A manages an organization of member-ok (with the role
+    `audit`, as A has), member-norole (without it) and member-suspended
+    (closed); the first two in the OU `workloads`. Writes {root, ou,
+    accounts: {name: id}} to `path`."""
+    import boto3
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    org = boto3.client("organizations", region_name="us-east-1", endpoint_url=endpoint, **credentials)
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    ou = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
+    ids = {}
+    for name in ("member-ok", "member-norole", "member-suspended"):
+        ids[name] = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]["AccountId"]
+    for name in ("member-ok", "member-norole"):
+        org.move_account(AccountId=ids[name], SourceParentId=root, DestinationParentId=ou)
+    org.close_account(AccountId=ids["member-suspended"])
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_A}:root"}, "Action": "sts:AssumeRole"}]})
+    for account in (ACCOUNT_A, ids["member-ok"]):
+        iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint, **credentials)
+        if account != ACCOUNT_A:
+            sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint, **credentials)
+            role = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup")["Credentials"]
+            iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint,
+                               aws_access_key_id=role["AccessKeyId"], aws_secret_access_key=role["SecretAccessKey"],
+                               aws_session_token=role["SessionToken"])
+        iam.create_role(RoleName="audit", AssumeRolePolicyDocument=trust)
+    with open(path, "w") as out:
+        json.dump({"root": root, "ou": ou, "accounts": ids}, out)
+
+
+def create_large_organization(endpoint, path, size):
+    """Account A manages an organization of `size` member accounts, each
+    with the role `audit` and nothing else (moto's defaults: a default VPC,
+    its security group and network ACL in every region). Writes {accounts:
+    {name: id}} to `path`."""
+    import boto3
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    org = boto3.client("organizations", region_name="us-east-1", endpoint_url=endpoint, **credentials)
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint, **credentials)
+    org.create_organization(FeatureSet="ALL")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_A}:root"}, "Action": "sts:AssumeRole"}]})
+    ids = {}
+    for index in range(size):
+        name = f"member-{index}"
+        ids[name] = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]["AccountId"]
+        role = sts.assume_role(RoleArn=f"arn:aws:iam::{ids[name]}:role/setup", RoleSessionName="setup")["Credentials"]
+        boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id=role["AccessKeyId"],
+                     aws_secret_access_key=role["SecretAccessKey"], aws_session_token=role["SessionToken"]
+                     ).create_role(RoleName="audit", AssumeRolePolicyDocument=trust)
+    with open(path, "w") as out:
+        json.dump({"accounts": ids}, out)
 
 
 def certificate_expirations(data):
@@ -464,4 +553,8 @@ moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=F
 moto.start()
 if args.estate:
     create_estate(f"http://127.0.0.1:{args.moto_port}")
+if args.organization and args.organization_size:
+    create_large_organization(f"http://127.0.0.1:{args.moto_port}", args.organization, args.organization_size)
+elif args.organization:
+    create_organization(f"http://127.0.0.1:{args.moto_port}", args.organization)
 testserver.serve(Proxy, args, announce=str(args.port), stop=[moto.stop])

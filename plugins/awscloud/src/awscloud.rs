@@ -1,6 +1,7 @@
 //! The `awscloud` cloud plugin.
 
 use crate::collect::collect;
+use crate::organizations;
 use crate::params::AwsParams;
 use crate::session;
 use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
@@ -18,7 +19,7 @@ impl PluginType for AwsCloud {
     type Params = AwsParams;
     const NAME: &'static str = "awscloud";
     const SHARDS: bool = true;
-    const DESCRIPTION: &'static str = "Reads AWS accounts: EC2 instances, security groups as firewall rules, EBS volumes, S3 buckets, IAM, CloudTrail, RDS and KMS.";
+    const DESCRIPTION: &'static str = "Reads AWS accounts (a list, or a whole organization): EC2 instances, security groups and network ACLs as firewall rules, EBS, VPC flow logs, S3 buckets, IAM, CloudTrail, RDS, KMS, AWS Config, EFS, IAM Access Analyzer and Security Hub.";
 
     fn new(params: AwsParams) -> sdk::Result<Self> {
         params
@@ -30,12 +31,30 @@ impl PluginType for AwsCloud {
         })
     }
 
-    /// Signs in to every account (STS GetCallerIdentity) and reads nothing.
+    /// Signs in to every account (STS GetCallerIdentity), or lists the
+    /// organization's accounts, and reads nothing else.
     fn health_check(&mut self) -> sdk::Result<String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| PluginError::failed(format!("{}: {e}", Self::NAME)))?;
+        if let Some(organization) = &self.params.organization {
+            let listed = runtime.block_on(async {
+                let base = session::base_config(&self.params).await;
+                organizations::members(&base, organization).await
+            });
+            return match listed {
+                Ok(members) => Ok(format!(
+                    "listed the organization: {} account(s) to audit, {} left out",
+                    members.audit.len(),
+                    members.skipped.len()
+                )),
+                Err(e) => Err(PluginError::unavailable(format!(
+                    "{}: cannot list the organization's accounts: {e}",
+                    Self::NAME
+                ))),
+            };
+        }
         let accounts = runtime.block_on(session::accounts(&self.params));
         let mut reached = Vec::new();
         for account in accounts {

@@ -13,7 +13,8 @@ use crate::ec2::{
 use crate::efs::{self, EFS_FILE_SYSTEM};
 use crate::iam::{self, IAM_POLICY, IAM_SERVER_CERTIFICATE, IAM_USER};
 use crate::kms::{self, KMS_KEY};
-use crate::params::AwsParams;
+use crate::organizations;
+use crate::params::{AwsParams, OrganizationParams};
 use crate::rds::{self, RDS_INSTANCE};
 use crate::s3::{self, S3_ACCOUNT_BLOCK, S3_BUCKET};
 use crate::scope::{Run, Scope, GLOBAL};
@@ -23,6 +24,7 @@ use crate::trail::{self, CLOUDTRAIL_TRAIL};
 use cloudmarker_plugin_api::{sdk, PluginError};
 use cloudrest::Emitter;
 use futures_util::future::{join, join3, join5, join_all};
+use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
 
 /// `ext.record_type` of the account record: the root user, the password
@@ -87,9 +89,26 @@ fn account_of_role(role: &str) -> &str {
 }
 
 async fn read_all(params: &AwsParams, run: &Run) {
+    let owned: Vec<String> = match &params.organization {
+        None => params.roles().into_iter().map(String::from).collect(),
+        // Boxed: the SDK's config loader is a large future, and the reader
+        // thread's stack is small.
+        Some(organization) => match Box::pin(organization_roles(params, organization)).await {
+            Ok(roles) if roles.is_empty() => {
+                log::warn!("awscloud: the organization has no account to audit.");
+                return;
+            }
+            Ok(roles) => roles,
+            Err(message) => {
+                log::error!("awscloud: {message}");
+                run.problem(PluginError::unavailable(format!("awscloud: {message}")));
+                return;
+            }
+        },
+    };
+    let roles: Vec<&str> = owned.iter().map(String::as_str).collect();
     // A sharded run divides the accounts between the shards; with one
     // account, its regions (see `read_account`).
-    let roles = params.roles();
     let by_account = roles.len() > 1;
     let roles = if by_account {
         let (roles, taken) =
@@ -104,21 +123,81 @@ async fn read_all(params: &AwsParams, run: &Run) {
     }
     let region_shard = sdk::shard::current().filter(|_| !by_account);
     let mut accounts = Vec::new();
-    for account in session::accounts_via(params, &roles).await {
+    let reached = session::accounts_via(params, &roles).await;
+    for (index, account) in reached.into_iter().enumerate() {
         match account {
             Ok(account) => accounts.push(account),
             Err(message) => {
                 log::error!("awscloud: {message}");
                 run.problem(PluginError::unavailable(format!("awscloud: {message}")));
+                if let Some(role) = roles.get(index) {
+                    Box::pin(unreachable(params, run, role, message)).await;
+                }
             }
         }
     }
-    join_all(
+    // A quarter of `max_concurrency` accounts at once (at least one): each
+    // account alone has more reads than that to run in parallel, and each
+    // account read holds its own state, so memory stays flat however many
+    // accounts there are.
+    stream::iter(
         accounts
             .iter()
-            .map(|a| read_account(params, run, a, region_shard)),
+            .map(|a| Box::pin(read_account(params, run, a, region_shard))),
     )
+    .buffer_unordered(params.max_concurrency.div_ceil(4).max(1))
+    .for_each(|()| async {})
     .await;
+}
+
+/// The roles to assume in the accounts of `organization` (listed with the
+/// base credentials); the accounts left out are logged.
+async fn organization_roles(
+    params: &AwsParams,
+    organization: &OrganizationParams,
+) -> Result<Vec<String>, String> {
+    let base = session::base_config(params).await;
+    let members = organizations::members(&base, organization)
+        .await
+        .map_err(|e| format!("cannot list the organization's accounts: {e}"))?;
+    let partition = session::partition(&base.region().map(|r| r.to_string()).unwrap_or_default());
+    let skipped: Vec<String> = members
+        .skipped
+        .iter()
+        .map(|(id, name, why)| format!("{id} ({name}): {why}"))
+        .collect();
+    log::info!(
+        "Organization: {} account(s) to audit{}.",
+        members.audit.len(),
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; left out {}", skipped.join(", "))
+        }
+    );
+    Ok(members
+        .audit
+        .iter()
+        .map(|(id, _)| format!("arn:{partition}:iam::{id}:role/{}", organization.role_name))
+        .collect())
+}
+
+/// The summary of an account whose `role` could not be assumed: the
+/// account named, nothing read (`failed: {account: why}`), so that its
+/// checks are not evaluated.
+async fn unreachable(params: &AwsParams, run: &Run, role: &str, why: String) {
+    let account = Account {
+        id: account_of_role(role).to_string(),
+        via: format!("role {role}"),
+        config: session::base_config(params).await,
+    };
+    let global = Scope {
+        run,
+        account: &account,
+        region: GLOBAL,
+    };
+    global.note_failure(ACCOUNT, why);
+    summary(global, &ACCOUNT_WIDE);
 }
 
 /// Reads one account. With `region_shard` (a sharded run with one
@@ -279,7 +358,9 @@ fn regional_summaries(run: &Run, account: &Account, regions: &[String]) {
 }
 
 async fn read_region(scope: Scope<'_>) {
-    join3(
+    // Boxed: the joined reads make a large future, and the reader
+    // thread's stack is small.
+    Box::pin(join3(
         join5(
             scope.read(EC2_INSTANCE, ec2::instances(scope)),
             scope.read(SECURITY_GROUP, ec2::security_groups(scope)),
@@ -302,7 +383,7 @@ async fn read_region(scope: Scope<'_>) {
                 scope.read(SECURITY_HUB, securityhub::hub(scope)),
             ),
         ),
-    )
+    ))
     .await;
 }
 

@@ -19,6 +19,7 @@ mod ec2;
 mod efs;
 mod iam;
 mod kms;
+mod organizations;
 mod params;
 mod query;
 mod rds;
@@ -30,7 +31,7 @@ mod trail;
 
 pub use awscloud::AwsCloud;
 pub use ec2::{firewall_rule, network_acl_rule};
-pub use params::AwsParams;
+pub use params::{AwsParams, OrganizationParams};
 pub use query::{NetworkAclEntry, SecurityGroupRule};
 
 cloudmarker_plugin_api::export_plugins!(

@@ -21,6 +21,11 @@ pub struct AwsParams {
     /// Roles to assume, one per account, to audit several accounts of an
     /// organisation in one run (with `role_arn`, if given, too).
     pub role_arns: Vec<String>,
+    /// Audit every account of the AWS Organization that the credentials
+    /// manage (its management account or a delegated administrator),
+    /// through a role of the same name in each (not with `role_arn` or
+    /// `role_arns`).
+    pub organization: Option<OrganizationParams>,
     /// The external id the roles require (kept out of logs, as a secret).
     pub external_id: Option<Secret>,
     /// Send every request here (an emulator, a proxy); `AWS_ENDPOINT_URL`
@@ -44,6 +49,7 @@ impl Default for AwsParams {
             profile: None,
             role_arn: None,
             role_arns: Vec::new(),
+            organization: None,
             external_id: None,
             endpoint_url: None,
             max_concurrency: 16,
@@ -54,9 +60,37 @@ impl Default for AwsParams {
     }
 }
 
+/// Which accounts of an organization to audit, and how.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schema::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schemars(crate = "cloudmarker_plugin_api::sdk::schema::schemars")]
+pub struct OrganizationParams {
+    /// The role to assume in each account (its name: the same in every
+    /// account, as StackSets or Control Tower create it).
+    pub role_name: String,
+    /// Account ids to leave out.
+    pub exclude_accounts: Vec<String>,
+    /// Only the accounts under these organizational units (ids, `ou-...`,
+    /// or the root `r-...`), their child OUs included; empty: all.
+    pub include_ous: Vec<String>,
+}
+
 impl AwsParams {
     /// Checks the values serde cannot.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(organization) = &self.organization {
+            if organization.role_name.is_empty() || organization.role_name.contains(['/', ':']) {
+                return Err(format!(
+                    "organization.role_name must be a role name, not {:?}",
+                    organization.role_name
+                ));
+            }
+            if !self.roles().is_empty() {
+                return Err(
+                    "organization replaces role_arn and role_arns: give one or the other".into(),
+                );
+            }
+        }
         if !(self.timeout > 0.0 && self.timeout.is_finite()) {
             return Err(format!(
                 "timeout must be a positive number of seconds, not {}",
@@ -112,5 +146,20 @@ mod tests {
             ..AwsParams::default()
         };
         assert!(bad.check().is_err());
+        let organization = |role_name: &str| AwsParams {
+            organization: Some(OrganizationParams {
+                role_name: role_name.into(),
+                ..OrganizationParams::default()
+            }),
+            ..AwsParams::default()
+        };
+        assert!(organization("audit").check().is_ok());
+        assert!(organization("").check().unwrap_err().contains("role_name"));
+        assert!(organization("arn:aws:iam::1:role/a").check().is_err());
+        let both = AwsParams {
+            role_arn: Some("arn:aws:iam::222222222222:role/audit".into()),
+            ..organization("audit")
+        };
+        assert!(both.check().unwrap_err().contains("replaces"));
     }
 }

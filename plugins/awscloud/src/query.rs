@@ -1,7 +1,11 @@
 //! EC2 through its Query API: a small client in place of the `aws-sdk-ec2`
 //! crate, which is 88 MB of generated code (660 s of CPU, about a fifth of
-//! a cold release build of the workspace) for the five read-only calls
-//! `ec2.rs` makes.
+//! a cold release build of the workspace) for the few read-only calls
+//! `ec2.rs` makes. The same client calls the services read with one or two
+//! calls each (AWS Config in JSON 1.1; EFS, IAM Access Analyzer and
+//! Security Hub in REST; Organizations in JSON 1.1), each a [`Service`]
+//! (its endpoint id, signing name and host prefix): their SDK crates would
+//! each add minutes to a cold build for those calls.
 //!
 //! It uses what the SDK already brings: the account's `SdkConfig` (region,
 //! endpoint, credentials, retry and timeout settings), `aws-sigv4` to sign,
@@ -74,11 +78,12 @@ const TRANSIENT: [&str; 2] = ["RequestTimeout", "RequestTimeoutException"];
 /// HTTP statuses the SDK retries as transient.
 const TRANSIENT_STATUS: [u16; 4] = [500, 502, 503, 504];
 
-/// Why a call failed. When EC2 answered with an error, its text is what
-/// `session::describe` made of the SDK's error: `Code: message` (or `Code`).
+/// Why a call failed. When the service answered with an error, its text
+/// is what `session::describe` made of the SDK's error: `Code: message`
+/// (or `Code`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// EC2 answered with an error status.
+    /// The service answered with an error status.
     Service {
         /// The HTTP status.
         status: u16,
@@ -114,7 +119,7 @@ impl fmt::Display for Error {
                 code: Some(code), ..
             } => f.write_str(code),
             Self::Service { status, .. } => {
-                write!(f, "service error: HTTP {status} without an EC2 error code")
+                write!(f, "service error: HTTP {status} without an error code")
             }
             Self::Dispatch { message, .. } => write!(f, "dispatch failure: {message}"),
             Self::Timeout(message) => write!(f, "timeout: {message}"),

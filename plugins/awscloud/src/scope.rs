@@ -171,6 +171,12 @@ impl Scope<'_> {
         self.with_collected(|c| c.fail(record_type, why));
     }
 
+    /// Notes in the summary only that `record_type` could not be read and
+    /// why (the host was told already).
+    pub fn note_failure(&self, record_type: &'static str, why: String) {
+        self.with_collected(|c| c.fail(record_type, why));
+    }
+
     /// Reads `record_type` with `read`, which returns how many records it
     /// emitted; its error goes to the summary.
     pub async fn read(
