@@ -1312,3 +1312,100 @@ fn refused_key_vault_diagnostic_settings_are_a_failed_collection() {
         "no event: kv-nonrecoverable's settings were not read"
     );
 }
+
+/// The audit of azkv with the key rotation and certificate validity rules
+/// (events in `kvplaneaudit_rules.json`).
+fn key_vault_plane_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("kvplaneaudit")
+        .cloud("azkv", "azkv", &clouds.azure_params(", max_retries: 0"))
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_keyvault_key_auto_rotation_off\", \"azure_keyvault_certificate_validity_too_long\"]}",
+        )
+}
+
+#[test]
+fn key_rotation_policies_and_certificates_with_their_rules() {
+    let (sb, _clouds, run) = run_audit(&[], "kvplane.yaml", key_vault_plane_audit);
+    // kv-firewalled's data plane refuses everything: a partial read.
+    run.assert_status(1);
+    let read = sb.records("kvplaneaudit_azkv.json");
+    let policies = of_type(&read, "key_vault_key_rotation_policy");
+    let keys: Vec<&str> = policies
+        .iter()
+        .map(|p| p["ext"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["key-with-expiry", "key-no-expiry"],
+        "the disabled key is not read"
+    );
+    let certificates = of_type(&read, "key_vault_certificate");
+    assert_eq!(certificates.len(), 2);
+    let published = certificates
+        .iter()
+        .find(|c| c["ext"]["certificate"] == "listCert01")
+        .unwrap();
+    assert_eq!(published["ext"]["validity_months"], 297);
+    assert_eq!(published["raw"]["policy"]["issuer"]["name"], "Unknown");
+    // kv-firewalled: neither its keys' policies nor its certificates read,
+    // and said so.
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_eq!(summary["collected"]["key_vault_key_rotation_policy"], 2);
+    assert_eq!(summary["collected"]["key_vault_certificate"], 2);
+    let failed = &summary["failed"];
+    assert!(failed["key_vault_key_rotation_policy"]
+        .as_str()
+        .unwrap()
+        .contains("vault kv-firewalled: its keys could not be listed"));
+    assert_refused(failed, "key_vault_certificate", "vault kv-firewalled");
+    // Each rule fires on its crafted item only, not on its twin.
+    let events = sb.records("kvplaneaudit_rules.json");
+    let mut raised: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["com"]["check"].as_str().unwrap(),
+                reference(e).rsplit("/certificates/").next().unwrap(),
+            )
+        })
+        .collect();
+    raised.sort();
+    assert_eq!(
+        raised,
+        [
+            ("azure_keyvault_certificate_validity_too_long", "listCert01"),
+            (
+                "azure_keyvault_key_auto_rotation_off",
+                "https://kv-recoverable.vault.azure.net/keys/key-no-expiry/rotationpolicy"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_refused_rotation_policy_is_a_failed_collection_for_that_key() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "/keys/key-no-expiry/rotationpolicy=403"],
+        "kvplane.yaml",
+        key_vault_plane_audit,
+    );
+    run.assert_status(1);
+    let read = sb.records("kvplaneaudit_azkv.json");
+    let policies = of_type(&read, "key_vault_key_rotation_policy");
+    assert_eq!(policies.len(), 1);
+    assert_eq!(policies[0]["ext"]["key"], "key-with-expiry");
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_refused(
+        &summary["failed"],
+        "key_vault_key_rotation_policy",
+        "rotation policy of key key-no-expiry",
+    );
+    // key-no-expiry is not evaluated: the rotation rule raises nothing.
+    let raised = per_check(&sb.records("kvplaneaudit_rules.json"));
+    assert_eq!(
+        raised.keys().collect::<Vec<_>>(),
+        ["azure_keyvault_certificate_validity_too_long"]
+    );
+}

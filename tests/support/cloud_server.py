@@ -34,7 +34,8 @@ replaying the published examples in tests/data.
   and the Cloud Storage and Cloud SQL lists at N items a page.
 - Key Vault: the vaults of key_vault.derived.json in the first subscription
   (their `vaultUri` pointing here) and their diagnostic settings, and their data plane under
-  `/vaults/<name>/keys` and `/secrets` (paged), which accepts only the token
+  `/vaults/<name>/keys`, `/secrets` and `/certificates` (paged), each key's
+  rotation policy and each certificate's policy, which accepts only the token
   issued for the `https://vault.azure.net/.default` scope; kv-firewalled
   answers 403 ForbiddenByFirewall.
 - Google: projects.list under /cloudresourcemanager/v1 (two pages, the
@@ -478,7 +479,9 @@ class Handler(testserver.Handler):
         self.reply(404, {"error": {"code": "ResourceNotFound", "message": path}})
 
     def vault(self, path, query, auth):
-        """The Key Vault data plane: GET /vaults/<name>/keys and /secrets."""
+        """The Key Vault data plane: GET /vaults/<name>/keys, /secrets and
+        /certificates (paged), a key's rotation policy and a certificate's
+        policy."""
         if auth != f"Bearer {VAULT_TOKEN}":
             return self.reply(401, {"error": {"code": "Unauthorized", "message": "AKV10022: Invalid audience."}})
         _, _, name, kind = path.rstrip("/").split("/", 3)
@@ -486,6 +489,13 @@ class Handler(testserver.Handler):
             return self.reply(403, {"error": {"code": "Forbidden",
                                               "message": "Client address is not authorized and caller is not a trusted service.",
                                               "innererror": {"code": "ForbiddenByFirewall"}}})
+        item = kind.split("/")
+        if len(item) == 3 and (item[0], item[2]) in (("keys", "rotationpolicy"), ("certificates", "policy")):
+            table = KEY_VAULT["rotationPolicies" if item[0] == "keys" else "certificatePolicies"]
+            found = table.get(f"{name}/{item[1]}")
+            if found is None:
+                return self.reply(404, {"error": {"code": "NotFound", "message": path}})
+            return self.reply(200, found)
         pages = KEY_VAULT.get(kind, {}).get(name)
         if pages is None:
             return self.reply(404, {"error": {"code": "NotFound", "message": path}})
