@@ -581,6 +581,15 @@ fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
     assert_eq!(first["ext"]["notified_roles"], json!(["Owner", "Admin"]));
     assert_eq!(first["ext"]["alert_minimal_severity"], "Medium");
     assert!(contacts.iter().any(|c| c["raw"]["contacts"] == json!([])));
+    // The published settings (endpoint protection off) in the first
+    // subscription, and the same with it on in the second.
+    let settings = of_type(&read, "defender_settings");
+    let mut endpoint: Vec<&Value> = settings
+        .iter()
+        .map(|s| &s["ext"]["endpoint_protection"])
+        .collect();
+    endpoint.sort_by_key(|v| v.as_bool());
+    assert_eq!(endpoint, [&json!(false), &json!(true)]);
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], true, "{summary}");
     }
@@ -635,6 +644,7 @@ fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
         ("azure_defender_app_services_off", 1),
         ("azure_defender_attack_path_notifications_off", 2),
         ("azure_defender_cosmos_db_off", 1),
+        ("azure_defender_endpoint_protection_off", 1),
         ("azure_defender_no_security_contact_email", 1),
         ("azure_defender_open_source_databases_off", 1),
         ("azure_defender_owner_not_notified", 1),
@@ -651,6 +661,8 @@ fn refused_defender_plans_and_alerts_are_failed_collections() {
             "Microsoft.Security/pricings=403",
             "--fail",
             "activityLogAlerts=403",
+            "--fail",
+            "Microsoft.Security/settings=403",
         ],
         "security.yaml",
         security_audit,
@@ -660,6 +672,7 @@ fn refused_defender_plans_and_alerts_are_failed_collections() {
     run.assert_says("could NOT read activity_log_alerts");
     let read = sb.records("secaudit_azdefender.json");
     assert!(of_type(&read, "defender_pricing").is_empty());
+    assert!(of_type(&read, "defender_settings").is_empty());
     assert_eq!(of_type(&read, "security_contacts").len(), 2);
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], false);
@@ -667,6 +680,11 @@ fn refused_defender_plans_and_alerts_are_failed_collections() {
             &summary["ext"]["failed"],
             "defender_pricing",
             "listing defender_pricing",
+        );
+        assert_refused(
+            &summary["ext"]["failed"],
+            "defender_settings",
+            "listing defender_settings",
         );
         assert!(
             summary["ext"]["collected"]["security_contacts"].is_u64(),

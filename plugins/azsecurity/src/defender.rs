@@ -1,5 +1,7 @@
 //! The `azdefender` cloud plugin: Microsoft Defender for Cloud's plans
-//! (pricings) and security contacts of every subscription.
+//! (pricings), security contacts and settings (the integrations with
+//! Defender for Endpoint and Defender for Cloud Apps) of every
+//! subscription.
 
 use crate::lists::{self, text, Lists, Subscription};
 use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
@@ -11,6 +13,9 @@ pub const DEFENDER_PRICING: &str = "defender_pricing";
 /// `record_type` of a subscription's security contacts (all of them, in
 /// one record, so that none is a record too).
 pub const SECURITY_CONTACTS: &str = "security_contacts";
+/// `record_type` of a subscription's Defender for Cloud settings (all of
+/// them, in one record).
+pub const DEFENDER_SETTINGS: &str = "defender_settings";
 
 /// Defender for Cloud plans (`Microsoft.Security/pricings/read`).
 const PRICINGS: ResourceType = ResourceType {
@@ -27,21 +32,29 @@ const CONTACTS: ResourceType = ResourceType {
     api_version: "2023-12-01-preview",
 };
 
+/// Defender for Cloud settings (`Microsoft.Security/settings/read`).
+const SETTINGS: ResourceType = ResourceType {
+    record_type: DEFENDER_SETTINGS,
+    path: "providers/Microsoft.Security/settings",
+    api_version: "2022-05-01",
+};
+
 /// Reads each subscription's Defender plans (one `defender_pricing` record
-/// each) and security contacts (one `security_contacts` record), then one
-/// `collection_summary` per subscription.
+/// each), security contacts (one `security_contacts` record) and settings
+/// (one `defender_settings` record), then one `collection_summary` per
+/// subscription.
 pub enum AzDefenderReader {}
 
 impl Reader for AzDefenderReader {
     const NAME: &'static str = "azdefender";
     const DESCRIPTION: &'static str =
-        "Reads the Microsoft Defender for Cloud plans and security contacts of every Azure subscription.";
+        "Reads the Microsoft Defender for Cloud plans, security contacts and settings of every Azure subscription.";
 
     fn collect(session: &Session, emit: &Emitter) {
         lists::read(
             session,
             Self::NAME,
-            &[PRICINGS, CONTACTS],
+            &[PRICINGS, CONTACTS, SETTINGS],
             &[],
             emit,
             records,
@@ -64,7 +77,28 @@ fn records(_: &Session, sub: &Subscription<'_>, lists: &Lists, _: &mut Collected
     if let Some(contacts) = lists.get(SECURITY_CONTACTS) {
         records.push(contacts_record(sub, contacts.clone()));
     }
+    if let Some(settings) = lists.get(DEFENDER_SETTINGS) {
+        records.push(settings_record(sub, settings));
+    }
     records
+}
+
+/// The subscription's settings: `raw.settings` (the list); in `ext`,
+/// `endpoint_protection` (the `WDATP` setting, the integration with
+/// Microsoft Defender for Endpoint, is enabled) and `cloud_apps` (the
+/// `MCAS` setting, Defender for Cloud Apps); null when the list lacks it.
+fn settings_record(sub: &Subscription<'_>, settings: &[Value]) -> String {
+    let enabled = |name: &str| {
+        settings
+            .iter()
+            .find(|s| text(s, &["name"]) == Some(name))
+            .map(|s| s.pointer("/properties/enabled").and_then(Value::as_bool) == Some(true))
+    };
+    azure::record(sub.ext, DEFENDER_SETTINGS)
+        .reference(sub.id)
+        .ext("endpoint_protection", enabled("WDATP"))
+        .ext("cloud_apps", enabled("MCAS"))
+        .to_json(&json!({ "settings": settings }))
 }
 
 /// One plan: the pricing resource as `raw`; `ext.plan` (its name),
@@ -134,6 +168,25 @@ mod tests {
         let mut ext = Map::new();
         ext.insert("subscription_id".into(), "s1".into());
         ext
+    }
+
+    #[test]
+    fn settings_say_whether_endpoint_protection_is_on() {
+        let ext = sub_ext();
+        let sub = Subscription {
+            ext: &ext,
+            id: "/subscriptions/s1",
+            subscription_id: "s1",
+        };
+        let settings = [
+            json!({"name": "WDATP", "kind": "DataExportSettings", "properties": {"enabled": false}}),
+            json!({"name": "MCAS", "kind": "DataExportSettings", "properties": {"enabled": true}}),
+        ];
+        let record: Value = serde_json::from_str(&settings_record(&sub, &settings)).unwrap();
+        assert_eq!(record["ext"]["endpoint_protection"], false);
+        assert_eq!(record["ext"]["cloud_apps"], true);
+        let none: Value = serde_json::from_str(&settings_record(&sub, &[])).unwrap();
+        assert_eq!(none["ext"]["endpoint_protection"], Value::Null);
     }
 
     #[test]

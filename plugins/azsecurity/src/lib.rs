@@ -27,7 +27,7 @@ pub use authorization::{
 pub use databricks::{
     AzDatabricks, DATABRICKS_DIAGNOSTIC_SETTINGS, DATABRICKS_SUBNETS, DATABRICKS_WORKSPACE,
 };
-pub use defender::{AzDefender, DEFENDER_PRICING, SECURITY_CONTACTS};
+pub use defender::{AzDefender, DEFENDER_PRICING, DEFENDER_SETTINGS, SECURITY_CONTACTS};
 pub use insights::{AzAppInsights, APPLICATION_INSIGHTS};
 pub use network::{
     AzNetwork, BASTION_HOSTS, FLOW_LOG, NETWORK_WATCHERS, VIRTUAL_NETWORK, WAF_POLICY,
