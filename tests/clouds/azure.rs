@@ -590,6 +590,16 @@ fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
         .collect();
     endpoint.sort_by_key(|v| v.as_bool());
     assert_eq!(endpoint, [&json!(false), &json!(true)]);
+    // The assessments, summarised: one machine not checked for updates in
+    // the first subscription, none in the second.
+    let updates = "Machines should be configured to periodically check for missing system updates";
+    let assessments = of_type(&read, "defender_assessments");
+    let mut unhealthy: Vec<&Value> = assessments
+        .iter()
+        .map(|a| &a["ext"]["assessments"][updates]["unhealthy"])
+        .collect();
+    unhealthy.sort_by_key(|v| v.as_u64());
+    assert_eq!(unhealthy, [&json!(0), &json!(1)]);
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], true, "{summary}");
     }
@@ -608,7 +618,17 @@ fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
         ])
     );
 
-    let raised = per_check(&sb.records("secaudit_rules.json"));
+    let events = sb.records("secaudit_rules.json");
+    let updates_event = events
+        .iter()
+        .find(|e| e["com"]["check"] == "azure_defender_vm_update_checks_off")
+        .unwrap();
+    let text = updates_event["com"]["description"].as_str().unwrap();
+    assert!(
+        text.contains("periodically check for missing system updates: 1 unhealthy"),
+        "{text}"
+    );
+    let raised = per_check(&events);
     let expected: Vec<(&str, usize)> = vec![
         ("azure_activity_log_alert_missing_nsg_delete", 2),
         ("azure_activity_log_alert_missing_nsg_write", 1),
@@ -648,6 +668,7 @@ fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
         ("azure_defender_no_security_contact_email", 1),
         ("azure_defender_open_source_databases_off", 1),
         ("azure_defender_owner_not_notified", 1),
+        ("azure_defender_vm_update_checks_off", 1),
     ];
     let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(raised, expected);
@@ -663,16 +684,19 @@ fn refused_defender_plans_and_alerts_are_failed_collections() {
             "activityLogAlerts=403",
             "--fail",
             "Microsoft.Security/settings=403",
+            "--fail",
+            "Microsoft.Security/assessments=403",
         ],
         "security.yaml",
         security_audit,
     );
     assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
-    run.assert_says("could NOT read defender_pricing");
+    run.assert_says("could NOT read defender_assessments, defender_pricing, defender_settings");
     run.assert_says("could NOT read activity_log_alerts");
     let read = sb.records("secaudit_azdefender.json");
     assert!(of_type(&read, "defender_pricing").is_empty());
     assert!(of_type(&read, "defender_settings").is_empty());
+    assert!(of_type(&read, "defender_assessments").is_empty());
     assert_eq!(of_type(&read, "security_contacts").len(), 2);
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], false);
@@ -685,6 +709,11 @@ fn refused_defender_plans_and_alerts_are_failed_collections() {
             &summary["ext"]["failed"],
             "defender_settings",
             "listing defender_settings",
+        );
+        assert_refused(
+            &summary["ext"]["failed"],
+            "defender_assessments",
+            "listing defender_assessments",
         );
         assert!(
             summary["ext"]["collected"]["security_contacts"].is_u64(),

@@ -68,8 +68,9 @@ replaying the published examples in tests/data.
   setting of monitor.derived.json; the others have none.
 - Security: the first subscription's Defender plans (two pages), security
   contact and activity log alerts of security.derived.json; the others have
-  none. Defender settings: the published list (endpoint protection off) in
-  the first subscription, the same with it on in the others.
+  none. Defender settings and assessments: the published lists (endpoint
+  protection off; one VM not checked for updates) in the first
+  subscription, their compliant twins in the others.
 - Network: the first subscription's virtual networks, Bastion host, Network
   Watcher and its flow logs (two pages), Application Gateway WAF policies
   and virtual network gateways (listed as the subscription's resources,
@@ -432,10 +433,10 @@ class Handler(testserver.Handler):
                 return self.reply(403, {"error": {"code": "AuthorizationFailed",
                                                   "message": f"The client does not have authorization to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/configurations/read' over scope '{path}'."}})
             return self.page(path, query, pages, page)
-        if path.endswith("/providers/Microsoft.Security/settings") and path.count("/") == 5:
+        if path.endswith(("/providers/Microsoft.Security/settings", "/providers/Microsoft.Security/assessments")) and path.count("/") == 5:
             sub = path.split("/")[2]
-            settings = SECURITY["settings"]["first" if sub == FIRST_SUB else "others"]
-            return self.page(path, query, [json.loads(json.dumps(settings).replace("{other-subscription-id}", sub))], page)
+            items = SECURITY[path.rsplit("/", 1)[1]]["first" if sub == FIRST_SUB else "others"]
+            return self.page(path, query, [json.loads(json.dumps(items).replace("{other-subscription-id}", sub))], page)
         if "/resourceGroups/" in path and path.endswith("/providers/Microsoft.Insights/diagnosticSettings"):
             name = path.split("/providers/Microsoft.Insights/")[0].rsplit("/", 1)[1]
             settings = RESOURCE_DIAGNOSTIC_SETTINGS.get(name)
