@@ -1456,3 +1456,92 @@ fn a_refused_rotation_policy_is_a_failed_collection_for_that_key() {
         ["azure_keyvault_certificate_validity_too_long"]
     );
 }
+
+/// The audit of azentra with its rules (events in `entraaudit_rules.json`),
+/// Microsoft Graph at the server's `/graph`.
+fn entra_audit(clouds: &Clouds) -> AuditYaml {
+    let params = clouds.azure_params(&format!(", graph: \"{}/graph\"", clouds.url()));
+    AuditYaml::new("entraaudit")
+        .cloud("azentra", "azentra", &params)
+        .event("rules", "rulesevent", "{include: [\"azure_entra_*\"]}")
+}
+
+#[test]
+fn entra_security_defaults_and_users_mfa_from_graph_with_their_rules() {
+    let (sb, clouds, run) = run_audit(&[], "entra.yaml", entra_audit);
+    run.assert_status(0);
+    let read = sb.records("entraaudit_azentra.json");
+    let defaults = of_type(&read, "entra_security_defaults");
+    assert_eq!(defaults.len(), 1);
+    assert_eq!(defaults[0]["ext"]["readable"], true);
+    assert_eq!(defaults[0]["ext"]["enabled"], false);
+    let mfa = of_type(&read, "entra_user_mfa");
+    assert_eq!(mfa.len(), 1);
+    assert_eq!(mfa[0]["ext"]["users"], 2, "both pages; the guest left out");
+    assert_eq!(
+        mfa[0]["ext"]["users_without_mfa"],
+        json!(["alex@contoso.example"])
+    );
+    // Graph was read with a token for Graph's scope (the server accepts no
+    // other there).
+    assert!(clouds
+        .requests()
+        .iter()
+        .any(|(path, ..)| path.ends_with("/userRegistrationDetails")));
+    let raised = per_check(&sb.records("entraaudit_rules.json"));
+    let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        raised,
+        [
+            ("azure_entra_security_defaults_off", 1),
+            ("azure_entra_users_without_mfa", 1)
+        ]
+    );
+}
+
+#[test]
+fn a_compliant_entra_tenant_raises_nothing() {
+    let (sb, _clouds, run) = run_audit(&["--entra-compliant"], "entra.yaml", entra_audit);
+    run.assert_status(0);
+    let read = sb.records("entraaudit_azentra.json");
+    assert_eq!(
+        of_type(&read, "entra_security_defaults")[0]["ext"]["enabled"],
+        true
+    );
+    assert_eq!(
+        of_type(&read, "entra_user_mfa")[0]["ext"]["users_without_mfa"],
+        json!([])
+    );
+    assert!(!sb.out().join("entraaudit_rules.json").exists());
+}
+
+#[test]
+fn graph_without_permission_leaves_the_entra_rules_not_evaluated_naming_the_permission() {
+    let (sb, _clouds, run) = run_audit(
+        &[
+            "--fail",
+            "/graph/v1.0/policies=403",
+            "--fail",
+            "userRegistrationDetails=403",
+        ],
+        "entra.yaml",
+        entra_audit,
+    );
+    run.assert_status(0);
+    let read = sb.records("entraaudit_azentra.json");
+    let defaults = of_type(&read, "entra_security_defaults")[0];
+    assert_eq!(defaults["ext"]["readable"], false);
+    let why = defaults["ext"]["why"].as_str().unwrap();
+    assert!(
+        why.contains("403") && why.contains("Policy.Read.All"),
+        "{why}"
+    );
+    let mfa = of_type(&read, "entra_user_mfa")[0];
+    assert_eq!(mfa["ext"]["readable"], false);
+    let why = mfa["ext"]["why"].as_str().unwrap();
+    assert!(why.contains("AuditLog.Read.All"), "{why}");
+    assert!(
+        !sb.out().join("entraaudit_rules.json").exists(),
+        "nothing evaluated, nothing raised"
+    );
+}

@@ -75,6 +75,10 @@ replaying the published examples in tests/data.
   Watcher and its flow logs (two pages), Application Gateway WAF policies
   and virtual network gateways (listed as the subscription's resources,
   then read by id) of network.derived.json; the others have none.
+- Microsoft Graph (under /graph, with the token issued for a scope ending
+  /graph/.default): the security defaults policy (off; on with
+  --entra-compliant) and the users' registration details (two pages) of
+  entra.derived.json.
 - Authorization: the first subscription's role definitions and role
   assignments of authorization.derived.json; the role assignments at the
   root scope / answer 403 unless --root-readable.
@@ -119,6 +123,8 @@ parser.add_argument("--token-lifetime", type=int, default=3599)
 parser.add_argument("--gcp-key", help="the service-account key whose self-signed JWTs are accepted")
 parser.add_argument("--subject-token", help="the external account subject token STS accepts")
 parser.add_argument("--refresh-token", help="the authorized_user refresh token accepted")
+parser.add_argument("--entra-compliant", action="store_true",
+                    help="Microsoft Graph answers security defaults on and every member registered for MFA")
 parser.add_argument("--root-readable", action="store_true",
                     help="answer the role assignments at the root scope / (else 403, as for an identity without elevated access)")
 parser.add_argument("--scale-vms", type=int, default=0,
@@ -131,6 +137,9 @@ AZURE_TOKEN = "azure-token-123"
 # Issued for the Key Vault data plane scope (https://vault.azure.net/.default)
 # and accepted only there, as Key Vault does.
 VAULT_TOKEN = "vault-token-789"
+# Issued for Microsoft Graph (a scope ending /graph/.default, as tests set
+# the graph endpoint to <server>/graph) and accepted only there.
+GRAPH_TOKEN = "graph-token-987"
 GOOGLE_TOKEN = "google-token-456"
 # Issued by the STS exchange (federated) and by IAM Credentials (impersonated).
 FEDERATED_TOKEN = "federated-token-321"
@@ -270,6 +279,7 @@ RESOURCE_DIAGNOSTIC_SETTINGS = dict(DATABRICKS["diagnosticSettings"])
 RESOURCE_DIAGNOSTIC_SETTINGS.update(json.loads(json.dumps(KEY_VAULT["diagnosticSettings"]).replace("{subscription-id}", FIRST_SUB)))
 # The published Application Insights components, in the first subscription.
 RESOURCES["providers/Microsoft.Insights/components"] = [azure("Components_List.2020-02-02.ComponentsList.json")["value"]]
+ENTRA = json.loads((DATA / "azure" / "entra.derived.json").read_text())
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -366,6 +376,8 @@ class Handler(testserver.Handler):
             reason = {403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}.get(status, "UNAVAILABLE")
             body = {"error": {"code": status, "message": f"Injected {status} for {path}: the caller does not have permission"
                               if status == 403 else f"Injected {status} for {path}", "status": reason}}
+        elif path.startswith("/graph/") and status == 403:
+            body = {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}
         else:
             code = {403: "AuthorizationFailed", 429: "TooManyRequests"}.get(status, "InternalServerError")
             body = {"error": {"code": code, "message": f"Injected {status} for {path}"}}
@@ -398,6 +410,8 @@ class Handler(testserver.Handler):
                 return self.reply(404, gcp_api.not_found())
         if path.startswith("/vaults/"):
             return self.vault(path, urllib.parse.parse_qs(url.query), auth)
+        if path.startswith("/graph/"):
+            return self.graph(path, urllib.parse.parse_qs(url.query), auth)
         if path == "/cloudresourcemanager/v1/projects":
             return self.projects(urllib.parse.parse_qs(url.query))
         if path.startswith("/storage/v1/") or path.startswith("/sqladmin/v1/"):
@@ -483,6 +497,24 @@ class Handler(testserver.Handler):
             if tde is not None:
                 return self.reply(200, tde)
         self.reply(404, {"error": {"code": "ResourceNotFound", "message": path}})
+
+    def graph(self, path, query, auth):
+        """Microsoft Graph: security defaults and users' registration details."""
+        if auth != f"Bearer {GRAPH_TOKEN}":
+            return self.reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token validation failure. Invalid audience."}})
+        if path == "/graph/v1.0/policies/identitySecurityDefaultsEnforcementPolicy":
+            return self.reply(200, {**ENTRA["securityDefaults"], "isEnabled": args.entra_compliant})
+        if path == "/graph/v1.0/reports/authenticationMethods/userRegistrationDetails":
+            index = int((query.get("$skiptoken") or ["0"])[0])
+            users = copy.deepcopy(ENTRA["users"][index])
+            if args.entra_compliant:
+                for user in users:
+                    user["isMfaRegistered"] = True
+            body = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#reports/authenticationMethods/userRegistrationDetails", "value": users}
+            if index + 1 < len(ENTRA["users"]):
+                body["@odata.nextLink"] = f"{BASE}{path}?$skiptoken={index + 1}"
+            return self.reply(200, body)
+        self.reply(404, {"error": {"code": "Request_ResourceNotFound", "message": path}})
 
     def vault(self, path, query, auth):
         """The Key Vault data plane: GET /vaults/<name>/keys, /secrets and
@@ -576,7 +608,8 @@ class Handler(testserver.Handler):
                                     "error_codes": [7000215]})
         self.note = {"grant": grant}
         body = json.loads((DATA / "azure" / "oauth2_v2.0_token.client_credentials.success.msdocs.json").read_text())
-        body["access_token"] = VAULT_TOKEN if scope == "https://vault.azure.net/.default" else AZURE_TOKEN
+        body["access_token"] = (VAULT_TOKEN if scope == "https://vault.azure.net/.default"
+                                else GRAPH_TOKEN if scope.endswith("/graph/.default") else AZURE_TOKEN)
         body["expires_in"] = args.token_lifetime
         body["ext_expires_in"] = args.token_lifetime
         self.reply(200, body)
