@@ -201,10 +201,20 @@ fn a_run_s_findings_and_check_summaries_make_the_report() {
         r["why"],
         "its checks evaluated nothing in the latest run: azure_keyvault_key_no_expiry"
     );
-    // No check maps Entra ID's security defaults, and 2.1.3 is manual.
+    // Entra ID's security defaults: a check maps it, but this run read no
+    // Entra record; 7.12 is only partly checked; 2.1.3 is manual.
     let r = requirement(&report, "5.1.1");
     assert_eq!(r["status"], "not_evaluated");
-    assert_eq!(r["why"], "not automated here (no check maps it)");
+    assert_eq!(
+        r["why"],
+        "its checks evaluated nothing in the latest run: azure_entra_security_defaults_off"
+    );
+    let r = requirement(&report, "7.12");
+    assert_eq!(r["status"], "not_evaluated");
+    assert_eq!(
+        r["why"],
+        "only partly checked here (azure_appgateway_tls_below_1_2)"
+    );
     assert_eq!(requirement(&report, "2.1.3")["status"], "manual");
     let totals = &report["totals"];
     assert_eq!(

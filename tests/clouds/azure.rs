@@ -581,6 +581,25 @@ fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
     assert_eq!(first["ext"]["notified_roles"], json!(["Owner", "Admin"]));
     assert_eq!(first["ext"]["alert_minimal_severity"], "Medium");
     assert!(contacts.iter().any(|c| c["raw"]["contacts"] == json!([])));
+    // The published settings (endpoint protection off) in the first
+    // subscription, and the same with it on in the second.
+    let settings = of_type(&read, "defender_settings");
+    let mut endpoint: Vec<&Value> = settings
+        .iter()
+        .map(|s| &s["ext"]["endpoint_protection"])
+        .collect();
+    endpoint.sort_by_key(|v| v.as_bool());
+    assert_eq!(endpoint, [&json!(false), &json!(true)]);
+    // The assessments, summarised: one machine not checked for updates in
+    // the first subscription, none in the second.
+    let updates = "Machines should be configured to periodically check for missing system updates";
+    let assessments = of_type(&read, "defender_assessments");
+    let mut unhealthy: Vec<&Value> = assessments
+        .iter()
+        .map(|a| &a["ext"]["assessments"][updates]["unhealthy"])
+        .collect();
+    unhealthy.sort_by_key(|v| v.as_u64());
+    assert_eq!(unhealthy, [&json!(0), &json!(1)]);
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], true, "{summary}");
     }
@@ -599,7 +618,17 @@ fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
         ])
     );
 
-    let raised = per_check(&sb.records("secaudit_rules.json"));
+    let events = sb.records("secaudit_rules.json");
+    let updates_event = events
+        .iter()
+        .find(|e| e["com"]["check"] == "azure_defender_vm_update_checks_off")
+        .unwrap();
+    let text = updates_event["com"]["description"].as_str().unwrap();
+    assert!(
+        text.contains("periodically check for missing system updates: 1 unhealthy"),
+        "{text}"
+    );
+    let raised = per_check(&events);
     let expected: Vec<(&str, usize)> = vec![
         ("azure_activity_log_alert_missing_nsg_delete", 2),
         ("azure_activity_log_alert_missing_nsg_write", 1),
@@ -635,9 +664,11 @@ fn defender_plans_security_contacts_and_activity_log_alerts_with_their_rules() {
         ("azure_defender_app_services_off", 1),
         ("azure_defender_attack_path_notifications_off", 2),
         ("azure_defender_cosmos_db_off", 1),
+        ("azure_defender_endpoint_protection_off", 1),
         ("azure_defender_no_security_contact_email", 1),
         ("azure_defender_open_source_databases_off", 1),
         ("azure_defender_owner_not_notified", 1),
+        ("azure_defender_vm_update_checks_off", 1),
     ];
     let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(raised, expected);
@@ -651,15 +682,21 @@ fn refused_defender_plans_and_alerts_are_failed_collections() {
             "Microsoft.Security/pricings=403",
             "--fail",
             "activityLogAlerts=403",
+            "--fail",
+            "Microsoft.Security/settings=403",
+            "--fail",
+            "Microsoft.Security/assessments=403",
         ],
         "security.yaml",
         security_audit,
     );
     assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
-    run.assert_says("could NOT read defender_pricing");
+    run.assert_says("could NOT read defender_assessments, defender_pricing, defender_settings");
     run.assert_says("could NOT read activity_log_alerts");
     let read = sb.records("secaudit_azdefender.json");
     assert!(of_type(&read, "defender_pricing").is_empty());
+    assert!(of_type(&read, "defender_settings").is_empty());
+    assert!(of_type(&read, "defender_assessments").is_empty());
     assert_eq!(of_type(&read, "security_contacts").len(), 2);
     for summary in of_type(&read, "collection_summary") {
         assert_eq!(summary["ext"]["complete"], false);
@@ -667,6 +704,16 @@ fn refused_defender_plans_and_alerts_are_failed_collections() {
             &summary["ext"]["failed"],
             "defender_pricing",
             "listing defender_pricing",
+        );
+        assert_refused(
+            &summary["ext"]["failed"],
+            "defender_settings",
+            "listing defender_settings",
+        );
+        assert_refused(
+            &summary["ext"]["failed"],
+            "defender_assessments",
+            "listing defender_assessments",
         );
         assert!(
             summary["ext"]["collected"]["security_contacts"].is_u64(),
@@ -1310,5 +1357,191 @@ fn refused_key_vault_diagnostic_settings_are_a_failed_collection() {
     assert!(
         !sb.out().join("kvlogaudit_rules.json").exists(),
         "no event: kv-nonrecoverable's settings were not read"
+    );
+}
+
+/// The audit of azkv with the key rotation and certificate validity rules
+/// (events in `kvplaneaudit_rules.json`).
+fn key_vault_plane_audit(clouds: &Clouds) -> AuditYaml {
+    AuditYaml::new("kvplaneaudit")
+        .cloud("azkv", "azkv", &clouds.azure_params(", max_retries: 0"))
+        .event(
+            "rules",
+            "rulesevent",
+            "{include: [\"azure_keyvault_key_auto_rotation_off\", \"azure_keyvault_certificate_validity_too_long\"]}",
+        )
+}
+
+#[test]
+fn key_rotation_policies_and_certificates_with_their_rules() {
+    let (sb, _clouds, run) = run_audit(&[], "kvplane.yaml", key_vault_plane_audit);
+    // kv-firewalled's data plane refuses everything: a partial read.
+    run.assert_status(1);
+    let read = sb.records("kvplaneaudit_azkv.json");
+    let policies = of_type(&read, "key_vault_key_rotation_policy");
+    let keys: Vec<&str> = policies
+        .iter()
+        .map(|p| p["ext"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["key-with-expiry", "key-no-expiry"],
+        "the disabled key is not read"
+    );
+    let certificates = of_type(&read, "key_vault_certificate");
+    assert_eq!(certificates.len(), 2);
+    let published = certificates
+        .iter()
+        .find(|c| c["ext"]["certificate"] == "listCert01")
+        .unwrap();
+    assert_eq!(published["ext"]["validity_months"], 297);
+    assert_eq!(published["raw"]["policy"]["issuer"]["name"], "Unknown");
+    // kv-firewalled: neither its keys' policies nor its certificates read,
+    // and said so.
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_eq!(summary["collected"]["key_vault_key_rotation_policy"], 2);
+    assert_eq!(summary["collected"]["key_vault_certificate"], 2);
+    let failed = &summary["failed"];
+    assert!(failed["key_vault_key_rotation_policy"]
+        .as_str()
+        .unwrap()
+        .contains("vault kv-firewalled: its keys could not be listed"));
+    assert_refused(failed, "key_vault_certificate", "vault kv-firewalled");
+    // Each rule fires on its crafted item only, not on its twin.
+    let events = sb.records("kvplaneaudit_rules.json");
+    let mut raised: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["com"]["check"].as_str().unwrap(),
+                reference(e).rsplit("/certificates/").next().unwrap(),
+            )
+        })
+        .collect();
+    raised.sort();
+    assert_eq!(
+        raised,
+        [
+            ("azure_keyvault_certificate_validity_too_long", "listCert01"),
+            (
+                "azure_keyvault_key_auto_rotation_off",
+                "https://kv-recoverable.vault.azure.net/keys/key-no-expiry/rotationpolicy"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_refused_rotation_policy_is_a_failed_collection_for_that_key() {
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "/keys/key-no-expiry/rotationpolicy=403"],
+        "kvplane.yaml",
+        key_vault_plane_audit,
+    );
+    run.assert_status(1);
+    let read = sb.records("kvplaneaudit_azkv.json");
+    let policies = of_type(&read, "key_vault_key_rotation_policy");
+    assert_eq!(policies.len(), 1);
+    assert_eq!(policies[0]["ext"]["key"], "key-with-expiry");
+    let summary = &of_type(&read, "collection_summary")[0]["ext"];
+    assert_refused(
+        &summary["failed"],
+        "key_vault_key_rotation_policy",
+        "rotation policy of key key-no-expiry",
+    );
+    // key-no-expiry is not evaluated: the rotation rule raises nothing.
+    let raised = per_check(&sb.records("kvplaneaudit_rules.json"));
+    assert_eq!(
+        raised.keys().collect::<Vec<_>>(),
+        ["azure_keyvault_certificate_validity_too_long"]
+    );
+}
+
+/// The audit of azentra with its rules (events in `entraaudit_rules.json`),
+/// Microsoft Graph at the server's `/graph`.
+fn entra_audit(clouds: &Clouds) -> AuditYaml {
+    let params = clouds.azure_params(&format!(", graph: \"{}/graph\"", clouds.url()));
+    AuditYaml::new("entraaudit")
+        .cloud("azentra", "azentra", &params)
+        .event("rules", "rulesevent", "{include: [\"azure_entra_*\"]}")
+}
+
+#[test]
+fn entra_security_defaults_and_users_mfa_from_graph_with_their_rules() {
+    let (sb, clouds, run) = run_audit(&[], "entra.yaml", entra_audit);
+    run.assert_status(0);
+    let read = sb.records("entraaudit_azentra.json");
+    let defaults = of_type(&read, "entra_security_defaults");
+    assert_eq!(defaults.len(), 1);
+    assert_eq!(defaults[0]["ext"]["readable"], true);
+    assert_eq!(defaults[0]["ext"]["enabled"], false);
+    let mfa = of_type(&read, "entra_user_mfa");
+    assert_eq!(mfa.len(), 1);
+    assert_eq!(mfa[0]["ext"]["users"], 2, "both pages; the guest left out");
+    assert_eq!(
+        mfa[0]["ext"]["users_without_mfa"],
+        json!(["alex@contoso.example"])
+    );
+    // Graph was read with a token for Graph's scope (the server accepts no
+    // other there).
+    assert!(clouds
+        .requests()
+        .iter()
+        .any(|(path, ..)| path.ends_with("/userRegistrationDetails")));
+    let raised = per_check(&sb.records("entraaudit_rules.json"));
+    let raised: Vec<(&str, usize)> = raised.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        raised,
+        [
+            ("azure_entra_security_defaults_off", 1),
+            ("azure_entra_users_without_mfa", 1)
+        ]
+    );
+}
+
+#[test]
+fn a_compliant_entra_tenant_raises_nothing() {
+    let (sb, _clouds, run) = run_audit(&["--entra-compliant"], "entra.yaml", entra_audit);
+    run.assert_status(0);
+    let read = sb.records("entraaudit_azentra.json");
+    assert_eq!(
+        of_type(&read, "entra_security_defaults")[0]["ext"]["enabled"],
+        true
+    );
+    assert_eq!(
+        of_type(&read, "entra_user_mfa")[0]["ext"]["users_without_mfa"],
+        json!([])
+    );
+    assert!(!sb.out().join("entraaudit_rules.json").exists());
+}
+
+#[test]
+fn graph_without_permission_leaves_the_entra_rules_not_evaluated_naming_the_permission() {
+    let (sb, _clouds, run) = run_audit(
+        &[
+            "--fail",
+            "/graph/v1.0/policies=403",
+            "--fail",
+            "userRegistrationDetails=403",
+        ],
+        "entra.yaml",
+        entra_audit,
+    );
+    run.assert_status(0);
+    let read = sb.records("entraaudit_azentra.json");
+    let defaults = of_type(&read, "entra_security_defaults")[0];
+    assert_eq!(defaults["ext"]["readable"], false);
+    let why = defaults["ext"]["why"].as_str().unwrap();
+    assert!(
+        why.contains("403") && why.contains("Policy.Read.All"),
+        "{why}"
+    );
+    let mfa = of_type(&read, "entra_user_mfa")[0];
+    assert_eq!(mfa["ext"]["readable"], false);
+    let why = mfa["ext"]["why"].as_str().unwrap();
+    assert!(why.contains("AuditLog.Read.All"), "{why}");
+    assert!(
+        !sb.out().join("entraaudit_rules.json").exists(),
+        "nothing evaluated, nothing raised"
     );
 }

@@ -34,7 +34,8 @@ replaying the published examples in tests/data.
   and the Cloud Storage and Cloud SQL lists at N items a page.
 - Key Vault: the vaults of key_vault.derived.json in the first subscription
   (their `vaultUri` pointing here) and their diagnostic settings, and their data plane under
-  `/vaults/<name>/keys` and `/secrets` (paged), which accepts only the token
+  `/vaults/<name>/keys`, `/secrets` and `/certificates` (paged), each key's
+  rotation policy and each certificate's policy, which accepts only the token
   issued for the `https://vault.azure.net/.default` scope; kv-firewalled
   answers 403 ForbiddenByFirewall.
 - Google: projects.list under /cloudresourcemanager/v1 (two pages, the
@@ -67,11 +68,17 @@ replaying the published examples in tests/data.
   setting of monitor.derived.json; the others have none.
 - Security: the first subscription's Defender plans (two pages), security
   contact and activity log alerts of security.derived.json; the others have
-  none.
+  none. Defender settings and assessments: the published lists (endpoint
+  protection off; one VM not checked for updates) in the first
+  subscription, their compliant twins in the others.
 - Network: the first subscription's virtual networks, Bastion host, Network
   Watcher and its flow logs (two pages), Application Gateway WAF policies
   and virtual network gateways (listed as the subscription's resources,
   then read by id) of network.derived.json; the others have none.
+- Microsoft Graph (under /graph, with the token issued for a scope ending
+  /graph/.default): the security defaults policy (off; on with
+  --entra-compliant) and the users' registration details (two pages) of
+  entra.derived.json.
 - Authorization: the first subscription's role definitions and role
   assignments of authorization.derived.json; the role assignments at the
   root scope / answer 403 unless --root-readable.
@@ -116,6 +123,8 @@ parser.add_argument("--token-lifetime", type=int, default=3599)
 parser.add_argument("--gcp-key", help="the service-account key whose self-signed JWTs are accepted")
 parser.add_argument("--subject-token", help="the external account subject token STS accepts")
 parser.add_argument("--refresh-token", help="the authorized_user refresh token accepted")
+parser.add_argument("--entra-compliant", action="store_true",
+                    help="Microsoft Graph answers security defaults on and every member registered for MFA")
 parser.add_argument("--root-readable", action="store_true",
                     help="answer the role assignments at the root scope / (else 403, as for an identity without elevated access)")
 parser.add_argument("--scale-vms", type=int, default=0,
@@ -128,6 +137,9 @@ AZURE_TOKEN = "azure-token-123"
 # Issued for the Key Vault data plane scope (https://vault.azure.net/.default)
 # and accepted only there, as Key Vault does.
 VAULT_TOKEN = "vault-token-789"
+# Issued for Microsoft Graph (a scope ending /graph/.default, as tests set
+# the graph endpoint to <server>/graph) and accepted only there.
+GRAPH_TOKEN = "graph-token-987"
 GOOGLE_TOKEN = "google-token-456"
 # Issued by the STS exchange (federated) and by IAM Credentials (impersonated).
 FEDERATED_TOKEN = "federated-token-321"
@@ -267,6 +279,7 @@ RESOURCE_DIAGNOSTIC_SETTINGS = dict(DATABRICKS["diagnosticSettings"])
 RESOURCE_DIAGNOSTIC_SETTINGS.update(json.loads(json.dumps(KEY_VAULT["diagnosticSettings"]).replace("{subscription-id}", FIRST_SUB)))
 # The published Application Insights components, in the first subscription.
 RESOURCES["providers/Microsoft.Insights/components"] = [azure("Components_List.2020-02-02.ComponentsList.json")["value"]]
+ENTRA = json.loads((DATA / "azure" / "entra.derived.json").read_text())
 INSTANCE_VIEW = azure("VirtualMachines_InstanceView.2024-07-01.VirtualMachine_Get_InstanceView.json")
 ENCRYPTED_VIEW = derived("vm_encrypted_instance_view.derived.json")
 
@@ -363,6 +376,8 @@ class Handler(testserver.Handler):
             reason = {403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}.get(status, "UNAVAILABLE")
             body = {"error": {"code": status, "message": f"Injected {status} for {path}: the caller does not have permission"
                               if status == 403 else f"Injected {status} for {path}", "status": reason}}
+        elif path.startswith("/graph/") and status == 403:
+            body = {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}
         else:
             code = {403: "AuthorizationFailed", 429: "TooManyRequests"}.get(status, "InternalServerError")
             body = {"error": {"code": code, "message": f"Injected {status} for {path}"}}
@@ -395,6 +410,8 @@ class Handler(testserver.Handler):
                 return self.reply(404, gcp_api.not_found())
         if path.startswith("/vaults/"):
             return self.vault(path, urllib.parse.parse_qs(url.query), auth)
+        if path.startswith("/graph/"):
+            return self.graph(path, urllib.parse.parse_qs(url.query), auth)
         if path == "/cloudresourcemanager/v1/projects":
             return self.projects(urllib.parse.parse_qs(url.query))
         if path.startswith("/storage/v1/") or path.startswith("/sqladmin/v1/"):
@@ -430,6 +447,10 @@ class Handler(testserver.Handler):
                 return self.reply(403, {"error": {"code": "AuthorizationFailed",
                                                   "message": f"The client does not have authorization to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/configurations/read' over scope '{path}'."}})
             return self.page(path, query, pages, page)
+        if path.endswith(("/providers/Microsoft.Security/settings", "/providers/Microsoft.Security/assessments")) and path.count("/") == 5:
+            sub = path.split("/")[2]
+            items = SECURITY[path.rsplit("/", 1)[1]]["first" if sub == FIRST_SUB else "others"]
+            return self.page(path, query, [json.loads(json.dumps(items).replace("{other-subscription-id}", sub))], page)
         if "/resourceGroups/" in path and path.endswith("/providers/Microsoft.Insights/diagnosticSettings"):
             name = path.split("/providers/Microsoft.Insights/")[0].rsplit("/", 1)[1]
             settings = RESOURCE_DIAGNOSTIC_SETTINGS.get(name)
@@ -477,8 +498,28 @@ class Handler(testserver.Handler):
                 return self.reply(200, tde)
         self.reply(404, {"error": {"code": "ResourceNotFound", "message": path}})
 
+    def graph(self, path, query, auth):
+        """Microsoft Graph: security defaults and users' registration details."""
+        if auth != f"Bearer {GRAPH_TOKEN}":
+            return self.reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token validation failure. Invalid audience."}})
+        if path == "/graph/v1.0/policies/identitySecurityDefaultsEnforcementPolicy":
+            return self.reply(200, {**ENTRA["securityDefaults"], "isEnabled": args.entra_compliant})
+        if path == "/graph/v1.0/reports/authenticationMethods/userRegistrationDetails":
+            index = int((query.get("$skiptoken") or ["0"])[0])
+            users = copy.deepcopy(ENTRA["users"][index])
+            if args.entra_compliant:
+                for user in users:
+                    user["isMfaRegistered"] = True
+            body = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#reports/authenticationMethods/userRegistrationDetails", "value": users}
+            if index + 1 < len(ENTRA["users"]):
+                body["@odata.nextLink"] = f"{BASE}{path}?$skiptoken={index + 1}"
+            return self.reply(200, body)
+        self.reply(404, {"error": {"code": "Request_ResourceNotFound", "message": path}})
+
     def vault(self, path, query, auth):
-        """The Key Vault data plane: GET /vaults/<name>/keys and /secrets."""
+        """The Key Vault data plane: GET /vaults/<name>/keys, /secrets and
+        /certificates (paged), a key's rotation policy and a certificate's
+        policy."""
         if auth != f"Bearer {VAULT_TOKEN}":
             return self.reply(401, {"error": {"code": "Unauthorized", "message": "AKV10022: Invalid audience."}})
         _, _, name, kind = path.rstrip("/").split("/", 3)
@@ -486,6 +527,13 @@ class Handler(testserver.Handler):
             return self.reply(403, {"error": {"code": "Forbidden",
                                               "message": "Client address is not authorized and caller is not a trusted service.",
                                               "innererror": {"code": "ForbiddenByFirewall"}}})
+        item = kind.split("/")
+        if len(item) == 3 and (item[0], item[2]) in (("keys", "rotationpolicy"), ("certificates", "policy")):
+            table = KEY_VAULT["rotationPolicies" if item[0] == "keys" else "certificatePolicies"]
+            found = table.get(f"{name}/{item[1]}")
+            if found is None:
+                return self.reply(404, {"error": {"code": "NotFound", "message": path}})
+            return self.reply(200, found)
         pages = KEY_VAULT.get(kind, {}).get(name)
         if pages is None:
             return self.reply(404, {"error": {"code": "NotFound", "message": path}})
@@ -560,7 +608,8 @@ class Handler(testserver.Handler):
                                     "error_codes": [7000215]})
         self.note = {"grant": grant}
         body = json.loads((DATA / "azure" / "oauth2_v2.0_token.client_credentials.success.msdocs.json").read_text())
-        body["access_token"] = VAULT_TOKEN if scope == "https://vault.azure.net/.default" else AZURE_TOKEN
+        body["access_token"] = (VAULT_TOKEN if scope == "https://vault.azure.net/.default"
+                                else GRAPH_TOKEN if scope.endswith("/graph/.default") else AZURE_TOKEN)
         body["expires_in"] = args.token_lifetime
         body["ext_expires_in"] = args.token_lifetime
         self.reply(200, body)

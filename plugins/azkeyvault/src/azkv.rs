@@ -26,8 +26,7 @@ const VAULTS: ResourceType = ResourceType {
     api_version: "2023-07-01",
 };
 
-/// The data plane's api-version.
-const DATA_PLANE_API: &str = "7.4";
+use crate::dataplane::{self, DataPlane, DATA_PLANE_API, KEY_VAULT_KEY_ROTATION_POLICY};
 
 /// The api-version of a resource's diagnostic settings.
 const DIAGNOSTIC_API: &str = "2021-05-01-preview";
@@ -35,8 +34,10 @@ const DIAGNOSTIC_API: &str = "2021-05-01-preview";
 /// Reads every Key Vault of every subscription: one `key_vault` record per
 /// vault, one `key_vault_diagnostic_settings` record per vault (its
 /// diagnostic settings, from the Resource Manager), one `key_vault_key` /
-/// `key_vault_secret` record per key and secret (from the vault's own
-/// endpoint, with a token for Key Vault), then one `collection_summary` per
+/// `key_vault_secret` record per key and secret, one
+/// `key_vault_key_rotation_policy` per enabled key and one
+/// `key_vault_certificate` per certificate (from the vault's own endpoint,
+/// with a token for Key Vault), then one `collection_summary` per
 /// subscription. A vault whose data plane refuses
 /// (its firewall, a missing access policy) is counted there, not fatal.
 pub enum AzKvReader {}
@@ -119,6 +120,8 @@ impl Vaults<'_> {
             return true;
         };
         let token = self.token_for(uri);
+        let mut rotatable = Vec::new();
+        let mut keys_listed = false;
         for (kind, record_type, reference_key) in [
             ("keys", KEY_VAULT_KEY, "kid"),
             ("secrets", KEY_VAULT_SECRET, "id"),
@@ -133,6 +136,9 @@ impl Vaults<'_> {
             let listed_items = azure::list(&self.session.http, &what, &url, &token, |items| {
                 for item in items {
                     count += 1;
+                    if record_type == KEY_VAULT_KEY {
+                        rotatable.extend(dataplane::rotatable_key(&item));
+                    }
                     alive &= emit.record(item_record(
                         item,
                         record_type,
@@ -143,7 +149,10 @@ impl Vaults<'_> {
                 }
             });
             match listed_items {
-                Ok(_) => collected.count(record_type, count),
+                Ok(_) => {
+                    collected.count(record_type, count);
+                    keys_listed |= record_type == KEY_VAULT_KEY;
+                }
                 Err(e) => {
                     log::warn!("Cannot list the {kind} of Key Vault {}: {e}", vault.name);
                     emit.problem(PluginError::partial(
@@ -157,7 +166,25 @@ impl Vaults<'_> {
                 return false;
             }
         }
-        true
+        let plane = DataPlane {
+            http: &self.session.http,
+            token: &token,
+            uri: uri.trim_end_matches('/'),
+            vault_id: &vault.id,
+            vault_name: &vault.name,
+            subscription: listed.subscription,
+        };
+        if keys_listed {
+            if !plane.rotation_policies(&rotatable, emit, collected) {
+                return false;
+            }
+        } else {
+            collected.fail(
+                KEY_VAULT_KEY_ROTATION_POLICY,
+                format!("vault {}: its keys could not be listed", vault.name),
+            );
+        }
+        plane.certificates(emit, collected)
     }
 
     /// The vault's diagnostic settings record (see

@@ -1,5 +1,7 @@
 //! The `azdefender` cloud plugin: Microsoft Defender for Cloud's plans
-//! (pricings) and security contacts of every subscription.
+//! (pricings), security contacts, settings (the integrations with Defender
+//! for Endpoint and Defender for Cloud Apps) and assessments (its
+//! recommendations' status per resource) of every subscription.
 
 use crate::lists::{self, text, Lists, Subscription};
 use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
@@ -11,6 +13,12 @@ pub const DEFENDER_PRICING: &str = "defender_pricing";
 /// `record_type` of a subscription's security contacts (all of them, in
 /// one record, so that none is a record too).
 pub const SECURITY_CONTACTS: &str = "security_contacts";
+/// `record_type` of a subscription's Defender for Cloud settings (all of
+/// them, in one record).
+pub const DEFENDER_SETTINGS: &str = "defender_settings";
+/// `record_type` of a subscription's Defender for Cloud assessments (a
+/// summary per recommendation, in one record).
+pub const DEFENDER_ASSESSMENTS: &str = "defender_assessments";
 
 /// Defender for Cloud plans (`Microsoft.Security/pricings/read`).
 const PRICINGS: ResourceType = ResourceType {
@@ -27,21 +35,38 @@ const CONTACTS: ResourceType = ResourceType {
     api_version: "2023-12-01-preview",
 };
 
+/// Defender for Cloud settings (`Microsoft.Security/settings/read`).
+const SETTINGS: ResourceType = ResourceType {
+    record_type: DEFENDER_SETTINGS,
+    path: "providers/Microsoft.Security/settings",
+    api_version: "2022-05-01",
+};
+
+/// Defender for Cloud assessments (`Microsoft.Security/assessments/read`):
+/// one item per recommendation and resource.
+const ASSESSMENTS: ResourceType = ResourceType {
+    record_type: DEFENDER_ASSESSMENTS,
+    path: "providers/Microsoft.Security/assessments",
+    api_version: "2021-06-01",
+};
+
 /// Reads each subscription's Defender plans (one `defender_pricing` record
-/// each) and security contacts (one `security_contacts` record), then one
-/// `collection_summary` per subscription.
+/// each), security contacts (one `security_contacts` record), settings
+/// (one `defender_settings` record) and assessments (one
+/// `defender_assessments` record), then one `collection_summary` per
+/// subscription.
 pub enum AzDefenderReader {}
 
 impl Reader for AzDefenderReader {
     const NAME: &'static str = "azdefender";
     const DESCRIPTION: &'static str =
-        "Reads the Microsoft Defender for Cloud plans and security contacts of every Azure subscription.";
+        "Reads the Microsoft Defender for Cloud plans, security contacts, settings and assessments of every Azure subscription.";
 
     fn collect(session: &Session, emit: &Emitter) {
         lists::read(
             session,
             Self::NAME,
-            &[PRICINGS, CONTACTS],
+            &[PRICINGS, CONTACTS, SETTINGS, ASSESSMENTS],
             &[],
             emit,
             records,
@@ -64,7 +89,67 @@ fn records(_: &Session, sub: &Subscription<'_>, lists: &Lists, _: &mut Collected
     if let Some(contacts) = lists.get(SECURITY_CONTACTS) {
         records.push(contacts_record(sub, contacts.clone()));
     }
+    if let Some(settings) = lists.get(DEFENDER_SETTINGS) {
+        records.push(settings_record(sub, settings));
+    }
+    if let Some(assessments) = lists.get(DEFENDER_ASSESSMENTS) {
+        records.push(assessments_record(sub, assessments));
+    }
     records
+}
+
+/// The subscription's assessments, summarised: `ext.assessments`, by
+/// recommendation (`displayName`), how many resources are `healthy`,
+/// `unhealthy` and `not_applicable`; `raw.unhealthy`, the unhealthy items as
+/// listed (the healthy ones are left out: a subscription has thousands).
+fn assessments_record(sub: &Subscription<'_>, assessments: &[Value]) -> String {
+    let mut summary: std::collections::BTreeMap<&str, [usize; 3]> = Default::default();
+    let mut unhealthy = Vec::new();
+    for item in assessments {
+        let Some(name) = text(item, &["properties", "displayName"]) else {
+            continue;
+        };
+        let counts = summary.entry(name).or_default();
+        match text(item, &["properties", "status", "code"]) {
+            Some("Healthy") => counts[0] += 1,
+            Some("Unhealthy") => {
+                counts[1] += 1;
+                unhealthy.push(item);
+            }
+            _ => counts[2] += 1,
+        }
+    }
+    let summary: serde_json::Map<String, Value> = summary
+        .into_iter()
+        .map(|(name, [healthy, unhealthy, other])| {
+            (
+                name.to_string(),
+                json!({"healthy": healthy, "unhealthy": unhealthy, "not_applicable": other}),
+            )
+        })
+        .collect();
+    azure::record(sub.ext, DEFENDER_ASSESSMENTS)
+        .reference(sub.id)
+        .ext("assessments", summary)
+        .to_json(&json!({ "unhealthy": unhealthy }))
+}
+
+/// The subscription's settings: `raw.settings` (the list); in `ext`,
+/// `endpoint_protection` (the `WDATP` setting, the integration with
+/// Microsoft Defender for Endpoint, is enabled) and `cloud_apps` (the
+/// `MCAS` setting, Defender for Cloud Apps); null when the list lacks it.
+fn settings_record(sub: &Subscription<'_>, settings: &[Value]) -> String {
+    let enabled = |name: &str| {
+        settings
+            .iter()
+            .find(|s| text(s, &["name"]) == Some(name))
+            .map(|s| s.pointer("/properties/enabled").and_then(Value::as_bool) == Some(true))
+    };
+    azure::record(sub.ext, DEFENDER_SETTINGS)
+        .reference(sub.id)
+        .ext("endpoint_protection", enabled("WDATP"))
+        .ext("cloud_apps", enabled("MCAS"))
+        .to_json(&json!({ "settings": settings }))
 }
 
 /// One plan: the pricing resource as `raw`; `ext.plan` (its name),
@@ -134,6 +219,49 @@ mod tests {
         let mut ext = Map::new();
         ext.insert("subscription_id".into(), "s1".into());
         ext
+    }
+
+    #[test]
+    fn settings_say_whether_endpoint_protection_is_on() {
+        let ext = sub_ext();
+        let sub = Subscription {
+            ext: &ext,
+            id: "/subscriptions/s1",
+            subscription_id: "s1",
+        };
+        let settings = [
+            json!({"name": "WDATP", "kind": "DataExportSettings", "properties": {"enabled": false}}),
+            json!({"name": "MCAS", "kind": "DataExportSettings", "properties": {"enabled": true}}),
+        ];
+        let record: Value = serde_json::from_str(&settings_record(&sub, &settings)).unwrap();
+        assert_eq!(record["ext"]["endpoint_protection"], false);
+        assert_eq!(record["ext"]["cloud_apps"], true);
+        let none: Value = serde_json::from_str(&settings_record(&sub, &[])).unwrap();
+        assert_eq!(none["ext"]["endpoint_protection"], Value::Null);
+    }
+
+    #[test]
+    fn assessments_are_counted_by_recommendation() {
+        let ext = sub_ext();
+        let sub = Subscription {
+            ext: &ext,
+            id: "/subscriptions/s1",
+            subscription_id: "s1",
+        };
+        let item = |name: &str, code: &str| json!({"properties": {"displayName": name, "status": {"code": code}}});
+        let items = [
+            item("Updates", "Unhealthy"),
+            item("Updates", "Healthy"),
+            item("Updates", "NotApplicable"),
+            item("Endpoint", "Healthy"),
+        ];
+        let record: Value = serde_json::from_str(&assessments_record(&sub, &items)).unwrap();
+        assert_eq!(
+            record["ext"]["assessments"]["Updates"],
+            json!({"healthy": 1, "unhealthy": 1, "not_applicable": 1})
+        );
+        assert_eq!(record["ext"]["assessments"]["Endpoint"]["healthy"], 1);
+        assert_eq!(record["raw"]["unhealthy"].as_array().unwrap().len(), 1);
     }
 
     #[test]

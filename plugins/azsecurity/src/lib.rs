@@ -6,15 +6,18 @@
 //! `azauthorization` cloud plugin (custom roles, subscription owners, User
 //! Access Administrators at the root scope), the `azdatabricks` cloud plugin
 //! (Databricks workspaces, their subnets' network security groups and their
-//! diagnostic settings) and the `azappinsights` cloud plugin (Application
-//! Insights components). Their checks are bundled rules
+//! diagnostic settings), the `azappinsights` cloud plugin (Application
+//! Insights components) and the `azentra` cloud plugin (Microsoft Entra ID
+//! security defaults and users' multifactor registration, from Microsoft
+//! Graph). Their checks are bundled rules
 //! (rules/azure/defender.yaml, activitylog.yaml, network.yaml,
-//! authorization.yaml, databricks.yaml, appinsights.yaml).
+//! authorization.yaml, databricks.yaml, appinsights.yaml, entra.yaml).
 
 mod alerts;
 mod authorization;
 mod databricks;
 mod defender;
+mod entra;
 mod insights;
 mod lists;
 mod network;
@@ -27,7 +30,10 @@ pub use authorization::{
 pub use databricks::{
     AzDatabricks, DATABRICKS_DIAGNOSTIC_SETTINGS, DATABRICKS_SUBNETS, DATABRICKS_WORKSPACE,
 };
-pub use defender::{AzDefender, DEFENDER_PRICING, SECURITY_CONTACTS};
+pub use defender::{
+    AzDefender, DEFENDER_ASSESSMENTS, DEFENDER_PRICING, DEFENDER_SETTINGS, SECURITY_CONTACTS,
+};
+pub use entra::{AzEntra, ENTRA_SECURITY_DEFAULTS, ENTRA_USER_MFA};
 pub use insights::{AzAppInsights, APPLICATION_INSIGHTS};
 pub use network::{
     AzNetwork, BASTION_HOSTS, FLOW_LOG, NETWORK_WATCHERS, VIRTUAL_NETWORK, WAF_POLICY,
@@ -41,4 +47,5 @@ cloudmarker_plugin_api::export_plugins!(
     cloud: AzAuthorization,
     cloud: AzDatabricks,
     cloud: AzAppInsights,
+    cloud: AzEntra,
 );

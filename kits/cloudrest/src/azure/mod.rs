@@ -122,6 +122,9 @@ pub struct AzureParams {
     pub authority_host: String,
     /// The Resource Manager endpoint.
     pub resource_manager: String,
+    /// The Microsoft Graph endpoint (the plugins that read Microsoft Entra
+    /// ID; sovereign clouds have their own).
+    pub graph: String,
     /// Requests in flight at most.
     pub max_concurrency: usize,
     /// Upstream Cloudmarker's name for `max_concurrency`; wins when given.
@@ -153,6 +156,7 @@ impl Default for AzureParams {
             max_recs: 0,
             authority_host: "https://login.microsoftonline.com".into(),
             resource_manager: "https://management.azure.com".into(),
+            graph: "https://graph.microsoft.com".into(),
             max_concurrency: 8,
             threads: None,
             processes: None,
