@@ -54,14 +54,8 @@ pub type AzMonitor = AzurePlugin<AzMonitorReader>;
 /// Reads every subscription (at most `max_concurrency` at once), then emits
 /// the summaries.
 fn read_all(session: &Session, emit: &Emitter) {
-    let subscriptions = match session.subscriptions() {
-        Ok(subscriptions) => subscriptions,
-        Err(e) => {
-            let message = format!("azmonitor: cannot list subscriptions: {e}");
-            log::error!("{message}");
-            emit.problem(PluginError::unavailable(message));
-            return;
-        }
+    let Some(subscriptions) = session.subscriptions_for("azmonitor", emit) else {
+        return;
     };
     let collected: Mutex<BTreeMap<usize, Collected>> = Mutex::default();
     run_bounded(

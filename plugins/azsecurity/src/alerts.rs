@@ -1,9 +1,8 @@
 //! The `azactivitylogalerts` cloud plugin: the activity log alerts of every
 //! subscription, as one record per subscription.
 
-use crate::lists::{self, text, Lists, Subscription};
-use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
-use cloudrest::Emitter;
+use crate::lists::{text, Input, Lister, Listing, Records, Subscription};
+use cloudrest::azure::{self, AzurePlugin, Collected, ResourceType};
 use serde_json::{json, Value};
 
 /// `record_type` of a subscription's activity log alerts (all of them, in
@@ -21,25 +20,25 @@ const ALERTS: ResourceType = ResourceType {
 /// `activity_log_alerts` record, then one `collection_summary`.
 pub enum AzActivityLogAlertsReader {}
 
-impl Reader for AzActivityLogAlertsReader {
+impl Lister for AzActivityLogAlertsReader {
     const NAME: &'static str = "azactivitylogalerts";
     const DESCRIPTION: &'static str =
         "Reads the activity log alerts of every Azure subscription and what each alerts on.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        lists::read(session, Self::NAME, &[ALERTS], &[], emit, records);
-    }
+    const TYPES: &'static [ResourceType] = &[ALERTS];
+    const RECORDS: Records = records;
 }
 
 /// The `azactivitylogalerts` cloud plugin.
-pub type AzActivityLogAlerts = AzurePlugin<AzActivityLogAlertsReader>;
+pub type AzActivityLogAlerts = AzurePlugin<Listing<AzActivityLogAlertsReader>>;
 
 /// The subscription's one record: `raw.alerts` (the list, maybe empty);
 /// `ext.alerts` (how many) and `ext.operations_alerted`: what the enabled
 /// alerts whose scopes include the subscription itself alert on, each
 /// lowercased: the operation names their conditions name, and
 /// `servicehealth` for an alert on the ServiceHealth category.
-fn records(_: &Session, sub: &Subscription<'_>, lists: &Lists, _: &mut Collected) -> Vec<String> {
+fn records(input: &Input<'_>, _: &mut Collected) -> Vec<String> {
+    let Input { sub, lists, .. } = *input;
     match lists.get(ACTIVITY_LOG_ALERTS) {
         Some(alerts) => vec![alerts_record(sub, alerts)],
         None => Vec::new(),

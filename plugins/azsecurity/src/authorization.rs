@@ -2,8 +2,8 @@
 //! of every subscription, and the User Access Administrators at the root
 //! scope `/` where the identity may read it.
 
-use crate::lists::{self, text, Lists, Subscription};
-use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
+use crate::lists::{text, Input, Lister, Listing, Records, Subscription};
+use cloudrest::azure::{self, AzurePlugin, Collected, ResourceType, Session};
 use cloudrest::Emitter;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -48,28 +48,21 @@ const ROLE_ASSIGNMENTS: ResourceType = ResourceType {
 /// `collection_summary` per subscription.
 pub enum AzAuthorizationReader {}
 
-impl Reader for AzAuthorizationReader {
+impl Lister for AzAuthorizationReader {
     const NAME: &'static str = "azauthorization";
     const DESCRIPTION: &'static str =
         "Reads the custom roles and subscription owners of every Azure subscription, and the User Access Administrators at the root scope.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        if !emit.record(root_record(session)) {
-            return;
-        }
-        lists::read(
-            session,
-            Self::NAME,
-            &[ROLE_DEFINITIONS, ROLE_ASSIGNMENTS],
-            &[],
-            emit,
-            records,
-        );
+    const TYPES: &'static [ResourceType] = &[ROLE_DEFINITIONS, ROLE_ASSIGNMENTS];
+    const RECORDS: Records = records;
+
+    fn before(session: &Session, emit: &Emitter) -> bool {
+        emit.record(root_record(session))
     }
 }
 
 /// The `azauthorization` cloud plugin.
-pub type AzAuthorization = AzurePlugin<AzAuthorizationReader>;
+pub type AzAuthorization = AzurePlugin<Listing<AzAuthorizationReader>>;
 
 /// Whether the role definition id `id` is the built-in role `role`.
 fn is_role(id: Option<&str>, role: &str) -> bool {
@@ -130,7 +123,8 @@ fn root_record(session: &Session) -> String {
 }
 
 /// The records of one subscription.
-fn records(_: &Session, sub: &Subscription<'_>, lists: &Lists, _: &mut Collected) -> Vec<String> {
+fn records(input: &Input<'_>, _: &mut Collected) -> Vec<String> {
+    let Input { sub, lists, .. } = *input;
     let mut records: Vec<String> = lists
         .get(CUSTOM_ROLE)
         .into_iter()

@@ -3,9 +3,8 @@
 //! groups of the subnets of a workspace deployed in the customer's own
 //! virtual network, and each workspace's diagnostic settings.
 
-use crate::lists::{self, text, Lists, Subscription};
-use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
-use cloudrest::Emitter;
+use crate::lists::{text, Input, Lister, Listing, Records, Subscription};
+use cloudrest::azure::{self, AzurePlugin, Collected, ResourceType, Session};
 use serde_json::{json, Value};
 
 /// `record_type` of a Databricks workspace.
@@ -37,33 +36,22 @@ const DIAGNOSTIC_API: &str = "2021-05-01-preview";
 /// record); then one `collection_summary` per subscription.
 pub enum AzDatabricksReader {}
 
-impl Reader for AzDatabricksReader {
+impl Lister for AzDatabricksReader {
     const NAME: &'static str = "azdatabricks";
     const DESCRIPTION: &'static str =
         "Reads the Azure Databricks workspaces of every Azure subscription, their subnets' network security groups and their diagnostic settings.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        lists::read(
-            session,
-            Self::NAME,
-            &[WORKSPACES],
-            &[DATABRICKS_SUBNETS, DATABRICKS_DIAGNOSTIC_SETTINGS],
-            emit,
-            records,
-        );
-    }
+    const TYPES: &'static [ResourceType] = &[WORKSPACES];
+    const MORE: &'static [&'static str] = &[DATABRICKS_SUBNETS, DATABRICKS_DIAGNOSTIC_SETTINGS];
+    const RECORDS: Records = records;
 }
 
 /// The `azdatabricks` cloud plugin.
-pub type AzDatabricks = AzurePlugin<AzDatabricksReader>;
+pub type AzDatabricks = AzurePlugin<Listing<AzDatabricksReader>>;
 
 /// The records of one subscription.
-fn records(
-    session: &Session,
-    sub: &Subscription<'_>,
-    lists: &Lists,
-    read: &mut Collected,
-) -> Vec<String> {
+fn records(input: &Input<'_>, read: &mut Collected) -> Vec<String> {
+    let (session, sub, lists) = (input.session, input.sub, input.lists);
     let Some(workspaces) = lists.get(DATABRICKS_WORKSPACE) else {
         return Vec::new();
     };

@@ -3,9 +3,8 @@
 //! for Endpoint and Defender for Cloud Apps) and assessments (its
 //! recommendations' status per resource) of every subscription.
 
-use crate::lists::{self, text, Lists, Subscription};
-use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
-use cloudrest::Emitter;
+use crate::lists::{text, Input, Lister, Listing, Records, Subscription};
+use cloudrest::azure::{self, AzurePlugin, Collected, ResourceType};
 use serde_json::{json, Value};
 
 /// `record_type` of one Defender plan of a subscription.
@@ -57,29 +56,22 @@ const ASSESSMENTS: ResourceType = ResourceType {
 /// subscription.
 pub enum AzDefenderReader {}
 
-impl Reader for AzDefenderReader {
+impl Lister for AzDefenderReader {
     const NAME: &'static str = "azdefender";
     const DESCRIPTION: &'static str =
         "Reads the Microsoft Defender for Cloud plans, security contacts, settings and assessments of every Azure subscription.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        lists::read(
-            session,
-            Self::NAME,
-            &[PRICINGS, CONTACTS, SETTINGS, ASSESSMENTS],
-            &[],
-            emit,
-            records,
-        );
-    }
+    const TYPES: &'static [ResourceType] = &[PRICINGS, CONTACTS, SETTINGS, ASSESSMENTS];
+    const RECORDS: Records = records;
 }
 
 /// The `azdefender` cloud plugin.
-pub type AzDefender = AzurePlugin<AzDefenderReader>;
+pub type AzDefender = AzurePlugin<Listing<AzDefenderReader>>;
 
 /// The records of one subscription: one per plan, and the contacts (when
 /// listed).
-fn records(_: &Session, sub: &Subscription<'_>, lists: &Lists, _: &mut Collected) -> Vec<String> {
+fn records(input: &Input<'_>, _: &mut Collected) -> Vec<String> {
+    let Input { sub, lists, .. } = *input;
     let mut records: Vec<String> = lists
         .get(DEFENDER_PRICING)
         .into_iter()

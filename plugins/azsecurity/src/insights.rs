@@ -1,9 +1,8 @@
 //! The `azappinsights` cloud plugin: the Application Insights components of
 //! every subscription, as one record per subscription.
 
-use crate::lists::{self, text, Lists, Subscription};
-use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
-use cloudrest::Emitter;
+use crate::lists::{text, Input, Lister, Listing, Records};
+use cloudrest::azure::{self, AzurePlugin, Collected, ResourceType};
 use serde_json::{json, Value};
 
 /// `record_type` of a subscription's Application Insights components (all
@@ -25,23 +24,23 @@ const INGESTION_SECRETS: [&str; 2] = ["InstrumentationKey", "ConnectionString"];
 /// `application_insights` record, then one `collection_summary`.
 pub enum AzAppInsightsReader {}
 
-impl Reader for AzAppInsightsReader {
+impl Lister for AzAppInsightsReader {
     const NAME: &'static str = "azappinsights";
     const DESCRIPTION: &'static str =
         "Reads the Application Insights components of every Azure subscription.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        lists::read(session, Self::NAME, &[COMPONENTS], &[], emit, records);
-    }
+    const TYPES: &'static [ResourceType] = &[COMPONENTS];
+    const RECORDS: Records = records;
 }
 
 /// The `azappinsights` cloud plugin.
-pub type AzAppInsights = AzurePlugin<AzAppInsightsReader>;
+pub type AzAppInsights = AzurePlugin<Listing<AzAppInsightsReader>>;
 
 /// The subscription's one record: `raw.components` (the list, maybe empty,
 /// each without its instrumentation key and connection string);
 /// `ext.components` (how many) and `ext.component_names`.
-fn records(_: &Session, sub: &Subscription<'_>, lists: &Lists, _: &mut Collected) -> Vec<String> {
+fn records(input: &Input<'_>, _: &mut Collected) -> Vec<String> {
+    let Input { sub, lists, .. } = *input;
     let Some(components) = lists.get(APPLICATION_INSIGHTS) else {
         return Vec::new();
     };

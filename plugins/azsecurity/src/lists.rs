@@ -6,11 +6,66 @@
 //! evaluated", never pass.
 
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::azure::{self, subscription_ext, Collected, ResourceType, Session};
+use cloudrest::azure::{self, subscription_ext, Collected, Reader, ResourceType, Session};
 use cloudrest::{run_bounded, Emitter};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::Mutex;
+
+/// A cloud plugin that reads whole lists per subscription: what it lists,
+/// and how one subscription's lists become records. [`Listing`] makes it
+/// a [`Reader`].
+pub trait Lister: Send + 'static {
+    /// The plugin's name.
+    const NAME: &'static str;
+    /// One line saying what it reads.
+    const DESCRIPTION: &'static str;
+    /// The types listed in every subscription.
+    const TYPES: &'static [ResourceType];
+    /// The record types [`Lister::RECORDS`] reads itself (the summaries
+    /// expect them too).
+    const MORE: &'static [&'static str] = &[];
+    /// The records of one subscription (see [`read`]).
+    const RECORDS: Records;
+
+    /// Emits what comes before the subscriptions' records; false once the
+    /// run stops taking records.
+    fn before(_session: &Session, _emit: &Emitter) -> bool {
+        true
+    }
+}
+
+/// The [`Reader`] of a [`Lister`]: [`Lister::before`], then [`read`].
+pub struct Listing<L>(PhantomData<fn() -> L>);
+
+impl<L: Lister> Reader for Listing<L> {
+    const NAME: &'static str = L::NAME;
+    const DESCRIPTION: &'static str = L::DESCRIPTION;
+
+    fn collect(session: &Session, emit: &Emitter) {
+        if L::before(session, emit) {
+            read(session, L::NAME, L::TYPES, L::MORE, emit, L::RECORDS);
+        }
+    }
+}
+
+/// What one subscription's records are made from: the session (to read
+/// more), the subscription and what was listed in it.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    /// The session, for reads of the plugin's own.
+    pub session: &'a Session,
+    /// The subscription.
+    pub sub: &'a Subscription<'a>,
+    /// Its lists.
+    pub lists: &'a Lists,
+}
+
+/// Turns one subscription's [`Input`] into the JSON text of each record,
+/// counting in the [`Collected`] what it read itself and what it could
+/// not.
+pub type Records = fn(&Input<'_>, &mut Collected) -> Vec<String>;
 
 /// One subscription's identity, for the records of a listed type.
 pub struct Subscription<'a> {
@@ -40,23 +95,13 @@ pub fn read(
     types: &[ResourceType],
     more: &[&'static str],
     emit: &Emitter,
-    records: impl Fn(&Session, &Subscription<'_>, &Lists, &mut Collected) -> Vec<String> + Sync,
+    records: Records,
 ) {
-    let subscriptions = match session.subscriptions() {
-        Ok(subscriptions) => subscriptions,
-        Err(e) => {
-            let message = format!("{plugin}: cannot list subscriptions: {e}");
-            log::error!("{message}");
-            emit.problem(PluginError::unavailable(message));
-            return;
-        }
+    let Some(subscriptions) = session.subscriptions_for(plugin, emit) else {
+        return;
     };
     let listed: Mutex<BTreeMap<usize, (Lists, Collected)>> = Mutex::default();
-    let tasks: Vec<(usize, &Value, ResourceType)> = subscriptions
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| types.iter().map(move |t| (i, s, *t)))
-        .collect();
+    let tasks = azure::tasks(&subscriptions, types);
     run_bounded(
         tasks,
         session.params.max_concurrency,
@@ -100,7 +145,12 @@ pub fn read(
                     .unwrap_or_default(),
             };
             let failed_before: Vec<&str> = read.failures.keys().copied().collect();
-            let out = records(session, &sub, &lists, &mut read);
+            let input = Input {
+                session,
+                sub: &sub,
+                lists: &lists,
+            };
+            let out = records(&input, &mut read);
             // What `records` could not read is a partial read too.
             for (record_type, why) in &read.failures {
                 if !failed_before.contains(record_type) {
@@ -141,15 +191,7 @@ pub fn list(
     subscription: &Value,
     resource: ResourceType,
 ) -> Result<Vec<Value>, String> {
-    let sub_id = subscription
-        .get("subscriptionId")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let url = format!(
-        "{}/subscriptions/{sub_id}/{}?api-version={}",
-        session.resource_manager, resource.path, resource.api_version
-    );
-    let what = format!("subscription {sub_id}: listing {}", resource.record_type);
+    let (url, what) = azure::list_request(session, subscription, resource);
     let max = session.params.max_recs;
     let mut items = Vec::new();
     azure::list(&session.http, &what, &url, &session.token, |page| {

@@ -3,10 +3,9 @@
 //! Watchers and their flow logs, Application Gateway WAF policies and
 //! virtual network gateways (point-to-site VPN), of every subscription.
 
-use crate::lists::{self, text, Lists, Subscription};
+use crate::lists::{text, Input, Lister, Listing, Records, Subscription};
 use crate::vpn::{self, VPN_GATEWAY};
-use cloudrest::azure::{self, AzurePlugin, Collected, Reader, ResourceType, Session};
-use cloudrest::Emitter;
+use cloudrest::azure::{self, AzurePlugin, Collected, ResourceType, Session};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -65,25 +64,18 @@ const WAF_POLICIES: ResourceType = ResourceType {
 /// `vpn_gateway` record each), then one `collection_summary`.
 pub enum AzNetworkReader {}
 
-impl Reader for AzNetworkReader {
+impl Lister for AzNetworkReader {
     const NAME: &'static str = "aznetwork";
     const DESCRIPTION: &'static str =
         "Reads the virtual networks, Bastion hosts, Network Watchers, flow logs, Application Gateway WAF policies and virtual network gateways of every Azure subscription.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        lists::read(
-            session,
-            Self::NAME,
-            &[VNETS, BASTIONS, WATCHERS, WAF_POLICIES],
-            &[FLOW_LOG, VPN_GATEWAY],
-            emit,
-            records,
-        );
-    }
+    const TYPES: &'static [ResourceType] = &[VNETS, BASTIONS, WATCHERS, WAF_POLICIES];
+    const MORE: &'static [&'static str] = &[FLOW_LOG, VPN_GATEWAY];
+    const RECORDS: Records = records;
 }
 
 /// The `aznetwork` cloud plugin.
-pub type AzNetwork = AzurePlugin<AzNetworkReader>;
+pub type AzNetwork = AzurePlugin<Listing<AzNetworkReader>>;
 
 /// A location as Azure spells it in `name` form: `West US` and `westus`
 /// are the same.
@@ -96,12 +88,8 @@ fn location(value: &str) -> String {
 }
 
 /// The records of one subscription.
-fn records(
-    session: &Session,
-    sub: &Subscription<'_>,
-    lists: &Lists,
-    read: &mut Collected,
-) -> Vec<String> {
+fn records(input: &Input<'_>, read: &mut Collected) -> Vec<String> {
+    let (session, sub, lists) = (input.session, input.sub, input.lists);
     let mut records = Vec::new();
     let vnets = lists.get(VIRTUAL_NETWORK);
     for vnet in vnets.into_iter().flatten() {

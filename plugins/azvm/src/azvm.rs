@@ -30,14 +30,8 @@ pub type AzVm = AzurePlugin<AzVmReader>;
 const VIEWS: &str = "vm_instance_view";
 
 fn read_all(session: &Session, emit: &Emitter) {
-    let subscriptions = match session.subscriptions() {
-        Ok(subscriptions) => subscriptions,
-        Err(e) => {
-            let message = format!("azvm: cannot list subscriptions: {e}");
-            log::error!("{message}");
-            emit.problem(PluginError::unavailable(message));
-            return;
-        }
+    let Some(subscriptions) = session.subscriptions_for("azvm", emit) else {
+        return;
     };
     let collected: Vec<Mutex<Collected>> = subscriptions.iter().map(|_| Mutex::default()).collect();
     let vms: Mutex<Vec<(usize, Value)>> = Mutex::default();

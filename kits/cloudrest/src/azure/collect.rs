@@ -59,22 +59,12 @@ pub fn collect(
     emit: &Emitter,
     records: impl Fn(Listed<'_>, &Emitter, &mut Collected) -> bool + Sync,
 ) {
-    let subscriptions = match session.subscriptions() {
-        Ok(subscriptions) => subscriptions,
-        Err(e) => {
-            let message = format!("{plugin}: cannot list subscriptions: {e}");
-            log::error!("{message}");
-            emit.problem(PluginError::unavailable(message));
-            return;
-        }
+    let Some(subscriptions) = session.subscriptions_for(plugin, emit) else {
+        return;
     };
     log::info!("Reading {} subscription(s).", subscriptions.len());
     let collected: Mutex<BTreeMap<usize, Collected>> = Mutex::default();
-    let tasks: Vec<(usize, &Value, ResourceType)> = subscriptions
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| types.iter().map(move |t| (i, s, *t)))
-        .collect();
+    let tasks = tasks(&subscriptions, types);
     run_bounded(
         tasks,
         session.params.max_concurrency,
@@ -132,15 +122,7 @@ fn list_type(
         records(listed, emit, more);
         return Ok(1);
     }
-    let sub_id = subscription
-        .get("subscriptionId")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let url = format!(
-        "{}/subscriptions/{sub_id}/{}?api-version={}",
-        session.resource_manager, resource.path, resource.api_version
-    );
-    let what = format!("subscription {sub_id}: listing {}", resource.record_type);
+    let (url, what) = list_request(session, subscription, resource);
     let max = session.params.max_recs;
     let mut count = 0;
     let mut reader_gone = false;
@@ -211,6 +193,39 @@ pub fn item_id(item: &RawValue) -> Option<String> {
     serde_json::from_str::<Id<'_>>(item.get())
         .ok()
         .and_then(|item| item.id.as_str().map(str::to_string))
+}
+
+/// One task per subscription (by its index in `subscriptions`) and type
+/// of `types`: what a reader of listed types does in parallel.
+pub fn tasks<'a>(
+    subscriptions: &'a [Value],
+    types: &[ResourceType],
+) -> Vec<(usize, &'a Value, ResourceType)> {
+    subscriptions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| types.iter().map(move |t| (i, s, *t)))
+        .collect()
+}
+
+/// The URL that lists `resource` in `subscription` (a subscription as
+/// Resource Manager lists it), and what reading it does, for its errors
+/// (`subscription <id>: listing <record type>`).
+pub fn list_request(
+    session: &Session,
+    subscription: &Value,
+    resource: ResourceType,
+) -> (String, String) {
+    let sub_id = subscription
+        .get("subscriptionId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let url = format!(
+        "{}/subscriptions/{sub_id}/{}?api-version={}",
+        session.resource_manager, resource.path, resource.api_version
+    );
+    let what = format!("subscription {sub_id}: listing {}", resource.record_type);
+    (url, what)
 }
 
 #[cfg(test)]

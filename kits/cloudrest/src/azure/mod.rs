@@ -8,7 +8,8 @@ mod plugin;
 
 pub use crate::Collected;
 pub use collect::{
-    collect, item_id, record, summary_record, Listed, ResourceType, CLOUD_TYPE, SUBSCRIPTION,
+    collect, item_id, list_request, record, summary_record, tasks, Listed, ResourceType,
+    CLOUD_TYPE, SUBSCRIPTION,
 };
 pub use credential::{CredentialKind, SignIn};
 pub use plugin::{AzurePlugin, Reader};
@@ -233,6 +234,21 @@ impl Session {
             subscriptions.len(),
             self.resource_manager
         ))
+    }
+
+    /// [`Session::subscriptions`], or `None` after reporting why not to
+    /// `emit` (and the log) as `plugin`'s problem: a reader that cannot
+    /// list subscriptions reads nothing.
+    pub fn subscriptions_for(&self, plugin: &str, emit: &crate::Emitter) -> Option<Vec<Value>> {
+        match self.subscriptions() {
+            Ok(subscriptions) => Some(subscriptions),
+            Err(e) => {
+                let message = format!("{plugin}: cannot list subscriptions: {e}");
+                log::error!("{message}");
+                emit.problem(cloudmarker_plugin_api::PluginError::unavailable(message));
+                None
+            }
+        }
     }
 
     /// The subscriptions the identity can read (at most `_max_subs`), and
