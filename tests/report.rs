@@ -631,3 +631,47 @@ fn at_100000_findings_the_page_stays_under_5_mb_and_renders_quickly() {
     eprintln!("{N} findings: chromium parsed the page in {parsed_ms:.0} ms; --dump-dom took {seconds:.2} s in all (browser start included)");
     assert!(parsed_ms < 2000.0, "{parsed_ms} ms");
 }
+
+#[test]
+fn a_filestore_with_report_true_gets_the_run_s_report_beside_its_outputs() {
+    let sb = sandbox();
+    run_with(&sb, records(&[("web", &["22"])]));
+    assert!(
+        !sb.out().join("report.html").exists(),
+        "no report unless asked"
+    );
+    sb.file(
+        "with_report.yaml",
+        "plugins:\n  filestore:\n    params:\n      report: true\n",
+    );
+    std::fs::write(
+        sb.path().join("records.json"),
+        records(&[("web", &["22"]), ("db", &["3389"])]).to_string(),
+    )
+    .unwrap();
+    sb.run_now(&["cmp.yaml", "with_report.yaml"])
+        .assert_status(0);
+    let page = std::fs::read_to_string(sb.out().join("report.html")).expect("out/report.html");
+    let data = island(&page);
+    let findings = json_of(
+        &sb,
+        &[
+            "findings",
+            "--format",
+            "json",
+            "-c",
+            "sandbox.yaml",
+            "cmp.yaml",
+        ],
+    );
+    let active = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] != "resolved")
+        .count() as u64;
+    assert_eq!(data["summary"]["open_total"], active);
+    let trend = data["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 2, "both runs, the one that wrote it included");
+    assert_eq!(data["runs"].as_array().unwrap().len(), 2);
+}

@@ -42,25 +42,10 @@ pub fn run(cli: &Cli, output: &Path, frameworks: &[String], since: Option<&str>)
         }
     };
     let page = report::page(&input);
-    if let Err(e) = write(output, page.as_bytes()) {
+    if let Err(e) = report::write_file(output, page.as_bytes()) {
         eprintln!("cloudmarker: error: cannot write {}: {e}", output.display());
         return exit::PLUGIN_FAILED;
     }
     println!("Wrote {} ({} bytes).", output.display(), page.len());
     exit::SUCCESS
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over
-/// `path`: a reader never sees half a page.
-fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

@@ -11,6 +11,7 @@
 //! - [`model`]: the numbers the page shows (also its JSON island);
 //! - [`html`] and [`chart`]: the page and its SVG charts.
 
+pub mod beside;
 pub mod chart;
 pub mod gather;
 pub mod html;
@@ -35,4 +36,19 @@ pub fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
 /// The page of `input`.
 pub fn page(input: &gather::Input) -> String {
     html::render(&model::build(input))
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over
+/// `path`: a reader never sees half a page.
+pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
