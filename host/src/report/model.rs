@@ -355,7 +355,9 @@ pub fn build(input: &Input) -> Model {
 
     let (trend, latest) = trend(input);
     summary.latest_run = latest.clone();
-    let since = input.since.to_rfc3339();
+    let since = input
+        .since
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for change in &input.changes {
         if Some(&change.audit_version) == latest.as_ref() {
             summary.latest.add(change.status);
@@ -497,7 +499,7 @@ pub fn build(input: &Input) -> Model {
         .collect();
 
     Model {
-        generated: input.now.to_rfc3339(),
+        generated: input.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         since,
         state: input.state_path.clone(),
         summary,
