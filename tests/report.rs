@@ -351,7 +351,7 @@ fn the_report_holds_the_numbers_of_findings_and_compliance() {
         rdp.as_array()
             .unwrap()
             .iter()
-            .any(|r| r.as_str().unwrap().ends_with("/securityRules/web")),
+            .any(|r| r.as_str().unwrap().contains("/securityRules/web (")),
         "{rdp}"
     );
 

@@ -172,7 +172,7 @@ pub struct Failing {
     pub title: String,
     /// Open findings of its checks (the compliance report's count).
     pub open_findings: u64,
-    /// Some of them: their resources (or ids).
+    /// Some of them: each one's resource (or id) and check.
     pub findings: Vec<String>,
 }
 
@@ -465,7 +465,10 @@ pub fn build(input: &Input) -> Model {
                                     .is_none_or(|c| c == report.framework.provider)
                         })
                         .take(FINDINGS_PER_REQUIREMENT)
-                        .map(|f| f.reference.clone().unwrap_or_else(|| f.finding_id.clone()))
+                        .map(|f| {
+                            let what = f.reference.as_deref().unwrap_or(&f.finding_id);
+                            format!("{what} ({})", place_of(f).check)
+                        })
                         .collect();
                     Failing {
                         id: r.id.clone(),
