@@ -395,6 +395,12 @@ fn the_report_holds_the_numbers_of_findings_and_compliance() {
     // Worst scopes: subid has every open finding.
     assert_eq!(data["worst_scopes"][0]["name"], "azure subid");
     assert_eq!(data["worst_scopes"][0]["total"], active.len() as u64);
+    // And one service: the network security groups.
+    assert_eq!(
+        data["worst_services"],
+        json!([{"name": "azure Microsoft.Network/networkSecurityGroups",
+                "total": active.len(), "open": data["summary"]["open"]}])
+    );
 
     // Self-contained: nothing from the network.
     for remote in ["src=\"http", "href=\"http", "url(http", "@import"] {

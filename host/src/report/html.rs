@@ -52,7 +52,7 @@ nav a{margin-right:12px}
 .card{border:1px solid #ced4da;border-left-width:6px;border-radius:4px;padding:6px 12px;min-width:110px}
 .card b{display:block;font-size:22px}
 .s0{border-left-color:#8b0000}.s1{border-left-color:#d9480f}.s2{border-left-color:#b08900}.s3{border-left-color:#1c7ed6}.s4{border-left-color:#495057}.s5{border-left-color:#868e96}
-td.sev{border-left:6px solid;font-weight:600}
+td.sev{border-left-width:6px;border-left-style:solid;font-weight:600}
 table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #dee2e6;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f1f3f5}td.n,th.n{text-align:right}
 .warn{background:#fff3bf;border:1px solid #f08c00;padding:8px 12px;border-radius:4px}
@@ -423,7 +423,7 @@ fn worst(out: &mut String, model: &Model) {
     groups(
         out,
         "worst-services",
-        "Services (the resource type each check read)",
+        "Services (from each resource's id: Azure resource type, AWS ARN service, Google API)",
         "Cloud and resource type",
         &model.worst_services,
     );

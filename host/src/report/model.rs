@@ -401,10 +401,10 @@ pub fn build(input: &Input) -> Model {
     });
     let worst_services = group(&|f| {
         let place = place_of(f);
-        let kind = if place.resource_type.is_empty() {
-            f.record_type.clone().unwrap_or_default()
-        } else {
-            place.resource_type.clone()
+        let kind = match f.reference.as_deref().and_then(service_of) {
+            Some(service) => service.to_string(),
+            None if place.resource_type.is_empty() => f.record_type.clone().unwrap_or_default(),
+            None => place.resource_type.clone(),
         };
         format!("{} {kind}", cloud(f))
     });
@@ -517,7 +517,7 @@ pub fn build(input: &Input) -> Model {
             .iter()
             .map(|r| Run {
                 run: r.audit_version.clone(),
-                started: r.started.to_rfc3339(),
+                started: r.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 status: r.status,
                 interrupted: r.interrupted,
                 failures: r.audits.iter().map(|a| a.failures).sum(),
@@ -525,6 +525,31 @@ pub fn build(input: &Input) -> Model {
             .collect(),
         notes: input.notes.clone(),
         rows,
+    }
+}
+
+/// The service a resource belongs to, from its reference: an Azure
+/// resource id's type (`Microsoft.Network/networkSecurityGroups`, the last
+/// `/providers/` segment pair), an AWS ARN's service (`arn:aws:s3:::b` ->
+/// `s3`), a Google API URL's API (`https://www.googleapis.com/compute/v1/...`
+/// -> `compute`, `https://sqladmin.googleapis.com/...` -> `sqladmin`).
+pub fn service_of(reference: &str) -> Option<&str> {
+    if let Some(rest) = reference.strip_prefix("arn:") {
+        return rest.split(':').nth(1).filter(|s| !s.is_empty());
+    }
+    if let Some((_, tail)) = reference.rsplit_once("/providers/") {
+        let mut parts = tail.split('/');
+        let (namespace, kind) = (parts.next()?, parts.next()?);
+        let end = reference.len() - tail.len() + namespace.len() + 1 + kind.len();
+        return Some(&reference[reference.len() - tail.len()..end]);
+    }
+    let rest = reference.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let api = host.strip_suffix(".googleapis.com")?;
+    if api == "www" {
+        path.split('/').next().filter(|s| !s.is_empty())
+    } else {
+        Some(api)
     }
 }
 
@@ -720,4 +745,27 @@ fn blind_spots(input: &Input) -> Vec<BlindSpot> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_of;
+
+    #[test]
+    fn a_reference_names_its_service() {
+        assert_eq!(
+            service_of("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n/securityRules/r"),
+            Some("Microsoft.Network/networkSecurityGroups")
+        );
+        assert_eq!(service_of("arn:aws:s3:::bucket"), Some("s3"));
+        assert_eq!(
+            service_of("https://www.googleapis.com/compute/v1/projects/p/global/firewalls/f"),
+            Some("compute")
+        );
+        assert_eq!(
+            service_of("https://sqladmin.googleapis.com/v1/projects/p/instances/i"),
+            Some("sqladmin")
+        );
+        assert_eq!(service_of("mock-7"), None);
+    }
 }
