@@ -667,3 +667,37 @@ fn a_bad_email_config_is_a_config_error() {
         "notify.yaml:3: email.to_addrs: invalid type: string \"not-an-address\", expected a sequence",
     );
 }
+
+#[test]
+fn attach_report_mails_the_run_s_report_once_its_findings_are_recorded() {
+    let sb = Sandbox::new();
+    let smtp = Smtp::start(&sb, "plain", None, false);
+    email_config(
+        &sb,
+        smtp.server.port,
+        "      ssl_mode: disable\n      attach_report: true\n",
+    );
+    let run = sb.run_now(&["email.yaml"]);
+    run.assert_status(0);
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 2, "the digest and the report: {messages:?}");
+    let (report, digest): (Vec<&Value>, Vec<&Value>) = messages.iter().partition(|m| {
+        m["subject"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("cloudmarker report "))
+    });
+    assert_mock_events_email(digest[0]);
+    let report = report[0];
+    assert_eq!(report["to"], "user1@example.com, user2@example.com");
+    let page = report["attachments"]["report.html"]
+        .as_str()
+        .expect("report.html attached");
+    // The report of this run: its four findings, new in it.
+    let start = r#"<script type="application/json" id="report-data">"#;
+    let from = page.find(start).expect("the JSON island") + start.len();
+    let to = from + page[from..].find("</script>").unwrap();
+    let data: Value = serde_json::from_str(&page[from..to]).unwrap();
+    assert_eq!(data["summary"]["open_total"], 4, "{data}");
+    assert_eq!(data["summary"]["latest"]["new"], 4, "{data}");
+    assert_eq!(data["runs"].as_array().unwrap().len(), 1);
+}

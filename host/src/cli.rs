@@ -153,6 +153,28 @@ pub enum Command {
         #[arg(long, value_name = "AUDIT")]
         audit: Option<String>,
     },
+    /// Write one self-contained HTML report (no network needed to read it):
+    /// open findings by severity, what changed, the trend over the last
+    /// runs, compliance per framework, the worst scopes and services, the
+    /// findings table and what was not evaluated.
+    Report {
+        /// The file to write.
+        #[arg(
+            short = 'o',
+            long,
+            value_name = "FILE",
+            default_value = "cloudmarker-report.html"
+        )]
+        output: PathBuf,
+        /// A framework's id (may be repeated); default: the frameworks of
+        /// the clouds in the findings database.
+        #[arg(long, value_name = "ID")]
+        framework: Vec<String>,
+        /// Also count what changed since DATE (YYYY-MM-DD or RFC 3339;
+        /// default: 7 days ago).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
     /// Rules written in YAML with CEL (the rulesevent plugin's): list them,
     /// or run their test cases.
     Rules {

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod notify;
 pub mod plugins;
 pub mod record;
+pub mod report;
 pub mod schedule;
 pub mod service;
 pub mod table;
@@ -54,6 +55,11 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
             audit,
         }) => commands::compliance::run(&cli, framework.as_deref(), *format, audit.as_deref()),
+        Some(Command::Report {
+            output,
+            framework,
+            since,
+        }) => commands::report::run(&cli, output, framework, since.as_deref()),
         Some(Command::Rules { action }) => commands::rules::run(&cli, action),
         Some(Command::Plugins { action }) => commands::plugins::run(&cli, action),
         Some(Command::Completions { shell }) => commands::completions::run(*shell),

@@ -210,6 +210,9 @@ impl Service<'_> {
                 self.history.display()
             );
         }
+        // `report: true` on a filestore: the run's page beside its outputs,
+        // once the findings state and the run history hold the run.
+        crate::report::beside::write_after_run(self.config);
         self.shutdown.end_run();
         status
     }

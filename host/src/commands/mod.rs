@@ -15,6 +15,7 @@ pub mod man;
 pub mod plugin;
 pub mod plugins;
 pub mod probe;
+pub mod report;
 pub mod rules;
 pub mod run;
 pub mod validate;

@@ -56,6 +56,12 @@ pub struct EmailParams {
     pub accept_invalid_certs: bool,
     /// Seconds to wait for the server at each step.
     pub timeout: f64,
+    /// Also mail the HTML report of each run (`report.html`, as `cloudmarker
+    /// report` writes it) to the same recipients, once the run's findings
+    /// are recorded: the host sends it in a message of its own after the
+    /// run (an alert's digest goes out before the run's findings are
+    /// committed, so it cannot carry the report of its own run).
+    pub attach_report: bool,
 }
 
 impl Default for EmailParams {
@@ -74,6 +80,7 @@ impl Default for EmailParams {
             ca_cert: None,
             accept_invalid_certs: false,
             timeout: 30.0,
+            attach_report: false,
         }
     }
 }
@@ -191,6 +198,21 @@ impl Mailer {
         body: &str,
         attachment: Option<(&str, String)>,
     ) -> Result<(), String> {
+        self.send_file(
+            subject,
+            body,
+            attachment.map(|(name, json)| (name, "application/json", json)),
+        )
+    }
+
+    /// Sends one email with a plain-text body and an optional attachment
+    /// (file name, content type, content).
+    pub fn send_file(
+        &self,
+        subject: &str,
+        body: &str,
+        attachment: Option<(&str, &str, String)>,
+    ) -> Result<(), String> {
         let mut builder = Message::builder().from(self.from.clone()).subject(subject);
         for to in &self.to {
             builder = builder.to(to.clone());
@@ -198,10 +220,9 @@ impl Mailer {
         let text = SinglePart::plain(body.to_string());
         let message = match attachment {
             None => builder.singlepart(text),
-            Some((name, json)) => {
-                let json_type =
-                    ContentType::parse("application/json").map_err(|e| e.to_string())?;
-                let file = Attachment::new(name.to_string()).body(json, json_type);
+            Some((name, content_type, content)) => {
+                let content_type = ContentType::parse(content_type).map_err(|e| e.to_string())?;
+                let file = Attachment::new(name.to_string()).body(content, content_type);
                 builder.multipart(MultiPart::mixed().singlepart(text).singlepart(file))
             }
         }

@@ -38,6 +38,10 @@ pub struct FileStoreParams {
     /// records that are not findings are left out) or `csv` (one row per
     /// record with its `com` fields, `<worker>.csv`).
     pub format: Format,
+    /// Also keep the HTML report of the run (`report.html`, as `cloudmarker
+    /// report` writes it) in `path`: the host writes it from the findings
+    /// state after each run (the plugin itself does nothing with it).
+    pub report: bool,
 }
 
 impl Default for FileStoreParams {
@@ -45,6 +49,7 @@ impl Default for FileStoreParams {
         Self {
             path: "/tmp/cloudmarker".into(),
             format: Format::Json,
+            report: false,
         }
     }
 }
@@ -390,6 +395,7 @@ mod tests {
         FileStore::new(FileStoreParams {
             path: dir.to_str().unwrap().into(),
             format: Format::Json,
+            report: false,
         })
         .unwrap()
     }
@@ -564,6 +570,7 @@ mod tests {
         let err = FileStore::new(FileStoreParams {
             path: dir.path().to_str().unwrap().into(),
             format: Format::Json,
+            report: false,
         })
         .unwrap_err();
         assert!(err.message.contains("writable by others"), "{err}");
@@ -653,6 +660,7 @@ mod tests {
         let err = FileStore::new(FileStoreParams {
             path: file.join("sub").to_str().unwrap().into(),
             format: Format::Json,
+            report: false,
         })
         .unwrap_err();
         assert!(err.message.contains("cannot create"), "{err}");
