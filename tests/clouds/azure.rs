@@ -1216,6 +1216,63 @@ fn refused_databricks_networks_and_diagnostic_settings_are_failed_collections() 
     );
 }
 
+/// A throttled list (429 with Retry-After) is read again and nothing is
+/// lost; a subscription whose resource provider is not registered (409
+/// MissingSubscriptionRegistration) is a failed collection, its rules not
+/// evaluated there, never a pass.
+#[test]
+fn throttled_databricks_lists_are_retried_and_an_unregistered_provider_fails_the_collection() {
+    let (sb, clouds, run) = run_audit(
+        &["--fail", "/providers/Microsoft.Databricks/workspaces=429x1"],
+        "databricks.yaml",
+        databricks_audit,
+    );
+    run.assert_status(0);
+    let lists = |clouds: &Clouds| {
+        crate::common::json_lines(&clouds.log)
+            .iter()
+            .filter(|r| {
+                let path = r["path"].as_str().unwrap_or_default();
+                path.ends_with("/providers/Microsoft.Databricks/workspaces")
+            })
+            .count()
+    };
+    let (_sb, unthrottled, _run) = run_audit(&[], "databricks.yaml", databricks_audit);
+    assert_eq!(
+        lists(&clouds),
+        lists(&unthrottled) + 1,
+        "one list asked twice"
+    );
+    let read = sb.records("dbaudit_azdatabricks.json");
+    assert_eq!(of_type(&read, "databricks_workspace").len(), 3);
+    assert_eq!(sb.records("dbaudit_rules.json").len(), 6, "as unthrottled");
+
+    let (sb, _clouds, run) = run_audit(
+        &["--fail", "/providers/Microsoft.Databricks/workspaces=409"],
+        "databricks.yaml",
+        databricks_audit,
+    );
+    assert_eq!(run.status, Some(1), "a partial read: {}", run.output());
+    let read = sb.records("dbaudit_azdatabricks.json");
+    assert!(of_type(&read, "databricks_workspace").is_empty());
+    let summaries = of_type(&read, "collection_summary");
+    assert!(!summaries.is_empty());
+    for summary in summaries {
+        assert_eq!(summary["ext"]["complete"], false, "{summary}");
+        let why = summary["ext"]["failed"]["databricks_workspace"]
+            .as_str()
+            .unwrap();
+        assert!(
+            why.contains("409") && why.contains("MissingSubscriptionRegistration"),
+            "{why}"
+        );
+    }
+    assert!(
+        !sb.out().join("dbaudit_rules.json").exists()
+            || sb.records("dbaudit_rules.json").is_empty()
+    );
+}
+
 /// The audit of azappinsights with its rule (events in
 /// `aiaudit_rules.json`).
 fn app_insights_audit(clouds: &Clouds) -> AuditYaml {

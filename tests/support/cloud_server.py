@@ -379,8 +379,13 @@ class Handler(testserver.Handler):
         elif path.startswith("/graph/") and status == 403:
             body = {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}
         else:
-            code = {403: "AuthorizationFailed", 429: "TooManyRequests"}.get(status, "InternalServerError")
-            body = {"error": {"code": code, "message": f"Injected {status} for {path}"}}
+            code = {403: "AuthorizationFailed", 409: "MissingSubscriptionRegistration",
+                    429: "TooManyRequests"}.get(status, "InternalServerError")
+            # 409: what Resource Manager answers for a type whose resource
+            # provider the subscription has not registered.
+            message = (f"The subscription is not registered to use the namespace of {path}"
+                       if status == 409 else f"Injected {status} for {path}")
+            body = {"error": {"code": code, "message": message}}
         self.reply(status, body, headers)
         return True
 
