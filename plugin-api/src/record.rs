@@ -516,16 +516,26 @@ pub struct ExtHead<'a> {
     /// `ext.account_id`: the AWS account.
     #[serde(borrow, default, deserialize_with = "text")]
     pub account_id: Option<Cow<'a, str>>,
+    /// `ext.tenant_id`: the Microsoft Entra tenant, for the records of a
+    /// tenant rather than of one subscription.
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub tenant_id: Option<Cow<'a, str>>,
 }
+
+/// The `ext` keys that name a record's scope, first found first: an Azure
+/// subscription, a Google Cloud project, an AWS account, an Entra tenant.
+pub const SCOPE_KEYS: [&str; 4] = ["subscription_id", "project_id", "account_id", "tenant_id"];
 
 impl ExtHead<'_> {
     /// The scope the record belongs to (an Azure subscription, a Google
-    /// Cloud project or an AWS account), as the check summaries count it.
+    /// Cloud project, an AWS account or an Entra tenant: [`SCOPE_KEYS`]),
+    /// as the check summaries count it.
     pub fn scope(&self) -> Option<&str> {
         self.subscription_id
             .as_deref()
             .or(self.project_id.as_deref())
             .or(self.account_id.as_deref())
+            .or(self.tenant_id.as_deref())
     }
 }
 

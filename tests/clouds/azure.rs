@@ -1554,6 +1554,10 @@ fn entra_security_defaults_and_users_mfa_from_graph_with_their_rules() {
             ("azure_entra_users_without_mfa", 1)
         ]
     );
+    // The tenant's collection summary: both read.
+    let summary = of_type(&read, "collection_summary");
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0]["ext"]["complete"], true, "{}", summary[0]);
 }
 
 #[test]
@@ -1584,7 +1588,8 @@ fn graph_without_permission_leaves_the_entra_rules_not_evaluated_naming_the_perm
         "entra.yaml",
         entra_audit,
     );
-    run.assert_status(0);
+    // Data was lost: a partial read, said in the exit status.
+    assert_eq!(run.status, Some(1), "{}", run.output());
     let read = sb.records("entraaudit_azentra.json");
     let defaults = of_type(&read, "entra_security_defaults")[0];
     assert_eq!(defaults["ext"]["readable"], false);
@@ -1600,5 +1605,51 @@ fn graph_without_permission_leaves_the_entra_rules_not_evaluated_naming_the_perm
     assert!(
         !sb.out().join("entraaudit_rules.json").exists(),
         "nothing evaluated, nothing raised"
+    );
+    // The tenant's summary names what could not be read and the
+    // permission it needs, and so does the compliance report's "not
+    // evaluated".
+    let summary = of_type(&read, "collection_summary")[0];
+    assert_eq!(summary["ext"]["complete"], false);
+    let failed = &summary["ext"]["failed"];
+    assert!(
+        failed["entra_security_defaults"]
+            .as_str()
+            .unwrap()
+            .contains("Policy.Read.All"),
+        "{failed}"
+    );
+    assert!(
+        failed["entra_user_mfa"]
+            .as_str()
+            .unwrap()
+            .contains("AuditLog.Read.All"),
+        "{failed}"
+    );
+    let report = sb.run(&[
+        "compliance",
+        "--framework",
+        "cis_azure_6.0.0",
+        "--format",
+        "json",
+        "-c",
+        "sandbox.yaml",
+        "entra.yaml",
+    ]);
+    report.assert_status(0);
+    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let defaults = report["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "5.1.1")
+        .unwrap();
+    assert_eq!(defaults["status"], "not_evaluated", "{defaults}");
+    assert!(
+        defaults["why"]
+            .as_str()
+            .unwrap()
+            .contains("Policy.Read.All"),
+        "{defaults}"
     );
 }

@@ -38,6 +38,8 @@ struct SummaryExt {
     #[serde(default)]
     account_id: Option<String>,
     #[serde(default)]
+    tenant_id: Option<String>,
+    #[serde(default)]
     cloud_type: Option<String>,
     #[serde(default)]
     failed: Option<BTreeMap<String, Value>>,
@@ -65,7 +67,8 @@ impl Scopes {
         if ext.record_type.as_deref() != Some("collection_summary") {
             return;
         }
-        let Some(scope) = ext.subscription_id.or(ext.project_id).or(ext.account_id) else {
+        let scope = (ext.subscription_id.or(ext.project_id).or(ext.account_id)).or(ext.tenant_id);
+        let Some(scope) = scope else {
             return;
         };
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -112,9 +115,9 @@ impl Scopes {
     }
 }
 
-/// The subscription, project or account an event's `ext` names.
+/// The subscription, project, account or tenant an event's `ext` names.
 fn scope_of(ext: &Value) -> Option<&str> {
-    ["subscription_id", "project_id", "account_id"]
+    cloudmarker_plugin_api::record::SCOPE_KEYS
         .iter()
         .find_map(|key| ext.get(*key).and_then(Value::as_str))
 }
@@ -138,8 +141,16 @@ mod tests {
         assert!(!scopes.complete_for(&json!({"subscription_id": "s2"})));
         assert!(!scopes.complete_for(&json!({"subscription_id": "s3"})));
         assert!(!scopes.complete_for(&json!({})));
+        // An Entra tenant's records have no subscription: the tenant is
+        // their scope.
+        scopes.observe(
+            &json!({"ext": {"record_type": "collection_summary", "tenant_id": "t1", "complete": true}})
+                .to_string(),
+        );
+        assert!(scopes.complete_for(&json!({"tenant_id": "t1"})));
+        assert!(!scopes.complete_for(&json!({"tenant_id": "t2"})));
         let summaries = scopes.summaries();
-        assert_eq!(summaries.len(), 2);
+        assert_eq!(summaries.len(), 3);
         assert!(summaries[0].complete && !summaries[1].complete);
     }
 

@@ -94,7 +94,8 @@ impl Reader {
                         coalesce(CASE WHEN v THEN coalesce(
                                      json_extract(event, '$.ext.account_id'),
                                      json_extract(event, '$.ext.subscription_id'),
-                                     json_extract(event, '$.ext.project_id')) END, ''),
+                                     json_extract(event, '$.ext.project_id'),
+                                     json_extract(event, '$.ext.tenant_id')) END, ''),
                         coalesce(CASE WHEN v THEN json_extract(event, '$.ext.record_type') END, '')
                  FROM (SELECT *, json_valid(event) AS v FROM findings)",
             )

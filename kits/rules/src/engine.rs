@@ -75,6 +75,8 @@ struct BucketHead<'a> {
     project_id: Text<'a>,
     #[serde(borrow, default)]
     account_id: Text<'a>,
+    #[serde(borrow, default)]
+    tenant_id: Text<'a>,
 }
 
 fn head<'a>(bucket: Option<&'a RawValue>) -> BucketHead<'a> {
@@ -125,14 +127,15 @@ impl<'a> Located<'a> {
             .or(self.ext.cloud_type.as_str())
     }
 
-    /// The account, subscription or project the record belongs to, as the
-    /// check summaries count it.
+    /// The subscription, project, account or tenant the record belongs to
+    /// (`record::SCOPE_KEYS`), as the check summaries count it.
     fn scope(&self) -> &str {
         let ext = &self.ext;
         ext.subscription_id
             .as_str()
             .or(ext.project_id.as_str())
             .or(ext.account_id.as_str())
+            .or(ext.tenant_id.as_str())
             .unwrap_or(cloudmarker_plugin_api::sdk::tally::NO_SCOPE)
     }
 

@@ -6,7 +6,8 @@
 //! record (`ext.readable` false, `ext.why` naming the permission), and its
 //! rule evaluates nothing.
 
-use cloudrest::azure::{self, AzurePlugin, Reader, Session};
+use cloudmarker_plugin_api::PluginError;
+use cloudrest::azure::{self, AzurePlugin, Collected, Reader, Session};
 use cloudrest::{Bearer, Emitter};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -39,9 +40,38 @@ impl Reader for AzEntraReader {
             graph: &graph,
             token: &token,
         };
-        if emit.record(reader.security_defaults()) {
-            emit.record(reader.user_mfa());
+        let mut read = Collected::default();
+        let mut take = |record_type: &'static str, (record, refused): (String, Option<String>)| {
+            match refused {
+                None => read.count(record_type, 1),
+                Some(why) => {
+                    emit.problem(PluginError::partial(0, why.clone()));
+                    read.fail(record_type, why);
+                }
+            }
+            emit.record(record)
+        };
+        if !take(ENTRA_SECURITY_DEFAULTS, reader.security_defaults())
+            || !take(ENTRA_USER_MFA, reader.user_mfa())
+        {
+            return;
         }
+        // The tenant's summary: what could not be read, and the permission
+        // it needs, for the compliance report's "not evaluated" and the
+        // run's exit status.
+        let tenant = reader.tenant();
+        let label = format!(
+            "Tenant {}",
+            tenant
+                .get("tenant_id")
+                .and_then(Value::as_str)
+                .unwrap_or("(default)")
+        );
+        let summary = azure::record(&tenant, "collection_summary")
+            .reference(graph.clone())
+            .ext_extend(read.summarise(&label, &[]))
+            .ext_extend(session.shard_fields());
+        emit.record(summary.to_json(&Value::Object(tenant)));
     }
 }
 
@@ -93,19 +123,22 @@ impl Graph<'_> {
 
     /// The security defaults record: `raw` is the policy as read;
     /// `ext.readable`, and `ext.enabled` (`isEnabled`) or `ext.why`.
-    fn security_defaults(&self) -> String {
+    /// With the record, why it could not be read (when it could not).
+    fn security_defaults(&self) -> (String, Option<String>) {
         let what = "the security defaults policy";
         let record = azure::record(&self.tenant(), ENTRA_SECURITY_DEFAULTS)
             .reference(format!("{}{SECURITY_DEFAULTS}", self.graph));
         match self.get(what, &format!("{}{SECURITY_DEFAULTS}", self.graph)) {
-            Ok(policy) => record
-                .ext("readable", true)
-                .ext("enabled", policy.get("isEnabled").and_then(Value::as_bool))
-                .to_json(&policy),
-            Err(e) => record
-                .ext("readable", false)
-                .ext("why", Self::why(what, &e, "Policy.Read.All"))
-                .to_json(&Value::Null),
+            Ok(policy) => {
+                let enabled = policy.get("isEnabled").and_then(Value::as_bool);
+                let record = record.ext("readable", true).ext("enabled", enabled);
+                (record.to_json(&policy), None)
+            }
+            Err(e) => {
+                let why = Self::why(what, &e, "Policy.Read.All");
+                let record = record.ext("readable", false).ext("why", why.as_str());
+                (record.to_json(&Value::Null), Some(why))
+            }
         }
     }
 
@@ -114,7 +147,8 @@ impl Graph<'_> {
     /// `ext.users_without_mfa` (the userPrincipalName of each member not
     /// registered for multifactor authentication) and `raw.users` (those
     /// members' registration details); else `ext.why`.
-    fn user_mfa(&self) -> String {
+    /// With the record, why it could not be read (when it could not).
+    fn user_mfa(&self) -> (String, Option<String>) {
         let what = "the users' authentication method registration";
         let record = azure::record(&self.tenant(), ENTRA_USER_MFA)
             .reference(format!("{}{REGISTRATION}", self.graph));
@@ -133,23 +167,18 @@ impl Graph<'_> {
                     .iter()
                     .filter_map(|u| u.get("userPrincipalName").and_then(Value::as_str))
                     .collect();
-                record
+                let record = record
                     .ext("readable", true)
                     .ext("users", members.len())
-                    .ext("users_without_mfa", names)
-                    .to_json(&json!({ "users": without }))
+                    .ext("users_without_mfa", names);
+                (record.to_json(&json!({ "users": without })), None)
             }
-            Err(e) => record
-                .ext("readable", false)
-                .ext(
-                    "why",
-                    Self::why(
-                        what,
-                        &e,
-                        "AuditLog.Read.All (and a Microsoft Entra ID P1 or P2 license)",
-                    ),
-                )
-                .to_json(&Value::Null),
+            Err(e) => {
+                let permission = "AuditLog.Read.All (and a Microsoft Entra ID P1 or P2 license)";
+                let why = Self::why(what, &e, permission);
+                let record = record.ext("readable", false).ext("why", why.as_str());
+                (record.to_json(&Value::Null), Some(why))
+            }
         }
     }
 
