@@ -72,7 +72,7 @@ fn evidence(
     };
     let state = config.state.clone().unwrap_or_default();
     let path = match state.path() {
-        Some(path) if state.enabled() && path.exists() => path,
+        Some(path) if state.enabled() && path.symlink_metadata().is_ok() => path,
         Some(path) if state.enabled() => {
             eprintln!(
                 "cloudmarker: no findings recorded in {} yet: no automated requirement is evaluated.",

@@ -28,7 +28,8 @@ pub fn run(cli: &Cli, query: Query<'_>) -> u8 {
         eprintln!("cloudmarker: error: no findings database: set state: {{path: ...}}");
         return exit::CONFIG;
     };
-    if !path.exists() {
+    // A link (even a dangling one) is not "nothing yet": opening refuses it.
+    if path.symlink_metadata().is_err() {
         println!("No findings recorded in {} yet.", path.display());
         return exit::SUCCESS;
     }

@@ -187,6 +187,7 @@ impl State {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             files::create_private_dir_all(dir).map_err(|e| fail(&e))?;
         }
+        refuse_links(path)?;
         let connection = Connection::open(path).map_err(|e| fail(&e))?;
         connection
             .busy_timeout(BUSY_TIMEOUT)
@@ -655,6 +656,29 @@ pub struct Known {
     pub muted: bool,
 }
 
+/// Refuses a symbolic link at the database's path or at one of the files
+/// SQLite keeps beside it (`-wal`, `-shm`, `-journal`): SQLite follows
+/// links, so a planted link (even a dangling one) would make the run
+/// create or change the database at the link's target.
+pub fn refuse_links(path: &Path) -> Result<(), String> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        if file
+            .symlink_metadata()
+            .is_ok_and(|meta| meta.file_type().is_symlink())
+        {
+            return Err(format!(
+                "findings database {}: {} is a symbolic link (planted?); refusing to follow it: remove the link or set state.path to the real file",
+                path.display(),
+                file.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `step` again while SQLite says the database is busy or locked, for
 /// up to [`BUSY_TIMEOUT`].
 fn retry_while_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
@@ -735,6 +759,47 @@ mod tests {
             .collect();
         all.sort();
         all
+    }
+
+    #[test]
+    fn a_link_at_the_path_is_refused_and_nothing_is_created_at_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.db");
+        for (link, planted) in [
+            ("findings.db", dir.path().join("findings.db")),
+            ("findings.db-wal", dir.path().join("findings.db-wal")),
+        ] {
+            std::os::unix::fs::symlink(&target, &planted).unwrap();
+            let error = State::open(&dir.path().join("findings.db"))
+                .err()
+                .expect("a link is refused");
+            assert!(
+                error.contains(&format!("{link} is a symbolic link (planted?)")),
+                "{error}"
+            );
+            assert!(!target.exists(), "nothing at the link's target");
+            std::fs::remove_file(&planted).unwrap();
+        }
+        State::open(&dir.path().join("findings.db")).unwrap();
+    }
+
+    #[test]
+    fn the_state_directory_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        State::open(&dir.path().join("a/state/findings.db")).unwrap();
+        for created in ["a", "a/state"] {
+            let mode = std::fs::metadata(dir.path().join(created))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700, "{created}");
+        }
+        let mode = std::fs::metadata(dir.path().join("a/state/findings.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]
