@@ -524,3 +524,46 @@ fn the_state_directory_is_private_and_the_history_lives_in_it_by_default() {
     listed.assert_status(0);
     assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
 }
+
+#[test]
+fn a_state_of_a_newer_schema_version_is_refused_with_exit_2() {
+    let sb = Sandbox::new();
+    config(&sb, 10, "");
+    run(&sb);
+    let path = sb.path().join(".local/state/cloudmarker/findings.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let version: u32 = db
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version >= 1);
+    db.execute("UPDATE schema_version SET version = 999", [])
+        .unwrap();
+    drop(db);
+    let said = format!(
+        "findings database {}: its schema is version 999, newer than this cloudmarker knows (version {version})",
+        path.display()
+    );
+    let refused = sb.run_now(&["findings.yaml"]);
+    refused.assert_status(2);
+    assert!(refused.stderr.contains(&said), "{}", refused.output());
+    assert_eq!(
+        sb.log().matches("Recorded the findings").count(),
+        1,
+        "the refused run ran nothing: {}",
+        sb.log()
+    );
+    for args in [
+        &["findings", "-c", "sandbox.yaml"][..],
+        &[
+            "compliance",
+            "--framework",
+            "cis_azure_6.0.0",
+            "-c",
+            "sandbox.yaml",
+        ][..],
+    ] {
+        let listed = sb.run(args);
+        listed.assert_status(2);
+        assert!(listed.stderr.contains(&said), "{}", listed.output());
+    }
+}

@@ -531,7 +531,8 @@ impl Audit<'_> {
             self.config.mutes.clone().unwrap_or_default(),
             now.with_timezone(&chrono::Local).date_naive(),
         );
-        let started = crate::findings::state::State::open(&path).and_then(|db| {
+        let opened = crate::findings::state::State::open(&path).map_err(String::from);
+        let started = opened.and_then(|db| {
             Tracker::start(
                 db,
                 self.key,

@@ -104,14 +104,19 @@ pub(crate) fn run(
         };
         let mut outgoing: Vec<RecordBatch> =
             routes.iter().map(|_| RecordBatch::default()).collect();
+        let mut events = Vec::with_capacity(batch.len());
         for event in batch.iter() {
             if is_check_summary(event) {
                 // What a check evaluated is not a finding: the state keeps
                 // it for the compliance report; no alert receives it.
                 tracker.note_check_summary(event);
-                continue;
+            } else {
+                events.push(event);
             }
-            let observed = match tracker.observe(event) {
+        }
+        // The batch's findings are looked up in one query.
+        for (event, observed) in events.iter().zip(tracker.observe_batch(&events)) {
+            let observed = match observed {
                 Ok(observed) => observed,
                 Err(e) => {
                     log::warn!("Passed an event on without its finding status: {e}.");

@@ -6,7 +6,7 @@ use crate::cli::{Cli, FindingsFormat};
 use crate::compliance::report::{self, Evidence};
 use crate::config::Config;
 use crate::exit;
-use crate::findings::state::State;
+use crate::findings::state::{OpenError, State};
 use rules::framework::Frameworks;
 use serde::Serialize;
 
@@ -31,7 +31,11 @@ pub fn run(cli: &Cli, framework: Option<&str>, format: FindingsFormat, audit: Op
         Ok(evidence) => evidence,
         Err(e) => {
             eprintln!("cloudmarker: error: {e}");
-            return exit::PLUGIN_FAILED;
+            return if e.config {
+                exit::CONFIG
+            } else {
+                exit::PLUGIN_FAILED
+            };
         }
     };
     let report = report::build(framework, &evidence);
@@ -62,7 +66,7 @@ fn evidence(
     config: &Config,
     audit: Option<&str>,
     frameworks: &Frameworks,
-) -> Result<Evidence, String> {
+) -> Result<Evidence, OpenError> {
     let mut providers: Vec<String> = frameworks.iter().map(|f| f.provider.clone()).collect();
     providers.sort();
     providers.dedup();
@@ -86,7 +90,7 @@ fn evidence(
         }
     };
     let state = State::open(&path)?;
-    let read = |e: String| format!("cannot read {}: {e}", path.display());
+    let read = |e: String| OpenError::other(format!("cannot read {}: {e}", path.display()));
     evidence.check_summaries = state.check_summaries(audit).map_err(read)?;
     evidence.collection_summaries = state.collection_summaries(audit).map_err(read)?;
     evidence.open_findings = state.open_findings_by_check(audit).map_err(read)?;

@@ -37,7 +37,11 @@ pub fn run(cli: &Cli, query: Query<'_>) -> u8 {
         Ok(state) => state,
         Err(e) => {
             eprintln!("cloudmarker: error: {e}");
-            return exit::PLUGIN_FAILED;
+            return if e.config {
+                exit::CONFIG
+            } else {
+                exit::PLUGIN_FAILED
+            };
         }
     };
     let printed = match query.show {

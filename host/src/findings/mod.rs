@@ -16,6 +16,7 @@
 pub mod list;
 pub mod mutes;
 pub mod scopes;
+pub mod sqlite;
 pub mod state;
 pub mod tracker;
 
