@@ -149,6 +149,11 @@ pub(crate) fn run(
     // What the clouds read of each scope, for the compliance report.
     tracker.note_collection_summaries(scopes.summaries());
     let resolved = match collection.get().copied().unwrap_or(Collection::Failed) {
+        // A shard resolves only in the scopes it read itself: the other
+        // shards' findings (in a shared state) are theirs to resolve.
+        Collection::Complete if tracker.sharded() => {
+            tracker.resolve_where(|ext| scopes.complete_for(ext))
+        }
         Collection::Complete => tracker.resolve(true),
         Collection::Partial => {
             log::info!("The collection was not complete: only the findings of subscriptions, projects and accounts read completely can be resolved.");

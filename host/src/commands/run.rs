@@ -119,10 +119,7 @@ fn check_state(config: &Config) -> Result<(), u8> {
     if !state.enabled() {
         return Ok(());
     }
-    let Some(path) = state.path() else {
-        return Ok(());
-    };
-    match crate::findings::state::State::open(&path) {
+    match state.open() {
         Err(e) if e.config => {
             log::error!(target: LOG_TARGET, "{e}");
             eprintln!("cloudmarker: error: {e}");

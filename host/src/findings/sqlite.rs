@@ -19,7 +19,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The schema, one step per version: step N (from 0) brings a database of
 /// version N to version N + 1. A step is never changed once released; a
 /// change of schema is a new step.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this binary writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -74,6 +74,16 @@ CREATE TABLE IF NOT EXISTS collection_summaries (
     audit_version TEXT NOT NULL,
     at TEXT NOT NULL,
     PRIMARY KEY (audit, scope)
+);
+";
+
+/// Version 2: the run history (one JSON line per run, as the history file
+/// keeps it).
+const V2: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    record TEXT NOT NULL
 );
 ";
 
@@ -162,7 +172,11 @@ impl Sqlite {
         })
         .map_err(|e| fail(&e))?;
         if found > LATEST {
-            return Err(OpenError::newer_schema(&path.display().to_string(), found));
+            return Err(OpenError::newer_schema(
+                &path.display().to_string(),
+                found,
+                LATEST,
+            ));
         }
         // In WAL mode NORMAL never corrupts the file; a power cut may lose
         // the last run's changes, which the next run then makes again.
@@ -190,7 +204,7 @@ impl Sqlite {
 
 impl Backend for Sqlite {
     /// Every finding, newest first.
-    fn all(&self) -> Result<Vec<Finding>, String> {
+    fn all(&mut self) -> Result<Vec<Finding>, String> {
         let mut statement = self
             .connection
             .prepare(&format!(
@@ -205,7 +219,7 @@ impl Backend for Sqlite {
 
     /// The findings whose id is `id`, and each one's transitions, oldest
     /// first.
-    fn history(&self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String> {
+    fn history(&mut self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String> {
         let mut statement = self
             .connection
             .prepare(&format!(
@@ -245,7 +259,7 @@ impl Backend for Sqlite {
     /// The latest check summaries of every audit (of `audit` only, when
     /// given), sorted by audit, check and scope.
     fn check_summaries(
-        &self,
+        &mut self,
         audit: Option<&str>,
     ) -> Result<Vec<(String, CheckSummary, String)>, String> {
         let mut statement = self
@@ -279,7 +293,7 @@ impl Backend for Sqlite {
     /// `audit` only, when given), each with when it was written, sorted by
     /// audit and scope.
     fn collection_summaries(
-        &self,
+        &mut self,
         audit: Option<&str>,
     ) -> Result<Vec<(String, CollectionSummary, String)>, String> {
         let mut statement = self
@@ -312,7 +326,7 @@ impl Backend for Sqlite {
 
     /// The open findings (new, open or regressed) of every audit (of
     /// `audit` only, when given), counted by audit, check and cloud.
-    fn open_findings_by_check(&self, audit: Option<&str>) -> Result<Vec<OpenFindings>, String> {
+    fn open_findings_by_check(&mut self, audit: Option<&str>) -> Result<Vec<OpenFindings>, String> {
         let mut statement = self
             .connection
             .prepare(
@@ -341,7 +355,7 @@ impl Backend for Sqlite {
             .map_err(|e| e.to_string())
     }
 
-    fn known_many(&self, audit: &str, ids: &[&str]) -> Result<HashMap<String, Known>, String> {
+    fn known_many(&mut self, audit: &str, ids: &[&str]) -> Result<HashMap<String, Known>, String> {
         let mut found = HashMap::with_capacity(ids.len());
         if ids.is_empty() {
             return Ok(found);
@@ -593,6 +607,33 @@ impl Backend for Sqlite {
             }
         }
         tx.commit().map_err(|e| e.to_string())
+    }
+
+    fn append_run(&mut self, started: &str, record: &str) -> Result<(), String> {
+        retry_while_busy(|| {
+            self.connection.execute(
+                "INSERT INTO runs (started, record) VALUES (?1, ?2)",
+                params![started, record],
+            )
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    fn recent_runs(&mut self, limit: usize) -> Result<Vec<String>, String> {
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT record FROM (SELECT seq, started, record FROM runs
+                     ORDER BY started DESC, seq DESC LIMIT ?1) ORDER BY started, seq",
+            )
+            .map_err(|e| e.to_string())?;
+        let rows = statement
+            .query_map([limit], |row| row.get(0))
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<Vec<String>, _>>()
+            .map_err(|e| e.to_string())
     }
 }
 

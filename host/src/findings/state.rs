@@ -152,6 +152,14 @@ pub struct OpenError {
 }
 
 impl OpenError {
+    /// A configuration's fault (exit 2).
+    pub fn config(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            config: true,
+        }
+    }
+
     /// Any other failure (exit 1).
     pub fn other(message: impl Into<String>) -> Self {
         Self {
@@ -161,12 +169,11 @@ impl OpenError {
     }
 
     /// The database at `place` has schema version `found`, newer than this
-    /// binary's.
-    pub fn newer_schema(place: &str, found: u32) -> Self {
+    /// binary's (`latest`).
+    pub fn newer_schema(place: &str, found: u32, latest: u32) -> Self {
         Self {
             message: format!(
-                "findings database {place}: its schema is version {found}, newer than this cloudmarker knows (version {}); a newer cloudmarker wrote it: upgrade this one, or use another state",
-                super::sqlite::LATEST
+                "findings database {place}: its schema is version {found}, newer than this cloudmarker knows (version {latest}); a newer cloudmarker wrote it: upgrade this one, or use another state"
             ),
             config: true,
         }
@@ -190,16 +197,16 @@ impl From<OpenError> for String {
 /// run goes, written in one transaction by [`Backend::commit_run`]).
 pub trait Backend: Send {
     /// Every finding, newest first.
-    fn all(&self) -> Result<Vec<Finding>, String>;
+    fn all(&mut self) -> Result<Vec<Finding>, String>;
 
     /// The findings whose id is `id`, and each one's transitions, oldest
     /// first.
-    fn history(&self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String>;
+    fn history(&mut self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String>;
 
     /// The latest check summaries of every audit (of `audit` only, when
     /// given), sorted by audit, check and scope.
     fn check_summaries(
-        &self,
+        &mut self,
         audit: Option<&str>,
     ) -> Result<Vec<(String, CheckSummary, String)>, String>;
 
@@ -207,21 +214,21 @@ pub trait Backend: Send {
     /// `audit` only, when given), each with when it was written, sorted by
     /// audit and scope.
     fn collection_summaries(
-        &self,
+        &mut self,
         audit: Option<&str>,
     ) -> Result<Vec<(String, CollectionSummary, String)>, String>;
 
     /// The open findings (new, open or regressed) of every audit (of
     /// `audit` only, when given), counted by audit, check and cloud.
-    fn open_findings_by_check(&self, audit: Option<&str>) -> Result<Vec<OpenFindings>, String>;
+    fn open_findings_by_check(&mut self, audit: Option<&str>) -> Result<Vec<OpenFindings>, String>;
 
     /// What the database knows of the findings `ids` of `audit` (as of
     /// now), by id: one query for the whole batch. Ids it does not know
     /// are absent.
-    fn known_many(&self, audit: &str, ids: &[&str]) -> Result<HashMap<String, Known>, String>;
+    fn known_many(&mut self, audit: &str, ids: &[&str]) -> Result<HashMap<String, Known>, String>;
 
     /// What the database knows of one finding of `audit`.
-    fn known(&self, audit: &str, finding_id: &str) -> Result<Option<Known>, String> {
+    fn known(&mut self, audit: &str, finding_id: &str) -> Result<Option<Known>, String> {
         Ok(self.known_many(audit, &[finding_id])?.remove(finding_id))
     }
 
@@ -262,6 +269,13 @@ pub trait Backend: Send {
         collection_summaries: &[CollectionSummary],
     ) -> Result<(), String>;
 
+    /// Keeps one run of the run history (`record`: its JSON line).
+    fn append_run(&mut self, started: &str, record: &str) -> Result<(), String>;
+
+    /// The last `limit` runs of the history (their JSON lines), oldest
+    /// first.
+    fn recent_runs(&mut self, limit: usize) -> Result<Vec<String>, String>;
+
     /// Records one run of `audit` at once: what it `seen`, and the findings
     /// it `resolved` (those still active).
     fn commit(
@@ -293,6 +307,13 @@ impl State {
     pub fn open(path: &Path) -> Result<Self, OpenError> {
         Ok(Self {
             backend: Box::new(super::sqlite::Sqlite::open(path)?),
+        })
+    }
+
+    /// Connects to the PostgreSQL state at `target`.
+    pub fn connect(target: &super::postgres::Target) -> Result<Self, OpenError> {
+        Ok(Self {
+            backend: Box::new(super::postgres::Postgres::open(target)?),
         })
     }
 }
@@ -342,7 +363,7 @@ mod tests {
         }
     }
 
-    fn statuses(state: &State) -> Vec<(String, Status, u64)> {
+    fn statuses(state: &mut State) -> Vec<(String, Status, u64)> {
         let mut all: Vec<_> = state
             .all()
             .unwrap()
@@ -586,7 +607,7 @@ mod tests {
             .commit("a", "v1", "t1", &[seen("x"), seen("y")], &[])
             .unwrap();
         assert_eq!(
-            statuses(&state),
+            statuses(&mut state),
             [("x".into(), Status::New, 1), ("y".into(), Status::New, 1)]
         );
         state.begin_run().unwrap();
@@ -598,7 +619,7 @@ mod tests {
         assert_eq!(gone, ["y"]);
         state.commit("a", "v2", "t2", &[seen("x")], &gone).unwrap();
         assert_eq!(
-            statuses(&state),
+            statuses(&mut state),
             [
                 ("x".into(), Status::Open, 2),
                 ("y".into(), Status::Resolved, 1)
@@ -606,12 +627,12 @@ mod tests {
         );
         // Resolving again changes nothing.
         state.commit("a", "v3", "t3", &[], &gone).unwrap();
-        assert_eq!(statuses(&state)[1].1, Status::Resolved);
+        assert_eq!(statuses(&mut state)[1].1, Status::Resolved);
         state
             .commit("a", "v4", "t4", &[seen("x"), seen("y")], &[])
             .unwrap();
         assert_eq!(
-            statuses(&state),
+            statuses(&mut state),
             [
                 ("x".into(), Status::Open, 3),
                 ("y".into(), Status::Regressed, 2)

@@ -82,6 +82,11 @@ impl Tracker {
         self
     }
 
+    /// Whether the run is a shard of a sharded run.
+    pub fn sharded(&self) -> bool {
+        self.shard.is_some()
+    }
+
     /// Stamps `event` with its finding's status, first and last seen,
     /// occurrences and mute (see [`Tracker::observe_batch`]).
     pub fn observe(&mut self, event: &str) -> Result<Observed, String> {
