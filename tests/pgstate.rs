@@ -376,3 +376,102 @@ fn four_shards_at_once_give_the_findings_of_one_unsharded_run() {
         report(&["whole.yaml", "sqlite.yaml"])
     );
 }
+
+#[test]
+fn an_export_from_sqlite_imports_into_postgresql_and_exports_the_same() {
+    if !pg::available() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let server = Postgres::start();
+    let sb = sandbox(&server);
+    // SQLite first: the sandbox's settings with a state path instead.
+    sb.file("sqlite.yaml", "state:\n  url: null\n  path: sqlite.db\n");
+    sb.file(
+        "mock.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_count: 10\n",
+    );
+    let on_sqlite = ["-c", "sandbox.yaml", "sqlite.yaml"];
+    for records in [10, 5] {
+        sb.file(
+            "mock.yaml",
+            &format!("plugins:\n  mockcloud:\n    params:\n      record_count: {records}\n"),
+        );
+        let mut args = vec!["-n"];
+        args.extend_from_slice(&on_sqlite);
+        args.push("mock.yaml");
+        cloudmarker(&sb, &args).assert_status(0);
+    }
+    let export = |file: &str, config: &[&str]| {
+        let mut args = vec!["state", "export", "-o", file];
+        args.extend_from_slice(config);
+        let run = cloudmarker(&sb, &args);
+        run.assert_status(0);
+        (std::fs::read_to_string(sb.path().join(file)).unwrap(), run)
+    };
+    let (from_sqlite, run) = export("sqlite.jsonl", &on_sqlite);
+    run.assert_says("exported 4 finding(s), 8 transition(s), 0 summary(ies), 2 run(s)");
+    let mode = std::fs::metadata(sb.path().join("sqlite.jsonl"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        from_sqlite.starts_with("{\"kind\":\"state\",\"format\":1}\n"),
+        "{from_sqlite}"
+    );
+    assert_eq!(
+        from_sqlite.matches("\"kind\":\"run\"").count(),
+        2,
+        "{from_sqlite}"
+    );
+
+    let import = cloudmarker(
+        &sb,
+        &["state", "import", "sqlite.jsonl", "-c", "sandbox.yaml"],
+    );
+    import.assert_status(0);
+    import.assert_says("imported 4 finding(s), 8 transition(s), 0 summary(ies), 2 run(s)");
+    assert_eq!(
+        export("pg.jsonl", &["-c", "sandbox.yaml"]).0,
+        from_sqlite,
+        "a round trip"
+    );
+    assert_eq!(listed(&sb, &["sandbox.yaml"]), listed(&sb, &on_sqlite[1..]));
+    // The imported state lives on: 6 and 9 come back as regressed.
+    sb.file(
+        "mock.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_count: 10\n",
+    );
+    cloudmarker(&sb, &["-n", "-c", "sandbox.yaml", "mock.yaml"]).assert_status(0);
+    assert_eq!(
+        statuses(&sb),
+        map(&[(0, "open"), (3, "open"), (6, "regressed"), (9, "regressed")])
+    );
+    // Into a state that holds findings: refused, nothing written.
+    let again = cloudmarker(
+        &sb,
+        &["state", "import", "sqlite.jsonl", "-c", "sandbox.yaml"],
+    );
+    again.assert_status(1);
+    again.assert_says("import into an empty state");
+    // And back: PostgreSQL's export into a new SQLite file.
+    export("pg2.jsonl", &["-c", "sandbox.yaml"]);
+    sb.file("back.yaml", "state:\n  url: null\n  path: back.db\n");
+    let back = cloudmarker(
+        &sb,
+        &[
+            "state",
+            "import",
+            "pg2.jsonl",
+            "-c",
+            "sandbox.yaml",
+            "back.yaml",
+        ],
+    );
+    back.assert_status(0);
+    assert_eq!(
+        listed(&sb, &["sandbox.yaml", "back.yaml"]),
+        listed(&sb, &["sandbox.yaml"])
+    );
+}

@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }) => commands::compliance::run(&cli, framework.as_deref(), *format, audit.as_deref()),
         Some(Command::Rules { action }) => commands::rules::run(&cli, action),
         Some(Command::Plugins { action }) => commands::plugins::run(&cli, action),
+        Some(Command::State { action }) => commands::state::run(&cli, action),
         Some(Command::Completions { shell }) => commands::completions::run(*shell),
         Some(Command::Man) => commands::man::run(),
         Some(Command::Probe { path }) => commands::probe::run(path),

@@ -17,6 +17,7 @@ pub mod plugins;
 pub mod probe;
 pub mod rules;
 pub mod run;
+pub mod state;
 pub mod validate;
 
 use crate::cli::Cli;

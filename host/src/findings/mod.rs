@@ -20,6 +20,7 @@ pub mod scopes;
 pub mod sqlite;
 pub mod state;
 pub mod tracker;
+pub mod transfer;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

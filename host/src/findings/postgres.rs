@@ -21,6 +21,7 @@ use super::state::{
     status_of, Backend, CheckSummary, CollectionSummary, Finding, Known, OpenError, OpenFindings,
     Seen, Transition,
 };
+use super::transfer::{Counts, FindingRow, Line};
 use cloudmarker_plugin_api::sdk::{files, secret};
 use postgres::{Client, NoTls};
 use std::collections::{BTreeMap, HashMap};
@@ -765,5 +766,235 @@ impl Backend for Postgres {
             )
             .map_err(|e| self.fail(&e))?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    fn export(&mut self, each: &mut dyn FnMut(Line) -> Result<(), String>) -> Result<(), String> {
+        let shown = self.shown.clone();
+        let fail = |e: postgres::Error| format!("findings database {shown}: {}", said(&e));
+        // One snapshot of the whole state.
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        for row in tx
+            .query(
+                &format!("SELECT {COLUMNS}, event FROM findings ORDER BY audit, finding_id"),
+                &[],
+            )
+            .map_err(fail)?
+        {
+            let f = finding(&row);
+            each(Line::Finding(FindingRow {
+                audit: f.audit,
+                finding_id: f.finding_id,
+                status: row.get(2),
+                severity: f.severity,
+                record_type: f.record_type,
+                reference: f.reference,
+                cloud_type: f.cloud_type,
+                description: f.description,
+                first_seen: f.first_seen,
+                last_seen: f.last_seen,
+                resolved_at: f.resolved_at,
+                occurrences: f.occurrences,
+                muted: f.muted,
+                event: row.get(13),
+            }))?;
+        }
+        for row in tx
+            .query(
+                "SELECT audit, finding_id, audit_version, at, status FROM transitions ORDER BY seq",
+                &[],
+            )
+            .map_err(fail)?
+        {
+            each(Line::Transition {
+                audit: row.get(0),
+                finding_id: row.get(1),
+                audit_version: row.get(2),
+                at: row.get(3),
+                status: row.get(4),
+            })?;
+        }
+        for row in tx
+            .query(
+                "SELECT audit, check_name, scope, plugin, evaluated, failed, audit_version, at
+                 FROM check_summaries ORDER BY audit, check_name, scope",
+                &[],
+            )
+            .map_err(fail)?
+        {
+            each(Line::CheckSummary {
+                audit: row.get(0),
+                check: row.get(1),
+                scope: row.get(2),
+                plugin: row.get(3),
+                evaluated: row.get::<_, i64>(4).max(0) as u64,
+                failed: row.get::<_, i64>(5).max(0) as u64,
+                audit_version: row.get(6),
+                at: row.get(7),
+            })?;
+        }
+        for row in tx
+            .query(
+                "SELECT audit, scope, cloud_type, plugin, complete, failed, audit_version, at
+                 FROM collection_summaries ORDER BY audit, scope",
+                &[],
+            )
+            .map_err(fail)?
+        {
+            let failed: String = row.get(5);
+            each(Line::CollectionSummary {
+                audit: row.get(0),
+                scope: row.get(1),
+                cloud_type: row.get(2),
+                plugin: row.get(3),
+                complete: row.get(4),
+                failed: serde_json::from_str(&failed).unwrap_or_default(),
+                audit_version: row.get(6),
+                at: row.get(7),
+            })?;
+        }
+        for row in tx
+            .query("SELECT started, record FROM runs ORDER BY seq", &[])
+            .map_err(fail)?
+        {
+            let record: String = row.get(1);
+            each(Line::Run {
+                started: row.get(0),
+                record: serde_json::from_str(&record).unwrap_or(serde_json::Value::String(record)),
+            })?;
+        }
+        tx.commit().map_err(fail)
+    }
+
+    fn import(&mut self, lines: &[Line]) -> Result<Counts, String> {
+        let shown = self.shown.clone();
+        let fail = |e: postgres::Error| format!("findings database {shown}: {}", said(&e));
+        let mut tx = self.client.transaction().map_err(fail)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('cloudmarker schema'))",
+            &[],
+        )
+        .map_err(fail)?;
+        let held: i64 = tx
+            .query_one(
+                "SELECT (SELECT count(*) FROM findings) + (SELECT count(*) FROM runs)",
+                &[],
+            )
+            .map_err(fail)?
+            .get(0);
+        if held > 0 {
+            return Err(
+                "the state already holds findings or runs: import into an empty state".into(),
+            );
+        }
+        let big = |n: u64| n.min(i64::MAX as u64) as i64;
+        let mut counts = Counts::default();
+        for line in lines {
+            match line {
+                Line::State { .. } => continue,
+                Line::Finding(f) => tx.execute(
+                    "INSERT INTO findings (audit, finding_id, status, severity, record_type,
+                         reference, cloud_type, description, first_seen, last_seen, resolved_at,
+                         occurrences, muted, event)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    &[
+                        &f.audit,
+                        &f.finding_id,
+                        &f.status,
+                        &f.severity,
+                        &f.record_type,
+                        &f.reference,
+                        &f.cloud_type,
+                        &f.description,
+                        &f.first_seen,
+                        &f.last_seen,
+                        &f.resolved_at,
+                        &big(f.occurrences),
+                        &f.muted,
+                        &f.event,
+                    ],
+                ),
+                Line::Transition {
+                    audit,
+                    finding_id,
+                    audit_version,
+                    at,
+                    status,
+                } => tx.execute(
+                    "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[audit, finding_id, audit_version, at, status],
+                ),
+                Line::CheckSummary {
+                    audit,
+                    check,
+                    scope,
+                    plugin,
+                    evaluated,
+                    failed,
+                    audit_version,
+                    at,
+                } => tx.execute(
+                    "INSERT INTO check_summaries (audit, check_name, scope, plugin, evaluated,
+                         failed, audit_version, at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (audit, check_name, scope) DO UPDATE SET
+                         plugin = excluded.plugin, evaluated = excluded.evaluated,
+                         failed = excluded.failed, audit_version = excluded.audit_version,
+                         at = excluded.at",
+                    &[
+                        audit,
+                        check,
+                        scope,
+                        plugin,
+                        &big(*evaluated),
+                        &big(*failed),
+                        audit_version,
+                        at,
+                    ],
+                ),
+                Line::CollectionSummary {
+                    audit,
+                    scope,
+                    cloud_type,
+                    plugin,
+                    complete,
+                    failed,
+                    audit_version,
+                    at,
+                } => tx.execute(
+                    "INSERT INTO collection_summaries (audit, scope, cloud_type, plugin, complete,
+                         failed, audit_version, at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (audit, scope) DO UPDATE SET
+                         cloud_type = excluded.cloud_type, plugin = excluded.plugin,
+                         complete = excluded.complete, failed = excluded.failed,
+                         audit_version = excluded.audit_version, at = excluded.at",
+                    &[
+                        audit,
+                        scope,
+                        cloud_type,
+                        plugin,
+                        complete,
+                        &failed.to_string(),
+                        audit_version,
+                        at,
+                    ],
+                ),
+                Line::Run { started, record } => tx.execute(
+                    "INSERT INTO runs (started, record) VALUES ($1, $2)",
+                    &[started, &record.to_string()],
+                ),
+            }
+            .map_err(fail)?;
+            counts.add(line);
+        }
+        tx.commit().map_err(fail)?;
+        Ok(counts)
     }
 }

@@ -7,6 +7,7 @@ use super::state::{
     status_of, Backend, CheckSummary, CollectionSummary, Finding, Known, OpenError, OpenFindings,
     Seen, Transition,
 };
+use super::transfer::{Counts, FindingRow, Line};
 use cloudmarker_plugin_api::sdk::files;
 use rusqlite::{params, Connection, TransactionBehavior};
 use std::collections::HashMap;
@@ -634,6 +635,217 @@ impl Backend for Sqlite {
             .map_err(|e| e.to_string())?;
         rows.collect::<Result<Vec<String>, _>>()
             .map_err(|e| e.to_string())
+    }
+
+    fn export(&mut self, each: &mut dyn FnMut(Line) -> Result<(), String>) -> Result<(), String> {
+        let db = |e: rusqlite::Error| e.to_string();
+        let c = &self.connection;
+        let mut statement = c
+            .prepare(&format!(
+                "SELECT {COLUMNS}, event FROM findings ORDER BY audit, finding_id"
+            ))
+            .map_err(db)?;
+        let mut rows = statement.query([]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let f = row_to_finding(row).map_err(db)?;
+            each(Line::Finding(FindingRow {
+                audit: f.audit,
+                finding_id: f.finding_id,
+                status: row.get(2).map_err(db)?,
+                severity: f.severity,
+                record_type: f.record_type,
+                reference: f.reference,
+                cloud_type: f.cloud_type,
+                description: f.description,
+                first_seen: f.first_seen,
+                last_seen: f.last_seen,
+                resolved_at: f.resolved_at,
+                occurrences: f.occurrences,
+                muted: f.muted,
+                event: row.get(13).map_err(db)?,
+            }))?;
+        }
+        let mut statement = c
+            .prepare(
+                "SELECT audit, finding_id, audit_version, at, status FROM transitions ORDER BY rowid",
+            )
+            .map_err(db)?;
+        let mut rows = statement.query([]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            each(Line::Transition {
+                audit: row.get(0).map_err(db)?,
+                finding_id: row.get(1).map_err(db)?,
+                audit_version: row.get(2).map_err(db)?,
+                at: row.get(3).map_err(db)?,
+                status: row.get(4).map_err(db)?,
+            })?;
+        }
+        let mut statement = c
+            .prepare(
+                "SELECT audit, check_name, scope, plugin, evaluated, failed, audit_version, at
+                 FROM check_summaries ORDER BY audit, check_name, scope",
+            )
+            .map_err(db)?;
+        let mut rows = statement.query([]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            each(Line::CheckSummary {
+                audit: row.get(0).map_err(db)?,
+                check: row.get(1).map_err(db)?,
+                scope: row.get(2).map_err(db)?,
+                plugin: row.get(3).map_err(db)?,
+                evaluated: row.get(4).map_err(db)?,
+                failed: row.get(5).map_err(db)?,
+                audit_version: row.get(6).map_err(db)?,
+                at: row.get(7).map_err(db)?,
+            })?;
+        }
+        let mut statement = c
+            .prepare(
+                "SELECT audit, scope, cloud_type, plugin, complete, failed, audit_version, at
+                 FROM collection_summaries ORDER BY audit, scope",
+            )
+            .map_err(db)?;
+        let mut rows = statement.query([]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let failed: String = row.get(5).map_err(db)?;
+            each(Line::CollectionSummary {
+                audit: row.get(0).map_err(db)?,
+                scope: row.get(1).map_err(db)?,
+                cloud_type: row.get(2).map_err(db)?,
+                plugin: row.get(3).map_err(db)?,
+                complete: row.get(4).map_err(db)?,
+                failed: serde_json::from_str(&failed).unwrap_or_default(),
+                audit_version: row.get(6).map_err(db)?,
+                at: row.get(7).map_err(db)?,
+            })?;
+        }
+        let mut statement = c
+            .prepare("SELECT started, record FROM runs ORDER BY seq")
+            .map_err(db)?;
+        let mut rows = statement.query([]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let record: String = row.get(1).map_err(db)?;
+            each(Line::Run {
+                started: row.get(0).map_err(db)?,
+                record: serde_json::from_str(&record).unwrap_or(serde_json::Value::String(record)),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn import(&mut self, lines: &[Line]) -> Result<Counts, String> {
+        let db = |e: rusqlite::Error| e.to_string();
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let held: i64 = tx
+            .query_row(
+                "SELECT (SELECT count(*) FROM findings) + (SELECT count(*) FROM runs)",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
+        if held > 0 {
+            return Err(
+                "the state already holds findings or runs: import into an empty state".into(),
+            );
+        }
+        let mut counts = Counts::default();
+        for line in lines {
+            match line {
+                Line::State { .. } => continue,
+                Line::Finding(f) => tx.execute(
+                    "INSERT INTO findings (audit, finding_id, status, severity, record_type,
+                         reference, cloud_type, description, first_seen, last_seen, resolved_at,
+                         occurrences, muted, event)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    params![
+                        f.audit,
+                        f.finding_id,
+                        f.status,
+                        f.severity,
+                        f.record_type,
+                        f.reference,
+                        f.cloud_type,
+                        f.description,
+                        f.first_seen,
+                        f.last_seen,
+                        f.resolved_at,
+                        f.occurrences,
+                        f.muted,
+                        f.event
+                    ],
+                ),
+                Line::Transition {
+                    audit,
+                    finding_id,
+                    audit_version,
+                    at,
+                    status,
+                } => tx.execute(
+                    "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![audit, finding_id, audit_version, at, status],
+                ),
+                Line::CheckSummary {
+                    audit,
+                    check,
+                    scope,
+                    plugin,
+                    evaluated,
+                    failed,
+                    audit_version,
+                    at,
+                } => tx.execute(
+                    "INSERT OR REPLACE INTO check_summaries (audit, check_name, scope, plugin,
+                         evaluated, failed, audit_version, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        audit,
+                        check,
+                        scope,
+                        plugin,
+                        evaluated,
+                        failed,
+                        audit_version,
+                        at
+                    ],
+                ),
+                Line::CollectionSummary {
+                    audit,
+                    scope,
+                    cloud_type,
+                    plugin,
+                    complete,
+                    failed,
+                    audit_version,
+                    at,
+                } => tx.execute(
+                    "INSERT OR REPLACE INTO collection_summaries (audit, scope, cloud_type,
+                         plugin, complete, failed, audit_version, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        audit,
+                        scope,
+                        cloud_type,
+                        plugin,
+                        complete,
+                        failed.to_string(),
+                        audit_version,
+                        at
+                    ],
+                ),
+                Line::Run { started, record } => tx.execute(
+                    "INSERT INTO runs (started, record) VALUES (?1, ?2)",
+                    params![started, record.to_string()],
+                ),
+            }
+            .map_err(db)?;
+            counts.add(line);
+        }
+        tx.commit().map_err(db)?;
+        Ok(counts)
     }
 }
 

@@ -276,6 +276,20 @@ pub trait Backend: Send {
     /// first.
     fn recent_runs(&mut self, limit: usize) -> Result<Vec<String>, String>;
 
+    /// Calls `each` with every line of an export of the state (after its
+    /// header): findings, transitions, summaries, runs.
+    fn export(
+        &mut self,
+        each: &mut dyn FnMut(super::transfer::Line) -> Result<(), String>,
+    ) -> Result<(), String>;
+
+    /// Writes the lines of an export into this state, which must hold no
+    /// finding and no run yet, in one transaction.
+    fn import(
+        &mut self,
+        lines: &[super::transfer::Line],
+    ) -> Result<super::transfer::Counts, String>;
+
     /// Records one run of `audit` at once: what it `seen`, and the findings
     /// it `resolved` (those still active).
     fn commit(
