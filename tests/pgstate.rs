@@ -492,3 +492,38 @@ fn an_export_from_sqlite_imports_into_postgresql_and_exports_the_same() {
         listed(&sb, &["sandbox.yaml"])
     );
 }
+
+#[test]
+fn a_run_killed_at_its_commit_leaves_all_of_it_or_nothing() {
+    if !pg::available() {
+        return;
+    }
+    let server = Postgres::start();
+    let sb = sandbox(&server);
+    // 30,000 records: 10,000 findings, a commit long enough to be cut.
+    sb.file(
+        "big.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_count: 30000\n",
+    );
+    let mut child = sb.spawn_with(&["-n", "-c", "sandbox.yaml", "big.yaml"], &env());
+    // The commit follows the alerts' end.
+    sb.wait_for("the alerts to end", 120, |sb| {
+        sb.log().contains("Stopped alert worker")
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    let kept = server.psql("cloudmarker", "SELECT count(*) FROM findings");
+    assert!(kept == "0" || kept == "10000", "all or nothing: {kept}");
+    eprintln!("killed at its commit: {kept} finding(s) kept");
+    let transitions = server.psql("cloudmarker", "SELECT count(*) FROM transitions");
+    assert_eq!(transitions, kept, "one transition per finding written");
+    // The next run's statuses follow what was kept.
+    let run = cloudmarker(&sb, &["-n", "-c", "sandbox.yaml", "big.yaml"]);
+    run.assert_status(0);
+    let expected = if kept == "0" { "new" } else { "open" };
+    let statuses = server.psql(
+        "cloudmarker",
+        "SELECT status || ':' || count(*) FROM findings GROUP BY status",
+    );
+    assert_eq!(statuses, format!("{expected}:10000"), "kept {kept}");
+}
