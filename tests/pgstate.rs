@@ -527,3 +527,46 @@ fn a_run_killed_at_its_commit_leaves_all_of_it_or_nothing() {
     );
     assert_eq!(statuses, format!("{expected}:10000"), "kept {kept}");
 }
+
+#[test]
+fn a_server_gone_during_a_run_fails_it_and_the_next_run_is_right() {
+    if !pg::available() {
+        return;
+    }
+    let server = Postgres::start();
+    let sb = sandbox(&server);
+    mock_run(&sb, 10);
+    // A slow cloud: the server goes away while the run reads.
+    sb.file(
+        "slow.yaml",
+        "plugins:\n  mockcloud:\n    params:\n      record_count: 5\n      delay_ms: 3000\n",
+    );
+    let mut child = sb.spawn_with(&["-n", "-c", "sandbox.yaml", "slow.yaml"], &env());
+    sb.wait_for("the cloud to start", 60, |sb| {
+        sb.log().matches("Started cloud worker").count() >= 2
+    });
+    server.stop();
+    let started = std::time::Instant::now();
+    let status = common::exit_within(&mut child, 90);
+    assert_eq!(status, Some(1), "{}", sb.log());
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    let log = sb.log();
+    assert!(
+        log.contains("Cannot record this run's findings: findings database postgres://cloudmarker@localhost:"),
+        "{log}"
+    );
+    assert!(!log.contains(pg::PASSWORD));
+    // Back: nothing of the cut run was kept; 6 and 9 resolve now.
+    server.restart();
+    mock_run(&sb, 5);
+    assert_eq!(
+        statuses(&sb),
+        map(&[(0, "open"), (3, "open"), (6, "resolved"), (9, "resolved")])
+    );
+    let mut occurrences: Vec<u64> = listed(&sb, &["sandbox.yaml"])
+        .values()
+        .map(|(_, _, n)| *n)
+        .collect();
+    occurrences.sort();
+    assert_eq!(occurrences, [1, 1, 2, 2], "the cut run counted nowhere");
+}

@@ -131,6 +131,32 @@ impl Postgres {
         server
     }
 
+    /// Stops the server at once (as a crash would).
+    pub fn stop(&self) {
+        let mut stop = as_server_user("pg_ctl");
+        stop.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"]);
+        run(stop, "pg_ctl stop");
+    }
+
+    /// Starts the stopped server again, on the same port.
+    pub fn restart(&self) {
+        let options = format!(
+            "-p {} -k {dir}/sockets -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={dir}/server.pem -c ssl_key_file={dir}/server.key -c fsync=off",
+            self.port,
+            dir = self.dir.path().display()
+        );
+        let mut start = as_server_user("pg_ctl");
+        start
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-o", &options, "-l"])
+            .arg(self.dir.path().join("sockets/server.log"))
+            .args(["-w", "-t", "60", "start"]);
+        run(start, "pg_ctl start");
+    }
+
     /// Runs `sql` in `database` with psql (over the socket).
     pub fn psql(&self, database: &str, sql: &str) -> String {
         let output = Command::new(Path::new(BIN).join("psql"))
