@@ -52,7 +52,31 @@ fn check_cronjob(docs: &[Value], shards: u64) -> Value {
         pod["serviceAccountName"],
         of_kind(docs, "ServiceAccount")["metadata"]["name"]
     );
+    // One shared findings state (PostgreSQL, its URL from a Secret): no
+    // volume shared between nodes, where SQLite's WAL mode would break.
+    assert!(
+        !docs.iter().any(|d| d["kind"] == "PersistentVolumeClaim"),
+        "no claim"
+    );
+    assert!(
+        pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v.get("persistentVolumeClaim").is_none()),
+        "{pod}"
+    );
     let container = pod["containers"][0].clone();
+    let url = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "CLOUDMARKER_STATE_URL")
+        .expect("CLOUDMARKER_STATE_URL");
+    assert_eq!(
+        url["valueFrom"]["secretKeyRef"]["name"], "cloudmarker-state",
+        "the state URL comes from a Secret"
+    );
     let security = &container["securityContext"];
     assert_eq!(security["readOnlyRootFilesystem"], true);
     assert_eq!(security["allowPrivilegeEscalation"], false);
@@ -173,10 +197,25 @@ fn the_config_map_is_a_valid_config_with_its_variables_set() {
         ("AZURE_CLIENT_ID", "client"),
         ("AZURE_CLIENT_SECRET", "s3cr3t-value"),
         ("ES_URL", "https://es.example.com:9200"),
+        (
+            "CLOUDMARKER_STATE_URL",
+            "postgres://cloudmarker:pg-s3cr3t@db.example.com/cloudmarker?sslmode=verify-full",
+        ),
     ];
     let run = sb.run_with(&["validate", "-c", "cloudmarker.yaml"], &env);
     run.assert_status(0);
     assert!(!run.output().contains("s3cr3t-value"));
+    assert!(config.contains("url: ${CLOUDMARKER_STATE_URL}"), "{config}");
+    let shown = sb.run_with(&["config", "show", "-c", "cloudmarker.yaml"], &env);
+    shown.assert_status(0);
+    assert!(
+        shown
+            .stdout
+            .contains("postgres://cloudmarker@db.example.com/cloudmarker")
+            && !shown.output().contains("pg-s3cr3t"),
+        "{}",
+        shown.output()
+    );
     // Without the Secret's variables, the error names the one missing.
     let run = sb.run_with(&["validate", "-c", "cloudmarker.yaml"], &env[..3]);
     run.assert_status(2);

@@ -467,3 +467,103 @@ fn a_partial_collection_resolves_only_in_subscriptions_read_completely() {
     assert_eq!(open.as_array().unwrap().len(), 1);
     assert_eq!(open[0]["reference"], "/subscriptions/s2/nsg/ssh");
 }
+
+#[test]
+fn a_link_planted_at_the_state_path_is_refused_and_not_followed() {
+    let sb = Sandbox::new();
+    let state = sb.path().join(".local/state/cloudmarker");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(sb.path().join(".local"), {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o700)
+    })
+    .unwrap();
+    let target = sb.path().join("victim.db");
+    // Dangling: SQLite would create the database at the target.
+    std::os::unix::fs::symlink(&target, state.join("findings.db")).unwrap();
+    config(&sb, 10, "");
+    let run = sb.run_now(&["findings.yaml"]);
+    run.assert_status(1);
+    let said = format!(
+        "{} is a symbolic link (planted?); refusing to follow it",
+        state.join("findings.db").display()
+    );
+    assert!(sb.log().contains(&said), "{said:?} in {}", sb.log());
+    assert!(!target.exists(), "nothing created at the link's target");
+    let findings = sb.run(&["findings", "-c", "sandbox.yaml"]);
+    findings.assert_status(1);
+    assert!(findings.stderr.contains(&said), "{}", findings.output());
+    assert!(!target.exists());
+}
+
+#[test]
+fn the_state_directory_is_private_and_the_history_lives_in_it_by_default() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    // The sandbox's history.path removed: the default applies.
+    sb.file(
+        "sandbox.yaml",
+        &format!(
+            "plugins:\n  filestore:\n    params:\n      path: {}\nlogger:\n  handlers:\n    file:\n      filename: {}\n",
+            sb.out().display(),
+            sb.log_path().display()
+        ),
+    );
+    config(&sb, 10, "");
+    let run = sb.run_with_umask(0o022, &["-n", "-c", "sandbox.yaml", "findings.yaml"]);
+    run.assert_status(0);
+    let state = sb.path().join(".local/state/cloudmarker");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&sb.path().join(".local/state")), 0o700);
+    assert_eq!(mode(&state.join("findings.db")), 0o600);
+    let history = common::json_lines(&state.join("history.jsonl"));
+    assert_eq!(history.len(), 1);
+    assert_eq!(mode(&state.join("history.jsonl")), 0o600);
+    let listed = sb.run(&["history", "-c", "sandbox.yaml"]);
+    listed.assert_status(0);
+    assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
+}
+
+#[test]
+fn a_state_of_a_newer_schema_version_is_refused_with_exit_2() {
+    let sb = Sandbox::new();
+    config(&sb, 10, "");
+    run(&sb);
+    let path = sb.path().join(".local/state/cloudmarker/findings.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let version: u32 = db
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version >= 1);
+    db.execute("UPDATE schema_version SET version = 999", [])
+        .unwrap();
+    drop(db);
+    let said = format!(
+        "findings database {}: its schema is version 999, newer than this cloudmarker knows (version {version})",
+        path.display()
+    );
+    let refused = sb.run_now(&["findings.yaml"]);
+    refused.assert_status(2);
+    assert!(refused.stderr.contains(&said), "{}", refused.output());
+    assert_eq!(
+        sb.log().matches("Recorded the findings").count(),
+        1,
+        "the refused run ran nothing: {}",
+        sb.log()
+    );
+    for args in [
+        &["findings", "-c", "sandbox.yaml"][..],
+        &[
+            "compliance",
+            "--framework",
+            "cis_azure_6.0.0",
+            "-c",
+            "sandbox.yaml",
+        ][..],
+    ] {
+        let listed = sb.run(args);
+        listed.assert_status(2);
+        assert!(listed.stderr.contains(&said), "{}", listed.output());
+    }
+}

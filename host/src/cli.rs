@@ -114,6 +114,14 @@ pub enum Command {
         #[command(subcommand)]
         show: Option<FindingsCommand>,
     },
+    /// Export the findings state (findings, their history, summaries and
+    /// the run history) as JSON Lines, or import such a file into an empty
+    /// state: to move between SQLite and PostgreSQL, and to back up.
+    State {
+        /// What to do.
+        #[command(subcommand)]
+        action: StateCommand,
+    },
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -329,6 +337,25 @@ pub enum FindingsFormat {
     Json,
     /// CSV with a header row.
     Csv,
+}
+
+/// `cloudmarker state ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum StateCommand {
+    /// Write the whole state as JSON Lines (to stdout, or to FILE, created
+    /// 0600).
+    Export {
+        /// The file to write (default: stdout).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Read an export into the configured state, which must hold no
+    /// finding and no run yet (one transaction: all of it or nothing).
+    Import {
+        /// The export (`-` for stdin).
+        #[arg(value_name = "FILE")]
+        input: PathBuf,
+    },
 }
 
 /// `cloudmarker findings show ID`.

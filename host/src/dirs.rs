@@ -10,7 +10,7 @@ pub fn home() -> Option<PathBuf> {
 
 /// The state directory: `$XDG_STATE_HOME/cloudmarker`, else
 /// `$HOME/.local/state/cloudmarker` (the audit version claim, the findings
-/// database).
+/// database, the run history).
 pub fn state_dir() -> Option<PathBuf> {
     user_dir("XDG_STATE_HOME", ".local/state")
 }

@@ -8,8 +8,16 @@ use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
-/// The default history file.
-pub const DEFAULT_PATH: &str = "/tmp/cloudmarker-history.jsonl";
+/// The history file when no user state directory is known (no `HOME`).
+pub const FALLBACK_PATH: &str = "/tmp/cloudmarker-history.jsonl";
+
+/// The default history file: `history.jsonl` in the user's state directory
+/// (beside the findings database), else [`FALLBACK_PATH`].
+pub fn default_path() -> std::path::PathBuf {
+    crate::dirs::state_dir()
+        .map(|dir| dir.join("history.jsonl"))
+        .unwrap_or_else(|| FALLBACK_PATH.into())
+}
 
 /// One run, as one line of the history file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -62,6 +62,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }) => commands::report::run(&cli, output, framework, since.as_deref()),
         Some(Command::Rules { action }) => commands::rules::run(&cli, action),
         Some(Command::Plugins { action }) => commands::plugins::run(&cli, action),
+        Some(Command::State { action }) => commands::state::run(&cli, action),
         Some(Command::Completions { shell }) => commands::completions::run(*shell),
         Some(Command::Man) => commands::man::run(),
         Some(Command::Probe { path }) => commands::probe::run(path),

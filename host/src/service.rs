@@ -150,6 +150,29 @@ fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// Keeps `record` in the findings state's run history too (the whole
+/// estate's history when the state is shared), unless findings are not kept.
+fn record_in_state(config: &Config, record: &RunRecord) {
+    let state = config.state.clone().unwrap_or_default();
+    if !state.enabled() {
+        return;
+    }
+    let kept = serde_json::to_string(record)
+        .map_err(|e| e.to_string())
+        .and_then(|line| {
+            let started = record
+                .started
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            state.open()?.append_run(&started, &line)
+        });
+    if let Err(e) = kept {
+        log::error!(
+            "Cannot record this run in the history of the findings state {}, error: {e}",
+            state.describe()
+        );
+    }
+}
+
 /// Runs audits once or on a schedule, recording each run in the history.
 pub struct Service<'a> {
     /// The configuration.
@@ -210,6 +233,7 @@ impl Service<'_> {
                 self.history.display()
             );
         }
+        record_in_state(self.config, &record);
         // `report: true` on a filestore: the run's page beside its outputs,
         // once the findings state and the run history hold the run.
         crate::report::beside::write_after_run(self.config);

@@ -522,16 +522,13 @@ impl Audit<'_> {
     /// (and an error in the log) when it cannot be opened.
     fn tracker(&self) -> Option<Tracker> {
         let state = self.config.state.clone().unwrap_or_default();
-        let Some(path) = state.path() else {
-            log::error!("No findings database: set state: {{path: ...}} (HOME is not set).");
-            return None;
-        };
         let now = chrono::Utc::now();
         let mutes = crate::findings::mutes::Mutes::new(
             self.config.mutes.clone().unwrap_or_default(),
             now.with_timezone(&chrono::Local).date_naive(),
         );
-        let started = crate::findings::state::State::open(&path).and_then(|db| {
+        let opened = state.open().map_err(String::from);
+        let started = opened.and_then(|db| {
             Tracker::start(
                 db,
                 self.key,

@@ -104,14 +104,19 @@ pub(crate) fn run(
         };
         let mut outgoing: Vec<RecordBatch> =
             routes.iter().map(|_| RecordBatch::default()).collect();
+        let mut events = Vec::with_capacity(batch.len());
         for event in batch.iter() {
             if is_check_summary(event) {
                 // What a check evaluated is not a finding: the state keeps
                 // it for the compliance report; no alert receives it.
                 tracker.note_check_summary(event);
-                continue;
+            } else {
+                events.push(event);
             }
-            let observed = match tracker.observe(event) {
+        }
+        // The batch's findings are looked up in one query.
+        for (event, observed) in events.iter().zip(tracker.observe_batch(&events)) {
+            let observed = match observed {
                 Ok(observed) => observed,
                 Err(e) => {
                     log::warn!("Passed an event on without its finding status: {e}.");
@@ -144,6 +149,11 @@ pub(crate) fn run(
     // What the clouds read of each scope, for the compliance report.
     tracker.note_collection_summaries(scopes.summaries());
     let resolved = match collection.get().copied().unwrap_or(Collection::Failed) {
+        // A shard resolves only in the scopes it read itself: the other
+        // shards' findings (in a shared state) are theirs to resolve.
+        Collection::Complete if tracker.sharded() => {
+            tracker.resolve_where(|ext| scopes.complete_for(ext))
+        }
         Collection::Complete => tracker.resolve(true),
         Collection::Partial => {
             log::info!("The collection was not complete: only the findings of subscriptions, projects and accounts read completely can be resolved.");

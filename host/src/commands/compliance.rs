@@ -6,7 +6,7 @@ use crate::cli::{Cli, FindingsFormat};
 use crate::compliance::report::{self, Evidence};
 use crate::config::Config;
 use crate::exit;
-use crate::findings::state::State;
+use crate::findings::state::OpenError;
 use rules::framework::Frameworks;
 use serde::Serialize;
 
@@ -31,7 +31,11 @@ pub fn run(cli: &Cli, framework: Option<&str>, format: FindingsFormat, audit: Op
         Ok(evidence) => evidence,
         Err(e) => {
             eprintln!("cloudmarker: error: {e}");
-            return exit::PLUGIN_FAILED;
+            return if e.config {
+                exit::CONFIG
+            } else {
+                exit::PLUGIN_FAILED
+            };
         }
     };
     let report = report::build(framework, &evidence);
@@ -62,7 +66,7 @@ fn evidence(
     config: &Config,
     audit: Option<&str>,
     frameworks: &Frameworks,
-) -> Result<Evidence, String> {
+) -> Result<Evidence, OpenError> {
     let mut providers: Vec<String> = frameworks.iter().map(|f| f.provider.clone()).collect();
     providers.sort();
     providers.dedup();
@@ -71,22 +75,19 @@ fn evidence(
         ..Evidence::default()
     };
     let state = config.state.clone().unwrap_or_default();
-    let path = match state.path() {
-        Some(path) if state.enabled() && path.exists() => path,
-        Some(path) if state.enabled() => {
-            eprintln!(
-                "cloudmarker: no findings recorded in {} yet: no automated requirement is evaluated.",
-                path.display()
-            );
-            return Ok(evidence);
-        }
-        _ => {
-            eprintln!("cloudmarker: findings are not kept (state: {{enabled: false}}, or no state directory): no automated requirement is evaluated.");
-            return Ok(evidence);
-        }
-    };
-    let state = State::open(&path)?;
-    let read = |e: String| format!("cannot read {}: {e}", path.display());
+    let place = state.describe();
+    if !state.enabled() || (state.url.is_none() && state.path().is_none()) {
+        eprintln!("cloudmarker: findings are not kept (state: {{enabled: false}}, or no state directory): no automated requirement is evaluated.");
+        return Ok(evidence);
+    }
+    if !state.may_exist() {
+        eprintln!(
+            "cloudmarker: no findings recorded in {place} yet: no automated requirement is evaluated."
+        );
+        return Ok(evidence);
+    }
+    let mut state = state.open()?;
+    let read = |e: String| OpenError::other(format!("cannot read {place}: {e}"));
     evidence.check_summaries = state.check_summaries(audit).map_err(read)?;
     evidence.collection_summaries = state.collection_summaries(audit).map_err(read)?;
     evidence.open_findings = state.open_findings_by_check(audit).map_err(read)?;

@@ -3,7 +3,7 @@
 
 use crate::cli::{Cli, FindingsCommand, FindingsFormat};
 use crate::exit;
-use crate::findings::{self, state::State, Status};
+use crate::findings::{self, Status};
 use cloudmarker_plugin_api::sdk::check::Severity;
 
 /// What `cloudmarker findings` was asked for.
@@ -24,31 +24,34 @@ pub fn run(cli: &Cli, query: Query<'_>) -> u8 {
         Ok(loaded) => loaded.config,
         Err(status) => return status,
     };
-    let Some(path) = config.state.clone().unwrap_or_default().path() else {
-        eprintln!("cloudmarker: error: no findings database: set state: {{path: ...}}");
-        return exit::CONFIG;
-    };
-    if !path.exists() {
-        println!("No findings recorded in {} yet.", path.display());
+    let state_config = config.state.clone().unwrap_or_default();
+    let place = state_config.describe();
+    // A link (even a dangling one) is not "nothing yet": opening refuses it.
+    if !state_config.may_exist() {
+        println!("No findings recorded in {place} yet.");
         return exit::SUCCESS;
     }
-    let state = match State::open(&path) {
+    let mut state = match state_config.open() {
         Ok(state) => state,
         Err(e) => {
             eprintln!("cloudmarker: error: {e}");
-            return exit::PLUGIN_FAILED;
+            return if e.config {
+                exit::CONFIG
+            } else {
+                exit::PLUGIN_FAILED
+            };
         }
     };
     let printed = match query.show {
-        Some(FindingsCommand::Show { id }) => match findings::list::show(&state, id) {
+        Some(FindingsCommand::Show { id }) => match findings::list::show(&mut state, id) {
             Ok(Some(text)) => Ok(text),
             Ok(None) => {
-                eprintln!("cloudmarker: error: no finding {id} in {}", path.display());
+                eprintln!("cloudmarker: error: no finding {id} in {place}");
                 return exit::PLUGIN_FAILED;
             }
             Err(e) => Err(e),
         },
-        None => findings::list::render(&state, query.statuses, query.severities, query.format),
+        None => findings::list::render(&mut state, query.statuses, query.severities, query.format),
     };
     match printed {
         Ok(text) => {
@@ -56,7 +59,7 @@ pub fn run(cli: &Cli, query: Query<'_>) -> u8 {
             exit::SUCCESS
         }
         Err(e) => {
-            eprintln!("cloudmarker: error: cannot read {}: {e}", path.display());
+            eprintln!("cloudmarker: error: cannot read {place}: {e}");
             exit::PLUGIN_FAILED
         }
     }

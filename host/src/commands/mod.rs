@@ -18,6 +18,7 @@ pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod state;
 pub mod validate;
 
 use crate::cli::Cli;

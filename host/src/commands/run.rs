@@ -31,6 +31,9 @@ pub fn run(cli: &Cli) -> u8 {
         Ok(shard) => shard,
         Err(status) => return status,
     };
+    if let Err(status) = check_state(&config) {
+        return status;
+    }
     let service = Service {
         config: &config,
         registry: &registry,
@@ -105,6 +108,25 @@ fn resolve_shard(config: &Config) -> Result<Option<Shard>, u8> {
             eprintln!("cloudmarker: error: shard.{key}: {message}");
             exit::CONFIG
         })
+}
+
+/// Opens the findings state once before any audit runs, which brings its
+/// schema up to this version's: a state this binary cannot use (a newer
+/// schema) is a configuration error and nothing runs. Other failures are
+/// left to each audit (logged, and the run fails).
+fn check_state(config: &Config) -> Result<(), u8> {
+    let state = config.state.clone().unwrap_or_default();
+    if !state.enabled() {
+        return Ok(());
+    }
+    match state.open() {
+        Err(e) if e.config => {
+            log::error!(target: LOG_TARGET, "{e}");
+            eprintln!("cloudmarker: error: {e}");
+            Err(exit::CONFIG)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The audit notification emails (checked by `Config::from_loaded`).

@@ -339,7 +339,10 @@ impl Config {
     /// The history file.
     pub fn history_path(&self) -> PathBuf {
         let path = self.history.as_ref().and_then(|h| h.path.as_deref());
-        PathBuf::from(path.unwrap_or(crate::history::DEFAULT_PATH))
+        match path {
+            Some(path) => cloudmarker_plugin_api::sdk::files::expand_tilde(path),
+            None => crate::history::default_path(),
+        }
     }
 
     /// Checks the values that need nothing else: schedule, time zone,
@@ -617,9 +620,10 @@ mod tests {
         assert_eq!(config.schedule.as_deref(), Some("00:00"));
         assert!(config.schedule().is_ok());
         assert_eq!(config.grace_period(), Duration::from_secs(30));
-        assert_eq!(
-            config.history_path(),
-            PathBuf::from("/tmp/cloudmarker-history.jsonl")
+        assert_eq!(config.history_path(), crate::history::default_path());
+        assert!(
+            !config.history_path().starts_with("/tmp") || crate::dirs::state_dir().is_none(),
+            "the history lives in the user's state directory"
         );
         let audit = &config.audits["mockaudit"];
         assert_eq!(audit.keys(Role::Alert), ["filestore"]);

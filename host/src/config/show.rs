@@ -21,6 +21,12 @@ pub fn redacted(loaded: &LoadedConfig, schema_of: impl Fn(&str) -> Option<Value>
         let email_schema = schema::of::<smtp::EmailParams>();
         redact_params(email, Some(&email_schema));
     }
+    // The PostgreSQL state's URL may hold the password.
+    if let Some(url) = value.pointer_mut("/state/url") {
+        if let Some(text) = url.as_str() {
+            *url = Value::String(crate::findings::redacted_url(text));
+        }
+    }
     if let Some(Value::Object(plugins)) = value.get_mut("plugins") {
         for entry in plugins.values_mut() {
             let plugin = entry

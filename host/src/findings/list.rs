@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 /// The findings in `statuses` and `severities` (all when empty), newest
 /// first, printed as `format`.
 pub fn render(
-    state: &State,
+    state: &mut State,
     statuses: &[Status],
     severities: &[Severity],
     format: FindingsFormat,
@@ -87,7 +87,7 @@ fn csv(findings: &[Finding]) -> String {
 }
 
 /// One finding's history (of each audit that raised it).
-pub fn show(state: &State, id: &str) -> Result<Option<String>, String> {
+pub fn show(state: &mut State, id: &str) -> Result<Option<String>, String> {
     let history = state.history(id)?;
     if history.is_empty() {
         return Ok(None);

@@ -82,10 +82,49 @@ impl Tracker {
         self
     }
 
+    /// Whether the run is a shard of a sharded run.
+    pub fn sharded(&self) -> bool {
+        self.shard.is_some()
+    }
+
     /// Stamps `event` with its finding's status, first and last seen,
-    /// occurrences and mute. Reads only the event's `com` (and its `ext`
-    /// when it has no finding id) and writes the new fields in one pass.
+    /// occurrences and mute (see [`Tracker::observe_batch`]).
     pub fn observe(&mut self, event: &str) -> Result<Observed, String> {
+        self.observe_batch(&[event])
+            .pop()
+            .unwrap_or_else(|| Err("no event".into()))
+    }
+
+    /// Stamps each of `events` (one batch of the run) with its finding's
+    /// status, first and last seen, occurrences and mute: the findings of
+    /// the whole batch are looked up in one query. Reads only each event's
+    /// `com` (and its `ext` when it has no finding id) and writes the new
+    /// fields in one pass.
+    pub fn observe_batch(&mut self, events: &[&str]) -> Vec<Result<Observed, String>> {
+        let parsed: Vec<Result<Parsed, String>> = events.iter().map(|e| self.parse(e)).collect();
+        let mut ids: Vec<&str> = parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok().map(|p| p.id.as_str()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let known = match self.state.known_many(&self.audit, &ids) {
+            Ok(known) => known,
+            Err(e) => return events.iter().map(|_| Err(e.clone())).collect(),
+        };
+        parsed
+            .into_iter()
+            .zip(events)
+            .map(|(parsed, event)| {
+                let parsed = parsed?;
+                let known = known.get(&parsed.id);
+                self.stamp(event, parsed, known)
+            })
+            .collect()
+    }
+
+    /// What the tracker reads of `event`: its finding id, fields and mute.
+    fn parse(&self, event: &str) -> Result<Parsed, String> {
         let view: EventView<'_> = serde_json::from_str(event)
             .map_err(|e| format!("an event is not a JSON object: {e}"))?;
         let com_view = view.com.unwrap_or_default();
@@ -126,26 +165,53 @@ impl Tracker {
             });
             self.mutes.find(&self.audit, &com).map(|m| m.stamp())
         };
+        Ok(Parsed {
+            id,
+            id_given,
+            severity,
+            record_type: field(&com_view.record_type),
+            reference: field(&com_view.reference),
+            cloud_type: field(&com_view.cloud_type),
+            description: field(&com_view.description),
+            mute,
+        })
+    }
+
+    /// Notes `event` as seen and stamps it, after `known` (what the
+    /// database knew of its finding before the run).
+    fn stamp(
+        &mut self,
+        event: &str,
+        parsed: Parsed,
+        known: Option<&state::Known>,
+    ) -> Result<Observed, String> {
+        let Parsed {
+            id,
+            id_given,
+            severity,
+            record_type,
+            reference,
+            cloud_type,
+            description,
+            mute,
+        } = parsed;
         let muted = mute.is_some();
-        let known = self.state.known(&self.audit, &id)?;
-        let status = state::next_status(known.as_ref().map(|k| k.status));
-        let occurrences = known.as_ref().map_or(0, |k| k.occurrences) + 1;
+        let status = state::next_status(known.map(|k| k.status));
+        let occurrences = known.map_or(0, |k| k.occurrences) + 1;
         // Both sightings of a finding seen twice in a run get the same
         // status: the database does not change until the run commits.
         self.state.note_seen(&Seen {
             finding_id: id.clone(),
             severity: Some(severity.clone()),
-            record_type: field(&com_view.record_type),
-            reference: field(&com_view.reference),
-            cloud_type: field(&com_view.cloud_type),
-            description: field(&com_view.description),
+            record_type,
+            reference,
+            cloud_type,
+            description,
             muted,
             event: event.to_string(),
         })?;
-        let first_seen = known
-            .as_ref()
-            .map_or(self.now.as_str(), |k| k.first_seen.as_str());
-        let unmuted = !muted && known.as_ref().is_some_and(|k| k.muted);
+        let first_seen = known.map_or(self.now.as_str(), |k| k.first_seen.as_str());
+        let unmuted = !muted && known.is_some_and(|k| k.muted);
         let mut stamp = Stamp::new(&[
             (STATUS, status.name()),
             (FIRST_SEEN, first_seen),
@@ -182,16 +248,18 @@ impl Tracker {
     pub fn resolve_where(&mut self, complete: impl Fn(&Value) -> bool) -> Vec<(String, String)> {
         let mut gone = Vec::new();
         let no_ext = Value::Object(Map::new());
-        let listed = self.state.unseen_active(&self.audit, |id, event| {
-            let event: Map<String, Value> = serde_json::from_str(event).unwrap_or_default();
-            let ext = event
-                .get(EXT)
-                .filter(|ext| ext.is_object())
-                .unwrap_or(&no_ext);
-            if complete(ext) {
-                gone.push((id.to_string(), event));
-            }
-        });
+        let listed = self
+            .state
+            .unseen_active(&self.audit, &mut |id: &str, event: &str| {
+                let event: Map<String, Value> = serde_json::from_str(event).unwrap_or_default();
+                let ext = event
+                    .get(EXT)
+                    .filter(|ext| ext.is_object())
+                    .unwrap_or(&no_ext);
+                if complete(ext) {
+                    gone.push((id.to_string(), event));
+                }
+            });
         if let Err(e) = listed {
             log::warn!("Cannot list the findings this run did not see: {e}; none is resolved.");
             return Vec::new();
@@ -273,6 +341,19 @@ impl Tracker {
     pub fn flush(&mut self) -> Result<(), String> {
         self.state.flush()
     }
+}
+
+/// What the tracker reads of one event.
+struct Parsed {
+    id: String,
+    id_given: bool,
+    severity: String,
+    record_type: Option<String>,
+    reference: Option<String>,
+    cloud_type: Option<String>,
+    description: Option<String>,
+    /// `com.muted` of the mute that holds it back.
+    mute: Option<Value>,
 }
 
 /// The parts of an event the tracker reads.

@@ -5,11 +5,11 @@
 //! (built by [`crate::compliance::report::build`], as `cloudmarker
 //! compliance` builds them).
 
-use super::store::{Change, Reader};
+use super::store::{self, Change};
 use crate::compliance::report::{self, Evidence, Report};
 use crate::config::Config;
 use crate::findings::mutes::Mute;
-use crate::findings::state::{CollectionSummary, Finding, State};
+use crate::findings::state::{CollectionSummary, Finding};
 use crate::history::RunRecord;
 use chrono::{DateTime, Utc};
 use rules::framework::Frameworks;
@@ -68,27 +68,6 @@ pub fn gather(
         mutes: config.mutes.clone().unwrap_or_default(),
         ..Input::default()
     };
-    let history = config.history_path();
-    match crate::history::read_recent(&history, HISTORY_RUNS) {
-        Ok((runs, unreadable)) => {
-            input.runs = runs;
-            if unreadable > 0 {
-                input.notes.push(format!(
-                    "{unreadable} unreadable line(s) of the run history {} were skipped.",
-                    history.display()
-                ));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => input
-            .notes
-            .push(format!("No run history at {} yet.", history.display())),
-        Err(e) => {
-            return Err(format!(
-                "cannot read the run history {}: {e}",
-                history.display()
-            ))
-        }
-    }
     let mut providers: Vec<String> = frameworks.iter().map(|f| f.provider.clone()).collect();
     providers.sort();
     providers.dedup();
@@ -97,32 +76,68 @@ pub fn gather(
         ..Evidence::default()
     };
     let state = config.state.clone().unwrap_or_default();
-    match state.path() {
-        Some(path) if state.enabled() && path.exists() => {
-            input.state_path = path.display().to_string();
-            let read = |e: String| format!("cannot read {}: {e}", path.display());
-            let db = State::open(&path)?;
-            input.findings = db.all().map_err(read)?;
-            evidence.check_summaries = db.check_summaries(None).map_err(read)?;
-            evidence.collection_summaries = db.collection_summaries(None).map_err(read)?;
-            evidence.open_findings = db.open_findings_by_check(None).map_err(read)?;
-            drop(db);
-            let reader = Reader::open(&path)?;
-            input.changes = reader.changes().map_err(read)?;
-            input.places = reader.places().map_err(read)?;
-            input.collections = evidence.collection_summaries.clone();
+    // An explicit history.path is read as `cloudmarker history` reads it;
+    // otherwise the state's run history (the whole estate's).
+    let history_file = config.history.as_ref().is_some_and(|h| h.path.is_some());
+    if state.enabled() && state.may_exist() {
+        let place = state.describe();
+        input.state_path = place.clone();
+        let read = |e: String| format!("cannot read {place}: {e}");
+        let mut db = state.open().map_err(|e| e.to_string())?;
+        input.findings = db.all().map_err(read)?;
+        evidence.check_summaries = db.check_summaries(None).map_err(read)?;
+        evidence.collection_summaries = db.collection_summaries(None).map_err(read)?;
+        evidence.open_findings = db.open_findings_by_check(None).map_err(read)?;
+        (input.changes, input.places) = store::changes_and_places(&mut db).map_err(read)?;
+        input.collections = evidence.collection_summaries.clone();
+        if !history_file {
+            let lines = db.recent_runs(HISTORY_RUNS).map_err(read)?;
+            let before = lines.len();
+            input.runs = lines
+                .iter()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect();
+            if input.runs.len() < before {
+                input.notes.push(format!(
+                    "{} unreadable run(s) of the run history in {place} were skipped.",
+                    before - input.runs.len()
+                ));
+            }
         }
-        Some(path) if state.enabled() => {
-            input.state_path = path.display().to_string();
-            input.notes.push(format!(
-                "No findings recorded in {} yet: nothing is evaluated.",
-                path.display()
-            ));
-        }
-        _ => input.notes.push(
+    } else if state.enabled() {
+        input.state_path = state.describe();
+        input.notes.push(format!(
+            "No findings recorded in {} yet: nothing is evaluated.",
+            state.describe()
+        ));
+    } else {
+        input.notes.push(
             "Findings are not kept (state: {enabled: false}, or no state directory): nothing is evaluated."
                 .into(),
-        ),
+        );
+    }
+    if history_file || !(state.enabled() && state.may_exist()) {
+        let history = config.history_path();
+        match crate::history::read_recent(&history, HISTORY_RUNS) {
+            Ok((runs, unreadable)) => {
+                input.runs = runs;
+                if unreadable > 0 {
+                    input.notes.push(format!(
+                        "{unreadable} unreadable line(s) of the run history {} were skipped.",
+                        history.display()
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => input
+                .notes
+                .push(format!("No run history at {} yet.", history.display())),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the run history {}: {e}",
+                    history.display()
+                ))
+            }
+        }
     }
     let selected: Vec<&rules::framework::Framework> = match which {
         Which::Ids(ids) => {

@@ -1,18 +1,16 @@
-//! The two things the report reads from the findings database that its
-//! public functions do not give: every status change (the trend is replayed
-//! from them) and each finding's check, scope and resource type (from its
-//! last event). Read-only: the file is opened with `SQLITE_OPEN_READ_ONLY`
-//! and only `SELECT`s run; everything else comes through
-//! [`crate::findings::state::State`].
-//!
-//! This is the one place that knows the SQLite schema outside
-//! `findings::state`; a second database backend needs the same two
-//! queries there.
+//! The two things the report reads from the findings state besides its
+//! summaries: every status change (the trend is replayed from them) and
+//! each finding's check, scope and resource type (from its last event).
+//! Both come from one pass over the state's export
+//! ([`Backend::export`](crate::findings::state::Backend::export)), so the
+//! report reads a SQLite and a PostgreSQL state alike, and writes nothing.
 
-use rusqlite::{Connection, OpenFlags};
-use std::path::Path;
+use crate::findings::state::State;
+use crate::findings::transfer::{FindingRow, Line};
+use cloudmarker_plugin_api::record::SCOPE_KEYS;
+use serde_json::Value;
 
-/// One status change, as the `transitions` table keeps it.
+/// One status change of a finding.
 #[derive(Debug, Clone)]
 pub struct Change {
     /// The audit.
@@ -32,8 +30,8 @@ pub struct Change {
 pub struct Place {
     /// `com.check`, else the event type.
     pub check: String,
-    /// The account, subscription or project (`ext.account_id`,
-    /// `ext.subscription_id`, `ext.project_id`), empty when none.
+    /// The subscription, project, account or tenant (the first of
+    /// `record::SCOPE_KEYS` in the event's `ext`), empty when none.
     pub scope: String,
     /// The resource type the check read (`ext.record_type`), empty when none.
     pub resource_type: String,
@@ -42,84 +40,55 @@ pub struct Place {
 /// Each finding's place, keyed by (audit, finding id).
 pub type Places = Vec<((String, String), Place)>;
 
-/// The findings database, opened read-only.
-pub struct Reader {
-    connection: Connection,
+/// Every status change, oldest first, and each finding's place, from one
+/// pass over `state`'s export.
+pub fn changes_and_places(state: &mut State) -> Result<(Vec<Change>, Places), String> {
+    let mut changes = Vec::new();
+    let mut places = Vec::new();
+    state.export(&mut |line| {
+        match line {
+            Line::Transition {
+                audit,
+                finding_id,
+                audit_version,
+                at,
+                status,
+            } => changes.push(Change {
+                audit,
+                finding_id,
+                audit_version,
+                at,
+                status: crate::findings::Status::parse(&status)
+                    .unwrap_or(crate::findings::Status::Open),
+            }),
+            Line::Finding(row) => {
+                places.push(((row.audit.clone(), row.finding_id.clone()), place_of(&row)))
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    // The export keeps each finding's changes in order; the trend wants
+    // them all by time (a stable sort keeps a finding's same-time ones in
+    // order).
+    changes.sort_by(|a, b| a.at.cmp(&b.at));
+    Ok((changes, places))
 }
 
-impl Reader {
-    /// Opens the database at `path` without write access.
-    pub fn open(path: &Path) -> Result<Self, String> {
-        let connection = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| format!("findings database {}: {e}", path.display()))?;
-        Ok(Self { connection })
-    }
-
-    /// Every status change, oldest first.
-    pub fn changes(&self) -> Result<Vec<Change>, String> {
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT audit, finding_id, audit_version, at, status FROM transitions
-                 ORDER BY at, rowid",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = statement
-            .query_map([], |row| {
-                let status: String = row.get(4)?;
-                Ok(Change {
-                    audit: row.get(0)?,
-                    finding_id: row.get(1)?,
-                    audit_version: row.get(2)?,
-                    at: row.get(3)?,
-                    status: crate::findings::Status::parse(&status)
-                        .unwrap_or(crate::findings::Status::Open),
-                })
-            })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
-    }
-
-    /// Each finding's place, by (audit, finding id).
-    pub fn places(&self) -> Result<Places, String> {
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT audit, finding_id,
-                        coalesce(CASE WHEN v THEN json_extract(event, '$.com.check') END,
-                                 record_type, ''),
-                        coalesce(CASE WHEN v THEN coalesce(
-                                     json_extract(event, '$.ext.account_id'),
-                                     json_extract(event, '$.ext.subscription_id'),
-                                     json_extract(event, '$.ext.project_id'),
-                                     json_extract(event, '$.ext.tenant_id')) END, ''),
-                        coalesce(CASE WHEN v THEN json_extract(event, '$.ext.record_type') END, '')
-                 FROM (SELECT *, json_valid(event) AS v FROM findings)",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = statement
-            .query_map([], |row| {
-                let text = |i: usize| -> rusqlite::Result<String> {
-                    Ok(match row.get_ref(i)? {
-                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
-                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
-                        rusqlite::types::ValueRef::Real(n) => n.to_string(),
-                        _ => String::new(),
-                    })
-                };
-                Ok((
-                    (text(0)?, text(1)?),
-                    Place {
-                        check: text(2)?,
-                        scope: text(3)?,
-                        resource_type: text(4)?,
-                    },
-                ))
-            })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+/// A finding's place, from its last event (`com.check`, the scope keys and
+/// `ext.record_type`); the event type when the event names no check.
+fn place_of(row: &FindingRow) -> Place {
+    let event: Value = serde_json::from_str(&row.event).unwrap_or(Value::Null);
+    let text = |value: &Value| value.as_str().map(str::to_owned);
+    let ext = &event["ext"];
+    Place {
+        check: text(&event["com"]["check"])
+            .or_else(|| row.record_type.clone())
+            .unwrap_or_default(),
+        scope: SCOPE_KEYS
+            .iter()
+            .find_map(|key| text(&ext[*key]))
+            .unwrap_or_default(),
+        resource_type: text(&ext["record_type"]).unwrap_or_default(),
     }
 }
