@@ -29,14 +29,7 @@ pub fn run(cli: &Cli, framework: Option<&str>, format: FindingsFormat, audit: Op
     };
     let evidence = match evidence(&config, audit, &frameworks) {
         Ok(evidence) => evidence,
-        Err(e) => {
-            eprintln!("cloudmarker: error: {e}");
-            return if e.config {
-                exit::CONFIG
-            } else {
-                exit::PLUGIN_FAILED
-            };
-        }
+        Err(e) => return super::state_error(&e),
     };
     let report = report::build(framework, &evidence);
     match format {
@@ -67,13 +60,7 @@ fn evidence(
     audit: Option<&str>,
     frameworks: &Frameworks,
 ) -> Result<Evidence, OpenError> {
-    let mut providers: Vec<String> = frameworks.iter().map(|f| f.provider.clone()).collect();
-    providers.sort();
-    providers.dedup();
-    let mut evidence = Evidence {
-        providers,
-        ..Evidence::default()
-    };
+    let mut evidence = Evidence::for_frameworks(frameworks);
     let state = config.state.clone().unwrap_or_default();
     let place = state.describe();
     if !state.enabled() || (state.url.is_none() && state.path().is_none()) {

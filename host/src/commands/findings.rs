@@ -33,14 +33,7 @@ pub fn run(cli: &Cli, query: Query<'_>) -> u8 {
     }
     let mut state = match state_config.open() {
         Ok(state) => state,
-        Err(e) => {
-            eprintln!("cloudmarker: error: {e}");
-            return if e.config {
-                exit::CONFIG
-            } else {
-                exit::PLUGIN_FAILED
-            };
-        }
+        Err(e) => return super::state_error(&e),
     };
     let printed = match query.show {
         Some(FindingsCommand::Show { id }) => match findings::list::show(&mut state, id) {

@@ -53,14 +53,7 @@ fn from_state(state: &crate::findings::StateConfig, limit: usize) -> u8 {
     let place = state.describe();
     let lines = match state.open() {
         Ok(mut opened) => opened.recent_runs(limit),
-        Err(e) => {
-            eprintln!("cloudmarker: error: {e}");
-            return if e.config {
-                exit::CONFIG
-            } else {
-                exit::PLUGIN_FAILED
-            };
-        }
+        Err(e) => return super::state_error(&e),
     };
     let lines = match lines {
         Ok(lines) => lines,

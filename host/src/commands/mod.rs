@@ -43,6 +43,19 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// Reports a findings state that cannot be opened or read on stderr and
+/// gives its exit status: [`exit::CONFIG`] for a configuration error (a
+/// state newer than the binary, both `url` and `path`), else
+/// [`exit::PLUGIN_FAILED`].
+pub fn state_error(e: &crate::findings::state::OpenError) -> u8 {
+    eprintln!("cloudmarker: error: {e}");
+    if e.config {
+        exit::CONFIG
+    } else {
+        exit::PLUGIN_FAILED
+    }
+}
+
 /// Loads and checks the configuration and applies `--isolate-plugins` and
 /// `--shard`; an invalid one is reported on stderr and gives
 /// [`exit::CONFIG`].

@@ -20,14 +20,7 @@ pub fn run(cli: &Cli, action: &StateCommand) -> u8 {
     let place = state_config.describe();
     let mut state = match state_config.open() {
         Ok(state) => state,
-        Err(e) => {
-            eprintln!("cloudmarker: error: {e}");
-            return if e.config {
-                exit::CONFIG
-            } else {
-                exit::PLUGIN_FAILED
-            };
-        }
+        Err(e) => return super::state_error(&e),
     };
     let done = match action {
         StateCommand::Export { output } => export(&mut state, output.as_deref()).map(|counts| {

@@ -26,7 +26,7 @@
 //! about (a test fixture's), counts for every framework.
 
 use crate::findings::state::{CheckSummary, CollectionSummary, OpenFindings};
-use rules::framework::{Framework, Requirement};
+use rules::framework::{Framework, Frameworks, Requirement};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -68,6 +68,19 @@ pub struct Evidence {
     pub open_findings: Vec<OpenFindings>,
     /// The clouds some framework is about (`azure`, `aws`, `gcp`).
     pub providers: Vec<String>,
+}
+
+impl Evidence {
+    /// No evidence yet, about the clouds of `frameworks`.
+    pub fn for_frameworks(frameworks: &Frameworks) -> Self {
+        let mut providers: Vec<String> = frameworks.iter().map(|f| f.provider.clone()).collect();
+        providers.sort();
+        providers.dedup();
+        Self {
+            providers,
+            ..Self::default()
+        }
+    }
 }
 
 /// One requirement and its status.

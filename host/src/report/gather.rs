@@ -68,13 +68,7 @@ pub fn gather(
         mutes: config.mutes.clone().unwrap_or_default(),
         ..Input::default()
     };
-    let mut providers: Vec<String> = frameworks.iter().map(|f| f.provider.clone()).collect();
-    providers.sort();
-    providers.dedup();
-    let mut evidence = Evidence {
-        providers,
-        ..Evidence::default()
-    };
+    let mut evidence = Evidence::for_frameworks(frameworks);
     let state = config.state.clone().unwrap_or_default();
     // An explicit history.path is read as `cloudmarker history` reads it;
     // otherwise the state's run history (the whole estate's).
