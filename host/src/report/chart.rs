@@ -63,6 +63,9 @@ const LEFT: f64 = 64.0;
 const RIGHT: f64 = 120.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 58.0;
+/// The plot area's width and height (inside the axes' margins).
+const PLOT_W: f64 = W - LEFT - RIGHT;
+const PLOT_H: f64 = H - TOP - BOTTOM;
 
 /// A round top for the y axis and its step (1, 2 or 5 times a power of 10).
 fn scale(max: u64) -> (u64, u64) {
@@ -150,8 +153,15 @@ fn fill(frame: &Frame<'_>, index: usize, mark: Mark, color: &str) -> String {
     }
 }
 
-/// The SVG's start: title, description, patterns, axes and grid.
-fn open(frame: &Frame<'_>, series: &[Series<'_>], top: u64, step: u64) -> String {
+/// The SVG's start (title, description, patterns, axes and grid, scaled to
+/// the largest value of `series`) and the y axis's top.
+fn open(frame: &Frame<'_>, series: &[Series<'_>]) -> (String, u64) {
+    let max = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .max()
+        .unwrap_or(0);
+    let (top, step) = scale(max);
     let id = frame.id;
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-labelledby="{id}-t {id}-d"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc><defs>"#,
@@ -177,10 +187,9 @@ fn open(frame: &Frame<'_>, series: &[Series<'_>], top: u64, step: u64) -> String
         );
     }
     out.push_str("</defs>");
-    let plot_h = H - TOP - BOTTOM;
     let mut tick = 0;
     while tick <= top {
-        let y = TOP + plot_h - plot_h * tick as f64 / top as f64;
+        let y = TOP + PLOT_H - PLOT_H * tick as f64 / top as f64;
         let _ = write!(
             out,
             r##"<line x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11">{tick}</text>"##,
@@ -193,17 +202,17 @@ fn open(frame: &Frame<'_>, series: &[Series<'_>], top: u64, step: u64) -> String
     let _ = write!(
         out,
         r##"<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{:.1}" stroke="#333"/><line x1="{LEFT}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#333"/><text transform="translate(14 {:.1}) rotate(-90)" text-anchor="middle" font-size="12">{}</text><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12">{}</text>"##,
-        TOP + plot_h,
+        TOP + PLOT_H,
         W - RIGHT,
-        TOP + plot_h,
-        TOP + plot_h,
-        TOP + plot_h / 2.0,
+        TOP + PLOT_H,
+        TOP + PLOT_H,
+        TOP + PLOT_H / 2.0,
         esc(frame.y_label),
-        LEFT + (W - LEFT - RIGHT) / 2.0,
+        LEFT + PLOT_W / 2.0,
         H - 6.0,
         esc(frame.x_label)
     );
-    out
+    (out, top)
 }
 
 /// The x labels, every nth so that they do not overlap.
@@ -225,24 +234,16 @@ fn x_labels(out: &mut String, frame: &Frame<'_>, x_of: impl Fn(usize) -> f64) {
 
 /// A line per series over the x labels.
 pub fn lines(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
-    let max = series
-        .iter()
-        .flat_map(|s| s.values.iter().copied())
-        .max()
-        .unwrap_or(0);
-    let (top, step) = scale(max);
-    let mut out = open(frame, series, top, step);
+    let (mut out, top) = open(frame, series);
     let n = frame.x.len().max(1);
-    let plot_w = W - LEFT - RIGHT;
-    let plot_h = H - TOP - BOTTOM;
     let x_of = |i: usize| {
         if n == 1 {
-            LEFT + plot_w / 2.0
+            LEFT + PLOT_W / 2.0
         } else {
-            LEFT + 10.0 + (plot_w - 20.0) * i as f64 / (n - 1) as f64
+            LEFT + 10.0 + (PLOT_W - 20.0) * i as f64 / (n - 1) as f64
         }
     };
-    let y_of = |v: u64| TOP + plot_h - plot_h * v as f64 / top as f64;
+    let y_of = |v: u64| TOP + PLOT_H - PLOT_H * v as f64 / top as f64;
     x_labels(&mut out, frame, x_of);
     let mut label_ys: Vec<f64> = Vec::new();
     for s in series {
@@ -283,29 +284,21 @@ pub fn lines(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
 
 /// Grouped bars: per x label, a bar per series.
 pub fn bars(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
-    let max = series
-        .iter()
-        .flat_map(|s| s.values.iter().copied())
-        .max()
-        .unwrap_or(0);
-    let (top, step) = scale(max);
-    let mut out = open(frame, series, top, step);
+    let (mut out, top) = open(frame, series);
     let n = frame.x.len().max(1);
-    let plot_w = W - LEFT - RIGHT;
-    let plot_h = H - TOP - BOTTOM;
-    let slot = plot_w / n as f64;
+    let slot = PLOT_W / n as f64;
     let bar = (slot * 0.8 / series.len().max(1) as f64).min(24.0);
     let x_of = |i: usize| LEFT + slot * (i as f64 + 0.5);
     x_labels(&mut out, frame, x_of);
     for (k, s) in series.iter().enumerate() {
         let _ = write!(out, r#"<g class="series" data-series="{}">"#, esc(s.name));
         for (i, v) in s.values.iter().enumerate() {
-            let h = plot_h * *v as f64 / top as f64;
+            let h = PLOT_H * *v as f64 / top as f64;
             let x = x_of(i) - bar * series.len() as f64 / 2.0 + bar * k as f64;
             let _ = write!(
                 out,
                 r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}" stroke="{}"><title>{}: {v} ({})</title></rect>"#,
-                TOP + plot_h - h,
+                TOP + PLOT_H - h,
                 (bar - 1.0).max(1.0),
                 fill(frame, k, s.mark, s.color),
                 s.color,
