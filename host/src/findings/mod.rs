@@ -17,6 +17,7 @@ pub mod list;
 pub mod mutes;
 pub mod postgres;
 pub mod scopes;
+pub mod sql;
 pub mod sqlite;
 pub mod state;
 pub mod tracker;

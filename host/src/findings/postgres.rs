@@ -17,11 +17,9 @@
 //! scopes it read completely). A connection lost or a process killed in the
 //! middle of a commit leaves nothing of it: the server rolls it back.
 
-use super::state::{
-    status_of, Backend, CheckSummary, CollectionSummary, Finding, Known, OpenError, OpenFindings,
-    Seen, Transition,
-};
-use super::transfer::{Counts, FindingRow, Line};
+use super::sql::{self, Dialect, EachRow, Param, MIGRATIONS};
+use super::state::{Backend, Known, OpenError, OpenFindings, RunEnd, Seen};
+use super::transfer::{Counts, Line};
 use cloudmarker_plugin_api::sdk::{files, secret};
 use postgres::{Client, NoTls};
 use std::collections::{BTreeMap, HashMap};
@@ -38,71 +36,7 @@ const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Rows sent to the server at once.
 const BATCH: usize = 2000;
 
-/// The schema, one step per version (the same versions and tables as the
-/// SQLite backend's, in PostgreSQL's types).
-const MIGRATIONS: &[&str] = &[V1, V2];
-
-/// The schema version this binary writes.
-pub const LATEST: u32 = MIGRATIONS.len() as u32;
-
-const V1: &str = "
-CREATE TABLE IF NOT EXISTS findings (
-    audit TEXT NOT NULL,
-    finding_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    severity TEXT,
-    record_type TEXT,
-    reference TEXT,
-    cloud_type TEXT,
-    description TEXT,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    resolved_at TEXT,
-    occurrences BIGINT NOT NULL,
-    muted BOOLEAN NOT NULL DEFAULT false,
-    event TEXT NOT NULL,
-    PRIMARY KEY (audit, finding_id)
-);
-CREATE TABLE IF NOT EXISTS transitions (
-    seq BIGSERIAL PRIMARY KEY,
-    audit TEXT NOT NULL,
-    finding_id TEXT NOT NULL,
-    audit_version TEXT NOT NULL,
-    at TEXT NOT NULL,
-    status TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transitions_by_finding ON transitions (finding_id, at);
-CREATE TABLE IF NOT EXISTS check_summaries (
-    audit TEXT NOT NULL,
-    check_name TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    plugin TEXT,
-    evaluated BIGINT NOT NULL,
-    failed BIGINT NOT NULL,
-    audit_version TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (audit, check_name, scope)
-);
-CREATE TABLE IF NOT EXISTS collection_summaries (
-    audit TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    cloud_type TEXT,
-    plugin TEXT,
-    complete BOOLEAN NOT NULL,
-    failed TEXT NOT NULL,
-    audit_version TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (audit, scope)
-);
-";
-
-const V2: &str = "
-CREATE TABLE IF NOT EXISTS runs (
-    seq BIGSERIAL PRIMARY KEY,
-    started TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-";
+pub use super::sql::LATEST;
 
 /// Where the state is, as given in the config.
 #[derive(Debug, Clone)]
@@ -332,7 +266,8 @@ impl Postgres {
             return Ok(found);
         }
         for step in &MIGRATIONS[found as usize..] {
-            tx.batch_execute(step).map_err(|e| said(&e))?;
+            tx.batch_execute(&Dialect::Postgres.sql(step))
+                .map_err(|e| said(&e))?;
         }
         tx.execute("DELETE FROM schema_version", &[])
             .map_err(|e| said(&e))?;
@@ -389,133 +324,13 @@ impl Postgres {
     }
 }
 
-/// A finding from the columns `COLUMNS` (from `at`).
-fn finding(row: &postgres::Row) -> Finding {
-    Finding {
-        audit: row.get(0),
-        finding_id: row.get(1),
-        status: status_of(row.get::<_, String>(2)),
-        severity: row.get(3),
-        record_type: row.get(4),
-        reference: row.get(5),
-        cloud_type: row.get(6),
-        description: row.get(7),
-        first_seen: row.get(8),
-        last_seen: row.get(9),
-        resolved_at: row.get(10),
-        occurrences: row.get::<_, i64>(11).max(0) as u64,
-        muted: row.get(12),
-    }
-}
-
-const COLUMNS: &str = "audit, finding_id, status, severity, record_type, reference, cloud_type,
-    description, first_seen, last_seen, resolved_at, occurrences, muted";
-
 impl Backend for Postgres {
-    fn all(&mut self) -> Result<Vec<Finding>, String> {
+    fn query(&mut self, sql: &str, values: &[Param<'_>], each: EachRow<'_>) -> Result<(), String> {
         let rows = self
             .client
-            .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM findings ORDER BY last_seen DESC, audit, finding_id"
-                ),
-                &[],
-            )
+            .query(&Dialect::Postgres.sql(sql), &pg_values(values))
             .map_err(|e| self.fail(&e))?;
-        Ok(rows.iter().map(finding).collect())
-    }
-
-    fn history(&mut self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String> {
-        let rows = self
-            .client
-            .query(
-                &format!("SELECT {COLUMNS} FROM findings WHERE finding_id = $1 ORDER BY audit"),
-                &[&id],
-            )
-            .map_err(|e| self.fail(&e))?;
-        let mut out = Vec::new();
-        for finding in rows.iter().map(finding) {
-            let transitions = self
-                .client
-                .query(
-                    "SELECT audit_version, at, status FROM transitions
-                     WHERE audit = $1 AND finding_id = $2 ORDER BY at, seq",
-                    &[&finding.audit, &finding.finding_id],
-                )
-                .map_err(|e| self.fail(&e))?
-                .iter()
-                .map(|row| Transition {
-                    audit_version: row.get(0),
-                    at: row.get(1),
-                    status: status_of(row.get::<_, String>(2)),
-                })
-                .collect();
-            out.push((finding, transitions));
-        }
-        Ok(out)
-    }
-
-    fn check_summaries(
-        &mut self,
-        audit: Option<&str>,
-    ) -> Result<Vec<(String, CheckSummary, String)>, String> {
-        let rows = self
-            .client
-            .query(
-                "SELECT audit, check_name, scope, plugin, evaluated, failed, at
-                 FROM check_summaries WHERE $1::text IS NULL OR audit = $1
-                 ORDER BY audit, check_name, scope",
-                &[&audit],
-            )
-            .map_err(|e| self.fail(&e))?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                (
-                    row.get(0),
-                    CheckSummary {
-                        check: row.get(1),
-                        scope: row.get(2),
-                        plugin: row.get(3),
-                        evaluated: row.get::<_, i64>(4).max(0) as u64,
-                        failed: row.get::<_, i64>(5).max(0) as u64,
-                    },
-                    row.get(6),
-                )
-            })
-            .collect())
-    }
-
-    fn collection_summaries(
-        &mut self,
-        audit: Option<&str>,
-    ) -> Result<Vec<(String, CollectionSummary, String)>, String> {
-        let rows = self
-            .client
-            .query(
-                "SELECT audit, scope, cloud_type, plugin, complete, failed, at
-                 FROM collection_summaries WHERE $1::text IS NULL OR audit = $1
-                 ORDER BY audit, scope",
-                &[&audit],
-            )
-            .map_err(|e| self.fail(&e))?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let failed: String = row.get(5);
-                (
-                    row.get(0),
-                    CollectionSummary {
-                        scope: row.get(1),
-                        cloud_type: row.get(2),
-                        plugin: row.get(3),
-                        complete: row.get(4),
-                        failed: serde_json::from_str(&failed).unwrap_or_default(),
-                    },
-                    row.get(6),
-                )
-            })
-            .collect())
+        rows.iter().try_for_each(|row| each(row))
     }
 
     fn open_findings_by_check(&mut self, audit: Option<&str>) -> Result<Vec<OpenFindings>, String> {
@@ -552,25 +367,17 @@ impl Backend for Postgres {
         if ids.is_empty() {
             return Ok(found);
         }
+        let query = format!(
+            "SELECT {} FROM findings WHERE audit = $1 AND finding_id = ANY($2)",
+            sql::KNOWN_COLUMNS
+        );
         let rows = self
             .client
-            .query(
-                "SELECT finding_id, status, first_seen, last_seen, occurrences, muted
-                 FROM findings WHERE audit = $1 AND finding_id = ANY($2)",
-                &[&audit, &ids],
-            )
+            .query(&query, &[&audit, &ids])
             .map_err(|e| self.fail(&e))?;
         for row in &rows {
-            found.insert(
-                row.get(0),
-                Known {
-                    status: status_of(row.get::<_, String>(1)),
-                    first_seen: row.get(2),
-                    last_seen: row.get(3),
-                    occurrences: row.get::<_, i64>(4).max(0) as u64,
-                    muted: row.get(5),
-                },
-            );
+            let (id, known) = sql::known(row)?;
+            found.insert(id, known);
         }
         Ok(found)
     }
@@ -632,14 +439,7 @@ impl Backend for Postgres {
         Ok(())
     }
 
-    fn commit_run(
-        &mut self,
-        audit: &str,
-        audit_version: &str,
-        now: &str,
-        check_summaries: &[CheckSummary],
-        collection_summaries: &[CollectionSummary],
-    ) -> Result<(), String> {
+    fn commit_run(&mut self, end: &RunEnd<'_>) -> Result<(), String> {
         self.send()?;
         let shown = self.shown.clone();
         let fail = |e: postgres::Error| format!("findings database {shown}: {}", said(&e));
@@ -647,100 +447,11 @@ impl Backend for Postgres {
         // The shards of one audit commit one after another.
         tx.execute(
             "SELECT pg_advisory_xact_lock(hashtext('cloudmarker findings ' || $1))",
-            &[&audit],
+            &[&end.audit],
         )
         .map_err(fail)?;
-        tx.execute(
-            "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
-             SELECT $1, s.finding_id, $2, $3,
-                    CASE WHEN f.status IS NULL THEN 'new'
-                         WHEN f.status = 'resolved' THEN 'regressed' ELSE 'open' END
-             FROM (SELECT DISTINCT finding_id FROM run_seen) s
-             LEFT JOIN findings f ON f.audit = $1 AND f.finding_id = s.finding_id
-             WHERE f.status IS NULL OR f.status IN ('new', 'regressed', 'resolved')
-             ORDER BY s.finding_id",
-            &[&audit, &audit_version, &now],
-        )
-        .map_err(fail)?;
-        tx.execute(
-            "INSERT INTO findings (audit, finding_id, status, severity, record_type, reference,
-                 cloud_type, description, first_seen, last_seen, resolved_at, occurrences,
-                 muted, event)
-             SELECT $1, finding_id, 'new', severity, record_type, reference, cloud_type,
-                    description, $2, $2, NULL, 1, muted, event
-             FROM (SELECT DISTINCT ON (finding_id) * FROM run_seen ORDER BY finding_id, seq) s
-             ON CONFLICT (audit, finding_id) DO UPDATE SET
-                 status = CASE WHEN findings.status = 'resolved' THEN 'regressed' ELSE 'open' END,
-                 severity = excluded.severity, record_type = excluded.record_type,
-                 reference = excluded.reference, cloud_type = excluded.cloud_type,
-                 description = excluded.description, last_seen = excluded.last_seen,
-                 resolved_at = NULL, occurrences = findings.occurrences + 1,
-                 muted = excluded.muted, event = excluded.event",
-            &[&audit, &now],
-        )
-        .map_err(fail)?;
-        tx.execute(
-            "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
-             SELECT $1, f.finding_id, $2, $3, 'resolved' FROM findings f
-             WHERE f.audit = $1 AND f.status <> 'resolved'
-               AND f.finding_id IN (SELECT finding_id FROM run_resolved)
-               AND f.finding_id NOT IN (SELECT finding_id FROM run_seen)
-             ORDER BY f.finding_id",
-            &[&audit, &audit_version, &now],
-        )
-        .map_err(fail)?;
-        tx.execute(
-            "UPDATE findings SET status = 'resolved', resolved_at = $2
-             WHERE audit = $1 AND status <> 'resolved'
-               AND finding_id IN (SELECT finding_id FROM run_resolved)
-               AND finding_id NOT IN (SELECT finding_id FROM run_seen)",
-            &[&audit, &now],
-        )
-        .map_err(fail)?;
-        for summary in check_summaries {
-            tx.execute(
-                "INSERT INTO check_summaries (audit, check_name, scope, plugin, evaluated,
-                     failed, audit_version, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (audit, check_name, scope) DO UPDATE SET
-                     plugin = excluded.plugin, evaluated = excluded.evaluated,
-                     failed = excluded.failed, audit_version = excluded.audit_version,
-                     at = excluded.at",
-                &[
-                    &audit,
-                    &summary.check,
-                    &summary.scope,
-                    &summary.plugin,
-                    &(summary.evaluated.min(i64::MAX as u64) as i64),
-                    &(summary.failed.min(i64::MAX as u64) as i64),
-                    &audit_version,
-                    &now,
-                ],
-            )
-            .map_err(fail)?;
-        }
-        for summary in collection_summaries {
-            let failed = serde_json::to_string(&summary.failed).map_err(|e| e.to_string())?;
-            tx.execute(
-                "INSERT INTO collection_summaries (audit, scope, cloud_type, plugin, complete,
-                     failed, audit_version, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (audit, scope) DO UPDATE SET
-                     cloud_type = excluded.cloud_type, plugin = excluded.plugin,
-                     complete = excluded.complete, failed = excluded.failed,
-                     audit_version = excluded.audit_version, at = excluded.at",
-                &[
-                    &audit,
-                    &summary.scope,
-                    &summary.cloud_type,
-                    &summary.plugin,
-                    &summary.complete,
-                    &failed,
-                    &audit_version,
-                    &now,
-                ],
-            )
-            .map_err(fail)?;
+        for (statement, values) in sql::run_end(end) {
+            execute(&mut tx, statement, &values).map_err(fail)?;
         }
         tx.commit().map_err(fail)
     }
@@ -748,24 +459,11 @@ impl Backend for Postgres {
     fn append_run(&mut self, started: &str, record: &str) -> Result<(), String> {
         self.client
             .execute(
-                "INSERT INTO runs (started, record) VALUES ($1, $2)",
+                &Dialect::Postgres.sql(sql::INSERT_RUN),
                 &[&started, &record],
             )
             .map(|_| ())
             .map_err(|e| self.fail(&e))
-    }
-
-    fn recent_runs(&mut self, limit: usize) -> Result<Vec<String>, String> {
-        let limit = limit.min(i64::MAX as usize) as i64;
-        let rows = self
-            .client
-            .query(
-                "SELECT record FROM (SELECT seq, started, record FROM runs
-                     ORDER BY started DESC, seq DESC LIMIT $1) r ORDER BY started, seq",
-                &[&limit],
-            )
-            .map_err(|e| self.fail(&e))?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     fn export(&mut self, each: &mut dyn FnMut(Line) -> Result<(), String>) -> Result<(), String> {
@@ -779,94 +477,10 @@ impl Backend for Postgres {
             .read_only(true)
             .start()
             .map_err(fail)?;
-        for row in tx
-            .query(
-                &format!("SELECT {COLUMNS}, event FROM findings ORDER BY audit, finding_id"),
-                &[],
-            )
-            .map_err(fail)?
-        {
-            let f = finding(&row);
-            each(Line::Finding(FindingRow {
-                audit: f.audit,
-                finding_id: f.finding_id,
-                status: row.get(2),
-                severity: f.severity,
-                record_type: f.record_type,
-                reference: f.reference,
-                cloud_type: f.cloud_type,
-                description: f.description,
-                first_seen: f.first_seen,
-                last_seen: f.last_seen,
-                resolved_at: f.resolved_at,
-                occurrences: f.occurrences,
-                muted: f.muted,
-                event: row.get(13),
-            }))?;
-        }
-        for row in tx
-            .query(
-                "SELECT audit, finding_id, audit_version, at, status FROM transitions ORDER BY seq",
-                &[],
-            )
-            .map_err(fail)?
-        {
-            each(Line::Transition {
-                audit: row.get(0),
-                finding_id: row.get(1),
-                audit_version: row.get(2),
-                at: row.get(3),
-                status: row.get(4),
-            })?;
-        }
-        for row in tx
-            .query(
-                "SELECT audit, check_name, scope, plugin, evaluated, failed, audit_version, at
-                 FROM check_summaries ORDER BY audit, check_name, scope",
-                &[],
-            )
-            .map_err(fail)?
-        {
-            each(Line::CheckSummary {
-                audit: row.get(0),
-                check: row.get(1),
-                scope: row.get(2),
-                plugin: row.get(3),
-                evaluated: row.get::<_, i64>(4).max(0) as u64,
-                failed: row.get::<_, i64>(5).max(0) as u64,
-                audit_version: row.get(6),
-                at: row.get(7),
-            })?;
-        }
-        for row in tx
-            .query(
-                "SELECT audit, scope, cloud_type, plugin, complete, failed, audit_version, at
-                 FROM collection_summaries ORDER BY audit, scope",
-                &[],
-            )
-            .map_err(fail)?
-        {
-            let failed: String = row.get(5);
-            each(Line::CollectionSummary {
-                audit: row.get(0),
-                scope: row.get(1),
-                cloud_type: row.get(2),
-                plugin: row.get(3),
-                complete: row.get(4),
-                failed: serde_json::from_str(&failed).unwrap_or_default(),
-                audit_version: row.get(6),
-                at: row.get(7),
-            })?;
-        }
-        for row in tx
-            .query("SELECT started, record FROM runs ORDER BY seq", &[])
-            .map_err(fail)?
-        {
-            let record: String = row.get(1);
-            each(Line::Run {
-                started: row.get(0),
-                record: serde_json::from_str(&record).unwrap_or(serde_json::Value::String(record)),
-            })?;
+        for (query, read) in sql::EXPORT {
+            for row in tx.query(&Dialect::Postgres.sql(query), &[]).map_err(fail)? {
+                each(read(&row)?)?;
+            }
         }
         tx.commit().map_err(fail)
     }
@@ -880,121 +494,44 @@ impl Backend for Postgres {
             &[],
         )
         .map_err(fail)?;
-        let held: i64 = tx
-            .query_one(
-                "SELECT (SELECT count(*) FROM findings) + (SELECT count(*) FROM runs)",
-                &[],
-            )
-            .map_err(fail)?
-            .get(0);
+        let held: i64 = tx.query_one(sql::HELD, &[]).map_err(fail)?.get(0);
         if held > 0 {
-            return Err(
-                "the state already holds findings or runs: import into an empty state".into(),
-            );
+            return Err(sql::NOT_EMPTY.into());
         }
-        let big = |n: u64| n.min(i64::MAX as u64) as i64;
         let mut counts = Counts::default();
         for line in lines {
-            match line {
-                Line::State { .. } => continue,
-                Line::Finding(f) => tx.execute(
-                    "INSERT INTO findings (audit, finding_id, status, severity, record_type,
-                         reference, cloud_type, description, first_seen, last_seen, resolved_at,
-                         occurrences, muted, event)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                    &[
-                        &f.audit,
-                        &f.finding_id,
-                        &f.status,
-                        &f.severity,
-                        &f.record_type,
-                        &f.reference,
-                        &f.cloud_type,
-                        &f.description,
-                        &f.first_seen,
-                        &f.last_seen,
-                        &f.resolved_at,
-                        &big(f.occurrences),
-                        &f.muted,
-                        &f.event,
-                    ],
-                ),
-                Line::Transition {
-                    audit,
-                    finding_id,
-                    audit_version,
-                    at,
-                    status,
-                } => tx.execute(
-                    "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[audit, finding_id, audit_version, at, status],
-                ),
-                Line::CheckSummary {
-                    audit,
-                    check,
-                    scope,
-                    plugin,
-                    evaluated,
-                    failed,
-                    audit_version,
-                    at,
-                } => tx.execute(
-                    "INSERT INTO check_summaries (audit, check_name, scope, plugin, evaluated,
-                         failed, audit_version, at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT (audit, check_name, scope) DO UPDATE SET
-                         plugin = excluded.plugin, evaluated = excluded.evaluated,
-                         failed = excluded.failed, audit_version = excluded.audit_version,
-                         at = excluded.at",
-                    &[
-                        audit,
-                        check,
-                        scope,
-                        plugin,
-                        &big(*evaluated),
-                        &big(*failed),
-                        audit_version,
-                        at,
-                    ],
-                ),
-                Line::CollectionSummary {
-                    audit,
-                    scope,
-                    cloud_type,
-                    plugin,
-                    complete,
-                    failed,
-                    audit_version,
-                    at,
-                } => tx.execute(
-                    "INSERT INTO collection_summaries (audit, scope, cloud_type, plugin, complete,
-                         failed, audit_version, at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT (audit, scope) DO UPDATE SET
-                         cloud_type = excluded.cloud_type, plugin = excluded.plugin,
-                         complete = excluded.complete, failed = excluded.failed,
-                         audit_version = excluded.audit_version, at = excluded.at",
-                    &[
-                        audit,
-                        scope,
-                        cloud_type,
-                        plugin,
-                        complete,
-                        &failed.to_string(),
-                        audit_version,
-                        at,
-                    ],
-                ),
-                Line::Run { started, record } => tx.execute(
-                    "INSERT INTO runs (started, record) VALUES ($1, $2)",
-                    &[started, &record.to_string()],
-                ),
+            if let Some((statement, values)) = sql::import(line) {
+                execute(&mut tx, statement, &values).map_err(fail)?;
+                counts.add(line);
             }
-            .map_err(fail)?;
-            counts.add(line);
         }
         tx.commit().map_err(fail)?;
         Ok(counts)
     }
 }
+
+/// Runs `statement` (written for both databases) with `values`.
+fn execute(
+    tx: &mut postgres::Transaction<'_>,
+    statement: &str,
+    values: &[Param<'_>],
+) -> Result<(), postgres::Error> {
+    tx.execute(&Dialect::Postgres.sql(statement), &pg_values(values))
+        .map(|_| ())
+}
+
+/// `values` as the client takes them.
+fn pg_values<'a>(values: &'a [Param<'a>]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    values
+        .iter()
+        .map(|value| -> &(dyn postgres::types::ToSql + Sync) {
+            match value {
+                Param::Text(text) => text,
+                Param::Int(number) => number,
+                Param::Flag(flag) => flag,
+            }
+        })
+        .collect()
+}
+
+sql::columns_through!(postgres::Row, try_get);

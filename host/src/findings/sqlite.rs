@@ -3,90 +3,19 @@
 //! short write transaction per audit run at its end). WAL needs the
 //! processes on one host: never put the file on a network filesystem.
 
-use super::state::{
-    status_of, Backend, CheckSummary, CollectionSummary, Finding, Known, OpenError, OpenFindings,
-    Seen, Transition,
-};
-use super::transfer::{Counts, FindingRow, Line};
+use super::sql::{self, Dialect, EachRow, Param, MIGRATIONS};
+use super::state::{Backend, Known, OpenError, OpenFindings, RunEnd, Seen};
+use super::transfer::{Counts, Line};
 use cloudmarker_plugin_api::sdk::files;
 use rusqlite::{params, Connection, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+pub use super::sql::LATEST;
+
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The schema, one step per version: step N (from 0) brings a database of
-/// version N to version N + 1. A step is never changed once released; a
-/// change of schema is a new step.
-const MIGRATIONS: &[&str] = &[V1, V2];
-
-/// The schema version this binary writes.
-pub const LATEST: u32 = MIGRATIONS.len() as u32;
-
-/// Version 1: findings, their transitions, and the latest check and
-/// collection summaries (the tables of the releases before schema versions,
-/// which a database of theirs already has).
-const V1: &str = "
-CREATE TABLE IF NOT EXISTS findings (
-    audit TEXT NOT NULL,
-    finding_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    severity TEXT,
-    record_type TEXT,
-    reference TEXT,
-    cloud_type TEXT,
-    description TEXT,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    resolved_at TEXT,
-    occurrences INTEGER NOT NULL,
-    muted INTEGER NOT NULL DEFAULT 0,
-    event TEXT NOT NULL,
-    PRIMARY KEY (audit, finding_id)
-);
-CREATE TABLE IF NOT EXISTS transitions (
-    audit TEXT NOT NULL,
-    finding_id TEXT NOT NULL,
-    audit_version TEXT NOT NULL,
-    at TEXT NOT NULL,
-    status TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transitions_by_finding ON transitions (finding_id, at);
-CREATE TABLE IF NOT EXISTS check_summaries (
-    audit TEXT NOT NULL,
-    check_name TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    plugin TEXT,
-    evaluated INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
-    audit_version TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (audit, check_name, scope)
-);
-CREATE TABLE IF NOT EXISTS collection_summaries (
-    audit TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    cloud_type TEXT,
-    plugin TEXT,
-    complete INTEGER NOT NULL,
-    failed TEXT NOT NULL,
-    audit_version TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (audit, scope)
-);
-";
-
-/// Version 2: the run history (one JSON line per run, as the history file
-/// keeps it).
-const V2: &str = "
-CREATE TABLE IF NOT EXISTS runs (
-    seq INTEGER PRIMARY KEY,
-    started TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-";
 
 /// Brings the schema up to [`LATEST`] in one transaction; the version the
 /// database had (a database without `schema_version` is of version 0, or of
@@ -123,7 +52,7 @@ fn migrate(connection: &Connection) -> rusqlite::Result<u32> {
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
         )?;
         for step in &MIGRATIONS[found as usize..] {
-            connection.execute_batch(step)?;
+            connection.execute_batch(&Dialect::Sqlite.sql(step))?;
         }
         connection.execute("DELETE FROM schema_version", [])?;
         connection.execute("INSERT INTO schema_version (version) VALUES (?1)", [LATEST])?;
@@ -204,125 +133,18 @@ impl Sqlite {
 }
 
 impl Backend for Sqlite {
-    /// Every finding, newest first.
-    fn all(&mut self) -> Result<Vec<Finding>, String> {
+    fn query(&mut self, sql: &str, values: &[Param<'_>], each: EachRow<'_>) -> Result<(), String> {
         let mut statement = self
             .connection
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM findings ORDER BY last_seen DESC, audit, finding_id"
-            ))
+            .prepare_cached(&Dialect::Sqlite.sql(sql))
             .map_err(|e| e.to_string())?;
-        let rows = statement
-            .query_map([], row_to_finding)
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(values))
             .map_err(|e| e.to_string())?;
-        rows.map(|r| r.map_err(|e| e.to_string())).collect()
-    }
-
-    /// The findings whose id is `id`, and each one's transitions, oldest
-    /// first.
-    fn history(&mut self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String> {
-        let mut statement = self
-            .connection
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM findings WHERE finding_id = ?1"
-            ))
-            .map_err(|e| e.to_string())?;
-        let findings: Vec<Finding> = statement
-            .query_map([id], row_to_finding)
-            .map_err(|e| e.to_string())?
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        for finding in findings {
-            let mut statement = self
-                .connection
-                .prepare(
-                    "SELECT audit_version, at, status FROM transitions
-                     WHERE audit = ?1 AND finding_id = ?2 ORDER BY at, rowid",
-                )
-                .map_err(|e| e.to_string())?;
-            let transitions = statement
-                .query_map(params![finding.audit, finding.finding_id], |row| {
-                    Ok(Transition {
-                        audit_version: row.get(0)?,
-                        at: row.get(1)?,
-                        status: status_of(row.get::<_, String>(2)?),
-                    })
-                })
-                .map_err(|e| e.to_string())?
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?;
-            out.push((finding, transitions));
+        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+            each(row)?;
         }
-        Ok(out)
-    }
-
-    /// The latest check summaries of every audit (of `audit` only, when
-    /// given), sorted by audit, check and scope.
-    fn check_summaries(
-        &mut self,
-        audit: Option<&str>,
-    ) -> Result<Vec<(String, CheckSummary, String)>, String> {
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT audit, check_name, scope, plugin, evaluated, failed, at
-                 FROM check_summaries WHERE ?1 IS NULL OR audit = ?1
-                 ORDER BY audit, check_name, scope",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = statement
-            .query_map(params![audit], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    CheckSummary {
-                        check: row.get(1)?,
-                        scope: row.get(2)?,
-                        plugin: row.get(3)?,
-                        evaluated: row.get(4)?,
-                        failed: row.get(5)?,
-                    },
-                    row.get::<_, String>(6)?,
-                ))
-            })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())
-    }
-
-    /// The latest collection summary of every scope of every audit (of
-    /// `audit` only, when given), each with when it was written, sorted by
-    /// audit and scope.
-    fn collection_summaries(
-        &mut self,
-        audit: Option<&str>,
-    ) -> Result<Vec<(String, CollectionSummary, String)>, String> {
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT audit, scope, cloud_type, plugin, complete, failed, at
-                 FROM collection_summaries WHERE ?1 IS NULL OR audit = ?1
-                 ORDER BY audit, scope",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = statement
-            .query_map(params![audit], |row| {
-                let failed: String = row.get(5)?;
-                Ok((
-                    row.get::<_, String>(0)?,
-                    CollectionSummary {
-                        scope: row.get(1)?,
-                        cloud_type: row.get(2)?,
-                        plugin: row.get(3)?,
-                        complete: row.get(4)?,
-                        failed: serde_json::from_str(&failed).unwrap_or_default(),
-                    },
-                    row.get::<_, String>(6)?,
-                ))
-            })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())
+        Ok(())
     }
 
     /// The open findings (new, open or regressed) of every audit (of
@@ -365,29 +187,17 @@ impl Backend for Sqlite {
         let ids = serde_json::to_string(ids).map_err(|e| e.to_string())?;
         let mut statement = self
             .connection
-            .prepare_cached(
-                "SELECT finding_id, status, first_seen, last_seen, occurrences, muted
-                 FROM findings
+            .prepare_cached(&format!(
+                "SELECT {} FROM findings
                  WHERE audit = ?1 AND finding_id IN (SELECT value FROM json_each(?2))",
-            )
+                sql::KNOWN_COLUMNS
+            ))
             .map_err(|e| e.to_string())?;
         let mut rows = statement
             .query(params![audit, ids])
             .map_err(|e| e.to_string())?;
         while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-            let read = || -> rusqlite::Result<(String, Known)> {
-                Ok((
-                    row.get(0)?,
-                    Known {
-                        status: status_of(row.get::<_, String>(1)?),
-                        first_seen: row.get(2)?,
-                        last_seen: row.get(3)?,
-                        occurrences: row.get::<_, i64>(4)?.max(0) as u64,
-                        muted: row.get(5)?,
-                    },
-                ))
-            };
-            let (id, known) = read().map_err(|e| e.to_string())?;
+            let (id, known) = sql::known(row)?;
             found.insert(id, known);
         }
         Ok(found)
@@ -493,359 +303,83 @@ impl Backend for Sqlite {
             .map_err(|e| e.to_string())
     }
 
-    /// Writes the run: one transaction, all of it or nothing. Statuses are
-    /// decided here, against the database as it is now (another process may
-    /// have written since the run began): a seen finding is new, open or
-    /// regressed; the history keeps status changes only. The run's check
-    /// and collection summaries replace those of the same check and scope
-    /// (and scope).
-    fn commit_run(
-        &mut self,
-        audit: &str,
-        audit_version: &str,
-        now: &str,
-        check_summaries: &[CheckSummary],
-        collection_summaries: &[CollectionSummary],
-    ) -> Result<(), String> {
+    fn commit_run(&mut self, end: &RunEnd<'_>) -> Result<(), String> {
         self.index_run()?;
         let tx = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| e.to_string())?;
-        let run = |sql: &str| {
-            tx.execute(sql, params![audit, audit_version, now])
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        };
-        run(
-            "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
-             SELECT ?1, s.finding_id, ?2, ?3,
-                    CASE WHEN f.status IS NULL THEN 'new'
-                         WHEN f.status = 'resolved' THEN 'regressed' ELSE 'open' END
-             FROM (SELECT DISTINCT finding_id FROM temp.run_seen) s
-             LEFT JOIN findings f ON f.audit = ?1 AND f.finding_id = s.finding_id
-             WHERE f.status IS NULL OR f.status IN ('new', 'regressed', 'resolved')",
-        )?;
-        run(
-            "INSERT INTO findings (audit, finding_id, status, severity, record_type, reference,
-                 cloud_type, description, first_seen, last_seen, resolved_at, occurrences,
-                 muted, event)
-             SELECT ?1, finding_id, 'new', severity, record_type, reference, cloud_type,
-                    description, ?3, ?3, NULL, 1, muted, event
-             FROM temp.run_seen s WHERE ?2 IS NOT NULL
-               AND s.rowid = (SELECT min(rowid) FROM temp.run_seen WHERE finding_id = s.finding_id)
-             ORDER BY finding_id
-             ON CONFLICT (audit, finding_id) DO UPDATE SET
-                 status = CASE WHEN findings.status = 'resolved' THEN 'regressed' ELSE 'open' END,
-                 severity = excluded.severity, record_type = excluded.record_type,
-                 reference = excluded.reference, cloud_type = excluded.cloud_type,
-                 description = excluded.description, last_seen = excluded.last_seen,
-                 resolved_at = NULL, occurrences = findings.occurrences + 1,
-                 muted = excluded.muted, event = excluded.event",
-        )?;
-        run(
-            "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
-             SELECT ?1, f.finding_id, ?2, ?3, 'resolved' FROM findings f
-             WHERE f.audit = ?1 AND f.status != 'resolved'
-               AND f.finding_id IN (SELECT finding_id FROM temp.run_resolved)
-               AND f.finding_id NOT IN (SELECT finding_id FROM temp.run_seen)",
-        )?;
-        run("UPDATE findings SET status = 'resolved', resolved_at = ?3
-             WHERE audit = ?1 AND status != 'resolved' AND ?2 IS NOT NULL
-               AND finding_id IN (SELECT finding_id FROM temp.run_resolved)
-               AND finding_id NOT IN (SELECT finding_id FROM temp.run_seen)")?;
-        {
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO check_summaries (audit, check_name, scope, plugin, evaluated,
-                         failed, audit_version, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (audit, check_name, scope) DO UPDATE SET
-                         plugin = excluded.plugin, evaluated = excluded.evaluated,
-                         failed = excluded.failed, audit_version = excluded.audit_version,
-                         at = excluded.at",
-                )
-                .map_err(|e| e.to_string())?;
-            for summary in check_summaries {
-                upsert
-                    .execute(params![
-                        audit,
-                        summary.check,
-                        summary.scope,
-                        summary.plugin,
-                        summary.evaluated,
-                        summary.failed,
-                        audit_version,
-                        now
-                    ])
-                    .map_err(|e| e.to_string())?;
-            }
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO collection_summaries (audit, scope, cloud_type, plugin, complete,
-                         failed, audit_version, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (audit, scope) DO UPDATE SET
-                         cloud_type = excluded.cloud_type, plugin = excluded.plugin,
-                         complete = excluded.complete, failed = excluded.failed,
-                         audit_version = excluded.audit_version, at = excluded.at",
-                )
-                .map_err(|e| e.to_string())?;
-            for summary in collection_summaries {
-                let failed = serde_json::to_string(&summary.failed).map_err(|e| e.to_string())?;
-                upsert
-                    .execute(params![
-                        audit,
-                        summary.scope,
-                        summary.cloud_type,
-                        summary.plugin,
-                        summary.complete,
-                        failed,
-                        audit_version,
-                        now
-                    ])
-                    .map_err(|e| e.to_string())?;
-            }
+        for (statement, values) in sql::run_end(end) {
+            execute(&tx, statement, &values)?;
         }
         tx.commit().map_err(|e| e.to_string())
     }
 
     fn append_run(&mut self, started: &str, record: &str) -> Result<(), String> {
         retry_while_busy(|| {
-            self.connection.execute(
-                "INSERT INTO runs (started, record) VALUES (?1, ?2)",
-                params![started, record],
-            )
+            self.connection
+                .execute(sql::INSERT_RUN, params![started, record])
         })
         .map(|_| ())
         .map_err(|e| e.to_string())
     }
 
-    fn recent_runs(&mut self, limit: usize) -> Result<Vec<String>, String> {
-        let limit = limit.min(i64::MAX as usize) as i64;
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT record FROM (SELECT seq, started, record FROM runs
-                     ORDER BY started DESC, seq DESC LIMIT ?1) ORDER BY started, seq",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = statement
-            .query_map([limit], |row| row.get(0))
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<Vec<String>, _>>()
-            .map_err(|e| e.to_string())
-    }
-
     fn export(&mut self, each: &mut dyn FnMut(Line) -> Result<(), String>) -> Result<(), String> {
-        let db = |e: rusqlite::Error| e.to_string();
-        let c = &self.connection;
-        let mut statement = c
-            .prepare(&format!(
-                "SELECT {COLUMNS}, event FROM findings ORDER BY audit, finding_id"
-            ))
-            .map_err(db)?;
-        let mut rows = statement.query([]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let f = row_to_finding(row).map_err(db)?;
-            each(Line::Finding(FindingRow {
-                audit: f.audit,
-                finding_id: f.finding_id,
-                status: row.get(2).map_err(db)?,
-                severity: f.severity,
-                record_type: f.record_type,
-                reference: f.reference,
-                cloud_type: f.cloud_type,
-                description: f.description,
-                first_seen: f.first_seen,
-                last_seen: f.last_seen,
-                resolved_at: f.resolved_at,
-                occurrences: f.occurrences,
-                muted: f.muted,
-                event: row.get(13).map_err(db)?,
-            }))?;
+        // One snapshot of the whole state.
+        let tx = self.connection.transaction().map_err(|e| e.to_string())?;
+        for (query, read) in sql::EXPORT {
+            let mut statement = tx
+                .prepare(&Dialect::Sqlite.sql(query))
+                .map_err(|e| e.to_string())?;
+            let mut rows = statement.query([]).map_err(|e| e.to_string())?;
+            while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+                each(read(row)?)?;
+            }
         }
-        let mut statement = c
-            .prepare(
-                "SELECT audit, finding_id, audit_version, at, status FROM transitions ORDER BY rowid",
-            )
-            .map_err(db)?;
-        let mut rows = statement.query([]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            each(Line::Transition {
-                audit: row.get(0).map_err(db)?,
-                finding_id: row.get(1).map_err(db)?,
-                audit_version: row.get(2).map_err(db)?,
-                at: row.get(3).map_err(db)?,
-                status: row.get(4).map_err(db)?,
-            })?;
-        }
-        let mut statement = c
-            .prepare(
-                "SELECT audit, check_name, scope, plugin, evaluated, failed, audit_version, at
-                 FROM check_summaries ORDER BY audit, check_name, scope",
-            )
-            .map_err(db)?;
-        let mut rows = statement.query([]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            each(Line::CheckSummary {
-                audit: row.get(0).map_err(db)?,
-                check: row.get(1).map_err(db)?,
-                scope: row.get(2).map_err(db)?,
-                plugin: row.get(3).map_err(db)?,
-                evaluated: row.get(4).map_err(db)?,
-                failed: row.get(5).map_err(db)?,
-                audit_version: row.get(6).map_err(db)?,
-                at: row.get(7).map_err(db)?,
-            })?;
-        }
-        let mut statement = c
-            .prepare(
-                "SELECT audit, scope, cloud_type, plugin, complete, failed, audit_version, at
-                 FROM collection_summaries ORDER BY audit, scope",
-            )
-            .map_err(db)?;
-        let mut rows = statement.query([]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let failed: String = row.get(5).map_err(db)?;
-            each(Line::CollectionSummary {
-                audit: row.get(0).map_err(db)?,
-                scope: row.get(1).map_err(db)?,
-                cloud_type: row.get(2).map_err(db)?,
-                plugin: row.get(3).map_err(db)?,
-                complete: row.get(4).map_err(db)?,
-                failed: serde_json::from_str(&failed).unwrap_or_default(),
-                audit_version: row.get(6).map_err(db)?,
-                at: row.get(7).map_err(db)?,
-            })?;
-        }
-        let mut statement = c
-            .prepare("SELECT started, record FROM runs ORDER BY seq")
-            .map_err(db)?;
-        let mut rows = statement.query([]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let record: String = row.get(1).map_err(db)?;
-            each(Line::Run {
-                started: row.get(0).map_err(db)?,
-                record: serde_json::from_str(&record).unwrap_or(serde_json::Value::String(record)),
-            })?;
-        }
-        Ok(())
+        tx.commit().map_err(|e| e.to_string())
     }
 
     fn import(&mut self, lines: &[Line]) -> Result<Counts, String> {
-        let db = |e: rusqlite::Error| e.to_string();
         let tx = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
+            .map_err(|e| e.to_string())?;
         let held: i64 = tx
-            .query_row(
-                "SELECT (SELECT count(*) FROM findings) + (SELECT count(*) FROM runs)",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(db)?;
+            .query_row(sql::HELD, [], |row| row.get(0))
+            .map_err(|e| e.to_string())?;
         if held > 0 {
-            return Err(
-                "the state already holds findings or runs: import into an empty state".into(),
-            );
+            return Err(sql::NOT_EMPTY.into());
         }
         let mut counts = Counts::default();
         for line in lines {
-            match line {
-                Line::State { .. } => continue,
-                Line::Finding(f) => tx.execute(
-                    "INSERT INTO findings (audit, finding_id, status, severity, record_type,
-                         reference, cloud_type, description, first_seen, last_seen, resolved_at,
-                         occurrences, muted, event)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                    params![
-                        f.audit,
-                        f.finding_id,
-                        f.status,
-                        f.severity,
-                        f.record_type,
-                        f.reference,
-                        f.cloud_type,
-                        f.description,
-                        f.first_seen,
-                        f.last_seen,
-                        f.resolved_at,
-                        f.occurrences,
-                        f.muted,
-                        f.event
-                    ],
-                ),
-                Line::Transition {
-                    audit,
-                    finding_id,
-                    audit_version,
-                    at,
-                    status,
-                } => tx.execute(
-                    "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![audit, finding_id, audit_version, at, status],
-                ),
-                Line::CheckSummary {
-                    audit,
-                    check,
-                    scope,
-                    plugin,
-                    evaluated,
-                    failed,
-                    audit_version,
-                    at,
-                } => tx.execute(
-                    "INSERT OR REPLACE INTO check_summaries (audit, check_name, scope, plugin,
-                         evaluated, failed, audit_version, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        audit,
-                        check,
-                        scope,
-                        plugin,
-                        evaluated,
-                        failed,
-                        audit_version,
-                        at
-                    ],
-                ),
-                Line::CollectionSummary {
-                    audit,
-                    scope,
-                    cloud_type,
-                    plugin,
-                    complete,
-                    failed,
-                    audit_version,
-                    at,
-                } => tx.execute(
-                    "INSERT OR REPLACE INTO collection_summaries (audit, scope, cloud_type,
-                         plugin, complete, failed, audit_version, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        audit,
-                        scope,
-                        cloud_type,
-                        plugin,
-                        complete,
-                        failed.to_string(),
-                        audit_version,
-                        at
-                    ],
-                ),
-                Line::Run { started, record } => tx.execute(
-                    "INSERT INTO runs (started, record) VALUES (?1, ?2)",
-                    params![started, record.to_string()],
-                ),
+            if let Some((statement, values)) = sql::import(line) {
+                execute(&tx, statement, &values)?;
+                counts.add(line);
             }
-            .map_err(db)?;
-            counts.add(line);
         }
-        tx.commit().map_err(db)?;
+        tx.commit().map_err(|e| e.to_string())?;
         Ok(counts)
+    }
+}
+
+/// Runs `statement` (written for both databases) with `values`.
+fn execute(connection: &Connection, statement: &str, values: &[Param<'_>]) -> Result<(), String> {
+    connection
+        .prepare_cached(&Dialect::Sqlite.sql(statement))
+        .and_then(|mut prepared| prepared.execute(rusqlite::params_from_iter(values)))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+sql::columns_through!(rusqlite::Row<'_>, get);
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Text(text) => text.to_sql(),
+            Param::Int(number) => number.to_sql(),
+            Param::Flag(flag) => flag.to_sql(),
+        }
     }
 }
 
@@ -889,25 +423,4 @@ fn retry_while_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlit
             other => return other,
         }
     }
-}
-
-const COLUMNS: &str = "audit, finding_id, status, severity, record_type, reference, cloud_type,
-    description, first_seen, last_seen, resolved_at, occurrences, muted";
-
-fn row_to_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<Finding> {
-    Ok(Finding {
-        audit: row.get(0)?,
-        finding_id: row.get(1)?,
-        status: status_of(row.get::<_, String>(2)?),
-        severity: row.get(3)?,
-        record_type: row.get(4)?,
-        reference: row.get(5)?,
-        cloud_type: row.get(6)?,
-        description: row.get(7)?,
-        first_seen: row.get(8)?,
-        last_seen: row.get(9)?,
-        resolved_at: row.get(10)?,
-        occurrences: row.get::<_, i64>(11)?.max(0) as u64,
-        muted: row.get(12)?,
-    })
 }

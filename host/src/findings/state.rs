@@ -3,11 +3,16 @@
 //! A run's changes commit at its end in one transaction, or not at all.
 //!
 //! One interface ([`Backend`]) with one implementation per database: the
-//! embedded SQLite file (the default, [`super::sqlite`]). Each backend
-//! keeps one schema, versioned: a table records its version, the steps up
-//! to this binary's are applied when the state is opened, and a database
-//! newer than the binary is refused ([`OpenError::newer_schema`]).
+//! embedded SQLite file (the default, [`super::sqlite`]) and PostgreSQL
+//! ([`super::postgres`]). What they say alike is written once
+//! ([`super::sql`]: the schema, the statements, the row readers); a backend
+//! runs queries ([`Backend::query`]) and keeps what only its database does
+//! (connecting, locking, the run's temporary tables, batched lookups). The
+//! schema is versioned: a table records its version, the steps up to this
+//! binary's are applied when the state is opened, and a database newer
+//! than the binary is refused ([`OpenError::newer_schema`]).
 
+use super::sql::{self, Columns, EachRow, Param};
 use super::Status;
 use std::collections::HashMap;
 use std::path::Path;
@@ -34,7 +39,7 @@ pub struct CheckSummary {
 /// from the cloud plugins' `collection_summary` records (the run's
 /// summaries of one scope merged), as the database keeps the latest of
 /// each.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CollectionSummary {
     /// The account, subscription or project.
     pub scope: String,
@@ -64,7 +69,7 @@ pub struct OpenFindings {
 }
 
 /// One finding as the database keeps it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     /// The audit that raised it.
     pub audit: String,
@@ -95,7 +100,7 @@ pub struct Finding {
 }
 
 /// One change of a finding's status.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Transition {
     /// The audit version of the run.
     pub audit_version: String,
@@ -124,6 +129,21 @@ pub struct Seen {
     pub muted: bool,
     /// The event (as the host stamped it, before its status).
     pub event: String,
+}
+
+/// The end of one run of an audit, as [`Backend::commit_run`] writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunEnd<'a> {
+    /// The audit.
+    pub audit: &'a str,
+    /// The run's audit version.
+    pub audit_version: &'a str,
+    /// When it ends (RFC 3339).
+    pub now: &'a str,
+    /// What each check evaluated in each scope.
+    pub check_summaries: &'a [CheckSummary],
+    /// What the run read of each scope.
+    pub collection_summaries: &'a [CollectionSummary],
 }
 
 /// What the database knows of one finding, for stamping a run's event.
@@ -196,19 +216,41 @@ impl From<OpenError> for String {
 /// `compliance` and `history` commands, and a run's writes (noted as the
 /// run goes, written in one transaction by [`Backend::commit_run`]).
 pub trait Backend: Send {
+    /// Runs `query` (written for both databases: [`sql::Dialect::sql`])
+    /// with `values`, calling `each` with every row.
+    fn query(&mut self, sql: &str, values: &[Param<'_>], each: EachRow<'_>) -> Result<(), String>;
+
     /// Every finding, newest first.
-    fn all(&mut self) -> Result<Vec<Finding>, String>;
+    fn all(&mut self) -> Result<Vec<Finding>, String> {
+        rows(self, sql::ALL_FINDINGS, &[], sql::finding)
+    }
 
     /// The findings whose id is `id`, and each one's transitions, oldest
     /// first.
-    fn history(&mut self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String>;
+    fn history(&mut self, id: &str) -> Result<Vec<(Finding, Vec<Transition>)>, String> {
+        let findings = rows(self, sql::FINDINGS_OF_ID, &[Param::text(id)], sql::finding)?;
+        let mut out = Vec::new();
+        for finding in findings {
+            let of = [
+                Param::text(&finding.audit),
+                Param::text(&finding.finding_id),
+            ];
+            let transitions = rows(self, sql::TRANSITIONS_OF, &of, |row| {
+                sql::transition(row, 0)
+            })?;
+            out.push((finding, transitions));
+        }
+        Ok(out)
+    }
 
     /// The latest check summaries of every audit (of `audit` only, when
     /// given), sorted by audit, check and scope.
     fn check_summaries(
         &mut self,
         audit: Option<&str>,
-    ) -> Result<Vec<(String, CheckSummary, String)>, String>;
+    ) -> Result<Vec<(String, CheckSummary, String)>, String> {
+        summaries(self, sql::CHECK_SUMMARIES, audit)
+    }
 
     /// The latest collection summary of every scope of every audit (of
     /// `audit` only, when given), each with when it was written, sorted by
@@ -216,7 +258,9 @@ pub trait Backend: Send {
     fn collection_summaries(
         &mut self,
         audit: Option<&str>,
-    ) -> Result<Vec<(String, CollectionSummary, String)>, String>;
+    ) -> Result<Vec<(String, CollectionSummary, String)>, String> {
+        summaries(self, sql::COLLECTION_SUMMARIES, audit)
+    }
 
     /// The open findings (new, open or regressed) of every audit (of
     /// `audit` only, when given), counted by audit, check and cloud.
@@ -260,21 +304,17 @@ pub trait Backend: Send {
     /// regressed; the history keeps status changes only. The run's check
     /// and collection summaries replace those of the same check and scope
     /// (and scope).
-    fn commit_run(
-        &mut self,
-        audit: &str,
-        audit_version: &str,
-        now: &str,
-        check_summaries: &[CheckSummary],
-        collection_summaries: &[CollectionSummary],
-    ) -> Result<(), String>;
+    fn commit_run(&mut self, run: &RunEnd<'_>) -> Result<(), String>;
 
     /// Keeps one run of the run history (`record`: its JSON line).
     fn append_run(&mut self, started: &str, record: &str) -> Result<(), String>;
 
     /// The last `limit` runs of the history (their JSON lines), oldest
     /// first.
-    fn recent_runs(&mut self, limit: usize) -> Result<Vec<String>, String>;
+    fn recent_runs(&mut self, limit: usize) -> Result<Vec<String>, String> {
+        let limit = Param::Int(limit.min(i64::MAX as usize) as i64);
+        rows(self, sql::RECENT_RUNS, &[limit], |row| row.text(0))
+    }
 
     /// Calls `each` with every line of an export of the state (after its
     /// header): findings, transitions, summaries, runs.
@@ -307,8 +347,43 @@ pub trait Backend: Send {
         for finding_id in resolved {
             self.note_resolved(finding_id)?;
         }
-        self.commit_run(audit, audit_version, now, &[], &[])
+        self.commit_run(&RunEnd {
+            audit,
+            audit_version,
+            now,
+            check_summaries: &[],
+            collection_summaries: &[],
+        })
     }
+}
+
+/// The rows of `query` with `values`, each read by `read`.
+fn rows<T, B: Backend + ?Sized>(
+    backend: &mut B,
+    query: &str,
+    values: &[Param<'_>],
+    read: impl Fn(&dyn Columns) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    let mut out = Vec::new();
+    backend.query(query, values, &mut |row| {
+        out.push(read(row)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The latest summaries of `query` ([`sql::CHECK_SUMMARIES`] or
+/// [`sql::COLLECTION_SUMMARIES`]) of every audit or of `audit`, each with
+/// its audit and when it was written.
+fn summaries<S: sql::Summary, B: Backend + ?Sized>(
+    backend: &mut B,
+    query: &str,
+    audit: Option<&str>,
+) -> Result<Vec<(String, S, String)>, String> {
+    let audit = Param::Text(audit.map(std::borrow::Cow::Borrowed));
+    rows(backend, query, &[audit], |row| {
+        sql::summary(row).map(|r| (r.audit, r.summary, r.at))
+    })
 }
 
 /// An open findings state, whichever its database.
@@ -363,6 +438,22 @@ pub(crate) fn status_of(name: String) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The end of a run of audit `a`.
+    fn end<'a>(
+        audit_version: &'a str,
+        now: &'a str,
+        check_summaries: &'a [CheckSummary],
+        collection_summaries: &'a [CollectionSummary],
+    ) -> RunEnd<'a> {
+        RunEnd {
+            audit: "a",
+            audit_version,
+            now,
+            check_summaries,
+            collection_summaries,
+        }
+    }
 
     fn seen(id: &str) -> Seen {
         Seen {
@@ -509,19 +600,18 @@ mod tests {
         };
         state.begin_run().unwrap();
         state
-            .commit_run(
-                "a",
+            .commit_run(&end(
                 "v1",
                 "t1",
                 &[summary("s1", 3, 1), summary("s2", 2, 0)],
                 &[],
-            )
+            ))
             .unwrap();
         // The next run read s1 only (s2's collection failed, say): s1's
         // counts are replaced, s2's stay as of the run that read it.
         state.begin_run().unwrap();
         state
-            .commit_run("a", "v2", "t2", &[summary("s1", 4, 0)], &[])
+            .commit_run(&end("v2", "t2", &[summary("s1", 4, 0)], &[]))
             .unwrap();
         let kept = state.check_summaries(Some("a")).unwrap();
         assert_eq!(
@@ -565,19 +655,18 @@ mod tests {
             state.note_seen(&finding).unwrap();
         }
         state
-            .commit_run(
-                "a",
+            .commit_run(&end(
                 "v1",
                 "t1",
                 &[],
                 &[collection("s1", &[]), collection("s2", &[("vm", "403")])],
-            )
+            ))
             .unwrap();
         state.begin_run().unwrap();
         state.note_seen(&with_check("x", Some("fw"))).unwrap();
         state.note_resolved("y").unwrap();
         state
-            .commit_run("a", "v2", "t2", &[], &[collection("s2", &[])])
+            .commit_run(&end("v2", "t2", &[], &[collection("s2", &[])]))
             .unwrap();
         let kept: Vec<(String, bool, String)> = state
             .collection_summaries(None)

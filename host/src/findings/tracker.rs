@@ -328,13 +328,13 @@ impl Tracker {
     /// Writes what the run saw and resolved, what its checks evaluated and
     /// what its clouds read, in one transaction.
     pub fn commit(mut self) -> Result<(), String> {
-        self.state.commit_run(
-            &self.audit,
-            &self.audit_version,
-            &self.now,
-            &self.check_summaries,
-            &self.collection_summaries,
-        )
+        self.state.commit_run(&state::RunEnd {
+            audit: &self.audit,
+            audit_version: &self.audit_version,
+            now: &self.now,
+            check_summaries: &self.check_summaries,
+            collection_summaries: &self.collection_summaries,
+        })
     }
 
     /// Ends a batch of writes (call after each batch of events).

@@ -6,6 +6,7 @@
 //! finding (with its last event), every transition, the latest check and
 //! collection summaries, and the run history.
 
+use super::state::{CheckSummary, CollectionSummary, Finding, Transition};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -24,62 +25,65 @@ pub enum Line {
     /// One finding as the state keeps it.
     Finding(FindingRow),
     /// One change of a finding's status.
-    Transition {
-        audit: String,
-        finding_id: String,
-        audit_version: String,
-        at: String,
-        status: String,
-    },
+    Transition(TransitionRow),
     /// The latest summary of one check in one scope.
-    CheckSummary {
-        audit: String,
-        check: String,
-        scope: String,
-        plugin: Option<String>,
-        evaluated: u64,
-        failed: u64,
-        audit_version: String,
-        at: String,
-    },
+    CheckSummary(CheckSummaryRow),
     /// The latest summary of what a run read of one scope.
-    CollectionSummary {
-        audit: String,
-        scope: String,
-        cloud_type: Option<String>,
-        plugin: Option<String>,
-        complete: bool,
-        /// Record type -> why it could not be read.
-        failed: Value,
-        audit_version: String,
-        at: String,
-    },
+    CollectionSummary(CollectionSummaryRow),
     /// One run of the history.
-    Run {
-        started: String,
-        /// The run's record, as `cloudmarker history` reads it.
-        record: Value,
-    },
+    Run(RunRow),
 }
 
-/// Every column of a finding.
+/// A finding as the state keeps it: its columns and its last event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingRow {
-    pub audit: String,
-    pub finding_id: String,
-    pub status: String,
-    pub severity: Option<String>,
-    pub record_type: Option<String>,
-    pub reference: Option<String>,
-    pub cloud_type: Option<String>,
-    pub description: Option<String>,
-    pub first_seen: String,
-    pub last_seen: String,
-    pub resolved_at: Option<String>,
-    pub occurrences: u64,
-    pub muted: bool,
+    /// Every column but the event.
+    #[serde(flatten)]
+    pub finding: Finding,
     /// The finding's last event (JSON text).
     pub event: String,
+}
+
+/// One change of one finding's status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransitionRow {
+    /// The audit that raised the finding.
+    pub audit: String,
+    /// The finding.
+    pub finding_id: String,
+    /// The change.
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+/// The latest summary (of a check in a scope, or of what a run read of a
+/// scope) of one audit, as the state keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRow<S> {
+    /// The audit.
+    pub audit: String,
+    /// The summary.
+    #[serde(flatten)]
+    pub summary: S,
+    /// The run that wrote it (its audit version).
+    pub audit_version: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// The latest summary of one check in one scope of one audit.
+pub type CheckSummaryRow = SummaryRow<CheckSummary>;
+
+/// The latest summary of what a run of one audit read of one scope.
+pub type CollectionSummaryRow = SummaryRow<CollectionSummary>;
+
+/// One run of the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// When it started (RFC 3339).
+    pub started: String,
+    /// The run's record, as `cloudmarker history` reads it.
+    pub record: Value,
 }
 
 /// How many lines of each kind an import wrote.
@@ -107,9 +111,9 @@ impl Counts {
         match line {
             Line::State { .. } => {}
             Line::Finding(_) => self.findings += 1,
-            Line::Transition { .. } => self.transitions += 1,
-            Line::CheckSummary { .. } | Line::CollectionSummary { .. } => self.summaries += 1,
-            Line::Run { .. } => self.runs += 1,
+            Line::Transition(_) => self.transitions += 1,
+            Line::CheckSummary(_) | Line::CollectionSummary(_) => self.summaries += 1,
+            Line::Run(_) => self.runs += 1,
         }
     }
 }
@@ -157,10 +161,10 @@ mod tests {
 
     #[test]
     fn lines_round_trip_and_a_file_without_header_is_refused() {
-        let run = Line::Run {
+        let run = Line::Run(RunRow {
             started: "2026-12-07T00:00:00.000Z".into(),
             record: serde_json::json!({"audit_version": "v"}),
-        };
+        });
         let text = format!(
             "{}\n{}\n",
             serde_json::to_string(&Line::State { format: FORMAT }).unwrap(),
@@ -176,5 +180,32 @@ mod tests {
         assert!(read("{\"kind\":\"state\",\"format\":9}".as_bytes())
             .unwrap_err()
             .contains("format 9"));
+    }
+
+    #[test]
+    fn the_rows_keep_the_format_1_keys_in_their_order() {
+        let text = concat!(
+            r#"{"kind":"finding","audit":"a","finding_id":"f","status":"resolved","severity":"high","#,
+            r#""record_type":"t","reference":"r","cloud_type":"aws","description":"d","#,
+            r#""first_seen":"t1","last_seen":"t2","resolved_at":"t3","occurrences":2,"muted":false,"event":"{}"}"#,
+            "\n",
+            r#"{"kind":"transition","audit":"a","finding_id":"f","audit_version":"v","at":"t3","status":"resolved"}"#,
+            "\n",
+            r#"{"kind":"check_summary","audit":"a","check":"c","scope":"s","plugin":null,"evaluated":3,"failed":1,"audit_version":"v","at":"t3"}"#,
+            "\n",
+            r#"{"kind":"collection_summary","audit":"a","scope":"s","cloud_type":"aws","plugin":"p","complete":false,"failed":{"vm":"403"},"audit_version":"v","at":"t3"}"#,
+            "\n",
+            r#"{"kind":"run","started":"t0","record":{"audit_version":"v"}}"#,
+        );
+        for line in text.lines() {
+            let parsed: Line = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&parsed).unwrap(), line);
+        }
+        let unknown = text
+            .lines()
+            .next()
+            .unwrap()
+            .replace("resolved\",\"sev", "gone\",\"sev");
+        assert!(serde_json::from_str::<Line>(&unknown).is_err());
     }
 }

@@ -359,11 +359,11 @@ pub fn build(input: &Input) -> Model {
         .since
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for change in &input.changes {
-        if Some(&change.audit_version) == latest.as_ref() {
-            summary.latest.add(change.status);
+        if Some(&change.transition.audit_version) == latest.as_ref() {
+            summary.latest.add(change.transition.status);
         }
-        if parse_time(&change.at).is_some_and(|at| at >= input.since) {
-            summary.since.add(change.status);
+        if parse_time(&change.transition.at).is_some_and(|at| at >= input.since) {
+            summary.since.add(change.transition.status);
         }
     }
 
@@ -602,10 +602,10 @@ fn trend(input: &Input) -> (Vec<TrendPoint>, Option<String>) {
     }
     for change in &input.changes {
         let at = when
-            .entry(&change.audit_version)
-            .or_insert_with(|| change.at.clone());
-        if parse_time(&change.at) > parse_time(at) {
-            *at = change.at.clone();
+            .entry(&change.transition.audit_version)
+            .or_insert_with(|| change.transition.at.clone());
+        if parse_time(&change.transition.at) > parse_time(at) {
+            *at = change.transition.at.clone();
         }
     }
     let mut runs: Vec<(&str, String)> = when.into_iter().collect();
@@ -631,14 +631,14 @@ fn trend(input: &Input) -> (Vec<TrendPoint>, Option<String>) {
     let mut changes = vec![Changes::default(); runs.len()];
     let mut active: HashMap<(&str, &str), bool> = HashMap::new();
     for change in &input.changes {
-        let Some(&k) = index.get(change.audit_version.as_str()) else {
+        let Some(&k) = index.get(change.transition.audit_version.as_str()) else {
             continue;
         };
-        changes[k].add(change.status);
+        changes[k].add(change.transition.status);
         let key = (change.audit.as_str(), change.finding_id.as_str());
         let sev = severity.get(&key).copied().unwrap_or(5);
         let was = active.get(&key).copied().unwrap_or(false);
-        let is = change.status.is_active();
+        let is = change.transition.status.is_active();
         if is && !was {
             delta[k][sev] += 1;
         } else if was && !is {

@@ -11,19 +11,7 @@ use cloudmarker_plugin_api::record::SCOPE_KEYS;
 use serde_json::Value;
 
 /// One status change of a finding.
-#[derive(Debug, Clone)]
-pub struct Change {
-    /// The audit.
-    pub audit: String,
-    /// The finding.
-    pub finding_id: String,
-    /// The run (its audit version).
-    pub audit_version: String,
-    /// When (RFC 3339).
-    pub at: String,
-    /// The status the run gave it.
-    pub status: crate::findings::Status,
-}
+pub use crate::findings::transfer::TransitionRow as Change;
 
 /// Where a finding belongs, from its last event.
 #[derive(Debug, Clone, Default)]
@@ -47,22 +35,10 @@ pub fn changes_and_places(state: &mut State) -> Result<(Vec<Change>, Places), St
     let mut places = Vec::new();
     state.export(&mut |line| {
         match line {
-            Line::Transition {
-                audit,
-                finding_id,
-                audit_version,
-                at,
-                status,
-            } => changes.push(Change {
-                audit,
-                finding_id,
-                audit_version,
-                at,
-                status: crate::findings::Status::parse(&status)
-                    .unwrap_or(crate::findings::Status::Open),
-            }),
+            Line::Transition(change) => changes.push(change),
             Line::Finding(row) => {
-                places.push(((row.audit.clone(), row.finding_id.clone()), place_of(&row)))
+                let key = (row.finding.audit.clone(), row.finding.finding_id.clone());
+                places.push((key, place_of(&row)))
             }
             _ => {}
         }
@@ -71,7 +47,7 @@ pub fn changes_and_places(state: &mut State) -> Result<(Vec<Change>, Places), St
     // The export keeps each finding's changes in order; the trend wants
     // them all by time (a stable sort keeps a finding's same-time ones in
     // order).
-    changes.sort_by(|a, b| a.at.cmp(&b.at));
+    changes.sort_by(|a, b| a.transition.at.cmp(&b.transition.at));
     Ok((changes, places))
 }
 
@@ -83,7 +59,7 @@ fn place_of(row: &FindingRow) -> Place {
     let ext = &event["ext"];
     Place {
         check: text(&event["com"]["check"])
-            .or_else(|| row.record_type.clone())
+            .or_else(|| row.finding.record_type.clone())
             .unwrap_or_default(),
         scope: SCOPE_KEYS
             .iter()
