@@ -9,7 +9,6 @@ use common::python::{self, Server};
 use common::{automated_statuses, of_type, Run, Sandbox};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 /// The secret access key of the tests' credentials: never in any output.
 const SECRET: &str = "aws-secret-key-that-must-never-be-logged";
@@ -36,21 +35,15 @@ const CHECKS: [&str; 11] = [
     "awskmskeyrotationevent",
 ];
 
-struct Aws {
-    server: Server,
-    log: PathBuf,
-}
+/// moto behind the proxy, and the log of what the proxy answered.
+type Aws = common::Logged<Server>;
 
 impl Aws {
     /// moto with the test estate, behind the proxy with `extra` options.
     fn start(sb: &Sandbox, extra: &[&str]) -> Self {
-        let log = sb.requests_log();
         let mut args = vec!["--estate"];
         args.extend_from_slice(extra);
-        Self {
-            server: python::aws_server(&log, &args),
-            log,
-        }
+        Self::with_log(sb, |log| python::aws_server(log, &args))
     }
 
     fn endpoint(&self) -> String {
@@ -348,17 +341,7 @@ fn two_accounts_and_two_regions_raise_exactly_the_expected_events() {
     }
 
     // The concurrency bound holds across accounts, regions and services.
-    let requests = aws.requests();
-    let most = requests
-        .iter()
-        .map(|(_, start, _)| {
-            requests
-                .iter()
-                .filter(|(_, s, e)| s <= start && start < e)
-                .count()
-        })
-        .max()
-        .unwrap();
+    let most = common::most_at_once(&aws.requests());
     assert!(most <= 3, "{most} requests at once, max_concurrency 3");
 
     let output = format!("{}{}", run.output(), sb.log());
@@ -921,19 +904,8 @@ fn the_cis_rules_fire_on_their_crafted_resources_and_not_on_the_twins() {
     }
 
     // The compliance report evaluates every automated requirement.
-    let report = cloudmarker(
-        &sb,
-        &[
-            "compliance",
-            "--framework",
-            "cis_aws_7.0.0",
-            "--format",
-            "json",
-            "-c",
-            "sandbox.yaml",
-            "aws.yaml",
-        ],
-    );
+    let args = common::compliance_json_args("cis_aws_7.0.0", &["sandbox.yaml", "aws.yaml"]);
+    let report = cloudmarker(&sb, &args);
     let (statuses, evaluated) = automated_statuses(&report);
     // Every automated requirement: the estate has a record for each.
     assert_eq!(statuses.len(), 34);

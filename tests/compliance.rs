@@ -68,29 +68,23 @@ fn failed_collection(subscription: &str, record_type: &str, why: &str) -> Value 
 fn sandbox(records: Value) -> Sandbox {
     let sb = Sandbox::new();
     let path = sb.file("records.json", &records.to_string());
-    sb.file(
-        "cmp.yaml",
-        &format!(
-            "plugins:
-  jsoncloud:
-    plugin: jsoncloud
-    params: {{path: {path}}}
-  azkvkeynoexpiryevent:
+    sb.cmp_audit(
+        &path,
+        "  azkvkeynoexpiryevent:
     plugin: azkvkeynoexpiryevent
   azstorageaccountsecuretransferevent:
     plugin: azstorageaccountsecuretransferevent
   firewall:
     plugin: rulesevent
-    params: {{include: [\"firewall_*\"]}}
-audits:
-  cmp:
-    clouds: [jsoncloud]
-    events: [firewallruleevent, firewall, azkvkeynoexpiryevent, azstorageaccountsecuretransferevent]
-    alerts: [filestore]
-run: [cmp]
+    params: {include: [\"firewall_*\"]}
 ",
-            path = path.display()
-        ),
+        &[
+            "firewallruleevent",
+            "firewall",
+            "azkvkeynoexpiryevent",
+            "azstorageaccountsecuretransferevent",
+        ],
+        "",
     );
     sb
 }
@@ -109,18 +103,7 @@ fn mapped_automated(id: &str) -> u64 {
 
 /// `compliance --framework <framework> --format json`, exit 0, parsed.
 fn json_report(sb: &Sandbox, framework: &str) -> Value {
-    let run = sb.run(&[
-        "compliance",
-        "--framework",
-        framework,
-        "--format",
-        "json",
-        "-c",
-        "sandbox.yaml",
-        "cmp.yaml",
-    ]);
-    run.assert_status(0);
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+    sb.compliance_json(framework, &["sandbox.yaml", "cmp.yaml"])
 }
 
 /// The requirement `id` of a report.

@@ -12,7 +12,6 @@ use common::python::{self, CloudServer};
 use common::{Run, Sandbox};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// The sandbox's settings without `history.path` (the history is the
 /// state's), and the state in `server`.
@@ -254,33 +253,17 @@ fn an_unreachable_server_fails_the_run_in_bounded_time() {
     assert!(sb.log().contains("cannot connect"), "{}", sb.log());
 }
 
-/// The Azure audit against `server`, writing to `out`.
-fn azure_config(sb: &Sandbox, server: &CloudServer, name: &str, out: &Path) {
-    let azure = format!(
-        "{{tenant: tenant-1, client: client-id, secret: client-secret, {}, resource_manager: \"{}\", timeout: 10}}",
-        server.azure_sign_in(),
-        server.url()
-    );
-    sb.file(
-        name,
-        &format!(
-            "plugins:\n  azcloud:\n    plugin: azcloud\n    params: {azure}\n  rulesevent:\n    plugin: rulesevent\n    params: {{paths: [\"{}/../rules/azure\"]}}\n  filestore:\n    params: {{path: \"{}\"}}\naudits:\n  cloudaudit:\n    clouds: [azcloud]\n    events: [firewallruleevent, rulesevent]\n    alerts: [filestore]\nrun: [cloudaudit]\n",
-            env!("CARGO_MANIFEST_DIR"),
-            out.display()
-        ),
-    );
-}
-
 /// Runs the four shards at once into the PostgreSQL state.
 fn four_shards_at_once(sb: &Sandbox, cloud: &CloudServer, round: u32) {
     let mut children = Vec::new();
     for index in 0..4 {
         let name = format!("shard{index}.yaml");
-        azure_config(
-            sb,
+        sb.azure_audit(
             cloud,
             &name,
             &sb.path().join(format!("round{round}-shard{index}")),
+            &["firewallruleevent", "rulesevent"],
+            false,
         );
         let shard = format!("{index}/4");
         let child = std::process::Command::new(common::binary())
@@ -330,7 +313,13 @@ fn four_shards_at_once_give_the_findings_of_one_unsharded_run() {
             sb.path().join("whole.db").display()
         ),
     );
-    azure_config(&sb, &cloud, "whole.yaml", &sb.path().join("whole"));
+    sb.azure_audit(
+        &cloud,
+        "whole.yaml",
+        &sb.path().join("whole"),
+        &["firewallruleevent", "rulesevent"],
+        false,
+    );
     let whole = sb.run(&["-n", "-c", "whole.yaml", "sqlite.yaml"]);
     whole.assert_status(0);
     let expected = listed(&sb, &["whole.yaml", "sqlite.yaml"]);
@@ -351,7 +340,13 @@ fn four_shards_at_once_give_the_findings_of_one_unsharded_run() {
     // other shards' findings (it did not read their subscriptions; resolving
     // every unseen finding of a complete collection would resolve them all).
     let name = "shard0.yaml";
-    azure_config(&sb, &cloud, name, &sb.path().join("round3-shard0"));
+    sb.azure_audit(
+        &cloud,
+        name,
+        &sb.path().join("round3-shard0"),
+        &["firewallruleevent", "rulesevent"],
+        false,
+    );
     cloudmarker(&sb, &["-n", "--shard", "0/4", "-c", "sandbox.yaml", name]).assert_status(0);
     let after = listed(&sb, &["sandbox.yaml"]);
     assert_eq!(after.len(), expected.len());
@@ -379,18 +374,8 @@ fn four_shards_at_once_give_the_findings_of_one_unsharded_run() {
         );
     }
     let report = |config: &[&str]| {
-        let mut args = vec![
-            "compliance",
-            "--framework",
-            "cis_azure_6.0.0",
-            "--format",
-            "json",
-            "-c",
-        ];
-        args.extend_from_slice(config);
-        let run = cloudmarker(&sb, &args);
-        run.assert_status(0);
-        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+        let args = common::compliance_json_args("cis_azure_6.0.0", config);
+        let report = cloudmarker(&sb, &args).json();
         report["requirements"]
             .as_array()
             .unwrap()

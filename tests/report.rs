@@ -66,23 +66,15 @@ fn sandbox() -> Sandbox {
     let path = sb.path().join("records.json");
     let today = chrono::Utc::now().date_naive();
     let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
-    sb.file(
-        "cmp.yaml",
-        &format!(
-            "plugins:
-  jsoncloud:
-    plugin: jsoncloud
-    params: {{path: {path}}}
-  firewall:
+    sb.cmp_audit(
+        &path,
+        "  firewall:
     plugin: rulesevent
-    params: {{include: [\"firewall_*\"]}}
-audits:
-  cmp:
-    clouds: [jsoncloud]
-    events: [firewallruleevent, firewall]
-    alerts: [filestore]
-run: [cmp]
-mutes:
+    params: {include: [\"firewall_*\"]}
+",
+        &["firewallruleevent", "firewall"],
+        &format!(
+            "mutes:
   - match: {{reference: \"*/securityRules/db\"}}
     reason: accepted until the migration
     owner: team-db
@@ -91,7 +83,6 @@ mutes:
     reason: the legacy jump host goes away this month
     expires: {soon}
 ",
-            path = path.display(),
             far = day(60),
             soon = day(5),
         ),
@@ -108,28 +99,24 @@ fn run_with(sb: &Sandbox, records: Value) {
 /// and `ssh2` new; then `web` back (regressed) and `fresh` new.
 fn fixture() -> Sandbox {
     let sb = sandbox();
-    run_with(
-        &sb,
-        records(&[
+    let runs: [&[(&str, &[&str])]; 3] = [
+        &[
             ("web", &["22", "3389"]),
             ("legacy", &["22"]),
             ("db", &["3389"]),
-        ]),
-    );
-    run_with(
-        &sb,
-        records(&[("legacy", &["22"]), ("db", &["3389"]), ("ssh2", &["22"])]),
-    );
-    run_with(
-        &sb,
-        records(&[
+        ],
+        &[("legacy", &["22"]), ("db", &["3389"]), ("ssh2", &["22"])],
+        &[
             ("web", &["22", "3389"]),
             ("legacy", &["22"]),
             ("db", &["3389"]),
             ("ssh2", &["22"]),
             ("fresh", &["3389"]),
-        ]),
-    );
+        ],
+    ];
+    for rules in runs {
+        run_with(&sb, records(rules));
+    }
     sb
 }
 
@@ -169,10 +156,17 @@ fn table_rows(page: &str) -> Vec<&str> {
         .collect()
 }
 
-fn json_of(sb: &Sandbox, args: &[&str]) -> Value {
-    let run = sb.run(args);
-    run.assert_status(0);
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+/// `findings --format json` of the sandbox's state.
+fn findings_json(sb: &Sandbox) -> Value {
+    sb.run(&[
+        "findings",
+        "--format",
+        "json",
+        "-c",
+        "sandbox.yaml",
+        "cmp.yaml",
+    ])
+    .json()
 }
 
 #[test]
@@ -181,17 +175,7 @@ fn the_report_holds_the_numbers_of_findings_and_compliance() {
     let page = report(&sb, "report.html", &["--since", "2000-01-01"]);
     let data = island(&page);
     let html = shown(&page);
-    let findings = json_of(
-        &sb,
-        &[
-            "findings",
-            "--format",
-            "json",
-            "-c",
-            "sandbox.yaml",
-            "cmp.yaml",
-        ],
-    );
+    let findings = findings_json(&sb);
     let findings = findings.as_array().unwrap();
     let active: Vec<&Value> = findings
         .iter()
@@ -278,19 +262,7 @@ fn the_report_holds_the_numbers_of_findings_and_compliance() {
     }
 
     // Compliance: what `cloudmarker compliance` says.
-    let compliance = json_of(
-        &sb,
-        &[
-            "compliance",
-            "--framework",
-            FRAMEWORK,
-            "--format",
-            "json",
-            "-c",
-            "sandbox.yaml",
-            "cmp.yaml",
-        ],
-    );
+    let compliance = sb.compliance_json(FRAMEWORK, &["sandbox.yaml", "cmp.yaml"]);
     let framework = data["compliance"]
         .as_array()
         .unwrap()
@@ -371,17 +343,10 @@ fn the_report_holds_the_numbers_of_findings_and_compliance() {
     assert_eq!(data["table"]["not_shown"], 0);
     assert_eq!(html["table.shown"], rows.len().to_string());
     let rank = |row: &str| {
-        [
-            "critical",
-            "high",
-            "medium",
-            "low",
-            "informational",
-            "unspecified",
-        ]
-        .iter()
-        .position(|s| row.starts_with(&format!("<tr data-sev=\"{s}\"")))
-        .unwrap()
+        "critical high medium low informational unspecified"
+            .split(' ')
+            .position(|s| row.starts_with(&format!("<tr data-sev=\"{s}\"")))
+            .unwrap()
     };
     assert!(rows.windows(2).all(|w| rank(w[0]) <= rank(w[1])));
     for f in &active {
@@ -659,17 +624,7 @@ fn a_filestore_with_report_true_gets_the_run_s_report_beside_its_outputs() {
         .assert_status(0);
     let page = std::fs::read_to_string(sb.out().join("report.html")).expect("out/report.html");
     let data = island(&page);
-    let findings = json_of(
-        &sb,
-        &[
-            "findings",
-            "--format",
-            "json",
-            "-c",
-            "sandbox.yaml",
-            "cmp.yaml",
-        ],
-    );
+    let findings = findings_json(&sb);
     let active = findings
         .as_array()
         .unwrap()

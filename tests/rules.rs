@@ -237,18 +237,7 @@ fn a_user_rule_raises_events_with_its_check_finding_severity_and_frameworks() {
     assert_eq!(none.stdout, "No rules.\n", "{}", none.output());
     // The user's framework's report: the rule evaluated the account and
     // its finding is open.
-    let report = sb.run(&[
-        "compliance",
-        "--framework",
-        "acme_azure_1.0",
-        "--format",
-        "json",
-        "-c",
-        "sandbox.yaml",
-        "ra.yaml",
-    ]);
-    assert_eq!(report.status, Some(0), "{}", report.output());
-    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let report = sb.compliance_json("acme_azure_1.0", &["sandbox.yaml", "ra.yaml"]);
     let requirement = &report["requirements"][0];
     assert_eq!(requirement["status"], "fail", "{requirement}");
     assert_eq!(requirement["open_findings"], 1);

@@ -15,23 +15,6 @@ use std::path::{Path, PathBuf};
 const SUBSCRIPTIONS: usize = 40;
 const SHARDS: u32 = 4;
 
-/// The Azure audit (azcloud, the firewall event plugin, filestore as store
-/// and alert) against `server`, writing to `out`.
-fn azure_config(sb: &Sandbox, server: &CloudServer, name: &str, out: &Path) {
-    let azure = format!(
-        "{{tenant: tenant-1, client: client-id, secret: client-secret, {}, resource_manager: \"{}\", timeout: 10}}",
-        server.azure_sign_in(),
-        server.url()
-    );
-    sb.file(
-        name,
-        &format!(
-            "plugins:\n  azcloud:\n    plugin: azcloud\n    params: {azure}\n  filestore:\n    params: {{path: \"{}\"}}\naudits:\n  cloudaudit:\n    clouds: [azcloud]\n    stores: [filestore]\n    events: [firewallruleevent]\n    alerts: [filestore]\nrun: [cloudaudit]\n",
-            out.display()
-        ),
-    );
-}
-
 /// The records of every file under `out`, without the fields that differ
 /// from run to run or shard to shard, as sorted canonical JSON texts (the
 /// order of keys may differ).
@@ -85,7 +68,7 @@ fn run_shards(sb: &Sandbox, server: &CloudServer, log: &Path, round: u32) -> BTr
     for index in 0..SHARDS {
         let out = sb.path().join(format!("round{round}-shard{index}"));
         let name = format!("shard{index}.yaml");
-        azure_config(sb, server, &name, &out);
+        sb.azure_audit(server, &name, &out, &["firewallruleevent"], true);
         let shard = format!("{index}/{SHARDS}");
         let run = sb.run(&["-n", "--shard", &shard, "-c", "sandbox.yaml", &name]);
         run.assert_status(0);
@@ -130,7 +113,7 @@ fn four_shards_read_forty_subscriptions_once_each_and_write_what_one_run_writes(
         &["--subscriptions", "40", "--subscriptions-per-page", "7"],
     );
     let whole: PathBuf = sb.path().join("unsharded");
-    azure_config(&sb, &server, "whole.yaml", &whole);
+    sb.azure_audit(&server, "whole.yaml", &whole, &["firewallruleevent"], true);
     let run = sb.run_now(&["whole.yaml"]);
     run.assert_status(0);
     let (everything, _) = listed_subscriptions(&log, 0);

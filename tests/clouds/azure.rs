@@ -1626,18 +1626,7 @@ fn graph_without_permission_leaves_the_entra_rules_not_evaluated_naming_the_perm
             .contains("AuditLog.Read.All"),
         "{failed}"
     );
-    let report = sb.run(&[
-        "compliance",
-        "--framework",
-        "cis_azure_6.0.0",
-        "--format",
-        "json",
-        "-c",
-        "sandbox.yaml",
-        "entra.yaml",
-    ]);
-    report.assert_status(0);
-    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let report = sb.compliance_json("cis_azure_6.0.0", &["sandbox.yaml", "entra.yaml"]);
     let defaults = report["requirements"]
         .as_array()
         .unwrap()

@@ -608,16 +608,10 @@ fn the_gcp_rules_evaluate_what_gcpcloud_reads_for_the_benchmark() {
     run.assert_status(0);
     let events = sb.records("cloudaudit_gcprules.json");
     assert!(!events.is_empty());
-    let report = sb.run(&[
-        "compliance",
-        "--framework",
+    let report = sb.run(&crate::common::compliance_json_args(
         "cis_gcp_5.0.0",
-        "--format",
-        "json",
-        "-c",
-        "sandbox.yaml",
-        "clouds.yaml",
-    ]);
+        &["sandbox.yaml", "clouds.yaml"],
+    ));
     let (statuses, evaluated) = automated_statuses(&report);
     // Each rule whose records the fixtures hold gives its requirement a
     // pass or a fail: 62 of the 71 automated ones. Not evaluated: 2.3 (no

@@ -27,7 +27,7 @@ mod signin;
 mod upstream;
 
 use common::python::{self, root, CloudServer};
-use common::{of_type, Run, Sandbox};
+use common::{most_at_once, of_type, Run, Sandbox};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -35,19 +35,12 @@ use std::path::PathBuf;
 const SECRET: &str = "client-secret";
 
 /// The cloud test server of one test, and the log of what it answered.
-struct Clouds {
-    server: CloudServer,
-    log: PathBuf,
-}
+type Clouds = common::Logged<CloudServer>;
 
 impl Clouds {
     /// Starts the server with `extra` options (faults, paging, latency).
     fn start(sb: &Sandbox, extra: &[&str]) -> Self {
-        let log = sb.requests_log();
-        Self {
-            server: python::cloud_server(&log, extra),
-            log,
-        }
+        Self::with_log(sb, |log| python::cloud_server(log, extra))
     }
 
     fn url(&self) -> String {
@@ -57,11 +50,7 @@ impl Clouds {
     /// The params of an Azure plugin that signs in here with the client
     /// secret and reads here, with `extra` (`", max_retries: 0"`) appended.
     fn azure_params(&self, extra: &str) -> String {
-        format!(
-            "{{tenant: tenant-1, client: client-id, secret: {SECRET}, {}, resource_manager: \"{}\", timeout: 10{extra}}}",
-            self.server.azure_sign_in(),
-            self.url()
-        )
+        self.server.azure_params(extra)
     }
 
     /// The params of gcpcloud with the [`gcp_key`] that reads every API
@@ -317,18 +306,4 @@ fn azure_list_requests(clouds: &Clouds) -> Vec<(String, f64, f64)> {
         .into_iter()
         .filter(|r| r.0.contains("/providers/") || r.0.ends_with("resourcegroups"))
         .collect()
-}
-
-/// The most of `requests` that were under way at once.
-fn most_at_once(requests: &[(String, f64, f64)]) -> usize {
-    requests
-        .iter()
-        .map(|(_, start, _)| {
-            requests
-                .iter()
-                .filter(|(_, s, e)| s <= start && start < e)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
 }

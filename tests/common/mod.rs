@@ -128,6 +128,55 @@ pub fn of_type<'a>(records: &'a [Value], record_type: &str) -> Vec<&'a Value> {
 /// The automated requirements of a `compliance --format json` run (its
 /// success asserted) with their statuses, and the ids of those evaluated
 /// (`pass` or `fail`).
+/// The most of `requests` that were under way at once.
+pub fn most_at_once(requests: &[(String, f64, f64)]) -> usize {
+    requests
+        .iter()
+        .map(|(_, start, _)| {
+            requests
+                .iter()
+                .filter(|(_, s, e)| s <= start && start < e)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// A test server started for a sandbox, and the log of the requests it
+/// answered (the sandbox's [`Sandbox::requests_log`]).
+pub struct Logged<S> {
+    /// The server.
+    pub server: S,
+    /// Its request log (JSON Lines).
+    pub log: PathBuf,
+}
+
+impl<S> Logged<S> {
+    /// Starts a server with `start`, which is given the request log.
+    pub fn with_log(sb: &Sandbox, start: impl FnOnce(&Path) -> S) -> Self {
+        let log = sb.requests_log();
+        Self {
+            server: start(&log),
+            log,
+        }
+    }
+}
+
+/// The arguments of `cloudmarker compliance --framework <framework>
+/// --format json -c <configs>`.
+pub fn compliance_json_args<'a>(framework: &'a str, configs: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "compliance",
+        "--framework",
+        framework,
+        "--format",
+        "json",
+        "-c",
+    ];
+    args.extend_from_slice(configs);
+    args
+}
+
 pub fn automated_statuses(report: &Run) -> (Vec<(String, String)>, Vec<String>) {
     report.assert_status(0);
     let report: Value = serde_json::from_str(&report.stdout).unwrap();
@@ -174,6 +223,12 @@ impl Run {
     #[track_caller]
     pub fn assert_status(&self, code: i32) {
         assert_eq!(self.status, Some(code), "{}", self.output());
+    }
+
+    /// The JSON the run printed, its exit 0 asserted.
+    pub fn json(&self) -> Value {
+        self.assert_status(0);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
 
     /// Asserts the output contains `text`.
@@ -288,6 +343,56 @@ impl Sandbox {
     /// plugins) in the sandbox directory.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, &[])
+    }
+
+    /// Writes the config `name`: one audit, `cloudaudit`, of azcloud
+    /// reading `server`, the event plugins `events` on its records
+    /// (`rulesevent` reads the bundled Azure rules), and filestore writing
+    /// to `out` as its alert and, with `store`, as its store.
+    pub fn azure_audit(
+        &self,
+        server: &python::CloudServer,
+        name: &str,
+        out: &Path,
+        events: &[&str],
+        store: bool,
+    ) {
+        let stores = if store {
+            "\n    stores: [filestore]"
+        } else {
+            ""
+        };
+        self.file(
+            name,
+            &format!(
+                "plugins:\n  azcloud:\n    plugin: azcloud\n    params: {}\n  rulesevent:\n    plugin: rulesevent\n    params: {{paths: [\"{}/../rules/azure\"]}}\n  filestore:\n    params: {{path: \"{}\"}}\naudits:\n  cloudaudit:\n    clouds: [azcloud]{stores}\n    events: [{}]\n    alerts: [filestore]\nrun: [cloudaudit]\n",
+                server.azure_params(""),
+                env!("CARGO_MANIFEST_DIR"),
+                out.display(),
+                events.join(", ")
+            ),
+        );
+    }
+
+    /// Writes `cmp.yaml`: the audit `cmp`, whose `jsoncloud` reads the
+    /// records of `records`, evaluated by the event plugins `events`, with
+    /// filestore as its alert; `plugins` declares more plugins (YAML lines
+    /// under `plugins:`) and `more` follows (mutes, say).
+    pub fn cmp_audit(&self, records: &Path, plugins: &str, events: &[&str], more: &str) {
+        self.file(
+            "cmp.yaml",
+            &format!(
+                "plugins:\n  jsoncloud:\n    plugin: jsoncloud\n    params: {{path: {}}}\n{plugins}audits:\n  cmp:\n    clouds: [jsoncloud]\n    events: [{}]\n    alerts: [filestore]\nrun: [cmp]\n{more}",
+                records.display(),
+                events.join(", ")
+            ),
+        );
+    }
+
+    /// The JSON compliance report of `framework` over the state of
+    /// `configs`, its exit 0 asserted.
+    pub fn compliance_json(&self, framework: &str, configs: &[&str]) -> Value {
+        self.run(&compliance_json_args(framework, configs)).json()
     }
 
     /// Like [`Sandbox::run`] with extra environment variables.

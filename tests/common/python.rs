@@ -151,6 +151,17 @@ impl CloudServer {
             self.ca_cert.display()
         )
     }
+
+    /// The params of an Azure plugin that signs in here with the client
+    /// secret `client-secret` and reads here, with `extra`
+    /// (`", max_retries: 0"`) appended.
+    pub fn azure_params(&self, extra: &str) -> String {
+        format!(
+            "{{tenant: tenant-1, client: client-id, secret: client-secret, {}, resource_manager: \"{}\", timeout: 10{extra}}}",
+            self.azure_sign_in(),
+            self.url()
+        )
+    }
 }
 
 impl std::ops::Deref for CloudServer {

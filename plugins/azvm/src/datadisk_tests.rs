@@ -1,7 +1,7 @@
 use super::*;
 use crate::vm_fixtures::{
-    assert_no_params, assert_reference_falls_back_to_the_vm_id, assert_unreadable, eval_text,
-    other_records, vm_record, VM_ID,
+    assert_reference_falls_back_to_the_vm_id, assert_unreadable, assert_vm_check, eval_text,
+    vm_record, with_ext, VM_ID,
 };
 use cloudmarker_plugin_api::sdk::testing::capture_logs;
 use serde_json::{json, Value};
@@ -55,15 +55,7 @@ fn an_unencrypted_data_disk_raises_one_event() {
 
 #[test]
 fn only_a_true_flag_vouches_for_the_data_disks() {
-    let with_flag = |flag: Option<Value>| {
-        let mut record = vm_record();
-        let ext = record["ext"].as_object_mut().unwrap();
-        match flag {
-            Some(flag) => ext.insert("all_data_disks_encrypted".into(), flag),
-            None => ext.remove("all_data_disks_encrypted"),
-        };
-        record
-    };
+    let with_flag = |flag: Option<Value>| with_ext("all_data_disks_encrypted", flag);
     assert!(events(&with_flag(Some(json!(true)))).is_empty());
     for flag in [
         Some(json!(false)),
@@ -255,21 +247,13 @@ fn malformed_vms_are_skipped_with_a_warning() {
 }
 
 #[test]
-fn there_are_no_params() {
-    assert_no_params::<AzVmDataDiskEncryptionEventParams>();
-}
-
-#[test]
-fn passes_the_event_compliance_check() {
-    let mut plugin = AzVmDataDiskEncryptionEvent::new(Default::default()).unwrap();
+fn takes_no_params_and_passes_the_event_compliance_check() {
     let mut compliant = vm_record();
     compliant["ext"]["all_data_disks_encrypted"] = json!(true);
-    cloudmarker_plugin_api::sdk::check::assert_check(
-        &mut plugin,
+    assert_vm_check::<AzVmDataDiskEncryptionEvent>(
         "vm_data_disk_encryption_event",
         &vm_record(),
         &compliant,
-        &other_records(),
     );
 }
 

@@ -1,7 +1,7 @@
 use super::*;
 use crate::vm_fixtures::{
-    assert_no_params, assert_reference_falls_back_to_the_vm_id, assert_unreadable, eval_text,
-    other_records, vm_record, VM_ID,
+    assert_reference_falls_back_to_the_vm_id, assert_unreadable, assert_vm_check, eval_text,
+    vm_record, with_ext, VM_ID,
 };
 use cloudmarker_plugin_api::sdk::testing::capture_logs;
 use serde_json::{json, Value};
@@ -13,13 +13,7 @@ fn events(record: &Value) -> Vec<Value> {
 /// The derived record with `ext.os_disk_encrypted` set to `flag` (removed
 /// when `None`).
 fn with_flag(flag: Option<Value>) -> Value {
-    let mut record = vm_record();
-    let ext = record["ext"].as_object_mut().unwrap();
-    match flag {
-        Some(flag) => ext.insert("os_disk_encrypted".into(), flag),
-        None => ext.remove("os_disk_encrypted"),
-    };
-    record
+    with_ext("os_disk_encrypted", flag)
 }
 
 #[test]
@@ -208,18 +202,10 @@ fn a_malformed_vm_is_skipped_with_a_warning() {
 }
 
 #[test]
-fn there_are_no_params() {
-    assert_no_params::<AzVmOsDiskEncryptionEventParams>();
-}
-
-#[test]
-fn passes_the_event_compliance_check() {
-    let mut plugin = AzVmOsDiskEncryptionEvent::new(Default::default()).unwrap();
-    cloudmarker_plugin_api::sdk::check::assert_check(
-        &mut plugin,
+fn takes_no_params_and_passes_the_event_compliance_check() {
+    assert_vm_check::<AzVmOsDiskEncryptionEvent>(
         "vm_os_disk_encryption_event",
         &with_flag(Some(json!(false))),
         &with_flag(Some(json!(true))),
-        &other_records(),
     );
 }

@@ -1,6 +1,7 @@
 //! What the tests of the VM event plugins share: the derived
 //! `vm_instance_view` record and running a plugin on it.
 
+use cloudmarker_plugin_api::sdk::check::{self, Check};
 use cloudmarker_plugin_api::sdk::{Batch, Event};
 use serde_json::{json, Value};
 
@@ -16,6 +17,18 @@ pub(crate) const VM_ID: &str = "/subscriptions/{subscription-id}/resourceGroups/
 pub(crate) fn vm_record() -> Value {
     let mut doc: Value = serde_json::from_str(DERIVED).unwrap();
     doc["record"].take()
+}
+
+/// The derived record with `ext.<key>` set to `flag` (removed when
+/// `None`).
+pub(crate) fn with_ext(key: &str, flag: Option<Value>) -> Value {
+    let mut record = vm_record();
+    let ext = record["ext"].as_object_mut().unwrap();
+    match flag {
+        Some(flag) => ext.insert(key.into(), flag),
+        None => ext.remove(key),
+    };
+    record
 }
 
 /// The events a fresh plugin `P` (default params) raises for the record
@@ -52,11 +65,28 @@ pub(crate) fn other_records() -> [Value; 2] {
     [gcp, disk]
 }
 
-/// Asserts the plugin takes no params: its defaults are `{}` and any key
-/// is refused.
-pub(crate) fn assert_no_params<P: Default + serde::Serialize + serde::de::DeserializeOwned>() {
-    assert_eq!(serde_json::to_value(P::default()).unwrap(), json!({}));
-    assert!(serde_json::from_str::<P>(r#"{"n": 1}"#).is_err());
+/// Asserts the VM check `P` takes no params (its defaults are `{}`, any
+/// key is refused) and passes the SDK's compliance check for its
+/// `event_type`: an event for `misconfigured`, none for `compliant` and
+/// none for the [`other_records`].
+pub(crate) fn assert_vm_check<P: Check>(
+    event_type: &str,
+    misconfigured: &Value,
+    compliant: &Value,
+) {
+    assert_eq!(
+        serde_json::to_value(P::Params::default()).unwrap(),
+        json!({})
+    );
+    assert!(serde_json::from_str::<P::Params>(r#"{"n": 1}"#).is_err());
+    let mut plugin = P::new(Default::default()).unwrap();
+    check::assert_check(
+        &mut plugin,
+        event_type,
+        misconfigured,
+        compliant,
+        &other_records(),
+    );
 }
 
 /// Asserts that the events of plugin `P` name the VM by `raw.id` when the
