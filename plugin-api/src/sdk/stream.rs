@@ -2,9 +2,12 @@
 //! `read` batches, through a bounded channel (so memory stays bounded when
 //! the host reads slowly).
 
-use super::Batch;
+use super::schema::JsonSchema;
+use super::{Batch, Cloud, PluginType};
 use crate::PluginError;
+use serde::{de::DeserializeOwned, Serialize};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// What the producer sends.
@@ -126,5 +129,147 @@ impl LazyStream {
         if let Some(mut stream) = self.0.take() {
             stream.close();
         }
+    }
+}
+
+/// A cloud plugin that reads everything on one background thread, handing
+/// its records to `read` over a bounded stream ([`LazyStream`]): what it
+/// is (its [`PluginType`] facts), how it is made and checked, and what it
+/// reads. [`StreamCloud`] makes it a plugin.
+pub trait StreamReader: Send + Sync + Sized + 'static {
+    /// As [`PluginType::Params`].
+    type Params: DeserializeOwned + Serialize + Default + JsonSchema;
+    /// As [`PluginType::NAME`].
+    const NAME: &'static str;
+    /// As [`PluginType::DESCRIPTION`].
+    const DESCRIPTION: &'static str;
+    /// As [`PluginType::CLASS`].
+    const CLASS: Option<&'static str> = None;
+    /// As [`PluginType::SHARDS`].
+    const SHARDS: bool = false;
+    /// Records in flight between the reading thread and the host.
+    const IN_FLIGHT: usize = 1024;
+
+    /// Checks `params` and prepares the reads (reads nothing yet), as
+    /// [`PluginType::new`].
+    fn open(params: Self::Params) -> Result<Self, PluginError>;
+
+    /// As [`PluginType::health_check`].
+    fn health_check(&self) -> Result<String, PluginError> {
+        Err(super::library::no_health_check(Self::NAME))
+    }
+
+    /// Reads everything and emits records and problems, on the reading
+    /// thread; stops once `emit` says nobody reads any more.
+    fn collect(&self, emit: Emitter);
+}
+
+/// The cloud plugin of a [`StreamReader`]: the reader is shared with the
+/// reading thread, which the first `read` starts.
+pub struct StreamCloud<R> {
+    reader: Arc<R>,
+    stream: LazyStream,
+}
+
+impl<R: StreamReader> PluginType for StreamCloud<R> {
+    type Params = R::Params;
+    const NAME: &'static str = R::NAME;
+    const DESCRIPTION: &'static str = R::DESCRIPTION;
+    const CLASS: Option<&'static str> = R::CLASS;
+    const SHARDS: bool = R::SHARDS;
+
+    fn new(params: R::Params) -> Result<Self, PluginError> {
+        Ok(Self {
+            reader: Arc::new(R::open(params)?),
+            stream: LazyStream::default(),
+        })
+    }
+
+    fn health_check(&mut self) -> Result<String, PluginError> {
+        self.reader.health_check()
+    }
+}
+
+impl<R: StreamReader> Cloud for StreamCloud<R> {
+    fn read(&mut self, out: &mut Batch) -> Result<(), PluginError> {
+        let reader = Arc::clone(&self.reader);
+        let thread = format!("{}-reader", R::NAME);
+        self.stream
+            .read(out, &thread, R::IN_FLIGHT, move |emit| reader.collect(emit))
+    }
+
+    fn done(&mut self) -> Result<(), PluginError> {
+        self.stream.close();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts to `count`, then says it could not read one part.
+    #[derive(Default, serde::Deserialize, serde::Serialize, JsonSchema)]
+    struct CountParams {
+        count: u64,
+    }
+
+    struct Count(u64);
+
+    impl StreamReader for Count {
+        type Params = CountParams;
+        const NAME: &'static str = "count";
+        const DESCRIPTION: &'static str = "Counts.";
+        const IN_FLIGHT: usize = 2;
+
+        fn open(params: CountParams) -> Result<Self, PluginError> {
+            if params.count == 0 {
+                return Err(PluginError::config("count: count must be set"));
+            }
+            Ok(Self(params.count))
+        }
+
+        fn collect(&self, emit: Emitter) {
+            for n in 0..self.0 {
+                if !emit.record(n.to_string()) {
+                    return;
+                }
+            }
+            emit.problem(PluginError::unavailable("count: the last part"));
+        }
+    }
+
+    #[test]
+    fn a_stream_cloud_reads_what_its_reader_emits_and_then_ends() {
+        assert!(StreamCloud::<Count>::new(CountParams { count: 0 }).is_err());
+        let mut plugin = StreamCloud::<Count>::new(CountParams { count: 5 }).unwrap();
+        assert_eq!(
+            plugin.health_check().unwrap_err().to_string(),
+            crate::sdk::library::no_health_check("count").to_string()
+        );
+        let (mut records, mut problems) = (Vec::new(), Vec::new());
+        loop {
+            let mut out = Batch::with_capacity(3);
+            plugin.read(&mut out).unwrap();
+            records.extend(out.records().map(str::to_owned));
+            problems.extend(out.problems().iter().map(|p| p.to_string()));
+            if out.is_empty() && out.problems().is_empty() {
+                break;
+            }
+        }
+        plugin.done().unwrap();
+        assert_eq!(records, ["0", "1", "2", "3", "4"]);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("the last part"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_stream_cloud_dropped_mid_read_stops_its_thread() {
+        let mut plugin = StreamCloud::<Count>::new(CountParams { count: u64::MAX }).unwrap();
+        let mut out = Batch::with_capacity(1);
+        plugin.read(&mut out).unwrap();
+        assert_eq!(out.records().collect::<Vec<_>>(), ["0"]);
+        // The producer is blocked on the full channel; done() must end it.
+        plugin.done().unwrap();
     }
 }

@@ -4,36 +4,34 @@ use crate::collect::collect;
 use crate::organizations;
 use crate::params::AwsParams;
 use crate::session;
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::sdk::stream::{StreamCloud, StreamReader};
+use cloudmarker_plugin_api::sdk::{self, stream::Emitter};
 use cloudmarker_plugin_api::PluginError;
-use cloudrest::LazyStream;
-use std::sync::Arc;
 
 /// Reads an AWS estate (see the crate docs) on a background thread.
-pub struct AwsCloud {
-    params: Arc<AwsParams>,
-    stream: LazyStream,
+pub type AwsCloud = StreamCloud<AwsReader>;
+
+/// What `awscloud` reads with: its params.
+pub struct AwsReader {
+    params: AwsParams,
 }
 
-impl PluginType for AwsCloud {
+impl StreamReader for AwsReader {
     type Params = AwsParams;
     const NAME: &'static str = "awscloud";
     const SHARDS: bool = true;
     const DESCRIPTION: &'static str = "Reads AWS accounts (a list, or a whole organization): EC2 instances, security groups and network ACLs as firewall rules, EBS, VPC flow logs, S3 buckets, IAM, CloudTrail, RDS, KMS, AWS Config, EFS, IAM Access Analyzer and Security Hub.";
 
-    fn new(params: AwsParams) -> sdk::Result<Self> {
+    fn open(params: AwsParams) -> sdk::Result<Self> {
         params
             .check()
             .map_err(|e| PluginError::config(format!("{}: {e}", Self::NAME)))?;
-        Ok(Self {
-            params: Arc::new(params),
-            stream: LazyStream::default(),
-        })
+        Ok(Self { params })
     }
 
     /// Signs in to every account (STS GetCallerIdentity), or lists the
     /// organization's accounts, and reads nothing else.
-    fn health_check(&mut self) -> sdk::Result<String> {
+    fn health_check(&self) -> sdk::Result<String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -65,18 +63,8 @@ impl PluginType for AwsCloud {
         }
         Ok(format!("signed in to {}", reached.join(", ")))
     }
-}
 
-impl Cloud for AwsCloud {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let params = Arc::clone(&self.params);
-        self.stream.read(out, "awscloud-reader", 1024, move |emit| {
-            collect(&params, emit)
-        })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
+    fn collect(&self, emit: Emitter) {
+        collect(&self.params, emit)
     }
 }

@@ -2,7 +2,7 @@
 //! every subscription, as a `disk` record saying whether it is attached and
 //! how it is encrypted.
 
-use cloudrest::azure::{self, AzurePlugin, Listed, Reader, ResourceType, Session};
+use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 use serde::Deserialize;
 
@@ -24,10 +24,10 @@ impl Reader for AzDiskReader {
     const CLASS: Option<&'static str> = Some("AzDisk");
     const DESCRIPTION: &'static str = "Reads the managed disks of every Azure subscription: attached or not, and their encryption.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        azure::collect(session, Self::NAME, &[DISKS], emit, |listed, emit, _| {
-            emit.record(disk_record(&listed))
-        });
+    const TYPES: &'static [ResourceType] = &[DISKS];
+
+    fn item(_: &Session, item: &Listed<'_>, emit: &Emitter, _: &mut Collected) -> bool {
+        emit.record(disk_record(item))
     }
 }
 

@@ -61,14 +61,10 @@ impl Reader for AzPostgresReader {
     const DESCRIPTION: &'static str =
         "Reads the PostgreSQL servers of every Azure subscription with their server parameters.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        azure::collect(
-            session,
-            Self::NAME,
-            &[SINGLE, FLEXIBLE],
-            emit,
-            |listed, emit, collected| server(session, &listed, emit, collected),
-        );
+    const TYPES: &'static [ResourceType] = &[SINGLE, FLEXIBLE];
+
+    fn item(session: &Session, item: &Listed<'_>, emit: &Emitter, done: &mut Collected) -> bool {
+        server(session, item, emit, done)
     }
 }
 

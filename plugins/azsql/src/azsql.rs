@@ -56,14 +56,10 @@ impl Reader for AzSqlReader {
     const CLASS: Option<&'static str> = Some("AzSQL");
     const DESCRIPTION: &'static str = "Reads the SQL servers and databases of every Azure subscription with their auditing, firewall and encryption.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        azure::collect(
-            session,
-            Self::NAME,
-            &[SERVERS],
-            emit,
-            |listed, emit, collected| Server::new(session, &listed, emit, collected).read(),
-        );
+    const TYPES: &'static [ResourceType] = &[SERVERS];
+
+    fn item(session: &Session, item: &Listed<'_>, emit: &Emitter, done: &mut Collected) -> bool {
+        Server::new(session, item, emit, done).read()
     }
 }
 

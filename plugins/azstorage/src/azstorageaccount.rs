@@ -1,7 +1,7 @@
 //! The `azstorageaccount` cloud plugin.
 
 use crate::account::{Account, STORAGE_ACCOUNT_PROPERTIES};
-use cloudrest::azure::{self, AzurePlugin, Listed, Reader, ResourceType, Session};
+use cloudrest::azure::{self, AzurePlugin, Collected, Listed, Reader, ResourceType, Session};
 use cloudrest::Emitter;
 
 /// Storage accounts, listed with all their properties.
@@ -22,14 +22,10 @@ impl Reader for AzStorageAccountReader {
     const DESCRIPTION: &'static str =
         "Reads the storage accounts of every Azure subscription with their security properties.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        azure::collect(
-            session,
-            Self::NAME,
-            &[STORAGE_ACCOUNTS],
-            emit,
-            |listed, emit, _| emit.record(account_record(&listed)),
-        );
+    const TYPES: &'static [ResourceType] = &[STORAGE_ACCOUNTS];
+
+    fn item(_: &Session, item: &Listed<'_>, emit: &Emitter, _: &mut Collected) -> bool {
+        emit.record(account_record(item))
     }
 }
 

@@ -38,14 +38,10 @@ impl Reader for AzStorageServicesReader {
     const DESCRIPTION: &'static str =
         "Reads the blob and file service settings of every storage account of every Azure subscription.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        azure::collect(
-            session,
-            Self::NAME,
-            &[STORAGE_ACCOUNTS],
-            emit,
-            |listed, emit, collected| services(session, &listed, emit, collected),
-        );
+    const TYPES: &'static [ResourceType] = &[STORAGE_ACCOUNTS];
+
+    fn item(session: &Session, item: &Listed<'_>, emit: &Emitter, done: &mut Collected) -> bool {
+        services(session, item, emit, done)
     }
 }
 

@@ -49,14 +49,10 @@ impl Reader for AzWebAppReader {
     const DESCRIPTION: &'static str =
         "Reads the web apps of every Azure subscription with their site configuration.";
 
-    fn collect(session: &Session, emit: &Emitter) {
-        azure::collect(
-            session,
-            Self::NAME,
-            &[SITES],
-            emit,
-            |listed, emit, collected| web_app(session, &listed, emit, collected),
-        );
+    const TYPES: &'static [ResourceType] = &[SITES];
+
+    fn item(session: &Session, item: &Listed<'_>, emit: &Emitter, done: &mut Collected) -> bool {
+        web_app(session, item, emit, done)
     }
 }
 

@@ -13,8 +13,8 @@
 //! it (AWS by account, also when there is one).
 
 use cloudmarker_plugin_api::record::Head;
-use cloudmarker_plugin_api::sdk::stream::{Emitter, LazyStream};
-use cloudmarker_plugin_api::sdk::{self, files, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::sdk::stream::{Emitter, StreamCloud, StreamReader};
+use cloudmarker_plugin_api::sdk::{self, files};
 use cloudmarker_plugin_api::PluginError;
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -34,19 +34,19 @@ pub struct FileCloudParams {
 }
 
 /// Reads saved records; see the module documentation.
-pub struct FileCloud {
-    files: Vec<PathBuf>,
-    stream: LazyStream,
-}
+pub type FileCloud = StreamCloud<Files>;
 
-impl PluginType for FileCloud {
+/// What `filecloud` reads: its files, in order.
+pub struct Files(Vec<PathBuf>);
+
+impl StreamReader for Files {
     type Params = FileCloudParams;
     const NAME: &'static str = "filecloud";
     const DESCRIPTION: &'static str =
         "Reads records back from filestore output files, to evaluate a saved inventory again.";
     const SHARDS: bool = true;
 
-    fn new(params: FileCloudParams) -> sdk::Result<Self> {
+    fn open(params: FileCloudParams) -> sdk::Result<Self> {
         let config = |e: String| PluginError::config(format!("filecloud: {e}"));
         if params.path.trim().is_empty() {
             return Err(config("path must be set".into()));
@@ -56,10 +56,15 @@ impl PluginType for FileCloud {
         if files.is_empty() {
             return Err(config(format!("no .json file in {}", path.display())));
         }
-        Ok(Self {
-            files,
-            stream: LazyStream::default(),
-        })
+        Ok(Self(files))
+    }
+
+    fn collect(&self, emit: Emitter) {
+        for file in &self.0 {
+            if !read_file(file, &emit) {
+                return;
+            }
+        }
     }
 }
 
@@ -78,25 +83,6 @@ fn inputs(path: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     files.sort();
     Ok(files)
-}
-
-impl Cloud for FileCloud {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let files = self.files.clone();
-        self.stream
-            .read(out, "filecloud-reader", 1024, move |emit| {
-                for file in &files {
-                    if !read_file(file, &emit) {
-                        return;
-                    }
-                }
-            })
-    }
-
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
-    }
 }
 
 /// Emits the cloud records of one file; false once the host stops reading.

@@ -2,13 +2,14 @@
 //! of all zones) of every Google Cloud project a service account can see.
 
 use crate::firewall::firewall_rules;
-use cloudmarker_plugin_api::sdk::{self, Batch, Cloud, PluginType};
+use cloudmarker_plugin_api::sdk;
+use cloudmarker_plugin_api::sdk::stream::{StreamCloud, StreamReader};
 use cloudmarker_plugin_api::PluginError;
 use cloudrest::gcp::{self, SignIn};
-use cloudrest::{run_bounded, Bearer, Collected, Emitter, Http, LazyStream, Limits};
+use cloudrest::{run_bounded, Bearer, Collected, Emitter, Http, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Read-only access to every API that offers it.
@@ -130,7 +131,8 @@ impl Default for GcpParams {
     }
 }
 
-struct Session {
+/// What `gcpcloud` reads with: its sign-in, HTTP client and params.
+pub struct Session {
     http: Http,
     token: Bearer,
     /// Tokens of [`FULL_SCOPE`], for the APIs without a read-only scope.
@@ -169,12 +171,9 @@ impl Session {
 }
 
 /// Reads a GCP project; see the crate README.
-pub struct GcpCloud {
-    session: Arc<Session>,
-    stream: LazyStream,
-}
+pub type GcpCloud = StreamCloud<Session>;
 
-impl PluginType for GcpCloud {
+impl StreamReader for Session {
     type Params = GcpParams;
 
     const NAME: &'static str = "gcpcloud";
@@ -185,8 +184,8 @@ impl PluginType for GcpCloud {
 
     /// Signs in and reads one firewall rule of the project (or, without a
     /// known project, one page of the project list).
-    fn health_check(&mut self) -> sdk::Result<String> {
-        let session = &self.session;
+    fn health_check(&self) -> sdk::Result<String> {
+        let session = self;
         let unavailable = |e: String| PluginError::unavailable(format!("gcpcloud: {e}"));
         let token = session.token.get().map_err(unavailable)?;
         let signed_in = format!(
@@ -212,7 +211,7 @@ impl PluginType for GcpCloud {
         ))
     }
 
-    fn new(mut params: GcpParams) -> sdk::Result<Self> {
+    fn open(mut params: GcpParams) -> sdk::Result<Self> {
         params.max_concurrency =
             cloudrest::upstream_threads(params.max_concurrency, params.threads, params.processes);
         let config = |e: String| PluginError::config(format!("gcpcloud: {e}"));
@@ -243,30 +242,17 @@ impl PluginType for GcpCloud {
             .or_else(|| std::env::var("GOOGLE_CLOUD_PROJECT").ok())
             .filter(|p| !p.is_empty());
         Ok(Self {
-            session: Arc::new(Session {
-                http,
-                token: sign_in.bearer(),
-                full_token,
-                sign_in,
-                project,
-                params,
-            }),
-            stream: LazyStream::default(),
-        })
-    }
-}
-
-impl Cloud for GcpCloud {
-    fn read(&mut self, out: &mut Batch) -> sdk::Result<()> {
-        let session = Arc::clone(&self.session);
-        self.stream.read(out, "gcpcloud-reader", 1024, move |emit| {
-            collect(&session, &emit)
+            http,
+            token: sign_in.bearer(),
+            full_token,
+            sign_in,
+            project,
+            params,
         })
     }
 
-    fn done(&mut self) -> sdk::Result<()> {
-        self.stream.close();
-        Ok(())
+    fn collect(&self, emit: Emitter) {
+        collect(self, &emit)
     }
 }
 

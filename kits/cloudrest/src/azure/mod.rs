@@ -12,7 +12,7 @@ pub use collect::{
     CLOUD_TYPE, SUBSCRIPTION,
 };
 pub use credential::{CredentialKind, SignIn};
-pub use plugin::{AzurePlugin, Reader};
+pub use plugin::{AzurePlugin, AzureReading, Reader};
 
 use crate::{Bearer, Http, HttpError, Limits, Pager};
 use cloudmarker_plugin_api::sdk::{files, shard, Secret};
