@@ -225,7 +225,10 @@ const INSERT_TRANSITION: &str =
 /// the run's audit version (`?2`) and its time (`?3`): the status changes
 /// of the findings it saw (new, regressed; open again after new), those
 /// findings (first sighting of each in the run), then the status changes
-/// and the status of the findings it resolved and did not see.
+/// and the status of the findings it resolved and did not see. Each
+/// statement names all three values (`CAST(?2 AS TEXT) IS NOT NULL` where
+/// one needs no audit version): SQLite refuses a value without a place and
+/// PostgreSQL one whose type it cannot tell.
 const RUN_END: [&str; 4] = [
     "INSERT INTO transitions (audit, finding_id, audit_version, at, status)
      SELECT ?1, s.finding_id, ?2, ?3,
