@@ -134,17 +134,7 @@ impl Sqlite {
 
 impl Backend for Sqlite {
     fn query(&mut self, sql: &str, values: &[Param<'_>], each: EachRow<'_>) -> Result<(), String> {
-        let mut statement = self
-            .connection
-            .prepare_cached(&Dialect::Sqlite.sql(sql))
-            .map_err(|e| e.to_string())?;
-        let mut rows = statement
-            .query(rusqlite::params_from_iter(values))
-            .map_err(|e| e.to_string())?;
-        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-            each(row)?;
-        }
-        Ok(())
+        each_row(&self.connection, sql, values, each)
     }
 
     /// The open findings (new, open or regressed) of every audit (of
@@ -328,13 +318,7 @@ impl Backend for Sqlite {
         // One snapshot of the whole state.
         let tx = self.connection.transaction().map_err(|e| e.to_string())?;
         for (query, read) in sql::EXPORT {
-            let mut statement = tx
-                .prepare(&Dialect::Sqlite.sql(query))
-                .map_err(|e| e.to_string())?;
-            let mut rows = statement.query([]).map_err(|e| e.to_string())?;
-            while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-                each(read(row)?)?;
-            }
+            each_row(&tx, query, &[], &mut |row| each(read(row)?))?;
         }
         tx.commit().map_err(|e| e.to_string())
     }
@@ -360,6 +344,26 @@ impl Backend for Sqlite {
         tx.commit().map_err(|e| e.to_string())?;
         Ok(counts)
     }
+}
+
+/// Runs `query` (written for both databases) with `values` on
+/// `connection` (or a transaction of it), calling `each` with every row.
+fn each_row(
+    connection: &Connection,
+    query: &str,
+    values: &[Param<'_>],
+    each: EachRow<'_>,
+) -> Result<(), String> {
+    let mut statement = connection
+        .prepare_cached(&Dialect::Sqlite.sql(query))
+        .map_err(|e| e.to_string())?;
+    let mut rows = statement
+        .query(rusqlite::params_from_iter(values))
+        .map_err(|e| e.to_string())?;
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        each(row)?;
+    }
+    Ok(())
 }
 
 /// Runs `statement` (written for both databases) with `values`.
